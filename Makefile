@@ -1,0 +1,58 @@
+# Kontor — the two commands: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app app
+DEMO   ?= schmidt
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test test-pg test-browser serve migrate demo translations lint bench bench-smoke screenshots clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d crm/translations 2>&1 | tail -n 2
+
+migrate: $(VENV)/.installed translations
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) demo load $(DEMO) --if-empty
+
+## make run: fresh machine -> venv, install, migrate, demo data if empty, serve on 127.0.0.1:5000
+run: demo
+	@echo "Kontor runs on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## make test: the whole suite (browser tests skip themselves when Chromium is missing)
+test: $(VENV)/.installed-dev translations
+	$(BIN)/pytest -n auto -q
+
+test-browser: $(VENV)/.installed-dev translations
+	$(BIN)/pytest -q tests/browser
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.installed-dev translations
+	$(BIN)/python bench/run.py
+
+bench-smoke: $(VENV)/.installed-dev translations
+	$(BIN)/python bench/run.py --smoke
+
+screenshots: $(VENV)/.installed-dev translations
+	$(BIN)/python docs/make_screenshots.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

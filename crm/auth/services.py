@@ -1,0 +1,108 @@
+"""Passwords, logins, API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..common import utcnow
+from ..extensions import db
+from . import throttle
+from .models import ROLES, User
+
+# Compared against when the email is unknown, so a wrong email takes as long as a wrong password.
+_DUMMY_HASH: dict[str, str] = {}
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalize_email(email)))
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    locked_seconds: int = 0
+
+
+def authenticate(email: str, password: str, address: str) -> LoginResult:
+    """Check a login. Failed attempts are counted per address+email and per address; past the
+    limit the pair is locked out for a while (counters live in the database)."""
+    cfg = current_app.config
+    email = normalize_email(email)
+    keys = [f"login:{address}:{email}", f"login-ip:{address}"]
+    limits = [cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_MAX_FAILURES"] * 10]
+    locked = max(throttle.locked_for(k) for k in keys)
+    if locked:
+        return LoginResult(None, locked)
+    user = find_user_by_email(email)
+    method = cfg["PASSWORD_HASH_METHOD"]
+    if user is None:
+        check_password_hash(_DUMMY_HASH.setdefault(method, generate_password_hash("x", method=method)), password)
+    ok = user is not None and user.active and check_password_hash(user.password_hash, password)
+    if not ok:
+        locked = max(throttle.register_failure(k, lim, cfg["LOGIN_WINDOW_SECONDS"]) for k, lim in zip(keys, limits))
+        return LoginResult(None, locked)
+    throttle.clear(keys[0])
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return LoginResult(user)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> str:
+    """A new API token for the user; only its SHA-256 is stored, the old one stops working."""
+    token = "ktr_" + secrets.token_urlsafe(32)
+    user.api_token_hash = _token_digest(token)
+    user.api_token_created_at = utcnow()
+    db.session.commit()
+    return token
+
+
+def revoke_token(user: User) -> None:
+    user.api_token_hash = None
+    user.api_token_created_at = None
+    db.session.commit()
+
+
+def user_for_token(token: str) -> User | None:
+    if not token or len(token) > 200:
+        return None
+    return db.session.scalar(
+        select(User).where(User.api_token_hash == _token_digest(token), User.active.is_(True))
+    )
+
+
+def create_user(email: str, password: str, role: str, name: str | None = None,
+                default_group_id: int | None = None, locale: str | None = None) -> User:
+    """Create a user (the caller validates and commits). Raises ValueError on a clash."""
+    email = normalize_email(email)
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    if find_user_by_email(email) is not None:
+        raise ValueError(f"a user with the email {email} exists already")
+    user = User(
+        email=email,
+        name=(name or email.split("@")[0]).strip(),
+        password_hash=hash_password(password),
+        role=role,
+        default_group_id=default_group_id,
+        locale=locale,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user

@@ -1,0 +1,70 @@
+"""Throttling with counters in the database, so that every app server sees the same counts."""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import delete, select
+
+from ..extensions import db
+from .models import RateCounter
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _upsert_increment(key: str, window_start: int) -> RateCounter:
+    """Increment the counter for ``key`` in the window starting at ``window_start`` (a fresh window
+    resets the count). Works on SQLite and PostgreSQL through ``INSERT … ON CONFLICT``."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = RateCounter.__table__
+    stmt = insert(table).values(key=key, window_start=window_start, count=1, locked_until=0)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "count": db.case(
+                (table.c.window_start == window_start, table.c.count + 1), else_=1
+            ),
+            "window_start": window_start,
+        },
+    )
+    db.session.execute(stmt)
+    return db.session.execute(
+        select(RateCounter).where(RateCounter.key == key).execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def locked_for(key: str) -> int:
+    """Seconds left of a lockout on ``key``, 0 if none."""
+    row = db.session.scalar(select(RateCounter.locked_until).where(RateCounter.key == key))
+    left = (row or 0) - _now()
+    return max(left, 0)
+
+
+def register_failure(key: str, max_failures: int, window: int) -> int:
+    """Count a failure; once ``max_failures`` are reached in the window, lock for ``window``
+    seconds. Returns the seconds of lockout now in force. Commits, so it survives the request."""
+    now = _now()
+    counter = _upsert_increment(key, now - now % window)
+    if counter.count >= max_failures:
+        counter.locked_until = now + window
+    db.session.commit()
+    return max(counter.locked_until - now, 0)
+
+
+def clear(key: str) -> None:
+    db.session.execute(delete(RateCounter).where(RateCounter.key == key))
+    db.session.commit()
+
+
+def hit(key: str, limit: int, window: int = 60) -> bool:
+    """Count one request against ``limit`` per ``window`` seconds; False once over the limit."""
+    now = _now()
+    counter = _upsert_increment(key, now - now % window)
+    allowed = counter.count <= limit
+    db.session.commit()
+    return allowed

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash
+
+from ..extensions import db
+from ..web import safe_next
+from . import services
+from .forms import LoginForm, PasswordForm, ProfileForm
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        result = services.authenticate(form.email.data, form.password.data, request.remote_addr or "?")
+        if result.user is not None:
+            session.clear()
+            login_user(result.user)
+            return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+        if result.locked_seconds:
+            minutes = max(1, (result.locked_seconds + 59) // 60)
+            form.form_errors.append(
+                _("Too many failed attempts. Please try again in %(minutes)d minutes.", minutes=minutes)
+            )
+            status = 429
+        else:
+            form.form_errors.append(_("Email or password is wrong."))
+            status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=user, prefix="profile")
+    if request.method == "GET":
+        form.locale.data = user.locale or ""
+    pw_form = PasswordForm(prefix="pw")
+    if form.validate_on_submit():
+        user.name = form.name.data
+        user.locale = form.locale.data or None
+        db.session.commit()
+        flash(_("Your profile was saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form, pw_form=pw_form, new_token=None), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/profile/password", methods=["POST"])
+def change_password():
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=user, prefix="profile")
+    form.locale.data = user.locale or ""
+    pw_form = PasswordForm(prefix="pw")
+    if pw_form.validate_on_submit():
+        if check_password_hash(user.password_hash, pw_form.current.data):
+            user.password_hash = services.hash_password(pw_form.new.data)
+            db.session.commit()
+            flash(_("Your password was changed."), "success")
+            return redirect(url_for("auth.profile"))
+        pw_form.current.errors = [_("This is not your current password.")]
+    return render_template("auth/profile.html", form=form, pw_form=pw_form, new_token=None), 400
+
+
+@bp.route("/profile/token", methods=["POST"])
+def renew_token():
+    user = current_user._get_current_object()
+    token = services.issue_token(user)
+    form = ProfileForm(obj=user, prefix="profile")
+    form.locale.data = user.locale or ""
+    return render_template("auth/profile.html", form=form, pw_form=PasswordForm(prefix="pw"), new_token=token)
+
+
+@bp.route("/profile/token/revoke", methods=["POST"])
+def revoke_token():
+    services.revoke_token(current_user._get_current_object())
+    flash(_("Your API token was revoked."), "success")
+    return redirect(url_for("auth.profile"))

@@ -1,0 +1,150 @@
+"""Custom field definitions and values: validation shared by forms, the API and imports."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select
+
+from ..audit.services import audit
+from ..extensions import db
+from ..groups.models import Group
+from .models import FIELD_KINDS, CustomField, CustomFieldValue
+
+MAX_TEXT = 2000
+
+
+class FieldValueError(ValueError):
+    pass
+
+
+def clean_value(field: CustomField, raw) -> str | None:
+    """The canonical text of ``raw`` for ``field``, None for empty; FieldValueError if invalid."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float, Decimal, date)):
+        raise FieldValueError(_("Expected a text, number or date."))
+    if isinstance(raw, date):
+        raw = raw.isoformat()
+    text = str(raw).strip()
+    if not text:
+        return None
+    if field.kind == "text":
+        if len(text) > MAX_TEXT:
+            raise FieldValueError(_("At most %(n)d characters.", n=MAX_TEXT))
+        return text
+    if field.kind == "number":
+        try:
+            number = Decimal(text.replace(",", ".")) if isinstance(raw, str) else Decimal(str(raw))
+        except InvalidOperation:
+            raise FieldValueError(_("Not a number.")) from None
+        if not number.is_finite() or abs(number) >= Decimal("1e15"):
+            raise FieldValueError(_("The number is too large."))
+        return format(number.normalize(), "f")
+    if field.kind == "date":
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise FieldValueError(_("Not a date (YYYY-MM-DD).")) from None
+    if field.kind == "select":
+        if text not in (field.options or []):
+            raise FieldValueError(_("Not one of the options."))
+        return text
+    if field.kind == "url":
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(text) > 500:
+            raise FieldValueError(_("Not a web address (http:// or https://)."))
+        return text
+    raise FieldValueError(_("Unknown field kind."))  # explicit deny
+
+
+def fields_for(entity: str) -> list[CustomField]:
+    return list(db.session.scalars(
+        select(CustomField).where(CustomField.entity == entity).order_by(CustomField.position, CustomField.id)
+    ))
+
+
+def set_values(entity: str, record_id: int, values: dict[int, str | None]) -> None:
+    """Write cleaned values (field id -> canonical text or None) of one record."""
+    fk = f"{entity}_id"
+    col = getattr(CustomFieldValue, fk)
+    existing = {v.field_id: v for v in db.session.scalars(
+        select(CustomFieldValue).where(col == record_id)
+    )}
+    for field_id, value in values.items():
+        current = existing.get(field_id)
+        if value is None:
+            if current is not None:
+                db.session.delete(current)
+        elif current is None:
+            item = CustomFieldValue(field_id=field_id, value=value)
+            item.attach_to(entity, record_id)
+            db.session.add(item)
+        else:
+            current.value = value
+
+
+def parse_options(text: str) -> list[str]:
+    seen: list[str] = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if line and line not in seen:
+            seen.append(line[:100])
+    return seen
+
+
+def create_field(actor, entity: str, name: str, kind: str, options: list[str], shared_with: list[int]) -> CustomField:
+    if kind not in FIELD_KINDS:
+        raise FieldValueError(_("Unknown field kind."))
+    position = (db.session.scalar(
+        select(func.max(CustomField.position)).where(CustomField.entity == entity)
+    ) or 0) + 1
+    field = CustomField(entity=entity, name=name, kind=kind, options=options if kind == "select" else [],
+                        position=position)
+    field.shared_with = _groups(shared_with)
+    db.session.add(field)
+    db.session.flush()
+    audit(actor, "field_created", field=field.name, entity=entity, kind=kind)
+    if shared_with:
+        audit(actor, "field_shared", field=field.name, entity=entity,
+              groups=[g.name for g in field.shared_with], before=[])
+    return field
+
+
+def update_field(actor, field: CustomField, *, name: str | None = None, options: list[str] | None = None,
+                 shared_with: list[int] | None = None) -> None:
+    if name is not None and name != field.name:
+        audit(actor, "field_renamed", entity=field.entity, before=field.name, field=name)
+        field.name = name
+    if options is not None and field.kind == "select":
+        field.options = options
+    if shared_with is not None:
+        before = sorted(g.name for g in field.shared_with)
+        field.shared_with = _groups(shared_with)
+        after = sorted(g.name for g in field.shared_with)
+        if before != after:
+            audit(actor, "field_shared", field=field.name, entity=field.entity, groups=after, before=before)
+
+
+def delete_field(actor, field: CustomField) -> None:
+    audit(actor, "field_deleted", field=field.name, entity=field.entity)
+    db.session.execute(delete(CustomFieldValue).where(CustomFieldValue.field_id == field.id))
+    db.session.delete(field)
+
+
+def move_field(field: CustomField, direction: int) -> None:
+    fields = fields_for(field.entity)
+    idx = next(i for i, f in enumerate(fields) if f.id == field.id)
+    other = idx + direction
+    if 0 <= other < len(fields):
+        fields[idx], fields[other] = fields[other], fields[idx]
+    for pos, f in enumerate(fields, start=1):
+        f.position = pos
+
+
+def _groups(ids: list[int]) -> list[Group]:
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Group).where(Group.id.in_(ids)).order_by(Group.name)))

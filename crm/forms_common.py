@@ -1,0 +1,26 @@
+"""Helpers shared by the WTForms forms of several features."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import ValidationError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def Strip(value):  # noqa: N802 - used like a class in filters=[...]
+    """Trim whitespace and drop control characters (but keep line breaks and tabs)."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value).strip()
+    return value
+
+
+class NoControlChars:
+    def __call__(self, form, field):
+        if isinstance(field.data, str) and _CONTROL.search(field.data):
+            raise ValidationError(_l("Contains characters that cannot be stored."))
+
+
+def lines(text: str | None) -> list[str]:
+    return [ln.strip() for ln in (text or "").splitlines() if ln.strip()]

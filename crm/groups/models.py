@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..common import utcnow
+from ..extensions import db
+
+#: The built-in group every user belongs to. Created by the first migration with this id.
+BASIS_ID = 1
+BASIS_NAME = "Basis"
+
+group_members = Table(
+    "group_members",
+    db.metadata,
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Group(db.Model):
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    # Explicit members only; Basis membership is implicit for every user (see visibility).
+    members = relationship("User", secondary=group_members, order_by="User.name", lazy="selectin")
+
+    def __repr__(self) -> str:
+        return f"<Group {self.id} {self.name}>"

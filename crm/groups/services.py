@@ -1,0 +1,175 @@
+"""Group administration (admins): create, rename, delete with a target for the records, members,
+per-user default group, and the extension switch. Every change is audited."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select, update
+
+from ..audit.services import audit
+from ..auth.models import User
+from ..extensions import db
+from ..records.models import MODELS
+from ..records.types import TYPES
+from ..settings.models import ACCOUNT_ID, Account
+from ..visibility import unscoped
+from .models import BASIS_ID, Group, group_members
+
+
+class GroupError(Exception):
+    def __init__(self, message: str, status: int = 422, field: str = "name"):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field = field
+
+
+def account() -> Account:
+    acc = db.session.get(Account, ACCOUNT_ID)
+    if acc is None:  # the first migration creates it; be forgiving with hand-made databases
+        acc = Account(id=ACCOUNT_ID, name="Kontor", groups_enabled=False)
+        db.session.add(acc)
+        db.session.flush()
+    return acc
+
+
+def set_groups_enabled(actor, enabled: bool) -> bool:
+    acc = account()
+    if acc.groups_enabled == enabled:
+        return False
+    acc.groups_enabled = enabled
+    audit(actor, "extension_switched", extension="groups", enabled=enabled)
+    return True
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise GroupError(_("A group needs a name."))
+    if len(name) > 80:
+        raise GroupError(_("At most %(n)d characters.", n=80))
+    return name
+
+
+def _unique(name: str, exclude_id: int | None = None) -> None:
+    stmt = select(Group.id).where(func.lower(Group.name) == name.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(Group.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise GroupError(_("A group of this name exists already."), status=409)
+
+
+def create_group(actor, name: str, member_ids: list[int] | None = None) -> Group:
+    name = _clean_name(name)
+    _unique(name)
+    group = Group(name=name)
+    db.session.add(group)
+    db.session.flush()
+    audit(actor, "group_created", group=name, group_id=group.id)
+    if member_ids:
+        set_members(actor, group, member_ids)
+    return group
+
+
+def rename_group(actor, group: Group, name: str) -> None:
+    name = _clean_name(name)
+    if name == group.name:
+        return
+    _unique(name, exclude_id=group.id)
+    audit(actor, "group_renamed", group_id=group.id, before=group.name, group=name)
+    group.name = name
+
+
+def record_counts(group_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
+    """Records per group and type, across all groups (admin statistics, hence unscoped)."""
+    out: dict[int, dict[str, int]] = {}
+    for key, model in MODELS.items():
+        stmt = select(model.group_id, func.count()).group_by(model.group_id)
+        if group_ids is not None:
+            stmt = stmt.where(model.group_id.in_(group_ids))
+        for gid, n in db.session.execute(unscoped(stmt)):
+            out.setdefault(gid, {})[TYPES[key].plural] = n
+    return out
+
+
+def delete_group(actor, group: Group, move_to: Group | None) -> dict[str, int]:
+    """Delete a group. Its records move to ``move_to``, which is required while it holds any."""
+    if group.builtin or group.id == BASIS_ID:
+        raise GroupError(_("The group Basis cannot be deleted."), status=409, field="group")
+    counts = record_counts([group.id]).get(group.id, {})
+    if sum(counts.values()) and move_to is None:
+        raise GroupError(_("The group still holds records: choose the group they move to."),
+                         status=409, field="move_to")
+    if move_to is not None and move_to.id == group.id:
+        raise GroupError(_("Choose another group for the records."), field="move_to")
+    moved = {}
+    if move_to is not None:
+        for key, model in MODELS.items():
+            result = db.session.execute(
+                update(model).where(model.group_id == group.id)
+                .values(group_id=move_to.id, version=model.version + 1)
+                .execution_options(synchronize_session=False)
+            )
+            moved[TYPES[key].plural] = result.rowcount
+    db.session.execute(update(User).where(User.default_group_id == group.id).values(default_group_id=None))
+    audit(actor, "group_deleted", group=group.name, group_id=group.id,
+          moved_to=move_to.name if move_to else None, counts=moved)
+    db.session.delete(group)
+    db.session.flush()
+    return moved
+
+
+def member_ids(group: Group) -> list[int]:
+    if group.id == BASIS_ID:
+        return list(db.session.scalars(select(User.id).order_by(User.id)))
+    return list(db.session.scalars(
+        select(group_members.c.user_id).where(group_members.c.group_id == group.id)
+        .order_by(group_members.c.user_id)
+    ))
+
+
+def add_member(actor, group: Group, user: User) -> bool:
+    if group.id == BASIS_ID:
+        return False  # everyone is always in Basis
+    if user.id in member_ids(group):
+        return False
+    db.session.execute(group_members.insert().values(group_id=group.id, user_id=user.id))
+    audit(actor, "member_added", group=group.name, group_id=group.id, user=user.email, user_id=user.id)
+    return True
+
+
+def remove_member(actor, group: Group, user: User) -> bool:
+    if group.id == BASIS_ID:
+        raise GroupError(_("Every user is always a member of Basis."), field="member_ids")
+    result = db.session.execute(
+        delete(group_members).where(group_members.c.group_id == group.id, group_members.c.user_id == user.id)
+    )
+    if not result.rowcount:
+        return False
+    audit(actor, "member_removed", group=group.name, group_id=group.id, user=user.email, user_id=user.id)
+    return True
+
+
+def set_members(actor, group: Group, user_ids: list[int]) -> None:
+    """Make the member list exactly ``user_ids`` (each change audited)."""
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+    unknown = set(user_ids) - set(users)
+    if unknown:
+        raise GroupError(_("There is no user with the id %(id)s.", id=min(unknown)), field="member_ids")
+    if group.id == BASIS_ID:
+        return
+    current = set(member_ids(group))
+    for uid in sorted(set(users) - current):
+        add_member(actor, group, users[uid])
+    for uid in sorted(current - set(users)):
+        remove_member(actor, group, db.session.get(User, uid))
+    db.session.expire(group, ["members"])
+
+
+def set_default_group(actor, user: User, group_id: int | None) -> None:
+    if group_id is not None and db.session.get(Group, group_id) is None:
+        raise GroupError(_("There is no such group."), field="default_group_id")
+    if user.default_group_id == group_id:
+        return
+    user.default_group_id = group_id
+    name = db.session.get(Group, group_id).name if group_id else None
+    audit(actor, "default_group_set", user=user.email, user_id=user.id, group=name)

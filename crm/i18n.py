@@ -1,0 +1,23 @@
+"""German and English UI: the user's own setting, else the browser's preference."""
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_login import current_user
+
+from .auth.models import LOCALES
+from .extensions import babel
+
+
+def select_locale() -> str:
+    try:
+        if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+            return current_user.locale
+    except Exception:  # noqa: BLE001 - no user loaded outside a request
+        pass
+    if request:
+        return request.accept_languages.best_match(LOCALES, default="de")
+    return "de"
+
+
+def init_i18n(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)

@@ -1,0 +1,247 @@
+"""WTForms for the four record types, with the custom fields of the type added per request."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, Field, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+
+from ..customfields.models import CustomField
+from ..forms_common import NoControlChars, Strip, lines
+from .types import CURRENCIES, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, RecordType
+
+
+def _optional_int(value):
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class LocalDecimalField(StringField):
+    """A number typed the German way ("1.234,50") or the English way ("1234.50")."""
+
+    def __init__(self, *args, places: int | None = 2, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.places = places
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist or not valuelist[0].strip():
+            return
+        text = valuelist[0].strip().replace(" ", "").replace("€", "")
+        self.raw = valuelist[0]
+        if "," in text:
+            text = text.replace(".", "").replace(",", ".")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(_l("Not a number.")) from None
+        if not number.is_finite():
+            raise ValueError(_l("Not a number."))
+        if abs(number) >= Decimal("1e15"):
+            raise ValueError(_l("The number is too large."))
+        self.data = number.quantize(Decimal(1).scaleb(-self.places)) if self.places is not None else number
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return f"{self.data:.{self.places}f}" if self.places is not None else format(self.data, "f")
+
+
+class RecordIdField(HiddenField):
+    """The id of a linked record, chosen with the picker next to it."""
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[0].strip() if valuelist else ""
+        self.data = None
+        if raw:
+            if not raw.isdigit() or len(raw) > 12:
+                raise ValueError(_l("There is no such record."))
+            self.data = int(raw)
+
+
+class LinesField(TextAreaField):
+    """One entry per line (emails, phones)."""
+
+    def process_formdata(self, valuelist):
+        self.data = lines(valuelist[0]) if valuelist else []
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "\n".join(self.data or [])
+
+
+class BlocksField(TextAreaField):
+    """Entries separated by an empty line (postal addresses)."""
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").replace("\r\n", "\n")
+        self.data = [b.strip() for b in text.split("\n\n") if b.strip()]
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "\n\n".join(self.data or [])
+
+
+class TagsField(StringField):
+    def process_formdata(self, valuelist):
+        text = valuelist[0] if valuelist else ""
+        self.data = [t.strip() for t in text.split(",") if t.strip()]
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return ", ".join(self.data or [])
+
+
+def _emails(form, field):
+    for item in field.data or []:
+        if len(item) > 254:
+            raise ValidationError(_l("An address is too long: %(a)s", a=item[:40]))
+        try:
+            validate_email(item, check_deliverability=False)
+        except EmailNotValidError:
+            raise ValidationError(_l("Not an email address: %(a)s", a=item)) from None
+
+
+def _max_items(n, length):
+    def check(form, field):
+        if len(field.data or []) > n:
+            raise ValidationError(_l("At most %(n)d entries.", n=n))
+        for item in field.data or []:
+            if len(item) > length:
+                raise ValidationError(_l("An entry is longer than %(n)d characters.", n=length))
+    return check
+
+
+TEXT = [Optional(), Length(max=20000), NoControlChars()]
+
+
+class RecordForm(FlaskForm):
+    version = HiddenField()
+    group_id = SelectField(_l("Responsible group"), coerce=int, validate_choice=True)
+    responsible_id = SelectField(_l("Responsible"), coerce=_optional_int, validate_choice=True)
+    tags = TagsField(_l("Tags"), description=_l("Separated by commas"),
+                     validators=[_max_items(50, 60)])
+
+
+class CompanyForm(RecordForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[Strip])
+    website = StringField(_l("Website"), validators=[Optional(), Length(max=300),
+                          URL(require_tld=False, message=_l("Not a web address."))], filters=[Strip])
+    emails = LinesField(_l("Email addresses"), description=_l("One per line"),
+                        validators=[_max_items(20, 254), _emails])
+    phones = LinesField(_l("Phone numbers"), description=_l("One per line"), validators=[_max_items(20, 60)])
+    addresses = BlocksField(_l("Addresses"), description=_l("Separate addresses by an empty line"),
+                            validators=[_max_items(10, 500)])
+    background = TextAreaField(_l("Background"), validators=TEXT, filters=[Strip])
+
+
+class PersonForm(RecordForm):
+    salutation = SelectField(_l("Salutation"), choices=[
+        ("", "—"), ("Frau", _l("Ms")), ("Herr", _l("Mr")), ("Divers", _l("Mx"))])
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=60)], filters=[Strip])
+    first_name = StringField(_l("First name"), validators=[Optional(), Length(max=100)], filters=[Strip])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)], filters=[Strip])
+    company_id = RecordIdField(_l("Company"))
+    position = StringField(_l("Position"), validators=[Optional(), Length(max=120)], filters=[Strip])
+    emails = CompanyForm.emails
+    phones = CompanyForm.phones
+    addresses = CompanyForm.addresses
+    background = TextAreaField(_l("Background"), validators=TEXT, filters=[Strip])
+
+
+class DealForm(RecordForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[Strip])
+    value = LocalDecimalField(_l("Value"), validators=[
+        Optional(), NumberRange(min=0, max=Decimal("999999999999"), message=_l(
+            "Between 0 and 999.999.999.999."))])
+    currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES], default="EUR")
+    stage = SelectField(_l("Stage"), choices=list(DEAL_STAGE_LABELS.items()), default="open")
+    target_date = DateField(_l("Target date"), validators=[Optional()])
+    company_id = RecordIdField(_l("Company"))
+    person_id = RecordIdField(_l("Person"))
+    description = TextAreaField(_l("Description"), validators=TEXT, filters=[Strip])
+
+
+class ProjectForm(RecordForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[Strip])
+    status = SelectField(_l("Status"), choices=list(PROJECT_STATUS_LABELS.items()), default="planned")
+    start_date = DateField(_l("Start"), validators=[Optional()])
+    target_date = DateField(_l("Target date"), validators=[Optional()])
+    company_id = RecordIdField(_l("Company"))
+    person_id = RecordIdField(_l("Person"))
+    description = TextAreaField(_l("Description"), validators=TEXT, filters=[Strip])
+
+    def validate_target_date(self, field):
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError(_l("The target date lies before the start."))
+
+
+FORMS = {"company": CompanyForm, "person": PersonForm, "deal": DealForm, "project": ProjectForm}
+
+#: form field -> service data key (the same names the API uses)
+FIELD_ORDER = {
+    "company": ("name", "website", "emails", "phones", "addresses", "background"),
+    "person": ("salutation", "title", "first_name", "last_name", "company_id", "position", "emails",
+               "phones", "addresses", "background"),
+    "deal": ("name", "value", "currency", "stage", "target_date", "company_id", "person_id", "description"),
+    "project": ("name", "status", "start_date", "target_date", "company_id", "person_id", "description"),
+}
+
+
+def custom_field(field: CustomField) -> Field:
+    label = field.name
+    if field.kind == "number":
+        return LocalDecimalField(label, validators=[Optional()], places=None)
+    if field.kind == "date":
+        return DateField(label, validators=[Optional()])
+    if field.kind == "select":
+        return SelectField(label, choices=[("", "—")] + [(o, o) for o in field.options or []],
+                           validate_choice=True)
+    if field.kind == "url":
+        return StringField(label, validators=[Optional(), Length(max=500), URL(
+            require_tld=False, message=_l("Not a web address."))], filters=[Strip])
+    return StringField(label, validators=[Optional(), Length(max=2000), NoControlChars()], filters=[Strip])
+
+
+def build_form(rtype: RecordType, fields: list[CustomField], *, groups, users, groups_enabled: bool,
+               **kwargs) -> RecordForm:
+    """The form class of ``rtype`` plus its custom fields, with choices filled in."""
+    attrs = {f"cf_{f.id}": custom_field(f) for f in fields}
+    cls = type(f"{rtype.key.title()}Form", (FORMS[rtype.key],), attrs)
+    form = cls(**kwargs)
+    form.custom_field_names = list(attrs)
+    form.group_id.choices = [(g.id, g.name) for g in groups]
+    if not groups_enabled:
+        del form.group_id
+    form.responsible_id.choices = [(None, "—")] + [(u.id, u.name) for u in users]
+    return form
+
+
+def form_to_data(rtype: RecordType, form: RecordForm) -> dict:
+    data = {name: getattr(form, name).data for name in FIELD_ORDER[rtype.key]}
+    data["tags"] = form.tags.data
+    data["responsible_id"] = form.responsible_id.data
+    if "group_id" in form:
+        data["group_id"] = form.group_id.data
+    data["custom_fields"] = {
+        int(name[3:]): _custom_raw(getattr(form, name).data) for name in form.custom_field_names
+    }
+    return data
+
+
+def _custom_raw(value):
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return value or None

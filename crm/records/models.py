@@ -1,0 +1,275 @@
+"""The four record types that carry a group: companies, people, deals and projects."""
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from ..common import utcnow
+from ..extensions import db
+from ..groups.models import BASIS_ID
+
+DEAL_STAGES = ("open", "won", "lost")
+PROJECT_STATUSES = ("planned", "active", "on_hold", "done", "cancelled")
+CONTACT_KINDS = ("email", "phone", "address")
+
+
+def sort_key(*parts: str | None) -> str:
+    """Case- and accent-insensitive key, so "Ärzte" sorts beside "Arzt" on SQLite and PostgreSQL."""
+    text = " ".join(p.strip() for p in parts if p and p.strip())
+    text = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in text if not unicodedata.combining(c))[:200]
+
+
+def _tag_table(key: str, table: str) -> Table:
+    return Table(
+        f"{key}_tags",
+        db.metadata,
+        Column(f"{key}_id", ForeignKey(f"{table}.id", ondelete="CASCADE"), primary_key=True),
+        Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+    )
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+
+TAG_TABLES = {
+    "company": _tag_table("company", "companies"),
+    "person": _tag_table("person", "people"),
+    "deal": _tag_table("deal", "deals"),
+    "project": _tag_table("project", "projects"),
+}
+
+
+class RecordMixin:
+    """Columns every grouped record has. ``group_id`` is never NULL: no record is "ungrouped"."""
+
+    KEY: str = ""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sort_key: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr
+    def group_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("groups.id"), nullable=False, default=BASIS_ID, index=True)
+
+    @declared_attr
+    def responsible_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+    @declared_attr
+    def created_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+    @declared_attr
+    def updated_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+    @declared_attr
+    def group(cls):
+        return relationship("Group", lazy="joined", innerjoin=True)
+
+    @declared_attr
+    def responsible(cls):
+        return relationship("User", foreign_keys=[cls.responsible_id])
+
+    @declared_attr
+    def created_by(cls):
+        return relationship("User", foreign_keys=[cls.created_by_id])
+
+    @declared_attr
+    def updated_by(cls):
+        return relationship("User", foreign_keys=[cls.updated_by_id])
+
+    @declared_attr
+    def tags(cls):
+        return relationship(
+            "Tag", secondary=lambda: TAG_TABLES[cls.KEY], order_by="Tag.name", lazy="selectin"
+        )
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.version}
+
+    @property
+    def display_name(self) -> str:
+        return self.name  # type: ignore[attr-defined]
+
+    def compute_sort_key(self) -> str:
+        return sort_key(self.name)  # type: ignore[attr-defined]
+
+
+class Company(RecordMixin, db.Model):
+    __tablename__ = "companies"
+    KEY = "company"
+
+    name: Mapped[str] = mapped_column(String(200))
+    website: Mapped[str] = mapped_column(String(300), default="")
+    background: Mapped[str] = mapped_column(Text, default="")
+
+    contact_details = relationship(
+        "ContactDetail", order_by="ContactDetail.position", cascade="all, delete-orphan",
+        passive_deletes=True, lazy="selectin",
+        primaryjoin="ContactDetail.company_id == Company.id",
+    )
+
+    __table_args__ = (
+        Index("ix_companies_group_sort", "group_id", "sort_key"),
+        Index("ix_companies_sort", "sort_key"),
+    )
+
+
+class Person(RecordMixin, db.Model):
+    __tablename__ = "people"
+    KEY = "person"
+
+    salutation: Mapped[str] = mapped_column(String(20), default="")
+    title: Mapped[str] = mapped_column(String(60), default="")
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100))
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    position: Mapped[str] = mapped_column(String(120), default="")
+    background: Mapped[str] = mapped_column(Text, default="")
+
+    company = relationship("Company", foreign_keys=[company_id])
+    contact_details = relationship(
+        "ContactDetail", order_by="ContactDetail.position", cascade="all, delete-orphan",
+        passive_deletes=True, lazy="selectin",
+        primaryjoin="ContactDetail.person_id == Person.id",
+    )
+
+    __table_args__ = (
+        Index("ix_people_group_sort", "group_id", "sort_key"),
+        Index("ix_people_sort", "sort_key"),
+    )
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    def compute_sort_key(self) -> str:
+        return sort_key(self.last_name, self.first_name)
+
+
+class Deal(RecordMixin, db.Model):
+    __tablename__ = "deals"
+    KEY = "deal"
+
+    name: Mapped[str] = mapped_column(String(200))
+    value_cents: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    stage: Mapped[str] = mapped_column(String(8), default="open")
+    target_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    company = relationship("Company", foreign_keys=[company_id])
+    person = relationship("Person", foreign_keys=[person_id])
+
+    __table_args__ = (
+        Index("ix_deals_group_sort", "group_id", "sort_key"),
+        Index("ix_deals_sort", "sort_key"),
+        CheckConstraint("stage IN ('open', 'won', 'lost')", name="stage"),
+    )
+
+    @property
+    def value(self) -> Decimal | None:
+        return None if self.value_cents is None else Decimal(self.value_cents) / 100
+
+    @value.setter
+    def value(self, amount: Decimal | None) -> None:
+        self.value_cents = None if amount is None else int((Decimal(amount) * 100).to_integral_value())
+
+
+class Project(RecordMixin, db.Model):
+    __tablename__ = "projects"
+    KEY = "project"
+
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    target_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    company = relationship("Company", foreign_keys=[company_id])
+    person = relationship("Person", foreign_keys=[person_id])
+
+    __table_args__ = (
+        Index("ix_projects_group_sort", "group_id", "sort_key"),
+        Index("ix_projects_sort", "sort_key"),
+    )
+
+
+class ContactDetail(db.Model):
+    """An email address, phone number or postal address of a company or a person."""
+
+    __tablename__ = "contact_details"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(40), default="")
+    value: Mapped[str] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+
+    __table_args__ = (
+        CheckConstraint(
+            "(company_id IS NULL) <> (person_id IS NULL)", name="one_owner"
+        ),
+        Index("ix_contact_details_value", "value"),
+    )
+
+
+MODELS: dict[str, type[RecordMixin]] = {
+    "company": Company, "person": Person, "deal": Deal, "project": Project,
+}
+
+
+def _set_sort_key(mapper, connection, target: RecordMixin) -> None:
+    target.sort_key = target.compute_sort_key()
+
+
+for _model in MODELS.values():
+    event.listen(_model, "before_insert", _set_sort_key)
+    event.listen(_model, "before_update", _set_sort_key)

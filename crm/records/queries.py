@@ -1,0 +1,226 @@
+"""Query builders for lists of records. They return ``select()`` statements scoped by the
+visibility predicates; views execute them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from ..customfields.models import CustomField, CustomFieldValue
+from ..extensions import db
+from ..groups.models import Group
+from ..auth.models import User
+from ..visibility import Viewer, fully_visible_to, is_full_column, masked, visible_to
+from .models import TAG_TABLES, ContactDetail, Tag, sort_key
+from .types import TYPES, RecordType
+
+
+@dataclass
+class ListFilter:
+    q: str = ""
+    tag: str = ""
+    group_id: int | None = None
+    sort: str = "name"
+    desc: bool = False
+
+    @classmethod
+    def from_args(cls, rtype: RecordType, args) -> ListFilter:
+        group = args.get("group_id", "")
+        sort = args.get("sort", "name")
+        return cls(
+            q=(args.get("q") or "").strip()[:200],
+            tag=(args.get("tag") or "").strip()[:60],
+            group_id=int(group) if group.isdigit() else None,
+            sort=sort if sort in rtype.sorts else "name",
+            desc=args.get("dir") == "desc",
+        )
+
+    def args(self, **changes) -> dict:
+        data = {"q": self.q, "tag": self.tag, "group_id": self.group_id or "", "sort": self.sort,
+                "dir": "desc" if self.desc else ""}
+        data.update(changes)
+        return {k: v for k, v in data.items() if v not in ("", None)}
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def text_match(rtype: RecordType, viewer: Viewer, q: str):
+    """The list text filter. On a restricted row it may only look at what that row shows (the
+    display name); emails and phones are searched only on fully visible rows, so a filter can't
+    be used to probe hidden fields."""
+    model = rtype.model
+    needle = _like(sort_key(q))
+    name_match = model.sort_key.like(needle, escape="\\")
+    if rtype.key == "person":
+        # sort_key is "last first"; also find "first last"
+        name_match = or_(name_match, func.lower(model.first_name + " " + model.last_name).like(
+            _like(q.casefold()), escape="\\"))
+    if not rtype.has_contact_details:
+        return name_match
+    fk = getattr(ContactDetail, f"{rtype.key}_id")
+    detail_match = exists().where(fk == model.id, func.lower(ContactDetail.value).like(
+        _like(q.casefold()), escape="\\"))
+    return or_(name_match, and_(fully_visible_to(model, viewer), detail_match))
+
+
+def filtered(rtype: RecordType, viewer: Viewer, flt: ListFilter):
+    """The WHERE clause of a list: what the viewer sees, narrowed by the filter."""
+    model = rtype.model
+    conds = [visible_to(model, viewer)]
+    if flt.q:
+        conds.append(text_match(rtype, viewer, flt.q))
+    if flt.tag:
+        table = TAG_TABLES[rtype.key]
+        fk = getattr(table.c, f"{rtype.key}_id")
+        # tags are hidden on restricted rows, so only fully visible rows can match a tag
+        conds.append(fully_visible_to(model, viewer))
+        conds.append(exists().where(fk == model.id, table.c.tag_id == Tag.id, Tag.name == flt.tag))
+    if flt.group_id is not None and viewer.groups_enabled:
+        conds.append(model.group_id == flt.group_id)
+    return and_(*conds)
+
+
+def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter):
+    """Columns for one list page. Restricted rows get NULL in every column but the name and group,
+    and the sort key of a hidden column is NULL for them too."""
+    model = rtype.model
+    responsible = aliased(User)
+    cols = [
+        model.id.label("id"),
+        model.group_id.label("group_id"),
+        Group.name.label("group_name"),
+        is_full_column(model, viewer).label("full"),
+        *[getattr(model, f).label(f) for f in rtype.name_fields],
+        masked(model, viewer, model.updated_at).label("updated_at"),
+        masked(model, viewer, responsible.name).label("responsible"),
+    ]
+    extra = {
+        "company": ("website",),
+        "person": ("position",),
+        "deal": ("value_cents", "currency", "stage", "target_date"),
+        "project": ("status", "start_date", "target_date"),
+    }[rtype.key]
+    cols += [masked(model, viewer, getattr(model, c)).label(c) for c in extra]
+    stmt = (
+        select(*cols)
+        .select_from(model)
+        .join(Group, Group.id == model.group_id)
+        .outerjoin(responsible, responsible.id == model.responsible_id)
+    )
+    for fk, ref_key in rtype.references:
+        ref_model = TYPES[ref_key].model
+        alias = aliased(ref_model, name=f"ref_{ref_key}")
+        stmt = stmt.outerjoin(alias, and_(getattr(model, fk) == alias.id, visible_to(alias, viewer)))
+        name_col = alias.name if ref_key == "company" else (alias.first_name + " " + alias.last_name)
+        cols_ref = [
+            masked(model, viewer, getattr(model, fk)).label(f"{ref_key}_fk"),
+            masked(model, viewer, alias.id).label(f"{ref_key}_ref_id"),
+            masked(model, viewer, name_col).label(f"{ref_key}_ref_name"),
+        ]
+        stmt = stmt.add_columns(*cols_ref)
+    stmt = stmt.where(filtered(rtype, viewer, flt))
+    column = getattr(model, rtype.sorts[flt.sort][1])
+    if flt.sort != "name":
+        column = masked(model, viewer, column)
+    order = [column.desc() if flt.desc else column.asc()]
+    if flt.sort != "name":
+        order.append(model.sort_key.asc())
+    order.append(model.id.desc() if flt.desc else model.id.asc())
+    if db.engine.dialect.name == "postgresql":
+        order[0] = order[0].nulls_last()
+    return stmt.order_by(*order)
+
+
+def count_capped(rtype: RecordType, viewer: Viewer, flt: ListFilter, cap: int) -> tuple[int, bool]:
+    """How many rows match, counting at most ``cap + 1`` so large tables stay cheap."""
+    model = rtype.model
+    inner = select(model.id).where(filtered(rtype, viewer, flt)).limit(cap + 1).subquery()
+    n = db.session.scalar(select(func.count()).select_from(inner)) or 0
+    return min(n, cap), n > cap
+
+
+def ids_matching(rtype: RecordType, viewer: Viewer, flt: ListFilter, *, full_only: bool = True):
+    """A subquery of the ids matching the filter: "select all N matching" without shipping ids."""
+    model = rtype.model
+    conds = [filtered(rtype, viewer, flt)]
+    if full_only:
+        conds.append(fully_visible_to(model, viewer))
+    return select(model.id).where(*conds)
+
+
+def tags_for(rtype: RecordType, ids: list[int]) -> dict[int, list[str]]:
+    if not ids:
+        return {}
+    table = TAG_TABLES[rtype.key]
+    fk = getattr(table.c, f"{rtype.key}_id")
+    out: dict[int, list[str]] = {}
+    for rid, name in db.session.execute(
+        select(fk, Tag.name).join(Tag, Tag.id == table.c.tag_id).where(fk.in_(ids)).order_by(Tag.name)
+    ):
+        out.setdefault(rid, []).append(name)
+    return out
+
+
+def all_tags(rtype: RecordType) -> list[str]:
+    """Tag names in use on this record type (offered as filter choices)."""
+    table = TAG_TABLES[rtype.key]
+    return list(db.session.scalars(
+        select(Tag.name).where(exists().where(table.c.tag_id == Tag.id)).order_by(Tag.name)
+    ))
+
+
+@dataclass
+class RelatedList:
+    rtype: RecordType
+    rows: list = field(default_factory=list)
+    total: int = 0
+
+
+def related(rtype: RecordType, fk: str, parent_id: int, viewer: Viewer, limit: int = 25) -> RelatedList:
+    """Records of ``rtype`` pointing at a parent through ``fk``: hidden ones are not there at all
+    (nor in the count); restricted ones show only their name."""
+    model = rtype.model
+    where = and_(getattr(model, fk) == parent_id, visible_to(model, viewer))
+    extra = {
+        "person": ("position",),
+        "deal": ("value_cents", "currency", "stage"),
+        "project": ("status", "target_date"),
+        "company": (),
+    }[rtype.key]
+    stmt = (
+        select(
+            model.id.label("id"),
+            is_full_column(model, viewer).label("full"),
+            *[getattr(model, f).label(f) for f in rtype.name_fields],
+            *[masked(model, viewer, getattr(model, c)).label(c) for c in extra],
+        )
+        .where(where)
+        .order_by(model.sort_key, model.id)
+        .limit(limit)
+    )
+    rows = [r._asdict() for r in db.session.execute(stmt)]
+    total = db.session.scalar(select(func.count()).select_from(model).where(where)) or 0
+    return RelatedList(rtype, rows, total)
+
+
+def custom_values(rtype: RecordType, record_id: int) -> list[tuple[CustomField, str | None]]:
+    """All custom fields of the type with this (fully visible) record's values."""
+    fk = getattr(CustomFieldValue, f"{rtype.key}_id")
+    rows = db.session.execute(
+        select(CustomField, CustomFieldValue.value)
+        .outerjoin(CustomFieldValue, and_(CustomFieldValue.field_id == CustomField.id, fk == record_id))
+        .where(CustomField.entity == rtype.key)
+        .order_by(CustomField.position, CustomField.id)
+    ).all()
+    return [(f, v) for f, v in rows]
+
+
+def display_name_column(rtype: RecordType, model=None):
+    model = model or rtype.model
+    if rtype.key == "person":
+        return model.first_name + literal(" ") + model.last_name
+    return model.name

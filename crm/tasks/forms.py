@@ -1,0 +1,21 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..forms_common import NoControlChars, Strip
+
+
+def _optional_int(value):
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class TaskForm(FlaskForm):
+    title = StringField(_l("Task"), validators=[DataRequired(), Length(max=200), NoControlChars()],
+                        filters=[Strip])
+    due_date = DateField(_l("Due"), validators=[Optional()])
+    assignee_id = SelectField(_l("Assignee"), coerce=_optional_int, validate_choice=True)
+    record_type = HiddenField()
+    record_id = HiddenField()

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..visibility import current_viewer, task_visible_to
+from .models import Task
+
+
+def tasks_for_record(key: str, record_id: int) -> list[Task]:
+    return list(db.session.scalars(
+        select(Task)
+        .where(getattr(Task, f"{key}_id") == record_id, task_visible_to(current_viewer()))
+        .order_by(Task.done, Task.due_date.is_(None), Task.due_date, Task.id)
+    ))
+
+
+def record_names(tasks: list[Task]) -> dict[tuple[str, int], object]:
+    """References to the records the tasks belong to, one query per record type."""
+    from ..records.loaders import references
+
+    wanted: dict[str, set[int]] = {}
+    for task in tasks:
+        if task.record_key:
+            wanted.setdefault(task.record_key, set()).add(task.record_id)
+    out = {}
+    for key, ids in wanted.items():
+        for rid, ref in references(key, ids).items():
+            out[(key, rid)] = ref
+    return out

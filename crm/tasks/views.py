@@ -1,0 +1,149 @@
+"""Tasks: the task list, adding a task (on its own or on a record), completing it in place."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..auth.models import User
+from ..extensions import db
+from ..htmx import targets
+from ..records.loaders import load_record
+from ..records.types import TYPES
+from ..visibility import current_viewer, task_visible_to
+from .forms import TaskForm
+from .models import Task
+from .services import add_task, set_done
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+PER_PAGE = 50
+
+
+def load_task(task_id: int, *, write: bool = False) -> Task:
+    """Tasks follow their record: a task of a record the user does not fully see does not exist."""
+    task = db.session.scalar(select(Task).where(Task.id == task_id, task_visible_to(current_viewer())))
+    if task is None:
+        abort(404)
+    if write and task.record_key:
+        load_record(TYPES[task.record_key], task.record_id, write=True)
+    return task
+
+
+def task_form(**kwargs) -> TaskForm:
+    form = TaskForm(**kwargs)
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    form.assignee_id.choices = [(None, "—")] + [(u.id, u.name) for u in users]
+    return form
+
+
+def _record_tasks(key: str, record_id: int, form: TaskForm, status: int = 200):
+    from .queries import tasks_for_record
+
+    record = load_record(TYPES[key], record_id, write=True)
+    return render_template("tasks/_record_tasks.html", rtype=TYPES[key], record=record,
+                           tasks=tasks_for_record(key, record_id), task_form=form), status
+
+
+@bp.get("")
+def index():
+    viewer = current_viewer()
+    scope = request.args.get("scope", "mine")
+    status = request.args.get("status", "open")
+    stmt = select(Task).where(task_visible_to(viewer))
+    if scope == "mine":
+        stmt = stmt.where(Task.assignee_id == current_user.id)
+    elif scope == "created":
+        stmt = stmt.where(Task.created_by_id == current_user.id)
+    else:
+        scope = "all"
+    if status == "done":
+        stmt = stmt.where(Task.done.is_(True)).order_by(Task.done_at.desc(), Task.id.desc())
+    else:
+        status = "open"
+        stmt = stmt.where(Task.done.is_(False)).order_by(Task.due_date.is_(None), Task.due_date, Task.id)
+    raw = request.args.get("page", "1")
+    page = max(1, min(int(raw), 10_000)) if raw.isdigit() else 1
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    tasks = list(db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+    from .queries import record_names
+
+    form = task_form(formdata=None)
+    form.assignee_id.data = current_user.id
+    return render_template("tasks/index.html", tasks=tasks, names=record_names(tasks), scope=scope,
+                           status=status, page=page, pages=max(1, -(-total // PER_PAGE)), total=total,
+                           task_form=form)
+
+
+@bp.post("")
+def create():
+    form = task_form()
+    key = form.record_type.data if form.record_type.data in TYPES else None
+    record_id = int(form.record_id.data) if key and (form.record_id.data or "").isdigit() else None
+    if key and record_id is None:
+        abort(404)
+    if key:
+        load_record(TYPES[key], record_id, write=True)
+    if form.validate_on_submit():
+        add_task(form.title.data, created_by_id=current_user.id, assignee_id=form.assignee_id.data,
+                 due_date=form.due_date.data, record_key=key, record_id=record_id)
+        db.session.commit()
+        if key and targets("tasks"):
+            fresh = task_form(formdata=None)
+            fresh.assignee_id.data = current_user.id
+            return _record_tasks(key, record_id, fresh)
+        if key:
+            return redirect(url_for(f"{TYPES[key].plural}.detail", record_id=record_id) + "#tasks")
+        return redirect(url_for("tasks.index"))
+    if key and targets("tasks"):
+        return _record_tasks(key, record_id, form, status=422)
+    if key:
+        from ..records.views import detail_context
+
+        ctx = detail_context(TYPES[key], load_record(TYPES[key], record_id, write=True))
+        ctx["task_form"] = form
+        return render_template("records/detail.html", **ctx), 400
+    from .queries import record_names
+
+    tasks = list(db.session.scalars(
+        select(Task).where(task_visible_to(current_viewer()), Task.assignee_id == current_user.id,
+                           Task.done.is_(False)).order_by(Task.due_date).limit(PER_PAGE)))
+    return render_template("tasks/index.html", tasks=tasks, names=record_names(tasks), scope="mine",
+                           status="open", page=1, pages=1, total=len(tasks), task_form=form), 400
+
+
+@bp.post("/<int:task_id>/toggle")
+def toggle(task_id: int):
+    task = load_task(task_id, write=True)
+    set_done(task, not task.done)
+    db.session.commit()
+    if targets(f"task-{task.id}"):
+        from .queries import record_names
+
+        return render_template("tasks/_task.html", task=task, names=record_names([task]),
+                               show_record=request.args.get("context") == "list")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("tasks.index"))
+
+
+@bp.post("/<int:task_id>/delete")
+def delete(task_id: int):
+    task = load_task(task_id, write=True)
+    if task.created_by_id != current_user.id and not current_user.can_delete:
+        abort(403)
+    db.session.delete(task)
+    db.session.commit()
+    if targets(f"task-{task_id}"):
+        return ""
+    return redirect(url_for("tasks.index"))
+
+
+def _same_site(url: str | None) -> bool:
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.netloc == request.host and parts.scheme in ("http", "https")
+
+
+__all__ = ["bp", "load_task", "task_form", "_"]

@@ -1,0 +1,390 @@
+"""The one place that decides who sees which record (product.md §4).
+
+Three levels for a user ``u`` and a record ``r`` in group ``g``:
+
+* **full** - the group system is off, or ``u`` is a member of ``g`` (everyone is in Basis);
+* **restricted** - not full, but a custom field of ``r``'s type is shared with one of ``u``'s
+  groups: ``u`` sees the display name, the group name and those shared fields;
+* **hidden** - otherwise.
+
+Everything else asks this module: the SQL predicates :func:`visible_to` and
+:func:`fully_visible_to` (and their variants for things attached to records) are used by every
+list, count, search, export, API and related-list query. On top, :func:`install_safety_net` adds
+the same criteria to every ORM SELECT in a request (``do_orm_execute`` + ``with_loader_criteria``),
+so that a query that forgets its predicate still cannot return a hidden row. The safety net does
+not cover ``Session.get()`` of objects already in the identity map, Core statements or bulk
+UPDATE/DELETE; code doing those must use the predicates explicitly.
+
+The only way around the safety net is :func:`unscoped`, for the few admin queries that need it
+(group record counts, the audit log, the "who can see this" panel). Grep for ``unscoped(``.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from flask import g, has_request_context
+from sqlalchemy import and_, case, event, false, literal, or_, select, true
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
+from sqlalchemy.sql.elements import ColumnElement
+
+from .common import RECORD_KEYS
+from .customfields.models import CustomField, CustomFieldValue, custom_field_shares
+from .extensions import db
+from .groups.models import BASIS_ID, group_members
+from .notes.models import Note
+from .records.models import MODELS, Company, ContactDetail, Deal, Person, Project
+from .settings.models import ACCOUNT_ID, Account
+from .tasks.models import Task
+
+Level = Literal["full", "restricted", "hidden"]
+FULL: Level = "full"
+RESTRICTED: Level = "restricted"
+HIDDEN: Level = "hidden"
+
+_UNSCOPED = "kontor_unscoped"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What one user may see, computed once per request from plain values."""
+
+    user_id: int
+    role: str
+    groups_enabled: bool
+    group_ids: frozenset[int]
+    #: per record type: ids of the custom fields shared with one of the user's groups
+    shared_fields: Mapping[str, frozenset[int]] = field(default_factory=dict)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def shared_field_ids(self, key: str) -> frozenset[int]:
+        return self.shared_fields.get(key, frozenset()) if self.groups_enabled else frozenset()
+
+    def sees_restricted(self, key: str) -> bool:
+        """True when every record of this type the user is not fully allowed is restricted
+        (rather than hidden): some field of the type is shared with one of the user's groups."""
+        return bool(self.shared_field_ids(key))
+
+    def level(self, key: str, group_id: int) -> Level:
+        if not self.groups_enabled or group_id in self.group_ids:
+            return FULL
+        if self.sees_restricted(key):
+            return RESTRICTED
+        return HIDDEN
+
+    def is_member(self, group_id: int) -> bool:
+        return group_id in self.group_ids
+
+
+def viewer_for(user) -> Viewer:
+    """Read the user's groups, the extension switch and the field shares (three small queries)."""
+    session = db.session
+    enabled = bool(
+        session.scalar(unscoped(select(Account.groups_enabled).where(Account.id == ACCOUNT_ID)))
+    )
+    group_ids = frozenset(
+        {BASIS_ID}
+        | set(session.scalars(select(group_members.c.group_id).where(group_members.c.user_id == user.id)))
+    )
+    shared: dict[str, set[int]] = {}
+    rows = session.execute(
+        unscoped(
+            select(CustomField.entity, CustomField.id)
+            .join(custom_field_shares, custom_field_shares.c.field_id == CustomField.id)
+            .where(custom_field_shares.c.group_id.in_(group_ids))
+            .distinct()
+        )
+    )
+    for entity, field_id in rows:
+        shared.setdefault(entity, set()).add(field_id)
+    return Viewer(
+        user_id=user.id,
+        role=user.role,
+        groups_enabled=enabled,
+        group_ids=group_ids,
+        shared_fields={k: frozenset(v) for k, v in shared.items()},
+    )
+
+
+def current_viewer() -> Viewer:
+    """The request's viewer; set once per request by the app (pages) or the API's token check."""
+    viewer = g.get("viewer")
+    if viewer is None:
+        raise RuntimeError("no viewer for this request")
+    return viewer
+
+
+def set_viewer(user) -> Viewer:
+    g.viewer = viewer = viewer_for(user)
+    return viewer
+
+
+# --------------------------------------------------------------------------------------------
+# SQL predicates
+# --------------------------------------------------------------------------------------------
+
+def _key(model) -> str:
+    return sa_inspect(model).mapper.class_.KEY
+
+
+def fully_visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
+    """Records of ``model`` (a record class or an alias of one) the viewer sees in full."""
+    if not viewer.groups_enabled:
+        return true()
+    return model.group_id.in_(viewer.group_ids)
+
+
+def visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
+    """Records of ``model`` the viewer sees at all (full or restricted)."""
+    if not viewer.groups_enabled or viewer.sees_restricted(_key(model)):
+        return true()
+    return model.group_id.in_(viewer.group_ids)
+
+
+def restricted_to(model, viewer: Viewer) -> ColumnElement[bool]:
+    """Records the viewer sees, but only restricted."""
+    if not viewer.groups_enabled or not viewer.sees_restricted(_key(model)):
+        return false()
+    return model.group_id.not_in(viewer.group_ids)
+
+
+def is_full_column(model, viewer: Viewer):
+    """A boolean column for list queries: is this row fully visible?"""
+    if not viewer.groups_enabled or not viewer.sees_restricted(_key(model)):
+        return literal(True)
+    return case((model.group_id.in_(viewer.group_ids), True), else_=False)
+
+
+def masked(model, viewer: Viewer, column):
+    """``column`` for fully visible rows, NULL for restricted ones: for list columns and sort keys
+    that a restricted row must not reveal (not even through its position in a sorted list)."""
+    if not viewer.groups_enabled or not viewer.sees_restricted(_key(model)):
+        return column
+    return case((model.group_id.in_(viewer.group_ids), column), else_=None)
+
+
+def _attached_to_full(cls, viewer: Viewer) -> ColumnElement[bool]:
+    """Things that belong to a record (notes, contact details, tasks, field values): attached to a
+    record the viewer fully sees."""
+    if not viewer.groups_enabled:
+        return or_(*(getattr(cls, f"{k}_id").is_not(None) for k in RECORD_KEYS))
+    ids = viewer.group_ids
+    return or_(
+        *(
+            getattr(cls, f"{k}_id").in_(select(m.id).where(m.group_id.in_(ids)))
+            for k, m in MODELS.items()
+        )
+    )
+
+
+def note_visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    return _attached_to_full(Note, viewer)
+
+
+def contact_detail_visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    if not viewer.groups_enabled:
+        return true()
+    ids = viewer.group_ids
+    return or_(
+        ContactDetail.company_id.in_(select(Company.id).where(Company.group_id.in_(ids))),
+        ContactDetail.person_id.in_(select(Person.id).where(Person.group_id.in_(ids))),
+    )
+
+
+def _private_task(viewer: Viewer) -> ColumnElement[bool]:
+    return and_(
+        *(getattr(Task, f"{k}_id").is_(None) for k in RECORD_KEYS),
+        or_(Task.created_by_id == viewer.user_id, Task.assignee_id == viewer.user_id),
+    )
+
+
+def task_visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """Tasks of fully visible records, and one's own tasks without a record."""
+    return or_(_attached_to_full(Task, viewer), _private_task(viewer))
+
+
+def field_value_visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """Custom field values: all of a fully visible record, the shared ones of restricted ones."""
+    shared = [
+        and_(getattr(CustomFieldValue, f"{k}_id").is_not(None), CustomFieldValue.field_id.in_(ids))
+        for k in RECORD_KEYS
+        if (ids := viewer.shared_field_ids(k))
+    ]
+    return or_(_attached_to_full(CustomFieldValue, viewer), *shared)
+
+
+# --------------------------------------------------------------------------------------------
+# The request-scoped safety net
+# --------------------------------------------------------------------------------------------
+
+def unscoped(statement):
+    """Opt a statement out of the safety net. Only for admin queries that must count or list
+    across all groups; the caller is responsible for what it shows. Grep-able on purpose."""
+    return statement.execution_options(**{_UNSCOPED: True})
+
+
+def _net_options(viewer: Viewer | None) -> list:
+    """Loader criteria for one request. Each lambda closes over plain values only (``ids``,
+    ``uid``, ``shared``): SQLAlchemy caches the lambda's SQL and turns those into bound parameters,
+    so a function call in there would be frozen into the cache for the next user."""
+    if viewer is None:
+        # Inside a request without a viewer (not logged in): no record of any kind.
+        return [
+            with_loader_criteria(m, lambda cls: false(), include_aliases=True)
+            for m in (*MODELS.values(), Note, Task, ContactDetail, CustomFieldValue)
+        ]
+    uid = viewer.user_id
+    if not viewer.groups_enabled:
+        # Everyone sees every record; tasks without a record stay private.
+        return [
+            with_loader_criteria(
+                Task,
+                lambda cls: or_(
+                    cls.company_id.is_not(None), cls.person_id.is_not(None),
+                    cls.deal_id.is_not(None), cls.project_id.is_not(None),
+                    cls.created_by_id == uid, cls.assignee_id == uid,
+                ),
+                include_aliases=True,
+            )
+        ]
+    ids = tuple(sorted(viewer.group_ids))
+    shared = tuple(sorted(set().union(*(viewer.shared_field_ids(k) for k in RECORD_KEYS))))
+    opts = [
+        with_loader_criteria(model, lambda cls: cls.group_id.in_(ids), include_aliases=True)
+        for key, model in MODELS.items()
+        if not viewer.sees_restricted(key)
+    ]
+    opts.append(with_loader_criteria(
+        ContactDetail,
+        lambda cls: or_(
+            cls.company_id.in_(select(Company.id).where(Company.group_id.in_(ids))),
+            cls.person_id.in_(select(Person.id).where(Person.group_id.in_(ids))),
+        ),
+        include_aliases=True,
+    ))
+    for attached in (Note,):
+        opts.append(with_loader_criteria(
+            attached,
+            lambda cls: or_(
+                cls.company_id.in_(select(Company.id).where(Company.group_id.in_(ids))),
+                cls.person_id.in_(select(Person.id).where(Person.group_id.in_(ids))),
+                cls.deal_id.in_(select(Deal.id).where(Deal.group_id.in_(ids))),
+                cls.project_id.in_(select(Project.id).where(Project.group_id.in_(ids))),
+            ),
+            include_aliases=True,
+        ))
+    opts.append(with_loader_criteria(
+        Task,
+        lambda cls: or_(
+            cls.company_id.in_(select(Company.id).where(Company.group_id.in_(ids))),
+            cls.person_id.in_(select(Person.id).where(Person.group_id.in_(ids))),
+            cls.deal_id.in_(select(Deal.id).where(Deal.group_id.in_(ids))),
+            cls.project_id.in_(select(Project.id).where(Project.group_id.in_(ids))),
+            and_(
+                cls.company_id.is_(None), cls.person_id.is_(None), cls.deal_id.is_(None),
+                cls.project_id.is_(None), or_(cls.created_by_id == uid, cls.assignee_id == uid),
+            ),
+        ),
+        include_aliases=True,
+    ))
+    opts.append(with_loader_criteria(
+        CustomFieldValue,
+        lambda cls: or_(
+            cls.company_id.in_(select(Company.id).where(Company.group_id.in_(ids))),
+            cls.person_id.in_(select(Person.id).where(Person.group_id.in_(ids))),
+            cls.deal_id.in_(select(Deal.id).where(Deal.group_id.in_(ids))),
+            cls.project_id.in_(select(Project.id).where(Project.group_id.in_(ids))),
+            cls.field_id.in_(shared),
+        ),
+        include_aliases=True,
+    ))
+    return opts
+
+
+def _scope(state: ORMExecuteState) -> None:
+    if not state.is_select or state.is_column_load:
+        return
+    if state.execution_options.get(_UNSCOPED):
+        return
+    if not has_request_context():
+        return  # command line, migrations, tests working below the web layer
+    state.statement = state.statement.options(*_net_options(g.get("viewer")))
+
+
+def install_safety_net(session_class) -> None:
+    if not event.contains(session_class, "do_orm_execute", _scope):
+        event.listen(session_class, "do_orm_execute", _scope)
+
+
+# --------------------------------------------------------------------------------------------
+# "Who can see this?"
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AccessLine:
+    user_id: int
+    name: str
+    email: str
+    level: Level
+    #: (kind, detail) pairs: ("member", group name) / ("basis", "Basis") / ("shared", (field, group))
+    reasons: tuple
+
+
+def viewers_of_all_users() -> list[tuple]:
+    """(user, Viewer) for every active user, built from three queries (no query per user)."""
+    from .auth.models import User
+
+    session = db.session
+    enabled = bool(session.scalar(unscoped(select(Account.groups_enabled).where(Account.id == ACCOUNT_ID))))
+    users = list(session.scalars(unscoped(select(User).where(User.active.is_(True)).order_by(User.name))))
+    member: dict[int, set[int]] = {}
+    for gid, uid in session.execute(unscoped(select(group_members.c.group_id, group_members.c.user_id))):
+        member.setdefault(uid, set()).add(gid)
+    shares = session.execute(unscoped(
+        select(CustomField.entity, CustomField.id, custom_field_shares.c.group_id)
+        .join(custom_field_shares, custom_field_shares.c.field_id == CustomField.id)
+    )).all()
+    out = []
+    for user in users:
+        groups = frozenset({BASIS_ID} | member.get(user.id, set()))
+        shared: dict[str, set[int]] = {}
+        for entity, field_id, gid in shares:
+            if gid in groups:
+                shared.setdefault(entity, set()).add(field_id)
+        out.append((user, Viewer(user.id, user.role, enabled, groups,
+                                 {k: frozenset(v) for k, v in shared.items()})))
+    return out
+
+
+def access_report(key: str, group_id: int) -> list[AccessLine]:
+    """For a record of type ``key`` in ``group_id``: each active user's level and why."""
+    from .groups.models import Group
+
+    names = dict(db.session.execute(unscoped(select(Group.id, Group.name))).all())
+    fields = dict(db.session.execute(unscoped(select(CustomField.id, CustomField.name))).all())
+    share_groups: dict[int, set[int]] = {}
+    for fid, gid in db.session.execute(unscoped(select(custom_field_shares.c.field_id,
+                                                        custom_field_shares.c.group_id))):
+        share_groups.setdefault(fid, set()).add(gid)
+    lines = []
+    for user, viewer in viewers_of_all_users():
+        level = viewer.level(key, group_id)
+        if level == FULL:
+            reasons = (("basis", names.get(group_id)),) if group_id == BASIS_ID else (
+                ("member", names.get(group_id)),)
+        elif level == RESTRICTED:
+            reasons = tuple(
+                ("shared", (fields.get(fid), names.get(gid)))
+                for fid in sorted(viewer.shared_field_ids(key))
+                for gid in sorted(share_groups.get(fid, set()) & viewer.group_ids)
+            )
+        else:
+            reasons = ()
+        lines.append(AccessLine(user.id, user.name, user.email, level, reasons))
+    order = {FULL: 0, RESTRICTED: 1, HIDDEN: 2}
+    return sorted(lines, key=lambda a: (order[a.level], a.name.casefold()))

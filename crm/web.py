@@ -1,0 +1,206 @@
+"""The request lifecycle of the web pages: login gate, the viewer, security headers, errors."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db, login_manager
+from .htmx import is_htmx, redirect_htmx
+from .visibility import set_viewer
+
+#: Endpoints a visitor may reach without logging in.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths may be redirected to after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def init_web(app: Flask) -> None:
+    from .auth.models import User
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        return db.session.scalar(select(User).where(User.id == int(user_id), User.active.is_(True)))
+
+    @app.before_request
+    def gate():
+        if request.blueprint == "api":
+            return None  # the API authenticates each request by its bearer token
+        if request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if not current_user.is_authenticated:
+            if request.endpoint is None:
+                return None  # unknown URL: the 404 page, which shows nothing
+            return redirect_htmx(url_for("auth.login", next=safe_next(request.full_path.rstrip("?"))))
+        set_viewer(current_user)
+        return None
+
+    @app.after_request
+    def headers(resp):
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        resp.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["KONTOR_HTTPS"]:
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        resp.vary.add("HX-Request")
+        resp.vary.add("HX-Target")
+        if current_user and current_user.is_authenticated and resp.mimetype == "text/html":
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        if wants_json():
+            return jsonify(error={"code": "csrf", "message": err.description}), 400
+        return render_template("errors/error.html", code=400, message=_l(
+            "The form expired or was sent from elsewhere. Please reload the page and try again."
+        )), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        if wants_json():
+            from .api.errors import error_response
+
+            return error_response(err.code or 500, err.name.lower().replace(" ", "_"), err.description)
+        if err.code == 404:
+            # The same page for a record that does not exist and one the user may not see.
+            return render_template("errors/404.html"), 404
+        if err.code == 403:
+            return render_template("errors/error.html", code=403, message=_l(
+                "You may not do this here."
+            )), 403
+        if err.code == 413:
+            return render_template("errors/error.html", code=413, message=_l(
+                "The upload is too large."
+            )), 413
+        return render_template("errors/error.html", code=err.code, message=err.description), err.code
+
+    @app.errorhandler(500)
+    def server_error(err):
+        db.session.rollback()
+        if wants_json():
+            from .api.errors import error_response
+
+            return error_response(500, "server_error", "Something went wrong on our side.")
+        return render_template("errors/error.html", code=500, message=_l(
+            "Something went wrong on our side. Nothing was saved."
+        )), 500
+
+    from flask_babel import format_currency
+
+    from .notes.forms import KIND_LABELS
+    from .records.forms import FIELD_ORDER
+    from .records.types import BY_PLURAL, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, TYPES
+    from .settings.forms import ENTITY_LABELS, KIND_LABELS as FIELD_KIND_LABELS, ROLE_LABELS
+
+    AUDIT_LABELS = {
+        "extension_switched": _l("Extension switched"), "group_created": _l("Group created"),
+        "group_renamed": _l("Group renamed"), "group_deleted": _l("Group deleted"),
+        "member_added": _l("Member added"), "member_removed": _l("Member removed"),
+        "field_created": _l("Field defined"), "field_renamed": _l("Field renamed"),
+        "field_deleted": _l("Field deleted"), "field_shared": _l("Field sharing changed"),
+        "group_assigned": _l("Group assigned"), "assignment_undone": _l("Assignment undone"),
+        "user_created": _l("User created"), "user_changed": _l("User changed"),
+        "default_group_set": _l("Default group set"), "import": _l("Import"),
+        "import_undone": _l("Import undone"),
+    }
+    list_columns = {
+        "company": [_l("Website"), _l("Tags"), _l("Responsible"), _l("Last change")],
+        "person": [_l("Company"), _l("Position"), _l("Tags"), _l("Last change")],
+        "deal": [_l("Company"), _l("Value"), _l("Stage"), _l("Target date")],
+        "project": [_l("Company"), _l("Status"), _l("Target date")],
+    }
+
+    app.jinja_env.globals.update(
+        get_locale=get_locale,
+        record_types=TYPES,
+        record_types_by_plural=BY_PLURAL,
+        ref_plural=lambda key: TYPES[key].plural,
+        format_currency=format_currency,
+        list_columns=list_columns,
+        stage_labels=DEAL_STAGE_LABELS,
+        status_labels=PROJECT_STATUS_LABELS,
+        note_kinds=KIND_LABELS,
+        role_labels=ROLE_LABELS,
+        entity_labels=ENTITY_LABELS,
+        field_kind_labels=FIELD_KIND_LABELS,
+        form_fields=FIELD_ORDER,
+        new_note_form=_new_note_form,
+        new_task_form=_new_task_form,
+        today=_today,
+        audit_labels=AUDIT_LABELS,
+    )
+
+    @app.context_processor
+    def template_globals():
+        return {"viewer": g.get("viewer"), "is_htmx": is_htmx()}
+
+    app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
+    app.jinja_env.filters["datetime"] = lambda d, fmt="short": format_datetime(d, fmt) if d else ""
+    app.jinja_env.filters["decimal"] = lambda n: format_decimal(n) if n is not None else ""
+    app.jinja_env.filters["isodate"] = _isodate
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+
+def _isodate(text: str | None) -> str:
+    from datetime import date
+
+    try:
+        return format_date(date.fromisoformat(text), "medium") if text else ""
+    except ValueError:
+        return text or ""
+
+
+def _new_note_form():
+    from .notes.forms import NoteForm
+
+    return NoteForm(formdata=None)
+
+
+def _new_task_form():
+    from flask_login import current_user
+
+    from .tasks.views import task_form
+
+    form = task_form(formdata=None)
+    form.assignee_id.data = current_user.id
+    return form
+
+
+def _today():
+    from datetime import datetime
+
+    from flask_babel import get_timezone
+
+    return datetime.now(get_timezone()).date()

@@ -1,0 +1,132 @@
+/* Kontor's own script: htmx glue, pickers, live search, dialogs. No inline scripts anywhere
+   (the Content-Security-Policy forbids them), so everything is wired here by delegation. */
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  // Every htmx request carries the CSRF token in a header.
+  document.addEventListener("htmx:configRequest", function (evt) {
+    evt.detail.headers["X-CSRFToken"] = csrfToken();
+  });
+
+  // Failed htmx requests: tell the user instead of silently doing nothing.
+  function toast(text) {
+    var el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = false;
+    clearTimeout(el._timer);
+    el._timer = setTimeout(function () { el.hidden = true; }, 6000);
+  }
+  document.addEventListener("htmx:responseError", function (evt) {
+    var status = evt.detail.xhr.status;
+    var el = document.getElementById("toast");
+    var msg = el && (el.dataset["msg" + status] || el.dataset.msgError);
+    toast(msg || ("Error " + status));
+  });
+  document.addEventListener("htmx:sendError", function () {
+    var el = document.getElementById("toast");
+    toast((el && el.dataset.msgOffline) || "No connection.");
+  });
+  // 422 answers carry the form again with its error messages: swap them in.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    if (evt.detail.xhr.status === 422) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+
+  // ---- link pickers (company / person of a record) --------------------------------------
+  document.addEventListener("click", function (evt) {
+    var option = evt.target.closest("[data-pick-id]");
+    if (option) {
+      var picker = option.closest("[data-picker]");
+      picker.querySelector("[data-picker-id]").value = option.dataset.pickId;
+      var q = picker.querySelector("[data-picker-q]");
+      q.value = option.dataset.pickName;
+      picker.querySelector(".picker-options").innerHTML = "";
+      var picked = picker.querySelector(".picked");
+      if (picked) picked.remove();
+      q.focus();
+      return;
+    }
+    var clear = evt.target.closest("[data-picker-clear]");
+    if (clear) {
+      var p = clear.closest("[data-picker]");
+      p.querySelector("[data-picker-id]").value = "";
+      var pk = p.querySelector(".picked");
+      if (pk) pk.remove();
+    }
+  });
+  document.addEventListener("input", function (evt) {
+    if (evt.target.matches("[data-picker-q]") && evt.target.value.trim() === "") {
+      var picker = evt.target.closest("[data-picker]");
+      if (!picker.querySelector(".picked")) picker.querySelector("[data-picker-id]").value = "";
+    }
+  });
+  document.addEventListener("keydown", function (evt) {
+    var inOptions = evt.target.closest(".picker-options");
+    if (evt.target.matches("[data-picker-q]") && evt.key === "ArrowDown") {
+      var first = evt.target.closest("[data-picker]").querySelector("[data-pick-id]");
+      if (first) { first.focus(); evt.preventDefault(); }
+    } else if (inOptions && (evt.key === "ArrowDown" || evt.key === "ArrowUp")) {
+      moveFocus(inOptions.querySelectorAll("[data-pick-id]"), evt.target, evt.key === "ArrowDown" ? 1 : -1);
+      evt.preventDefault();
+    }
+  });
+
+  function moveFocus(items, current, step) {
+    items = Array.prototype.slice.call(items);
+    var i = items.indexOf(current) + step;
+    if (i >= 0 && i < items.length) items[i].focus();
+  }
+
+  // ---- live search in the header ---------------------------------------------------------
+  document.addEventListener("keydown", function (evt) {
+    var live = document.getElementById("search-live");
+    if (!live) return;
+    var input = document.getElementById("global-search");
+    var hits = live.querySelectorAll(".live-hit");
+    if (evt.target === input) {
+      if (evt.key === "ArrowDown" && hits.length) { hits[0].focus(); evt.preventDefault(); }
+      if (evt.key === "Escape") { live.innerHTML = ""; }
+    } else if (live.contains(evt.target)) {
+      if (evt.key === "ArrowDown" || evt.key === "ArrowUp") {
+        var arr = Array.prototype.slice.call(hits);
+        var i = arr.indexOf(evt.target);
+        if (evt.key === "ArrowUp" && i === 0) { input.focus(); }
+        else { moveFocus(hits, evt.target, evt.key === "ArrowDown" ? 1 : -1); }
+        evt.preventDefault();
+      }
+      if (evt.key === "Escape") { live.innerHTML = ""; input.focus(); }
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    var live = document.getElementById("search-live");
+    if (live && !evt.target.closest(".search-box")) live.innerHTML = "";
+  });
+
+  // ---- the dialog (confirmations, bulk actions) -----------------------------------------
+  // Content swapped into #dialog opens it as a modal: focus moves in, Esc closes it.
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var dialog = document.getElementById("dialog");
+    if (evt.detail.target === dialog && dialog.innerHTML.trim()) {
+      if (!dialog.open) dialog.showModal();
+      var focus = dialog.querySelector("[autofocus]") || dialog.querySelector("input, select, button");
+      if (focus) focus.focus();
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    if (evt.target.closest("[data-dialog-close]")) {
+      var dialog = document.getElementById("dialog");
+      dialog.close();
+    }
+  });
+  document.addEventListener("close", function (evt) {
+    if (evt.target.id === "dialog") evt.target.innerHTML = "";
+  }, true);
+})();

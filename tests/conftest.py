@@ -1,0 +1,110 @@
+"""Test fixtures: a fresh, migrated database per test, on SQLite (default) or on PostgreSQL when
+``DATABASE_URL`` names one (as ``.ci/run`` does).
+
+* SQLite: the migrations run once per test session into a template file, which each test copies.
+* PostgreSQL: one database per xdist worker, migrated once; each test empties every table and puts
+  the built-in rows back.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from crm import create_app
+from crm.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+ON_PG = DATABASE_URL.startswith(("postgresql", "postgres"))
+
+TEST_CONFIG = {
+    "SECRET_KEY": "test-secret-key-not-for-production",
+    "TESTING": True,
+    "WTF_CSRF_ENABLED": False,
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+}
+
+
+def _pg_url(worker: str) -> str:
+    url = make_url(DATABASE_URL.replace("postgres://", "postgresql://", 1))
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+
+def _create_pg_database(url: str) -> None:
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory, worker_id):
+    if ON_PG:
+        url = _pg_url(worker_id)
+        _create_pg_database(url)
+        _migrate(url)
+        return url
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+def _empty_pg() -> None:
+    tables = [t.name for t in db.metadata.sorted_tables]
+    db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+    from crm.bootstrap import seed_builtin_rows
+
+    seed_builtin_rows()
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path) -> str:
+    if ON_PG:
+        return database_template
+    path = tmp_path / "kontor.sqlite3"
+    shutil.copy(database_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        if ON_PG:
+            _empty_pg()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make(app):
+    """Factories for users, groups and records (see tests/factories.py)."""
+    from tests import factories
+
+    return factories
