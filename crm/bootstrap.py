@@ -11,6 +11,10 @@ from .settings.models import ACCOUNT_ID, Account
 
 
 def seed_builtin_rows() -> None:
-    db.session.execute(insert(Group).values(id=BASIS_ID, name=BASIS_NAME, builtin=True, created_at=utcnow()))
+    # No explicit id: on an empty table the sequence hands out 1 and moves past it.
+    basis_id = db.session.execute(
+        insert(Group).values(name=BASIS_NAME, builtin=True, created_at=utcnow()).returning(Group.id)
+    ).scalar_one()
+    assert basis_id == BASIS_ID, "Basis must be the first group"
     db.session.execute(insert(Account).values(id=ACCOUNT_ID, name="Kontor", groups_enabled=False))
     db.session.commit()
