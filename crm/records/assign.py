@@ -107,6 +107,7 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
         )
         updated[plural] = result.rowcount
     entry.details = {**entry.details, "counts": {p: updated[p] for p in [rtype.plural, *cascade]}}
+    db.session.flush()  # before expiring: expire_all() would drop the counts not yet flushed
     db.session.expire_all()
     return {"audit_id": entry.id, "updated": {p: updated[p] for p in [rtype.plural, *cascade]}}
 
