@@ -178,9 +178,9 @@ BLOCKS = Kind(_checked_list(_check_text, separator="\n\n"), {"type": "array", "i
               to_form=lambda v: ["\n\n".join(v or [])])
 #: tags: comma-separated in the form, so a tag may not hold a comma
 TAGS = Kind(_checked_list(_check_line, separator=","),
-            {"type": "array", "items": {"type": "string", "pattern": r"^[^,\x00-\x1f\x7f\x85\u2028\u2029]*$"}},
+            {"type": "array", "items": {"type": "string", "pattern": r"^[^,\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]*$"}},
             to_form=lambda v: [", ".join(v or [])])
-IDS = Kind(_checked_list(lambda i: _check_id(i), MAX_IDS),
+IDS = Kind(_checked_list(_check_id, MAX_IDS),
            {"type": "array", "items": ID.schema, "maxItems": MAX_IDS}, nullable=False,
            to_form=lambda v: [str(i) for i in v])
 LINE_LIST = Kind(_checked_list(_check_line), {"type": "array", "items": LINE.schema}, nullable=False)
@@ -260,7 +260,7 @@ def int_arg(name: str, default: int | None, *, minimum: int = 1, maximum: int = 
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or len(raw) > 10 or not minimum <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or not minimum <= int(raw) <= maximum:
         raise invalid({name: _l("Expected a whole number from %(a)d to %(b)d.", a=minimum, b=maximum)})
     return int(raw)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from wtforms.validators import DataRequired, Length
 
 from ..customfields.models import FIELD_KINDS
+from ..notes.forms import NoteForm
 from ..records.assign import CASCADE
 from ..records.forms import FORMS
 from ..records.types import TYPES, RecordType
 from ..settings.forms import FieldForm, GroupForm, UserForm
 from . import admin, records
 from .inputs import MAX_ID, Kind
+from .views import TOKEN_INPUT
 
 REF = "#/components/schemas/"
 NAMES = {"company": "Company", "person": "Person", "deal": "Deal", "project": "Project"}
@@ -64,7 +66,11 @@ def _form_limits(form_class, name: str | None) -> tuple[dict, bool]:
 
 
 def input_schema(spec: dict[str, Kind], form_class=None, *, names: dict | None = None,
-                 required=(), ignored=(), all_required_from_form: bool = False) -> dict:
+                 required=(), ignored=(), required_as_form: bool = False) -> dict:
+    """The JSON Schema of a request body: the JSON kind of each key, with the length limits and
+    choices its form field declares (``names`` maps API keys to form field names). ``required``
+    lists required keys; ``required_as_form`` adds those the form requires. ``ignored`` keys are
+    accepted and ignored (what answers show but writes cannot change)."""
     names = names or {}
     props, must = {}, list(required)
     for key, kind in spec.items():
@@ -76,7 +82,7 @@ def input_schema(spec: dict[str, Kind], form_class=None, *, names: dict | None =
             more.pop("maxLength", None)
             more.pop("minLength", None)
         props[key] = {**schema, **more}
-        if needed and all_required_from_form and key not in must:
+        if needed and required_as_form and key not in must:
             must.append(key)
     for key in ignored:
         props[key] = {"description": "Shown in answers; ignored when sent."}
@@ -138,7 +144,7 @@ def record_schemas(rtype: RecordType) -> dict:
         name: {"oneOf": [ref(f"{name}Full"), ref(f"{name}Restricted")]},
         f"{name}List": obj({"items": {"type": "array", "items": ref(name)}, "page": {"type": "integer"},
                             "per_page": {"type": "integer"}, "has_more": {"type": "boolean"}}),
-        f"{name}Create": input_schema(create, form, all_required_from_form=True,
+        f"{name}Create": input_schema(create, form, required_as_form=True,
                                       ignored=(*records.READ_ONLY, "version")),
         f"{name}Update": input_schema(patch, form, ignored=records.READ_ONLY),
     }
@@ -245,8 +251,7 @@ def document() -> dict:
             "fields": {"type": "object", "additionalProperties": {"type": "string"}},
         })}),
         "GroupRef": GROUP_REF,
-        "TokenRequest": input_schema(records_token_input(), all_required_from_form=False,
-                                     required=("email", "password")),
+        "TokenRequest": input_schema(TOKEN_INPUT, required=("email", "password")),
         "Token": obj({"token": {"type": "string"}}),
         "Note": obj({
             "id": {"type": "integer"}, "body": {"type": "string"},
@@ -256,7 +261,8 @@ def document() -> dict:
         }),
         "NoteList": obj({"items": {"type": "array", "items": ref("Note")}, "page": {"type": "integer"},
                          "per_page": {"type": "integer"}, "has_more": {"type": "boolean"}}),
-        "NoteCreate": _note_input(),
+        "NoteCreate": input_schema(records.NOTE_INPUT, NoteForm, required=("body",),
+                                   ignored=("id", "author", "created_at")),
         "AssignRecords": input_schema({k: v for k, v in records.ASSIGN_INPUT.items() if k != "cascade"},
                                       required=("ids", "group_id")),
         "AssignCompanies": _assign_companies(),
@@ -360,19 +366,6 @@ def document() -> dict:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
     }
-
-
-def records_token_input() -> dict:
-    from .views import TOKEN_INPUT
-
-    return TOKEN_INPUT
-
-
-def _note_input() -> dict:
-    from ..notes.forms import NoteForm
-
-    return input_schema(records.NOTE_INPUT, NoteForm, required=("body",),
-                        ignored=("id", "author", "created_at"))
 
 
 def _assign_companies() -> dict:

@@ -113,10 +113,10 @@ def _validated(rtype: RecordType, data: dict, spec: dict, obj=None) -> dict:
         if errors:
             raise invalid(errors)
     service_data = form_to_data(rtype, form)
-    if obj is not None:
-        service_data = {k: v for k, v in service_data.items() if k in data and k != "custom_fields"}
     sent_fields = {int(name[3:]) for name, _v in items}
-    custom = {fid: v for fid, v in form_to_data(rtype, form)["custom_fields"].items() if fid in sent_fields}
+    custom = {fid: v for fid, v in service_data.pop("custom_fields").items() if fid in sent_fields}
+    if obj is not None:
+        service_data = {k: v for k, v in service_data.items() if k in data}
     service_data["custom_fields"] = custom
     return service_data
 

@@ -67,6 +67,7 @@ def api_error(err: ApiError):
 
 @bp.errorhandler(ServiceError)
 def service_error(err: ServiceError):
+    """A safety net: the views turn service errors into answers with API field names themselves."""
     db.session.rollback()
     if err.status == 403:
         return error_response(403, "forbidden", next(iter(err.errors.values()), ""))
@@ -166,11 +167,6 @@ def openapi():
     from .openapi import document
 
     return jsonify(document())
-
-
-def form_input(form_class, data: dict, spec: dict, names: dict | None = None, **kwargs):
-    """A WTForms form filled from API ``data`` (CSRF off: the API has no session to protect)."""
-    return form_class(formdata=formdata(data, spec, names), meta={"csrf": False}, **kwargs)
 
 
 from . import admin, records  # noqa: F401  (register their routes on bp)

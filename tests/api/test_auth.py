@@ -159,3 +159,23 @@ def test_openapi_document_is_public(api):
 def test_answers_are_not_cached(api, make):
     resp = api.get("/companies", token=issue_token(make.user()))
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+def test_an_unexpected_error_still_answers_json_and_saves_nothing(app, client, make, monkeypatch):
+    from crm.api import records
+    from crm.models import Company
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def broken(*args, **kwargs):
+        db.session.add(Company(name="Halb"))
+        db.session.flush()
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(records, "create_record", broken)
+    token = issue_token(make.user())
+    resp = client.post("/api/v1/companies", headers={"Authorization": f"Bearer {token}"}, json={"name": "X"})
+    assert resp.status_code == 500  # (not in the OpenAPI document: it must not happen)
+    assert resp.get_json()["error"]["code"] == "server_error"
+    assert "a bug" not in resp.get_data(as_text=True)
+    assert db.session.scalar(select(Company).where(Company.name == "Halb")) is None

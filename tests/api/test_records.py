@@ -105,7 +105,8 @@ def test_list_pagination(api, world, make):
     assert api.get("/projects?page=99999", token=t).get_json()["items"] == []
 
 
-@pytest.mark.parametrize("query", ["page=0", "page=-1", "page=abc", "page=100001", "per_page=0",
+@pytest.mark.parametrize("query", ["page=0", "page=-1", "page=abc", "page=100001", "per_page=0", "page=%C2%B2",
+                                   "per_page=%D9%A1", "group_id=1.5",
                                    "group_id=x", "group_id=99999999999999999999", "sort=secret",
                                    "dir=up", "q=" + "x" * 201, "tag=%01"])
 def test_list_rejects_bad_parameters(api, world, query):
