@@ -297,6 +297,17 @@ def is_empty() -> bool:
         db.session.scalar(select(m.id).limit(1)) is None for m in (Company, Person, Deal, Project))
 
 
+def loaded_example() -> Example | None:
+    """The example whose users are in the database, if any (for printing the demo logins again)."""
+    from ..auth.models import User
+
+    emails = set(db.session.scalars(select(User.email)))
+    for example in EXAMPLES.values():
+        if all(u.email in emails for u in example.users):
+            return example
+    return None
+
+
 def wipe() -> None:
     """Remove all data but the built-in rows (for ``demo load --reset``)."""
     from ..audit.models import AssignmentChange, AuditEntry
