@@ -104,7 +104,7 @@ def test_related_lists_hide_and_restrict(client, make):
     make.login(client, u)
     body = client.get(f"/companies/{c.id}").get_data(as_text=True)
     assert "Versteckt" not in body and "Offen" in body
-    assert "Eingeschränkt" in body and "🔒" in body
+    assert "Eingeschränkt" in body and 'class="lock"' in body
     people_section = re.search(r'id="related-people".*?</article>', body, re.S).group(0)
     assert "(1)" in people_section  # the hidden person is not counted
 
