@@ -88,7 +88,7 @@ def _check_reference(viewer: Viewer, key: str, field: str, value, current) -> in
         found = db.session.scalar(select(model.id).where(model.id == value, fully_visible_to(model, viewer)))
         if found is not None:
             return value
-    raise ServiceError({field: _("There is no such %(type)s.", type=TYPES[key].label)})
+    raise ServiceError({field: str(TYPES[key].not_found)})
 
 
 def _check_user(field: str, user_id) -> int | None:
