@@ -1,6 +1,7 @@
 """Benchmark: assign 10,000 companies with the full cascade (people, deals, projects) to a group.
 
     .venv/bin/python bench/cascade.py [--companies 10000] [--repeat 3] [--keep PATH]
+    .venv/bin/python bench/cascade.py --database-url postgresql://…/an_empty_database
 
 A temporary SQLite database (migrated like production) gets 10,000 companies and about 40,000
 people, deals and projects from ``crm.demo.generate``. The benchmark then runs, inside one
@@ -25,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -104,12 +105,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--companies", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--keep", help="write the database here instead of a temporary directory")
+    parser.add_argument("--keep", help="write the SQLite database here instead of a temporary directory")
+    parser.add_argument("--database-url", help="an EMPTY database to use instead (e.g. PostgreSQL)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.keep) if args.keep else Path(tmp) / "bench.sqlite3"
-        url = f"sqlite:///{path}"
+        url = args.database_url or f"sqlite:///{path}"
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
         with app.app_context():
             t_build, _ = timed(lambda: build(url, args.companies))
@@ -119,8 +123,10 @@ def main() -> None:
             from crm.records.models import MODELS
 
             records = sum(db.session.scalar(select(func.count()).select_from(m)) for m in MODELS.values())
+            engine = db.engine.dialect.name
+            version = db.session.scalar(text("select sqlite_version()" if engine == "sqlite" else "show server_version"))
             print(f"data: {records:,} records ({args.companies:,} companies), built in {t_build:.1f} s "
-                  f"on SQLite {db.session.connection().connection.driver_connection.execute('select sqlite_version()').fetchone()[0]}")
+                  f"on {engine} {version}")
 
             base_times, service_times, undo_times = [], [], []
             for _ in range(args.repeat):

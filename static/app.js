@@ -211,6 +211,7 @@
     form.querySelector("[data-bulk-count]").textContent = text;
     form.querySelector("[data-bulk-controls]").hidden = !(all || ids.length);
     form.classList.toggle("active", all || ids.length > 0);
+    form.hidden = !all && !ids.length && !boxes.length;  // nothing here one could select
   }
   document.addEventListener("change", function (evt) {
     var form = bulkForm();

@@ -442,3 +442,35 @@ def test_bulk_posts_need_the_csrf_token(app, client, make, world):
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
 
+
+
+def test_undo_puts_back_only_where_the_undoer_may_assign(client, make, world):
+    """A normal user who has left the previous group can no longer move records back there."""
+    w = world
+    from crm.groups.models import group_members
+
+    both = make.user("normal", groups=[w["nord"], w["sued"]])
+    make.login(client, both)
+    assign(client, [w["secret"].id, w["gamma"].id], w["nord"].id, ["projects"])  # from Süd and Basis
+    entry = _entry()
+    assert entry.details["counts"] == {"companies": 2, "projects": 1}
+    db.session.execute(group_members.delete().where(group_members.c.user_id == both.id,
+                                                    group_members.c.group_id == w["sued"].id))
+    db.session.commit()
+    client.post(f"/companies/bulk/undo/{entry.id}", headers={"HX-Request": "true", "HX-Target": "bulk-message"})
+    after = snapshot()
+    assert after[("company", w["gamma"].id)][0] == 1  # back in Basis
+    assert after[("company", w["secret"].id)][0] == w["nord"].id  # stays: not allowed into Süd any more
+    assert after[("project", w["pr_secret"].id)][0] == w["nord"].id
+    undone = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "assignment_undone"))
+    assert undone.details["skipped"] == {"companies": 1, "projects": 1}
+
+
+def test_nothing_to_move_offers_no_undo(client, make, world):
+    w = world
+    make.login(client, w["admin"])
+    resp = assign(client, [w["gamma"].id], 1)  # Gamma is in Basis already
+    assert resp.status_code == 200 and "/bulk/undo/" not in resp.text
+    entry = _entry()
+    assert entry.details["counts"] == {"companies": 0} and not entry.details["undoable"]
+    assert "/bulk/undo/" not in client.get("/settings/audit").text
