@@ -474,3 +474,15 @@ def test_nothing_to_move_offers_no_undo(client, make, world):
     entry = _entry()
     assert entry.details["counts"] == {"companies": 0} and not entry.details["undoable"]
     assert "/bulk/undo/" not in client.get("/settings/audit").text
+
+
+def test_without_the_group_system_there_is_no_assign_action(client, make, world):
+    w = world
+    make.enable_groups(False)
+    make.login(client, w["normal"])
+    page = client.get("/companies").text
+    assert "bulk/assign" not in page and "bulk/tag" in page
+    assert "bulk/export.csv" not in page  # normal users do not export
+    assert assign(client, [w["alpha"].id], w["nord"].id).status_code == 404
+    # with the extension off everyone sees everything: all four companies are selectable
+    assert len(re.findall(r"data-select-id", page)) == 4
