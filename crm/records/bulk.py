@@ -226,7 +226,7 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         name = (request.form.get("tag_name") or "").strip()  # (``tag`` is the list's tag filter)
         ctx = {"mode": mode, "selected": selected, "tag": name,
                "present": tags_in(rtype, ids, viewer) if mode == "remove" else [],
-               "known": queries.all_tags(rtype) if mode == "add" else []}
+               "known": queries.all_tags(rtype, viewer) if mode == "add" else []}
         if step == "run":
             try:
                 n = (add_tag if mode == "add" else remove_tag)(rtype, ids, name, viewer)
