@@ -115,7 +115,7 @@ def restricted_projections(rtype: RecordType, ids, viewer: Viewer) -> dict[int, 
         row[0]: RestrictedRecord(
             rtype=rtype,
             id=row[0],
-            names=dict(zip(rtype.name_fields, row[3:])),
+            names=dict(zip(rtype.name_fields, row[3:], strict=True)),
             group_id=row[1],
             group_name=row[2],
             shared=tuple(SharedValue(name, kind, values.get((row[0], fid))) for fid, name, kind in fields),
@@ -149,8 +149,19 @@ def is_fully_visible(key: str, record_id: int, viewer: Viewer | None = None) -> 
     ) is not None
 
 
-__all__ = ["FULL", "HIDDEN", "RESTRICTED", "Ref", "RestrictedRecord", "SharedValue", "load_record",
-           "reference", "restricted_projection", "restricted_projections", "is_fully_visible"]
+__all__ = [
+    "FULL",
+    "HIDDEN",
+    "RESTRICTED",
+    "Ref",
+    "RestrictedRecord",
+    "SharedValue",
+    "is_fully_visible",
+    "load_record",
+    "reference",
+    "restricted_projection",
+    "restricted_projections",
+]
 
 
 def references(key: str, ids, viewer: Viewer | None = None) -> dict[int, Ref]:

@@ -32,12 +32,14 @@ EXAMPLES = 8
 
 
 class CurrentApp:
-    """The WSGI app schemathesis calls: the app of the running test (each test has its own)."""
+    """The WSGI app schemathesis calls: the app of the running test, each request in its own app
+    context (own ``g`` and database session), as in production."""
 
     app = None
 
     def __call__(self, environ, start_response):
-        return self.app(environ, start_response)
+        with self.app.app_context():
+            return self.app(environ, start_response)
 
 
 TARGET = CurrentApp()
@@ -120,6 +122,6 @@ def test_api_fuzz(fuzz_world):
 
         try:
             run()
-        except Exception as err:  # noqa: BLE001 - collect every operation's failure, then report them all
+        except Exception as err:  # collect every operation's failure, then report them all
             failures.append(f"{operation.label}: {err}")
     assert not failures, "\n\n".join(failures)
