@@ -7,6 +7,8 @@ and the OpenAPI document.
 """
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BaseConverter
@@ -54,6 +56,8 @@ class IdConverter(BaseConverter):
 
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("api_id", IdConverter))
 
+#: Throttling window in seconds; ``API_RATE_LIMIT`` requests per window per address and per token.
+WINDOW = 60
 #: Endpoints answered without a token.
 PUBLIC = frozenset({"api.create_token", "api.openapi"})
 
@@ -80,19 +84,21 @@ def conflict(err: Conflict):
     return error_response(409, "conflict", _l("Someone else changed this record meanwhile. Load it again."))
 
 
-def _too_many(seconds: int):
+def _too_many():
+    """429 until the throttle's current one-minute window ends."""
+    seconds = WINDOW - int(time.time()) % WINDOW
     return error_response(429, "too_many_requests", _l("Too many requests. Please slow down."),
-                          headers={"Retry-After": str(max(1, seconds))})
+                          headers={"Retry-After": str(seconds)})
 
 
 @bp.before_request
 def authenticate():
     """Throttle per address, then per token; set the viewer from the token's user."""
     limit = current_app.config["API_RATE_LIMIT"]
-    address_ok = throttle.hit(f"api-ip:{request.remote_addr or '?'}", limit, 60, commit=False)
+    address_ok = throttle.hit(f"api-ip:{request.remote_addr or '?'}", limit, WINDOW, commit=False)
     if not address_ok or request.endpoint in PUBLIC:
         db.session.commit()
-        return None if address_ok else _too_many(60)
+        return None if address_ok else _too_many()
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
     user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
@@ -100,8 +106,8 @@ def authenticate():
         db.session.commit()
         return error_response(401, "unauthorized", _l("A valid bearer token is required."),
                               headers={"WWW-Authenticate": 'Bearer realm="kontor"'})
-    if not throttle.hit(f"api-token:{user.id}", limit, 60):  # commits both counts
-        return _too_many(60)
+    if not throttle.hit(f"api-token:{user.id}", limit, WINDOW):  # commits both counts
+        return _too_many()
     g.api_user = user
     set_viewer(user)
     if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):

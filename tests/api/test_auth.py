@@ -1,12 +1,21 @@
 """Tokens, authentication, throttling and the error answers every call shares."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from crm.auth.models import User
 from crm.auth.services import issue_token
 from crm.extensions import db
 from tests.factories import PASSWORD
+
+
+@pytest.fixture
+def one_window(monkeypatch):
+    """Throttle counts in one fixed window, so a test cannot straddle two minutes."""
+    from crm.auth import throttle
+
+    monkeypatch.setattr(throttle, "_now", lambda: 1_800_000_000)
 
 
 def test_token_for_email_and_password(api, make):
@@ -37,7 +46,7 @@ def test_inactive_user_gets_no_token_and_its_token_stops_working(api, make):
     assert api.get("/companies", token=token).status_code == 401
 
 
-def test_token_lockout_shares_the_login_forms_counters(app, api, client, make):
+def test_token_lockout_shares_the_login_forms_counters(app, api, client, make, one_window):
     make.user(email="anna@example.com")
     limit = app.config["LOGIN_MAX_FAILURES"]
     for _ in range(limit - 1):  # failures on the login page ...
@@ -99,7 +108,7 @@ def test_api_needs_no_csrf_token(app, api, make):
     assert resp.status_code == 201
 
 
-def test_rate_limit_per_token(app, api, make):
+def test_rate_limit_per_token(app, api, make, one_window):
     app.config["API_RATE_LIMIT"] = 3
     token = issue_token(make.user())
     statuses = [api.get("/companies", token=token, environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code
@@ -111,7 +120,7 @@ def test_rate_limit_per_token(app, api, make):
     assert int(resp.headers["Retry-After"]) > 0
 
 
-def test_rate_limit_per_address(app, api, make):
+def test_rate_limit_per_address(app, api, make, one_window):
     app.config["API_RATE_LIMIT"] = 3
     tokens = [issue_token(make.user()) for _ in range(5)]
     statuses = [api.get("/companies", token=t).status_code for t in tokens]

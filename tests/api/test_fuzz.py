@@ -11,6 +11,8 @@ plugin, which builds every operation's tests at collection time: this keeps the 
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -27,8 +29,8 @@ from crm.api.openapi import document
 from tests.api.conftest import build_world
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-#: generated requests per operation (each with one of the two tokens)
-EXAMPLES = 8
+#: generated requests per operation (each with one of the two tokens); raise it for a longer run
+EXAMPLES = int(os.environ.get("KONTOR_FUZZ_EXAMPLES", "8"))
 
 
 class CurrentApp:
