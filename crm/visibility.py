@@ -25,7 +25,20 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from flask import g, has_request_context
-from sqlalchemy import and_, case, event, false, literal, or_, select, true
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    event,
+    false,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlalchemy.sql.elements import ColumnElement
@@ -82,31 +95,33 @@ class Viewer:
 
 
 def viewer_for(user) -> Viewer:
-    """Read the user's groups, the extension switch and the field shares (three small queries)."""
-    session = db.session
-    enabled = bool(
-        session.scalar(unscoped(select(Account.groups_enabled).where(Account.id == ACCOUNT_ID)))
+    """Read the extension switch, the user's groups and the fields shared with them, in one
+    statement (three small selects glued by UNION ALL: it runs on every request)."""
+    member_of = select(group_members.c.group_id).where(group_members.c.user_id == user.id)
+    no_text = cast(null(), String)
+    stmt = union_all(
+        select(literal("enabled"), case((Account.groups_enabled, 1), else_=0), no_text)
+        .where(Account.id == ACCOUNT_ID),
+        select(literal("group"), group_members.c.group_id, no_text).where(group_members.c.user_id == user.id),
+        select(literal("shared"), CustomField.id, CustomField.entity)
+        .join(custom_field_shares, custom_field_shares.c.field_id == CustomField.id)
+        .where(or_(custom_field_shares.c.group_id == BASIS_ID, custom_field_shares.c.group_id.in_(member_of))),
     )
-    group_ids = frozenset(
-        {BASIS_ID}
-        | set(session.scalars(select(group_members.c.group_id).where(group_members.c.user_id == user.id)))
-    )
+    enabled = False
+    group_ids = {BASIS_ID}
     shared: dict[str, set[int]] = {}
-    rows = session.execute(
-        unscoped(
-            select(CustomField.entity, CustomField.id)
-            .join(custom_field_shares, custom_field_shares.c.field_id == CustomField.id)
-            .where(custom_field_shares.c.group_id.in_(group_ids))
-            .distinct()
-        )
-    )
-    for entity, field_id in rows:
-        shared.setdefault(entity, set()).add(field_id)
+    for kind, number, entity in db.session.execute(unscoped(stmt)):
+        if kind == "enabled":
+            enabled = bool(number)
+        elif kind == "group":
+            group_ids.add(number)
+        else:
+            shared.setdefault(entity, set()).add(number)
     return Viewer(
         user_id=user.id,
         role=user.role,
         groups_enabled=enabled,
-        group_ids=group_ids,
+        group_ids=frozenset(group_ids),
         shared_fields={k: frozenset(v) for k, v in shared.items()},
     )
 
@@ -313,7 +328,12 @@ def _scope(state: ORMExecuteState) -> None:
         return
     if not has_request_context():
         return  # command line, migrations, tests working below the web layer
-    state.statement = state.statement.options(*_net_options(g.get("viewer")))
+    viewer = g.get("viewer")
+    cached = g.get("_kontor_net")
+    if cached is None or cached[0] is not viewer:
+        # built once per request and viewer (the options are immutable and hold plain values only)
+        cached = g._kontor_net = (viewer, _net_options(viewer))
+    state.statement = state.statement.options(*cached[1])
 
 
 def install_safety_net(session_class) -> None:

@@ -201,13 +201,16 @@ def related(rtype: RecordType, fk: str, parent_id: int, viewer: Viewer, limit: i
             is_full_column(model, viewer).label("full"),
             *[getattr(model, f).label(f) for f in rtype.name_fields],
             *[masked(model, viewer, getattr(model, c)).label(c) for c in extra],
+            func.count().over().label("total"),  # the count comes with the rows: one statement
         )
         .where(where)
         .order_by(model.sort_key, model.id)
         .limit(limit)
     )
     rows = [r._asdict() for r in db.session.execute(stmt)]
-    total = db.session.scalar(select(func.count()).select_from(model).where(where)) or 0
+    total = rows[0].pop("total") if rows else 0
+    for r in rows[1:]:
+        del r["total"]
     return RelatedList(rtype, rows, total)
 
 
