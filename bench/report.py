@@ -78,12 +78,14 @@ def size_table(label: str, res: dict) -> list[str]:
              f"{sc['group_share'] * 100:.1f} % of the people with the extension on, all with it off. "
              f"Times in ms (server time, in-process), {next(iter(res['pages'].values()))['on']['n']} requests "
              f"per page and mode."), "",
-             "| page | on p50 | on p95 | off p50 | off p95 | on/off | statements on / off |",
-             "|---|--:|--:|--:|--:|--:|--:|"]
+             ("| page | on p50 | on p95 | on CPU | off p50 | off p95 | off CPU | on/off (p50) | on/off (CPU) "
+             "| statements on / off |"),
+             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for name, v in res["pages"].items():
         on, off = v["on"], v["off"]
-        lines.append(f"| {name} | {_ms(on['p50'])} | {_ms(on['p95'])} | {_ms(off['p50'])} | {_ms(off['p95'])} | "
-                     f"{_ratio(on['p50'], off['p50'])} | {on['stmts']} / {off['stmts']} |")
+        lines.append(f"| {name} | {_ms(on['p50'])} | {_ms(on['p95'])} | {_ms(on['cpu'])} | {_ms(off['p50'])} | "
+                     f"{_ms(off['p95'])} | {_ms(off['cpu'])} | {_ratio(on['p50'], off['p50'])} | "
+                     f"{_ratio(on['cpu'], off['cpu'])} | {on['stmts']} / {off['stmts']} |")
     if res.get("errors"):
         lines += ["", "Errors: " + "; ".join(res["errors"])]
     per = res.get("per_page_size")
@@ -118,12 +120,13 @@ def scale_table(sizes: dict) -> list[str]:
 
 def other_tables(data: dict) -> list[str]:
     sizes = data["sizes"]
-    lines = ["### demo generate", "", "| size | rows | seconds | rows/s | records/s (without contact details) |",
-             "|---|--:|--:|--:|--:|"]
+    lines = ["### demo generate", "",
+             "| size | rows | seconds | rows/s | CPU seconds | rows per CPU second | records/s (without contact details) |",
+             "|---|--:|--:|--:|--:|--:|--:|"]
     for label, res in sizes.items():
         g = res["generate"]
         lines.append(f"| {label} | {g['rows']:,} | {g['seconds']:.1f} | {g['rows_per_s']:,.0f} | "
-                     f"{g['records_per_s']:,.0f} |")
+                     f"{g.get('cpu_seconds', 0):.1f} | {g.get('rows_per_cpu_s', 0):,.0f} | {g['records_per_s']:,.0f} |")
     lines.append("")
     if "cascade" in data:
         c = data["cascade"]
