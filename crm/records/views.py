@@ -38,7 +38,7 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
 
     viewer = current_viewer()
     per_page = current_app.config["PAGE_SIZE"]
-    stmt = queries.list_select(rtype, viewer, flt).limit(per_page).offset((page - 1) * per_page)
+    stmt = queries.list_page(rtype, viewer, flt, per_page, (page - 1) * per_page)
     rows = [r._asdict() for r in db.session.execute(stmt)]
     tags = queries.tags_for(rtype, [r["id"] for r in rows if r["full"]])
     for r in rows:
