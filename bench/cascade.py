@@ -32,8 +32,8 @@ from sqlalchemy import func, insert, select, text, update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crm import create_app
-from crm.extensions import db
+from crm import create_app  # noqa: E402  (after the sys.path line)
+from crm.extensions import db  # noqa: E402
 
 
 def build(url: str, companies: int) -> None:

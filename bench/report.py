@@ -53,8 +53,9 @@ def summary(engine: str, data: dict, t: dict) -> list[str]:
         a, b = sizes[first]["pages"], sizes[last]["pages"]
         across = [n for n in b if n in a and b[n]["on"]["stmts"] != a[n]["on"]["stmts"]]
     const = not varying and not grows and not across
-    lines.append(f"| statements per page constant, ≤ {t['statements']} | max {st[0]} ({st[1]}); "
-                 f"{'constant across rounds, page sizes and data sizes' if const else 'varies: ' + ', '.join(varying + grows + across)} "
+    how = ("constant across rounds, page sizes and data sizes" if const
+           else "varies: " + ", ".join(varying + grows + across))
+    lines.append(f"| statements per page constant, ≤ {t['statements']} | max {st[0]} ({st[1]}); {how} "
                  f"| {_mark(st[0] <= t['statements'] and const)} |")
     gen = max(s["generate"]["rows_per_s"] for s in sizes.values())
     big = sizes[last]["generate"]
@@ -67,7 +68,7 @@ def summary(engine: str, data: dict, t: dict) -> list[str]:
         lines.append(f"| cascade of {c['companies']:,} companies ≤ {t['cascade_s']} s | "
                      f"{c['median']['service']:.2f} s ({c['moved_total']:,} records) | "
                      f"{_mark(c['median']['service'] <= t['cascade_s'])} |")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def size_table(label: str, res: dict) -> list[str]:
@@ -92,7 +93,7 @@ def size_table(label: str, res: dict) -> list[str]:
     if per:
         lines += ["", "Statements at page size 10 → 50 (extension on): "
                   + ", ".join(f"{n} {a}→{b}" for n, (a, b) in per.items())]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def scale_table(sizes: dict) -> list[str]:
@@ -115,13 +116,14 @@ def scale_table(sizes: dict) -> list[str]:
     lines.append("")
     lines.append("(The deep page is page 100, or the last page the user has with the extension on if "
                  "that is fewer; so it differs between sizes.)")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def other_tables(data: dict) -> list[str]:
     sizes = data["sizes"]
     lines = ["### demo generate", "",
-             "| size | rows | seconds | rows/s | CPU seconds | rows per CPU second | records/s (without contact details) |",
+             "| size | rows | seconds | rows/s | CPU seconds | rows per CPU second "
+             "| records/s (without contact details) |",
              "|---|--:|--:|--:|--:|--:|--:|"]
     for label, res in sizes.items():
         g = res["generate"]

@@ -47,8 +47,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from sqlalchemy import create_engine, event, func, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event, func, select, text, update  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 SMOKE_SIZES = {"tiny": 300}
@@ -117,7 +117,8 @@ def build(url: str, people: int) -> dict:
         db.session.remove()
         db.engine.dispose()
     return {"counts": asdict(counts), "done": done, "seconds": seconds, "rows": rows, "cpu_seconds": cpu,
-            "rows_per_s": rows / seconds, "rows_per_cpu_s": rows / cpu, "records": records, "records_per_s": records / seconds}
+            "rows_per_s": rows / seconds, "rows_per_cpu_s": rows / cpu, "records": records,
+            "records_per_s": records / seconds}
 
 
 # -- the scenario ---------------------------------------------------------------------------------

@@ -104,7 +104,9 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
             tick(len(rows))
 
     def pick_group() -> int:
-        return BASIS_ID if rnd.random() < counts.basis_share or len(group_ids) == 1 else rnd.choice(group_ids[1:])
+        if rnd.random() < counts.basis_share or len(group_ids) == 1:
+            return BASIS_ID
+        return rnd.choice(group_ids[1:])
 
     def common(rid: int, group: int) -> dict:
         owner = rnd.choice(user_ids)

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from ..auth.models import User
 from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import Group
-from ..auth.models import User
 from ..visibility import Viewer, fully_visible_to, is_full_column, masked, visible_to
 from .models import TAG_TABLES, ContactDetail, Tag, sort_key
 from .types import TYPES, RecordType
