@@ -203,7 +203,7 @@ def pages_for(sc: Scenario) -> list[tuple[str, str]]:
         pages.append((f"{key} detail", f"/{plural}/{sc.ids[key]}"))
     if sc.token:
         pages.append(("api people", "/api/v1/people"))
-        pages.append(("api people p.100", "/api/v1/people?page=100"))
+        pages.append((f"api people page {sc.deep_page}", f"/api/v1/people?page={sc.deep_page}"))
     return pages
 
 
