@@ -547,8 +547,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.smoke:
         sizes = dict(SMOKE_SIZES)
-        args.rounds = min(args.rounds, 2)
-        args.load_seconds = min(args.load_seconds, 2)
+        args.rounds = min(args.rounds, 1)
+        args.load_seconds = min(args.load_seconds, 1)
         args.cascade_companies = min(args.cascade_companies, 200)
         args.cascade_repeat = 1
     else:
