@@ -163,7 +163,7 @@ def register(rtype: RecordType) -> None:
             raise invalid({"dir": _l("One of: asc, desc.")})
         flt = queries.ListFilter(q=str_arg("q", 200), tag=str_arg("tag", 60), group_id=int_arg("group_id", None),
                                  sort=sort, desc=direction == "desc")
-        stmt = queries.list_select(rtype, viewer, flt).limit(per_page + 1).offset((page - 1) * per_page)
+        stmt = queries.list_page(rtype, viewer, flt, per_page + 1, (page - 1) * per_page)
         rows = [(row.id, bool(row.full)) for row in db.session.execute(stmt)]
         items = records_json(rtype, rows[:per_page], viewer)
         return jsonify(items=items, page=page, per_page=per_page, has_more=len(rows) > per_page)

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..audit.models import AuditEntry
 from ..audit.services import ACTIONS, audit
@@ -42,7 +43,8 @@ def admins_only():
 
 
 def all_groups() -> list[Group]:
-    return list(db.session.scalars(select(Group).order_by(Group.id != BASIS_ID, Group.name)))
+    return list(db.session.scalars(
+        select(Group).options(selectinload(Group.members)).order_by(Group.id != BASIS_ID, Group.name)))
 
 
 def all_users() -> list[User]:
