@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from flask.testing import FlaskClient
 
 from crm import create_app
 from crm.extensions import db
@@ -86,9 +89,19 @@ def database_url(database_template, tmp_path) -> str:
     return f"sqlite:///{path}"
 
 
+class IsolatedClient(FlaskClient):
+    """Each request in a context of its own, as in production. Without this, a request reuses the
+    app context the ``app`` fixture keeps open for the factories, and with it ``g``: Flask-Login's
+    user and the viewer of the first request would stick to every later request of every client."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app(database_url):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+    app.test_client_class = IsolatedClient
     with app.app_context():
         if ON_PG:
             _empty_pg()
