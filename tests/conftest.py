@@ -95,6 +95,7 @@ class IsolatedClient(FlaskClient):
     user and the viewer of the first request would stick to every later request of every client."""
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)  # streamed bodies are produced inside that context too
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
