@@ -5,7 +5,16 @@ goes through :func:`load_record`; every list goes through :mod:`.queries`.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,7 +27,13 @@ from ..visibility import current_viewer, fully_visible_to
 from . import queries
 from .forms import build_form, form_to_data
 from .loaders import RestrictedRecord, load_record, reference
-from .services import Conflict, ServiceError, default_group_id, delete_records, member_groups
+from .services import (
+    Conflict,
+    ServiceError,
+    default_group_id,
+    delete_records,
+    member_groups,
+)
 from .types import TYPES, RecordType
 
 
@@ -53,7 +68,7 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
         "capped": capped,
         "has_more": capped or page < pages,
         "filter_groups": member_groups(viewer) if viewer.groups_enabled else [],
-        "filter_tags": queries.all_tags(rtype),
+        "filter_tags": queries.all_tags(rtype, viewer),
     }
 
 
