@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, g, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l
+from flask import Flask, g, jsonify, render_template, request, url_for
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -72,7 +73,8 @@ def init_web(app: Flask) -> None:
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         resp.vary.add("HX-Request")
         resp.vary.add("HX-Target")
-        if current_user and current_user.is_authenticated and resp.mimetype == "text/html":
+        if request.endpoint != "static" and (g.get("viewer") is not None or current_user.is_authenticated):
+            # pages, partials, CSV exports and API answers of a user: never kept by any cache
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
 
@@ -121,8 +123,14 @@ def init_web(app: Flask) -> None:
 
     from .notes.forms import KIND_LABELS
     from .records.forms import FIELD_ORDER
-    from .records.types import BY_PLURAL, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, TYPES
-    from .settings.forms import ENTITY_LABELS, KIND_LABELS as FIELD_KIND_LABELS, ROLE_LABELS
+    from .records.types import (
+        BY_PLURAL,
+        DEAL_STAGE_LABELS,
+        PROJECT_STATUS_LABELS,
+        TYPES,
+    )
+    from .settings.forms import ENTITY_LABELS, ROLE_LABELS
+    from .settings.forms import KIND_LABELS as FIELD_KIND_LABELS
 
     AUDIT_LABELS = {
         "extension_switched": _l("Extension switched"), "group_created": _l("Group created"),
