@@ -179,7 +179,8 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         conflict = False
         if form.validate_on_submit():
             data = form_to_data(rtype, form)
-            version = int(form.version.data) if (form.version.data or "").isdigit() else None
+            raw_version = str(form.version.data or "")  # the record's own version if the field is missing
+            version = int(raw_version) if raw_version.isdigit() and len(raw_version) < 12 else None
             try:
                 update_ = _update(rtype, obj, data, version)
             except ServiceError as err:

@@ -25,3 +25,12 @@ def test_csv_export_is_not_cacheable(app, client, make):
     resp = client.get("/companies/export.csv")
     assert resp.status_code == 200
     assert "no-store" in resp.headers["Cache-Control"]
+
+
+def test_edit_post_without_version_field_is_no_server_error(app, client, make):
+    c = make.company("Acme")
+    make.login(client, make.user("normal"))
+    resp = client.post(f"/companies/{c.id}/edit", data={"name": "Acme neu"})
+    assert resp.status_code == 302
+    resp = client.post(f"/companies/{c.id}/edit", data={"name": "Acme neu", "version": "9" * 40})
+    assert resp.status_code in (302, 409)
