@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from ..auth.models import User
 from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import Group
+from ..auth.models import User
 from ..visibility import Viewer, fully_visible_to, is_full_column, masked, visible_to
 from .models import TAG_TABLES, ContactDetail, Tag, sort_key
 from .types import TYPES, RecordType
@@ -166,14 +166,14 @@ def tags_for(rtype: RecordType, ids: list[int]) -> dict[int, list[str]]:
 
 
 def all_tags(rtype: RecordType, viewer: Viewer) -> list[str]:
-    """Tag names in use on records of this type the viewer fully sees (offered as filter choices:
-    a tag only on hidden or restricted records must not show up there)."""
+    """Tag names on records of this type the viewer fully sees (offered as filter choices; a tag
+    of a hidden or restricted record is one of its hidden fields)."""
     table = TAG_TABLES[rtype.key]
     model = rtype.model
     fk = getattr(table.c, f"{rtype.key}_id")
-    mine = select(model.id).where(fully_visible_to(model, viewer))
     return list(db.session.scalars(
-        select(Tag.name).where(exists().where(table.c.tag_id == Tag.id, fk.in_(mine))).order_by(Tag.name)
+        select(Tag.name).where(exists().where(
+            table.c.tag_id == Tag.id, fk == model.id, fully_visible_to(model, viewer))).order_by(Tag.name)
     ))
 
 
