@@ -34,3 +34,32 @@ def test_edit_post_without_version_field_is_no_server_error(app, client, make):
     assert resp.status_code == 302
     resp = client.post(f"/companies/{c.id}/edit", data={"name": "Acme neu", "version": "9" * 40})
     assert resp.status_code in (302, 409)
+
+
+def test_odd_numbers_in_query_strings_and_forms_are_no_server_error(app, client, make):
+    """"²".isdigit() is True but int("²") fails; 5000 digits exceed int()'s limit."""
+    c = make.company("Acme")
+    make.note(c)
+    make.login(client, make.user("admin"))
+    for value in ("²", "٣", "9" * 5000, "-1", "1.5"):
+        for url in ("/companies?page={v}", "/companies?group_id={v}", "/tasks?page={v}", "/settings/audit?page={v}",
+                    "/companies/new?company_id={v}", f"/companies/{c.id}/notes?offset={{v}}"):
+            assert client.get(url.format(v=value)).status_code == 200, url.format(v=value)[:60]
+    resp = client.post("/people/new", data={"last_name": "X", "company_id": "²"})
+    assert resp.status_code == 400
+    resp = client.post("/tasks", data={"title": "x", "record_type": "company", "record_id": "²"})
+    assert resp.status_code == 404
+
+
+def test_nul_bytes_are_refused_with_a_message(app, client, make):
+    make.login(client, make.user("admin"))
+    before = client.get("/companies").status_code
+    resp = client.get("/companies?q=a%00b")
+    assert before == 200 and resp.status_code == 400
+    assert "NUL" in resp.get_data(as_text=True)
+    resp = client.post("/companies/new", data={"name": "Acme", "phones": "+49\x00 1"})
+    assert resp.status_code == 400
+    from crm.extensions import db
+    from crm.models import Company
+
+    assert db.session.query(Company).count() == 0
