@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, g, jsonify, render_template, request, url_for
+from flask import Flask, abort, g, jsonify, render_template, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -47,6 +47,13 @@ def init_web(app: Flask) -> None:
         if not user_id.isdigit():
             return None
         return db.session.scalar(select(User).where(User.id == int(user_id), User.active.is_(True)))
+
+    @app.before_request
+    def refuse_nul_bytes():
+        """No text column can hold a NUL byte (PostgreSQL refuses it): say so instead of failing."""
+        for values in (request.args, request.form):
+            if any("\x00" in v for vs in values.listvalues() for v in vs):
+                abort(400, description=_l("The request contains a NUL character, which cannot be stored."))
 
     @app.before_request
     def gate():
