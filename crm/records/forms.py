@@ -88,6 +88,10 @@ class BlocksField(TextAreaField):
 
 
 class TagsField(StringField):
+    def process_data(self, value):
+        # from the record (a form posted without the field falls back to it): Tag objects -> names
+        self.data = [getattr(t, "name", t) for t in value] if isinstance(value, (list, tuple)) else []
+
     def process_formdata(self, valuelist):
         text = valuelist[0] if valuelist else ""
         self.data = [t.strip() for t in text.split(",") if t.strip()]

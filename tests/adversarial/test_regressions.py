@@ -63,3 +63,11 @@ def test_nul_bytes_are_refused_with_a_message(app, client, make):
     from crm.models import Company
 
     assert db.session.query(Company).count() == 0
+
+
+def test_edit_post_without_tags_field_keeps_the_tags(app, client, make):
+    c = make.company("Acme", tags=["Messe"])
+    make.login(client, make.user("normal"))
+    resp = client.post(f"/companies/{c.id}/edit", data={"name": "Acme neu", "version": "1"})
+    assert resp.status_code == 302
+    assert "Messe" in client.get(f"/companies/{c.id}").get_data(as_text=True)
