@@ -65,6 +65,9 @@ class RecordIdField(HiddenField):
 class LinesField(TextAreaField):
     """One entry per line (emails, phones)."""
 
+    def process_data(self, value):
+        self.data = list(value) if isinstance(value, (list, tuple)) else []
+
     def process_formdata(self, valuelist):
         self.data = lines(valuelist[0]) if valuelist else []
 
@@ -76,6 +79,9 @@ class LinesField(TextAreaField):
 
 class BlocksField(TextAreaField):
     """Entries separated by an empty line (postal addresses)."""
+
+    def process_data(self, value):
+        self.data = list(value) if isinstance(value, (list, tuple)) else []
 
     def process_formdata(self, valuelist):
         text = (valuelist[0] if valuelist else "").replace("\r\n", "\n")

@@ -65,9 +65,11 @@ def test_nul_bytes_are_refused_with_a_message(app, client, make):
     assert db.session.query(Company).count() == 0
 
 
-def test_edit_post_without_tags_field_keeps_the_tags(app, client, make):
+def test_edit_post_with_an_empty_body_is_no_server_error(app, client, make):
+    """Flask-WTF reads no form data from an empty body, so every field falls back to the record:
+    the tags field then held Tag objects, and its length check called len() on them."""
     c = make.company("Acme", tags=["Messe"])
     make.login(client, make.user("normal"))
-    resp = client.post(f"/companies/{c.id}/edit", data={"name": "Acme neu", "version": "1"})
-    assert resp.status_code == 302
+    resp = client.post(f"/companies/{c.id}/edit")
+    assert resp.status_code in (302, 400)
     assert "Messe" in client.get(f"/companies/{c.id}").get_data(as_text=True)
