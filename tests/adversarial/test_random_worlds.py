@@ -14,7 +14,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .leakcheck import assert_clean, make_ctx, run_all
-from .world import BASIS, TYPES, FieldSpec, PrivateTaskSpec, RecordSpec, UserSpec, WorldSpec, build, reset_database
+from .world import (
+    BASIS,
+    TYPES,
+    FieldSpec,
+    PrivateTaskSpec,
+    RecordSpec,
+    UserSpec,
+    WorldSpec,
+    build,
+    reset_database,
+)
 
 PROFILE = os.environ.get("KONTOR_ADV_PROFILE", "ci")
 LIMITS = {
