@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -54,13 +55,25 @@ def _is_worker(config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def pytest_configure(config) -> None:
+    """The run's id, inherited by the xdist workers (started later, with this environment), so that
+    two test runs in the same checkout never add up each other's counts."""
+    if not _is_worker(config):
+        os.environ["KONTOR_ADV_RUN"] = f"{os.getpid()}-{time.time_ns()}"
+
+
+def _run() -> str:
+    return os.environ.get("KONTOR_ADV_RUN", "single")
+
+
 def pytest_sessionstart(session) -> None:
     if _is_worker(session.config):
         return
     folder = _dir(session.config)
     folder.mkdir(parents=True, exist_ok=True)
     for part in folder.glob("part-*.json"):
-        part.unlink()
+        if time.time() - part.stat().st_mtime > 24 * 3600:
+            part.unlink()  # left over by an interrupted run
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
@@ -68,12 +81,13 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if COUNTS:
         name = session.config.workerinput["workerid"] if _is_worker(session.config) else "main"
-        (folder / f"part-{name}-{os.getpid()}.json").write_text(json.dumps(dict(COUNTS)))
+        (folder / f"part-{_run()}-{name}-{os.getpid()}.json").write_text(json.dumps(dict(COUNTS)))
     if _is_worker(session.config):
         return
     total: Counter = Counter()
-    for part in folder.glob("part-*.json"):
+    for part in folder.glob(f"part-{_run()}-*.json"):
         total.update(json.loads(part.read_text()))
+        part.unlink()
     if total:
         out = {k: total.get(k, 0) for k in LABELS}
         (folder.parent / "adversarial-figures.json").write_text(json.dumps(out, indent=2) + "\n")
