@@ -73,3 +73,49 @@ def test_edit_post_with_an_empty_body_is_no_server_error(app, client, make):
     resp = client.post(f"/companies/{c.id}/edit")
     assert resp.status_code in (302, 400)
     assert "Messe" in client.get(f"/companies/{c.id}").get_data(as_text=True)
+
+
+def test_assignment_waits_for_a_concurrent_edit_and_records_the_version_it_moved(app, make):
+    """PostgreSQL: an edit holds its row; the assignment must wait and then record (for undo and
+    for lost-update checks) the version it really moved, not the one it saw before the edit."""
+    import threading
+
+    import pytest
+    from sqlalchemy import select, text
+
+    from crm.audit.models import AssignmentChange
+    from crm.extensions import db
+    from crm.models import Company
+    from crm.records.assign import assign_group
+    from crm.records.types import TYPES
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serializes writers: no row locks to wait for")
+    make.enable_groups()
+    admin = make.user("admin")
+    nord = make.group("Nord", [admin])
+    c = make.company("Acme")
+    edit = db.engine.connect()
+    tx = edit.begin()
+    edit.execute(text("UPDATE companies SET name = 'Acme (edited)', version = version + 1 WHERE id = :id"),
+                 {"id": c.id})
+    done = threading.Event()
+
+    def assign():
+        with app.app_context(), make.acting_as(app, admin) as viewer:
+            assign_group(TYPES["company"], [c.id], nord.id, viewer)
+            db.session.commit()
+            db.session.remove()
+        done.set()
+
+    worker = threading.Thread(target=assign)
+    worker.start()
+    assert not done.wait(1.5), "the assignment did not wait for the row the edit holds"
+    tx.commit()
+    edit.close()
+    worker.join(30)
+    db.session.expire_all()
+    company = db.session.get(Company, c.id)
+    recorded = db.session.scalar(select(AssignmentChange.new_version))
+    assert company.name == "Acme (edited)" and company.group_id == nord.id
+    assert company.version == recorded == 3
