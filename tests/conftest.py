@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import contextvars
 import os
 import shutil
 from pathlib import Path
@@ -88,20 +87,20 @@ def database_url(database_template, tmp_path) -> str:
     return f"sqlite:///{path}"
 
 
-class IsolatedClient(FlaskClient):
-    """Each request in a context of its own, as in production. Without this, a request reuses the
-    app context the ``app`` fixture keeps open for the factories, and with it ``g``: Flask-Login's
-    user and the viewer of the first request would stick to every later request of every client."""
+class FreshContextClient(FlaskClient):
+    """Each request runs in its own app context, as in production: its own ``g`` (viewer, logged-in
+    user, CSRF token) and its own database session, even though the test holds an app context
+    open for its factories. Tests see a request's writes after ``db.session.expire_all()``."""
 
     def open(self, *args, **kwargs):
-        kwargs.setdefault("buffered", True)  # streamed bodies are produced inside that context too
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 @pytest.fixture
 def app(database_url):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
-    app.test_client_class = IsolatedClient
+    app.test_client_class = FreshContextClient
     with app.app_context():
         if ON_PG:
             _empty_pg()

@@ -69,10 +69,10 @@ def worker(url: str, me: str, email: str, records: list, groups: dict, start, ou
         from crm.records.assign import assign_group
         from crm.records.types import TYPES
         from crm.visibility import viewer_for
-        from tests.conftest import TEST_CONFIG, IsolatedClient
+        from tests.conftest import TEST_CONFIG, FreshContextClient
 
         app = create_app({**TEST_CONFIG, "TESTING": False, "SQLALCHEMY_DATABASE_URI": url})
-        app.test_client_class = IsolatedClient
+        app.test_client_class = FreshContextClient
         client = app.test_client()
         assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
         companies = [rid for (key, rid, *_rest) in records if key == "company"]
@@ -102,12 +102,12 @@ def worker(url: str, me: str, email: str, records: list, groups: dict, start, ou
                                        cascade=["people", "deals", "projects"])
                     db.session.commit()
                     results.append(("assign", res["updated"]))
-                except Exception as err:  # noqa: BLE001 - reported to the parent as a failure
+                except Exception as err:
                     db.session.rollback()
                     results.append(("error", f"assign: {err!r}"))
                 finally:
                     db.session.remove()
-    except Exception:  # noqa: BLE001
+    except Exception:
         results.append(("error", traceback.format_exc()))
     out.put((me, results))
 

@@ -63,12 +63,12 @@ def test_every_kind_of_answer_carries_the_policy_and_headers(app, client, make):
 
 @pytest.fixture
 def https_app(database_url, monkeypatch):
-    from tests.conftest import TEST_CONFIG, IsolatedClient
+    from tests.conftest import TEST_CONFIG, FreshContextClient
 
     monkeypatch.setenv("KONTOR_HTTPS", "1")
     monkeypatch.setenv("KONTOR_PROXY_FIX", "1")
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
-    app.test_client_class = IsolatedClient
+    app.test_client_class = FreshContextClient
     with app.app_context():
         yield app
         db.session.remove()
