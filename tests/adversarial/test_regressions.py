@@ -119,3 +119,12 @@ def test_assignment_waits_for_a_concurrent_edit_and_records_the_version_it_moved
     recorded = db.session.scalar(select(AssignmentChange.new_version))
     assert company.name == "Acme (edited)" and company.group_id == nord.id
     assert company.version == recorded == 3
+
+
+def test_odd_numbers_in_bulk_forms_are_no_server_error(app, client, make):
+    c = make.company("Acme")
+    make.login(client, make.user("admin"))
+    for data in ({"scope": "ids", "ids": ["²", str(c.id)]}, {"scope": "ids", "ids": [str(c.id)], "page": "²"},
+                 {"scope": "ids", "ids": [str(c.id)], "step": "confirm", "target_id": "²"}):
+        for action in ("tag", "delete", "assign"):
+            assert client.post(f"/companies/bulk/{action}", data=data).status_code < 500
