@@ -124,7 +124,7 @@ def make(app):
 
 # The adversarial suite's figures (tests/adversarial/figures.py): imported here so that the
 # xdist controller, which never loads tests/adversarial/conftest.py, sums up the workers' counts.
-from tests.adversarial.figures import (  # noqa: F401
+from tests.adversarial.figures import (  # noqa: E402,F401
     pytest_configure,
     pytest_sessionfinish,
     pytest_sessionstart,

@@ -101,6 +101,16 @@ for _plural in PLURALS:
         f"/{_plural}/new": Probe("new", "plain and ?<type>_id= every record id", {"rtype": _key}),
     })
     WRITE.update({
+        ("POST", f"/{_plural}/bulk/assign"): Write(
+            "bulk", "every step with hidden/restricted ids, 'all matching' a forbidden token, a foreign group; "
+            "mixed selections move only the fully visible", {"rtype": _key, "action": "assign"}),
+        ("POST", f"/{_plural}/bulk/tag"): Write("bulk", "as assign, add and remove", {"rtype": _key, "action": "tag"}),
+        ("POST", f"/{_plural}/bulk/delete"): Write("bulk", "as assign; normal users 403",
+                                                  {"rtype": _key, "action": "delete"}),
+        ("POST", f"/{_plural}/bulk/export.csv"): Write("bulk", "hidden/restricted ids export nothing of them",
+                                                      {"rtype": _key, "action": "export"}),
+        ("POST", f"/{_plural}/bulk/undo/<int:entry_id>"): Write(
+            "bulk_undo", "someone else's assignment 403, another type's or unknown 404", {"rtype": _key}),
         ("POST", f"/{_plural}/new"): Write("record_new", "group not one's own, links to hidden/restricted records",
                                            {"rtype": _key}),
         ("POST", f"/{_plural}/<int:record_id>/edit"): Write("record", "hidden 404, restricted 403, bad group",
@@ -145,4 +155,7 @@ HTMX_TARGETS = {
     "notes": "POST notes create/delete (writes, CSRF)",
     "tasks": "POST tasks create (writes, CSRF)",
     "task-*": "POST task toggle/delete (writes, CSRF)",
+    "dialog": "POST bulk actions (writes, CSRF)",
+    "assign-preview": "POST bulk assign step=preview (writes)",
+    "bulk-message": "POST bulk undo (writes)",
 }

@@ -346,7 +346,7 @@ def probe_new(ctx: Ctx, rule: str, params: dict) -> None:
         others = [k for k in ("company", "person", "deal", "project") if k not in keys]
         keys.append(others[ctx.browsers.index(b) % len(others)])
         for key in keys:
-            ids = world.all_record_ids() + [world.unused_id()]
+            ids = [*world.all_record_ids(), world.unused_id()]
             if f"{key}_id" not in refs:
                 ids = ids[ctx.browsers.index(b) % len(ids)::3]
             for rid in ids:

@@ -105,7 +105,7 @@ def _setup(app) -> dict:
     ids = {t: world.record_ids[r.key] for t, r in first.items()}
     gid = world.group_ids["Agenten"]
     pages = [
-        "/companies/new", "/people/new", "/deals/new", "/projects/new", "/tasks", "/profile",
+        "/companies", "/people", "/deals", "/projects", "/companies/new", "/people/new", "/deals/new", "/projects/new", "/tasks", "/profile",
         f"/companies/{ids['company']}", f"/people/{ids['person']}", f"/deals/{ids['deal']}",
         f"/projects/{ids['project']}", f"/companies/{ids['company']}/edit", f"/people/{ids['person']}/edit",
         f"/deals/{ids['deal']}/edit", f"/projects/{ids['project']}/edit", f"/deals/{ids['deal']}/delete",
@@ -132,8 +132,9 @@ def _setup(app) -> dict:
         if not found:  # a route no page offers a form for: fuzz it with made-up fields
             from .coverage import fill
 
-            found = [(fill(rule, plural="companies", record_id=ids["company"], note_id=world.note_ids[first["company"].key][0],
-                           task_id=world.task_ids.get(first["company"].key, 1), field_id=1, group_id=gid,
+            c0 = first["company"].key
+            found = [(fill(rule, plural="companies", record_id=ids["company"], note_id=world.note_ids[c0][0],
+                           task_id=world.task_ids.get(c0, 1), field_id=1, group_id=gid, entry_id=1,
                            user_id=world.user_ids["norm_b"]), {"name": [], "value": []})]
         for url, fields in found[:2]:
             targets.append((method, rule, url, fields))

@@ -214,7 +214,8 @@ def test_no_secret_in_the_repository_and_instance_is_ignored():
     if _git("rev-parse", "--is-inside-work-tree").returncode != 0:
         pytest.skip("not a git checkout")
     tracked = _git("ls-files").stdout.splitlines()
-    assert not [f for f in tracked if Path(f).name in ("secret_key", ".env") or f.endswith((".sqlite3", ".pem", ".key"))]
+    secret = [f for f in tracked if Path(f).name in ("secret_key", ".env") or f.endswith((".sqlite3", ".pem", ".key"))]
+    assert not secret
     assert [f for f in tracked if f.startswith("instance/")] in ([], ["instance/.gitkeep"])
     for path in ("instance/secret_key", "instance/kontor.sqlite3", "instance/anything"):
         assert _git("check-ignore", "-q", path).returncode == 0, f"{path} is not ignored by .gitignore"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from crm.extensions import db
+
 from . import figures
 from .coverage import KEY_OF, PLURALS, WRITE, fill
 from .leakcheck import Ctx, make_ctx
@@ -25,6 +27,17 @@ class Attack:
 
     def __init__(self, ctx: Ctx):
         self.ctx = ctx
+        self.baseline = dump_database()
+
+    def restart(self) -> None:
+        """After a write that was meant to succeed: the same world again, from scratch."""
+        from .world import reset_database
+
+        failures = self.ctx.failures
+        reset_database()
+        world = build(self.ctx.world.spec)
+        self.ctx = make_ctx(self.ctx.app, world, self.ctx.world_id)
+        self.ctx.failures = failures
         self.baseline = dump_database()
 
     def send(self, b: Browser, method: str, url: str, rule: str, expected, *, data=None, target=None,
@@ -234,7 +247,132 @@ def attack_public(a: Attack, method: str, rule: str, params: dict) -> None:
                data={"email": world.user_emails[u.key], "password": "wrong-password"})
 
 
+def _rows_of(keys, world) -> dict:
+    """The database rows of some records (and what hangs on them), to compare before and after."""
+    dump = dump_database()
+    out = {}
+    for key in keys:
+        r = world.spec.record(key)
+        rid = str(world.record_ids[key])
+        table = {"company": "companies", "person": "people", "deal": "deals", "project": "projects"}[r.type]
+        out[key] = [row for row in dump[table] if row[0] == rid] + [
+            row for t in ("company_tags", "person_tags", "deal_tags", "project_tags") if t.startswith(r.type)
+            for row in dump[t] if row[0] == rid]
+    return out
+
+
+def attack_bulk(a: Attack, method: str, rule: str, params: dict) -> None:
+    ctx, world = a.ctx, a.ctx.world
+    rtype, action = params["rtype"], params["action"]
+    url = fill(rule)
+    steps = {"assign": ("choose", "preview", "confirm", "run"), "tag": ("choose", "run"),
+             "delete": ("confirm", "run"), "export": (None,)}[action]
+    for b in ctx.browsers:
+        not_full = [r for r in world.records_of(rtype) if world.level(b.user, r) != "full"]
+        full = [r for r in world.records_of(rtype) if world.level(b.user, r) == "full"]
+        forbidden = [t for t in world.forbidden(b.user) if t.owner[0] in ("field", "custom")
+                     and world.spec.record(t.owner[1]).type == rtype]
+        foreign = [gid for g, gid in world.group_ids.items() if g not in b.user.all_groups]
+        own = world.group_ids[next(iter(sorted(b.user.groups)), BASIS)]
+        may = not (action == "delete" and b.user.role == "normal") and not (
+            action == "export" and b.user.role == "normal")
+        extra = {"assign": {"target_id": str(own), "cascade": ["people", "deals", "projects"]},
+                 "tag": {"tag_name": "Übernahme", "mode": "add"}}.get(action, {})
+        selections = []
+        if not_full:
+            selections.append({"scope": "ids", "ids": [str(world.record_ids[r.key]) for r in not_full]})
+        for t in forbidden[:2]:
+            field = "tag" if t.owner[2] == "tags" else "q"
+            selections.append({"scope": "all", field: t.text})
+        selections.append({"scope": "ids", "ids": [str(world.unused_id()), "²", "-1"]})
+        if action == "assign" and not world.spec.enabled:
+            for sel in selections[:1]:
+                a.send(b, method, url, rule, 404, data={**sel, **extra, "step": "run"}, target="dialog")
+            continue
+        for i, sel in enumerate(selections):
+            for step in steps if i == 0 else steps[-1:]:  # every step once, then the decisive one
+                data = {**sel, **extra, **({"step": step} if step else {})}
+                if not may:
+                    expected = 403
+                elif action == "export":
+                    expected = 200
+                else:
+                    expected = 422
+                a.send(b, method, url, rule, expected, data=data, target="dialog" if step else None)
+        # a group that is not one's own (admins may pick any group)
+        if action == "assign" and full and foreign and b.user.role != "admin" and world.spec.enabled:
+            sel = {"scope": "ids", "ids": [str(world.record_ids[r.key]) for r in full]}
+            for step in ("confirm", "run"):
+                a.send(b, method, url, rule, 422, data={**sel, "target_id": str(foreign[0]), "step": step},
+                       target="dialog")
+        # mixed: the fully visible ones change, nothing else does
+        if may and full and not_full and action in ("assign", "tag", "delete"):
+            ids = [str(world.record_ids[r.key]) for r in full + not_full]
+            keep = [r.key for r in not_full]
+            if rtype == "company" and action == "assign":
+                keep += [r.key for r in world.spec.records if r.company in {f.key for f in full}
+                         and world.level(b.user, r) != "full"]
+            before = _rows_of(keep, world)
+            target_gid = foreign[0] if (foreign and b.user.role == "admin") else own
+            data = {"scope": "ids", "ids": ids, **extra, "step": "run"}
+            if action == "assign":
+                data["target_id"] = str(target_gid)
+            resp = b.send(method, url, rule=rule, data=data, target="dialog")
+            figures.add("unauthorized_attempts")
+            if resp.status_code >= 500:
+                ctx.fail(f"{method} {url} mixed selection as {b.name}: HTTP {resp.status_code}")
+            after = _rows_of(keep, world)
+            if after != before:
+                figures.add("unauthorized_writes")
+                ctx.fail(f"{method} {url} as {b.name} changed records it may not fully see: "
+                         f"{[k for k in keep if before[k] != after[k]]}")
+            try:
+                b.assert_no_leak(resp, f"{method} {url} mixed")
+            except AssertionError as err:
+                ctx.fail(str(err))
+            # the world changed on purpose: build the oracle's view again from a fresh world
+            a.restart()
+            ctx, world = a.ctx, a.ctx.world
+            b = next(x for x in ctx.browsers if x.user.key == b.user.key)
+
+
+def attack_bulk_undo(a: Attack, method: str, rule: str, params: dict) -> None:
+    """Undo of an assignment: someone else's (403 for non-admins), of another type or unknown (404)."""
+    ctx, world = a.ctx, a.ctx.world
+    rtype = params["rtype"]
+    if not world.spec.enabled:
+        return
+    from crm.audit.models import AuditEntry
+    from crm.auth.models import User
+    from crm.records.assign import assign_group
+    from crm.records.types import TYPES
+    from crm.visibility import viewer_for
+
+    admin_key = next(u.key for u in world.spec.users if u.role == "admin")
+    with ctx.app.test_request_context("/", method="POST"):
+        from flask import g
+
+        g.viewer = viewer = viewer_for(db.session.get(User, world.user_ids[admin_key]))
+        admin = world.spec.user(admin_key)
+        mine = [world.record_ids[r.key] for r in world.records_of(rtype) if world.level(admin, r) == "full"]
+        entry = assign_group(TYPES[rtype], mine, world.group_ids[BASIS], viewer)["audit_id"]
+        other_type = next(t for t in TYPES if t != rtype)
+        entry_other = assign_group(TYPES[other_type], [], world.group_ids[BASIS], viewer)["audit_id"]
+        db.session.commit()
+        db.session.remove()
+    a.baseline = dump_database()
+    del AuditEntry
+    for b in ctx.browsers:
+        if b.user.key != admin_key and b.user.role != "admin":
+            a.send(b, method, fill(rule, entry_id=entry), rule, 403, data={"scope": "ids"})
+        a.send(b, method, fill(rule, entry_id=entry_other), rule, 404, data={"scope": "ids"})
+        a.send(b, method, fill(rule, entry_id=world.unused_id()), rule, 404, data={"scope": "ids"})
+    a.restart()  # the setup moved records: the oracle's world again
+
+
 ATTACKERS = {
+    "bulk": attack_bulk,
+    "bulk_undo": attack_bulk_undo,
     "record": attack_record,
     "record_new": attack_record_new,
     "note_delete": attack_note_delete,
@@ -253,5 +391,6 @@ def test_every_write_is_refused_and_changes_nothing(app, enabled):
     attack = Attack(ctx)
     for (method, rule), write in WRITE.items():
         ATTACKERS[write.kind](attack, method, rule, write.params)
+    ctx = attack.ctx
     if ctx.failures:
         raise AssertionError(f"{len(ctx.failures)} problems:\n" + "\n".join(ctx.failures[:50]))
