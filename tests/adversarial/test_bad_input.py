@@ -105,7 +105,8 @@ def _setup(app) -> dict:
     ids = {t: world.record_ids[r.key] for t, r in first.items()}
     gid = world.group_ids["Agenten"]
     pages = [
-        "/companies", "/people", "/deals", "/projects", "/companies/new", "/people/new", "/deals/new", "/projects/new", "/tasks", "/profile",
+        "/companies", "/people", "/deals", "/projects",
+        "/companies/new", "/people/new", "/deals/new", "/projects/new", "/tasks", "/profile",
         f"/companies/{ids['company']}", f"/people/{ids['person']}", f"/deals/{ids['deal']}",
         f"/projects/{ids['project']}", f"/companies/{ids['company']}/edit", f"/people/{ids['person']}/edit",
         f"/deals/{ids['deal']}/edit", f"/projects/{ids['project']}/edit", f"/deals/{ids['deal']}/delete",
