@@ -147,7 +147,7 @@ def _setup(app) -> dict:
 
 def _has_message(body: str) -> bool:
     return any(m in body for m in ('class="error"', "form-errors", "error-page", 'aria-invalid="true"',
-                                   "flash-error", '"error"'))
+                                   "flash-error", '"error"', 'class="bulk-dialog"'))
 
 
 def test_fuzzer_reaches_every_form_route(app):

@@ -56,7 +56,7 @@ def test_nul_bytes_are_refused_with_a_message(app, client, make):
     before = client.get("/companies").status_code
     resp = client.get("/companies?q=a%00b")
     assert before == 200 and resp.status_code == 400
-    assert "NUL" in resp.get_data(as_text=True)
+    assert 'class="error-page"' in resp.get_data(as_text=True)
     resp = client.post("/companies/new", data={"name": "Acme", "phones": "+49\x00 1"})
     assert resp.status_code == 400
     from crm.extensions import db
