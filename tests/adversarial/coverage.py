@@ -159,3 +159,50 @@ HTMX_TARGETS = {
     "assign-preview": "POST bulk assign step=preview (writes)",
     "bulk-message": "POST bulk undo (writes)",
 }
+
+
+# -- the JSON API (interfaces.md), with each user's bearer token -------------------------------
+
+API = "/api/v1"
+API_ONE = "<api_id:record_id>"
+GET.update({
+    f"{API}/search": Probe("api_search", "q = tokens of every record"),
+    f"{API}/groups": Probe("api_admin", "admins only"),
+    f"{API}/groups/<api_id:group_id>": Probe("api_admin", "every group id + unknown", {"ids": "group"}),
+    f"{API}/custom-fields": Probe("api_admin", "admins only"),
+    f"{API}/settings": Probe("api_admin", "admins only"),
+    f"{API}/users": Probe("api_admin", "admins only"),
+    f"{API}/openapi.json": Probe("api_public", "anyone, no record data"),
+})
+WRITE.update({
+    ("POST", f"{API}/tokens"): Write("api_public", "wrong passwords: 401, nothing written"),
+    ("POST", f"{API}/custom-fields"): Write("api_admin_only", "non-admins: 403"),
+    ("PATCH", f"{API}/custom-fields/<api_id:field_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "field"}),
+    ("DELETE", f"{API}/custom-fields/<api_id:field_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "field"}),
+    ("POST", f"{API}/groups"): Write("api_admin_only", "non-admins: 403"),
+    ("PATCH", f"{API}/groups/<api_id:group_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "group"}),
+    ("DELETE", f"{API}/groups/<api_id:group_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "group"}),
+    ("PATCH", f"{API}/settings"): Write("api_admin_only", "non-admins: 403", {"json": {"groups_enabled": False}}),
+    ("POST", f"{API}/users"): Write("api_admin_only", "non-admins: 403"),
+})
+for _plural in PLURALS:
+    _key = KEY_OF[_plural]
+    GET.update({
+        f"{API}/{_plural}": Probe("api_list", "pages, has_more, group/tag/text filters, restricted shape",
+                                  {"rtype": _key}),
+        f"{API}/{_plural}/{API_ONE}": Probe("api_record", "every record id; hidden = unknown 404",
+                                            {"view": "get", "plural": _plural}),
+        f"{API}/{_plural}/{API_ONE}/notes": Probe("api_record", "every record id",
+                                                  {"view": "notes", "plural": _plural}),
+    })
+    WRITE.update({
+        ("POST", f"{API}/{_plural}"): Write("api_create", "foreign group, links to hidden/restricted", {"rtype": _key}),
+        ("PATCH", f"{API}/{_plural}/{API_ONE}"): Write("api_record", "hidden 404, restricted 403, foreign group",
+                                                      {"view": "patch", "plural": _plural}),
+        ("DELETE", f"{API}/{_plural}/{API_ONE}"): Write("api_record", "hidden 404, restricted 403, normal 403",
+                                                       {"view": "delete", "plural": _plural}),
+        ("POST", f"{API}/{_plural}/{API_ONE}/notes"): Write("api_record", "hidden 404, restricted 403",
+                                                           {"view": "notes", "plural": _plural}),
+        ("POST", f"{API}/{_plural}/assign-group"): Write("api_assign", "ids not fully visible are not moved",
+                                                        {"rtype": _key}),
+    })

@@ -26,7 +26,9 @@ def test_every_route_is_covered(app):
     stale = sorted(covered() - rules(app))
     assert not missing, f"routes not covered by the adversarial suite: {missing}"
     assert not stale, f"coverage entries for routes that no longer exist: {stale}"
-    assert {p.kind for p in GET.values()} <= set(PROBERS)
+    from .api_probes import API_PROBERS
+
+    assert {p.kind for p in GET.values()} <= set(PROBERS) | set(API_PROBERS)
     from .test_writes import ATTACKERS
 
     assert {w.kind for w in WRITE.values()} <= set(ATTACKERS)
