@@ -235,6 +235,13 @@ def attack_self(a: Attack, method: str, rule: str, params: dict) -> None:
             figures.add("unauthorized_writes")
             ctx.fail(f"{method} {rule} as {b.name} changed more than the user's own row: {sorted(changed)}")
         a.baseline = after
+    if rule.startswith("/profile/token"):  # the users' API tokens changed: give them new ones
+        from crm.auth.models import User
+        from crm.auth.services import issue_token
+
+        for b in ctx.browsers:
+            world.api_tokens[b.user.key] = b.api_token = issue_token(db.session.get(User, world.user_ids[b.user.key]))
+        a.baseline = dump_database()
     if rule == "/logout":
         b = Browser(ctx.app, world, ctx.browsers[-1].user, ctx.world_id)
         resp = b.send(method, "/logout", rule=rule)
