@@ -231,3 +231,58 @@ def test_query_strings_never_fail(app, data):
     figures.add("inputs_fuzzed")
     assert resp.status_code < 500, f"GET {url} {params!r:.300}"
     assert resp.status_code in (200, 302, 400, 403, 404), (url, params, resp.status_code)
+
+
+# -- the JSON API ---------------------------------------------------------------------------------
+
+API_KEYS = ("name", "first_name", "last_name", "website", "background", "emails", "phones", "addresses", "tags",
+            "group_id", "responsible_id", "custom_fields", "company_id", "person_id", "value", "currency", "stage",
+            "target_date", "start_date", "status", "description", "position", "title", "salutation", "version",
+            "ids", "cascade", "body", "kind", "occurred_at", "member_ids", "shared_with", "entity", "options",
+            "groups_enabled", "email", "password", "role", "default_group_id", "id", "type", "access")
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | NASTY,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(API_KEYS) | st.text(max_size=6),
+                                                                 inner, max_size=3),
+    max_leaves=6,
+)
+API_BODIES = st.one_of(
+    st.dictionaries(st.sampled_from(API_KEYS), JSON_VALUES, max_size=6),
+    st.dictionaries(st.sampled_from(API_KEYS), JSON_VALUES, max_size=6),
+    JSON_VALUES,
+)
+RAW_BODIES = st.sampled_from([b"", b"{", b"nul", b"[1,", b'{"name": "\\ud800"}', b"\x00", b"\xff\xfe",
+                              b'{"name": "x", "name": "y"}', b"1e999999", b'"' + b"x" * 100_000 + b'"'])
+
+
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_api_bodies_never_fail(app, data):
+    from .coverage import fill
+
+    state = _setup(app)
+    world = state["world"]
+    targets = sorted((m, r) for (m, r) in WRITE if r.startswith("/api/") and m != "GET")
+    method, rule = data.draw(st.sampled_from(targets), label="route")
+    url = fill(rule, plural="companies", record_id=state["ids"]["company"], field_id=1,
+               group_id=world.group_ids["Agenten"])
+    url = url.replace("/api/v1/companies/", "/api/v1/companies/").replace("<api_id:record_id>", "1")
+    b: Browser = state["admin"]
+    headers = {"Authorization": f"Bearer {b.api_token}"}
+    if data.draw(st.integers(0, 4), label="raw?") == 0:
+        body = data.draw(RAW_BODIES, label="raw body")
+        resp = b.client.open(url, method=method, data=body, headers=headers,
+                             content_type=data.draw(st.sampled_from(["application/json", "text/plain", None])))
+    else:
+        body = data.draw(API_BODIES, label="json body")
+        resp = b.client.open(url, method=method, json=body, headers=headers)
+    figures.add("requests")
+    figures.add("inputs_fuzzed")
+    assert resp.status_code < 500, f"{method} {url} {body!r:.300}"
+    after = dump_database()
+    if resp.status_code >= 400:
+        payload = resp.get_json(silent=True)
+        assert isinstance(payload, dict) and payload.get("error", {}).get("message"), (
+            f"{method} {url}: {resp.status_code} without a JSON error message")
+        assert after == state["baseline"], f"refused {method} {url} but wrote: {diff_dumps(state['baseline'], after)}"
+    state["baseline"] = after

@@ -24,7 +24,8 @@ def _token(b: Browser, url: str = "/profile") -> str:
 
 
 def _targets(world, method: str, rule: str) -> str:
-    plural = next((p for p in KEY_OF if f"/{p}/" in rule or rule.startswith(f"/{p}")), "companies")
+    plural = next((p for p in KEY_OF if f"/{p}/" in rule or rule.startswith((f"/{p}", f"/api/v1/{p}"))),
+                  "companies")
     rtype = KEY_OF[plural]
     record = world.records_of(rtype)[0]
     task_rule = "/tasks/<int:task_id>" in rule
@@ -77,3 +78,24 @@ def test_every_state_changing_route_needs_a_valid_csrf_token(app):
         if _csrf_refused(resp):
             failures.append(f"{method} {url}: refused although the X-CSRFToken header is valid")
     assert not failures, "\n".join(failures)
+
+
+def test_the_api_takes_no_session_cookie(app):
+    """The API is exempt from CSRF because it authenticates by bearer token only: a logged-in
+    browser session (what a forged cross-site request would carry) gets 401 on every API write."""
+    world = build(fixed_spec(False))
+    ctx = make_ctx(app, world, "api-cookie")
+    admin = next(b for b in ctx.browsers if b.user.role == "admin")
+    baseline = dump_database()
+    failures = []
+    for method, rule in sorted(WRITE):
+        if not rule.startswith("/api/") or rule == "/api/v1/tokens":
+            continue
+        url = _targets(world, method, rule)
+        resp = admin.client.open(url, method=method, json={"name": "CSRF", "ids": [1], "group_id": 1})
+        figures.add("csrf_attempts")
+        if resp.status_code != 401:
+            failures.append(f"{method} {url} with only the session cookie: HTTP {resp.status_code}")
+    after = dump_database()
+    assert after == baseline, diff_dumps(baseline, after)
+    assert not failures, failures
