@@ -51,7 +51,10 @@ def init_web(app: Flask) -> None:
     @app.before_request
     def refuse_nul_bytes():
         """No text column can hold a NUL byte (PostgreSQL refuses it): say so instead of failing."""
-        for values in (request.args, request.form):
+        sources = [request.args]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            sources.append(request.form)  # (other bodies are left unread: the API limits their size first)
+        for values in sources:
             if any("\x00" in v for vs in values.listvalues() for v in vs):
                 abort(400, description=_l("The request contains a NUL character, which cannot be stored."))
 
