@@ -5,10 +5,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from werkzeug.routing import IntegerConverter
 
 #: The four record types that carry a group, in their canonical order.
 RECORD_KEYS = ("company", "person", "deal", "project")
 RECORD_TABLES = {"company": "companies", "person": "people", "deal": "deals", "project": "projects"}
+
+
+#: The largest id a record, group or user can have (a 32-bit ``INTEGER`` on PostgreSQL).
+MAX_ID = 2**31 - 1
 
 
 def to_int(raw, default: int | None = None, *, max_digits: int = 12) -> int | None:
@@ -18,6 +23,20 @@ def to_int(raw, default: int | None = None, *, max_digits: int = 12) -> int | No
     if text.isascii() and text.isdigit() and len(text) <= max_digits:
         return int(text)
     return default
+
+
+def to_id(raw) -> int | None:
+    """An id from a query string or form: a whole number from 1 to ``MAX_ID``, else ``None`` (a
+    larger number is no id any record can have, and PostgreSQL refuses to compare with it)."""
+    value = to_int(raw)
+    return value if value is not None and 1 <= value <= MAX_ID else None
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every URL: ids beyond ``MAX_ID`` are simply not found (404)."""
+
+    def __init__(self, url_map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def utcnow() -> datetime:

@@ -18,11 +18,11 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
+from ..common import MAX_ID
 from ..forms_common import has_control_chars
 from .errors import ApiError
 
 #: Ids are 32-bit integers in every table.
-MAX_ID = 2**31 - 1
 #: Largest JSON body the API reads (records, notes and settings are far smaller).
 MAX_BODY = 1024 * 1024
 #: Most ids one bulk request may name.

@@ -11,9 +11,10 @@ import time
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, ValidationError
 
 from ..auth import throttle
+from ..common import MAX_ID
 from ..auth.forms import LoginForm
 from ..auth.services import authenticate as check_login
 from ..auth.services import issue_token, user_for_token
@@ -48,7 +49,10 @@ class IdConverter(BaseConverter):
     part_isolating = True
 
     def to_python(self, value: str) -> int:
-        return int(value)
+        number = int(value)
+        if number > MAX_ID:
+            raise ValidationError  # no such id: 404 like any other
+        return number
 
     def to_url(self, value) -> str:
         return str(int(value))

@@ -31,7 +31,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..audit.models import AuditEntry
-from ..common import to_int
+from ..common import to_id, to_int
 from ..extensions import db
 from ..htmx import is_htmx, targets
 from ..visibility import Viewer, current_viewer, fully_visible_to
@@ -55,7 +55,7 @@ class Selection:
 
     @classmethod
     def from_form(cls, rtype: RecordType, form) -> Selection:
-        ids = list(dict.fromkeys(i for i in map(to_int, form.getlist("ids")) if i is not None))
+        ids = list(dict.fromkeys(i for i in map(to_id, form.getlist("ids")) if i is not None))
         if len(ids) > MAX_IDS:
             abort(413)
         return cls(
@@ -172,7 +172,7 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         if not selected:
             return _nothing(rtype, sel)
         raw = request.form.get("target_id", "")  # (``group_id`` is the list's group filter)
-        group_id = to_int(raw)
+        group_id = to_id(raw)
         cascade = [c for c in request.form.getlist("cascade") if c in CASCADE] if rtype.key == "company" else []
         groups = allowed_groups(viewer)
         group = next((g for g in groups if g.id == group_id), None)

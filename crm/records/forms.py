@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
-from ..common import to_int
+from ..common import to_id
 from ..customfields.models import CustomField
 from ..forms_common import NoControlChars, Strip, lines, parse_number
 from .types import CURRENCIES, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, RecordType
@@ -57,7 +57,7 @@ class RecordIdField(HiddenField):
         raw = valuelist[0].strip() if valuelist else ""
         self.data = None
         if raw:
-            self.data = to_int(raw)
+            self.data = to_id(raw)
             if self.data is None:
                 raise ValueError(_l("There is no such record."))
 

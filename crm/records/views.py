@@ -20,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.models import User
-from ..common import to_int
+from ..common import to_id, to_int
 from ..customfields.services import fields_for
 from ..extensions import db
 from ..htmx import redirect_htmx, targets
@@ -292,7 +292,7 @@ def _parent_from_args():
     """A record named in the query string (``?company_id=3``) that the new record is created from."""
     viewer = current_viewer()
     for key in ("company", "person", "deal", "project"):
-        raw = to_int(request.args.get(f"{key}_id"))
+        raw = to_id(request.args.get(f"{key}_id"))
         if raw is not None:
             model = TYPES[key].model
             parent = db.session.scalar(

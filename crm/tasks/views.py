@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..auth.services import active_users
-from ..common import to_int
+from ..common import to_id, to_int
 from ..extensions import db
 from ..htmx import targets
 from ..records.loaders import load_record
@@ -78,7 +78,7 @@ def index():
 def create():
     form = task_form()
     key = form.record_type.data if form.record_type.data in TYPES else None
-    record_id = to_int(form.record_id.data) if key else None
+    record_id = to_id(form.record_id.data) if key else None
     if key and record_id is None:
         abort(404)
     if key:

@@ -34,6 +34,7 @@ _SAMPLES = st.sampled_from([
         "9999-12-31", "31.12.2024", "2024-13-01T25:61", "null", "None", "true", "[]", "{}", "<script>x</script>",
         "' OR '1'='1", "%00", "%s%n", "../../etc/passwd", "http://", "javascript:alert(1)", "x" * 100_000,
         "a@b", "@", "äöü@ß.de", "1,2,3", "1.234,56", "-1.234,56", "999999999999999", "1e15",
+        "2147483647", "2147483648", "4294967296",
 ])
 #: the hand-picked values come up half of the time, random text and numbers the other half
 NASTY = st.one_of(
@@ -236,6 +237,36 @@ def test_query_strings_never_fail(app, data):
     assert resp.status_code in (200, 302, 400, 403, 404, 422), (url, params, resp.status_code)
     if url.startswith("/api/") and resp.status_code >= 400:
         assert (resp.get_json(silent=True) or {}).get("error", {}).get("message"), (url, params)
+
+
+BEYOND_32_BITS = ("2147483648", "4294967296", "9999999999")
+
+
+def test_ids_beyond_32_bits_are_simply_not_found(app):
+    """PostgreSQL's ``INTEGER`` ends at 2**31 - 1: a larger id in a URL or a query string is no
+    record (404 or ignored), never a database error. Every page, every id-reading parameter."""
+    state = _setup(app)
+    ids = state["ids"]
+    from .coverage import fill
+
+    b = state["admin"]
+    for rule in sorted(r for r in GET if "<path:" not in r):
+        names = re.findall(r"<(?:[^>:]+:)?([^>]+)>", rule)
+        values = {n: 1 for n in names} | {"plural": "companies", "record_id": ids["company"]}
+        url = fill(rule, **values)
+        headers = {"Authorization": f"Bearer {b.api_token}"} if url.startswith("/api/") else {}
+        for big in BEYOND_32_BITS:
+            params = {k: big for k in ("group_id", "company_id", "person_id", "deal_id", "project_id", "page")}
+            resp = b.client.get(url, query_string=params, headers=headers)
+            assert resp.status_code < 500, (url, big)
+            figures.add("requests")
+            for name in re.findall(r"<(?:int|api_id):([^>]+)>", rule):
+                huge = fill(rule, **(values | {name: big}))
+                assert b.client.get(huge, headers=headers).status_code == 404, huge
+                figures.add("requests")
+    for key in ("company", "person", "deal", "project"):
+        resp = b.client.get(f"/companies/new?{key}_id=2147483648")
+        assert resp.status_code == 200
 
 
 # -- the JSON API ---------------------------------------------------------------------------------
