@@ -1,9 +1,10 @@
 import logging
 from logging.config import fileConfig
 
+from alembic import context
 from flask import current_app
 
-from alembic import context
+from crm.search import schema as search_schema
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -88,6 +89,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("include_object", search_schema.include_object)
 
     connectable = get_engine()
 
@@ -98,8 +100,15 @@ def run_migrations_online():
             **conf_args
         )
 
+        autogenerate = getattr(config.cmd_opts, 'autogenerate', False)
         with context.begin_transaction():
+            # The search triggers name the record tables; SQLite's batch mode cannot rebuild a
+            # table while such a trigger exists. Drop them, migrate, create them again.
+            if not autogenerate:
+                search_schema.drop_triggers(connection)
             context.run_migrations()
+            if not autogenerate:
+                search_schema.create_triggers(connection)
 
 
 if context.is_offline_mode():

@@ -1,16 +1,58 @@
-"""Search across companies, people, deals and projects. Restricted hits carry name, group and
-lock only; hidden records are never returned."""
+"""Search across companies, people, deals and projects, on the full-text index of
+:mod:`crm.search.schema` (SQLite FTS5 / PostgreSQL tsvector), behind one function: :func:`search`.
+
+What a viewer can find, per record:
+
+* a record they fully see - by its name, emails, phones and text/select custom field values;
+* a restricted record - only by what it shows: its display name and the values of the fields
+  shared with one of the viewer's groups. A hidden email, phone or field never makes it match
+  (that would tell the value); the hit carries name, group and the lock only;
+* a hidden record - never.
+
+Every word of the query must be the start of a word of the same text ("ann ku" finds "Anna
+Kurz"; "kurz@ex" finds "anna.kurz@example.com"). A query that looks like a phone number also
+matches the digits alone, in national or international form ("040 123" finds "+49 40 1234567").
+
+How it stays fast: the full-text index itself narrows a search to the docs the viewer may match
+(record type, group, kind, shared field are words of each doc), takes at most ``CANDIDATES``
+of them, newest first, and only those are joined to the records - where the visibility rules of
+:mod:`crm.visibility` are applied once more, against the records themselves.
+"""
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import (
+    Integer,
+    and_,
+    case,
+    cast,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
 
 from ..extensions import db
 from ..groups.models import Group
-from ..records.queries import ListFilter, display_name_column, filtered
+from ..records.queries import display_name_column
 from ..records.types import TYPES, RecordType
-from ..visibility import Viewer, is_full_column
+from ..visibility import Viewer, fully_visible_to, is_full_column, visible_to
+from .models import SearchDoc
+
+#: docs the full-text index hands over per record type, at most
+CANDIDATES = 200
+#: words of a query that are used, at most
+MAX_WORDS = 8
+
+_WORD = re.compile(r"[^\W_]+")
+_PHONE = re.compile(r"\+?[\d\s()/.\-]+")
+_fts = table("search_fts", column("rowid", Integer))
 
 
 @dataclass(frozen=True)
@@ -20,19 +62,188 @@ class Hit:
     name: str
     group: str
     full: bool
+    #: the email, phone or field value that matched, when it was not the name (only ever a text
+    #: the viewer may see on this record)
+    matched: str | None = None
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query taken apart: its words (as typed, accents and case still there) and, if it looks
+    like a phone number, the digit strings it may start with."""
+
+    words: tuple[str, ...]
+    numbers: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.numbers)
+
+
+def parse(q: str) -> Query:
+    q = unicodedata.normalize("NFC", q or "")
+    words = tuple(_WORD.findall(q))[:MAX_WORDS]
+    numbers: tuple[str, ...] = ()
+    if _PHONE.fullmatch(q.strip()):
+        digits = re.sub(r"\D", "", q)
+        if len(digits) >= 3:
+            numbers = tuple(dict.fromkeys(_phone_forms(digits)))
+    return Query(words, numbers)
+
+
+def _phone_forms(digits: str) -> list[str]:
+    """The same number written internationally (49…), nationally (0…) or with 00."""
+    forms = [digits]
+    if digits.startswith("00"):
+        forms.append(digits[2:])
+        digits = digits[2:]
+    if digits.startswith("49"):
+        forms.append("0" + digits[2:])
+    elif digits.startswith("0"):
+        forms.append("49" + digits[1:])
+    return forms
+
+
+# ---------------------------------------------------------------------------------------------
+# What a viewer may match, per record type
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scope:
+    """For one record type: the groups whose docs match in full, and - for restricted records -
+    whether names match and which shared fields."""
+
+    key: str
+    all_groups: bool
+    group_ids: tuple[int, ...]
+    names: bool
+    field_ids: tuple[int, ...]
+
+
+def scope(rtype: RecordType, viewer: Viewer) -> Scope:
+    if not viewer.groups_enabled:
+        return Scope(rtype.key, True, (), False, ())
+    shared = tuple(sorted(viewer.shared_field_ids(rtype.key)))
+    return Scope(rtype.key, False, tuple(sorted(viewer.group_ids)), bool(shared), shared)
+
+
+# ---------------------------------------------------------------------------------------------
+# The two back ends: a select of candidate doc ids, at most CANDIDATES, newest first
+# ---------------------------------------------------------------------------------------------
+
+def _fts5_candidates(query: Query, sc: Scope):
+    def phrase(word: str) -> str:
+        return '"' + word.replace('"', '""') + '"*'
+
+    alternatives = []
+    if query.words:
+        alternatives.append("(" + " AND ".join(phrase(w) for w in query.words) + ")")
+    alternatives += [phrase(n) for n in query.numbers]
+    text_expr = " OR ".join(alternatives)
+    if sc.all_groups:
+        meta = f"t{sc.key}"
+    else:
+        allowed = [f"g{g}" for g in sc.group_ids] + (["kname"] if sc.names else []) + [
+            f"f{f}" for f in sc.field_ids]
+        meta = f"t{sc.key} AND ({' OR '.join(allowed)})"
+    match = f"body : ({text_expr}) AND meta : ({meta})"
+    return (
+        select(_fts.c.rowid.label("doc_id"))
+        .where(literal_column("search_fts").op("MATCH")(match))
+        .order_by(_fts.c.rowid.desc())
+        .limit(CANDIDATES)
+    )
+
+
+def _pg_prefix(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "':*"
+
+
+def _pg_candidates(query: Query, sc: Scope):
+    # The words are normalised by the same SQL function that built the index.
+    words = db.session.scalar(select(func.kontor_search_words(" ".join(query.words)))) if query.words else []
+    alternatives = []
+    if words:
+        alternatives.append("(" + " & ".join(_pg_prefix(w) for w in words) + ")")
+    alternatives += [_pg_prefix(n) for n in query.numbers]
+    if not alternatives:
+        return None
+    if sc.all_groups:
+        meta = f"'#t{sc.key}'"
+    else:
+        allowed = [f"'#g{g}'" for g in sc.group_ids] + (["'#kname'"] if sc.names else []) + [
+            f"'#f{f}'" for f in sc.field_ids]
+        meta = f"'#t{sc.key}' & ({' | '.join(allowed)})"
+    tsquery = f"({' | '.join(alternatives)}) & {meta}"
+    # No ORDER BY in here: with it the planner walks the primary key backwards and may read the
+    # whole table for a rare word. The LIMIT keeps a common word cheap; the caller sorts.
+    return (
+        select(SearchDoc.id.label("doc_id"))
+        .where(literal_column("search_docs.tsv").op("@@")(cast(tsquery, TSQUERY)))
+        .limit(CANDIDATES)
+    )
+
+
+def _candidates(query: Query, sc: Scope):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _pg_candidates(query, sc)
+    return _fts5_candidates(query, sc)
+
+
+# ---------------------------------------------------------------------------------------------
+# The search
+# ---------------------------------------------------------------------------------------------
+
+def _may_match(rtype: RecordType, viewer: Viewer, sc: Scope):
+    """The rule once more, against the record itself: a doc counts if the viewer fully sees the
+    record, or if it is the name or a shared field of a record the viewer sees restricted."""
+    model = rtype.model
+    shows = [SearchDoc.kind == "name"] if sc.names else []
+    if sc.field_ids:
+        shows.append(and_(SearchDoc.kind == "field", SearchDoc.field_id.in_(sc.field_ids)))
+    return and_(visible_to(model, viewer), or_(fully_visible_to(model, viewer), *shows) if shows
+                else fully_visible_to(model, viewer))
+
+
+def search_type(rtype: RecordType, viewer: Viewer, query: Query, limit: int) -> list[Hit]:
+    sc = scope(rtype, viewer)
+    if not sc.all_groups and not (sc.group_ids or sc.names or sc.field_ids):
+        return []
+    candidates = _candidates(query, sc)
+    if candidates is None:
+        return []
+    cand = candidates.subquery("cand")
+    model = rtype.model
+    name_first = case((SearchDoc.kind == "name", 0), else_=1)
+    stmt = (
+        select(model.id, display_name_column(rtype), Group.name, is_full_column(model, viewer),
+               SearchDoc.kind, SearchDoc.body)
+        .select_from(cand)
+        .join(SearchDoc, SearchDoc.id == cand.c.doc_id)
+        .join(model, and_(model.id == SearchDoc.record_id, SearchDoc.record_type == rtype.key))
+        .join(Group, Group.id == model.group_id)
+        .where(_may_match(rtype, viewer, sc))
+        .order_by(name_first, SearchDoc.id.desc())
+    )
+    hits: dict[int, Hit] = {}
+    for rid, name, group, full, kind, body in db.session.execute(stmt):
+        # one hit per record: its best doc (the name, else the newest other text)
+        if rid not in hits:
+            hits[rid] = Hit(rtype, rid, name, group, bool(full), None if kind == "name" else body)
+            if len(hits) >= limit:
+                break
+    return list(hits.values())
 
 
 def search(viewer: Viewer, q: str, limit: int = 50) -> list[Hit]:
+    """Up to ``limit`` hits per record type, in the order companies, people, deals, projects;
+    within a type name matches first, then newer records first."""
+    query = parse(q)
+    if not query or limit <= 0:
+        return []
     hits: list[Hit] = []
-    flt = ListFilter(q=q)
     for rtype in TYPES.values():
-        model = rtype.model
-        stmt = (
-            select(model.id, display_name_column(rtype), Group.name, is_full_column(model, viewer))
-            .join(Group, Group.id == model.group_id)
-            .where(filtered(rtype, viewer, flt))
-            .order_by(model.sort_key, model.id)
-            .limit(limit)
-        )
-        hits += [Hit(rtype, *row) for row in db.session.execute(stmt)]
+        hits += search_type(rtype, viewer, query, limit)
     return hits
+
+
+__all__ = ["CANDIDATES", "Hit", "Query", "parse", "search", "search_type"]
