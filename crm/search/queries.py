@@ -31,10 +31,12 @@ from sqlalchemy import (
     cast,
     column,
     func,
+    literal,
     literal_column,
     or_,
     select,
     table,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 
@@ -74,6 +76,8 @@ class Query:
 
     words: tuple[str, ...]
     numbers: tuple[str, ...] = ()
+    #: the words as the index holds them (PostgreSQL only, see ``_normalise``)
+    normalised: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.words or self.numbers)
@@ -126,6 +130,15 @@ def scope(rtype: RecordType, viewer: Viewer) -> Scope:
     return Scope(rtype.key, False, tuple(sorted(viewer.group_ids)), bool(shared), shared)
 
 
+def _allowed(sc: Scope) -> list[str]:
+    """The index words (see ``crm.search.schema``) of the docs this viewer may match: any one is
+    enough. Each is a word of its own, so the index tests it without reading a large list."""
+    if sc.all_groups:
+        return [f"x{sc.key}"]
+    return ([f"x{sc.key}g{g}" for g in sc.group_ids] + ([f"x{sc.key}n"] if sc.names else [])
+            + [f"f{f}" for f in sc.field_ids])
+
+
 # ---------------------------------------------------------------------------------------------
 # The two back ends: a select of candidate doc ids, at most CANDIDATES, newest first
 # ---------------------------------------------------------------------------------------------
@@ -139,13 +152,7 @@ def _fts5_candidates(query: Query, sc: Scope):
         alternatives.append("(" + " AND ".join(phrase(w) for w in query.words) + ")")
     alternatives += [phrase(n) for n in query.numbers]
     text_expr = " OR ".join(alternatives)
-    if sc.all_groups:
-        meta = f"t{sc.key}"
-    else:
-        allowed = [f"g{g}" for g in sc.group_ids] + (["kname"] if sc.names else []) + [
-            f"f{f}" for f in sc.field_ids]
-        meta = f"t{sc.key} AND ({' OR '.join(allowed)})"
-    match = f"body : ({text_expr}) AND meta : ({meta})"
+    match = f"body : ({text_expr}) AND meta : ({' OR '.join(_allowed(sc))})"
     return (
         select(_fts.c.rowid.label("doc_id"))
         .where(literal_column("search_fts").op("MATCH")(match))
@@ -159,21 +166,14 @@ def _pg_prefix(word: str) -> str:
 
 
 def _pg_candidates(query: Query, sc: Scope):
-    # The words are normalised by the same SQL function that built the index.
-    words = db.session.scalar(select(func.kontor_search_words(" ".join(query.words)))) if query.words else []
     alternatives = []
-    if words:
-        alternatives.append("(" + " & ".join(_pg_prefix(w) for w in words) + ")")
+    if query.normalised:
+        alternatives.append("(" + " & ".join(_pg_prefix(w) for w in query.normalised) + ")")
     alternatives += [_pg_prefix(n) for n in query.numbers]
     if not alternatives:
         return None
-    if sc.all_groups:
-        meta = f"'#t{sc.key}'"
-    else:
-        allowed = [f"'#g{g}'" for g in sc.group_ids] + (["'#kname'"] if sc.names else []) + [
-            f"'#f{f}'" for f in sc.field_ids]
-        meta = f"'#t{sc.key}' & ({' | '.join(allowed)})"
-    tsquery = f"({' | '.join(alternatives)}) & {meta}"
+    meta = " | ".join(f"'#{word}'" for word in _allowed(sc))
+    tsquery = f"({' | '.join(alternatives)}) & ({meta})"
     # No ORDER BY in here: with it the planner walks the primary key backwards and may read the
     # whole table for a rare word. The LIMIT keeps a common word cheap; the caller sorts.
     return (
@@ -183,10 +183,13 @@ def _pg_candidates(query: Query, sc: Scope):
     )
 
 
-def _candidates(query: Query, sc: Scope):
-    if db.session.get_bind().dialect.name == "postgresql":
-        return _pg_candidates(query, sc)
-    return _fts5_candidates(query, sc)
+def _normalise(query: Query, pg: bool) -> Query:
+    """On PostgreSQL the words go through the same SQL function that built the index; SQLite's
+    tokenizer does the same for the index and the query by itself."""
+    if not pg or not query.words:
+        return query
+    words = db.session.scalar(select(func.kontor_search_words(" ".join(query.words))))
+    return Query(query.words, query.numbers, tuple(words or ()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,46 +207,51 @@ def _may_match(rtype: RecordType, viewer: Viewer, sc: Scope):
                 else fully_visible_to(model, viewer))
 
 
-def search_type(rtype: RecordType, viewer: Viewer, query: Query, limit: int) -> list[Hit]:
+def _arm(order: int, rtype: RecordType, viewer: Viewer, query: Query, pg: bool):
+    """The matching docs of one record type, with their record as the viewer may see it."""
     sc = scope(rtype, viewer)
     if not sc.all_groups and not (sc.group_ids or sc.names or sc.field_ids):
-        return []
-    candidates = _candidates(query, sc)
+        return None
+    candidates = _pg_candidates(query, sc) if pg else _fts5_candidates(query, sc)
     if candidates is None:
-        return []
-    cand = candidates.subquery("cand")
+        return None
+    cand = candidates.subquery(f"cand_{rtype.key}")
     model = rtype.model
-    name_first = case((SearchDoc.kind == "name", 0), else_=1)
-    stmt = (
-        select(model.id, display_name_column(rtype), Group.name, is_full_column(model, viewer),
-               SearchDoc.kind, SearchDoc.body)
+    return (
+        select(literal(order).label("type_no"), model.id.label("id"), display_name_column(rtype).label("name"),
+               Group.name.label("grp"), is_full_column(model, viewer).label("full"),
+               SearchDoc.kind.label("kind"), SearchDoc.body.label("body"), SearchDoc.id.label("doc_id"))
         .select_from(cand)
         .join(SearchDoc, SearchDoc.id == cand.c.doc_id)
         .join(model, and_(model.id == SearchDoc.record_id, SearchDoc.record_type == rtype.key))
         .join(Group, Group.id == model.group_id)
         .where(_may_match(rtype, viewer, sc))
-        .order_by(name_first, SearchDoc.id.desc())
     )
-    hits: dict[int, Hit] = {}
-    for rid, name, group, full, kind, body in db.session.execute(stmt):
-        # one hit per record: its best doc (the name, else the newest other text)
-        if rid not in hits:
-            hits[rid] = Hit(rtype, rid, name, group, bool(full), None if kind == "name" else body)
-            if len(hits) >= limit:
-                break
-    return list(hits.values())
 
 
 def search(viewer: Viewer, q: str, limit: int = 50) -> list[Hit]:
     """Up to ``limit`` hits per record type, in the order companies, people, deals, projects;
-    within a type name matches first, then newer records first."""
+    within a type name matches first, then newer records first. One statement for all types."""
     query = parse(q)
     if not query or limit <= 0:
         return []
-    hits: list[Hit] = []
-    for rtype in TYPES.values():
-        hits += search_type(rtype, viewer, query, limit)
-    return hits
+    pg = db.session.get_bind().dialect.name == "postgresql"
+    query = _normalise(query, pg)
+    types = list(TYPES.values())
+    arms = [a for i, rtype in enumerate(types) if (a := _arm(i, rtype, viewer, query, pg)) is not None]
+    if not arms:
+        return []
+    docs = union_all(*arms).subquery("docs")
+    stmt = select(docs).order_by(docs.c.type_no, case((docs.c.kind == "name", 0), else_=1), docs.c.doc_id.desc())
+    hits: dict[tuple[int, int], Hit] = {}
+    per_type = [0] * len(types)
+    for t, rid, name, group, full, kind, body, _doc in db.session.execute(stmt):
+        # one hit per record: its best doc (the name, else the newest other text)
+        if (t, rid) in hits or per_type[t] >= limit:
+            continue
+        per_type[t] += 1
+        hits[(t, rid)] = Hit(types[t], rid, name, group, bool(full), None if kind == "name" else body)
+    return list(hits.values())
 
 
-__all__ = ["CANDIDATES", "Hit", "Query", "parse", "search", "search_type"]
+__all__ = ["CANDIDATES", "Hit", "Query", "parse", "search"]

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import unicodedata
 
-from sqlalchemy import text
-
 RECORD_TABLES = {"company": "companies", "person": "people", "deal": "deals", "project": "projects"}
 #: custom field kinds whose values are searched (numbers, dates and URLs are not words)
 FIELD_KINDS = ("text", "select")
@@ -170,9 +168,11 @@ def trigger_names() -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------
 
 def _sqlite_meta(row: str) -> str:
-    """Words of the ``meta`` column: record type, kind, group and field, so a match can be narrowed
-    to what a viewer may match inside the full-text index itself."""
-    return (f"'t' || {row}.record_type || ' k' || {row}.kind || ' g' || {row}.group_id "
+    """Words of the ``meta`` column that say who may match the doc, each one word so that the
+    index can test it cheaply: ``x<type>`` (any doc of the type), ``x<type>g<group>`` (a doc of a
+    record in that group), ``x<type>n`` (a record's name), ``f<field>`` (a custom field's value)."""
+    return (f"'x' || {row}.record_type || ' x' || {row}.record_type || 'g' || {row}.group_id "
+            f"|| CASE WHEN {row}.kind = 'name' THEN ' x' || {row}.record_type || 'n' ELSE '' END "
             f"|| coalesce(' f' || {row}.field_id, '')")
 
 
@@ -212,14 +212,16 @@ PG_WORDS = (
     "PARALLEL SAFE AS $$ SELECT coalesce(array_remove(regexp_split_to_array("
     f"translate(lower(coalesce(t, '')), '{_ACCENTED}', '{_PLAIN}'), '[^[:alnum:]]+'), ''), '{{}}') $$"
 )
-#: the index vector: the words, and the narrowing words (#t…, #k…, #g…, #f…) that no text can
-#: produce, because text words never contain "#"
+#: the index vector: the words, and the words that say who may match the doc (as in
+#: :func:`_sqlite_meta`, with a "#" that no word of a text can contain)
 PG_DOC_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION kontor_search_doc() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  NEW.tsv := array_to_tsvector(kontor_search_words({_indexed_text('NEW')}) || ARRAY[
-    '#t' || NEW.record_type, '#k' || NEW.kind, '#g' || NEW.group_id::text,
-    '#f' || coalesce(NEW.field_id::text, '')]);
+  NEW.tsv := array_to_tsvector(kontor_search_words({_indexed_text('NEW')}) || array_remove(ARRAY[
+    '#x' || NEW.record_type,
+    '#x' || NEW.record_type || 'g' || NEW.group_id::text,
+    CASE WHEN NEW.kind = 'name' THEN '#x' || NEW.record_type || 'n' END,
+    '#f' || NEW.field_id::text], NULL));
   RETURN NEW;
 END $$
 """
@@ -286,39 +288,42 @@ def create_index_objects(conn) -> None:
 def drop_index_objects(conn) -> None:
     drop_triggers(conn)
     if conn.dialect.name == "postgresql":
-        conn.execute(text("DROP FUNCTION IF EXISTS kontor_search_doc() CASCADE"))
-        conn.execute(text("DROP FUNCTION IF EXISTS kontor_search_words(text)"))
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS kontor_search_doc() CASCADE")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS kontor_search_words(text)")
         for table in SOURCE_TABLES:
             for event in _EVENTS:
-                conn.execute(text(f"DROP FUNCTION IF EXISTS kontor_search_{table}_{event}()"))
+                conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS kontor_search_{table}_{event}()")
     else:
-        conn.execute(text("DROP TABLE IF EXISTS search_fts"))
+        conn.exec_driver_sql("DROP TABLE IF EXISTS search_fts")
 
 
 def rebuild(conn) -> int:
-    """Refill the index from the records (after a restore, or if it was ever in doubt). Runs in
-    the caller's transaction; returns the number of docs."""
-    conn.execute(text("DELETE FROM search_docs"))
+    """Refill the index from the records (after a restore, a data migration, or if it was ever in
+    doubt). Runs in the caller's transaction; returns the number of docs."""
+    drop_triggers(conn)
+    conn.exec_driver_sql("DELETE FROM search_docs")
     if conn.dialect.name != "postgresql":
-        conn.execute(text("INSERT INTO search_fts (search_fts) VALUES ('delete-all')"))
+        # contentless FTS5: emptied as a whole, never row by row with values it may not hold
+        conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+    create_triggers(conn)  # from here the docs' own triggers fill the full-text index
     for key, table in RECORD_TABLES.items():
-        conn.execute(text(
+        conn.exec_driver_sql(
             f"{_INSERT} SELECT '{key}', r.id, 'name', r.id, NULL, r.group_id, {_name_sql(key, 'r')} FROM {table} r"
-        ))
+        )
     for key in _DETAIL_OWNERS:
         table = RECORD_TABLES[key]
-        conn.execute(text(
+        conn.exec_driver_sql(
             f"{_INSERT} SELECT '{key}', r.id, d.kind, d.id, NULL, r.group_id, d.value "
             f"FROM contact_details d JOIN {table} r ON r.id = d.{key}_id WHERE d.kind IN ({_KINDS_IN})"
-        ))
+        )
     for key in _VALUE_OWNERS:
         table = RECORD_TABLES[key]
-        conn.execute(text(
+        conn.exec_driver_sql(
             f"{_INSERT} SELECT '{key}', r.id, 'field', v.id, v.field_id, r.group_id, v.value "
             f"FROM custom_field_values v JOIN {table} r ON r.id = v.{key}_id "
             f"JOIN custom_fields f ON f.id = v.field_id WHERE f.kind IN ({_FIELD_KINDS_IN})"
-        ))
-    return conn.execute(text("SELECT count(*) FROM search_docs")).scalar_one()
+        )
+    return conn.exec_driver_sql("SELECT count(*) FROM search_docs").scalar_one()
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
