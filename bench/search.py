@@ -56,6 +56,7 @@ def parse_args():
     ap.add_argument("--limit", type=int, default=5, help="hits per type (the live search shows 5)")
     ap.add_argument("--smoke", action="store_true", help="tiny data, few queries")
     ap.add_argument("--pg", action="store_true", help="use DATABASE_URL (PostgreSQL) instead of SQLite")
+    ap.add_argument("--keep", metavar="FILE", help="SQLite file to keep (and to reuse when it exists)")
     args = ap.parse_args()
     if args.smoke:
         args.people, args.companies, args.deals, args.projects, args.queries, args.notes = 500, 100, 100, 50, 30, 500
@@ -107,14 +108,19 @@ def summary(ms: list[float]) -> tuple[float, float, float]:
 def main() -> None:
     args = parse_args()
     tmp = None
+    reuse = False
     if args.pg:
         url = os.environ["DATABASE_URL"]
+    elif args.keep:
+        reuse = os.path.exists(args.keep)
+        url = f"sqlite:///{os.path.abspath(args.keep)}"
     else:
         tmp = tempfile.TemporaryDirectory(prefix="kontor-bench-")
         url = f"sqlite:///{tmp.name}/bench.sqlite3"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
     with app.app_context():
-        prepare(app, args)
+        if not reuse:
+            prepare(app, args)
         run(app, args)
     if tmp:
         tmp.cleanup()
@@ -166,10 +172,13 @@ def viewers():
     group = db.session.scalar(select(Group.id).where(Group.id != 1).order_by(Group.id))
     share = []
     for entity in ("company", "person"):
-        f = CustomField(entity=entity, name=f"Status {entity}", kind="select", options=["A", "B"])
-        db.session.add(f)
-        db.session.flush()
-        db.session.execute(custom_field_shares.insert().values(field_id=f.id, group_id=group))
+        name = f"Status {entity}"
+        f = db.session.scalar(select(CustomField).where(CustomField.entity == entity, CustomField.name == name))
+        if f is None:  # (a kept database has them from the last run)
+            f = CustomField(entity=entity, name=name, kind="select", options=["A", "B"])
+            db.session.add(f)
+            db.session.flush()
+            db.session.execute(custom_field_shares.insert().values(field_id=f.id, group_id=group))
         share.append((entity, f.id))
     db.session.commit()
     small = Viewer(1, "normal", True, frozenset({1, group}))

@@ -101,14 +101,30 @@ def run_migrations_online():
         )
 
         autogenerate = getattr(config.cmd_opts, 'autogenerate', False)
+        sqlite = connection.dialect.name == 'sqlite'
         with context.begin_transaction():
-            # The search triggers name the record tables; SQLite's batch mode cannot rebuild a
-            # table while such a trigger exists. Drop them, migrate, create them again.
-            if not autogenerate:
+            # The search index's triggers (crm/search/schema.py) name the record tables, and
+            # SQLite's batch mode cannot rebuild a table while such a trigger exists: drop them,
+            # migrate, create them again - and refill the index if a migration ran, since it may
+            # have changed records while the triggers were away. (On SQLite Alembic commits each
+            # migration by itself; the steps around them commit on their own.)
+            heads = context.get_context().get_current_heads()
+            if sqlite and not autogenerate:
                 search_schema.drop_triggers(connection)
-            context.run_migrations()
-            if not autogenerate:
-                search_schema.create_triggers(connection)
+                connection.commit()
+            done = False
+            try:
+                context.run_migrations()
+                done = True
+            finally:
+                # (after a failure on PostgreSQL everything is rolled back, triggers included)
+                if not autogenerate and (done or sqlite):
+                    if context.get_context().get_current_heads() != heads:
+                        search_schema.rebuild(connection)
+                    else:
+                        search_schema.create_triggers(connection)
+                    if sqlite:
+                        connection.commit()
 
 
 if context.is_offline_mode():

@@ -230,5 +230,9 @@ def test_parse():
     assert parse("  Anna  Kurz ").words == ("Anna", "Kurz")
     assert parse("+49 (40) 123").numbers == ("4940123", "040123")
     assert parse("040 123").numbers == ("040123", "4940123")
+    assert parse("+49 40 123").words == ()  # a phone number: its digits are enough
+    assert parse("12 345").words == ("12", "345")  # maybe not a phone number: both ways
+    assert parse("0049") == parse("0049")
+    assert "0" not in parse("0049").numbers and all(len(n) >= 3 for n in parse("0049 1").numbers)
     assert parse("anna 12").numbers == ()
     assert not parse("  -- ")

@@ -90,7 +90,11 @@ def parse(q: str) -> Query:
     if _PHONE.fullmatch(q.strip()):
         digits = re.sub(r"\D", "", q)
         if len(digits) >= 3:
-            numbers = tuple(dict.fromkeys(_phone_forms(digits)))
+            numbers = tuple(dict.fromkeys(f for f in _phone_forms(digits) if len(f) >= 3))
+        if numbers and len(words) > 1 and q.strip()[0] in "+0(":
+            # "+49 40 123", "040 123": a phone number - its digits alone say it (a phone's digits
+            # are indexed as one word); the short numbers would make the index read long lists
+            words = ()
     return Query(words, numbers)
 
 

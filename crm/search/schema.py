@@ -178,7 +178,7 @@ def _sqlite_meta(row: str) -> str:
 
 SQLITE_TABLES = [
     ("CREATE VIRTUAL TABLE search_fts USING fts5(body, meta, content='', "
-     "tokenize='unicode61 remove_diacritics 2', prefix='1 2 3')"),
+     "tokenize='unicode61 remove_diacritics 2', prefix='1 2 3 4 5 6 7 8')"),
 ]
 
 
@@ -300,6 +300,8 @@ def drop_index_objects(conn) -> None:
 def rebuild(conn) -> int:
     """Refill the index from the records (after a restore, a data migration, or if it was ever in
     doubt). Runs in the caller's transaction; returns the number of docs."""
+    if not has_index(conn):
+        return 0
     drop_triggers(conn)
     conn.exec_driver_sql("DELETE FROM search_docs")
     if conn.dialect.name != "postgresql":
