@@ -123,6 +123,12 @@ def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter):
         ]
         stmt = stmt.add_columns(*cols_ref)
     stmt = stmt.where(filtered(rtype, viewer, flt))
+    return stmt.order_by(*list_order(rtype, viewer, flt))
+
+
+def list_order(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list:
+    """The ORDER BY of a list (and of its CSV export): a hidden column sorts restricted rows last."""
+    model = rtype.model
     column = getattr(model, rtype.sorts[flt.sort][1])
     if flt.sort != "name":
         column = masked(model, viewer, column)
@@ -132,7 +138,7 @@ def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter):
     order.append(model.id.desc() if flt.desc else model.id.asc())
     if db.engine.dialect.name == "postgresql":
         order[0] = order[0].nulls_last()
-    return stmt.order_by(*order)
+    return order
 
 
 def count_capped(rtype: RecordType, viewer: Viewer, flt: ListFilter, cap: int) -> tuple[int, bool]:
