@@ -46,6 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .auth.views import bp as auth_bp
     from .home.views import bp as home_bp
     from .notes.views import bp as notes_bp
+    from .pipeline.views import bp as pipeline_bp
     from .records.views import register_record_blueprints
     from .search.views import bp as search_bp
     from .settings.views import bp as settings_bp
@@ -53,6 +54,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(pipeline_bp)  # /deals/pipeline, before the deals' own routes
     register_record_blueprints(app)
     app.register_blueprint(notes_bp)
     app.register_blueprint(tasks_bp)

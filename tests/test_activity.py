@@ -95,7 +95,8 @@ def test_extension_off_shows_everything_but_no_assignments(app, make):
 def test_pages_neither_skip_nor_repeat_events_with_equal_timestamps(app, make):
     u = make.user()
     companies = [make.company(f"Firma {i:02d}") for i in range(7)]
-    people = [make.person(f"Person {i:02d}") for i in range(6)]
+    for i in range(6):
+        make.person(f"Person {i:02d}")
     for i in range(30):
         make.note(companies[i % 7], f"Notiz {i}")
     same = datetime(2026, 5, 4, 3, 2, 1)
