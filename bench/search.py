@@ -89,20 +89,28 @@ def make_queries(n: int, seed: int = 7) -> list[str]:
     return [rnd.choice(makers)() for _ in range(n)]
 
 
-def timed(fn, queries: list[str]) -> list[float]:
-    """Milliseconds of ``fn(q)`` for each query."""
-    out = []
+def timed(fn, queries: list[str]) -> tuple[list[float], list[float]]:
+    """Milliseconds of ``fn(q)`` for each query: wall clock, and CPU time of this process (with
+    SQLite the database works in this process too, so CPU time is what a search costs even when
+    other programs compete for the processor)."""
+    wall, cpu = [], []
     for q in queries:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn(q)
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    return wall, cpu
 
 
-def summary(ms: list[float]) -> tuple[float, float, float]:
+def pct(ms: list[float], p: float) -> float:
     ms = sorted(ms)
-    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    return statistics.median(ms), p95, ms[-1]
+    return ms[min(len(ms) - 1, round(p * (len(ms) - 1)))]
+
+
+def summary(times: tuple[list[float], list[float]]) -> tuple[float, float, float, float, float]:
+    """p50, p95 and max of the wall clock; p50 and p95 of the CPU time."""
+    wall, cpu = times
+    return statistics.median(wall), pct(wall, 0.95), max(wall), statistics.median(cpu), pct(cpu, 0.95)
 
 
 def main() -> None:
@@ -201,7 +209,8 @@ def run(app, args) -> None:
     queries = make_queries(args.queries)
     cases = viewers()
     print(f"\n{len(queries)} queries, {args.limit} hits per type (live search); times in ms\n")
-    print(f"{'viewer':46} {'what':26} {'p50':>7} {'p95':>7} {'max':>7}")
+    print(f"{'':46} {'':26} {'wall clock':>23}   {'CPU time':>15}")
+    print(f"{'viewer':46} {'what':26} {'p50':>7} {'p95':>7} {'max':>7}   {'p50':>7} {'p95':>7}")
 
     def like_search(viewer, q):
         # the search before the index: the list filter (LIKE) on all four types
@@ -233,17 +242,18 @@ def run(app, args) -> None:
             stream = summary(timed(partial(stream_pages, viewer), queries[:20]))
             db.session.rollback()
         results[label] = live
-        for what, (p50, p95, mx) in (("search (live, 5 per type)", live), ("search (page, 50 per type)", page),
+        for what, (p50, p95, mx, c50, c95) in (("search (live, 5 per type)", live), ("search (page, 50 per type)", page),
                                      ("baseline: LIKE list filter", base_like),
                                      ("baseline: people list page", base_list),
                                      ("activity stream, 3 pages", stream)):
-            print(f"{label:46} {what:26} {p50:7.2f} {p95:7.2f} {mx:7.2f}")
+            print(f"{label:46} {what:26} {p50:7.2f} {p95:7.2f} {mx:7.2f}   {c50:7.2f} {c95:7.2f}")
         print(f"{'':46} {'ratio p50 LIKE / search':26} {base_like[0] / live[0]:7.1f}x")
         print(f"{'':46} {'ratio p50 search / list':26} {live[0] / base_list[0]:7.2f}x")
         print()
-    worst = max(p95 for _p50, p95, _mx in results.values())
-    verdict = "meets" if worst < 50 else "MISSES"
-    print(f"worst p95 of the live search: {worst:.1f} ms - {verdict} the target of 50 ms")
+    worst = max(r[1] for r in results.values())
+    worst_cpu = max(r[4] for r in results.values())
+    print(f"worst p95 of the live search: {worst:.1f} ms wall clock, {worst_cpu:.1f} ms CPU "
+          f"(target: under 50 ms); load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .home.views import bp as home_bp
+    from .imports.views import bp as imports_bp
     from .notes.views import bp as notes_bp
     from .pipeline.views import bp as pipeline_bp
     from .records.views import register_record_blueprints
@@ -59,6 +60,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(notes_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by bearer token only, never by the session cookie

@@ -45,6 +45,8 @@ class ImportJob(db.Model):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: the audit entry of the import (marked undone by an undo)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"), nullable=True)
 
     user = relationship("User")
     group = relationship("Group")

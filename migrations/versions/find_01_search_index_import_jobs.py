@@ -70,6 +70,8 @@ def upgrade():
     sa.Column('heartbeat_at', sa.DateTime(), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
     sa.Column('undone_at', sa.DateTime(), nullable=True),
+    sa.Column('audit_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['audit_id'], ['audit_log.id'], name=op.f('fk_import_jobs_audit_id_audit_log'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_import_jobs_group_id_groups'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_import_jobs_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_jobs'))
