@@ -99,5 +99,8 @@ def demo_generate(companies, people, deals, projects, groups, users, notes, seed
 
 
 def register_cli(app: Flask) -> None:
+    from .search.cli import search_cli
+
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(search_cli)

@@ -385,3 +385,17 @@ def test_undo_only_within_24_hours_and_by_the_importer_or_an_admin(app, client, 
     client.post(f"/import/{job.id}/undo")
     assert company("Alt") is not None
     assert db.session.get(ImportJob, job.id).status == "done"
+
+
+def test_the_audit_log_tells_import_and_undo(app, client, make, world):
+    w = world
+    job = imported(app, client, make, w, ["Protokoll GmbH"])
+    client.post(f"/import/{job.id}/undo")
+    client.post("/logout")
+    admin = make.user("admin")
+    admin.locale = "en"
+    db.session.commit()
+    make.login(client, admin)
+    page = client.get("/settings/audit").get_data(as_text=True)
+    assert "imported liste.csv" in page and "undid the import of liste.csv" in page
+    assert "1 Companies deleted" in page

@@ -236,3 +236,37 @@ def test_parse():
     assert "0" not in parse("0049").numbers and all(len(n) >= 3 for n in parse("0049 1").numbers)
     assert parse("anna 12").numbers == ()
     assert not parse("  -- ")
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages
+# ---------------------------------------------------------------------------------------------
+
+def test_live_results_and_results_page(client, make, world):
+    w = world
+    make.login(client, w["nord_user"])
+    live = client.get("/search?q=alpen", headers={"HX-Request": "true", "HX-Target": "search-live"})
+    html = live.get_data(as_text=True)
+    assert "<html" not in html and 'class="live-hit"' in html
+    assert "Alpenglück Süd AG" in html and 'class="lock"' in html
+    assert f'/companies/{w["theirs"].id}' in html
+    assert live.headers["Vary"] and "HX-Target" in live.headers["Vary"]
+    page = client.get("/search?q=kontakt").get_data(as_text=True)
+    assert "<html" in page and "Hafenwerk Nord GmbH" in page and "kontakt@hafenwerk.example" in page
+    for q in ("alpen", "v", "geheim", "spät", "top"):
+        page = client.get(f"/search?q={q}").get_data(as_text=True)
+        for secret in ("Vera", "geheim@", "Zahlt spät", "versteck"):
+            assert secret not in page, (q, secret)
+
+
+def test_live_search_waits_for_two_characters(client, make, world):
+    make.login(client, world["nord_user"])
+    live = client.get("/search?q=h", headers={"HX-Request": "true", "HX-Target": "search-live"})
+    assert live.get_data(as_text=True).strip() == ""
+    assert "Hafenwerk" in client.get("/search?q=h").get_data(as_text=True)
+
+
+def test_results_page_without_a_query(client, make):
+    make.login(client, make.user())
+    resp = client.get("/search")
+    assert resp.status_code == 200 and 'name="q"' in resp.get_data(as_text=True)

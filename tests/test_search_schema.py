@@ -110,3 +110,9 @@ def test_a_later_batch_migration_keeps_search_working(tmp_path, make, app):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE type='trigger'")).scalar() == 21
     engine.dispose()
+
+
+def test_rebuild_command(app, make):
+    make.company("Kommando GmbH")
+    result = app.test_cli_runner().invoke(args=["search", "rebuild"])
+    assert result.exit_code == 0 and "Search index rebuilt: 1 texts" in result.output
