@@ -171,7 +171,8 @@ def parse_ids(raw: str | None) -> list[int] | None:
     return [int(p) for p in raw.split(",") if p.strip().isdigit()][:10_000]
 
 
-def export_response(rtype: RecordType, flt: ListFilter, ids: list[int] | None = None) -> Response:
+def export_response(rtype: RecordType, flt: ListFilter, ids=None) -> Response:
+    """The CSV of the list filter, narrowed to ``ids`` (a list, or a select of ids) if given."""
     viewer = current_viewer()
     where = filtered(rtype, viewer, flt)
     if ids is not None:

@@ -43,7 +43,10 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
         r["tags"] = tags.get(r["id"], [])
     total, capped = queries.count_capped(rtype, viewer, flt, current_app.config["COUNT_CAP"])
     pages = max(1, -(-total // per_page))
+    from .bulk import list_extras
+
     return {
+        **list_extras(rtype, viewer, flt, total, capped),
         "rtype": rtype,
         "rows": rows,
         "flt": flt,
@@ -53,7 +56,7 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
         "capped": capped,
         "has_more": capped or page < pages,
         "filter_groups": member_groups(viewer) if viewer.groups_enabled else [],
-        "filter_tags": queries.all_tags(rtype),
+        "filter_tags": queries.all_tags(rtype, viewer),
     }
 
 
@@ -102,6 +105,9 @@ def _apply_service_errors(form, err: ServiceError) -> None:
 
 def make_blueprint(rtype: RecordType) -> Blueprint:
     bp = Blueprint(rtype.plural, __name__, url_prefix=f"/{rtype.plural}")
+    from .bulk import add_bulk_routes
+
+    add_bulk_routes(bp, rtype)
 
     @bp.get("")
     def index():
@@ -164,7 +170,8 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         conflict = False
         if form.validate_on_submit():
             data = form_to_data(rtype, form)
-            version = int(form.version.data) if (form.version.data or "").isdigit() else None
+            raw_version = str(form.version.data or "")
+            version = int(raw_version) if raw_version.isdigit() else None
             try:
                 update_ = _update(rtype, obj, data, version)
             except ServiceError as err:
