@@ -148,3 +148,26 @@ def test_a_run_of_created_records_is_one_line(app, client, make):
     body = client.get("/").get_data(as_text=True)
     assert body.count("Ines Import created") == 1
     assert "and 3 more" in body or "und 3 weitere" in body
+
+
+def test_pages_of_lines_neither_skip_nor_repeat(app, make):
+    """The page shows 20 lines; a run of created records is one line, so a page may hold more
+    events - the next page still starts right after the last one shown."""
+    from crm.home.queries import page
+
+    u = make.user()
+    for i in range(30):
+        make.company(f"Lauf {i:02d}")  # one run: one line
+    c = make.company("Einzeln")
+    for i in range(25):
+        make.note(c, f"Notiz {i}")
+    with make.acting_as(app, u) as viewer:
+        all_events, _ = activity(viewer, None, 1000)
+        seen, cursor = [], None
+        while True:
+            shown, cursor = page(viewer, cursor, lines=4)
+            assert len(shown) <= 4
+            seen += [e for b in shown for e in b.events]
+            if cursor is None:
+                break
+    assert keys(seen) == keys(all_events)

@@ -199,6 +199,17 @@ def activity(viewer: Viewer, cursor: Cursor | None = None, limit: int = PAGE) ->
     return page, (page[-1].cursor if more and page else None)
 
 
+def page(viewer: Viewer, cursor: Cursor | None = None, lines: int = PAGE) -> tuple[list[Batch], Cursor | None]:
+    """One page of the stream as shown: ``lines`` lines, a run of records counting as one line.
+    The next page starts right after the last event shown."""
+    events, next_cursor = activity(viewer, cursor, lines * 3)
+    shown = batches(events)
+    if len(shown) > lines:
+        shown = shown[:lines]
+        next_cursor = shown[-1].events[-1].cursor
+    return shown, next_cursor
+
+
 def batches(events: list[Event]) -> list[Batch]:
     """Runs of created/changed events of the same kind, type and person shown as one line."""
     out: list[Batch] = []

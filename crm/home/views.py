@@ -9,7 +9,7 @@ from ..htmx import targets
 from ..tasks.models import Task
 from ..tasks.queries import record_names
 from ..visibility import current_viewer, task_visible_to
-from .queries import Cursor, activity, batches
+from .queries import Cursor, page
 
 bp = Blueprint("home", __name__)
 
@@ -17,8 +17,8 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 def index():
     viewer = current_viewer()
-    events, next_cursor = activity(viewer, Cursor.parse(request.args.get("after")))
-    ctx = {"batches": batches(events), "next_cursor": next_cursor}
+    shown, next_cursor = page(viewer, Cursor.parse(request.args.get("after")))
+    ctx = {"batches": shown, "next_cursor": next_cursor}
     if targets("activity-more"):
         return render_template("home/_events.html", **ctx)
     tasks = list(db.session.scalars(

@@ -25,7 +25,7 @@ import threading
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, insert, not_, select, update
 
@@ -37,7 +37,7 @@ from ..customfields.services import fields_for
 from ..extensions import db
 from ..groups.models import Group
 from ..notes.models import Note
-from ..records.forms import build_form, form_to_data
+from ..records.forms import build_form, form_class, form_to_data
 from ..records.models import Company, Deal, Person, Project
 from ..records.services import (
     ServiceError,
@@ -164,6 +164,7 @@ class _Rows:
         self.groups = member_groups(viewer)
         self.users = list(db.session.scalars(select(User).where(User.id == user.id)))
         self.companies: dict[str, list[int]] = {}
+        self.form_class = form_class(self.rtype, self.fields)
 
     def __iter__(self):
         return iter(csvfile.rows(self.job.content, self.job.delimiter))
@@ -195,7 +196,7 @@ class _Rows:
         if self.viewer.groups_enabled:
             data["group_id"] = str(self.job.group_id)
         data["responsible_id"] = str(self.user.id)
-        form = build_form(self.rtype, self.fields, groups=self.groups, users=self.users,
+        form = build_form(self.rtype, self.fields, groups=self.groups, users=self.users, cls=self.form_class,
                           groups_enabled=self.viewer.groups_enabled, formdata=data, meta={"csrf": False})
         if not form.validate():
             for name, messages in form.errors.items():
@@ -220,15 +221,16 @@ def _report(errors: list, line: int, problems) -> int:
     return len(problems)
 
 
-def run(job_id: int) -> None:
+def run(job_id: int, locale: str | None = None) -> None:
     """Run a queued job to its end (done or failed). Safe to call from several servers at once:
-    only one claims the job."""
+    only one claims the job. The report is written in ``locale`` (the language of the page that
+    started it), else the user's or the account's language."""
     if not _claim(job_id):
         return
     job = db.session.get(ImportJob, job_id)
     user = db.session.get(User, job.user_id)
     try:
-        with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        with force_locale(locale or user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
             _run(job, user)
     except Exception:
         db.session.rollback()
@@ -259,7 +261,8 @@ def _run(job: ImportJob, user: User) -> None:
 def _fail(job_id: int, errors: list[dict], count: int) -> None:
     db.session.rollback()
     _set(job_id, status="failed", errors=errors, error_count=count, finished_at=utcnow(), content="",
-         message=_("Nothing was imported: %(n)s errors in the file.", n=count))
+         message=ngettext("Nothing was imported: %(num)s error in the file.",
+                          "Nothing was imported: %(num)s errors in the file.", count))
 
 
 def _save(job: ImportJob, rows: _Rows, viewer: Viewer, user: User) -> None:
@@ -302,18 +305,20 @@ def _save(job: ImportJob, rows: _Rows, viewer: Viewer, user: User) -> None:
 def start(job: ImportJob) -> threading.Thread | None:
     """Run the job now (small files) or in a thread of this server, which the browser polls."""
     app = current_app._get_current_object()
+    locale = str(get_locale() or "") or None
     if job.total <= app.config["IMPORT_INLINE_ROWS"]:
-        run(job.id)
+        run(job.id, locale)
         return None
-    thread = threading.Thread(target=_run_in_thread, args=(app, job.id), name=f"import-{job.id}", daemon=True)
+    thread = threading.Thread(target=_run_in_thread, args=(app, job.id, locale), name=f"import-{job.id}",
+                              daemon=True)
     thread.start()
     return thread
 
 
-def _run_in_thread(app, job_id: int) -> None:
+def _run_in_thread(app, job_id: int, locale: str | None) -> None:
     with app.app_context():
         try:
-            run(job_id)
+            run(job_id, locale)
         except Exception:
             app.logger.exception("import %s failed", job_id)
         finally:

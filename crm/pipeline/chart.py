@@ -50,15 +50,15 @@ class Geometry:
 
 
 def _nice(peak: int) -> int:
-    """A round upper bound for the axis (in cents): 1, 2 or 5 times a power of ten."""
+    """A round upper bound for the axis (in cents), so the four gridlines get round labels."""
     if peak <= 0:
         return 100_00
     magnitude = 1
     while magnitude * 10 <= peak:
         magnitude *= 10
-    for step in (1, 2, 5, 10):
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if step * magnitude >= peak:
-            return step * magnitude
+            return int(step * magnitude)
     return 10 * magnitude
 
 
