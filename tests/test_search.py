@@ -270,3 +270,22 @@ def test_results_page_without_a_query(client, make):
     make.login(client, make.user())
     resp = client.get("/search")
     assert resp.status_code == 200 and 'name="q"' in resp.get_data(as_text=True)
+
+
+def test_demo_examples_are_searchable_as_their_users_see_them(app, make):
+    """``demo load`` writes through the ORM: the triggers index it. Meier's external agents see
+    nothing of the group Company - not even through search."""
+    from crm.demo import examples
+    from crm.models import Group, User
+
+    examples.load("meier")
+    db.session.commit()
+    company_group = db.session.scalar(select(Group).where(Group.name == "Company"))
+    inside = db.session.scalars(select(Company).where(Company.group_id == company_group.id)).all()
+    assert inside
+    agent = db.session.scalar(select(User).where(User.email.like("%@callcenter.example")))
+    staff = db.session.scalar(select(User).where(User.role == "admin"))
+    for c in inside[:5]:
+        word = c.name.split()[0]
+        assert c.id in [h.id for h in find(app, make, staff, word, limit=100) if h.rtype.key == "company"]
+        assert c.id not in [h.id for h in find(app, make, agent, word, limit=100) if h.rtype.key == "company"]
