@@ -59,7 +59,7 @@ MAX_ERRORS_KEPT = 300
 RUNNING = ("queued", "checking", "saving")
 
 
-class ImportError_(Exception):
+class ImportRefused(Exception):
     """A request the import refuses (not the file's rows: those go into the job's report)."""
 
 
@@ -75,7 +75,7 @@ def may_import(user) -> bool:
 
 def create_job(user: User, key: str, filename: str, data: bytes) -> ImportJob:
     if key not in mapping.IMPORTABLE:
-        raise ImportError_(_("Only companies and people can be imported."))
+        raise ImportRefused(_("Only companies and people can be imported."))
     cfg = current_app.config
     if len(data) > cfg["IMPORT_MAX_BYTES"]:
         raise csvfile.FileError(too_large_message())
@@ -371,7 +371,7 @@ def undo(job: ImportJob, viewer: Viewer, user) -> dict[str, int]:
     """Delete the records the import created that are still as it left them. Returns counts:
     ``deleted``, ``kept`` (changed since), ``gone`` (deleted by someone already)."""
     if not can_undo(job, user):
-        raise ImportError_(_("This import can no longer be undone."))
+        raise ImportRefused(_("This import can no longer be undone."))
     rtype = TYPES[job.record_type]
     model = rtype.model
     items = select(ImportItem.record_id, ImportItem.version).where(

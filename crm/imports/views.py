@@ -65,7 +65,7 @@ def index():
             data = form.file.data.read(limit + 1)
             try:
                 job = services.create_job(current_user, form.record_type.data, form.file.data.filename, data)
-            except (csvfile.FileError, services.ImportError_) as err:
+            except (csvfile.FileError, services.ImportRefused) as err:
                 form.file.errors = [str(err)]
                 status = 422
             else:
@@ -143,7 +143,7 @@ def undo(job_id: int):
     job = _job(job_id)
     try:
         counts = services.undo(job, current_viewer(), current_user)
-    except services.ImportError_ as err:
+    except services.ImportRefused as err:
         db.session.rollback()
         flash(str(err), "error")
         return redirect(url_for(".job", job_id=job_id))
