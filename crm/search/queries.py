@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import (
     Integer,
+    String,
     and_,
+    bindparam,
     case,
     cast,
     column,
@@ -144,10 +147,11 @@ def _allowed(sc: Scope) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The two back ends: a select of candidate doc ids, at most CANDIDATES, newest first
+# The two back ends: a select of candidate doc ids, at most CANDIDATES, newest first. The text
+# of the full-text query is a bound parameter, so the statement is the same for every query.
 # ---------------------------------------------------------------------------------------------
 
-def _fts5_candidates(query: Query, sc: Scope):
+def _fts5_match(query: Query, sc: Scope) -> str:
     def phrase(word: str) -> str:
         return '"' + word.replace('"', '""') + '"*'
 
@@ -155,11 +159,13 @@ def _fts5_candidates(query: Query, sc: Scope):
     if query.words:
         alternatives.append("(" + " AND ".join(phrase(w) for w in query.words) + ")")
     alternatives += [phrase(n) for n in query.numbers]
-    text_expr = " OR ".join(alternatives)
-    match = f"body : ({text_expr}) AND meta : ({' OR '.join(_allowed(sc))})"
+    return f"body : ({' OR '.join(alternatives)}) AND meta : ({' OR '.join(_allowed(sc))})"
+
+
+def _fts5_candidates(param):
     return (
         select(_fts.c.rowid.label("doc_id"))
-        .where(literal_column("search_fts").op("MATCH")(match))
+        .where(literal_column("search_fts").op("MATCH")(param))
         .order_by(_fts.c.rowid.desc())
         .limit(CANDIDATES)
     )
@@ -169,7 +175,7 @@ def _pg_prefix(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "':*"
 
 
-def _pg_candidates(query: Query, sc: Scope):
+def _pg_match(query: Query, sc: Scope) -> str | None:
     alternatives = []
     if query.normalised:
         alternatives.append("(" + " & ".join(_pg_prefix(w) for w in query.normalised) + ")")
@@ -177,12 +183,15 @@ def _pg_candidates(query: Query, sc: Scope):
     if not alternatives:
         return None
     meta = " | ".join(f"'#{word}'" for word in _allowed(sc))
-    tsquery = f"({' | '.join(alternatives)}) & ({meta})"
+    return f"({' | '.join(alternatives)}) & ({meta})"
+
+
+def _pg_candidates(param):
     # No ORDER BY in here: with it the planner walks the primary key backwards and may read the
     # whole table for a rare word. The LIMIT keeps a common word cheap; the caller sorts.
     return (
         select(SearchDoc.id.label("doc_id"))
-        .where(literal_column("search_docs.tsv").op("@@")(cast(tsquery, TSQUERY)))
+        .where(literal_column("search_docs.tsv").op("@@")(cast(param, TSQUERY)))
         .limit(CANDIDATES)
     )
 
@@ -211,15 +220,20 @@ def _may_match(rtype: RecordType, viewer: Viewer, sc: Scope):
                 else fully_visible_to(model, viewer))
 
 
-def _arm(order: int, rtype: RecordType, viewer: Viewer, query: Query, pg: bool):
+def _scopes(viewer: Viewer) -> list[tuple[int, RecordType, Scope]]:
+    """The record types the viewer can find anything of, with their scope."""
+    out = []
+    for i, rtype in enumerate(TYPES.values()):
+        sc = scope(rtype, viewer)
+        if sc.all_groups or sc.group_ids or sc.names or sc.field_ids:
+            out.append((i, rtype, sc))
+    return out
+
+
+def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
     """The matching docs of one record type, with their record as the viewer may see it."""
-    sc = scope(rtype, viewer)
-    if not sc.all_groups and not (sc.group_ids or sc.names or sc.field_ids):
-        return None
-    candidates = _pg_candidates(query, sc) if pg else _fts5_candidates(query, sc)
-    if candidates is None:
-        return None
-    cand = candidates.subquery(f"cand_{rtype.key}")
+    param = bindparam(f"match_{rtype.key}", type_=String)
+    cand = (_pg_candidates(param) if pg else _fts5_candidates(param)).subquery(f"cand_{rtype.key}")
     model = rtype.model
     return (
         select(literal(order).label("type_no"), model.id.label("id"), display_name_column(rtype).label("name"),
@@ -233,6 +247,29 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, query: Query, pg: bool):
     )
 
 
+#: statements built for a viewer (as the user types, one viewer searches many times)
+_STATEMENTS: OrderedDict = OrderedDict()
+_STATEMENTS_MAX = 256
+
+
+def _statement(viewer: Viewer, pg: bool):
+    """The search statement of this viewer: the same for every query (the query text is a
+    parameter), so it is built once - keyed by everything the viewer consists of."""
+    key = (pg, viewer.user_id, viewer.role, viewer.groups_enabled, viewer.group_ids,
+           tuple(sorted((k, v) for k, v in viewer.shared_fields.items())))
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        arms = [_arm(i, rtype, viewer, sc, pg) for i, rtype, sc in _scopes(viewer)]
+        if arms:
+            docs = union_all(*arms).subquery("docs")
+            stmt = select(docs).order_by(docs.c.type_no, case((docs.c.kind == "name", 0), else_=1),
+                                         docs.c.doc_id.desc())
+        _STATEMENTS[key] = stmt
+        if len(_STATEMENTS) > _STATEMENTS_MAX:
+            _STATEMENTS.popitem(last=False)
+    return stmt
+
+
 def search(viewer: Viewer, q: str, limit: int = 50) -> list[Hit]:
     """Up to ``limit`` hits per record type, in the order companies, people, deals, projects;
     within a type name matches first, then newer records first. One statement for all types."""
@@ -241,15 +278,19 @@ def search(viewer: Viewer, q: str, limit: int = 50) -> list[Hit]:
         return []
     pg = db.session.get_bind().dialect.name == "postgresql"
     query = _normalise(query, pg)
-    types = list(TYPES.values())
-    arms = [a for i, rtype in enumerate(types) if (a := _arm(i, rtype, viewer, query, pg)) is not None]
-    if not arms:
+    params = {}
+    for _i, rtype, sc in _scopes(viewer):
+        match = _pg_match(query, sc) if pg else _fts5_match(query, sc)
+        if match is None:
+            return []  # (PostgreSQL: no word left after normalising)
+        params[f"match_{rtype.key}"] = match
+    stmt = _statement(viewer, pg)
+    if stmt is None:
         return []
-    docs = union_all(*arms).subquery("docs")
-    stmt = select(docs).order_by(docs.c.type_no, case((docs.c.kind == "name", 0), else_=1), docs.c.doc_id.desc())
+    types = list(TYPES.values())
     hits: dict[tuple[int, int], Hit] = {}
     per_type = [0] * len(types)
-    for t, rid, name, group, full, kind, body, _doc in db.session.execute(stmt):
+    for t, rid, name, group, full, kind, body, _doc in db.session.execute(stmt, params):
         # one hit per record: its best doc (the name, else the newest other text)
         if (t, rid) in hits or per_type[t] >= limit:
             continue
