@@ -37,11 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask import g
-from sqlalchemy import func, select, text, update
+from flask import g  # noqa: E402 - after the path above
+from sqlalchemy import func, select, text, update  # noqa: E402
 
-from crm import create_app
-from crm.extensions import db
+from crm import create_app  # noqa: E402
+from crm.extensions import db  # noqa: E402
 
 
 def parse_args():
@@ -242,10 +242,10 @@ def run(app, args) -> None:
             stream = summary(timed(partial(stream_pages, viewer), queries[:20]))
             db.session.rollback()
         results[label] = live
-        for what, (p50, p95, mx, c50, c95) in (("search (live, 5 per type)", live), ("search (page, 50 per type)", page),
-                                     ("baseline: LIKE list filter", base_like),
-                                     ("baseline: people list page", base_list),
-                                     ("activity stream, 3 pages", stream)):
+        rows = (("search (live, 5 per type)", live), ("search (page, 50 per type)", page),
+                ("baseline: LIKE list filter", base_like), ("baseline: people list page", base_list),
+                ("activity stream, 3 pages", stream))
+        for what, (p50, p95, mx, c50, c95) in rows:
             print(f"{label:46} {what:26} {p50:7.2f} {p95:7.2f} {mx:7.2f}   {c50:7.2f} {c95:7.2f}")
         print(f"{'':46} {'ratio p50 LIKE / search':26} {base_like[0] / live[0]:7.1f}x")
         print(f"{'':46} {'ratio p50 search / list':26} {live[0] / base_list[0]:7.2f}x")

@@ -36,7 +36,8 @@ def test_decodes_utf8_with_and_without_bom_windows_1252_and_utf16():
 
 @pytest.mark.parametrize("delimiter", [";", ",", "\t"])
 def test_sniffs_the_delimiter(delimiter):
-    text = delimiter.join(["Name", "E-Mail", "Umsatz"]) + "\n" + delimiter.join(['"A, B"', "a@b.de", '"1.234,50"']) + "\n"
+    header = delimiter.join(["Name", "E-Mail", "Umsatz"])
+    text = header + "\n" + delimiter.join(['"A, B"', "a@b.de", '"1.234,50"']) + "\n"
     table = csvfile.read(text.encode(), 10)
     assert table.delimiter == delimiter
     assert next(iter(csvfile.rows(table.text, delimiter)))[1] == ["A, B", "a@b.de", "1.234,50"]
@@ -98,7 +99,8 @@ def columns(client, job_id: int) -> dict[str, str]:
 
 GERMAN_EXCEL = (
     "Firma;E-Mail;Telefon;Straße;PLZ;Ort;Kundenstatus;Kunde seit;Schlagworte\n"
-    "Müller Heizungsbau GmbH;info@mueller.example;0561 12345;Hauptstraße 1;34117;Kassel;Top-Kunde;31.12.2019;Wartung, Gewerbe\n"
+    "Müller Heizungsbau GmbH;info@mueller.example;0561 12345;Hauptstraße 1;34117;Kassel;Top-Kunde;31.12.2019;"
+    "Wartung, Gewerbe\n"
     "Bäckerei Schäfer;;;;;;Klein;;\n"
 )
 
@@ -262,7 +264,8 @@ def test_large_files_run_in_the_background_and_the_page_polls(app, client, make,
     text = "Name\n" + "".join(f"Firma {i:03d}\n" for i in range(450))
     job_id = job_id_of(upload(client, text, encoding="utf-8"))
     # while a job runs, its page polls its state
-    db.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(status="checking", processed=200, total=450))
+    db.session.execute(update(ImportJob).where(ImportJob.id == job_id)
+                       .values(status="checking", processed=200, total=450))
     db.session.commit()
     part = client.get(f"/import/{job_id}", headers={"HX-Request": "true", "HX-Target": "import-status"})
     html = part.get_data(as_text=True)

@@ -64,7 +64,7 @@ def header(rtype: RecordType, fields) -> list[str]:
             out.append(refs[name])  # the linked record's name, next to its id
     if rtype.has_contact_details:
         out += ["emails", "phones", "addresses"]
-    return out + ["tags", *[f.name for f in fields]]
+    return [*out, "tags", *[f.name for f in fields]]
 
 
 def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterator[list[str]]:
