@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from ..audit.models import AuditEntry
 from ..auth.models import User
@@ -105,14 +105,16 @@ def _union(arms: list):
 
 def _notes(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
     """Notes of fully visible records, newest first, in one pass over the notes' time index: each
-    note read is tested by a lookup of its record (a correlated EXISTS, not a join the planner
-    could turn around into "all visible records, then sort their notes")."""
+    note read is tested by a lookup of its record - a correlated scalar subquery, which neither
+    planner can turn into "all visible records first" (a join SQLite may reorder; an EXISTS
+    PostgreSQL may hash over every visible record)."""
     notes = Note.__table__  # the columns only: the record test below is the visibility rule
     visible, names = [], []
     for rtype in TYPES.values():
         model = rtype.model
         fk = notes.c[f"{rtype.key}_id"]
-        visible.append(and_(fk.is_not(None), exists().where(model.id == fk, fully_visible_to(model, viewer))))
+        seen = select(literal(1)).where(model.id == fk, fully_visible_to(model, viewer)).scalar_subquery()
+        visible.append(and_(fk.is_not(None), seen.is_not(None)))
         names.append(select(display_name_column(rtype)).where(model.id == fk).scalar_subquery())
     record_key = case(*((notes.c[f"{k}_id"].is_not(None), k) for k in TYPES))
     record_id = func.coalesce(*(notes.c[f"{k}_id"] for k in TYPES))

@@ -232,7 +232,9 @@ def _scopes(viewer: Viewer) -> list[tuple[int, RecordType, Scope]]:
 
 def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
     """The matching docs of one record type, with their record as the viewer may see it."""
-    param = bindparam(f"match_{rtype.key}", type_=String)
+    # PostgreSQL: the query is written into the SQL (safely quoted), so that it is planned for
+    # this very query - a generic plan, made once for any query, may read the whole index
+    param = bindparam(f"match_{rtype.key}", type_=String, literal_execute=pg)
     cand = (_pg_candidates(param) if pg else _fts5_candidates(param)).subquery(f"cand_{rtype.key}")
     model = rtype.model
     return (

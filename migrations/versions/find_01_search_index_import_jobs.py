@@ -42,6 +42,11 @@ def upgrade():
         batch_op.create_index('ix_search_docs_record', ['record_type', 'record_id'], unique=False)
         batch_op.create_index('ix_search_docs_source', ['source_id', 'kind'], unique=False)
 
+    # the activity stream reads records newest first, ties (a bulk change) by id
+    for table in ("companies", "people", "deals", "projects"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(f"ix_{table}_updated_id", ["updated_at", "id"], unique=False)
+
     bind = op.get_bind()
     search_schema.create_index_objects(bind)
     search_schema.create_triggers(bind)
@@ -105,6 +110,9 @@ def downgrade():
 
     op.drop_table('import_jobs')
     search_schema.drop_index_objects(op.get_bind())
+    for table in ("companies", "people", "deals", "projects"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(f"ix_{table}_updated_id")
     with op.batch_alter_table('search_docs', schema=None) as batch_op:
         batch_op.drop_index('ix_search_docs_source')
         batch_op.drop_index('ix_search_docs_record')
