@@ -402,3 +402,19 @@ def test_the_audit_log_tells_import_and_undo(app, client, make, world):
     page = client.get("/settings/audit").get_data(as_text=True)
     assert "imported liste.csv" in page and "undid the import of liste.csv" in page
     assert "1 Companies deleted" in page
+
+
+def test_many_rows_in_chunks_without_the_group_system(app, make, monkeypatch):
+    from crm.imports import services as mod
+
+    monkeypatch.setattr(mod, "CHUNK", 5)
+    u = make.user("admin")
+    job = services.create_job(u, "person", "p.csv", ("Nachname;E-Mail\n" + "".join(
+        f"Name{i};n{i}@example.com\n" for i in range(23))).encode())
+    services.configure(job, _viewer(u), {0: "last_name", 1: "emails"}, None)
+    db.session.commit()
+    services.run(job.id)
+    db.session.expire_all()
+    job = db.session.get(ImportJob, job.id)
+    assert (job.status, job.created, job.processed) == ("done", 23, 23)
+    assert db.session.scalar(select(func.count()).select_from(Person)) == 23

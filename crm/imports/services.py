@@ -267,7 +267,7 @@ def _fail(job_id: int, errors: list[dict], count: int) -> None:
 
 def _save(job: ImportJob, rows: _Rows, viewer: Viewer, user: User) -> None:
     """Every row through the record service, in one transaction with the job's final state."""
-    job_id, key = job.id, job.record_type
+    job_id, key, group_id, filename = job.id, job.record_type, job.group_id, job.filename
     rtype = TYPES[key]
     errors: list[dict] = []
     count = done = 0  # (done: also after the loop)
@@ -287,15 +287,15 @@ def _save(job: ImportJob, rows: _Rows, viewer: Viewer, user: User) -> None:
         if report_progress and done % CHUNK == 0:
             _set(job_id, processed=done, heartbeat_at=utcnow())
         if done % CHUNK == 0:
-            db.session.expunge_all()  # keep the session small; the rows are flushed
+            db.session.expunge_all()  # keep the session small; the rows are flushed (job: see above)
     if count:
         _fail(job_id, errors, count)
         return
-    group = db.session.get(Group, job.group_id) if job.group_id else None
+    group = db.session.get(Group, group_id) if group_id else None
     if created:
         db.session.execute(insert(ImportItem), created)
     entry = audit(viewer, "import", job_id=job_id, record_type=rtype.plural, counts={rtype.plural: len(created)},
-                  group=group.name if group else None, group_id=job.group_id, filename=job.filename)
+                  group=group.name if group else None, group_id=group_id, filename=filename)
     db.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(
         status="done", created=len(created), processed=done, finished_at=utcnow(), content="",
         audit_id=entry.id))
