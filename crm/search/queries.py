@@ -209,15 +209,17 @@ def _normalise(query: Query, pg: bool) -> Query:
 # The search
 # ---------------------------------------------------------------------------------------------
 
-def _may_match(rtype: RecordType, viewer: Viewer, sc: Scope):
+def _may_match(rtype: RecordType, viewer: Viewer, sc: Scope, docs):
     """The rule once more, against the record itself: a doc counts if the viewer fully sees the
-    record, or if it is the name or a shared field of a record the viewer sees restricted."""
+    record, or if it is the name or a shared field of a record the viewer sees restricted. (Each
+    test once: PostgreSQL multiplies repeated ones into a far too small estimate.)"""
     model = rtype.model
-    shows = [SearchDoc.kind == "name"] if sc.names else []
+    shows = [docs.c.kind == "name"] if sc.names else []
     if sc.field_ids:
-        shows.append(and_(SearchDoc.kind == "field", SearchDoc.field_id.in_(sc.field_ids)))
-    return and_(visible_to(model, viewer), or_(fully_visible_to(model, viewer), *shows) if shows
-                else fully_visible_to(model, viewer))
+        shows.append(and_(docs.c.kind == "field", docs.c.field_id.in_(sc.field_ids)))
+    if not shows:
+        return fully_visible_to(model, viewer)
+    return and_(visible_to(model, viewer), or_(fully_visible_to(model, viewer), *shows))
 
 
 def _scopes(viewer: Viewer) -> list[tuple[int, RecordType, Scope]]:
@@ -236,16 +238,23 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
     # this very query - a generic plan, made once for any query, may read the whole index
     param = bindparam(f"match_{rtype.key}", type_=String, literal_execute=pg)
     cand = (_pg_candidates(param) if pg else _fts5_candidates(param)).subquery(f"cand_{rtype.key}")
+    found = (
+        select(SearchDoc.id.label("doc_id"), SearchDoc.record_id, SearchDoc.kind, SearchDoc.field_id, SearchDoc.body)
+        .join(cand, SearchDoc.id == cand.c.doc_id)
+        .where(SearchDoc.record_type == rtype.key)
+    )
+    # PostgreSQL: the found docs first, once; else the planner, misjudging how few records the
+    # viewer sees, may start from those records and look up their docs (or the search) for each
+    docs = found.cte(f"docs_{rtype.key}").prefix_with("MATERIALIZED") if pg else found.subquery(f"docs_{rtype.key}")
     model = rtype.model
     return (
         select(literal(order).label("type_no"), model.id.label("id"), display_name_column(rtype).label("name"),
                Group.name.label("grp"), is_full_column(model, viewer).label("full"),
-               SearchDoc.kind.label("kind"), SearchDoc.body.label("body"), SearchDoc.id.label("doc_id"))
-        .select_from(cand)
-        .join(SearchDoc, SearchDoc.id == cand.c.doc_id)
-        .join(model, and_(model.id == SearchDoc.record_id, SearchDoc.record_type == rtype.key))
+               docs.c.kind.label("kind"), docs.c.body.label("body"), docs.c.doc_id.label("doc_id"))
+        .select_from(docs)
+        .join(model, model.id == docs.c.record_id)
         .join(Group, Group.id == model.group_id)
-        .where(_may_match(rtype, viewer, sc))
+        .where(_may_match(rtype, viewer, sc, docs))
     )
 
 
@@ -263,9 +272,9 @@ def _statement(viewer: Viewer, pg: bool):
     if stmt is None:
         arms = [_arm(i, rtype, viewer, sc, pg) for i, rtype, sc in _scopes(viewer)]
         if arms:
-            docs = union_all(*arms).subquery("docs")
-            stmt = select(docs).order_by(docs.c.type_no, case((docs.c.kind == "name", 0), else_=1),
-                                         docs.c.doc_id.desc())
+            hits = union_all(*arms).subquery("hits")
+            stmt = select(hits).order_by(hits.c.type_no, case((hits.c.kind == "name", 0), else_=1),
+                                         hits.c.doc_id.desc())
         _STATEMENTS[key] = stmt
         if len(_STATEMENTS) > _STATEMENTS_MAX:
             _STATEMENTS.popitem(last=False)
