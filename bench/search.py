@@ -57,6 +57,7 @@ def parse_args():
     ap.add_argument("--smoke", action="store_true", help="tiny data, few queries")
     ap.add_argument("--pg", action="store_true", help="use DATABASE_URL (PostgreSQL) instead of SQLite")
     ap.add_argument("--keep", metavar="FILE", help="SQLite file to keep (and to reuse when it exists)")
+    ap.add_argument("--reuse", action="store_true", help="PostgreSQL: measure the data of the last run")
     args = ap.parse_args()
     if args.smoke:
         args.people, args.companies, args.deals, args.projects, args.queries, args.notes = 500, 100, 100, 50, 30, 500
@@ -119,6 +120,7 @@ def main() -> None:
     reuse = False
     if args.pg:
         url = os.environ["DATABASE_URL"]
+        reuse = args.reuse
     elif args.keep:
         reuse = os.path.exists(args.keep)
         url = f"sqlite:///{os.path.abspath(args.keep)}"
