@@ -8,7 +8,7 @@ re-creates the triggers after every upgrade, so later batch migrations on SQLite
 Import jobs: state, progress and created records of CSV imports (crm/imports).
 
 Revision ID: find_01
-Revises: 0001
+Revises: bench_01
 Create Date: 2026-11-27 11:53:50.092407
 
 """
@@ -20,7 +20,7 @@ from crm.search import schema as search_schema
 
 # revision identifiers, used by Alembic.
 revision = 'find_01'
-down_revision = '0001'
+down_revision = 'bench_01'
 branch_labels = None
 depends_on = None
 
