@@ -94,6 +94,9 @@ for _plural in PLURALS:
         f"/{_plural}/<int:record_id>": Probe("record", "every record id; hidden = unknown 404",
                                              {"view": "detail", "plural": _plural}),
         f"/{_plural}/<int:record_id>/edit": Probe("record", "every record id", {"view": "edit", "plural": _plural}),
+        f"/{_plural}/<int:record_id>/access": Probe(
+            "record", "every record id; htmx 'access-body'; restricted 403, hidden 404, off 404",
+            {"view": "access", "plural": _plural, "targets": ("access-body",)}),
         f"/{_plural}/<int:record_id>/delete": Probe("record", "every record id",
                                                     {"view": "delete", "plural": _plural}),
         f"/{_plural}/export.csv": Probe("export", "filters; normal users 403", {"rtype": _key}),
@@ -149,6 +152,7 @@ def fill(rule: str, **values) -> str:
 HTMX_TARGETS = {
     "record-list": "GET lists (leak test)",
     "notes-more": "GET notes timeline (leak test)",
+    "access-body": "GET who-can-see table (leak test)",
     "search-live": "GET search (leak test)",
     "activity-more": "GET home (leak test)",
     "*-options": "GET lookup as the link picker asks (leak test)",

@@ -152,6 +152,8 @@ RECORD_STATUS = {
     "edit": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     "delete": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     "notes": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+    # "who can see this?": only with the group system on (else 404 for everyone)
+    "access": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
 }
 
 
@@ -175,6 +177,8 @@ def probe_record(ctx: Ctx, rule: str, params: dict) -> None:
                 status = RECORD_STATUS[view][lvl]
                 if view == "delete" and lvl == "full" and b.user.role == "normal":
                     status = 403
+                if view == "access" and lvl == "full" and not world.spec.enabled:
+                    status = 404
                 body = ctx.check(b, resp, f"{url} ({lvl})", status=status)
                 if lvl in ("hidden", "missing") and normalized(resp) != base404:
                     ctx.fail(f"as {b.name}: {url} ({lvl}) answers differently from a never-used id")
@@ -191,6 +195,10 @@ def probe_record(ctx: Ctx, rule: str, params: dict) -> None:
                     ctx.expect_present(b, body, world.name_tokens(rec.key), url)
                 elif view == "notes":
                     ctx.expect_present(b, body, attached_tokens(world, rec, ("note",)), url)
+                elif view == "access":
+                    absent = [u.key for u in world.spec.users if f"User {u.key}" not in body]
+                    if absent:
+                        ctx.fail(f"as {b.name} on {url}: who-can-see misses users {absent}")
                 for target in params.get("targets", ()):
                     offset = ("0", "20", "x")[rid % 3]
                     hx = b.get(f"{url}?offset={offset}", target=target, rule=rule)
