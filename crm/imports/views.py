@@ -44,10 +44,10 @@ def _gate():
         abort(403)
 
 
-def _job(job_id: int) -> ImportJob:
-    """A job of the user's own (admins: anyone's); else 404."""
+def _job(job_id: int, *, own: bool = False) -> ImportJob:
+    """A job of the user's own - or, to look at and to undo, anyone's for admins; else 404."""
     job = db.session.get(ImportJob, job_id)
-    if job is None or not (job.user_id == current_user.id or current_user.is_admin):
+    if job is None or not (job.user_id == current_user.id or (current_user.is_admin and not own)):
         abort(404)
     return job
 
@@ -104,7 +104,7 @@ def _mapping_context(job: ImportJob, chosen: dict[int, str], problems=()):
 
 @bp.route("/<int:job_id>/map", methods=["GET", "POST"])
 def map_columns(job_id: int):
-    job = _job(job_id)
+    job = _job(job_id, own=True)
     if job.status != "mapping":
         return redirect(url_for(".job", job_id=job.id))
     if request.method == "GET":
@@ -122,7 +122,7 @@ def map_columns(job_id: int):
 @bp.post("/<int:job_id>/preview")
 def preview(job_id: int):
     """The preview table as the mapping stands (htmx, on every change of a column's field)."""
-    job = _job(job_id)
+    job = _job(job_id, own=True)
     chosen = _chosen(job)
     problems = mapping.check(job.record_type, {i: t for i, t in chosen.items() if t}, fields_for(job.record_type))
     return render_template("imports/_preview.html", **_mapping_context(job, chosen, problems))
