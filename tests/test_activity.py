@@ -171,3 +171,9 @@ def test_pages_of_lines_neither_skip_nor_repeat(app, make):
             if cursor is None:
                 break
     assert keys(seen) == keys(all_events)
+
+
+def test_cursors_not_made_by_us_are_ignored():
+    for junk in ("2026-01-01T00:00:00_1_99999999999999999999", "2026-01-01T00:00:00_99_1",
+                 "2026-01-01T00:00:00+02:00_1_1", "2026-01-01T00:00:00_-1_1"):
+        assert Cursor.parse(junk) is None, junk

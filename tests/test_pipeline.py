@@ -101,3 +101,9 @@ def test_page_renders_svg_without_inline_styles_or_scripts(client, make, world):
 def test_nav_links_to_the_pipeline(client, make):
     make.login(client, make.user())
     assert 'href="/deals/pipeline"' in client.get("/").get_data(as_text=True)
+
+
+def test_odd_month_arguments(client, make):
+    make.login(client, make.user())
+    for arg in ("0001-01", "9999-12", "2026-00", "2026-13", "x-y", "2026", "-1-1", "99999999999999999999-1"):
+        assert client.get(f"/deals/pipeline?from={arg}").status_code == 200, arg

@@ -45,9 +45,12 @@ class Cursor:
     def parse(cls, token: str | None) -> Cursor | None:
         try:
             at, source, ident = (token or "").rsplit("_", 2)
-            return cls(datetime.fromisoformat(at), int(source), int(ident))
+            cursor = cls(datetime.fromisoformat(at), int(source), int(ident))
         except ValueError:
             return None
+        if cursor.at.tzinfo is not None or not (0 <= cursor.source <= ASSIGN_SOURCE and 0 <= cursor.id < 2**31):
+            return None  # not one we made
+        return cursor
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,14 @@ bp = Blueprint("pipeline", __name__)
 
 
 def _first_month(raw: str | None) -> date:
-    today = utcnow().date()
+    """``?from=YYYY-MM``; else half a year back (the chart shows half a year back and ahead)."""
     try:
         year, month = (int(p) for p in (raw or "").split("-"))
-        return date(year, month, 1)
+        if 1900 <= year <= 2999:
+            return date(year, month, 1)
     except ValueError:
-        return queries.month_start(today, -5)  # half a year back, half a year ahead
+        pass
+    return queries.month_start(utcnow().date(), -5)
 
 
 @bp.get("/deals/pipeline")
