@@ -48,7 +48,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .home.views import bp as home_bp
+    from .imports.views import bp as imports_bp
     from .notes.views import bp as notes_bp
+    from .pipeline.views import bp as pipeline_bp
     from .records.views import register_record_blueprints
     from .search.views import bp as search_bp
     from .settings.views import bp as settings_bp
@@ -56,10 +58,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(pipeline_bp)  # /deals/pipeline, before the deals' own routes
     register_record_blueprints(app)
     app.register_blueprint(notes_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by bearer token only, never by the session cookie

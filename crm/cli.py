@@ -107,5 +107,8 @@ def demo_generate(companies, people, deals, projects, groups, users, notes, task
 
 
 def register_cli(app: Flask) -> None:
+    from .search.cli import search_cli
+
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(search_cli)

@@ -1,9 +1,10 @@
 import logging
 from logging.config import fileConfig
 
+from alembic import context
 from flask import current_app
 
-from alembic import context
+from crm.search import schema as search_schema
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -88,6 +89,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("include_object", search_schema.include_object)
 
     connectable = get_engine()
 
@@ -98,8 +100,31 @@ def run_migrations_online():
             **conf_args
         )
 
+        autogenerate = getattr(config.cmd_opts, 'autogenerate', False)
+        sqlite = connection.dialect.name == 'sqlite'
         with context.begin_transaction():
-            context.run_migrations()
+            # The search index's triggers (crm/search/schema.py) name the record tables, and
+            # SQLite's batch mode cannot rebuild a table while such a trigger exists: drop them,
+            # migrate, create them again - and refill the index if a migration ran, since it may
+            # have changed records while the triggers were away. (On SQLite Alembic commits each
+            # migration by itself; the steps around them commit on their own.)
+            heads = context.get_context().get_current_heads()
+            if sqlite and not autogenerate:
+                search_schema.drop_triggers(connection)
+                connection.commit()
+            done = False
+            try:
+                context.run_migrations()
+                done = True
+            finally:
+                # (after a failure on PostgreSQL everything is rolled back, triggers included)
+                if not autogenerate and (done or sqlite):
+                    if context.get_context().get_current_heads() != heads:
+                        search_schema.rebuild(connection)
+                    else:
+                        search_schema.create_triggers(connection)
+                    if sqlite:
+                        connection.commit()
 
 
 if context.is_offline_mode():

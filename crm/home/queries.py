@@ -1,22 +1,63 @@
-"""The home page's activity stream: notes, created and changed records, group assignments,
-only of what the user fully sees."""
+"""The home page's activity stream: notes, created and changed records, group assignments - only of
+what the user fully sees.
+
+Events come from four kinds of sources (notes, each record table, the audit log's group
+assignments), each read newest first by an indexed timestamp and narrowed in SQL by the
+visibility predicates. The pages are cut by a *keyset* cursor ``(time, source, id)``, a strict
+total order: "load more" continues exactly after the last event shown, so events with equal
+timestamps are neither skipped nor repeated, however many share a timestamp.
+
+A record appears once, at its last change ("created" if it was never changed after creation).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..extensions import db
 from ..notes.models import Note
-from ..records.loaders import references
 from ..records.queries import display_name_column
-from ..records.types import TYPES
-from ..visibility import Viewer, fully_visible_to, note_visible_to, unscoped
+from ..records.types import TYPES, RecordType
+from ..visibility import Viewer, fully_visible_to, unscoped
 
 PAGE = 20
+
+#: the sources, in the order of the cursor's second part (ties on time go by source, then id)
+NOTE_SOURCE = 0
+RECORD_SOURCES = {key: i + 1 for i, key in enumerate(TYPES)}
+ASSIGN_SOURCE = len(TYPES) + 1
+
+
+@dataclass(frozen=True)
+class Cursor:
+    at: datetime
+    source: int
+    id: int
+
+    def token(self) -> str:
+        return f"{self.at.isoformat()}_{self.source}_{self.id}"
+
+    @classmethod
+    def parse(cls, token: str | None) -> Cursor | None:
+        try:
+            at, source, ident = (token or "").rsplit("_", 2)
+            cursor = cls(datetime.fromisoformat(at), int(source), int(ident))
+        except ValueError:
+            return None
+        if cursor.at.tzinfo is not None or not (0 <= cursor.source <= ASSIGN_SOURCE and 0 <= cursor.id < 2**31):
+            return None  # not one we made
+        return cursor
+
+
+@dataclass(frozen=True)
+class NoteText:
+    id: int
+    kind: str
+    body: str
 
 
 @dataclass
@@ -24,57 +65,164 @@ class Event:
     at: datetime
     kind: str  # note / created / changed / assigned
     who: str | None
-    rtype: object = None
+    cursor: Cursor
+    rtype: RecordType | None = None
     record_id: int | None = None
     name: str | None = None
-    note: Note | None = None
+    note: NoteText | None = None
     details: dict | None = None
 
 
-def activity(viewer: Viewer, before: datetime | None = None, limit: int = PAGE) -> list[Event]:
-    events: list[Event] = []
-    notes = select(Note).where(note_visible_to(viewer)).order_by(Note.created_at.desc(), Note.id.desc())
-    if before is not None:
-        notes = notes.where(Note.created_at < before)
-    note_list = list(db.session.scalars(notes.limit(limit)))
-    refs: dict[tuple[str, int], object] = {}
-    by_type: dict[str, set[int]] = {}
-    for n in note_list:
-        by_type.setdefault(n.record_key, set()).add(n.record_id)
-    for key, ids in by_type.items():
-        for rid, ref in references(key, ids, viewer).items():
-            refs[(key, rid)] = ref
-    for n in note_list:
-        ref = refs.get((n.record_key, n.record_id))
-        events.append(Event(n.created_at, "note", n.author.name if n.author else None,
-                            TYPES[n.record_key], n.record_id, ref.name if ref else None, note=n))
+@dataclass
+class Batch:
+    """Events shown together: one event, or a run of records one person created or changed in a row
+    (an import, a bulk change)."""
+
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def first(self) -> Event:
+        return self.events[0]
+
+
+def _after(column, id_column, source: int, cursor: Cursor | None):
+    """Rows of ``source`` that come after the cursor in the order (time desc, source desc, id desc)."""
+    if cursor is None:
+        return None
+    if source < cursor.source:
+        return column <= cursor.at
+    if source > cursor.source:
+        return column < cursor.at
+    return and_(column <= cursor.at, or_(column < cursor.at, id_column < cursor.id))
+
+
+def _where(stmt, *conds):
+    conds = [c for c in conds if c is not None]
+    return stmt.where(*conds) if conds else stmt
+
+
+def _union(arms: list):
+    """One statement of several ordered, limited selects (SQLite wants each in a subquery)."""
+    return union_all(*[select(arm.subquery()) for arm in arms]).subquery()
+
+
+def _notes(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
+    """Notes of fully visible records, newest first, in one pass over the notes' time index: each
+    note read is tested by a lookup of its record - a correlated scalar subquery, which neither
+    planner can turn into "all visible records first" (a join SQLite may reorder; an EXISTS
+    PostgreSQL may hash over every visible record)."""
+    notes = Note.__table__  # the columns only: the record test below is the visibility rule
+    visible, names = [], []
     for rtype in TYPES.values():
         model = rtype.model
-        stmt = (
-            select(model.id, display_name_column(rtype), model.created_at, model.updated_at, User.name)
-            .outerjoin(User, User.id == model.updated_by_id)
-            .where(fully_visible_to(model, viewer))
-            .order_by(model.updated_at.desc())
-            .limit(limit)
-        )
-        if before is not None:
-            stmt = stmt.where(model.updated_at < before)
-        for rid, name, created, updated, who in db.session.execute(stmt):
-            kind = "created" if created and updated and (updated - created).total_seconds() < 1 else "changed"
-            events.append(Event(updated, kind, who, rtype, rid, name))
-    # Group assignments into groups the user is a member of (whose records the user now sees).
+        fk = notes.c[f"{rtype.key}_id"]
+        seen = select(literal(1)).where(model.id == fk, fully_visible_to(model, viewer)).scalar_subquery()
+        visible.append(and_(fk.is_not(None), seen.is_not(None)))
+        names.append(select(display_name_column(rtype)).where(model.id == fk).scalar_subquery())
+    record_key = case(*((notes.c[f"{k}_id"].is_not(None), k) for k in TYPES))
+    record_id = func.coalesce(*(notes.c[f"{k}_id"] for k in TYPES))
     stmt = (
-        unscoped(select(AuditEntry))
-        .where(AuditEntry.action == "group_assigned")
-        .order_by(AuditEntry.at.desc())
+        select(notes.c.id, notes.c.created_at, notes.c.kind, notes.c.body, record_key, record_id,
+               func.coalesce(*names), User.name)
+        .outerjoin(User, User.id == notes.c.author_id)
+        .where(or_(*visible))
+        .order_by(notes.c.created_at.desc(), notes.c.id.desc())
         .limit(limit)
     )
-    if before is not None:
-        stmt = stmt.where(AuditEntry.at < before)
-    for entry in db.session.scalars(stmt):
-        gid = (entry.details or {}).get("group_id")
-        if viewer.groups_enabled and gid in viewer.group_ids:
-            events.append(Event(entry.at, "assigned", entry.actor.name if entry.actor else None,
-                                details=entry.details))
-    events.sort(key=lambda e: e.at, reverse=True)
-    return events[:limit]
+    stmt = _where(stmt, _after(notes.c.created_at, notes.c.id, NOTE_SOURCE, cursor))
+    return [
+        Event(at, "note", who, Cursor(at, NOTE_SOURCE, nid), TYPES[key], rid, name, note=NoteText(nid, kind, body))
+        for nid, at, kind, body, key, rid, name, who in db.session.execute(stmt)
+    ]
+
+
+def _newest_first(condition):
+    """SQLite has no statistics unless someone ran ANALYZE; it then takes ``group_id IN (…)`` for
+    a narrow test, reads all records of the viewer's groups and sorts them. Marked as *likely*
+    true, the test is checked while reading the time index newest first, which stops after a
+    page. (PostgreSQL keeps statistics and decides by itself.)"""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.likely(condition)
+    return condition
+
+
+def _records(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
+    """Records by their last change, per type newest first."""
+    arms = []
+    for rtype in TYPES.values():
+        model = rtype.model
+        table = model.__table__  # the columns only: the visibility test is the one below
+        source = RECORD_SOURCES[rtype.key]
+        arm = (
+            select(literal(source).label("source"), table.c.id, display_name_column(rtype, table.c).label("name"),
+                   table.c.created_at.label("created"), table.c.updated_at.label("at"), User.name.label("who"))
+            .select_from(table)
+            .outerjoin(User, User.id == table.c.updated_by_id)
+            .order_by(table.c.updated_at.desc(), table.c.id.desc())
+            .limit(limit)
+        )
+        arms.append(_where(arm, _newest_first(fully_visible_to(model, viewer)),
+                           _after(table.c.updated_at, table.c.id, source, cursor)))
+    by_source = {RECORD_SOURCES[k]: t for k, t in TYPES.items()}
+    events = []
+    for r in db.session.execute(select(_union(arms))):
+        kind = "created" if r.created and r.at and abs((r.at - r.created).total_seconds()) < 1 else "changed"
+        events.append(Event(r.at, kind, r.who, Cursor(r.at, r.source, r.id), by_source[r.source], r.id, r.name))
+    return events
+
+
+def _assignments(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
+    """Group assignments into a group the user is a member of (whose records the user now sees).
+    Without the group system there are no groups to show."""
+    if not viewer.groups_enabled:
+        return []
+    target = AuditEntry.details["group_id"].as_integer()
+    stmt = (
+        unscoped(select(AuditEntry))
+        .where(AuditEntry.action == "group_assigned", target.in_(sorted(viewer.group_ids)))
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    stmt = _where(stmt, _after(AuditEntry.at, AuditEntry.id, ASSIGN_SOURCE, cursor))
+    return [
+        Event(e.at, "assigned", e.actor.name if e.actor else None, Cursor(e.at, ASSIGN_SOURCE, e.id),
+              details=e.details)
+        for e in db.session.scalars(stmt)
+    ]
+
+
+def activity(viewer: Viewer, cursor: Cursor | None = None, limit: int = PAGE) -> tuple[list[Event], Cursor | None]:
+    """One page of events, newest first, and the cursor of the next page (None at the end).
+
+    Each source returns at most ``limit + 1`` events after the cursor; merged, the first ``limit``
+    are exactly the next events of the whole stream."""
+    events = _notes(viewer, cursor, limit + 1) + _records(viewer, cursor, limit + 1) + \
+        _assignments(viewer, cursor, limit + 1)
+    events.sort(key=lambda e: (e.cursor.at, e.cursor.source, e.cursor.id), reverse=True)
+    page = events[:limit]
+    more = len(events) > limit
+    return page, (page[-1].cursor if more and page else None)
+
+
+def page(viewer: Viewer, cursor: Cursor | None = None, lines: int = PAGE) -> tuple[list[Batch], Cursor | None]:
+    """One page of the stream as shown: ``lines`` lines, a run of records counting as one line.
+    The next page starts right after the last event shown."""
+    events, next_cursor = activity(viewer, cursor, lines * 3)
+    shown = batches(events)
+    if len(shown) > lines:
+        shown = shown[:lines]
+        next_cursor = shown[-1].events[-1].cursor
+    return shown, next_cursor
+
+
+def batches(events: list[Event]) -> list[Batch]:
+    """Runs of created/changed events of the same kind, type and person shown as one line."""
+    out: list[Batch] = []
+    for e in events:
+        last = out[-1].first if out else None
+        if (last is not None and e.kind in ("created", "changed") and last.kind == e.kind
+                and last.rtype is e.rtype and last.who == e.who):
+            out[-1].events.append(e)
+        else:
+            out.append(Batch([e]))
+    return out

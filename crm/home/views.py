@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,30 +9,22 @@ from ..htmx import targets
 from ..tasks.models import Task
 from ..tasks.queries import record_names
 from ..visibility import current_viewer, task_visible_to
-from .queries import PAGE, activity
+from .queries import Cursor, page
 
 bp = Blueprint("home", __name__)
-
-
-def _before() -> datetime | None:
-    raw = request.args.get("before", "")
-    try:
-        return datetime.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
 
 
 @bp.get("/")
 def index():
     viewer = current_viewer()
-    events = activity(viewer, _before())
+    shown, next_cursor = page(viewer, Cursor.parse(request.args.get("after")))
+    ctx = {"batches": shown, "next_cursor": next_cursor}
     if targets("activity-more"):
-        return render_template("home/_events.html", events=events, more=len(events) >= PAGE)
+        return render_template("home/_events.html", **ctx)
     tasks = list(db.session.scalars(
         select(Task)
         .where(task_visible_to(viewer), Task.assignee_id == current_user.id, Task.done.is_(False))
         .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
         .limit(20)
     ))
-    return render_template("home/index.html", events=events, more=len(events) >= PAGE, tasks=tasks,
-                           names=record_names(tasks))
+    return render_template("home/index.html", tasks=tasks, names=record_names(tasks), **ctx)

@@ -1,5 +1,10 @@
-"""CSV export of a list (its filter, or a selection). Restricted rows carry only the columns a
-restricted record shows: id, name, group, access and the shared custom fields."""
+"""CSV export of a list (its filter, or a selection), in the list's order.
+
+Restricted rows carry only the columns a restricted record shows: id, access, group, the name
+and the shared custom fields; every other cell is empty. Hidden records are not there. A link to
+another record (a person's company) carries that record's id and name only if the user may see
+it; a link to a hidden record says "(hidden)" without id or name, as the pages do.
+"""
 from __future__ import annotations
 
 import csv
@@ -7,16 +12,26 @@ import io
 from collections.abc import Iterable, Iterator
 
 from flask import Response, stream_with_context
+from flask_babel import gettext as _
 from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
 
-from ..customfields.models import CustomField, CustomFieldValue
+from ..common import utcnow
+from ..customfields.models import CustomFieldValue
 from ..customfields.services import fields_for
 from ..extensions import db
 from ..groups.models import Group
-from ..visibility import Viewer, current_viewer, field_value_visible_to, is_full_column, masked
+from ..visibility import (
+    Viewer,
+    current_viewer,
+    field_value_visible_to,
+    is_full_column,
+    masked,
+    visible_to,
+)
 from .models import TAG_TABLES, ContactDetail, Tag
-from .queries import ListFilter, filtered
-from .types import RecordType
+from .queries import ListFilter, display_name_column, filtered, list_order
+from .types import TYPES, RecordType
 
 CHUNK = 1000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -36,40 +51,64 @@ def plain_columns(rtype: RecordType) -> list[str]:
     return [f for f in rtype.fields if f not in ("emails", "phones", "addresses", "tags")]
 
 
+def _reference_keys(rtype: RecordType) -> dict[str, str]:
+    return dict(rtype.references)
+
+
+def header(rtype: RecordType, fields) -> list[str]:
+    refs = _reference_keys(rtype)
+    out = ["id", "access", "group"]
+    for name in plain_columns(rtype):
+        out.append(name)
+        if name in refs:
+            out.append(refs[name])  # the linked record's name, next to its id
+    if rtype.has_contact_details:
+        out += ["emails", "phones", "addresses"]
+    return [*out, "tags", *[f.name for f in fields]]
+
+
 def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterator[list[str]]:
     model = rtype.model
     fields = fields_for(rtype.key)
-    plain = plain_columns(rtype)
+    refs = _reference_keys(rtype)
     cols = []
-    for name in plain:
+    stmt_joins = []
+    for name in plain_columns(rtype):
+        if name in refs:
+            target = TYPES[refs[name]]
+            alias = aliased(target.model, name=f"ref_{name}")
+            fk = getattr(model, name)
+            stmt_joins.append((alias, and_(fk == alias.id, visible_to(alias, viewer))))
+            # the link itself (to tell "none" from "hidden"), the target's id and name if visible
+            cols += [masked(model, viewer, fk), masked(model, viewer, alias.id),
+                     masked(model, viewer, display_name_column(target, alias))]
+            continue
         attr = "value_cents" if name == "value" else name
         column = getattr(model, attr)
         cols.append(column if name in rtype.name_fields else masked(model, viewer, column))
-    header = ["id", "access", "group", *plain]
-    if rtype.has_contact_details:
-        header += ["emails", "phones", "addresses"]
-    header += ["tags", *[f.name for f in fields]]
-    yield header
+    yield header(rtype, fields)
     stmt = (
         select(model.id, is_full_column(model, viewer), Group.name, *cols)
         .join(Group, Group.id == model.group_id)
-        .where(where)
-        .order_by(*(order or [model.sort_key, model.id]))
     )
+    for alias, on in stmt_joins:
+        stmt = stmt.outerjoin(alias, on)
+    stmt = stmt.where(where).order_by(*(order or [model.sort_key, model.id]))
     batch: list = []
     for row in db.session.execute(stmt.execution_options(yield_per=CHUNK)):
         batch.append(row)
         if len(batch) >= CHUNK:
-            yield from _emit(rtype, viewer, batch, plain, fields)
+            yield from _emit(rtype, viewer, batch, fields)
             batch = []
     if batch:
-        yield from _emit(rtype, viewer, batch, plain, fields)
+        yield from _emit(rtype, viewer, batch, fields)
 
 
-def _emit(rtype, viewer, rows, plain, fields) -> Iterable[list[str]]:
+def _emit(rtype, viewer, rows, fields) -> Iterable[list[str]]:
     ids = [r[0] for r in rows]
     full_ids = [r[0] for r in rows if r[1]]
     key = rtype.key
+    refs = _reference_keys(rtype)
     values: dict[tuple[int, int], str] = {}
     fk = getattr(CustomFieldValue, f"{key}_id")
     for rid, fid, value in db.session.execute(
@@ -82,7 +121,7 @@ def _emit(rtype, viewer, rows, plain, fields) -> Iterable[list[str]]:
         dfk = getattr(ContactDetail, f"{key}_id")
         for rid, kind, value in db.session.execute(
             select(dfk, ContactDetail.kind, ContactDetail.value).where(dfk.in_(full_ids))
-            .order_by(ContactDetail.position)
+            .order_by(ContactDetail.position, ContactDetail.id)
         ):
             details.setdefault((rid, kind), []).append(value)
     tags: dict[int, list[str]] = {}
@@ -93,10 +132,17 @@ def _emit(rtype, viewer, rows, plain, fields) -> Iterable[list[str]]:
             select(tfk, Tag.name).join(Tag, Tag.id == table.c.tag_id).where(tfk.in_(full_ids)).order_by(Tag.name)
         ):
             tags.setdefault(rid, []).append(name)
+    hidden = _("(hidden)")
     for row in rows:
         rid, full, group = row[0], row[1], row[2]
         out = [rid, "full" if full else "restricted", group]
-        for name, value in zip(plain, row[3:]):
+        cells = iter(row[3:])
+        for name in plain_columns(rtype):
+            if name in refs:
+                link, target_id, target_name = next(cells), next(cells), next(cells)
+                out += [target_id, target_name if target_id is not None else (hidden if link is not None else None)]
+                continue
+            value = next(cells)
             if name == "value" and value is not None:
                 value = f"{value / 100:.2f}"
             out.append(value)
@@ -118,12 +164,21 @@ def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
         buf.truncate(0)
 
 
-def export_response(rtype: RecordType, flt: ListFilter, ids: list[int] | None = None) -> Response:
+def parse_ids(raw: str | None) -> list[int] | None:
+    """A selection from the list page: ``ids=3,5,8`` (None: no selection, the whole filter)."""
+    if not raw:
+        return None
+    return [int(p) for p in raw.split(",") if p.strip().isdigit()][:10_000]
+
+
+def export_response(rtype: RecordType, flt: ListFilter, ids=None) -> Response:
+    """The CSV of the list filter, narrowed to ``ids`` (a list, or a select of ids) if given."""
     viewer = current_viewer()
     where = filtered(rtype, viewer, flt)
     if ids is not None:
         where = and_(where, rtype.model.id.in_(ids))
-    resp = Response(stream_with_context(csv_stream(export_rows(rtype, viewer, where))),
-                    mimetype="text/csv")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{rtype.plural}.csv"'
+    rows = export_rows(rtype, viewer, where, list_order(rtype, viewer, flt))
+    resp = Response(stream_with_context(csv_stream(rows)), mimetype="text/csv")
+    filename = f"{rtype.plural}-{utcnow():%Y-%m-%d}.csv"
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return resp

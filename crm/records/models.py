@@ -140,6 +140,7 @@ class Company(RecordMixin, db.Model):
         Index("ix_companies_group_sort", "group_id", "sort_key"),
         Index("ix_companies_group_updated", "group_id", "updated_at"),
         Index("ix_companies_sort", "sort_key"),
+        Index("ix_companies_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
     )
 
 
@@ -168,6 +169,7 @@ class Person(RecordMixin, db.Model):
         Index("ix_people_group_sort", "group_id", "sort_key"),
         Index("ix_people_group_updated", "group_id", "updated_at"),
         Index("ix_people_sort", "sort_key"),
+        Index("ix_people_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
     )
 
     @property
@@ -202,6 +204,7 @@ class Deal(RecordMixin, db.Model):
         Index("ix_deals_group_sort", "group_id", "sort_key"),
         Index("ix_deals_group_updated", "group_id", "updated_at"),
         Index("ix_deals_sort", "sort_key"),
+        Index("ix_deals_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
         CheckConstraint("stage IN ('open', 'won', 'lost')", name="stage"),
     )
 
@@ -237,6 +240,7 @@ class Project(RecordMixin, db.Model):
         Index("ix_projects_group_sort", "group_id", "sort_key"),
         Index("ix_projects_group_updated", "group_id", "updated_at"),
         Index("ix_projects_sort", "sort_key"),
+        Index("ix_projects_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
     )
 
 

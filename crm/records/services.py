@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.services import audit
@@ -235,6 +236,9 @@ def _update(rtype: RecordType, obj, data: dict, viewer: Viewer) -> None:
         obj.group_id = _check_group(viewer, data["group_id"])
     custom = _apply(rtype, obj, data, viewer)
     obj.updated_by_id = viewer.user_id
+    # Every save is a change of the record - its version moves on - also when only contact
+    # details or tags changed (rows of other tables): a concurrent edit and an import's undo see it.
+    flag_modified(obj, "updated_by_id")
     if custom:
         set_values(rtype.key, obj.id, custom)
         # a change of custom values alone is still a change of the record

@@ -263,11 +263,12 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
 
     @bp.get("/export.csv")
     def export_csv():
-        from .export import export_response
+        from .export import export_response, parse_ids
 
         if not current_user.can_export:
             abort(403)
-        return export_response(rtype, queries.ListFilter.from_args(rtype, request.args))
+        return export_response(rtype, queries.ListFilter.from_args(rtype, request.args),
+                               parse_ids(request.args.get("ids")))
 
     return bp
 

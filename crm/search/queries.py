@@ -1,16 +1,63 @@
-"""Search across companies, people, deals and projects. Restricted hits carry name, group and
-lock only; hidden records are never returned."""
+"""Search across companies, people, deals and projects, on the full-text index of
+:mod:`crm.search.schema` (SQLite FTS5 / PostgreSQL tsvector), behind one function: :func:`search`.
+
+What a viewer can find, per record:
+
+* a record they fully see - by its name, emails, phones and text/select custom field values;
+* a restricted record - only by what it shows: its display name and the values of the fields
+  shared with one of the viewer's groups. A hidden email, phone or field never makes it match
+  (that would tell the value); the hit carries name, group and the lock only;
+* a hidden record - never.
+
+Every word of the query must be the start of a word of the same text ("ann ku" finds "Anna
+Kurz"; "kurz@ex" finds "anna.kurz@example.com"). A query that looks like a phone number also
+matches the digits alone, in national or international form ("040 123" finds "+49 40 1234567").
+
+How it stays fast: the full-text index itself narrows a search to the docs the viewer may match
+(record type, group, kind, shared field are words of each doc), takes at most ``CANDIDATES``
+of them, newest first, and only those are joined to the records - where the visibility rules of
+:mod:`crm.visibility` are applied once more, against the records themselves.
+"""
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
 
 from ..extensions import db
 from ..groups.models import Group
-from ..records.queries import ListFilter, display_name_column, filtered
+from ..records.queries import display_name_column
 from ..records.types import TYPES, RecordType
-from ..visibility import Viewer, is_full_column
+from ..visibility import Viewer, fully_visible_to, is_full_column, visible_to
+from .models import SearchDoc
+
+#: docs the full-text index hands over per record type, at most
+CANDIDATES = 200
+#: words of a query that are used, at most
+MAX_WORDS = 8
+
+_WORD = re.compile(r"[^\W_]+")
+_PHONE = re.compile(r"\+?[\d\s()/.\-]+")
+_fts = table("search_fts", column("rowid", Integer))
 
 
 @dataclass(frozen=True)
@@ -20,19 +67,247 @@ class Hit:
     name: str
     group: str
     full: bool
+    #: the email, phone or field value that matched, when it was not the name (only ever a text
+    #: the viewer may see on this record)
+    matched: str | None = None
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query taken apart: its words (as typed, accents and case still there) and, if it looks
+    like a phone number, the digit strings it may start with."""
+
+    words: tuple[str, ...]
+    numbers: tuple[str, ...] = ()
+    #: the words as the index holds them (PostgreSQL only, see ``_normalise``)
+    normalised: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.numbers)
+
+
+def parse(q: str) -> Query:
+    q = unicodedata.normalize("NFC", q or "")
+    words = tuple(_WORD.findall(q))[:MAX_WORDS]
+    numbers: tuple[str, ...] = ()
+    if _PHONE.fullmatch(q.strip()):
+        digits = re.sub(r"\D", "", q)
+        if len(digits) >= 3:
+            numbers = tuple(dict.fromkeys(f for f in _phone_forms(digits) if len(f) >= 3))
+        if numbers and len(words) > 1 and q.strip()[0] in "+0(":
+            # "+49 40 123", "040 123": a phone number - its digits alone say it (a phone's digits
+            # are indexed as one word); the short numbers would make the index read long lists
+            words = ()
+    return Query(words, numbers)
+
+
+def _phone_forms(digits: str) -> list[str]:
+    """The same number written internationally (49…), nationally (0…) or with 00."""
+    forms = [digits]
+    if digits.startswith("00"):
+        forms.append(digits[2:])
+        digits = digits[2:]
+    if digits.startswith("49"):
+        forms.append("0" + digits[2:])
+    elif digits.startswith("0"):
+        forms.append("49" + digits[1:])
+    return forms
+
+
+# ---------------------------------------------------------------------------------------------
+# What a viewer may match, per record type
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scope:
+    """For one record type: the groups whose docs match in full, and - for restricted records -
+    whether names match and which shared fields."""
+
+    key: str
+    all_groups: bool
+    group_ids: tuple[int, ...]
+    names: bool
+    field_ids: tuple[int, ...]
+
+
+def scope(rtype: RecordType, viewer: Viewer) -> Scope:
+    if not viewer.groups_enabled:
+        return Scope(rtype.key, True, (), False, ())
+    shared = tuple(sorted(viewer.shared_field_ids(rtype.key)))
+    return Scope(rtype.key, False, tuple(sorted(viewer.group_ids)), bool(shared), shared)
+
+
+def _allowed(sc: Scope) -> list[str]:
+    """The index words (see ``crm.search.schema``) of the docs this viewer may match: any one is
+    enough. Each is a word of its own, so the index tests it without reading a large list."""
+    if sc.all_groups:
+        return [f"x{sc.key}"]
+    return ([f"x{sc.key}g{g}" for g in sc.group_ids] + ([f"x{sc.key}n"] if sc.names else [])
+            + [f"f{f}" for f in sc.field_ids])
+
+
+# ---------------------------------------------------------------------------------------------
+# The two back ends: a select of candidate doc ids, at most CANDIDATES, newest first. The text
+# of the full-text query is a bound parameter, so the statement is the same for every query.
+# ---------------------------------------------------------------------------------------------
+
+def _fts5_match(query: Query, sc: Scope) -> str:
+    def phrase(word: str) -> str:
+        return '"' + word.replace('"', '""') + '"*'
+
+    alternatives = []
+    if query.words:
+        alternatives.append("(" + " AND ".join(phrase(w) for w in query.words) + ")")
+    alternatives += [phrase(n) for n in query.numbers]
+    return f"body : ({' OR '.join(alternatives)}) AND meta : ({' OR '.join(_allowed(sc))})"
+
+
+def _fts5_candidates(param):
+    return (
+        select(_fts.c.rowid.label("doc_id"))
+        .where(literal_column("search_fts").op("MATCH")(param))
+        .order_by(_fts.c.rowid.desc())
+        .limit(CANDIDATES)
+    )
+
+
+def _pg_prefix(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "':*"
+
+
+def _pg_match(query: Query, sc: Scope) -> str | None:
+    alternatives = []
+    if query.normalised:
+        alternatives.append("(" + " & ".join(_pg_prefix(w) for w in query.normalised) + ")")
+    alternatives += [_pg_prefix(n) for n in query.numbers]
+    if not alternatives:
+        return None
+    meta = " | ".join(f"'#{word}'" for word in _allowed(sc))
+    return f"({' | '.join(alternatives)}) & ({meta})"
+
+
+def _pg_candidates(param):
+    # No ORDER BY in here: with it the planner walks the primary key backwards and may read the
+    # whole table for a rare word. The LIMIT keeps a common word cheap; the caller sorts.
+    return (
+        select(SearchDoc.id.label("doc_id"))
+        .where(literal_column("search_docs.tsv").op("@@")(cast(param, TSQUERY)))
+        .limit(CANDIDATES)
+    )
+
+
+def _normalise(query: Query, pg: bool) -> Query:
+    """On PostgreSQL the words go through the same SQL function that built the index; SQLite's
+    tokenizer does the same for the index and the query by itself."""
+    if not pg or not query.words:
+        return query
+    words = db.session.scalar(select(func.kontor_search_words(" ".join(query.words))))
+    return Query(query.words, query.numbers, tuple(words or ()))
+
+
+# ---------------------------------------------------------------------------------------------
+# The search
+# ---------------------------------------------------------------------------------------------
+
+def _may_match(rtype: RecordType, viewer: Viewer, sc: Scope, docs):
+    """The rule once more, against the record itself: a doc counts if the viewer fully sees the
+    record, or if it is the name or a shared field of a record the viewer sees restricted. (Each
+    test once: PostgreSQL multiplies repeated ones into a far too small estimate.)"""
+    model = rtype.model
+    shows = [docs.c.kind == "name"] if sc.names else []
+    if sc.field_ids:
+        shows.append(and_(docs.c.kind == "field", docs.c.field_id.in_(sc.field_ids)))
+    if not shows:
+        return fully_visible_to(model, viewer)
+    return and_(visible_to(model, viewer), or_(fully_visible_to(model, viewer), *shows))
+
+
+def _scopes(viewer: Viewer) -> list[tuple[int, RecordType, Scope]]:
+    """The record types the viewer can find anything of, with their scope."""
+    out = []
+    for i, rtype in enumerate(TYPES.values()):
+        sc = scope(rtype, viewer)
+        if sc.all_groups or sc.group_ids or sc.names or sc.field_ids:
+            out.append((i, rtype, sc))
+    return out
+
+
+def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
+    """The matching docs of one record type, with their record as the viewer may see it."""
+    # PostgreSQL: the query is written into the SQL (safely quoted), so that it is planned for
+    # this very query - a generic plan, made once for any query, may read the whole index
+    param = bindparam(f"match_{rtype.key}", type_=String, literal_execute=pg)
+    cand = (_pg_candidates(param) if pg else _fts5_candidates(param)).subquery(f"cand_{rtype.key}")
+    found = (
+        select(SearchDoc.id.label("doc_id"), SearchDoc.record_id, SearchDoc.kind, SearchDoc.field_id, SearchDoc.body)
+        .join(cand, SearchDoc.id == cand.c.doc_id)
+        .where(SearchDoc.record_type == rtype.key)
+    )
+    # PostgreSQL: the found docs first, once; else the planner, misjudging how few records the
+    # viewer sees, may start from those records and look up their docs (or the search) for each
+    docs = found.cte(f"docs_{rtype.key}").prefix_with("MATERIALIZED") if pg else found.subquery(f"docs_{rtype.key}")
+    model = rtype.model
+    return (
+        select(literal(order).label("type_no"), model.id.label("id"), display_name_column(rtype).label("name"),
+               Group.name.label("grp"), is_full_column(model, viewer).label("full"),
+               docs.c.kind.label("kind"), docs.c.body.label("body"), docs.c.doc_id.label("doc_id"))
+        .select_from(docs)
+        .join(model, model.id == docs.c.record_id)
+        .join(Group, Group.id == model.group_id)
+        .where(_may_match(rtype, viewer, sc, docs))
+    )
+
+
+#: statements built for a viewer (as the user types, one viewer searches many times)
+_STATEMENTS: OrderedDict = OrderedDict()
+_STATEMENTS_MAX = 256
+
+
+def _statement(viewer: Viewer, pg: bool):
+    """The search statement of this viewer: the same for every query (the query text is a
+    parameter), so it is built once - keyed by everything the viewer consists of."""
+    key = (pg, viewer.user_id, viewer.role, viewer.groups_enabled, viewer.group_ids,
+           tuple(sorted((k, v) for k, v in viewer.shared_fields.items())))
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        arms = [_arm(i, rtype, viewer, sc, pg) for i, rtype, sc in _scopes(viewer)]
+        if arms:
+            hits = union_all(*arms).subquery("hits")
+            stmt = select(hits).order_by(hits.c.type_no, case((hits.c.kind == "name", 0), else_=1),
+                                         hits.c.doc_id.desc())
+        _STATEMENTS[key] = stmt
+        if len(_STATEMENTS) > _STATEMENTS_MAX:
+            _STATEMENTS.popitem(last=False)
+    return stmt
 
 
 def search(viewer: Viewer, q: str, limit: int = 50) -> list[Hit]:
-    hits: list[Hit] = []
-    flt = ListFilter(q=q)
-    for rtype in TYPES.values():
-        model = rtype.model
-        stmt = (
-            select(model.id, display_name_column(rtype), Group.name, is_full_column(model, viewer))
-            .join(Group, Group.id == model.group_id)
-            .where(filtered(rtype, viewer, flt))
-            .order_by(model.sort_key, model.id)
-            .limit(limit)
-        )
-        hits += [Hit(rtype, *row) for row in db.session.execute(stmt)]
-    return hits
+    """Up to ``limit`` hits per record type, in the order companies, people, deals, projects;
+    within a type name matches first, then newer records first. One statement for all types."""
+    query = parse(q)
+    if not query or limit <= 0:
+        return []
+    pg = db.session.get_bind().dialect.name == "postgresql"
+    query = _normalise(query, pg)
+    params = {}
+    for _i, rtype, sc in _scopes(viewer):
+        match = _pg_match(query, sc) if pg else _fts5_match(query, sc)
+        if match is None:
+            return []  # (PostgreSQL: no word left after normalising)
+        params[f"match_{rtype.key}"] = match
+    stmt = _statement(viewer, pg)
+    if stmt is None:
+        return []
+    types = list(TYPES.values())
+    hits: dict[tuple[int, int], Hit] = {}
+    per_type = [0] * len(types)
+    for t, rid, name, group, full, kind, body, _doc in db.session.execute(stmt, params):
+        # one hit per record: its best doc (the name, else the newest other text)
+        if (t, rid) in hits or per_type[t] >= limit:
+            continue
+        per_type[t] += 1
+        hits[(t, rid)] = Hit(types[t], rid, name, group, bool(full), None if kind == "name" else body)
+    return list(hits.values())
+
+
+__all__ = ["CANDIDATES", "Hit", "Query", "parse", "search"]

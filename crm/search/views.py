@@ -1,4 +1,5 @@
-"""Global search across the four record types."""
+"""Global search across the four record types: the live list under the header's search box
+(htmx, HX-Target "search-live") and the full results page ``/search?q=``."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
@@ -9,11 +10,18 @@ from .queries import search
 
 bp = Blueprint("search", __name__)
 
+#: hits per record type: under the search box, and on the results page
+LIVE_LIMIT = 5
+PAGE_LIMIT = 50
+#: the live list starts at this many characters
+LIVE_MIN = 2
+
 
 @bp.get("/search")
 def index():
-    q = (request.args.get("q") or "").strip()[:200]
-    results = search(current_viewer(), q, limit=8 if targets("search-live") else 50) if q else []
+    q = " ".join((request.args.get("q") or "").split())[:200]
     if targets("search-live"):
-        return render_template("search/_live.html", q=q, results=results)
-    return render_template("search/index.html", q=q, results=results)
+        results = search(current_viewer(), q, limit=LIVE_LIMIT) if len(q) >= LIVE_MIN else []
+        return render_template("search/_live.html", q=q if len(q) >= LIVE_MIN else "", results=results)
+    results = search(current_viewer(), q, limit=PAGE_LIMIT) if q else []
+    return render_template("search/index.html", q=q, results=results, limit=PAGE_LIMIT)

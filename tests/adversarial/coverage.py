@@ -54,6 +54,12 @@ GET: dict[str, Probe] = {
     "/settings/users": Probe("admin", "user list"),
     "/settings/users/new": Probe("admin", "new user form"),
     "/settings/users/<int:user_id>": Probe("admin", "every user id + unknown", {"ids": "user"}),
+    "/deals/pipeline": Probe("pipeline", "board and chart: fully visible deals only; currency and month args"),
+    "/import": Probe("imports", "upload page and one's own imports; normal users 403"),
+    "/import/<int:job_id>": Probe("imports", "own job, someone else's (404; admins see it), unknown; "
+                                  "htmx 'import-status'", {"job": True}),
+    "/import/<int:job_id>/map": Probe("imports", "own job only: someone else's and unknown 404", {"job": True,
+                                                                                                 "own": True}),
 }
 
 WRITE: dict[tuple[str, str], Write] = {
@@ -84,6 +90,13 @@ WRITE: dict[tuple[str, str], Write] = {
     ("POST", "/settings/users/new"): Write("admin_only", "non-admins: 403"),
     ("POST", "/settings/users/<int:user_id>"): Write("admin_only", "non-admins: 403", {"ids": "user"}),
     ("POST", "/settings/users/<int:user_id>/delete"): Write("admin_only", "non-admins: 403", {"ids": "user"}),
+    ("POST", "/import"): Write("import_upload", "normal users 403; a type that cannot be imported: refused"),
+    ("POST", "/import/<int:job_id>/map"): Write(
+        "import_job", "someone else's job 404; a group not one's own refused; a person linked to a company the "
+        "importer does not fully see fails the file: nothing imported", {"step": "map"}),
+    ("POST", "/import/<int:job_id>/preview"): Write("import_job", "someone else's job 404", {"step": "preview"}),
+    ("POST", "/import/<int:job_id>/undo"): Write("import_job", "someone else's 404, an import not done refused",
+                                                 {"step": "undo"}),
 }
 
 for _plural in PLURALS:
@@ -162,6 +175,8 @@ HTMX_TARGETS = {
     "dialog": "POST bulk actions (writes, CSRF)",
     "assign-preview": "POST bulk assign step=preview (writes)",
     "bulk-message": "POST bulk undo (writes)",
+    "import-status": "GET import job state (leak test)",
+    "import-preview": "POST import preview (writes)",
 }
 
 

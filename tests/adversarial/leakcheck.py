@@ -69,7 +69,7 @@ PARTS = {
     "records": ("record",),
     "lists": ("list",),
     "search": ("search", "lookup", "new"),
-    "rest": ("export", "tasks", "home", "login", "page", "static", "admin", "anonymous"),
+    "rest": ("export", "tasks", "home", "login", "page", "static", "admin", "pipeline", "imports", "anonymous"),
     "api": ("api_list", "api_record", "api_search", "api_admin", "api_public"),
 }
 
@@ -429,6 +429,56 @@ def probe_page(ctx: Ctx, rule: str, params: dict) -> None:
         ctx.check(b, resp, url, status=200)
 
 
+def probe_pipeline(ctx: Ctx, rule: str, params: dict) -> None:
+    """The deals board and chart: every fully visible deal is on the board, nothing else leaks."""
+    world = ctx.world
+    url = fill(rule)
+    for b in ctx.browsers:
+        for args in ("?currency=CHF&from=2000-01", "?currency=bogus&from=garbage", ""):
+            resp = b.get(url + args, rule=rule)
+            body = ctx.check(b, resp, url + args, status=200)
+        full = [r for r in world.records_of("deal") if world.level(b.user, r) == "full"]
+        ctx.expect_present(b, body, [name_token(world, r) for r in full], url)
+
+
+def import_job(ctx: Ctx, text: str = "Nachname;Firma\nEins;Irgendwer GmbH\n") -> tuple[int, str] | None:
+    """A CSV import of people waiting for its columns, of an extended user (else an admin), made
+    through the page: (job id, owner's key); None in a world without either."""
+    import io
+
+    owners = sorted((b for b in ctx.browsers if b.user.role in ("extended", "admin")),
+                    key=lambda b: b.user.role != "extended")
+    if not owners:
+        return None
+    resp = owners[0].send("POST", "/import",
+                          data={"record_type": "person", "file": (io.BytesIO(text.encode()), "x.csv")})
+    assert resp.status_code == 302, resp.status_code
+    return int(resp.headers["Location"].rstrip("/").split("/")[-2]), owners[0].user.key
+
+
+def probe_imports(ctx: Ctx, rule: str, params: dict) -> None:
+    """Import pages: extended users and admins only; a job is its owner's (admins may look at and
+    undo anyone's, not map it); someone else's job answers like an unknown one."""
+    world = ctx.world
+    job, owner = (import_job(ctx) or (None, None)) if params.get("job") else (None, None)
+    if params.get("job") and job is None:
+        return
+    for b in ctx.browsers:
+        may = b.user.role in ("admin", "extended")
+        for jid in ([job, world.unused_id()] if job else [None]):
+            url = fill(rule, job_id=jid)
+            if not may:
+                status = 403
+            elif jid is None or (jid == job and (b.user.key == owner or (
+                    b.user.role == "admin" and not params.get("own")))):
+                status = 200
+            else:
+                status = 404
+            ctx.check(b, b.get(url, rule=rule), url, status=status)
+            if params.get("job") and not params.get("own"):
+                ctx.check(b, b.get(url, target="import-status", rule=rule), f"{url} [import-status]", status=status)
+
+
 def probe_static(ctx: Ctx, rule: str, params: dict) -> None:
     for name, status in (("app.js", 200), ("app.css", 200), ("nothing-here.js", 404)):
         url = fill(rule, filename=name)
@@ -480,7 +530,7 @@ def anonymous(ctx: Ctx, rule: str) -> None:
     world = ctx.world
     rid = world.all_record_ids()[0] if world.record_ids else 1
     url = fill(rule, plural="companies", record_id=rid, field_id=1, group_id=1, user_id=1,
-               filename="app.js", note_id=1, task_id=1)
+               filename="app.js", note_id=1, task_id=1, job_id=1)
     resp = ctx.anon.get(url, rule=rule)
     if rule in ("/login", "/static/<path:filename>", "/api/v1/openapi.json"):
         expected = (200,)
@@ -508,6 +558,8 @@ PROBERS = {
     "page": probe_page,
     "static": probe_static,
     "admin": probe_admin,
+    "pipeline": probe_pipeline,
+    "imports": probe_imports,
 }
 
 

@@ -136,7 +136,7 @@ def _setup(app) -> dict:
 
             c0 = first["company"].key
             found = [(fill(rule, plural="companies", record_id=ids["company"], note_id=world.note_ids[c0][0],
-                           task_id=world.task_ids.get(c0, 1), field_id=1, group_id=gid, entry_id=1,
+                           task_id=world.task_ids.get(c0, 1), field_id=1, group_id=gid, entry_id=1, job_id=1,
                            user_id=world.user_ids["norm_b"]), {"name": [], "value": []})]
         for url, fields in found[:2]:
             targets.append((method, rule, url, fields))
@@ -206,9 +206,9 @@ QUERY_PARAMS = ("q", "tag", "group_id", "sort", "dir", "page", "offset", "before
                 "action", "field", "entity", "company_id", "person_id", "deal_id", "project_id")
 #: what each page reads (the rest of QUERY_PARAMS is sent too, less often)
 READS = {"list": ("q", "tag", "group_id", "sort", "dir", "page"), "export": ("q", "tag", "group_id", "sort", "dir"),
-         "search": ("q",), "lookup": ("q", "field"), "tasks": ("scope", "status", "page"), "home": ("before",),
+         "search": ("q",), "lookup": ("q", "field"), "tasks": ("scope", "status", "page"), "home": ("before", "after"),
          "record": ("offset",), "new": ("company_id", "person_id", "deal_id", "project_id"),
-         "admin": ("action", "page", "entity")}
+         "admin": ("action", "page", "entity"), "pipeline": ("currency", "from")}
 
 
 @FUZZ_SETTINGS
@@ -220,7 +220,7 @@ def test_query_strings_never_fail(app, data):
     rule = data.draw(st.sampled_from(rules), label="rule")
     from .coverage import fill
 
-    url = fill(rule, plural="companies", record_id=ids["company"], field_id=1, group_id=1, user_id=1)
+    url = fill(rule, plural="companies", record_id=ids["company"], field_id=1, group_id=1, user_id=1, job_id=1)
     reads = READS.get(GET[rule].kind, ())
     names = data.draw(st.sets(st.sampled_from(reads or QUERY_PARAMS), min_size=1, max_size=3)) if reads else set()
     names |= data.draw(st.sets(st.sampled_from(QUERY_PARAMS), max_size=1))

@@ -475,7 +475,81 @@ def attack_api_public(a: Attack, method: str, rule: str, params: dict) -> None:
                json={"email": world.user_emails[u.key], "password": "wrong-password"})
 
 
+def _csv(text: str) -> tuple:
+    import io
+
+    return (io.BytesIO(text.encode()), "liste.csv")
+
+
+def attack_import_upload(a: Attack, method: str, rule: str, params: dict) -> None:
+    """Normal users may not import (403); a record type that cannot be imported is refused."""
+    for b in a.ctx.browsers:
+        if b.user.role == "normal":
+            a.send(b, method, rule, rule, 403, data={"record_type": "company", "file": _csv("Name\nX\n")})
+        else:
+            a.send(b, method, rule, rule, 400, data={"record_type": "deal", "file": _csv("Name\nX\n")})
+
+
+def attack_import_job(a: Attack, method: str, rule: str, params: dict) -> None:
+    """A job is its owner's: others get 404 like an unknown job (normal users 403). As the owner:
+    a group not one's own is refused; a person linked to a company the owner does not fully see
+    fails the whole file (nothing imported); an import not done cannot be undone."""
+    from crm.imports.models import ImportJob
+
+    from .leakcheck import import_job, name_token
+
+    ctx, world = a.ctx, a.ctx.world
+    made = import_job(ctx)
+    if made is None:
+        return
+    job, owner = made
+    a.baseline = dump_database()
+    unknown = fill(rule, job_id=world.unused_id())
+    url = fill(rule, job_id=job)
+    step = params["step"]
+    data = {"col-0": "last_name", "col-1": "company"}
+    for b in ctx.browsers:
+        if b.user.role == "normal":
+            a.send(b, method, url, rule, 403, data=data)
+        elif b.user.key != owner and not (b.user.role == "admin" and step == "undo"):
+            a.send(b, method, url, rule, 404, data=data, same_as=unknown)
+    b = next(b for b in ctx.browsers if b.user.key == owner)
+    me = b.user
+    if step == "undo":
+        a.send(b, method, url, rule, 302)  # not done: refused with a message, nothing changed
+        b.get(fill("/import/<int:job_id>", job_id=job))  # (drains the flash message)
+        return
+    if step == "preview":
+        a.send(b, method, url, rule, 200, data=data, target="import-preview")
+        return
+    if not world.spec.enabled:
+        return  # without the group system the owner fully sees every company: nothing to refuse
+    foreign = [g for g, gid in world.group_ids.items() if g not in me.all_groups]
+    if foreign:
+        a.send(b, method, url, rule, 422, data={**data, "group_id": world.group_ids[foreign[0]]})
+    unseen = [r for r in world.records_of("company") if world.level(me, r) != "full"]
+    own_group = sorted(me.all_groups)[0]
+    for r in unseen[:2]:
+        job2, _owner = import_job(ctx, f"Nachname;Firma\nEins;{name_token(world, r).text}\n")
+        a.baseline = dump_database()
+        resp = b.send(method, fill(rule, job_id=job2), rule=rule,
+                      data={**data, "group_id": world.group_ids[own_group]})
+        figures.add("unauthorized_attempts")
+        after = dump_database()
+        changed = [t for t in after if after[t] != a.baseline[t] and t not in ("rate_counters", "import_jobs")]
+        if resp.status_code != 302 or changed:
+            figures.add("unauthorized_writes")
+            ctx.fail(f"import linking a person to {r.key} ({world.level(me, r)}) as {me.key}: "
+                     f"HTTP {resp.status_code}, changed {changed}")
+        status = db.session.get(ImportJob, job2).status
+        if status != "failed":
+            ctx.fail(f"import linking a person to {r.key} ({world.level(me, r)}) as {me.key}: {status}")
+        a.baseline = after
+
+
 ATTACKERS = {
+    "import_upload": attack_import_upload,
+    "import_job": attack_import_job,
     "api_record": attack_api_record,
     "api_create": attack_api_create,
     "api_assign": attack_api_assign,

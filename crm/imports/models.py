@@ -1,0 +1,65 @@
+"""Import jobs: an uploaded CSV file, its column mapping, its progress and the records it made.
+
+The state lives in the database, not in a process, so any app server can show the progress of a
+job another one runs, and an undo finds exactly the records the import created.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..common import utcnow
+from ..extensions import db
+
+#: uploaded -> mapping chosen (queued) -> checking -> saving -> done | failed; done -> undone
+STATUSES = ("mapping", "queued", "checking", "saving", "done", "failed", "undone")
+
+
+class ImportJob(db.Model):
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    record_type: Mapped[str] = mapped_column(String(8))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"), nullable=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    encoding: Mapped[str] = mapped_column(String(20), default="utf-8")
+    delimiter: Mapped[str] = mapped_column(String(1), default=",")
+    #: the decoded file; emptied once the job has finished
+    content: Mapped[str] = mapped_column(Text, default="")
+    header: Mapped[list] = mapped_column(JSON, default=list)
+    #: column index (as text) -> target field name
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="mapping")
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    #: [{"line": n, "field": label, "message": text}, ...] (the first few hundred)
+    errors: Mapped[list] = mapped_column(JSON, default=list)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: the audit entry of the import (marked undone by an undo)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"), nullable=True)
+
+    user = relationship("User")
+    group = relationship("Group")
+
+
+class ImportItem(db.Model):
+    """One record an import created, with the version it had then (for a safe undo)."""
+
+    __tablename__ = "import_items"
+    __table_args__ = (Index("ix_import_items_job", "job_id", "record_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"))
+    record_type: Mapped[str] = mapped_column(String(8))
+    record_id: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)

@@ -1,0 +1,393 @@
+"""CSV import of companies and people, and its undo.
+
+1. **upload** - :func:`create_job` reads the file (encoding, delimiter, size, rows) and keeps it
+   in an :class:`ImportJob` with a first guess of the column mapping;
+2. **mapping** - :func:`configure` stores the mapping and the target group (one of the user's
+   groups) and queues the job;
+3. **run** - :func:`run` claims a queued job (one runner, even with several app servers), then
+   - *checks* every row with the record form of the type (``crm.records.forms``): the same
+     rules as a record entered by hand; progress is committed every few hundred rows;
+   - if any row fails: the job fails with a report (line, column, message) and nothing is
+     imported;
+   - else *saves* every row through ``crm.records.services.create_record`` in **one**
+     transaction, together with the list of created records, the audit entry and the job's
+     final state - all or nothing. A row the service refuses fails the whole file the same way;
+4. **undo** - :func:`undo` deletes, within 24 hours, exactly the records the import created,
+   as far as they still exist and are unchanged: a record edited since (its version moved on),
+   given notes or tasks, or linked from another record since, is kept and counted as such.
+
+The job's state and progress live in the database, so any app server shows the progress of a
+job another one runs; the browser polls it (htmx).
+"""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import force_locale, get_locale, ngettext
+from flask_babel import gettext as _
+from sqlalchemy import and_, exists, func, insert, not_, select, update
+
+from ..audit.models import AuditEntry
+from ..audit.services import audit
+from ..auth.models import User
+from ..common import utcnow
+from ..customfields.services import fields_for
+from ..extensions import db
+from ..groups.models import Group
+from ..notes.models import Note
+from ..records.forms import build_form, form_class, form_to_data
+from ..records.models import Company, Deal, Person, Project
+from ..records.services import (
+    ServiceError,
+    create_record,
+    delete_records,
+    member_groups,
+)
+from ..records.types import TYPES
+from ..tasks.models import Task
+from ..visibility import Viewer, fully_visible_to, viewer_for
+from . import csvfile, mapping
+from .models import ImportItem, ImportJob
+
+UNDO_WINDOW = timedelta(hours=24)
+#: a running job that has not reported for this long has died with its process
+STALE_AFTER = timedelta(minutes=10)
+CHUNK = 200
+MAX_ERRORS_KEPT = 300
+RUNNING = ("queued", "checking", "saving")
+
+
+class ImportRefused(Exception):
+    """A request the import refuses (not the file's rows: those go into the job's report)."""
+
+
+def may_import(user) -> bool:
+    """Imports create many records at once and their undo deletes them: extended users and
+    admins, like exports and deleting."""
+    return user.role in ("admin", "extended")
+
+
+# ---------------------------------------------------------------------------------------------
+# Upload and mapping
+# ---------------------------------------------------------------------------------------------
+
+def create_job(user: User, key: str, filename: str, data: bytes) -> ImportJob:
+    if key not in mapping.IMPORTABLE:
+        raise ImportRefused(_("Only companies and people can be imported."))
+    cfg = current_app.config
+    if len(data) > cfg["IMPORT_MAX_BYTES"]:
+        raise csvfile.FileError(too_large_message())
+    table = csvfile.read(data, cfg["IMPORT_MAX_ROWS"])
+    fields = fields_for(key)
+    guess = mapping.guess(key, table.header, fields)
+    job = ImportJob(
+        user_id=user.id, record_type=key, filename=(filename or "")[:255], encoding=table.encoding,
+        delimiter=table.delimiter, content=table.text, header=table.header, total=table.rows,
+        mapping={str(i): t for i, t in guess.items()}, status="mapping",
+    )
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def too_large_message() -> str:
+    limit = current_app.config["IMPORT_MAX_BYTES"] / (1024 * 1024)
+    return _("The file is larger than %(mb)s MB. Split it into smaller files.",
+             mb=f"{limit:.1f}".removesuffix(".0"))
+
+
+def job_mapping(job: ImportJob) -> dict[int, str]:
+    return {int(i): t for i, t in (job.mapping or {}).items() if t}
+
+
+def preview(job: ImportJob, rows: int = 5) -> list[tuple[int, list[str]]]:
+    out = []
+    for line, cells in csvfile.rows(job.content, job.delimiter):
+        out.append((line, cells))
+        if len(out) >= rows:
+            break
+    return out
+
+
+def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: int | None) -> list[str]:
+    """Store the mapping and the group; queue the job. Returns problems (then nothing changes)."""
+    if job.status != "mapping":
+        return [_("This import has been started already.")]
+    fields = fields_for(job.record_type)
+    problems = mapping.check(job.record_type, chosen, fields)
+    if viewer.groups_enabled:
+        if group_id is None or not viewer.is_member(group_id):
+            problems.append(_("Choose one of your groups."))
+    else:
+        group_id = None
+    if problems:
+        return problems
+    job.mapping = {str(i): t for i, t in chosen.items() if t}
+    job.group_id = group_id
+    job.status = "queued"
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a job
+# ---------------------------------------------------------------------------------------------
+
+def _set(job_id: int, **values) -> None:
+    """Write the job's state in a transaction of its own, so that others see it at once."""
+    with db.engine.begin() as conn:
+        conn.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
+
+
+def _claim(job_id: int) -> bool:
+    now = utcnow()
+    with db.engine.begin() as conn:
+        return conn.execute(
+            update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "queued")
+            .values(status="checking", started_at=now, heartbeat_at=now, processed=0)
+        ).rowcount == 1
+
+
+class _Rows:
+    """The rows of a job as form data for the record form of its type."""
+
+    def __init__(self, job: ImportJob, viewer: Viewer, user: User):
+        self.job = job
+        self.viewer = viewer
+        self.user = user
+        self.rtype = TYPES[job.record_type]
+        self.fields = fields_for(job.record_type)
+        self.mapping = job_mapping(job)
+        self.labels = {t.key: str(t.label) for t in mapping.targets(job.record_type, self.fields)}
+        self.date_fields = {f"cf_{f.id}" for f in self.fields if f.kind == "date"}
+        self.groups = member_groups(viewer)
+        self.users = list(db.session.scalars(select(User).where(User.id == user.id)))
+        self.companies: dict[str, list[int]] = {}
+        self.form_class = form_class(self.rtype, self.fields)
+
+    def __iter__(self):
+        return iter(csvfile.rows(self.job.content, self.job.delimiter))
+
+    def _company(self, name: str) -> list[int]:
+        """Companies of that name the user fully sees (a person can only be linked to those)."""
+        key = name.casefold()
+        if key not in self.companies:
+            self.companies[key] = list(db.session.scalars(
+                select(Company.id).where(func.lower(Company.name) == key, fully_visible_to(Company, self.viewer))
+                .limit(2)
+            ))
+        return self.companies[key]
+
+    def check(self, cells: list[str]):
+        """(service data, errors) of one row; errors are (column label, message)."""
+        data, company = mapping.formdata(cells, self.mapping, self.date_fields)
+        errors: list[tuple[str, str]] = []
+        if company:
+            found = self._company(company)
+            if len(found) == 1:
+                data["company_id"] = str(found[0])
+            else:
+                errors.append((self.labels["company"], _("There is no company “%(n)s”.", n=company) if not found
+                               else _("There are several companies “%(n)s”.", n=company)))
+        for key in self.labels:  # as a browser sends a form: every field, empty ones as ""
+            if key != "company" and key not in data:
+                data[key] = ""
+        if self.viewer.groups_enabled:
+            data["group_id"] = str(self.job.group_id)
+        data["responsible_id"] = str(self.user.id)
+        form = build_form(self.rtype, self.fields, groups=self.groups, users=self.users, cls=self.form_class,
+                          groups_enabled=self.viewer.groups_enabled, formdata=data, meta={"csrf": False})
+        if not form.validate():
+            for name, messages in form.errors.items():
+                errors += [(self.label(name, form), str(m)) for m in messages]
+        return (None if errors else form_to_data(self.rtype, form)), errors
+
+    def label(self, name: str, form=None) -> str:
+        """The column a message is about, as the mapping page names it."""
+        if name == "company_id":
+            name = "company"
+        if name in self.labels:
+            return self.labels[name]
+        if form is not None and name in form:
+            return str(form[name].label.text)
+        return name
+
+
+def _report(errors: list, line: int, problems) -> int:
+    for column, message in problems:
+        if len(errors) < MAX_ERRORS_KEPT:
+            errors.append({"line": line, "column": column, "message": message})
+    return len(problems)
+
+
+def run(job_id: int, locale: str | None = None) -> None:
+    """Run a queued job to its end (done or failed). Safe to call from several servers at once:
+    only one claims the job. The report is written in ``locale`` (the language of the page that
+    started it), else the user's or the account's language."""
+    if not _claim(job_id):
+        return
+    job = db.session.get(ImportJob, job_id)
+    user = db.session.get(User, job.user_id)
+    try:
+        with force_locale(locale or user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            _run(job, user)
+    except Exception:
+        db.session.rollback()
+        _set(job_id, status="failed", finished_at=utcnow(), content="",
+             message=_("The import stopped because of an error on our side. Nothing was imported."))
+        raise
+
+
+def _run(job: ImportJob, user: User) -> None:
+    job_id = job.id
+    viewer = viewer_for(user)
+    rows = _Rows(job, viewer, user)
+    errors: list[dict] = []
+    count = 0
+    for done, (line, cells) in enumerate(rows, start=1):
+        _data, problems = rows.check(cells)
+        count += _report(errors, line, problems)
+        if done % CHUNK == 0:
+            db.session.rollback()  # nothing to keep; ends the read transaction (SQLite: frees the file)
+            _set(job_id, processed=done, heartbeat_at=utcnow(), error_count=count)
+    if count:
+        _fail(job_id, errors, count)
+        return
+    _set(job_id, status="saving", processed=0, heartbeat_at=utcnow())
+    _save(job, rows, viewer, user)
+
+
+def _fail(job_id: int, errors: list[dict], count: int) -> None:
+    db.session.rollback()
+    _set(job_id, status="failed", errors=errors, error_count=count, finished_at=utcnow(), content="",
+         message=ngettext("Nothing was imported: %(num)s error in the file.",
+                          "Nothing was imported: %(num)s errors in the file.", count))
+
+
+def _save(job: ImportJob, rows: _Rows, viewer: Viewer, user: User) -> None:
+    """Every row through the record service, in one transaction with the job's final state."""
+    job_id, key, group_id, filename = job.id, job.record_type, job.group_id, job.filename
+    rtype = TYPES[key]
+    errors: list[dict] = []
+    count = done = 0  # (done: also after the loop)
+    created: list[dict] = []
+    report_progress = db.engine.dialect.name != "sqlite"  # SQLite: one writer - the import itself
+    for line, cells in rows:
+        data, problems = rows.check(cells)
+        if not problems:
+            try:
+                # (a refused row adds nothing to the session: the service checks before it adds)
+                obj = create_record(rtype, data, viewer, user)
+                created.append({"job_id": job_id, "record_type": key, "record_id": obj.id, "version": obj.version})
+            except ServiceError as err:
+                problems = [(rows.label(k), str(m)) for k, m in err.errors.items()]
+        count += _report(errors, line, problems)
+        done += 1
+        if report_progress and done % CHUNK == 0:
+            _set(job_id, processed=done, heartbeat_at=utcnow())
+        if done % CHUNK == 0:
+            db.session.expunge_all()  # keep the session small; the rows are flushed (job: see above)
+    if count:
+        _fail(job_id, errors, count)
+        return
+    group = db.session.get(Group, group_id) if group_id else None
+    if created:
+        db.session.execute(insert(ImportItem), created)
+    entry = audit(viewer, "import", job_id=job_id, record_type=rtype.plural, counts={rtype.plural: len(created)},
+                  group=group.name if group else None, group_id=group_id, filename=filename)
+    db.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(
+        status="done", created=len(created), processed=done, finished_at=utcnow(), content="",
+        audit_id=entry.id))
+    db.session.commit()
+
+
+def start(job: ImportJob) -> threading.Thread | None:
+    """Run the job now (small files) or in a thread of this server, which the browser polls."""
+    app = current_app._get_current_object()
+    locale = str(get_locale() or "") or None
+    if job.total <= app.config["IMPORT_INLINE_ROWS"]:
+        run(job.id, locale)
+        return None
+    thread = threading.Thread(target=_run_in_thread, args=(app, job.id, locale), name=f"import-{job.id}",
+                              daemon=True)
+    thread.start()
+    return thread
+
+
+def _run_in_thread(app, job_id: int, locale: str | None) -> None:
+    with app.app_context():
+        try:
+            run(job_id, locale)
+        except Exception:
+            app.logger.exception("import %s failed", job_id)
+        finally:
+            db.session.remove()
+
+
+def refresh_stale(job: ImportJob) -> ImportJob:
+    """A job whose runner stopped reporting (its process died) is failed; nothing was saved,
+    since saving is one transaction."""
+    beat = job.heartbeat_at or job.started_at or job.created_at
+    if job.status in ("checking", "saving") and beat and utcnow() - beat > STALE_AFTER:
+        _set(job.id, status="failed", finished_at=utcnow(), content="",
+             message=_("The import was interrupted. Nothing was imported."))
+        db.session.refresh(job)
+    return job
+
+
+# ---------------------------------------------------------------------------------------------
+# Undo
+# ---------------------------------------------------------------------------------------------
+
+def undo_deadline(job: ImportJob):
+    return job.finished_at + UNDO_WINDOW if job.finished_at else None
+
+
+def can_undo(job: ImportJob, user) -> bool:
+    return (job.status == "done" and job.finished_at is not None and utcnow() < undo_deadline(job)
+            and (job.user_id == user.id or user.role == "admin"))
+
+
+def _untouched(model, items, viewer: Viewer):
+    """Records of the import that are as the import left them: same version, fully visible, no
+    notes or tasks, nothing linking to them."""
+    key = model.KEY
+    conds = [
+        model.id.in_(select(items.c.record_id)),
+        model.version == select(items.c.version).where(items.c.record_id == model.id).scalar_subquery(),
+        fully_visible_to(model, viewer),
+        not_(exists().where(getattr(Note, f"{key}_id") == model.id)),
+        not_(exists().where(getattr(Task, f"{key}_id") == model.id)),
+    ]
+    for other in (Person, Deal, Project):
+        fk = getattr(other, f"{key}_id", None)
+        if fk is not None and other is not model:
+            conds.append(not_(exists().where(fk == model.id)))
+    return and_(*conds)
+
+
+def undo(job: ImportJob, viewer: Viewer, user) -> dict[str, int]:
+    """Delete the records the import created that are still as it left them. Returns counts:
+    ``deleted``, ``kept`` (changed since), ``gone`` (deleted by someone already)."""
+    if not can_undo(job, user):
+        raise ImportRefused(_("This import can no longer be undone."))
+    rtype = TYPES[job.record_type]
+    model = rtype.model
+    items = select(ImportItem.record_id, ImportItem.version).where(
+        ImportItem.job_id == job.id, ImportItem.record_type == job.record_type).subquery()
+    total = db.session.scalar(select(func.count()).select_from(items)) or 0
+    existing = db.session.scalar(
+        select(func.count()).select_from(model).where(model.id.in_(select(items.c.record_id)))) or 0
+    deleted = delete_records(rtype, select(model.id).where(_untouched(model, items, viewer)), viewer)
+    counts = {"deleted": deleted, "kept": existing - deleted, "gone": total - existing}
+    now = utcnow()
+    job.status = "undone"
+    job.undone_at = now
+    audit(viewer, "import_undone", job_id=job.id, record_type=rtype.plural, counts={rtype.plural: deleted},
+          kept=counts["kept"], gone=counts["gone"], filename=job.filename)
+    if job.audit_id:
+        db.session.execute(update(AuditEntry).where(AuditEntry.id == job.audit_id).values(
+            undone_at=now, undone_by_id=viewer.user_id))
+    db.session.expire_all()
+    return counts

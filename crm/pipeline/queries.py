@@ -1,0 +1,114 @@
+"""The deals pipeline: deals by stage with their sums, and pipeline value per stage and month.
+
+Every figure is a SQL aggregate over the deals the viewer *fully* sees: a restricted deal's
+value and stage are hidden, so it is neither on the board nor in a sum.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import and_, extract, func, select
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..records.models import DEAL_STAGES, Company, Deal
+from ..visibility import Viewer, fully_visible_to, visible_to
+
+#: cards per stage column
+CARDS = 50
+#: months in the chart
+MONTHS = 12
+
+
+@dataclass
+class Column:
+    stage: str
+    count: int = 0
+    #: currency -> sum of values in cents
+    sums: dict[str, int] = field(default_factory=dict)
+    cards: list = field(default_factory=list)
+
+
+def stage_sums(viewer: Viewer) -> dict[str, Column]:
+    columns = {stage: Column(stage) for stage in DEAL_STAGES}
+    stmt = (
+        select(Deal.stage, Deal.currency, func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
+        .where(fully_visible_to(Deal, viewer))
+        .group_by(Deal.stage, Deal.currency)
+    )
+    for stage, currency, count, total in db.session.execute(stmt):
+        column = columns[stage]
+        column.count += count
+        column.sums[currency] = int(total)
+    return columns
+
+
+def board(viewer: Viewer, cards: int = CARDS) -> dict[str, Column]:
+    """The three columns with their sums and the first cards (soonest target date first)."""
+    columns = stage_sums(viewer)
+    company = aliased(Company)
+    ranked = (
+        select(
+            Deal.id, Deal.name, Deal.stage, Deal.value_cents, Deal.currency, Deal.target_date,
+            Deal.company_id, company.id.label("company_ref"), company.name.label("company_name"),
+            func.row_number().over(
+                partition_by=Deal.stage,
+                order_by=(Deal.target_date.is_(None), Deal.target_date, Deal.value_cents.desc(), Deal.id),
+            ).label("pos"),
+        )
+        .outerjoin(company, and_(company.id == Deal.company_id, visible_to(company, viewer)))
+        .where(fully_visible_to(Deal, viewer))
+        .subquery()
+    )
+    for row in db.session.execute(select(ranked).where(ranked.c.pos <= cards).order_by(ranked.c.stage, ranked.c.pos)):
+        columns[row.stage].cards.append(row)
+    return columns
+
+
+def currencies(columns: dict[str, Column]) -> list[str]:
+    """Currencies in use, the largest total first."""
+    totals: dict[str, int] = defaultdict(int)
+    for column in columns.values():
+        for currency, cents in column.sums.items():
+            totals[currency] += cents
+    return sorted(totals, key=lambda c: (-totals[c], c))
+
+
+def month_start(day: date, shift: int = 0) -> date:
+    index = day.year * 12 + day.month - 1 + shift
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass
+class Chart:
+    currency: str
+    months: list[date]
+    #: (month, stage) -> cents
+    values: dict[tuple[date, str], int]
+    #: deals of this currency outside the months shown, or without a target date
+    outside: int
+
+    @property
+    def peak(self) -> int:
+        return max(self.values.values(), default=0)
+
+
+def by_month(viewer: Viewer, currency: str, first: date, months: int = MONTHS) -> Chart:
+    """Pipeline value per stage and month of the target date, for one currency."""
+    first = month_start(first)
+    end = month_start(first, months)
+    year, month = extract("year", Deal.target_date), extract("month", Deal.target_date)
+    visible = and_(fully_visible_to(Deal, viewer), Deal.currency == currency)
+    stmt = (
+        select(year, month, Deal.stage, func.coalesce(func.sum(Deal.value_cents), 0))
+        .where(visible, Deal.target_date >= first, Deal.target_date < end)
+        .group_by(year, month, Deal.stage)
+    )
+    values = {(date(int(y), int(m), 1), stage): int(total) for y, m, stage, total in db.session.execute(stmt)}
+    outside = db.session.scalar(
+        select(func.count()).select_from(Deal).where(
+            visible, (Deal.target_date.is_(None)) | (Deal.target_date < first) | (Deal.target_date >= end))
+    ) or 0
+    return Chart(currency, [month_start(first, i) for i in range(months)], values, outside)

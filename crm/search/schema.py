@@ -1,0 +1,338 @@
+"""The search index in the database: one row per searchable text of a record, kept current by
+triggers, and a full-text index over it (SQLite FTS5 / PostgreSQL tsvector + GIN).
+
+``search_docs`` holds one row ("doc") per searchable text of a record:
+
+* ``name``  - the display name (company/deal/project name, a person's first and last name);
+* ``email`` / ``phone`` - one per contact detail of a company or person;
+* ``field`` - one per value of a text or select custom field.
+
+Each doc carries its record's ``group_id``, so the index can answer "matches *and* may be matched by
+this viewer" by itself: a doc may match for a viewer when the viewer fully sees its group, or when
+the doc shows on a restricted record (the name, a field shared with one of the viewer's groups).
+The query (``crm.search.queries``) then checks the same against the records themselves.
+
+Triggers on the record tables, ``contact_details`` and ``custom_field_values`` keep the docs
+current for every write path: the ORM services, bulk ``UPDATE`` of group assignments, Core bulk
+inserts of ``demo generate``, cascading deletes. A second set of triggers feeds the docs into the
+full-text index (SQLite); on PostgreSQL a ``BEFORE`` trigger computes the ``tsv`` column.
+
+Why the triggers are (re)created by ``migrations/env.py`` after every upgrade: SQLite's batch
+migrations rebuild a table by copy-drop-rename, and a trigger that names a table being renamed
+makes the rename fail. ``env.py`` drops the triggers before the migrations run and creates them
+again afterwards (:func:`drop_triggers`, :func:`create_triggers`), so later migrations need not
+know about them.
+
+Text normalisation is the same on both sides of a search: lower case, accents removed, split at
+everything that is not a letter or digit. SQLite's ``unicode61`` tokenizer does it for the index
+and the query; on PostgreSQL :data:`PG_WORDS` (a SQL function) does it for both.
+"""
+from __future__ import annotations
+
+import unicodedata
+
+RECORD_TABLES = {"company": "companies", "person": "people", "deal": "deals", "project": "projects"}
+#: custom field kinds whose values are searched (numbers, dates and URLs are not words)
+FIELD_KINDS = ("text", "select")
+#: contact detail kinds that are searched
+DETAIL_KINDS = ("email", "phone")
+
+# Accented Latin letters -> plain ones (PostgreSQL only; SQLite's tokenizer does this itself).
+_UNDECOMPOSED = {"ø": "o", "đ": "d", "ł": "l", "ı": "i", "ħ": "h", "ŧ": "t", "ŀ": "l"}
+
+
+def _plain(ch: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    return _UNDECOMPOSED.get(ch, base if len(base) == 1 else ch)
+
+
+_ACCENTED = "".join(c for c in map(chr, range(0xC0, 0x180)) if c.islower() and _plain(c) != c)
+_PLAIN = "".join(_plain(c) for c in _ACCENTED)
+
+
+def _name_sql(key: str, row: str) -> str:
+    if key == "person":
+        return f"trim(coalesce({row}.first_name, '') || ' ' || coalesce({row}.last_name, ''))"
+    return f"{row}.name"
+
+
+def _digits_sql(expr: str) -> str:
+    """A phone number's digits only, so "+49 (40) 123-45" is found by "4940123"."""
+    out = expr
+    for ch in (" ", "-", "/", "(", ")", "+", ".", "\u00a0"):
+        out = f"replace({out}, '{ch}', '')"
+    return out
+
+
+def _indexed_text(row: str) -> str:
+    """What the full-text index gets of a doc: its text; for phone numbers also the digits alone."""
+    return f"CASE WHEN {row}.kind = 'phone' THEN {row}.body || ' ' || {_digits_sql(row + '.body')} ELSE {row}.body END"
+
+
+def _owner_type(row: str, keys) -> str:
+    whens = " ".join(f"WHEN {row}.{k}_id IS NOT NULL THEN '{k}'" for k in keys)
+    return f"CASE {whens} END"
+
+
+def _owner_id(row: str, keys) -> str:
+    return "coalesce(" + ", ".join(f"{row}.{k}_id" for k in keys) + ")"
+
+
+def _owner_group(row: str, keys) -> str:
+    return "coalesce(" + ", ".join(
+        f"(SELECT group_id FROM {RECORD_TABLES[k]} WHERE id = {row}.{k}_id)" for k in keys
+    ) + ")"
+
+
+_DETAIL_OWNERS = ("company", "person")
+_VALUE_OWNERS = ("company", "person", "deal", "project")
+_INSERT = "INSERT INTO search_docs (record_type, record_id, kind, source_id, field_id, group_id, body)"
+_KINDS_IN = ", ".join(f"'{k}'" for k in DETAIL_KINDS)
+_FIELD_KINDS_IN = ", ".join(f"'{k}'" for k in FIELD_KINDS)
+
+
+def _detail_insert(row: str) -> str:
+    return (
+        f"{_INSERT} SELECT {_owner_type(row, _DETAIL_OWNERS)}, {_owner_id(row, _DETAIL_OWNERS)}, {row}.kind, "
+        f"{row}.id, NULL, {_owner_group(row, _DETAIL_OWNERS)}, {row}.value "
+        f"WHERE {row}.kind IN ({_KINDS_IN})"
+    )
+
+
+def _value_insert(row: str) -> str:
+    return (
+        f"{_INSERT} SELECT {_owner_type(row, _VALUE_OWNERS)}, {_owner_id(row, _VALUE_OWNERS)}, 'field', "
+        f"{row}.id, {row}.field_id, {_owner_group(row, _VALUE_OWNERS)}, {row}.value "
+        f"FROM custom_fields f WHERE f.id = {row}.field_id AND f.kind IN ({_FIELD_KINDS_IN})"
+    )
+
+
+def _doc_statements(row: str) -> dict[str, list[str]]:
+    """Statements per trigger, written once with ``{row}`` standing for NEW/OLD."""
+    out: dict[str, list[str]] = {}
+    for key, table in RECORD_TABLES.items():
+        name_new = _name_sql(key, "NEW")
+        out[f"{table}:insert"] = [
+            f"{_INSERT} VALUES ('{key}', NEW.id, 'name', NEW.id, NULL, NEW.group_id, {name_new})"
+        ]
+        out[f"{table}:update"] = [
+            (f"UPDATE search_docs SET body = {name_new} WHERE record_type = '{key}' "
+             f"AND record_id = NEW.id AND kind = 'name' AND body <> {name_new}"),
+            (f"UPDATE search_docs SET group_id = NEW.group_id WHERE record_type = '{key}' "
+             f"AND record_id = NEW.id AND group_id <> NEW.group_id"),
+        ]
+        out[f"{table}:delete"] = [
+            f"DELETE FROM search_docs WHERE record_type = '{key}' AND record_id = OLD.id"
+        ]
+    out["contact_details:insert"] = [_detail_insert("NEW")]
+    out["contact_details:update"] = [
+        f"DELETE FROM search_docs WHERE kind IN ({_KINDS_IN}) AND source_id = OLD.id",
+        _detail_insert("NEW"),
+    ]
+    out["contact_details:delete"] = [f"DELETE FROM search_docs WHERE kind IN ({_KINDS_IN}) AND source_id = OLD.id"]
+    out["custom_field_values:insert"] = [_value_insert("NEW")]
+    out["custom_field_values:update"] = [
+        "DELETE FROM search_docs WHERE kind = 'field' AND source_id = OLD.id",
+        _value_insert("NEW"),
+    ]
+    out["custom_field_values:delete"] = ["DELETE FROM search_docs WHERE kind = 'field' AND source_id = OLD.id"]
+    return out
+
+
+SOURCE_TABLES = (*RECORD_TABLES.values(), "contact_details", "custom_field_values")
+#: the columns whose change matters to the index
+_WATCHED = {
+    "people": "first_name, last_name, group_id",
+    "contact_details": "kind, value, company_id, person_id",
+    "custom_field_values": "field_id, value, company_id, person_id, deal_id, project_id",
+}
+
+
+def _event_sql(table: str, event: str) -> str:
+    if event != "update":
+        return event.upper()
+    return f"UPDATE OF {_WATCHED.get(table, 'name, group_id')}"
+
+
+_EVENTS = ("insert", "update", "delete")
+
+
+def trigger_names() -> list[tuple[str, str]]:
+    """(trigger, table) of every search trigger."""
+    names = [(f"search_{t}_{e}", t) for t in SOURCE_TABLES for e in _EVENTS]
+    return names + [(f"search_docs_{e}", "search_docs") for e in _EVENTS]
+
+
+# ---------------------------------------------------------------------------------------------
+# SQLite: FTS5, contentless (the text lives in search_docs), fed by triggers on search_docs
+# ---------------------------------------------------------------------------------------------
+
+def _sqlite_meta(row: str) -> str:
+    """Words of the ``meta`` column that say who may match the doc, each one word so that the
+    index can test it cheaply: ``x<type>`` (any doc of the type), ``x<type>g<group>`` (a doc of a
+    record in that group), ``x<type>n`` (a record's name), ``f<field>`` (a custom field's value)."""
+    return (f"'x' || {row}.record_type || ' x' || {row}.record_type || 'g' || {row}.group_id "
+            f"|| CASE WHEN {row}.kind = 'name' THEN ' x' || {row}.record_type || 'n' ELSE '' END "
+            f"|| coalesce(' f' || {row}.field_id, '')")
+
+
+SQLITE_TABLES = [
+    ("CREATE VIRTUAL TABLE search_fts USING fts5(body, meta, content='', "
+     "tokenize='unicode61 remove_diacritics 2', prefix='1 2 3 4 5 6 7 8')"),
+]
+
+
+def _sqlite_triggers() -> list[str]:
+    stmts = []
+    for name, body in _doc_statements("NEW").items():
+        table, event = name.split(":")
+        stmts.append(
+            f"CREATE TRIGGER search_{table}_{event} AFTER {_event_sql(table, event)} ON {table} FOR EACH ROW BEGIN "
+            + "; ".join(body) + "; END"
+        )
+    fts_insert = (f"INSERT INTO search_fts (rowid, body, meta) "
+                  f"VALUES (NEW.id, {_indexed_text('NEW')}, {_sqlite_meta('NEW')})")
+    fts_delete = (f"INSERT INTO search_fts (search_fts, rowid, body, meta) "
+                  f"VALUES ('delete', OLD.id, {_indexed_text('OLD')}, {_sqlite_meta('OLD')})")
+    stmts += [
+        f"CREATE TRIGGER search_docs_insert AFTER INSERT ON search_docs BEGIN {fts_insert}; END",
+        f"CREATE TRIGGER search_docs_update AFTER UPDATE ON search_docs BEGIN {fts_delete}; {fts_insert}; END",
+        f"CREATE TRIGGER search_docs_delete AFTER DELETE ON search_docs BEGIN {fts_delete}; END",
+    ]
+    return stmts
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: a tsvector column with a GIN index, computed by a BEFORE trigger
+# ---------------------------------------------------------------------------------------------
+
+#: the words of a text, normalised (lower case, no accents); used for the index and for queries
+PG_WORDS = (
+    "CREATE OR REPLACE FUNCTION kontor_search_words(t text) RETURNS text[] LANGUAGE sql IMMUTABLE "
+    "PARALLEL SAFE AS $$ SELECT coalesce(array_remove(regexp_split_to_array("
+    f"translate(lower(coalesce(t, '')), '{_ACCENTED}', '{_PLAIN}'), '[^[:alnum:]]+'), ''), '{{}}') $$"
+)
+#: the index vector: the words, and the words that say who may match the doc (as in
+#: :func:`_sqlite_meta`, with a "#" that no word of a text can contain)
+PG_DOC_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION kontor_search_doc() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.tsv := array_to_tsvector(kontor_search_words({_indexed_text('NEW')}) || array_remove(ARRAY[
+    '#x' || NEW.record_type,
+    '#x' || NEW.record_type || 'g' || NEW.group_id::text,
+    CASE WHEN NEW.kind = 'name' THEN '#x' || NEW.record_type || 'n' END,
+    '#f' || NEW.field_id::text], NULL));
+  RETURN NEW;
+END $$
+"""
+PG_TABLES = [
+    "ALTER TABLE search_docs ADD COLUMN tsv tsvector",
+    "CREATE INDEX ix_search_docs_tsv ON search_docs USING gin (tsv)",
+]
+
+
+def _pg_triggers() -> list[str]:
+    stmts = [PG_WORDS, PG_DOC_FUNCTION]
+    for name, body in _doc_statements("NEW").items():
+        table, event = name.split(":")
+        fn = f"kontor_search_{table}_{event}"
+        ret = "OLD" if event == "delete" else "NEW"
+        stmts.append(
+            f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            + "; ".join(body) + f"; RETURN {ret}; END $$"
+        )
+        stmts.append(
+            f"CREATE TRIGGER search_{table}_{event} AFTER {_event_sql(table, event)} ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {fn}()"
+        )
+    stmts.append(
+        "CREATE TRIGGER search_docs_insert BEFORE INSERT OR UPDATE OF body, group_id ON search_docs "
+        "FOR EACH ROW EXECUTE FUNCTION kontor_search_doc()"
+    )
+    return stmts
+
+
+# ---------------------------------------------------------------------------------------------
+# Used by the migration and by migrations/env.py
+# ---------------------------------------------------------------------------------------------
+
+def has_index(conn) -> bool:
+    from sqlalchemy import inspect
+
+    return inspect(conn).has_table("search_docs")
+
+
+def drop_triggers(conn) -> None:
+    if not has_index(conn):
+        return
+    pg = conn.dialect.name == "postgresql"
+    for name, table in trigger_names():
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}" if pg else f"DROP TRIGGER IF EXISTS {name}")
+
+
+def create_triggers(conn) -> None:
+    """(Re)create the triggers; a no-op before the search tables exist."""
+    if not has_index(conn):
+        return
+    drop_triggers(conn)
+    for stmt in (_pg_triggers() if conn.dialect.name == "postgresql" else _sqlite_triggers()):
+        conn.exec_driver_sql(stmt)
+
+
+def create_index_objects(conn) -> None:
+    """The dialect's full-text objects next to the portable ``search_docs`` table."""
+    for stmt in (PG_TABLES if conn.dialect.name == "postgresql" else SQLITE_TABLES):
+        conn.exec_driver_sql(stmt)
+
+
+def drop_index_objects(conn) -> None:
+    drop_triggers(conn)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS kontor_search_doc() CASCADE")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS kontor_search_words(text)")
+        for table in SOURCE_TABLES:
+            for event in _EVENTS:
+                conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS kontor_search_{table}_{event}()")
+    else:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS search_fts")
+
+
+def rebuild(conn) -> int:
+    """Refill the index from the records (after a restore, a data migration, or if it was ever in
+    doubt). Runs in the caller's transaction; returns the number of docs."""
+    if not has_index(conn):
+        return 0
+    drop_triggers(conn)
+    conn.exec_driver_sql("DELETE FROM search_docs")
+    if conn.dialect.name != "postgresql":
+        # contentless FTS5: emptied as a whole, never row by row with values it may not hold
+        conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+    create_triggers(conn)  # from here the docs' own triggers fill the full-text index
+    for key, table in RECORD_TABLES.items():
+        conn.exec_driver_sql(
+            f"{_INSERT} SELECT '{key}', r.id, 'name', r.id, NULL, r.group_id, {_name_sql(key, 'r')} FROM {table} r"
+        )
+    for key in _DETAIL_OWNERS:
+        table = RECORD_TABLES[key]
+        conn.exec_driver_sql(
+            f"{_INSERT} SELECT '{key}', r.id, d.kind, d.id, NULL, r.group_id, d.value "
+            f"FROM contact_details d JOIN {table} r ON r.id = d.{key}_id WHERE d.kind IN ({_KINDS_IN})"
+        )
+    for key in _VALUE_OWNERS:
+        table = RECORD_TABLES[key]
+        conn.exec_driver_sql(
+            f"{_INSERT} SELECT '{key}', r.id, 'field', v.id, v.field_id, r.group_id, v.value "
+            f"FROM custom_field_values v JOIN {table} r ON r.id = v.{key}_id "
+            f"JOIN custom_fields f ON f.id = v.field_id WHERE f.kind IN ({_FIELD_KINDS_IN})"
+        )
+    return conn.exec_driver_sql("SELECT count(*) FROM search_docs").scalar_one()
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """For Alembic's autogenerate: the full-text objects are made by hand, not from the models."""
+    if type_ == "table" and name and name.startswith("search_fts"):
+        return False
+    if type_ == "column" and name == "tsv" and getattr(obj, "table", None) is not None \
+            and obj.table.name == "search_docs":
+        return False
+    return not (type_ == "index" and name == "ix_search_docs_tsv")

@@ -1,0 +1,179 @@
+"""The home page's activity stream: only what the user fully sees, and "load more" pages that
+neither skip nor repeat events - also when many share one timestamp."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+
+from crm.extensions import db
+from crm.home.queries import PAGE, Cursor, activity
+from crm.models import Company, Note, Person
+from crm.records.assign import assign_group
+from crm.records.types import TYPES
+
+
+def stream(app, make, user, cursor=None, limit=PAGE):
+    with make.acting_as(app, user) as viewer:
+        return activity(viewer, cursor, limit)
+
+
+def everything(app, make, user, limit=PAGE):
+    seen, cursor, pages = [], None, 0
+    while True:
+        events, cursor = stream(app, make, user, cursor, limit)
+        seen += events
+        pages += 1
+        assert pages < 100
+        if cursor is None:
+            return seen
+
+
+def keys(events):
+    return [(e.kind, e.rtype.key if e.rtype else None, e.record_id if e.kind != "note" else e.note.id)
+            for e in events]
+
+
+def test_notes_records_and_assignments_of_what_the_user_sees(app, make):
+    make.enable_groups()
+    u = make.user()
+    nord = make.group("Nord", [u])
+    sued = make.group("Süd")
+    shown = make.company("Sichtbar GmbH", group=nord)
+    hidden = make.company("Geheim AG", group=sued)
+    make.field("company", "Status", shared_with=[nord])  # Geheim AG is restricted for u, not full
+    make.note(shown, "Anruf bei Sichtbar")
+    make.note(hidden, "Anruf bei Geheim")
+    admin = make.user("admin")
+    with make.acting_as(app, admin) as viewer:
+        assign_group(TYPES["company"], [shown.id], nord.id, viewer)  # no change: already there
+        other = make.company("Dritte KG")
+        assign_group(TYPES["company"], [other.id], nord.id, viewer)
+        assign_group(TYPES["company"], [make.company("Vierte KG").id], sued.id, viewer)
+        db.session.commit()
+    events = everything(app, make, u)
+    kinds = {(e.kind, e.name) for e in events}
+    assert ("note", "Sichtbar GmbH") in kinds
+    assert any(e.kind == "assigned" and e.details["group"] == "Nord" for e in events)
+    assert not any(e.kind == "assigned" and e.details["group"] == "Süd" for e in events)
+    names = {e.name for e in events if e.name}
+    assert "Sichtbar GmbH" in names and "Dritte KG" in names
+    assert "Geheim AG" not in names and "Vierte KG" not in names
+    assert not any(e.kind == "note" and "Geheim" in e.note.body for e in events)
+
+
+def test_stream_changes_when_a_record_moves_to_a_group_the_user_is_not_in(app, make):
+    make.enable_groups()
+    u = make.user()
+    nord = make.group("Nord", [u])
+    sued = make.group("Süd")
+    p = make.person("Wandert", group=nord)
+    make.note(p, "Erstkontakt")
+    before = everything(app, make, u)
+    assert sorted(e.kind for e in before if e.name == "Anna Wandert") == ["created", "note"]
+    admin = make.user("admin", groups=[nord])
+    with make.acting_as(app, admin) as viewer:
+        assert assign_group(TYPES["person"], [p.id], sued.id, viewer)["updated"] == {"people": 1}
+        db.session.commit()
+    after = everything(app, make, u)
+    assert not [e for e in after if e.name == "Anna Wandert"]
+    assert not [e for e in after if e.kind == "note"]
+    # an admin sees the move in their stream only if a member of the target group
+    assert not any(e.kind == "assigned" for e in after)
+
+
+def test_extension_off_shows_everything_but_no_assignments(app, make):
+    u = make.user()
+    sued = make.group("Süd")
+    c = make.company("Irgendwo", group=sued)
+    make.note(c, "Notiz")
+    events = everything(app, make, u)
+    assert {e.kind for e in events} == {"note", "created"}
+
+
+def test_pages_neither_skip_nor_repeat_events_with_equal_timestamps(app, make):
+    u = make.user()
+    companies = [make.company(f"Firma {i:02d}") for i in range(7)]
+    for i in range(6):
+        make.person(f"Person {i:02d}")
+    for i in range(30):
+        make.note(companies[i % 7], f"Notiz {i}")
+    same = datetime(2026, 5, 4, 3, 2, 1)
+    # everything at one and the same moment
+    db.session.execute(update(Note).values(created_at=same))
+    db.session.execute(update(Company).values(created_at=same, updated_at=same))
+    db.session.execute(update(Person).values(created_at=same - timedelta(hours=1), updated_at=same))
+    db.session.commit()
+    all_at_once, cursor = stream(app, make, u, None, 1000)
+    assert cursor is None and len(all_at_once) == 30 + 7 + 6
+    for limit in (1, 7, PAGE):
+        paged = everything(app, make, u, limit)
+        assert keys(paged) == keys(all_at_once), limit
+    changed = [e for e in all_at_once if e.kind == "changed"]
+    assert len(changed) == 6  # people: updated an hour after creation
+
+
+def test_load_more_over_http(app, client, make):
+    u = make.user()
+    c = make.company("Viel los")
+    for i in range(PAGE + 5):
+        make.note(c, f"Notiz Nummer {i}")
+    make.login(client, u)
+    page = client.get("/").get_data(as_text=True)
+    assert page.count("Notiz Nummer") == PAGE
+    link = re.search(r'hx-get="([^"]+)"', page[page.index('id="activity-more"'):]).group(1)
+    more = client.get(link.replace("&amp;", "&"), headers={"HX-Request": "true", "HX-Target": "activity-more"})
+    body = more.get_data(as_text=True)
+    assert "<html" not in body
+    shown = set(re.findall(r"Notiz Nummer (\d+)", page)) | set(re.findall(r"Notiz Nummer (\d+)", body))
+    assert len(shown) == PAGE + 5  # every note once, in page and "more" together
+    assert 'id="activity-more"' not in body or "Firma" in body
+
+
+def test_cursor_token_roundtrip_and_garbage():
+    c = Cursor(datetime(2026, 1, 2, 3, 4, 5, 678), 3, 42)
+    assert Cursor.parse(c.token()) == c
+    for junk in (None, "", "x", "2026-01-01_a_1", "1_2_3_4", "nope_1_2"):
+        assert Cursor.parse(junk) is None
+
+
+def test_a_run_of_created_records_is_one_line(app, client, make):
+    u = make.user(name="Ines Import")
+    for i in range(8):
+        c = Company(name=f"Import {i}", created_by_id=u.id, updated_by_id=u.id)
+        db.session.add(c)
+    db.session.commit()
+    make.login(client, u)
+    body = client.get("/").get_data(as_text=True)
+    assert body.count("Ines Import created") == 1
+    assert "and 3 more" in body or "und 3 weitere" in body
+
+
+def test_pages_of_lines_neither_skip_nor_repeat(app, make):
+    """The page shows 20 lines; a run of created records is one line, so a page may hold more
+    events - the next page still starts right after the last one shown."""
+    from crm.home.queries import page
+
+    u = make.user()
+    for i in range(30):
+        make.company(f"Lauf {i:02d}")  # one run: one line
+    c = make.company("Einzeln")
+    for i in range(25):
+        make.note(c, f"Notiz {i}")
+    with make.acting_as(app, u) as viewer:
+        all_events, _ = activity(viewer, None, 1000)
+        seen, cursor = [], None
+        while True:
+            shown, cursor = page(viewer, cursor, lines=4)
+            assert len(shown) <= 4
+            seen += [e for b in shown for e in b.events]
+            if cursor is None:
+                break
+    assert keys(seen) == keys(all_events)
+
+
+def test_cursors_not_made_by_us_are_ignored():
+    for junk in ("2026-01-01T00:00:00_1_99999999999999999999", "2026-01-01T00:00:00_99_1",
+                 "2026-01-01T00:00:00+02:00_1_1", "2026-01-01T00:00:00_-1_1"):
+        assert Cursor.parse(junk) is None, junk

@@ -1,0 +1,109 @@
+"""The deals pipeline: sums per stage and currency, the month chart, and only deals seen in full."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from crm.common import utcnow
+from crm.extensions import db
+from crm.pipeline.queries import board, by_month, month_start, stage_sums
+from crm.records.assign import assign_group
+from crm.records.types import TYPES
+
+
+@pytest.fixture
+def world(make):
+    make.enable_groups()
+    u = make.user()
+    nord = make.group("Nord", [u])
+    sued = make.group("Süd")
+    make.field("deal", "Quelle", shared_with=[nord])  # Süd's deals are restricted for u, not hidden
+    this_month = month_start(utcnow().date())
+    deals = {
+        "a": make.deal("A", group=nord, value=1000, stage="open", target_date=this_month),
+        "b": make.deal("B", group=nord, value=250.5, stage="open", target_date=this_month),
+        "c": make.deal("C", group=nord, value=300, stage="won", currency="CHF", target_date=this_month),
+        "d": make.deal("D", group=nord, value=50, stage="lost"),
+        "s": make.deal("Süd-Deal", group=sued, value=99999, stage="open", target_date=this_month),
+    }
+    return {"u": u, "nord": nord, "sued": sued, "month": this_month, **deals}
+
+
+def sums(app, make, user):
+    with make.acting_as(app, user) as viewer:
+        return {stage: (col.count, col.sums) for stage, col in stage_sums(viewer).items()}
+
+
+def test_sums_per_stage_and_currency_over_fully_visible_deals(app, make, world):
+    assert sums(app, make, world["u"]) == {
+        "open": (2, {"EUR": 125050}),
+        "won": (1, {"CHF": 30000}),
+        "lost": (1, {"EUR": 5000}),
+    }
+
+
+def test_sums_change_when_a_deal_moves_to_a_group_the_user_is_not_in(app, make, world):
+    w = world
+    admin = make.user("admin", groups=[w["nord"]])
+    with make.acting_as(app, admin) as viewer:
+        assign_group(TYPES["deal"], [w["a"].id], w["sued"].id, viewer)
+        db.session.commit()
+    assert sums(app, make, w["u"])["open"] == (1, {"EUR": 25050})
+    with make.acting_as(app, w["u"]) as viewer:
+        cards = [c.name for c in board(viewer)["open"].cards]
+        chart = by_month(viewer, "EUR", w["month"])
+    assert cards == ["B"]
+    assert chart.values == {(w["month"], "open"): 25050}
+
+
+def test_extension_off_counts_everything(app, make, world):
+    make.enable_groups(False)
+    assert sums(app, make, world["u"])["open"] == (3, {"EUR": 125050 + 9999900})
+
+
+def test_chart_by_month_and_outside(app, make, world):
+    w = world
+    later = month_start(w["month"], 14)
+    make.deal("Später", group=w["nord"], value=10, target_date=later)
+    with make.acting_as(app, w["u"]) as viewer:
+        chart = by_month(viewer, "EUR", month_start(w["month"], -5))
+        assert len(chart.months) == 12 and chart.months[5] == w["month"]
+        assert chart.values == {(w["month"], "open"): 125050}
+        assert chart.outside == 2  # D has no target date, "Später" is after the months shown
+        chf = by_month(viewer, "CHF", w["month"])
+        assert chf.values == {(w["month"], "won"): 30000}
+
+
+def test_board_cards_by_target_date(app, make, world):
+    w = world
+    make.deal("Früh", group=w["nord"], value=1, target_date=date(2020, 1, 1))
+    with make.acting_as(app, w["u"]) as viewer:
+        columns = board(viewer, cards=2)
+    assert [c.name for c in columns["open"].cards] == ["Früh", "A"]
+    assert columns["open"].count == 3
+
+
+def test_page_renders_svg_without_inline_styles_or_scripts(client, make, world):
+    make.login(client, world["u"])
+    resp = client.get("/deals/pipeline")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "<svg" in html and 'class="bar stage-open"' in html
+    assert "Süd-Deal" not in html and "99.999" not in html and "99,999" not in html
+    assert not re.search(r"\sstyle=", html)
+    assert "<script>" not in html and not re.search(r"\son\w+=", html)
+    assert client.get("/deals/pipeline?currency=CHF&from=2020-13").status_code == 200
+    assert client.get("/deals/pipeline?currency=XXX&from=garbage").status_code == 200
+
+
+def test_nav_links_to_the_pipeline(client, make):
+    make.login(client, make.user())
+    assert 'href="/deals/pipeline"' in client.get("/").get_data(as_text=True)
+
+
+def test_odd_month_arguments(client, make):
+    make.login(client, make.user())
+    for arg in ("0001-01", "9999-12", "2026-00", "2026-13", "x-y", "2026", "-1-1", "99999999999999999999-1"):
+        assert client.get(f"/deals/pipeline?from={arg}").status_code == 200, arg

@@ -1,0 +1,291 @@
+"""Global search: what it finds, what it never finds, and that the index follows every write."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text, update
+
+from crm.customfields.services import set_values
+from crm.extensions import db
+from crm.models import Company, ContactDetail, Person
+from crm.records.assign import assign_group
+from crm.records.services import create_record, delete_records, update_record
+from crm.records.types import TYPES
+from crm.search.queries import parse, search
+
+
+def names(hits, key=None):
+    return sorted(h.name for h in hits if key is None or h.rtype.key == key)
+
+
+def find(app, make, user, q, limit=50):
+    with make.acting_as(app, user) as viewer:
+        return search(viewer, q, limit)
+
+
+@pytest.fixture
+def world(make):
+    """Nord and Süd; ``nord_user`` is in Nord only. The company field "Kundenstatus" (select)
+    is shared with Nord, "Notiz" (text) is not shared with anyone."""
+    make.enable_groups()
+    nord_user = make.user("normal")
+    sued_user = make.user("normal")
+    nord = make.group("Nord", [nord_user])
+    sued = make.group("Süd", [sued_user])
+    status = make.field("company", "Kundenstatus", kind="select", options=["Top-Kunde", "Klein"],
+                        shared_with=[nord])
+    secret = make.field("company", "Notiz", kind="text")
+    mine = make.company("Hafenwerk Nord GmbH", group=nord, emails=["kontakt@hafenwerk.example"])
+    theirs = make.company("Alpenglück Süd AG", group=sued, emails=["geheim@alpenglueck.example"])
+    make.value(status, theirs, "Top-Kunde")
+    make.value(secret, theirs, "Zahlt spät")
+    make.value(secret, mine, "Zahlt pünktlich")
+    hidden = make.person("Verborgen", "Vera", group=sued, emails=["vera@versteck.example"])
+    hidden.contact_details.append(ContactDetail(kind="phone", value="+49 89 5551234"))
+    db.session.commit()
+    return locals()
+
+
+def test_finds_a_fully_visible_record_by_each_field(app, make, world):
+    w = world
+    u = w["nord_user"]
+    assert names(find(app, make, u, "hafenw")) == ["Hafenwerk Nord GmbH"]  # name prefix
+    assert names(find(app, make, u, "kontakt@hafen")) == ["Hafenwerk Nord GmbH"]  # email
+    assert names(find(app, make, u, "pünktlich")) == ["Hafenwerk Nord GmbH"]  # text field
+    hit = find(app, make, u, "kontakt")[0]
+    assert hit.full and hit.matched == "kontakt@hafenwerk.example"
+
+
+def test_finds_people_by_name_email_and_phone(app, make):
+    p = make.person("Kurz", "Anna", emails=["anna.kurz@example.com"])
+    p.contact_details.append(ContactDetail(kind="phone", value="+49 40 1234567"))
+    db.session.commit()
+    u = make.user()
+    for q in ("Anna", "kur", "anna kurz", "kurz ann", "anna.kurz@ex", "+49 40 123", "040 1234567",
+              "004940123", "1234567", "ANNA", "Kürz"):
+        assert names(find(app, make, u, q)) == ["Anna Kurz"], q
+    assert find(app, make, u, "kurzweil") == []
+    assert find(app, make, u, "nna") == []  # words are found by their start
+
+
+def test_accents_and_case_do_not_matter(app, make):
+    make.company("Müller Bäckerei")
+    u = make.user()
+    for q in ("müller", "MULLER", "Mull", "backerei", "BÄCK"):
+        assert names(find(app, make, u, q)) == ["Müller Bäckerei"], q
+
+
+def test_hidden_records_are_never_found(app, make, world):
+    w = world
+    u = w["nord_user"]
+    for q in ("Vera", "Verborgen", "vera@versteck", "89 5551234", "Alpen", "geheim", "Zahlt spät"):
+        assert all(h.name not in ("Vera Verborgen",) for h in find(app, make, u, q)), q
+    # people have no field shared with Nord: the hidden person is not there at all
+    assert find(app, make, u, "Verborgen") == []
+
+
+def test_restricted_record_is_found_by_what_it_shows_only(app, make, world):
+    w = world
+    u = w["nord_user"]
+    hits = find(app, make, u, "Alpenglück")
+    assert [(h.name, h.group, h.full, h.matched) for h in hits] == [("Alpenglück Süd AG", "Süd", False, None)]
+    # by the shared field's value: yes, and the value is shown (it is shared)
+    hits = find(app, make, u, "Top-Kunde")
+    assert [(h.name, h.full, h.matched) for h in hits] == [("Alpenglück Süd AG", False, "Top-Kunde")]
+    # by a hidden email or an unshared field: never - that would reveal the value
+    assert find(app, make, u, "geheim") == []
+    assert find(app, make, u, "alpenglueck.example") == []
+    assert find(app, make, u, "spät") == []
+
+
+def test_a_restricted_hit_carries_nothing_hidden(app, make, world):
+    w = world
+    hit = find(app, make, w["nord_user"], "Alpen")[0]
+    shown = {k: v for k, v in vars(hit).items() if k != "rtype"}
+    assert shown == {"id": w["theirs"].id, "name": "Alpenglück Süd AG", "group": "Süd", "full": False,
+                     "matched": None}
+
+
+def test_extension_off_everyone_finds_everything(app, make, world):
+    make.enable_groups(False)
+    u = world["nord_user"]
+    assert names(find(app, make, u, "geheim")) == ["Alpenglück Süd AG"]
+    assert names(find(app, make, u, "vera")) == ["Vera Verborgen"]
+    assert all(h.full for h in find(app, make, u, "a"))
+
+
+def test_the_index_follows_service_writes(app, make, world):
+    w = world
+    nord = w["nord"]
+    u = make.user("admin", groups=[nord])  # an admin may move records to any group
+    with make.acting_as(app, u) as viewer:
+        obj = create_record(TYPES["person"], {"first_name": "Nils", "last_name": "Neu", "group_id": nord.id,
+                                              "emails": ["nils@neu.example"], "phones": ["030 999"]}, viewer)
+        db.session.commit()
+        assert names(search(viewer, "nils@neu")) == ["Nils Neu"]
+        update_record(TYPES["person"], obj, {"last_name": "Anders", "emails": ["nils@anders.example"]}, viewer)
+        db.session.commit()
+        assert names(search(viewer, "Nils")) == ["Nils Anders"]
+        assert search(viewer, "nils@neu") == []
+        assert names(search(viewer, "anders.example")) == ["Nils Anders"]
+        assert names(search(viewer, "+49 30 999")) == ["Nils Anders"]
+        company = w["mine"]
+        update_record(TYPES["company"], db.session.get(Company, company.id),
+                      {"custom_fields": {w["secret"].id: "Zahlt bar"}}, viewer)
+        db.session.commit()
+        assert names(search(viewer, "bar")) == ["Hafenwerk Nord GmbH"]
+        assert search(viewer, "pünktlich") == []
+        # moved to a group the user is not in: gone from their search
+        update_record(TYPES["person"], obj, {"group_id": w["sued"].id}, viewer)
+        db.session.commit()
+        assert search(viewer, "Nils") == []
+    other = make.user("extended", groups=[w["sued"]])
+    obj_id = obj.id
+    with make.acting_as(app, other) as viewer:
+        assert names(search(viewer, "Nils")) == ["Nils Anders"]
+        delete_records(TYPES["person"], [obj_id], viewer)
+        db.session.commit()
+        assert search(viewer, "Nils") == []
+    assert db.session.scalar(select(text("count(*)")).select_from(text("search_docs")).where(
+        text("record_type = 'person' AND record_id = :id").bindparams(id=obj_id))) == 0
+
+
+def test_bulk_assignment_moves_the_index_along(app, make, world):
+    w = world
+    admin = make.user("admin", groups=[w["nord"]])
+    c = make.company("Umzug KG", emails=["umzug@example.com"])
+    u = w["nord_user"]
+    assert names(find(app, make, u, "umzug@example")) == ["Umzug KG"]
+    with make.acting_as(app, admin) as viewer:
+        assign_group(TYPES["company"], [c.id], w["sued"].id, viewer)
+        db.session.commit()
+    # now restricted for the Nord user (a field is shared): by name yes, by email no
+    assert [h.full for h in find(app, make, u, "Umzug")] == [False]
+    assert find(app, make, u, "umzug@example") == []
+
+
+def test_core_bulk_writes_are_indexed(app, make):
+    """``demo generate`` and similar write with Core statements, past the ORM."""
+    from crm.demo.generate import Counts, generate
+
+    generate(Counts(companies=3, people=5, deals=2, projects=2, groups=2, users=2), seed=3)
+    db.session.commit()
+    person = db.session.scalars(select(Person).order_by(Person.id)).first()
+    u = make.user()
+    email = f"p{person.id}@people.example"
+    assert [h.id for h in find(app, make, u, email)] == [person.id]
+    db.session.execute(update(Person).where(Person.id == person.id).values(last_name="Zyxwert"))
+    db.session.commit()
+    assert [h.id for h in find(app, make, u, "zyxwert")] == [person.id]
+
+
+def test_custom_values_through_set_values(app, make):
+    f = make.field("deal", "Projektcode", kind="text")
+    d = make.deal("Anlage 7")
+    set_values("deal", d.id, {f.id: "XK-4711"})
+    db.session.commit()
+    u = make.user()
+    assert names(find(app, make, u, "xk 4711")) == ["Anlage 7"]
+    set_values("deal", d.id, {f.id: None})
+    db.session.commit()
+    assert find(app, make, u, "4711") == []
+
+
+def test_number_and_url_fields_are_not_words(app, make):
+    f = make.field("project", "Budget", kind="number")
+    p = make.project("Dach")
+    make.value(f, p, "12345")
+    assert find(app, make, make.user(), "12345") == []
+
+
+def test_limit_is_per_type_and_names_come_first(app, make):
+    for i in range(5):
+        make.company(f"Stern {i}")
+    make.company("Anders", emails=["stern@anders.example"])
+    hits = find(app, make, make.user(), "stern", limit=3)
+    assert len(hits) == 3
+    assert all(h.matched is None for h in hits)  # the name matches before the email
+
+
+def test_query_syntax_is_never_interpreted(app, make):
+    make.company('Quote "AND" OR NEAR(x) *')
+    u = make.user()
+    for q in ('"', "AND", "OR *", "NEAR(", "a:b", "-x", "'", "\\", "^", "{body}", "meta : g1", "x' | '#g1"):
+        find(app, make, u, q)  # no error
+    assert names(find(app, make, u, 'quote "and')) == ['Quote "AND" OR NEAR(x) *']
+
+
+def test_meta_words_cannot_be_matched_from_text(app, make, world):
+    """A text containing "g2" or "#kname" must not widen what a viewer may match."""
+    w = world
+    theirs = w["theirs"]
+    nord = w["nord"].id
+    theirs.contact_details.append(ContactDetail(
+        kind="email", value=f"xcompany xcompanyg{nord} xcompanyn f{w['status'].id} #xcompanyg{nord}@x.example"))
+    db.session.commit()
+    for q in ("xcompany", f"xcompanyg{nord}", "xcompanyn", f"#xcompanyg{nord}"):
+        assert find(app, make, w["nord_user"], q) == [], q
+
+
+def test_parse():
+    assert parse("  Anna  Kurz ").words == ("Anna", "Kurz")
+    assert parse("+49 (40) 123").numbers == ("4940123", "040123")
+    assert parse("040 123").numbers == ("040123", "4940123")
+    assert parse("+49 40 123").words == ()  # a phone number: its digits are enough
+    assert parse("12 345").words == ("12", "345")  # maybe not a phone number: both ways
+    assert parse("0049") == parse("0049")
+    assert "0" not in parse("0049").numbers and all(len(n) >= 3 for n in parse("0049 1").numbers)
+    assert parse("anna 12").numbers == ()
+    assert not parse("  -- ")
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages
+# ---------------------------------------------------------------------------------------------
+
+def test_live_results_and_results_page(client, make, world):
+    w = world
+    make.login(client, w["nord_user"])
+    live = client.get("/search?q=alpen", headers={"HX-Request": "true", "HX-Target": "search-live"})
+    html = live.get_data(as_text=True)
+    assert "<html" not in html and 'class="live-hit"' in html
+    assert "Alpenglück Süd AG" in html and 'class="lock"' in html
+    assert f'/companies/{w["theirs"].id}' in html
+    assert live.headers["Vary"] and "HX-Target" in live.headers["Vary"]
+    page = client.get("/search?q=kontakt").get_data(as_text=True)
+    assert "<html" in page and "Hafenwerk Nord GmbH" in page and "kontakt@hafenwerk.example" in page
+    for q in ("alpen", "v", "geheim", "spät", "top"):
+        page = client.get(f"/search?q={q}").get_data(as_text=True)
+        for secret in ("Vera", "geheim@", "Zahlt spät", "versteck"):
+            assert secret not in page, (q, secret)
+
+
+def test_live_search_waits_for_two_characters(client, make, world):
+    make.login(client, world["nord_user"])
+    live = client.get("/search?q=h", headers={"HX-Request": "true", "HX-Target": "search-live"})
+    assert live.get_data(as_text=True).strip() == ""
+    assert "Hafenwerk" in client.get("/search?q=h").get_data(as_text=True)
+
+
+def test_results_page_without_a_query(client, make):
+    make.login(client, make.user())
+    resp = client.get("/search")
+    assert resp.status_code == 200 and 'name="q"' in resp.get_data(as_text=True)
+
+
+def test_demo_examples_are_searchable_as_their_users_see_them(app, make):
+    """``demo load`` writes through the ORM: the triggers index it. Meier's external agents see
+    nothing of the group Company - not even through search."""
+    from crm.demo import examples
+    from crm.models import Group, User
+
+    examples.load("meier")
+    db.session.commit()
+    company_group = db.session.scalar(select(Group).where(Group.name == "Company"))
+    inside = db.session.scalars(select(Company).where(Company.group_id == company_group.id)).all()
+    assert inside
+    agent = db.session.scalar(select(User).where(User.email.like("%@callcenter.example")))
+    staff = db.session.scalar(select(User).where(User.role == "admin"))
+    for c in inside[:5]:
+        word = c.name.split()[0]
+        assert c.id in [h.id for h in find(app, make, staff, word, limit=100) if h.rtype.key == "company"]
+        assert c.id not in [h.id for h in find(app, make, agent, word, limit=100) if h.rtype.key == "company"]
