@@ -5,13 +5,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..customfields.models import CustomField
-from ..forms_common import NoControlChars, Strip, lines
+from ..forms_common import NoControlChars, Strip, lines, parse_number
 from .types import CURRENCIES, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, RecordType
 
 
@@ -32,16 +32,11 @@ class LocalDecimalField(StringField):
         self.data = None
         if not valuelist or not valuelist[0].strip():
             return
-        text = valuelist[0].strip().replace(" ", "").replace("€", "")
         self.raw = valuelist[0]
-        if "," in text:
-            text = text.replace(".", "").replace(",", ".")
         try:
-            number = Decimal(text)
-        except InvalidOperation:
+            number = parse_number(valuelist[0], str(get_locale() or "de"))
+        except ValueError:
             raise ValueError(_l("Not a number.")) from None
-        if not number.is_finite():
-            raise ValueError(_l("Not a number."))
         if abs(number) >= Decimal("1e15"):
             raise ValueError(_l("The number is too large."))
         self.data = number.quantize(Decimal(1).scaleb(-self.places)) if self.places is not None else number
