@@ -49,6 +49,9 @@ def demo_load(example: str, reset: bool, if_empty: bool) -> None:
     if not examples.is_empty():
         if if_empty:
             click.echo("The database holds data already; no demo data loaded.")
+            loaded = examples.loaded_example()
+            if loaded is not None:
+                print_logins(loaded)
             return
         if not reset:
             raise click.UsageError("the database is not empty; use --reset to replace everything")

@@ -95,7 +95,7 @@ def init_web(app: Flask) -> None:
             return error_response(err.code or 500, err.name.lower().replace(" ", "_"), err.description)
         if err.code == 404:
             # The same page for a record that does not exist and one the user may not see.
-            return render_template("errors/404.html"), 404
+            return render_template("errors/404.html", error_page=True), 404
         if err.code == 403:
             return render_template("errors/error.html", code=403, message=_l(
                 "You may not do this here."

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -86,9 +87,20 @@ def database_url(database_template, tmp_path) -> str:
     return f"sqlite:///{path}"
 
 
+class FreshContextClient(FlaskClient):
+    """Each request runs in its own app context, as in production: its own ``g`` (viewer, logged-in
+    user, CSRF token) and its own database session, even though the test holds an app context
+    open for its factories. Tests see a request's writes after ``db.session.expire_all()``."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(database_url):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+    app.test_client_class = FreshContextClient
     with app.app_context():
         if ON_PG:
             _empty_pg()

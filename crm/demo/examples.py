@@ -51,6 +51,14 @@ class Example:
     users_by_email: dict = field(default_factory=dict)
 
 
+def ascii_slug(text: str) -> str:
+    """"Müller" -> "mueller": for made-up email addresses and web sites."""
+    text = text.lower()
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"), ("ı", "i")):
+        text = text.replace(a, b)
+    return "".join(c for c in text if c.isascii() and c.isalnum())
+
+
 class Builder:
     """Creates records directly (the command line runs as the system, not as a user)."""
 
@@ -86,8 +94,8 @@ class Builder:
 
     def company(self, group: str, city: tuple[str, str], owner: str, tags=(), name: str | None = None) -> Company:
         name = name or self.company_name(city[0])
-        domain = "".join(c for c in name.split(" ")[0].lower() if c.isalnum()).replace("ü", "ue")
-        c = Company(name=name, website=f"https://www.{domain}-{city[0][:3].lower()}.example",
+        domain = ascii_slug(name.split(" ")[0])
+        c = Company(name=name, website=f"https://www.{domain}-{ascii_slug(city[0])[:3]}.example",
                     background=f"Sitz in {city[0]}.", group_id=self.groups[group].id,
                     responsible_id=self.users[owner].id, created_by_id=self.users[owner].id,
                     updated_by_id=self.users[owner].id)
@@ -109,7 +117,7 @@ class Builder:
                    group_id=self.groups[group].id, responsible_id=self.users[owner].id,
                    created_by_id=self.users[owner].id, updated_by_id=self.users[owner].id)
         mail_domain = (company.contact_details[0].value.split("@")[1] if company else "mail.example")
-        local = f"{first}.{last}".lower().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss").replace("ı", "i")
+        local = f"{ascii_slug(first)}.{ascii_slug(last)}"
         p.contact_details = [ContactDetail(kind="email", value=f"{local}@{mail_domain}", position=0),
                              ContactDetail(kind="phone", value=self.phone(), position=0)]
         if city and not company:
@@ -295,6 +303,17 @@ def is_empty() -> bool:
 
     return db.session.scalar(select(User.id).limit(1)) is None and all(
         db.session.scalar(select(m.id).limit(1)) is None for m in (Company, Person, Deal, Project))
+
+
+def loaded_example() -> Example | None:
+    """The example whose users are in the database, if any (for printing the demo logins again)."""
+    from ..auth.models import User
+
+    emails = set(db.session.scalars(select(User.email)))
+    for example in EXAMPLES.values():
+        if all(u.email in emails for u in example.users):
+            return example
+    return None
 
 
 def wipe() -> None:

@@ -165,11 +165,15 @@ def tags_for(rtype: RecordType, ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-def all_tags(rtype: RecordType) -> list[str]:
-    """Tag names in use on this record type (offered as filter choices)."""
+def all_tags(rtype: RecordType, viewer: Viewer) -> list[str]:
+    """Tag names on records of this type the viewer fully sees (offered as filter choices; a tag
+    of a hidden or restricted record is one of its hidden fields)."""
     table = TAG_TABLES[rtype.key]
+    model = rtype.model
+    fk = getattr(table.c, f"{rtype.key}_id")
     return list(db.session.scalars(
-        select(Tag.name).where(exists().where(table.c.tag_id == Tag.id)).order_by(Tag.name)
+        select(Tag.name).where(exists().where(
+            table.c.tag_id == Tag.id, fk == model.id, fully_visible_to(model, viewer))).order_by(Tag.name)
     ))
 
 

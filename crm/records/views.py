@@ -53,7 +53,7 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
         "capped": capped,
         "has_more": capped or page < pages,
         "filter_groups": member_groups(viewer) if viewer.groups_enabled else [],
-        "filter_tags": queries.all_tags(rtype),
+        "filter_tags": queries.all_tags(rtype, viewer),
     }
 
 
@@ -164,7 +164,8 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         conflict = False
         if form.validate_on_submit():
             data = form_to_data(rtype, form)
-            version = int(form.version.data) if (form.version.data or "").isdigit() else None
+            raw_version = str(form.version.data or "")
+            version = int(raw_version) if raw_version.isdigit() else None
             try:
                 update_ = _update(rtype, obj, data, version)
             except ServiceError as err:

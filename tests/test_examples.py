@@ -1,0 +1,96 @@
+"""The three example companies of the feature text (product.md §7), as each of their users sees them."""
+import pytest
+from sqlalchemy import select
+
+from crm.demo import examples
+from crm.demo.examples import DEMO_PASSWORD, EXAMPLES
+from crm.extensions import db
+from crm.models import Company, Deal, Group, Person, Project, User
+
+PLURAL = {Company: "companies", Person: "people", Deal: "deals", Project: "projects"}
+
+
+def expected_level(example: str, email: str, model, group: str) -> str:
+    """The levels as product.md §7 describes the examples (not computed by the app)."""
+    local = email.split("@")[0]
+    if example == "mueller":
+        finance = local in ("katrin.mueller", "sabine.wolf", "thomas.berger")
+        return "full" if group == "Basis" or finance else "hidden"
+    if example == "meier":
+        agent = email.endswith("@callcenter.example")
+        return "hidden" if agent and group == "Company" else "full"
+    if example == "schmidt":
+        region = {"lars.petersen": "Nord", "jana.hansen": "Nord", "franz.huber": "Süd", "maria.bauer": "Süd"}.get(local)
+        if region is None or group in ("Basis", region):
+            return "full"
+        # "Kundenstatus" on companies is shared with Nord and Süd: the other region's companies are restricted
+        return "restricted" if model is Company else "hidden"
+    raise AssertionError(example)
+
+
+@pytest.mark.parametrize("example", ["mueller", "meier", "schmidt"])
+def test_each_user_sees_exactly_their_part(app, client, example):
+    examples.load(example)
+    db.session.commit()
+    groups = dict(db.session.execute(select(Group.id, Group.name)).all())
+    records = [(m, r.id, groups[r.group_id]) for m in PLURAL for r in db.session.scalars(select(m))]
+    assert len(records) > 40
+    seen_levels = set()
+    for demo_user in EXAMPLES[example].users:
+        client.post("/logout")
+        assert client.post("/login", data={"email": demo_user.email, "password": DEMO_PASSWORD}).status_code == 302
+        for model, rid, group in records:
+            level = expected_level(example, demo_user.email, model, group)
+            seen_levels.add(level)
+            resp = client.get(f"/{PLURAL[model]}/{rid}")
+            body = resp.get_data(as_text=True)
+            if level == "hidden":
+                assert resp.status_code == 404, (demo_user.email, model.__name__, rid, group)
+            else:
+                assert resp.status_code == 200, (demo_user.email, model.__name__, rid, group)
+                assert (f"/{PLURAL[model]}/{rid}/edit" in body) == (level == "full")
+        for model in PLURAL:
+            visible = sum(1 for m, _, g in records
+                          if m is model and expected_level(example, demo_user.email, m, g) != "hidden")
+            body = client.get(f"/{PLURAL[model]}").get_data(as_text=True)
+            assert (f">{visible} " in body) or (f">{visible}\u00a0" in body) or (f" {visible} " in body), (
+                demo_user.email, model.__name__, visible)
+    expected = {"mueller": {"full", "hidden"}, "meier": {"full", "hidden"}, "schmidt": {"full", "restricted", "hidden"}}
+    assert seen_levels == expected[example]
+
+
+def test_meier_agents_see_nothing_of_company(app, client):
+    examples.load("meier")
+    db.session.commit()
+    client.post("/login", data={"email": "tim.brandt@callcenter.example", "password": DEMO_PASSWORD})
+    company_group = db.session.scalar(select(Group).where(Group.name == "Company"))
+    names = [c.name for c in db.session.scalars(select(Company).where(Company.group_id == company_group.id))]
+    pages = [client.get(p).get_data(as_text=True) for p in ("/", "/companies", "/people", "/deals", "/projects", "/tasks?scope=all")]
+    for name in names:
+        assert all(name not in page for page in pages), name
+    assert "Keine" in pages[3] or "Nothing here yet" in pages[3] or "Noch nichts" in pages[3]
+
+
+def test_schmidt_nord_sees_sued_company_restricted_with_kundenstatus(app, client):
+    examples.load("schmidt")
+    db.session.commit()
+    sued = db.session.scalar(select(Group).where(Group.name == "Süd"))
+    company = db.session.scalars(select(Company).where(Company.group_id == sued.id).order_by(Company.id)).first()
+    client.post("/login", data={"email": "lars.petersen@schmidt.example", "password": DEMO_PASSWORD})
+    body = client.get(f"/companies/{company.id}").get_data(as_text=True)
+    assert company.name in body and "Süd" in body and "Kundenstatus" in body and 'class="lock"' in body
+    for secret in [d.value for d in company.contact_details] + [company.website]:
+        assert secret not in body
+    made_up = client.get("/companies/987654")
+    hidden_person = db.session.scalars(select(Person).where(Person.group_id == sued.id)).first()
+    hidden = client.get(f"/people/{hidden_person.id}")
+    assert hidden.status_code == made_up.status_code == 404
+    assert hidden.get_data() == made_up.get_data()
+
+
+def test_demo_users_exist_with_their_roles(app):
+    examples.load("mueller")
+    db.session.commit()
+    roles = {u.email: u.role for u in db.session.scalars(select(User))}
+    assert roles["katrin.mueller@mueller.example"] == "admin"
+    assert roles["thomas.berger@mueller.example"] == "normal"

@@ -1,0 +1,153 @@
+"""The group system on the record pages: Zuständige Gruppe, references to hidden records, the
+"who can see this" panel, moving a record out of one's groups."""
+import re
+
+from sqlalchemy import select
+
+from crm.audit.models import AuditEntry
+from crm.extensions import db
+from crm.models import Company, Deal, Person, User
+
+
+def options(body: str, name: str) -> list[str]:
+    select_html = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', body, re.S).group(1)
+    return re.findall(r">([^<]+)</option>", select_html)
+
+
+def selected(body: str, name: str) -> str:
+    select_html = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', body, re.S).group(1)
+    return re.search(r"<option selected[^>]*>([^<]+)</option>|<option[^>]*selected[^>]*>([^<]+)</option>", select_html).group(0)
+
+
+def test_group_field_offers_own_groups_and_defaults(client, make):
+    make.enable_groups()
+    u = make.user("admin")
+    nord = make.group("Nord", [u])
+    make.group("Süd")
+    u.default_group_id = nord.id
+    db.session.commit()
+    make.login(client, u)
+    body = client.get("/companies/new").get_data(as_text=True)
+    assert options(body, "group_id") == ["Basis", "Nord"]  # the user's groups, even for an admin
+    assert "Nord" in selected(body, "group_id")
+    basis_company = make.company("In Basis")
+    body = client.get(f"/deals/new?company_id={basis_company.id}").get_data(as_text=True)
+    assert "Basis" in selected(body, "group_id")  # the parent's group wins
+
+
+def test_default_group_falls_back_to_basis_when_not_a_member(client, make):
+    make.enable_groups()
+    u = make.user()
+    other = make.group("Fremd")
+    u.default_group_id = other.id
+    db.session.commit()
+    make.login(client, u)
+    assert "Basis" in selected(client.get("/people/new").get_data(as_text=True), "group_id")
+    resp = client.post("/people/new", data={"last_name": "X", "group_id": str(other.id)})
+    assert resp.status_code == 400  # a forged group is refused
+    assert db.session.scalar(select(Person)) is None
+
+
+def test_group_ui_hidden_while_extension_off(client, make):
+    u = make.user()
+    make.login(client, u)
+    body = client.get("/companies/new").get_data(as_text=True)
+    assert 'name="group_id"' not in body
+    assert client.post("/companies/new", data={"name": "Ohne Gruppe"}).status_code == 302
+    assert db.session.scalar(select(Company)).group_id == 1
+
+
+def test_moving_out_of_own_groups_warns_and_is_audited(client, make):
+    make.enable_groups()
+    u = make.user("admin")
+    nord = make.group("Nord", [u])
+    c = make.company("Wandert", group=nord)
+    make.login(client, u)
+    # leave Nord: the record can only go to groups the user is in (Basis); move it there
+    resp = client.post(f"/companies/{c.id}/edit", data={"name": "Wandert", "group_id": "1"})
+    assert resp.status_code == 302
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "group_assigned"))
+    assert entry.details["group"] == "Basis" and entry.details["previous"] == "Nord"
+
+
+def test_reference_to_hidden_record_is_a_placeholder(client, make):
+    make.enable_groups()
+    u = make.user()
+    secret = make.group("Geheim")
+    hidden_company = make.company("Verborgene Firma", group=secret)
+    p = make.person("Sichtbar", company=hidden_company)
+    d = make.deal("Sichtbarer Deal", company=hidden_company, person=p)
+    make.login(client, u)
+    for path in (f"/people/{p.id}", f"/deals/{d.id}", "/people", "/deals", f"/people/{p.id}/edit"):
+        body = client.get(path).get_data(as_text=True)
+        assert "Verborgene Firma" not in body and f"/companies/{hidden_company.id}" not in body, path
+    assert "verborgen" in client.get(f"/people/{p.id}").get_data(as_text=True).lower() or \
+        "hidden" in client.get(f"/people/{p.id}").get_data(as_text=True)
+    # saving the person keeps the link the user cannot see
+    resp = client.post(f"/people/{p.id}/edit", data={"last_name": "Sichtbar2", "company_id": str(hidden_company.id),
+                                                      "group_id": "1"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Person, p.id).company_id == hidden_company.id
+
+
+def test_related_lists_hide_and_restrict(client, make):
+    make.enable_groups()
+    u = make.user()
+    mine = make.group("Mine", [u])
+    other = make.group("Other")
+    make.field("deal", "Volumen", shared_with=[mine])
+    c = make.company("Mutter", group=mine)
+    make.person("Versteckt", company=c, group=other)
+    make.person("Offen", company=c, group=mine)
+    make.deal("Eingeschränkt", company=c, group=other)
+    make.login(client, u)
+    body = client.get(f"/companies/{c.id}").get_data(as_text=True)
+    assert "Versteckt" not in body and "Offen" in body
+    assert "Eingeschränkt" in body and 'class="lock"' in body
+    people_section = re.search(r'id="related-people".*?</article>', body, re.S).group(0)
+    assert "(1)" in people_section  # the hidden person is not counted
+
+
+def test_who_can_see_this(client, make):
+    make.enable_groups()
+    admin = make.user("admin", name="Anna Admin")
+    nord_user = make.user(name="Norbert Nord")
+    sued_user = make.user(name="Susi Süd")
+    outsider = make.user(name="Otto Außen")
+    nord = make.group("Nord", [admin, nord_user])
+    sued = make.group("Süd", [sued_user])
+    make.field("company", "Kundenstatus", shared_with=[sued])
+    c = make.company("Nordkunde", group=nord)
+    make.login(client, admin)
+    body = client.get(f"/companies/{c.id}").get_data(as_text=True)
+    panel = re.search(r'<details class="access".*?</details>', body, re.S).group(0)
+    rows = {m[0]: m[1] for m in re.findall(r'<td>([^<]+)</td>\s*<td>([^<]+)</td>', panel)}
+    assert rows["Norbert Nord"].strip() in ("full", "voll")
+    assert rows["Susi Süd"].strip() in ("restricted", "eingeschränkt")
+    assert rows["Otto Außen"].strip() in ("none", "kein")
+    assert "Kundenstatus" in panel
+
+
+def test_user_default_group_setting(client, make):
+    make.enable_groups()
+    admin = make.user("admin")
+    nord = make.group("Nord")
+    u = make.user()
+    make.login(client, admin)
+    resp = client.post(f"/settings/users/{u.id}", data={"name": u.name, "email": u.email, "role": "normal",
+                                                         "active": "y", "default_group_id": str(nord.id),
+                                                         "groups": [str(nord.id)]})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, u.id).default_group_id == nord.id
+
+
+def test_deal_in_foreign_group_not_in_sums_or_lists(client, make):
+    make.enable_groups()
+    u = make.user()
+    secret = make.group("Finanzen")
+    make.deal("Geheimdeal", group=secret, value=1_000_000)
+    make.login(client, u)
+    assert "Geheimdeal" not in client.get("/deals").get_data(as_text=True)
+    assert db.session.scalar(select(Deal)).group_id == secret.id
