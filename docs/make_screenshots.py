@@ -76,7 +76,7 @@ def take_all(server: LiveServer, browser, locale: str) -> None:
     for i in (0, 1, 3):
         if boxes.count() > i:
             boxes.nth(i).check()
-    shot(page, "companies-list")
+    shot(page, "list-selection")
     if page.locator("#bulk summary").count():
         page.locator("#bulk summary").click()
         page.locator("#bulk button[hx-post$='/assign']").click()
