@@ -104,7 +104,13 @@ def init_web(app: Flask) -> None:
             return render_template("errors/error.html", code=413, message=_l(
                 "The upload is too large."
             )), 413
-        return render_template("errors/error.html", code=err.code, message=err.description), err.code
+        messages = {
+            400: _l("The request could not be understood. Please reload the page and try again."),
+            405: _l("This action is not available here."),
+            429: _l("Too many requests. Please wait a moment."),
+        }
+        message = messages.get(err.code, _l("Something went wrong. Please reload the page and try again."))
+        return render_template("errors/error.html", code=err.code, message=message), err.code
 
     @app.errorhandler(500)
     def server_error(err):

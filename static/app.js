@@ -125,12 +125,24 @@
 
   // ---- the dialog (confirmations, bulk actions) -----------------------------------------
   // Content swapped into #dialog opens it as a modal: focus moves in, Esc closes it.
+  // An answer that empties the dialog (a finished action) closes it.
   document.addEventListener("htmx:afterSwap", function (evt) {
     var dialog = document.getElementById("dialog");
-    if (evt.detail.target === dialog && dialog.innerHTML.trim()) {
+    if (evt.detail.target !== dialog) return;
+    if (dialog.innerHTML.trim()) {
       if (!dialog.open) dialog.showModal();
       var focus = dialog.querySelector("[autofocus]") || dialog.querySelector("input, select, button");
       if (focus) focus.focus();
+    } else if (dialog.open) {
+      dialog.close();
+    }
+  });
+  // Enter on a select or checkbox of a dialog's form sends the form, as it does in a text field.
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Enter" || !evt.target.closest("#dialog form")) return;
+    if (evt.target.matches("select, input[type=checkbox], input[type=radio]")) {
+      evt.preventDefault();
+      evt.target.form.requestSubmit();
     }
   });
   document.addEventListener("click", function (evt) {
@@ -142,4 +154,113 @@
   document.addEventListener("close", function (evt) {
     if (evt.target.id === "dialog") evt.target.innerHTML = "";
   }, true);
+
+  // ---- list selection (bulk actions) -----------------------------------------------------
+  // The selection lives in the #bulk form as hidden inputs: ids (ticked rows, from any page) or
+  // scope=all ("all matching the filter": the server applies the filter). #bulk sits outside
+  // #record-list, so paging keeps it; a list with another filter key clears it.
+  function bulkForm() { return document.getElementById("bulk"); }
+  function idBox(form) { return form.querySelector("[data-bulk-ids]"); }
+  function scopeInput(form) { return form.querySelector("input[name=scope]"); }
+  function selectedIds(form) {
+    return Array.prototype.map.call(idBox(form).querySelectorAll("input"), function (i) { return i.value; });
+  }
+  function setSelected(form, id, on) {
+    var existing = idBox(form).querySelector('input[value="' + id + '"]');
+    if (on && !existing) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "ids";
+      input.value = id;
+      idBox(form).appendChild(input);
+    } else if (!on && existing) {
+      existing.remove();
+    }
+  }
+  function clearSelection(form) {
+    idBox(form).innerHTML = "";
+    scopeInput(form).value = "ids";
+  }
+  function rowBoxes() {
+    return Array.prototype.slice.call(document.querySelectorAll("#record-list input[data-select-id]"));
+  }
+  // Leaving "all matching": keep what is ticked on this page.
+  function toPageSelection(form) {
+    if (scopeInput(form).value !== "all") return;
+    clearSelection(form);
+    rowBoxes().forEach(function (b) { if (b.checked) setSelected(form, b.value, true); });
+  }
+  function syncSelection() {
+    var form = bulkForm();
+    if (!form) return;
+    var state = document.querySelector("#record-list [data-list-state]");
+    var key = state ? state.dataset.filterKey : "";
+    if (form.dataset.filterKey !== key) {
+      clearSelection(form);
+      form.dataset.filterKey = key;
+    }
+    var all = scopeInput(form).value === "all";
+    var ids = selectedIds(form);
+    var boxes = rowBoxes();
+    var ticked = 0;
+    boxes.forEach(function (b) {
+      b.checked = all || ids.indexOf(b.value) >= 0;
+      if (b.checked) ticked++;
+    });
+    var page = document.querySelector("#record-list input[data-select-page]");
+    if (page) {
+      page.disabled = boxes.length === 0;
+      page.checked = boxes.length > 0 && ticked === boxes.length;
+      page.indeterminate = ticked > 0 && ticked < boxes.length;
+    }
+    var selectAll = document.querySelector("#record-list [data-select-all]");
+    if (selectAll) selectAll.hidden = all;
+    var lang = document.documentElement.lang || undefined;
+    var text;
+    if (all) text = form.dataset.msgAll.replace("{n}", state ? state.dataset.selectable : "");
+    else if (ids.length === 1) text = form.dataset.msgOne;
+    else if (ids.length) text = form.dataset.msgMany.replace("{n}", ids.length.toLocaleString(lang));
+    else text = form.dataset.msgNone;
+    form.querySelector("[data-bulk-count]").textContent = text;
+    form.querySelector("[data-bulk-controls]").hidden = !(all || ids.length);
+    form.classList.toggle("active", all || ids.length > 0);
+    form.hidden = !all && !ids.length && !boxes.length;  // nothing here one could select
+  }
+  document.addEventListener("change", function (evt) {
+    var form = bulkForm();
+    if (!form) return;
+    if (evt.target.matches("#record-list input[data-select-id]")) {
+      toPageSelection(form);
+      setSelected(form, evt.target.value, evt.target.checked);
+      syncSelection();
+    } else if (evt.target.matches("#record-list input[data-select-page]")) {
+      toPageSelection(form);
+      var on = evt.target.checked;
+      rowBoxes().forEach(function (b) { setSelected(form, b.value, on); });
+      syncSelection();
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    var form = bulkForm();
+    if (!form) return;
+    if (evt.target.closest("[data-select-all]")) {
+      clearSelection(form);
+      scopeInput(form).value = "all";
+      syncSelection();
+    } else if (evt.target.closest("[data-bulk-clear]")) {
+      clearSelection(form);
+      syncSelection();
+    } else if (evt.target.closest(".bulk-actions button")) {
+      evt.target.closest("details").open = false;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    syncSelection();
+    var fresh = document.querySelector("#bulk-message [data-fresh]");
+    if (fresh) {
+      fresh.removeAttribute("data-fresh");
+      fresh.focus();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", syncSelection);
 })();

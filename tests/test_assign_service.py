@@ -43,9 +43,8 @@ def test_cascade_moves_only_fully_visible_and_counts_match(app, make, world):
 
 def test_normal_user_cannot_assign_to_foreign_group(app, make, world):
     u = make.user("normal", groups=[world["nord"]])
-    with make.acting_as(app, u) as viewer:
-        with pytest.raises(ServiceError):
-            assign_group(TYPES["company"], [world["c1"].id], world["sued"].id, viewer)
+    with make.acting_as(app, u) as viewer, pytest.raises(ServiceError):
+        assign_group(TYPES["company"], [world["c1"].id], world["sued"].id, viewer)
 
 
 def test_failure_midway_changes_nothing(app, make, world, monkeypatch):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 
@@ -27,9 +28,9 @@ def login():
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
         if result.locked_seconds:
             minutes = max(1, (result.locked_seconds + 59) // 60)
-            form.form_errors.append(
-                _("Too many failed attempts. Please try again in %(minutes)d minutes.", minutes=minutes)
-            )
+            form.form_errors.append(ngettext(
+                "Too many failed attempts. Please try again in %(num)d minute.",
+                "Too many failed attempts. Please try again in %(num)d minutes.", minutes))
             status = 429
         else:
             form.form_errors.append(_("Email or password is wrong."))

@@ -2,15 +2,26 @@
 
 * Only records the acting user fully sees are touched - the selected ones and, for companies, the
   people, deals and projects taken along (``cascade``).
-* Set-based: one ``INSERT … SELECT`` remembers each record's previous group (for undo), one
-  ``UPDATE`` moves them; all in the caller's transaction, with one audit entry holding the counts.
+* Set-based: per record type one ``INSERT … SELECT`` remembers each record's previous group (for
+  undo) and one ``UPDATE`` moves them; all in the caller's transaction, with one audit entry
+  holding the counts. Nothing is loaded into Python, so 50,000 records move in well under a second
+  (``bench/cascade.py``).
 * Records already in the target group are left alone and not counted: the counts say how many
   records change their group.
+
+Undo (:func:`undo_assignment`): the actor may undo their own assignment, admins any assignment.
+It puts back every record that has not changed since (same ``version``, still in the target
+group) and whose previous group still exists; the others are counted as skipped. It is itself a
+group assignment back to the previous group, so the undoer must be allowed to assign there (a
+member of that group; admins any group) and must fully see the record there or where it is now.
+An assignment is undone once (a second, concurrent undo is refused).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy import and_, func, insert, literal, or_, select, true, update
 
 from ..audit.models import AssignmentChange, AuditEntry
 from ..audit.services import audit
@@ -20,7 +31,7 @@ from ..groups.models import Group
 from ..visibility import Viewer, fully_visible_to
 from .models import Company, Deal, Person, Project
 from .services import ServiceError
-from .types import TYPES, RecordType
+from .types import BY_PLURAL, TYPES, RecordType
 
 #: what a company can take along, by API name
 CASCADE = {"people": Person, "deals": Deal, "projects": Project}
@@ -36,19 +47,19 @@ def check_target(viewer: Viewer, group_id) -> Group:
     return group
 
 
-def _ids_clause(model, ids):
+def ids_clause(model, ids):
     """``ids`` is a list of ids or a ``select()`` of ids (e.g. "all matching the filter")."""
     if isinstance(ids, (list, tuple, set, frozenset)):
-        return model.id.in_(list(ids))
+        return model.id.in_([i for i in ids if isinstance(i, int) and not isinstance(i, bool)])
     return model.id.in_(ids)
 
 
-def targets(rtype: RecordType, ids, viewer: Viewer, group_id: int, cascade=()) -> dict[str, object]:
+def targets(rtype: RecordType, ids, viewer: Viewer, group_id: int, cascade: Iterable[str] = ()) -> dict[str, object]:
     """The WHERE clause per affected table: fully visible, selected (or taken along), and not yet
     in the target group."""
     model = rtype.model
     out: dict[str, object] = {}
-    selected = and_(_ids_clause(model, ids), fully_visible_to(model, viewer))
+    selected = and_(ids_clause(model, ids), fully_visible_to(model, viewer))
     if rtype.key == "company":
         companies = select(Company.id).where(selected)
         for name in cascade:
@@ -60,12 +71,13 @@ def targets(rtype: RecordType, ids, viewer: Viewer, group_id: int, cascade=()) -
 
 
 def preview(rtype: RecordType, ids, viewer: Viewer, group_id: int | None, cascade=None) -> dict[str, int]:
-    """How many records an assignment would move, per type (for the dialog's checkboxes)."""
+    """How many records an assignment would move, per type (for the dialog's checkboxes). Without
+    a ``group_id`` it counts every selected (and related) fully visible record."""
     cascade = tuple(CASCADE) if cascade is None and rtype.key == "company" else tuple(cascade or ())
     counts = {}
     gid = group_id if group_id is not None else -1
     for plural, where in targets(rtype, ids, viewer, gid, cascade).items():
-        model = TYPES_BY_PLURAL[plural].model
+        model = BY_PLURAL[plural].model
         counts[plural] = db.session.scalar(select(func.count()).select_from(model).where(where)) or 0
     return counts
 
@@ -76,26 +88,26 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
     Returns ``{"audit_id": …, "updated": {"companies": n, …}}``. Runs in the caller's transaction;
     the caller commits (or rolls back on error: nothing is then changed).
     """
+    cascade = list(dict.fromkeys(cascade or ()))
     unknown = [c for c in cascade if c not in CASCADE]
     if unknown or (cascade and rtype.key != "company"):
         raise ServiceError({"cascade": _("Only companies take people, deals and projects along.")})
     group = check_target(viewer, group_id)
     entry = audit(viewer, "group_assigned", group=group.name, group_id=group.id, counts={},
-                  record_type=rtype.plural, cascade=list(cascade), source=source)
+                  record_type=rtype.plural, cascade=cascade, source=source)
     now = utcnow()
     updated: dict[str, int] = {}
     # Related records first: their selection goes by company id, and a filter on the companies
     # (say, "group = Süd") must still match while they move.
     plan = targets(rtype, ids, viewer, group.id, cascade)
-    order = [p for p in plan if p != rtype.plural] + [rtype.plural]
-    for plural in order:
-        model = TYPES_BY_PLURAL[plural].model
-        key = TYPES_BY_PLURAL[plural].key
-        where = plan[plural]
+    for plural in [*cascade, rtype.plural]:
+        model = BY_PLURAL[plural].model
+        key = BY_PLURAL[plural].key
         db.session.execute(
             insert(AssignmentChange).from_select(
                 ["audit_id", "record_type", "record_id", "old_group_id", "new_version"],
-                select(literal(entry.id), literal(key), model.id, model.group_id, model.version + 1).where(where),
+                select(literal(entry.id), literal(key), model.id, model.group_id, model.version + 1)
+                .where(plan[plural]),
             )
         )
         result = db.session.execute(
@@ -106,51 +118,85 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
             .execution_options(synchronize_session=False)
         )
         updated[plural] = result.rowcount
-    entry.details = {**entry.details, "counts": {p: updated[p] for p in [rtype.plural, *cascade]}}
+    counts = {p: updated[p] for p in [rtype.plural, *cascade]}
+    entry.details = {**entry.details, "counts": counts, "undoable": sum(counts.values()) > 0}
+    db.session.flush()
     db.session.expire_all()
-    return {"audit_id": entry.id, "updated": {p: updated[p] for p in [rtype.plural, *cascade]}}
+    return {"audit_id": entry.id, "updated": counts}
+
+
+def undoable(entry: AuditEntry) -> bool:
+    """A bulk assignment that moved something and was not undone yet."""
+    details = entry.details or {}
+    return entry.action == "group_assigned" and entry.undone_at is None and bool(details.get("undoable"))
+
+
+def may_undo(entry: AuditEntry, viewer: Viewer) -> bool:
+    """Who may undo: admins any bulk assignment, everyone else their own."""
+    return undoable(entry) and (viewer.is_admin or entry.actor_id == viewer.user_id)
 
 
 def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, int]]:
-    """Put records of a bulk assignment back into their previous groups - those the viewer fully
-    sees and that have not changed since (same version). Returns restored and skipped counts."""
-    if entry.action != "group_assigned" or entry.undone_at is not None:
+    """Put the records of a bulk assignment back into their previous groups (see the module
+    docstring for which ones). Returns ``{"restored": {plural: n}, "skipped": {plural: n}}``."""
+    if not undoable(entry):
         raise ServiceError({"_": _("This assignment cannot be undone.")}, status=409)
+    if not may_undo(entry, viewer):
+        raise ServiceError({"_": _("Only the person who made an assignment, or an admin, can undo it.")},
+                           status=403)
+    now = utcnow()
+    # Claim the entry first: a second undo running at the same time finds it taken and stops.
+    claimed = db.session.execute(
+        update(AuditEntry)
+        .where(AuditEntry.id == entry.id, AuditEntry.undone_at.is_(None))
+        .values(undone_at=now, undone_by_id=viewer.user_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise ServiceError({"_": _("This assignment was undone already.")}, status=409)
+    target = (entry.details or {}).get("group_id")
+    change = AssignmentChange
     restored: dict[str, int] = {}
     skipped: dict[str, int] = {}
-    now = utcnow()
     for rtype in TYPES.values():
         model = rtype.model
-        changes = select(AssignmentChange).where(
-            AssignmentChange.audit_id == entry.id, AssignmentChange.record_type == rtype.key
-        ).subquery()
-        total = db.session.scalar(select(func.count()).select_from(changes)) or 0
+        mine = and_(change.audit_id == entry.id, change.record_type == rtype.key)
+        total = db.session.scalar(select(func.count()).select_from(change).where(mine)) or 0
         if not total:
             continue
-        unchanged = and_(
-            model.id.in_(select(changes.c.record_id).where(
-                changes.c.new_version == model.version, changes.c.old_group_id.in_(select(Group.id)))),
-            fully_visible_to(model, viewer),
-        )
-        old_group = (
-            select(AssignmentChange.old_group_id)
-            .where(AssignmentChange.audit_id == entry.id, AssignmentChange.record_type == rtype.key,
-                   AssignmentChange.record_id == model.id)
-            .scalar_subquery()
-        )
+        # one UPDATE … FROM: each record joined to its own change row by primary key
         result = db.session.execute(
-            update(model).where(unchanged)
-            .values(group_id=old_group, version=model.version + 1, updated_at=now, updated_by_id=viewer.user_id)
+            update(model)
+            .where(
+                mine,
+                model.id == change.record_id,
+                model.version == change.new_version,
+                model.group_id == target,
+                change.old_group_id.in_(select(Group.id)),
+                _may_restore(model, viewer),
+            )
+            .values(group_id=change.old_group_id, version=model.version + 1, updated_at=now,
+                    updated_by_id=viewer.user_id)
             .execution_options(synchronize_session=False)
         )
         restored[rtype.plural] = result.rowcount
         skipped[rtype.plural] = total - result.rowcount
-    entry.undone_at = now
-    entry.undone_by_id = viewer.user_id
-    audit(viewer, "assignment_undone", of=entry.id, group=entry.details.get("group"), counts=restored,
-          skipped=skipped)
+    audit(viewer, "assignment_undone", of=entry.id, group=(entry.details or {}).get("group"),
+          counts=restored, skipped=skipped)
     db.session.expire_all()
     return {"restored": restored, "skipped": skipped}
 
 
-TYPES_BY_PLURAL = {t.plural: t for t in TYPES.values()}
+def _may_restore(model, viewer: Viewer):
+    """The undoer may put the record back into its previous group (member; admins any group) and
+    fully sees it there or where it is now."""
+    if not viewer.groups_enabled:
+        return true()
+    back = AssignmentChange.old_group_id.in_(viewer.group_ids)
+    if viewer.is_admin:
+        return or_(back, model.group_id.in_(viewer.group_ids))
+    return back
+
+
+#: kept for callers of the first version of this module
+TYPES_BY_PLURAL = BY_PLURAL

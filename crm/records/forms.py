@@ -158,7 +158,7 @@ class DealForm(RecordForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[Strip])
     value = LocalDecimalField(_l("Value"), validators=[
         Optional(), NumberRange(min=0, max=Decimal("999999999999"), message=_l(
-            "Between 0 and 999.999.999.999."))])
+            "Between 0 and 999,999,999,999."))])
     currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES], default="EUR")
     stage = SelectField(_l("Stage"), choices=list(DEAL_STAGE_LABELS.items()), default="open")
     target_date = DateField(_l("Target date"), validators=[Optional()])

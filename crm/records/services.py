@@ -88,7 +88,7 @@ def _check_reference(viewer: Viewer, key: str, field: str, value, current) -> in
         found = db.session.scalar(select(model.id).where(model.id == value, fully_visible_to(model, viewer)))
         if found is not None:
             return value
-    raise ServiceError({field: _("There is no such %(type)s.", type=TYPES[key].label)})
+    raise ServiceError({field: str(TYPES[key].not_found)})
 
 
 def _check_user(field: str, user_id) -> int | None:
@@ -100,20 +100,27 @@ def _check_user(field: str, user_id) -> int | None:
     raise ServiceError({field: _("There is no such user.")})
 
 
+def clean_tag_name(name) -> str:
+    """A tag as stored: single spaces, at most 60 characters."""
+    return " ".join(str(name).split())[:60]
+
+
+def tag_named(name: str, create: bool = True) -> Tag | None:
+    """The tag of this (cleaned) name, compared case-insensitively; created if missing."""
+    tag = db.session.scalar(select(Tag).where(func.lower(Tag.name) == name.casefold()))
+    if tag is None and create:
+        tag = Tag(name=name)
+        db.session.add(tag)
+    return tag
+
+
 def _set_tags(rtype: RecordType, obj, names: list[str]) -> None:
     clean: list[str] = []
     for name in names:
-        name = " ".join(str(name).split())[:60]
+        name = clean_tag_name(name)
         if name and name.casefold() not in {c.casefold() for c in clean}:
             clean.append(name)
-    tags = []
-    for name in clean:
-        tag = db.session.scalar(select(Tag).where(func.lower(Tag.name) == name.casefold()))
-        if tag is None:
-            tag = Tag(name=name)
-            db.session.add(tag)
-        tags.append(tag)
-    obj.tags = tags
+    obj.tags = [tag_named(name) for name in clean]
 
 
 def _set_contact_details(rtype: RecordType, obj, data: dict) -> None:

@@ -26,6 +26,10 @@ class RecordType:
     related: tuple[str, ...] = ()
     #: references to other records (foreign key -> record type key)
     references: tuple[tuple[str, str], ...] = ()
+    #: whole phrases per type, since German nouns have a gender ("Neue Firma", "Neues Angebot")
+    new_label: object = None
+    hidden_label: object = None
+    not_found: object = None
 
     @property
     def endpoint_prefix(self) -> str:
@@ -42,6 +46,7 @@ COMPANY = RecordType(
     sorts={"name": (_l("Name"), "sort_key"), **_COMMON_SORTS},
     has_contact_details=True,
     related=("person", "deal", "project"),
+    new_label=_l("New company"), hidden_label=_l("hidden company"), not_found=_l("There is no such company.")
 )
 PERSON = RecordType(
     key="person", plural="people", model=Person,
@@ -53,6 +58,7 @@ PERSON = RecordType(
     has_contact_details=True,
     related=("deal", "project"),
     references=(("company_id", "company"),),
+    new_label=_l("New person"), hidden_label=_l("hidden person"), not_found=_l("There is no such person.")
 )
 DEAL = RecordType(
     key="deal", plural="deals", model=Deal,
@@ -68,6 +74,7 @@ DEAL = RecordType(
         **_COMMON_SORTS,
     },
     references=(("company_id", "company"), ("person_id", "person")),
+    new_label=_l("New deal"), hidden_label=_l("hidden deal"), not_found=_l("There is no such deal.")
 )
 PROJECT = RecordType(
     key="project", plural="projects", model=Project,
@@ -82,6 +89,7 @@ PROJECT = RecordType(
         **_COMMON_SORTS,
     },
     references=(("company_id", "company"), ("person_id", "person")),
+    new_label=_l("New project"), hidden_label=_l("hidden project"), not_found=_l("There is no such project.")
 )
 
 TYPES: dict[str, RecordType] = {t.key: t for t in (COMPANY, PERSON, DEAL, PROJECT)}

@@ -43,7 +43,10 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
         r["tags"] = tags.get(r["id"], [])
     total, capped = queries.count_capped(rtype, viewer, flt, current_app.config["COUNT_CAP"])
     pages = max(1, -(-total // per_page))
+    from .bulk import list_extras
+
     return {
+        **list_extras(rtype, viewer, flt, total, capped),
         "rtype": rtype,
         "rows": rows,
         "flt": flt,
@@ -102,6 +105,9 @@ def _apply_service_errors(form, err: ServiceError) -> None:
 
 def make_blueprint(rtype: RecordType) -> Blueprint:
     bp = Blueprint(rtype.plural, __name__, url_prefix=f"/{rtype.plural}")
+    from .bulk import add_bulk_routes
+
+    add_bulk_routes(bp, rtype)
 
     @bp.get("")
     def index():

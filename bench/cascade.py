@@ -1,0 +1,171 @@
+"""Benchmark: assign 10,000 companies with the full cascade (people, deals, projects) to a group.
+
+    .venv/bin/python bench/cascade.py [--companies 10000] [--repeat 3] [--keep PATH]
+    .venv/bin/python bench/cascade.py --database-url postgresql://…/an_empty_database
+
+A temporary SQLite database (migrated like production) gets 10,000 companies and about 40,000
+people, deals and projects from ``crm.demo.generate``. The benchmark then runs, inside one
+transaction each and rolled back after:
+
+* the **baseline**: plain ``UPDATE … SET group_id`` of exactly the rows the service moves
+  (what the database alone needs; no visibility predicate, no undo log, no audit entry);
+* the **service**: :func:`crm.records.assign.assign_group` with ``cascade=people, deals, projects``
+  and the "all matching" selection (a subquery, as the list page's "select all" sends it);
+* the same with the 10,000 company ids as a list (as the JSON API passes them);
+* the **undo** of that assignment (:func:`crm.records.assign.undo_assignment`).
+
+It prints the median times, the record counts and the ratio service / baseline, which says more
+than the absolute time on a noisy shared machine. The issue's target: the service under 3 s.
+This is not a test: it asserts only that the counts agree.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, insert, select, text, update
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crm import create_app
+from crm.extensions import db
+
+
+def build(url: str, companies: int) -> None:
+    from flask_migrate import upgrade
+
+    from crm.demo.generate import Counts, generate
+
+    upgrade(directory=str(ROOT / "migrations"))
+    counts = Counts(companies=companies, people=companies * 5 // 2, deals=companies, projects=companies // 2,
+                    groups=20, users=5)
+    generate(counts, seed=7)
+    db.session.commit()
+
+
+def setup_actor():
+    """An admin in every group (so every record is fully visible) and an empty target group."""
+    from crm.auth.models import User
+    from crm.groups.models import Group, group_members
+    from crm.settings.models import ACCOUNT_ID, Account
+    from crm.visibility import viewer_for
+
+    db.session.get(Account, ACCOUNT_ID).groups_enabled = True
+    target = Group(name="Ziel")
+    db.session.add(target)
+    db.session.flush()
+    admin = db.session.scalar(select(User).where(User.role == "admin").order_by(User.id))
+    have = set(db.session.scalars(select(group_members.c.group_id).where(group_members.c.user_id == admin.id)))
+    rows = [{"group_id": gid, "user_id": admin.id} for gid in db.session.scalars(select(Group.id))
+            if gid not in have and gid != 1]
+    if rows:
+        db.session.execute(insert(group_members), rows)
+    db.session.commit()
+    return viewer_for(admin), target.id
+
+
+def baseline(target: int) -> dict[str, int]:
+    """The same rows, moved by plain UPDATEs."""
+    from crm.records.models import Company, Deal, Person, Project
+
+    out = {}
+    for name, model in (("people", Person), ("deals", Deal), ("projects", Project)):
+        out[name] = db.session.execute(
+            update(model).where(model.company_id.is_not(None), model.group_id != target)
+            .values(group_id=target).execution_options(synchronize_session=False)
+        ).rowcount
+    out["companies"] = db.session.execute(
+        update(Company).where(Company.group_id != target).values(group_id=target)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return out
+
+
+def service(viewer, target: int, ids=None) -> dict:
+    """The service with "all matching" (a subquery), or with a list of ids as the API sends it."""
+    from crm.records.assign import assign_group
+    from crm.records.queries import ListFilter, ids_matching
+    from crm.records.types import TYPES
+
+    selection = ids if ids is not None else ids_matching(TYPES["company"], viewer, ListFilter())
+    return assign_group(TYPES["company"], selection, target, viewer, cascade=["people", "deals", "projects"],
+                        source="bench")
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t0, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--companies", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", help="write the SQLite database here instead of a temporary directory")
+    parser.add_argument("--database-url", help="an EMPTY database to use instead (e.g. PostgreSQL)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(args.keep) if args.keep else Path(tmp) / "bench.sqlite3"
+        url = args.database_url or f"sqlite:///{path}"
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+        with app.app_context():
+            t_build, _ = timed(lambda: build(url, args.companies))
+            viewer, target = setup_actor()
+            from crm.audit.models import AuditEntry
+            from crm.records.assign import undo_assignment
+            from crm.records.models import MODELS
+
+            records = sum(db.session.scalar(select(func.count()).select_from(m)) for m in MODELS.values())
+            engine = db.engine.dialect.name
+            version = db.session.scalar(text("select sqlite_version()" if engine == "sqlite" else "show server_version"))
+            print(f"data: {records:,} records ({args.companies:,} companies), built in {t_build:.1f} s "
+                  f"on {engine} {version}")
+
+            from crm.records.models import Company
+
+            id_list = list(db.session.scalars(select(Company.id)))
+            base_times, service_times, list_times, undo_times = [], [], [], []
+            for _ in range(args.repeat):
+                t, base_counts = timed(lambda: baseline(target))
+                db.session.rollback()
+                base_times.append(t)
+
+                t, result = timed(lambda: service(viewer, target))
+                service_times.append(t)
+                entry = db.session.get(AuditEntry, result["audit_id"])
+                t, undone = timed(lambda e=entry: undo_assignment(e, viewer))
+                undo_times.append(t)
+                db.session.rollback()
+
+                t, listed = timed(lambda: service(viewer, target, id_list))
+                list_times.append(t)
+                db.session.rollback()
+                assert listed["updated"] == result["updated"]
+
+            counts = result["updated"]
+            assert counts == base_counts, (counts, base_counts)
+            assert undone["restored"] == counts and not any(undone["skipped"].values()), undone
+            moved = sum(counts.values())
+            b, s, sl, u = (statistics.median(x) for x in (base_times, service_times, list_times, undo_times))
+            print("moved: " + ", ".join(f"{n:,} {k}" for k, n in counts.items()) + f" = {moved:,} records")
+            print(f"plain UPDATE baseline: {b:.3f} s   (runs: {', '.join(f'{x:.3f}' for x in base_times)})")
+            print(f"assign_group service:  {s:.3f} s   (runs: {', '.join(f'{x:.3f}' for x in service_times)})"
+                  f"   target < 3 s: {'yes' if s < 3 else 'NO'}")
+            print(f"  … with {len(id_list):,} ids:  {sl:.3f} s   (runs: {', '.join(f'{x:.3f}' for x in list_times)})")
+            print(f"undo_assignment:       {u:.3f} s   (runs: {', '.join(f'{x:.3f}' for x in undo_times)})")
+            print(f"ratio service / baseline: {s / b:.1f}x   undo / baseline: {u / b:.1f}x")
+            db.session.remove()
+            db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
