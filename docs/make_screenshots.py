@@ -15,9 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from tests.browser.live import (
+from tests.browser.live import (  # noqa: E402
     CHROMIUM,
     DEMO_PASSWORD,
     Databases,

@@ -154,7 +154,7 @@ def _keep_evidence(node, contexts) -> None:
             try:
                 pg.screenshot(path=str(out / f"{name}-{i}{j}.png"), full_page=True)
                 (out / f"{name}-{i}{j}.html").write_text(pg.content())
-            except Exception as err:  # noqa: BLE001 - evidence is best effort
+            except Exception as err:
                 print(f"no evidence from {pg.url}: {err}")
 
 
