@@ -126,7 +126,9 @@
   // ---- the dialog (confirmations, bulk actions) -----------------------------------------
   // Content swapped into #dialog opens it as a modal: focus moves in, Esc closes it.
   // An answer that empties the dialog (a finished action) closes it.
-  document.addEventListener("htmx:afterSwap", function (evt) {
+  // Only once htmx has settled the new content: before, its forms are not wired up yet, and an
+  // Enter on the focused button would send the form the browser's way (a page load, no action).
+  document.addEventListener("htmx:afterSettle", function (evt) {
     var dialog = document.getElementById("dialog");
     if (evt.detail.target !== dialog) return;
     if (dialog.innerHTML.trim()) {

@@ -176,3 +176,28 @@ def test_the_assign_dialog_by_keyboard_alone(kontor, new_page):
     assert set(after["companies"].values()) == {"Nord"}
     assert set(after["people"].values()) <= {"Nord"}
 
+
+def test_enter_right_after_the_confirmation_appears_does_not_reload_the_page(kontor, new_page):
+    """The dialog takes the focus only once htmx has wired up its new form; an Enter before that
+    must not send the form the browser's way (a page load that assigns nothing)."""
+    server = kontor("schmidt")
+    page = new_page(locale="en-GB")
+    login(page, server, BOSS)
+    ids = open_sued_companies(page, server)
+    page.evaluate("htmx.config.defaultSettleDelay = 1500")  # a wide window instead of 20 ms
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    page.locator(f"#row-{ids[0]} input[data-select-id]").check()
+    page.locator("#bulk summary").click()
+    page.locator("#bulk").get_by_role("button", name="Assign group").click()
+    dialog = page.locator("dialog#dialog")
+    dialog.locator("#assign-group").select_option(label="Nord")
+    dialog.get_by_role("button", name="Continue").click()
+    dialog.locator("ul.moving").wait_for(state="attached")
+    page.keyboard.press("Enter")  # at once: the new form is swapped in, not settled yet
+    assign = dialog.get_by_role("button", name="Assign")
+    expect(assign).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).not_to_have_attribute("open", "")
+    assert navigations == [], navigations
+    assert set(server.run(_groups_of, ids[:1])["companies"].values()) == {"Nord"}
