@@ -153,8 +153,9 @@
       dialog.close();
     }
   });
+  // The close event comes later (queued): if the dialog was opened again meanwhile, keep its content.
   document.addEventListener("close", function (evt) {
-    if (evt.target.id === "dialog") evt.target.innerHTML = "";
+    if (evt.target.id === "dialog" && !evt.target.open) evt.target.innerHTML = "";
   }, true);
 
   // ---- list selection (bulk actions) -----------------------------------------------------
