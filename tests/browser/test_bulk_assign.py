@@ -157,6 +157,7 @@ def test_the_assign_dialog_by_keyboard_alone(kontor, new_page):
     # choose Nord by typing, Tab to the people checkbox, Space, Enter: the confirmation
     page.keyboard.type("Nord")
     expect(select.locator("option:checked")).to_have_text(re.compile("^Nord"))
+    expect(dialog.locator("#assign-preview p[data-count=companies]")).to_be_visible()  # the counts came
     expect(dialog.locator(".badge[data-count=people]")).to_have_text(str(len(before["people"])))
     people = dialog.locator("input[name=cascade][value=people]")
     for _ in range(6):
@@ -201,3 +202,26 @@ def test_enter_right_after_the_confirmation_appears_does_not_reload_the_page(kon
     expect(dialog).not_to_have_attribute("open", "")
     assert navigations == [], navigations
     assert set(server.run(_groups_of, ids[:1])["companies"].values()) == {"Nord"}
+
+
+def test_the_focus_stays_on_a_cascade_box_when_the_counts_refresh(kontor, new_page):
+    """The counts come after the group is chosen; a keyboard user may have tabbed on already."""
+    server = kontor("schmidt")
+    page = new_page(locale="en-GB")
+    login(page, server, BOSS)
+    ids = open_sued_companies(page, server)
+    page.locator(f"#row-{ids[0]} input[data-select-id]").check()
+    page.locator("#bulk summary").click()
+    page.locator("#bulk").get_by_role("button", name="Assign group").click()
+    dialog = page.locator("dialog#dialog")
+    dialog.locator("#assign-group").select_option(label="Nord")
+    expect(dialog.locator("#assign-preview p[data-count=companies]")).to_be_visible()
+    people = dialog.locator("input[name=cascade][value=people]")
+    people.focus()
+    page.keyboard.press("Space")
+    # the counts arrive (again) while the focus is on the box
+    with page.expect_response(re.compile(r"step=preview")):
+        dialog.locator("#assign-group").evaluate("s => htmx.trigger(s, 'change')")
+    page.wait_for_timeout(100)  # htmx restores the focus when it settles
+    expect(people).to_be_focused()
+    expect(people).to_be_checked()
