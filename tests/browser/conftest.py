@@ -139,16 +139,18 @@ def new_page(browser, request):
     yield open_page
     report = getattr(request.node, "kontor_report", None)
     if report is not None and report.failed:
-        _keep_evidence(request.node, contexts)
+        _keep_evidence(request.node, contexts, report.longreprtext)
     for context in contexts:
         context.close()
 
 
-def _keep_evidence(node, contexts) -> None:
-    """A failed test leaves a screenshot and the HTML of each of its pages under test-results/."""
+def _keep_evidence(node, contexts, failure: str) -> None:
+    """A failed test leaves its failure, a screenshot and the HTML of each of its pages under
+    test-results/ (kept out of git)."""
     out = ROOT / "test-results"
     out.mkdir(exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", node.nodeid)
+    (out / f"{name}.txt").write_text(failure)
     for i, context in enumerate(contexts):
         for j, pg in enumerate(context.pages):
             try:
