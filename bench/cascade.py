@@ -32,8 +32,8 @@ from sqlalchemy import func, insert, select, text, update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crm import create_app
-from crm.extensions import db
+from crm import create_app  # noqa: E402  (after the sys.path line)
+from crm.extensions import db  # noqa: E402
 
 
 def build(url: str, companies: int) -> None:
@@ -103,6 +103,53 @@ def timed(fn):
     return time.perf_counter() - t0, result
 
 
+def measure(url: str, companies: int = 10_000, repeat: int = 3) -> dict:
+    """Build the data in the EMPTY database ``url`` and time baseline, service, id list and undo.
+    Returns the medians, the single runs and the counts (used by bench/run.py too)."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        t_build, _ = timed(lambda: build(url, companies))
+        viewer, target = setup_actor()
+        from crm.audit.models import AuditEntry
+        from crm.records.assign import undo_assignment
+        from crm.records.models import MODELS, Company
+
+        records = sum(db.session.scalar(select(func.count()).select_from(m)) for m in MODELS.values())
+        engine = db.engine.dialect.name
+        version = db.session.scalar(text("select sqlite_version()" if engine == "sqlite" else "show server_version"))
+        id_list = list(db.session.scalars(select(Company.id)))
+        runs: dict[str, list[float]] = {"baseline": [], "service": [], "ids": [], "undo": []}
+        for _ in range(repeat):
+            t, base_counts = timed(lambda: baseline(target))
+            db.session.rollback()
+            runs["baseline"].append(t)
+
+            t, result = timed(lambda: service(viewer, target))
+            runs["service"].append(t)
+            entry = db.session.get(AuditEntry, result["audit_id"])
+            t, undone = timed(lambda e=entry: undo_assignment(e, viewer))
+            runs["undo"].append(t)
+            db.session.rollback()
+
+            t, listed = timed(lambda: service(viewer, target, id_list))
+            runs["ids"].append(t)
+            db.session.rollback()
+            assert listed["updated"] == result["updated"]
+
+        counts = result["updated"]
+        assert counts == base_counts, (counts, base_counts)
+        assert undone["restored"] == counts and not any(undone["skipped"].values()), undone
+        db.session.remove()
+        db.engine.dispose()
+    return {
+        "engine": engine, "version": version, "records": records, "companies": companies,
+        "build_seconds": t_build, "moved": counts, "moved_total": sum(counts.values()),
+        "median": {k: statistics.median(v) for k, v in runs.items()}, "runs": runs,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--companies", type=int, default=10_000)
@@ -113,58 +160,21 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.keep) if args.keep else Path(tmp) / "bench.sqlite3"
-        url = args.database_url or f"sqlite:///{path}"
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
-        with app.app_context():
-            t_build, _ = timed(lambda: build(url, args.companies))
-            viewer, target = setup_actor()
-            from crm.audit.models import AuditEntry
-            from crm.records.assign import undo_assignment
-            from crm.records.models import MODELS
+        r = measure(args.database_url or f"sqlite:///{path}", args.companies, args.repeat)
+    print(f"data: {r['records']:,} records ({r['companies']:,} companies), built in {r['build_seconds']:.1f} s "
+          f"on {r['engine']} {r['version']}")
+    med, runs = r["median"], r["runs"]
 
-            records = sum(db.session.scalar(select(func.count()).select_from(m)) for m in MODELS.values())
-            engine = db.engine.dialect.name
-            version = db.session.scalar(text("select sqlite_version()" if engine == "sqlite" else "show server_version"))
-            print(f"data: {records:,} records ({args.companies:,} companies), built in {t_build:.1f} s "
-                  f"on {engine} {version}")
+    def fmt(key: str) -> str:
+        return f"{med[key]:.3f} s   (runs: {', '.join(f'{x:.3f}' for x in runs[key])})"
 
-            from crm.records.models import Company
-
-            id_list = list(db.session.scalars(select(Company.id)))
-            base_times, service_times, list_times, undo_times = [], [], [], []
-            for _ in range(args.repeat):
-                t, base_counts = timed(lambda: baseline(target))
-                db.session.rollback()
-                base_times.append(t)
-
-                t, result = timed(lambda: service(viewer, target))
-                service_times.append(t)
-                entry = db.session.get(AuditEntry, result["audit_id"])
-                t, undone = timed(lambda e=entry: undo_assignment(e, viewer))
-                undo_times.append(t)
-                db.session.rollback()
-
-                t, listed = timed(lambda: service(viewer, target, id_list))
-                list_times.append(t)
-                db.session.rollback()
-                assert listed["updated"] == result["updated"]
-
-            counts = result["updated"]
-            assert counts == base_counts, (counts, base_counts)
-            assert undone["restored"] == counts and not any(undone["skipped"].values()), undone
-            moved = sum(counts.values())
-            b, s, sl, u = (statistics.median(x) for x in (base_times, service_times, list_times, undo_times))
-            print("moved: " + ", ".join(f"{n:,} {k}" for k, n in counts.items()) + f" = {moved:,} records")
-            print(f"plain UPDATE baseline: {b:.3f} s   (runs: {', '.join(f'{x:.3f}' for x in base_times)})")
-            print(f"assign_group service:  {s:.3f} s   (runs: {', '.join(f'{x:.3f}' for x in service_times)})"
-                  f"   target < 3 s: {'yes' if s < 3 else 'NO'}")
-            print(f"  … with {len(id_list):,} ids:  {sl:.3f} s   (runs: {', '.join(f'{x:.3f}' for x in list_times)})")
-            print(f"undo_assignment:       {u:.3f} s   (runs: {', '.join(f'{x:.3f}' for x in undo_times)})")
-            print(f"ratio service / baseline: {s / b:.1f}x   undo / baseline: {u / b:.1f}x")
-            db.session.remove()
-            db.engine.dispose()
+    print("moved: " + ", ".join(f"{n:,} {k}" for k, n in r["moved"].items()) + f" = {r['moved_total']:,} records")
+    print(f"plain UPDATE baseline: {fmt('baseline')}")
+    print(f"assign_group service:  {fmt('service')}   target < 3 s: {'yes' if med['service'] < 3 else 'NO'}")
+    print(f"  … with {r['companies']:,} ids:  {fmt('ids')}")
+    print(f"undo_assignment:       {fmt('undo')}")
+    print(f"ratio service / baseline: {med['service'] / med['baseline']:.1f}x   "
+          f"undo / baseline: {med['undo'] / med['baseline']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -88,12 +88,17 @@ def demo_logins(example: str) -> None:
 @click.option("--groups", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--users", default=50, show_default=True, type=click.IntRange(0, 100_000))
 @click.option("--notes", default=0, show_default=True, type=click.IntRange(0, 50_000_000))
+@click.option("--tasks", default=0, show_default=True, type=click.IntRange(0, 50_000_000))
+@click.option("--tags", default=0, show_default=True, type=click.IntRange(0, 10_000),
+              help="Distinct tags; about a quarter of the records get one.")
+@click.option("--basis-share", default=0.2, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of the records left in Basis (which everyone sees).")
 @click.option("--seed", default=1, show_default=True, type=int)
-def demo_generate(companies, people, deals, projects, groups, users, notes, seed) -> None:
+def demo_generate(companies, people, deals, projects, groups, users, notes, tasks, tags, basis_share, seed) -> None:
     """Insert a large synthetic data set in batches (adds to what is there)."""
     from .demo.generate import Counts, timed, total_rows
 
-    counts = Counts(companies, people, deals, projects, groups, users, notes)
+    counts = Counts(companies, people, deals, projects, groups, users, notes, tasks, tags, basis_share)
     with click.progressbar(length=total_rows(counts), label="Generating") as bar:
         done, seconds = timed(counts, seed, bar.update)
     rows = total_rows(counts)

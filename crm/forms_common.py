@@ -16,6 +16,11 @@ def Strip(value):  # noqa: N802 - used like a class in filters=[...]
     return value
 
 
+def has_control_chars(text: str) -> bool:
+    """Control characters other than line breaks and tabs (what :class:`NoControlChars` refuses)."""
+    return bool(_CONTROL.search(text))
+
+
 class NoControlChars:
     def __call__(self, form, field):
         if isinstance(field.data, str) and _CONTROL.search(field.data):

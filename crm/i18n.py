@@ -1,7 +1,7 @@
 """German and English UI: the user's own setting, else the browser's preference."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_login import current_user
 
 from .auth.models import LOCALES
@@ -10,8 +10,10 @@ from .extensions import babel
 
 def select_locale() -> str:
     try:
-        if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
-            return current_user.locale
+        # The API knows its user by the bearer token only, never by the session cookie.
+        user = g.get("api_user") if request.path.startswith("/api/") else current_user
+        if user and user.is_authenticated and user.locale in LOCALES:
+            return user.locale
     except Exception:  # noqa: BLE001 - no user loaded outside a request
         pass
     if request:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, g, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -82,7 +82,9 @@ def init_web(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(err):
         if wants_json():
-            return jsonify(error={"code": "csrf", "message": err.description}), 400
+            from .api.errors import error_response
+
+            return error_response(400, "csrf", err.description)
         return render_template("errors/error.html", code=400, message=_l(
             "The form expired or was sent from elsewhere. Please reload the page and try again."
         )), 400
@@ -90,9 +92,9 @@ def init_web(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         if wants_json():
-            from .api.errors import error_response
+            from .api.errors import http_error_response
 
-            return error_response(err.code or 500, err.name.lower().replace(" ", "_"), err.description)
+            return http_error_response(err)
         if err.code == 404:
             # The same page for a record that does not exist and one the user may not see.
             return render_template("errors/404.html", error_page=True), 404

@@ -194,7 +194,7 @@ def test_dialog_and_actions_refuse_restricted_and_hidden_ids(client, make, world
             resp = post(client, url, scope="ids", ids=[str(i) for i in ids], target_id=str(w["nord"].id),
                         tag_name="X", step="run")
             assert resp.status_code in (403, 422), (name, url)
-            answers[(name, url.rsplit("/", 1)[1])] = (resp.status_code, resp.text)
+            answers[(name, url.rsplit("/", 1)[1])] = (resp.status_code, make.without_csrf(resp.text))
     # a hidden record answers exactly like one that does not exist
     for action in ("assign", "tag", "delete"):
         assert answers[("hidden", action)] == answers[("missing", action)]

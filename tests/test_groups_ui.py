@@ -121,12 +121,31 @@ def test_who_can_see_this(client, make):
     c = make.company("Nordkunde", group=nord)
     make.login(client, admin)
     body = client.get(f"/companies/{c.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    panel = re.search(r'<details class="access".*?</details>', body, re.S).group(0)
+    # the panel loads its table when opened (it lists every user)
+    assert re.search(r'<details class="access"[^>]*hx-get="/companies/%d/access"' % c.id, body)
+    panel = client.get(f"/companies/{c.id}/access", headers={
+        "Accept-Language": "en", "HX-Request": "true", "HX-Target": "access-body"}).get_data(as_text=True)
+    assert "<html" not in panel
     rows = {m[0]: m[1] for m in re.findall(r'<td>([^<]+)</td>\s*<td>([^<]+)</td>', panel)}
     assert rows["Norbert Nord"].strip() == "full"
     assert rows["Susi Süd"].strip() == "restricted"
     assert rows["Otto Außen"].strip() == "none"
     assert "Kundenstatus" in panel
+
+
+def test_who_can_see_this_follows_visibility(client, make):
+    make.enable_groups()
+    u = make.user(name="Norbert Nord")
+    nord = make.group("Nord", [u])
+    sued = make.group("Süd", [])
+    make.field("company", "Kundenstatus", shared_with=[nord])
+    mine = make.company("Nordkunde", group=nord)
+    restricted = make.company("Südkunde", group=sued)
+    make.login(client, u)
+    page = client.get(f"/companies/{mine.id}/access")
+    assert page.status_code == 200 and "Norbert Nord" in page.get_data(as_text=True)
+    assert client.get(f"/companies/{restricted.id}/access").status_code == 403
+    assert client.get("/companies/999999/access").status_code == 404
 
 
 def test_user_default_group_setting(client, make):

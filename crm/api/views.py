@@ -1,30 +1,178 @@
-"""JSON API v1 (interfaces.md): bearer tokens, records, groups, custom fields, settings, search."""
+"""JSON API v1 (interfaces.md): bearer tokens, records, groups, custom fields, settings, search.
+
+Every request is authenticated by its ``Authorization: Bearer`` token alone - never by the session
+cookie of the pages - and throttled per address and per token. The routes live in
+:mod:`.records` and :mod:`.admin`; this module has the blueprint, authentication, tokens, search
+and the OpenAPI document.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, g, request
-from flask_login import login_user  # noqa: F401
+import time
 
-from ..auth.services import user_for_token
+from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.routing import BaseConverter
+
+from ..auth import throttle
+from ..auth.forms import LoginForm
+from ..auth.services import authenticate as check_login
+from ..auth.services import issue_token, user_for_token
+from ..extensions import db
+from ..records.services import Conflict, ServiceError
+from ..records.types import TYPES
+from ..search.queries import search as search_records
 from ..visibility import set_viewer
 from .errors import ApiError, error_response
+from .inputs import (
+    LINE,
+    MAX_ID,
+    SECRET,
+    check_types,
+    form_errors,
+    formdata,
+    int_arg,
+    invalid,
+    json_body,
+    str_arg,
+)
+from .serialize import records_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
+class IdConverter(BaseConverter):
+    """A record, group or field id in a URL: 1 to 10 digits, no sign, no leading zero (anything
+    else is simply not found)."""
+
+    regex = r"[1-9][0-9]{0,9}"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("api_id", IdConverter))
+
+#: Throttling window in seconds; ``API_RATE_LIMIT`` requests per window per address and per token.
+WINDOW = 60
+#: Endpoints answered without a token.
+PUBLIC = frozenset({"api.create_token", "api.openapi"})
+
+ID = "api_id"
+
+
 @bp.errorhandler(ApiError)
 def api_error(err: ApiError):
-    return error_response(err.status, err.code, err.message, err.fields)
+    return error_response(err.status, err.code, err.message, err.fields, err.headers)
+
+
+@bp.errorhandler(ServiceError)
+def service_error(err: ServiceError):
+    """A safety net: the views turn service errors into answers with API field names themselves."""
+    db.session.rollback()
+    if err.status == 403:
+        return error_response(403, "forbidden", next(iter(err.errors.values()), ""))
+    return error_response(err.status, "invalid", _l("Some fields are not valid."), err.errors)
+
+
+@bp.errorhandler(Conflict)
+def conflict(err: Conflict):
+    db.session.rollback()
+    return error_response(409, "conflict", _l("Someone else changed this record meanwhile. Load it again."))
+
+
+def _too_many():
+    """429 until the throttle's current one-minute window ends."""
+    seconds = WINDOW - int(time.time()) % WINDOW
+    return error_response(429, "too_many_requests", _l("Too many requests. Please slow down."),
+                          headers={"Retry-After": str(seconds)})
 
 
 @bp.before_request
 def authenticate():
-    if request.endpoint in ("api.create_token", "api.openapi"):
-        return None
+    """Throttle per address, then per token; set the viewer from the token's user."""
+    limit = current_app.config["API_RATE_LIMIT"]
+    address_ok = throttle.hit(f"api-ip:{request.remote_addr or '?'}", limit, WINDOW, commit=False)
+    if not address_ok or request.endpoint in PUBLIC:
+        db.session.commit()
+        return None if address_ok else _too_many()
     header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    user = user_for_token(token) if token else None
+    scheme, _sep, token = header.partition(" ")
+    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
-        return error_response(401, "unauthorized", "A valid bearer token is required.")
+        db.session.commit()
+        return error_response(401, "unauthorized", _l("A valid bearer token is required."),
+                              headers={"WWW-Authenticate": 'Bearer realm="kontor"'})
+    if not throttle.hit(f"api-token:{user.id}", limit, WINDOW):  # commits both counts
+        return _too_many()
     g.api_user = user
     set_viewer(user)
+    if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):
+        abort(404)  # no such id can exist (and PostgreSQL would refuse to compare it)
     return None
+
+
+@bp.after_request
+def no_store(resp):
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def api_user():
+    return g.api_user
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+TOKEN_INPUT = {"email": LINE, "password": SECRET}
+
+
+@bp.post("/tokens")
+def create_token():
+    data = check_types(json_body(), TOKEN_INPUT)
+    form = LoginForm(formdata=formdata(data, TOKEN_INPUT), meta={"csrf": False})
+    if not form.validate():
+        raise invalid(form_errors(form))
+    result = check_login(form.email.data, form.password.data, request.remote_addr or "?")
+    if result.user is None and result.locked_seconds:
+        return error_response(
+            429, "locked", _l("Too many failed attempts. Please try again in %(minutes)d minutes.",
+                              minutes=max(1, (result.locked_seconds + 59) // 60)),
+            headers={"Retry-After": str(result.locked_seconds)})
+    if result.user is None:
+        return error_response(401, "invalid_credentials", _l("Email or password is wrong."))
+    return jsonify(token=issue_token(result.user)), 201
+
+
+# -- search ------------------------------------------------------------------------------------
+
+@bp.get("/search")
+def search():
+    q = str_arg("q", 200)
+    limit = int_arg("limit", 20, maximum=100)
+    if not q:
+        return jsonify(items=[])
+    viewer = g.viewer
+    hits = search_records(viewer, q, limit)
+    items: dict[tuple[str, int], dict] = {}
+    for rtype in TYPES.values():
+        rows = [(h.id, h.full) for h in hits if h.rtype.key == rtype.key]
+        for item in records_json(rtype, rows, viewer):
+            items[(rtype.key, item["id"])] = item
+    ordered = [items[(h.rtype.key, h.id)] for h in hits if (h.rtype.key, h.id) in items]
+    return jsonify(items=ordered)
+
+
+# -- OpenAPI -----------------------------------------------------------------------------------
+
+@bp.get("/openapi.json")
+def openapi():
+    from .openapi import document
+
+    return jsonify(document())
+
+
+from . import admin, records  # noqa: E402,F401  (register their routes on bp)

@@ -5,7 +5,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -106,3 +106,13 @@ def create_user(email: str, password: str, role: str, name: str | None = None,
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def active_users() -> list[User]:
+    """Active users by name (responsible and assignee choices); read once per request."""
+    if has_request_context() and "_kontor_active_users" in g:
+        return g._kontor_active_users
+    users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+    if has_request_context():
+        g._kontor_active_users = users
+    return users

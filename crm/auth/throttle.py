@@ -61,10 +61,13 @@ def clear(key: str) -> None:
     db.session.commit()
 
 
-def hit(key: str, limit: int, window: int = 60) -> bool:
-    """Count one request against ``limit`` per ``window`` seconds; False once over the limit."""
+def hit(key: str, limit: int, window: int = 60, *, commit: bool = True) -> bool:
+    """Count one request against ``limit`` per ``window`` seconds; False once over the limit.
+    With ``commit=False`` the count joins the caller's transaction (to count several keys with
+    one commit)."""
     now = _now()
     counter = _upsert_increment(key, now - now % window)
     allowed = counter.count <= limit
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return allowed

@@ -95,6 +95,29 @@ def parse_options(text: str) -> list[str]:
     return seen
 
 
+class DefinitionError(FieldValueError):
+    """A field definition the account cannot take; ``field`` names the input at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def name_taken(entity: str, name: str, exclude: int | None = None) -> bool:
+    stmt = select(CustomField.id).where(CustomField.entity == entity, func.lower(CustomField.name) == name.lower())
+    if exclude:
+        stmt = stmt.where(CustomField.id != exclude)
+    return db.session.scalar(stmt) is not None
+
+
+def check_definition(entity: str, name: str, kind: str, options: list[str], exclude: int | None = None) -> None:
+    """The rules of a definition beyond its form: unique name per record type, options for selections."""
+    if name_taken(entity, name, exclude):
+        raise DefinitionError("name", _("This record type has a field of this name already."))
+    if kind == "select" and not options:
+        raise DefinitionError("options", _("A selection needs at least one option."))
+
+
 def create_field(actor, entity: str, name: str, kind: str, options: list[str], shared_with: list[int]) -> CustomField:
     if kind not in FIELD_KINDS:
         raise FieldValueError(_("Unknown field kind."))

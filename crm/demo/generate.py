@@ -19,10 +19,12 @@ from ..common import utcnow
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group, group_members
 from ..notes.models import Note
-from ..records.models import Company, ContactDetail, Deal, Person, Project, sort_key
+from ..records.models import TAG_TABLES, Company, ContactDetail, Deal, Person, Project, Tag, sort_key
+from ..tasks.models import Task
 from . import words
 
 BATCH = 5000
+SQLITE_CACHE_KIB = 2 * 1024 * 1024
 
 
 @dataclass
@@ -34,6 +36,11 @@ class Counts:
     groups: int = 20
     users: int = 50
     notes: int = 0
+    tasks: int = 0
+    #: distinct tag names; about a quarter of the records carry one of them
+    tags: int = 0
+    #: share of the records that stay in Basis (everyone sees Basis); the rest spreads over the groups
+    basis_share: float = 0.2
 
 
 def _next_id(model) -> int:
@@ -48,6 +55,10 @@ def _insert(table, rows: list[dict]) -> None:
 def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | None = None,
              password: str = "demo1234") -> dict[str, int]:
     """Insert the data set (the caller commits). ``progress(n)`` is called with rows written."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        # a page cache large enough for the indexes of a million records: inserts at random places
+        # of the sort-key and group indexes stay in memory instead of spilling to the write-ahead log
+        db.session.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}"))
     rnd = random.Random(seed)
     now = utcnow()
     today = date.today()
@@ -79,9 +90,23 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
     done["users"] = len(users)
     tick(len(users))
 
+    tag_ids: list[int] = []
+    if counts.tags:
+        tid0 = _next_id(Tag)
+        tag_ids = [tid0 + i for i in range(counts.tags)]
+        _insert(Tag.__table__, [{"id": t, "name": f"Tag {t:04d}"} for t in tag_ids])
+        tick(len(tag_ids))
+
+    def tag_links(key: str, ids: range) -> None:
+        if tag_ids:
+            rows = [{f"{key}_id": rid, "tag_id": rnd.choice(tag_ids)} for rid in ids if rnd.random() < 0.25]
+            _insert(TAG_TABLES[key], rows)
+            tick(len(rows))
+
     def pick_group() -> int:
-        # a fifth of everything stays in Basis, the rest spreads over the groups
-        return BASIS_ID if rnd.random() < 0.2 or len(group_ids) == 1 else rnd.choice(group_ids[1:])
+        if rnd.random() < counts.basis_share or len(group_ids) == 1:
+            return BASIS_ID
+        return rnd.choice(group_ids[1:])
 
     def common(rid: int, group: int) -> dict:
         owner = rnd.choice(user_ids)
@@ -109,6 +134,7 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         _insert(Company.__table__, rows)
         _insert(ContactDetail.__table__, details)
         tick(len(rows) + len(details))
+        tag_links("company", range(rows[0]["id"], rows[-1]["id"] + 1))
     done["companies"] = counts.companies
 
     def company_for() -> tuple[int | None, int]:
@@ -139,6 +165,7 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         _insert(Person.__table__, rows)
         _insert(ContactDetail.__table__, details)
         tick(len(rows) + len(details))
+        tag_links("person", range(rows[0]["id"], rows[-1]["id"] + 1))
     done["people"] = counts.people
 
     def linked() -> tuple[int | None, int | None, int]:
@@ -170,6 +197,7 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
                              "company_id": company_id, "person_id": person_id, **extra()})
             _insert(model.__table__, rows)
             tick(len(rows))
+            tag_links(model.KEY, range(rows[0]["id"], rows[-1]["id"] + 1))
         done[model.__tablename__] = n
 
     nid0 = _next_id(Note)
@@ -186,6 +214,27 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         _insert(Note.__table__, rows)
         tick(len(rows))
     done["notes"] = counts.notes
+
+    # tasks: on people, companies and deals, a few private ones; a quarter of them done
+    task0 = _next_id(Task)
+    targets = [(k, n) for k, n in (("person", counts.people), ("company", counts.companies),
+                                   ("deal", counts.deals)) if n]
+    first = {"person": pid0, "company": cid0, "deal": _next_id(Deal) - counts.deals}
+    for start in range(0, counts.tasks, BATCH):
+        rows = []
+        for i in range(start, min(start + BATCH, counts.tasks)):
+            links = {f"{k}_id": None for k in ("company", "person", "deal", "project")}
+            if targets and rnd.random() < 0.9:
+                key, n = rnd.choice(targets)
+                links[f"{key}_id"] = first[key] + rnd.randrange(n)
+            done_ = rnd.random() < 0.25
+            rows.append({"id": task0 + i, "title": f"Aufgabe {task0 + i}: Angebot nachfassen",
+                         "due_date": today + timedelta(days=rnd.randint(-30, 90)) if rnd.random() < 0.8 else None,
+                         "assignee_id": rnd.choice(user_ids), "created_by_id": rnd.choice(user_ids),
+                         "done": done_, "done_at": now if done_ else None, "created_at": now, **links})
+        _insert(Task.__table__, rows)
+        tick(len(rows))
+    done["tasks"] = counts.tasks
     _fix_sequences()
     return done
 
@@ -194,15 +243,17 @@ def _fix_sequences() -> None:
     """Ids were assigned here: move PostgreSQL's sequences past them."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    for table in ("groups", "users", "companies", "people", "deals", "projects", "contact_details", "notes"):
+    for table in ("groups", "users", "tags", "companies", "people", "deals", "projects", "contact_details", "notes",
+                  "tasks"):
         db.session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))"
         ))
 
 
 def total_rows(counts: Counts) -> int:
+    """Rows written, not counting tag links (random: about a quarter of the records)."""
     return (counts.groups + counts.users + counts.companies * 2 + counts.people * 3 + counts.deals
-            + counts.projects + counts.notes)
+            + counts.projects + counts.notes + counts.tasks + counts.tags)
 
 
 def timed(counts: Counts, seed: int = 1, progress=None) -> tuple[dict, float]:

@@ -29,7 +29,9 @@ class Group(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     # Explicit members only; Basis membership is implicit for every user (see visibility).
-    members = relationship("User", secondary=group_members, order_by="User.name", lazy="selectin")
+    # Not eager by default: every record loads its group, and few pages need the members
+    # (the settings pages ask for them with selectinload).
+    members = relationship("User", secondary=group_members, order_by="User.name")
 
     def __repr__(self) -> str:
         return f"<Group {self.id} {self.name}>"

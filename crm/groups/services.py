@@ -79,6 +79,19 @@ def rename_group(actor, group: Group, name: str) -> None:
     group.name = name
 
 
+def update_group(actor, group: Group, name: str | None = None, member_ids: list[int] | None = None) -> None:
+    """Rename a group and/or set its members (the settings page and the API). Basis keeps its name
+    and its implicit membership of every user."""
+    if group.id == BASIS_ID:
+        if name is not None and name != group.name:
+            raise GroupError(_("Basis cannot be renamed."))
+        return
+    if name is not None:
+        rename_group(actor, group, name)
+    if member_ids is not None:
+        set_members(actor, group, member_ids)
+
+
 def record_counts(group_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     """Records per group and type, across all groups (admin statistics, hence unscoped)."""
     out: dict[int, dict[str, int]] = {}

@@ -138,6 +138,7 @@ class Company(RecordMixin, db.Model):
 
     __table_args__ = (
         Index("ix_companies_group_sort", "group_id", "sort_key"),
+        Index("ix_companies_group_updated", "group_id", "updated_at"),
         Index("ix_companies_sort", "sort_key"),
     )
 
@@ -165,6 +166,7 @@ class Person(RecordMixin, db.Model):
 
     __table_args__ = (
         Index("ix_people_group_sort", "group_id", "sort_key"),
+        Index("ix_people_group_updated", "group_id", "updated_at"),
         Index("ix_people_sort", "sort_key"),
     )
 
@@ -198,6 +200,7 @@ class Deal(RecordMixin, db.Model):
 
     __table_args__ = (
         Index("ix_deals_group_sort", "group_id", "sort_key"),
+        Index("ix_deals_group_updated", "group_id", "updated_at"),
         Index("ix_deals_sort", "sort_key"),
         CheckConstraint("stage IN ('open', 'won', 'lost')", name="stage"),
     )
@@ -232,6 +235,7 @@ class Project(RecordMixin, db.Model):
 
     __table_args__ = (
         Index("ix_projects_group_sort", "group_id", "sort_key"),
+        Index("ix_projects_group_updated", "group_id", "updated_at"),
         Index("ix_projects_sort", "sort_key"),
     )
 

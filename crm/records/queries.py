@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from ..auth.models import User
 from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import Group
-from ..auth.models import User
 from ..visibility import Viewer, fully_visible_to, is_full_column, masked, visible_to
 from .models import TAG_TABLES, ContactDetail, Tag, sort_key
 from .types import TYPES, RecordType
@@ -78,15 +78,35 @@ def filtered(rtype: RecordType, viewer: Viewer, flt: ListFilter):
         fk = getattr(table.c, f"{rtype.key}_id")
         # tags are hidden on restricted rows, so only fully visible rows can match a tag
         conds.append(fully_visible_to(model, viewer))
-        conds.append(exists().where(fk == model.id, table.c.tag_id == Tag.id, Tag.name == flt.tag))
+        # driven from the tag's links (IN), not by probing every row of the list (EXISTS)
+        conds.append(model.id.in_(select(fk).join(Tag, Tag.id == table.c.tag_id).where(Tag.name == flt.tag)))
     if flt.group_id is not None and viewer.groups_enabled:
         conds.append(model.group_id == flt.group_id)
     return and_(*conds)
 
 
-def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter):
+def list_order(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list:
+    """ORDER BY of a list: the chosen column (masked for restricted rows unless it is the name),
+    then the name, then the id, so that pages never overlap."""
+    model = rtype.model
+    column = getattr(model, rtype.sorts[flt.sort][1])
+    if flt.sort != "name":
+        column = masked(model, viewer, column)
+    order = [column.desc() if flt.desc else column.asc()]
+    if flt.sort not in ("name", "updated"):
+        # ties (same stage, status, date) by name; a time of change has next to none, and without
+        # the name the index on (group, updated_at) answers the whole ORDER BY
+        order.append(model.sort_key.asc())
+    order.append(model.id.desc() if flt.desc else model.id.asc())
+    if db.engine.dialect.name == "postgresql":
+        order[0] = order[0].nulls_last()
+    return order
+
+
+def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter, page=None):
     """Columns for one list page. Restricted rows get NULL in every column but the name and group,
-    and the sort key of a hidden column is NULL for them too."""
+    and the sort key of a hidden column is NULL for them too. ``page``: a subquery of the ids of
+    the page (see :func:`list_page`), else the whole list."""
     model = rtype.model
     responsible = aliased(User)
     cols = [
@@ -105,10 +125,13 @@ def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter):
         "project": ("status", "start_date", "target_date"),
     }[rtype.key]
     cols += [masked(model, viewer, getattr(model, c)).label(c) for c in extra]
+    stmt = select(*cols)
+    if page is not None:
+        stmt = stmt.select_from(page).join(model, model.id == page.c.id)
+    else:
+        stmt = stmt.select_from(model)
     stmt = (
-        select(*cols)
-        .select_from(model)
-        .join(Group, Group.id == model.group_id)
+        stmt.join(Group, Group.id == model.group_id)
         .outerjoin(responsible, responsible.id == model.responsible_id)
     )
     for fk, ref_key in rtype.references:
@@ -123,16 +146,24 @@ def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter):
         ]
         stmt = stmt.add_columns(*cols_ref)
     stmt = stmt.where(filtered(rtype, viewer, flt))
-    column = getattr(model, rtype.sorts[flt.sort][1])
-    if flt.sort != "name":
-        column = masked(model, viewer, column)
-    order = [column.desc() if flt.desc else column.asc()]
-    if flt.sort != "name":
-        order.append(model.sort_key.asc())
-    order.append(model.id.desc() if flt.desc else model.id.asc())
-    if db.engine.dialect.name == "postgresql":
-        order[0] = order[0].nulls_last()
-    return stmt.order_by(*order)
+    return stmt.order_by(*list_order(rtype, viewer, flt))
+
+
+def list_page(rtype: RecordType, viewer: Viewer, flt: ListFilter, limit: int, offset: int = 0):
+    """One page of :func:`list_select` as a "late row lookup": the ids of the page are found first
+    by a narrow query (filter, order, limit, offset: what the indexes on (group, sort key) answer
+    without touching the rows), and only those rows are joined to their group, responsible user
+    and references. Sorting or skipping a deep page then never drags joined rows along."""
+    model = rtype.model
+    ids = (
+        select(model.id.label("id"))
+        .where(filtered(rtype, viewer, flt))
+        .order_by(*list_order(rtype, viewer, flt))
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
+    return list_select(rtype, viewer, flt, page=ids)
 
 
 def count_capped(rtype: RecordType, viewer: Viewer, flt: ListFilter, cap: int) -> tuple[int, bool]:
@@ -201,13 +232,16 @@ def related(rtype: RecordType, fk: str, parent_id: int, viewer: Viewer, limit: i
             is_full_column(model, viewer).label("full"),
             *[getattr(model, f).label(f) for f in rtype.name_fields],
             *[masked(model, viewer, getattr(model, c)).label(c) for c in extra],
+            func.count().over().label("total"),  # the count comes with the rows: one statement
         )
         .where(where)
         .order_by(model.sort_key, model.id)
         .limit(limit)
     )
     rows = [r._asdict() for r in db.session.execute(stmt)]
-    total = db.session.scalar(select(func.count()).select_from(model).where(where)) or 0
+    total = rows[0].pop("total") if rows else 0
+    for r in rows[1:]:
+        del r["total"]
     return RelatedList(rtype, rows, total)
 
 

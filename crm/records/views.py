@@ -28,7 +28,9 @@ def page_arg() -> int:
 
 
 def active_users() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+    from ..auth.services import active_users as cached
+
+    return cached()
 
 
 def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
@@ -36,7 +38,7 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
 
     viewer = current_viewer()
     per_page = current_app.config["PAGE_SIZE"]
-    stmt = queries.list_select(rtype, viewer, flt).limit(per_page).offset((page - 1) * per_page)
+    stmt = queries.list_page(rtype, viewer, flt, per_page, (page - 1) * per_page)
     rows = [r._asdict() for r in db.session.execute(stmt)]
     tags = queries.tags_for(rtype, [r["id"] for r in rows if r["full"]])
     for r in rows:
@@ -122,6 +124,20 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         if isinstance(record, RestrictedRecord):
             return render_template("records/restricted.html", rtype=rtype, record=record)
         return render_template("records/detail.html", **detail_context(rtype, record))
+
+    @bp.get("/<int:record_id>/access")
+    def access(record_id: int):
+        """The "who can see this" table of a fully visible record (the detail page loads it on demand)."""
+        from ..visibility import access_report
+
+        record = load_record(rtype, record_id)
+        if isinstance(record, RestrictedRecord):
+            abort(403)  # like every other part of a record beyond its name
+        if not current_viewer().groups_enabled:
+            abort(404)
+        access = access_report(rtype.key, record.group_id)
+        template = "records/_access_table.html" if targets("access-body") else "records/access.html"
+        return render_template(template, rtype=rtype, record=record, access=access)
 
     @bp.route("/new", methods=["GET", "POST"])
     def new():
@@ -278,7 +294,6 @@ def _parent_from_args():
 def detail_context(rtype: RecordType, obj) -> dict:
     from ..notes.queries import PAGE, notes_for
     from ..tasks.queries import tasks_for_record
-    from ..visibility import access_report
 
     viewer = current_viewer()
     related = []
@@ -297,7 +312,6 @@ def detail_context(rtype: RecordType, obj) -> dict:
         "more": len(notes) > PAGE,
         "offset": 0,
         "tasks": tasks_for_record(rtype.key, obj.id),
-        "access": access_report(rtype.key, obj.group_id) if viewer.groups_enabled else None,
         "users": active_users(),
     }
 

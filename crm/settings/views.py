@@ -5,14 +5,17 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..audit.models import AuditEntry
 from ..audit.services import ACTIONS, audit
 from ..auth.models import User
-from ..auth.services import create_user, find_user_by_email, hash_password
+from ..auth.services import find_user_by_email, hash_password
 from ..customfields.models import CustomField
 from ..customfields.services import (
+    DefinitionError,
     FieldValueError,
+    check_definition,
     create_field,
     delete_field,
     fields_for,
@@ -28,6 +31,7 @@ from ..records.models import MODELS
 from ..tasks.models import Task
 from ..visibility import current_viewer, unscoped
 from .forms import ENTITY_LABELS, AccountForm, ExtensionsForm, FieldForm, GroupDeleteForm, GroupForm, UserForm
+from .services import UserError, create_account_user
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -39,7 +43,8 @@ def admins_only():
 
 
 def all_groups() -> list[Group]:
-    return list(db.session.scalars(select(Group).order_by(Group.id != BASIS_ID, Group.name)))
+    return list(db.session.scalars(
+        select(Group).options(selectinload(Group.members)).order_by(Group.id != BASIS_ID, Group.name)))
 
 
 def all_users() -> list[User]:
@@ -123,19 +128,15 @@ def user_new():
     if request.method == "GET":
         form.active.data = True
     if form.validate_on_submit():
-        if not form.password.data:
-            form.password.errors = [_("A new user needs a password.")]
-        elif find_user_by_email(form.email.data) is not None:
-            form.email.errors = [_("A user with this email exists already.")]
+        try:
+            user = create_account_user(
+                current_viewer(), email=form.email.data, password=form.password.data, role=form.role.data,
+                name=form.name.data, locale=form.locale.data or None, active=bool(form.active.data),
+                default_group_id=form.default_group_id.data, group_ids=form.groups.data or [])
+        except UserError as err:
+            db.session.rollback()
+            getattr(form, err.field).errors = [err.message]
         else:
-            viewer = current_viewer()
-            user = create_user(form.email.data, form.password.data, form.role.data, form.name.data,
-                               locale=form.locale.data or None)
-            user.active = bool(form.active.data)
-            audit(viewer, "user_created", user=user.email, user_id=user.id, role=user.role)
-            groups.set_default_group(viewer, user, form.default_group_id.data)
-            for gid in form.groups.data or []:
-                groups.add_member(viewer, db.session.get(Group, gid), user)
             db.session.commit()
             flash(_("User %(name)s was created.", name=user.name), "success")
             return redirect(url_for("settings.users"))
@@ -243,11 +244,7 @@ def group_edit(group_id: int):
     if form.validate_on_submit():
         viewer = current_viewer()
         try:
-            if group.id != BASIS_ID:
-                groups.rename_group(viewer, group, form.name.data)
-                groups.set_members(viewer, group, form.members.data or [])
-            elif form.name.data != group.name:
-                raise groups.GroupError(_("Basis cannot be renamed."))
+            groups.update_group(viewer, group, form.name.data, form.members.data or [])
         except groups.GroupError as err:
             db.session.rollback()
             group = db.session.get(Group, group_id)
@@ -303,13 +300,6 @@ def fields():
                            enabled=groups.account().groups_enabled)
 
 
-def _name_taken(entity: str, name: str, exclude: int | None = None) -> bool:
-    stmt = select(CustomField.id).where(CustomField.entity == entity, func.lower(CustomField.name) == name.lower())
-    if exclude:
-        stmt = stmt.where(CustomField.id != exclude)
-    return db.session.scalar(stmt) is not None
-
-
 @bp.route("/fields/new", methods=["GET", "POST"])
 def field_new():
     form = _field_form()
@@ -317,10 +307,10 @@ def field_new():
         form.entity.data = request.args["entity"]
     if form.validate_on_submit():
         options = parse_options(form.options.data)
-        if _name_taken(form.entity.data, form.name.data):
-            form.name.errors = [_("This record type has a field of this name already.")]
-        elif form.kind.data == "select" and not options:
-            form.options.errors = [_("A selection needs at least one option.")]
+        try:
+            check_definition(form.entity.data, form.name.data, form.kind.data, options)
+        except DefinitionError as err:
+            getattr(form, err.field).errors = [str(err)]
         else:
             try:
                 create_field(current_viewer(), form.entity.data, form.name.data, form.kind.data, options,
@@ -344,10 +334,10 @@ def field_edit(field_id: int):
     form.entity.data, form.kind.data = field.entity, field.kind
     if form.validate_on_submit():
         options = parse_options(form.options.data)
-        if _name_taken(field.entity, form.name.data, exclude=field.id):
-            form.name.errors = [_("This record type has a field of this name already.")]
-        elif field.kind == "select" and not options:
-            form.options.errors = [_("A selection needs at least one option.")]
+        try:
+            check_definition(field.entity, form.name.data, field.kind, options, exclude=field.id)
+        except DefinitionError as err:
+            getattr(form, err.field).errors = [str(err)]
         else:
             update_field(current_viewer(), field, name=form.name.data, options=options,
                          shared_with=form.shared_with.data or [])

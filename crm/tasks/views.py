@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..auth.models import User
+from ..auth.services import active_users
 from ..extensions import db
 from ..htmx import targets
 from ..records.loaders import load_record
@@ -32,8 +32,7 @@ def load_task(task_id: int, *, write: bool = False) -> Task:
 
 def task_form(**kwargs) -> TaskForm:
     form = TaskForm(**kwargs)
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-    form.assignee_id.choices = [(None, "—")] + [(u.id, u.name) for u in users]
+    form.assignee_id.choices = [(None, "—")] + [(u.id, u.name) for u in active_users()]
     return form
 
 

@@ -1,0 +1,180 @@
+"""Records, notes, groups, users and fields as the API shows them (interfaces.md, "A record's JSON").
+
+A fully visible record carries its fields; a restricted one only ``id, type, access, group``, its
+display name fields and the shared custom fields - built from :class:`RestrictedRecord`, the
+projection the loaders make, so the API cannot show more than the restricted page. A reference to a
+record the user cannot see at all (a person's employer in a hidden group) is ``null``, like the
+placeholder on the pages.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..customfields.models import CustomFieldValue
+from ..customfields.services import fields_for
+from ..extensions import db
+from ..records.loaders import RestrictedRecord, references, restricted_projections
+from ..records.types import RecordType
+from ..visibility import Viewer, field_value_visible_to, fully_visible_to
+
+_CONTACT_KINDS = {"emails": "email", "phones": "phone", "addresses": "address"}
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """Stored times are naive UTC; the API says so."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC, microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def custom_value(kind: str, text: str | None):
+    """A stored custom value (canonical text) as JSON: numbers as numbers, the rest as text."""
+    if text is None:
+        return None
+    if kind == "number":
+        number = Decimal(text)
+        return int(number) if number == number.to_integral_value() else float(number)
+    return text
+
+
+def restricted_json(record: RestrictedRecord) -> dict:
+    return {
+        "id": record.id,
+        "type": record.key,
+        "access": "restricted",
+        "group": {"id": record.group_id, "name": record.group_name},
+        **{name: record.names.get(name) or "" for name in record.rtype.name_fields},
+        "custom_fields": {v.name: custom_value(v.kind, v.value) for v in record.shared},
+    }
+
+
+def _plain(rtype: RecordType, obj, name: str, refs: dict):
+    if name in _CONTACT_KINDS:
+        return [d.value for d in obj.contact_details if d.kind == _CONTACT_KINDS[name]]
+    if name == "tags":
+        return [t.name for t in obj.tags]
+    if name in refs:
+        target = getattr(obj, name)
+        ref = refs[name].get(target) if target is not None else None
+        return ref.id if ref is not None else None
+    value = getattr(obj, name)
+    if name == "value":
+        return None if value is None else float(value)
+    if name.endswith("_date"):
+        return _day(value)
+    return "" if value is None else value
+
+
+def full_json(rtype: RecordType, objs: list, viewer: Viewer) -> list[dict]:
+    """Fully visible records (ORM objects the caller loaded with the visibility predicate) as JSON,
+    with a fixed number of queries for any number of records."""
+    if not objs:
+        return []
+    ids = [o.id for o in objs]
+    fields = fields_for(rtype.key)
+    fk = getattr(CustomFieldValue, f"{rtype.key}_id")
+    values = {
+        (rid, fid): text
+        for rid, fid, text in db.session.execute(
+            select(fk, CustomFieldValue.field_id, CustomFieldValue.value)
+            .where(fk.in_(ids), field_value_visible_to(viewer))
+        )
+    }
+    refs = {
+        fk_name: references(key, [getattr(o, fk_name) for o in objs], viewer)
+        for fk_name, key in rtype.references
+    }
+    out = []
+    for obj in objs:
+        item = {
+            "id": obj.id,
+            "type": rtype.key,
+            "access": "full",
+            "group": {"id": obj.group_id, "name": obj.group.name},
+        }
+        for name in rtype.fields:
+            item[name] = _plain(rtype, obj, name, refs)
+        item["responsible_id"] = obj.responsible_id
+        item["custom_fields"] = {f.name: custom_value(f.kind, values.get((obj.id, f.id))) for f in fields}
+        item["created_at"] = timestamp(obj.created_at)
+        item["updated_at"] = timestamp(obj.updated_at)
+        item["version"] = obj.version
+        out.append(item)
+    return out
+
+
+def records_json(rtype: RecordType, rows: list[tuple[int, bool]], viewer: Viewer) -> list[dict]:
+    """``(id, fully visible?)`` rows of a list or search, in their order, as JSON. Each row is
+    loaded again under the visibility predicates; a row that is neither full nor restricted (moved
+    away meanwhile) is left out."""
+    model = rtype.model
+    full_ids = [rid for rid, full in rows if full]
+    objs = list(db.session.scalars(
+        select(model).where(model.id.in_(full_ids), fully_visible_to(model, viewer))
+    )) if full_ids else []
+    by_id = {item["id"]: item for item in full_json(rtype, objs, viewer)}
+    restricted = restricted_projections(rtype, [rid for rid, full in rows if not full], viewer)
+    by_id.update({rid: restricted_json(r) for rid, r in restricted.items()})
+    return [by_id[rid] for rid, _full in rows if rid in by_id]
+
+
+def record_json(rtype: RecordType, record, viewer: Viewer) -> dict:
+    """One record from :func:`load_record`: the ORM object or its restricted projection."""
+    if isinstance(record, RestrictedRecord):
+        return restricted_json(record)
+    return full_json(rtype, [record], viewer)[0]
+
+
+def note_json(note) -> dict:
+    return {
+        "id": note.id,
+        "body": note.body,
+        "kind": note.kind,
+        "author": {"id": note.author.id, "name": note.author.name} if note.author else None,
+        "occurred_at": timestamp(note.occurred_at),
+        "created_at": timestamp(note.created_at),
+    }
+
+
+def group_json(group, member_ids: list[int]) -> dict:
+    from ..groups.models import BASIS_ID
+
+    return {
+        "id": group.id,
+        "name": group.name,
+        "builtin": bool(group.builtin or group.id == BASIS_ID),
+        "member_ids": member_ids,
+    }
+
+
+def user_json(user, group_ids: list[int]) -> dict:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "active": bool(user.active),
+        "locale": user.locale,
+        "default_group_id": user.default_group_id,
+        "group_ids": group_ids,
+        "created_at": timestamp(user.created_at),
+    }
+
+
+def field_json(field) -> dict:
+    return {
+        "id": field.id,
+        "entity": field.entity,
+        "name": field.name,
+        "kind": field.kind,
+        "options": list(field.options or []),
+        "shared_with": [g.id for g in field.shared_with],
+        "position": field.position,
+    }

@@ -1,0 +1,129 @@
+"""A schemathesis run over the whole API from its OpenAPI document.
+
+Each operation of the document gets a bounded number of generated requests - valid ones and ones
+that break the schema (wrong types, missing or extra fields, out-of-range values) - sent with the
+token of an admin or of a normal user, in a world with the group system on and restricted and
+hidden records. Every answer must be no server error, have a documented status code and content
+type, and match its schema.
+
+The operations are parametrized by hand (``as_strategy``) rather than through schemathesis' pytest
+plugin, which builds every operation's tests at collection time: this keeps the run to seconds.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from crm.api.openapi import document
+from tests.api.conftest import build_world
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+#: generated requests per operation (each with one of the two tokens); raise it for a longer run
+EXAMPLES = int(os.environ.get("KONTOR_FUZZ_EXAMPLES", "8"))
+
+
+class CurrentApp:
+    """The WSGI app schemathesis calls: the app of the running test, each request in its own app
+    context (own ``g`` and database session), as in production."""
+
+    app = None
+
+    def __call__(self, environ, start_response):
+        with self.app.app_context():
+            return self.app(environ, start_response)
+
+
+TARGET = CurrentApp()
+SCHEMA = schemathesis.openapi.from_dict(document())
+SCHEMA.app = TARGET
+OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
+
+
+@pytest.fixture
+def fuzz_world(app, make):
+    app.config["API_RATE_LIMIT"] = 10**9
+    TARGET.app = app
+    yield build_world(make)
+    TARGET.app = None
+
+
+def _cases(operation):
+    """Valid requests and ones that break the schema (an operation with nothing to break, like
+    the public OpenAPI document, simply yields valid ones)."""
+    return st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+                     operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+
+
+def _pools(w) -> dict[str, list[int]]:
+    """Ids of the world (full, restricted, hidden - for the normal user and the admin alike) and a
+    missing one, so that generated requests reach real records and groups, not only 404s."""
+    return {
+        "companies": [w.c_nord.id, w.c_basis.id, w.c_sued.id, 999_999],
+        "people": [w.p_nord.id, w.p_link.id, w.p_sued.id, 999_999],
+        "deals": [w.d_nord.id, w.d_link.id, w.d_sued.id, 999_999],
+        "projects": [w.pr_nord.id, w.pr_sued.id, 999_999],
+        "groups": [1, w.nord.id, w.sued.id, 999_999],
+        "custom-fields": [w.status.id, w.secret.id, 999_999],
+    }
+
+
+#: where generated values may be swapped for ids of the world: key -> pool
+_KEYS = {"company_id": "companies", "person_id": "people", "group_id": "groups", "move_to": "groups",
+         "default_group_id": "groups", "field_id": "custom-fields"}
+
+
+def _steer(case, pools: dict, draw) -> None:
+    collection = case.operation.path.strip("/").split("/")[0]
+    for params in (case.path_parameters, case.query, case.body):
+        if not isinstance(params, dict):
+            continue
+        for key in list(params):
+            pool = pools.get(collection) if key in ("record_id", "ids") else pools.get(_KEYS.get(key, ""))
+            if not pool:
+                continue
+            # path ids always (the pool has a missing one too), the rest half of the time
+            if params is not case.path_parameters and not draw(st.booleans()):
+                continue
+            if key == "ids":
+                params[key] = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3))
+            else:
+                params[key] = draw(st.sampled_from(pool))
+
+
+def _order(operation) -> tuple[int, str]:
+    """Deletions and the group-system switch last, so the others meet the whole world."""
+    late = operation.method.upper() == "DELETE" or operation.path == "/settings"
+    return (1 if late else 0, operation.label)
+
+
+def test_api_fuzz(fuzz_world):
+    """One world for all operations (setting it up per operation would cost more than the run)."""
+    tokens = [fuzz_world.tokens.admin, fuzz_world.tokens.normal]
+    pools = _pools(fuzz_world)
+    failures = []
+    for operation in sorted(OPERATIONS, key=_order):
+
+        @given(case=_cases(operation), token=st.sampled_from(tokens), data=st.data())
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
+        def run(case, token, data):
+            _steer(case, pools, data.draw)
+            response = case.call(headers={"Authorization": f"Bearer {token}"})
+            case.validate_response(response, checks=CHECKS)
+
+        try:
+            run()
+        except Exception as err:  # collect every operation's failure, then report them all
+            failures.append(f"{operation.label}: {err}")
+    assert not failures, "\n\n".join(failures)

@@ -1,0 +1,38 @@
+"""The benchmark (bench/run.py) runs on tiny data and produces figures. No timing assertions: the
+figures themselves are for bench/RESULTS.md, not for the test suite."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_smoke_run(tmp_path):
+    run = _load("run")
+    out = tmp_path / "results.md"
+    results = run.main(["--smoke", "--no-load", "--out", str(out)])
+    sqlite = results["engines"]["sqlite"]
+    pages = sqlite["sizes"]["tiny"]["pages"]
+    assert sqlite["sizes"]["tiny"]["errors"] == []
+    assert {"home", "tasks", "search", "people first", "company detail"} <= set(pages)
+    for name, figures in pages.items():
+        for mode in ("on", "off"):
+            assert figures[mode]["p50"] > 0 and figures[mode]["n"] == 1, name
+            assert 1 <= figures[mode]["stmts"] <= 30, name
+    # statements do not depend on how many rows a page shows
+    assert all(a == b for a, b in sqlite["sizes"]["tiny"]["per_page_size"].values())
+    assert sqlite["cascade"]["moved_total"] > 0 and sqlite["sizes"]["tiny"]["generate"]["rows_per_s"] > 0
+    text = out.read_text()
+    assert "| people first |" in text and "Cascade" in text
+    assert json.loads(out.with_suffix(".json").read_text())["engines"]["sqlite"]["sizes"]["tiny"]
