@@ -33,6 +33,13 @@ def nav_texts(page) -> list[str]:
     return [t.strip() for t in page.locator("header.topbar nav ul").first.locator("li").all_inner_texts()][1:]
 
 
+def assert_nav(page, words: list[str], not_words: list[str] = ()) -> None:
+    """The top bar shows these words (it may show more entries) and none of ``not_words``."""
+    texts = nav_texts(page)
+    assert [w for w in words if w in texts] == words, texts
+    assert not [w for w in not_words if w in texts and w not in words], texts
+
+
 @pytest.mark.parametrize("locale", ["de-DE", "en-GB"])
 def test_ui_follows_the_browser_language(kontor, new_page, locale):
     server = kontor("schmidt")
@@ -43,8 +50,8 @@ def test_ui_follows_the_browser_language(kontor, new_page, locale):
     expect(page.locator("html")).to_have_attribute("lang", lang)
     login(page, server, "lars.petersen@schmidt.example")
     expect(page.locator("html")).to_have_attribute("lang", lang)
-    expected = german if lang == "de" else WORDS
-    assert nav_texts(page) == expected[:5]
+    expected, other = (german, WORDS) if lang == "de" else (WORDS, german)
+    assert_nav(page, expected[:5], other[:5])
     expect(page.locator("header.topbar button")).to_have_text(expected[5])
     if lang == "de" and german == WORDS:
         pytest.xfail("the German catalog does not translate the top bar yet (the lead translates at the end)")
@@ -57,11 +64,11 @@ def test_the_users_setting_beats_the_browser(kontor, new_page):
     page = new_page(locale="de-DE")
     login(page, server, email)
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    assert nav_texts(page) == WORDS[:5]
+    assert_nav(page, WORDS[:5])
     # and back to "as the browser says" in the profile: German again
     page.locator("header.topbar").get_by_role("link", name="Lars Petersen").click()
     page.locator("#profile-locale").select_option("")
     page.locator("form[action$='/profile']").get_by_role("button").click()
     expect(page.locator("html")).to_have_attribute("lang", "de")
     page.locator("header.topbar a.brand").click()
-    assert nav_texts(page) == server.run(_german, WORDS)[:5]
+    assert_nav(page, server.run(_german, WORDS)[:5], WORDS[:5])
