@@ -96,7 +96,7 @@ def take_all(server: LiveServer, browser, locale: str) -> None:
     # 4. the pipeline (once the deals pipeline exists)
     resp = page.goto(server.url("/deals/pipeline"))
     if resp is not None and resp.ok:
-        shot(page, "pipeline")
+        shot(page, "pipeline", full_page=True)
     context.close()
 
     # 5. what a Nord salesman sees of a Süd company: name, group, shared field - nothing else
