@@ -190,6 +190,14 @@ def pytest_runtest_call(item):
 
 # -- helpers for the tests -------------------------------------------------------------------------
 
+def settled(page) -> None:
+    """Wait until htmx is done: no request out, nothing being swapped or settled.
+
+    htmx wires up new content only when it settles (20 ms after the swap); a script that acts at
+    once after a boosted page arrived - faster than any person - would find its controls dead."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def login(page, server: LiveServer, email: str, password: str = DEMO_PASSWORD) -> None:
     """Log in through the form, as a user would."""
     from playwright.sync_api import expect
@@ -199,6 +207,7 @@ def login(page, server: LiveServer, email: str, password: str = DEMO_PASSWORD) -
     page.locator("#password").fill(password)
     page.locator("form button[type=submit]").click()
     expect(page.locator("header.topbar")).to_be_visible()
+    settled(page)
 
 
 @pytest.fixture

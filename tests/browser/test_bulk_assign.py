@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import login
+from .conftest import login, settled
 
 pytestmark = pytest.mark.browser
 
@@ -44,6 +44,8 @@ def _group_id(name: str) -> int:
 
 def open_sued_companies(page, server) -> list[int]:
     page.locator("header.topbar").get_by_role("link", name="Companies").click()
+    expect(page).to_have_url(re.compile(r"/companies$"))
+    settled(page)
     page.locator("#list-filter select[name=group_id]").select_option(label="Süd")
     expect(page).to_have_url(re.compile(r"group_id=\d+"))
     expect(page.locator("#record-list .badge.group").first).to_have_text("Süd")
@@ -86,6 +88,7 @@ def test_assign_three_companies_with_people_and_deals_then_undo(kontor, new_page
     expect(moving.locator("[data-count=people]")).to_contain_text(str(len(before["people"])))
     expect(moving.locator("[data-count=deals]")).to_contain_text(str(len(before["deals"])))
     expect(moving.locator("[data-count=projects]")).to_have_count(0)
+    settled(page)
     dialog.get_by_role("button", name="Assign").click()
     expect(dialog).not_to_have_attribute("open", "")
     expect(page.locator("#bulk-message")).to_contain_text("Nord")

@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import login
+from .conftest import login, settled
 from .live import FRESH_ADMIN
 
 pytestmark = pytest.mark.browser
@@ -49,6 +49,7 @@ def test_new_user_daily_work(kontor, new_page):
     expect(page.locator("#phones")).to_have_value("+49 40 5550123")
     expect(page.locator("#background")).to_have_value("Reederei-Agentur am Sandtorkai.")
     expect(page.locator("#tags")).to_have_value("Hamburg, Neukunde")
+    settled(page)
     page.locator("#website").fill("https://hafenkontor.example")
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(r"/companies/\d+$"))
@@ -59,6 +60,8 @@ def test_new_user_daily_work(kontor, new_page):
     # -- a person at that company, chosen with the company picker (typed, then picked by keyboard)
     page.locator("header.topbar").get_by_role("link", name="People").click()
     page.get_by_role("button", name="New person").click()
+    expect(page).to_have_url(re.compile(r"/people/new$"))
+    settled(page)
     page.locator("#first_name").fill("Hanna")
     page.locator("#last_name").fill("Jansen")
     page.locator("#company_id-q").press_sequentially("hafen", delay=30)
@@ -75,6 +78,7 @@ def test_new_user_daily_work(kontor, new_page):
     page.locator("article.fields").get_by_role("link", name="Hafenkontor Jansen GmbH").click()
     expect(page).to_have_url(company_url)
     expect(page.locator("#related-people")).to_contain_text("Hanna Jansen")
+    settled(page)
 
     # -- a note, added in place; an empty one is refused in place, what was chosen stays ---------
     mark_in_place(page, "article.fields")
@@ -83,6 +87,7 @@ def test_new_user_daily_work(kontor, new_page):
     page.locator("#notes").get_by_role("button", name="Add").click()
     expect(page.locator("#notes .field.has-error")).to_be_visible()
     expect(page.locator("#kind")).to_have_value("call")
+    settled(page)
     page.locator("#body").fill("Rückruf wegen Liegeplatz-Software, Angebot bis Freitag.")
     page.locator("#notes").get_by_role("button", name="Add").click()
     expect(page.locator("#note-items > li.note")).to_have_count(1)
@@ -97,6 +102,7 @@ def test_new_user_daily_work(kontor, new_page):
     task = page.locator("#tasks li.task", has_text="Angebot Liegeplatz-Software schicken")
     expect(task).to_be_visible()
     expect(task).not_to_have_class(re.compile(r"\bdone\b"))
+    settled(page)
     task.get_by_role("button", name="Mark as done").click()
     expect(task).to_have_class(re.compile(r"\bdone\b"))
     assert still_in_place(page, "article.fields"), "completing a task reloaded the page"
@@ -115,6 +121,7 @@ def test_new_user_daily_work(kontor, new_page):
     expect(page.locator("#options")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#name")).to_have_value("Kundenstatus")
     expect(page.locator("#kind")).to_have_value("select")
+    settled(page)
     page.locator("#options").fill("Top-Kunde\nStammkunde\nNeukunde")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#fields-company")).to_contain_text("Kundenstatus")
@@ -132,6 +139,7 @@ def test_new_user_daily_work(kontor, new_page):
     server.run(_another_company)
     page.locator("header.topbar").get_by_role("link", name="Companies").click()
     expect(page.locator("#record-list tbody tr")).to_have_count(2)
+    settled(page)
     mark_in_place(page, "#list-filter")
     page.locator("#filter-q").press_sequentially("jansen", delay=40)
     expect(page.locator("#record-list tbody tr")).to_have_count(1)
