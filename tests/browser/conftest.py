@@ -87,6 +87,8 @@ class Watch:
 
     problems: list[str] = field(default_factory=list)
     allowed: list[tuple[int, re.Pattern]] = field(default_factory=list)
+    #: static files whose loading was cut off (by a navigation), until they load after all
+    cut_off: dict[str, str] = field(default_factory=dict)
 
     def allow(self, status: int, path: str) -> None:
         """Announce an answer with this status for URLs whose path matches the regex ``path``."""
@@ -96,19 +98,29 @@ class Watch:
         page.watch = self
         page.on("console", self._console)
         page.on("pageerror", lambda err: self.problems.append(f"page error on {page.url}: {err}"))
-        page.on("requestfailed", self._failed)
+        page.on("requestfailed", lambda req: self._failed(req, page))
+        page.on("requestfinished", lambda req: self.cut_off.pop(req.url, None))
         page.on("response", self._response)
+
+    def all_problems(self) -> list[str]:
+        return self.problems + list(self.cut_off.values())
 
     def _console(self, msg) -> None:
         if msg.type == "error" and not _RESOURCE_ERROR.match(msg.text):
             self.problems.append(f"console error: {msg.text} ({msg.location.get('url', '')})")
 
-    def _failed(self, req) -> None:
+    def _failed(self, req, page) -> None:
         failure = req.failure or ""
-        # htmx cancels a request superseded by a newer one (hx-sync="this:replace"): intended.
-        if "ERR_ABORTED" in failure and req.resource_type in ("xhr", "fetch"):
-            return
-        self.problems.append(f"request failed: {req.method} {req.url}: {failure}")
+        problem = f"request failed: {req.method} {req.url}: {failure} (page at {page.url})"
+        if "ERR_ABORTED" in failure:
+            # htmx cancels a request superseded by a newer one (hx-sync="this:replace"): intended.
+            if req.resource_type in ("xhr", "fetch"):
+                return
+            # A navigation may cut off a static file the next page then loads: fine if it does.
+            if "/static/" in req.url:
+                self.cut_off[req.url] = problem
+                return
+        self.problems.append(problem)
 
     def _response(self, resp) -> None:
         if resp.status < 400:
@@ -180,7 +192,7 @@ def pytest_runtest_call(item):
     problems = []
     for watched in item.stash.get(WATCH_KEY, []):
         if isinstance(watched, Watch):
-            problems += watched.problems
+            problems += watched.all_problems()
         else:
             problems += [f"server error: {type(e).__name__}: {e}" for e in watched.errors]
     if problems:
