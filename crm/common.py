@@ -11,6 +11,15 @@ RECORD_KEYS = ("company", "person", "deal", "project")
 RECORD_TABLES = {"company": "companies", "person": "people", "deal": "deals", "project": "projects"}
 
 
+def to_int(raw, default: int | None = None, *, max_digits: int = 12) -> int | None:
+    """A whole number from a query string or form: ASCII digits only (``"²".isdigit()`` is True but
+    ``int("²")`` fails), at most ``max_digits`` of them; else ``default``."""
+    text = str(raw) if raw is not None else ""
+    if text.isascii() and text.isdigit() and len(text) <= max_digits:
+        return int(text)
+    return default
+
+
 def utcnow() -> datetime:
     """Naive UTC; Flask-Babel converts to the configured time zone for display."""
     return datetime.now(UTC).replace(tzinfo=None)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, g, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l
+from flask import Flask, abort, g, render_template, request, url_for
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -48,6 +49,16 @@ def init_web(app: Flask) -> None:
         return db.session.scalar(select(User).where(User.id == int(user_id), User.active.is_(True)))
 
     @app.before_request
+    def refuse_nul_bytes():
+        """No text column can hold a NUL byte (PostgreSQL refuses it): say so instead of failing."""
+        sources = [request.args]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            sources.append(request.form)  # (other bodies are left unread: the API limits their size first)
+        for values in sources:
+            if any("\x00" in v for vs in values.listvalues() for v in vs):
+                abort(400, description=_l("The request contains a NUL character, which cannot be stored."))
+
+    @app.before_request
     def gate():
         if request.blueprint == "api":
             return None  # the API authenticates each request by its bearer token
@@ -72,7 +83,8 @@ def init_web(app: Flask) -> None:
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         resp.vary.add("HX-Request")
         resp.vary.add("HX-Target")
-        if current_user and current_user.is_authenticated and resp.mimetype == "text/html":
+        if request.endpoint != "static" and (g.get("viewer") is not None or current_user.is_authenticated):
+            # pages, partials, CSV exports and API answers of a user: never kept by any cache
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
 
@@ -129,8 +141,14 @@ def init_web(app: Flask) -> None:
 
     from .notes.forms import KIND_LABELS
     from .records.forms import FIELD_ORDER
-    from .records.types import BY_PLURAL, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, TYPES
-    from .settings.forms import ENTITY_LABELS, KIND_LABELS as FIELD_KIND_LABELS, ROLE_LABELS
+    from .records.types import (
+        BY_PLURAL,
+        DEAL_STAGE_LABELS,
+        PROJECT_STATUS_LABELS,
+        TYPES,
+    )
+    from .settings.forms import ENTITY_LABELS, ROLE_LABELS
+    from .settings.forms import KIND_LABELS as FIELD_KIND_LABELS
 
     AUDIT_LABELS = {
         "extension_switched": _l("Extension switched"), "group_created": _l("Group created"),

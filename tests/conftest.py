@@ -120,3 +120,13 @@ def make(app):
     from tests import factories
 
     return factories
+
+
+# The adversarial suite's figures (tests/adversarial/figures.py): imported here so that the
+# xdist controller, which never loads tests/adversarial/conftest.py, sums up the workers' counts.
+from tests.adversarial.figures import (  # noqa: E402,F401
+    pytest_configure,
+    pytest_sessionfinish,
+    pytest_sessionstart,
+    pytest_terminal_summary,
+)

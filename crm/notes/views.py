@@ -5,6 +5,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..common import to_int
 from ..extensions import db
 from ..htmx import targets
 from ..records.loaders import load_record
@@ -30,8 +31,7 @@ def _timeline(rtype, record, form, offset=0, status=200):
 def timeline(plural: str, record_id: int):
     rtype = BY_PLURAL[plural]
     record = load_record(rtype, record_id, write=True)  # notes exist only for fully visible records
-    raw = request.args.get("offset", "0")
-    offset = int(raw) if raw.isdigit() and len(raw) < 9 else 0
+    offset = to_int(request.args.get("offset"), 0, max_digits=8)
     if targets("notes-more"):
         notes = notes_for(rtype.key, record.id, offset=offset)
         return render_template("notes/_items.html", rtype=rtype, record=record, notes=notes[:PAGE],

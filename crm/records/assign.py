@@ -106,8 +106,11 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
         db.session.execute(
             insert(AssignmentChange).from_select(
                 ["audit_id", "record_type", "record_id", "old_group_id", "new_version"],
+                # FOR UPDATE (PostgreSQL; SQLite serializes writers anyway): a concurrent edit of one
+                # of these rows either finishes first and is what gets recorded and moved, or waits
+                # and then fails its version check - the move never rests on a stale version.
                 select(literal(entry.id), literal(key), model.id, model.group_id, model.version + 1)
-                .where(plan[plural]),
+                .where(plan[plural]).with_for_update(of=model),
             )
         )
         result = db.session.execute(

@@ -31,6 +31,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..audit.models import AuditEntry
+from ..common import to_int
 from ..extensions import db
 from ..htmx import is_htmx, targets
 from ..visibility import Viewer, current_viewer, fully_visible_to
@@ -54,16 +55,15 @@ class Selection:
 
     @classmethod
     def from_form(cls, rtype: RecordType, form) -> Selection:
-        ids = list(dict.fromkeys(int(i) for i in form.getlist("ids") if i.isdigit() and len(i) < 12))
+        ids = list(dict.fromkeys(i for i in map(to_int, form.getlist("ids")) if i is not None))
         if len(ids) > MAX_IDS:
             abort(413)
-        raw_page = form.get("page", "1")
         return cls(
             rtype=rtype,
             everything=form.get("scope") == "all",
             ids=ids,
             flt=queries.ListFilter.from_args(rtype, form),
-            page=max(1, min(int(raw_page), 100_000)) if raw_page.isdigit() else 1,
+            page=max(1, min(to_int(form.get("page"), 1), 100_000)),
         )
 
     def ids_select(self, viewer: Viewer):
@@ -172,7 +172,7 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         if not selected:
             return _nothing(rtype, sel)
         raw = request.form.get("target_id", "")  # (``group_id`` is the list's group filter)
-        group_id = int(raw) if raw.isdigit() and len(raw) < 12 else None
+        group_id = to_int(raw)
         cascade = [c for c in request.form.getlist("cascade") if c in CASCADE] if rtype.key == "company" else []
         groups = allowed_groups(viewer)
         group = next((g for g in groups if g.id == group_id), None)

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
+from ..common import to_int
 from ..customfields.models import CustomField
 from ..forms_common import NoControlChars, Strip, lines, parse_number
 from .types import CURRENCIES, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, RecordType
@@ -56,13 +57,16 @@ class RecordIdField(HiddenField):
         raw = valuelist[0].strip() if valuelist else ""
         self.data = None
         if raw:
-            if not raw.isdigit() or len(raw) > 12:
+            self.data = to_int(raw)
+            if self.data is None:
                 raise ValueError(_l("There is no such record."))
-            self.data = int(raw)
 
 
 class LinesField(TextAreaField):
     """One entry per line (emails, phones)."""
+
+    def process_data(self, value):
+        self.data = list(value) if isinstance(value, (list, tuple)) else []
 
     def process_formdata(self, valuelist):
         self.data = lines(valuelist[0]) if valuelist else []
@@ -76,6 +80,9 @@ class LinesField(TextAreaField):
 class BlocksField(TextAreaField):
     """Entries separated by an empty line (postal addresses)."""
 
+    def process_data(self, value):
+        self.data = list(value) if isinstance(value, (list, tuple)) else []
+
     def process_formdata(self, valuelist):
         text = (valuelist[0] if valuelist else "").replace("\r\n", "\n")
         self.data = [b.strip() for b in text.split("\n\n") if b.strip()]
@@ -87,6 +94,10 @@ class BlocksField(TextAreaField):
 
 
 class TagsField(StringField):
+    def process_data(self, value):
+        # from the record (a form posted without the field falls back to it): Tag objects -> names
+        self.data = [getattr(t, "name", t) for t in value] if isinstance(value, (list, tuple)) else []
+
     def process_formdata(self, valuelist):
         text = valuelist[0] if valuelist else ""
         self.data = [t.strip() for t in text.split(",") if t.strip()]

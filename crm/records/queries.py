@@ -8,6 +8,7 @@ from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from ..auth.models import User
+from ..common import to_int
 from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import Group
@@ -31,7 +32,7 @@ class ListFilter:
         return cls(
             q=(args.get("q") or "").strip()[:200],
             tag=(args.get("tag") or "").strip()[:60],
-            group_id=int(group) if group.isdigit() else None,
+            group_id=to_int(group),
             sort=sort if sort in rtype.sorts else "name",
             desc=args.get("dir") == "desc",
         )

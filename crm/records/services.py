@@ -215,9 +215,21 @@ def create_record(rtype: RecordType, data: dict, viewer: Viewer, user: User | No
 
 def update_record(rtype: RecordType, obj, data: dict, viewer: Viewer, expected_version: int | None = None):
     """Update a fully visible record (the loader made sure). A stale ``expected_version`` raises
-    :class:`Conflict`; so does a concurrent change caught by the version column at flush."""
+    :class:`Conflict`; so does a concurrent change caught by the version column at any flush
+    (autoflush included: the queries of validation flush the changes made so far)."""
     if expected_version is not None and expected_version != obj.version:
         raise Conflict()
+    try:
+        with db.session.no_autoflush:  # one UPDATE, so one version step per edit
+            _update(rtype, obj, data, viewer)
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict() from None
+    return obj
+
+
+def _update(rtype: RecordType, obj, data: dict, viewer: Viewer) -> None:
     old_group = obj.group_id
     if "group_id" in data and data["group_id"] != old_group:
         obj.group_id = _check_group(viewer, data["group_id"])
@@ -233,12 +245,6 @@ def update_record(rtype: RecordType, obj, data: dict, viewer: Viewer, expected_v
         names = dict(db.session.execute(select(Group.id, Group.name).where(Group.id.in_([old_group, obj.group_id]))).all())
         audit(viewer, "group_assigned", group=names.get(obj.group_id), group_id=obj.group_id,
               counts={rtype.plural: 1}, source="form", previous=names.get(old_group))
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict() from None
-    return obj
 
 
 def delete_records(rtype: RecordType, ids_stmt, viewer: Viewer) -> int:

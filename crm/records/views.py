@@ -5,12 +5,22 @@ goes through :func:`load_record`; every list goes through :mod:`.queries`.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.models import User
+from ..common import to_int
 from ..customfields.services import fields_for
 from ..extensions import db
 from ..htmx import redirect_htmx, targets
@@ -18,13 +28,18 @@ from ..visibility import current_viewer, fully_visible_to
 from . import queries
 from .forms import build_form, form_to_data
 from .loaders import RestrictedRecord, load_record, reference
-from .services import Conflict, ServiceError, default_group_id, delete_records, member_groups
+from .services import (
+    Conflict,
+    ServiceError,
+    default_group_id,
+    delete_records,
+    member_groups,
+)
 from .types import TYPES, RecordType
 
 
 def page_arg() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+    return max(1, min(to_int(request.args.get("page"), 1), 100_000))
 
 
 def active_users() -> list[User]:
@@ -186,8 +201,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         conflict = False
         if form.validate_on_submit():
             data = form_to_data(rtype, form)
-            raw_version = str(form.version.data or "")
-            version = int(raw_version) if raw_version.isdigit() else None
+            version = to_int(form.version.data)  # the record's own version if the field is missing
             try:
                 update_ = _update(rtype, obj, data, version)
             except ServiceError as err:
@@ -280,11 +294,11 @@ def _parent_from_args():
     """A record named in the query string (``?company_id=3``) that the new record is created from."""
     viewer = current_viewer()
     for key in ("company", "person", "deal", "project"):
-        raw = request.args.get(f"{key}_id", "")
-        if raw.isdigit():
+        raw = to_int(request.args.get(f"{key}_id"))
+        if raw is not None:
             model = TYPES[key].model
             parent = db.session.scalar(
-                select(model).where(model.id == int(raw), fully_visible_to(model, viewer))
+                select(model).where(model.id == raw, fully_visible_to(model, viewer))
             )
             if parent is not None:
                 return parent

@@ -11,6 +11,7 @@ from ..audit.models import AuditEntry
 from ..audit.services import ACTIONS, audit
 from ..auth.models import User
 from ..auth.services import find_user_by_email, hash_password
+from ..common import to_int
 from ..customfields.models import CustomField
 from ..customfields.services import (
     DefinitionError,
@@ -371,8 +372,7 @@ def field_delete(field_id: int):
 @bp.get("/audit")
 def audit_log():
     action = request.args.get("action", "")
-    raw = request.args.get("page", "1")
-    page = max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+    page = max(1, min(to_int(request.args.get("page"), 1), 100_000))
     stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if action in ACTIONS:
         stmt = stmt.where(AuditEntry.action == action)

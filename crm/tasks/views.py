@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..auth.services import active_users
+from ..common import to_int
 from ..extensions import db
 from ..htmx import targets
 from ..records.loaders import load_record
@@ -61,8 +62,7 @@ def index():
     else:
         status = "open"
         stmt = stmt.where(Task.done.is_(False)).order_by(Task.due_date.is_(None), Task.due_date, Task.id)
-    raw = request.args.get("page", "1")
-    page = max(1, min(int(raw), 10_000)) if raw.isdigit() else 1
+    page = max(1, min(to_int(request.args.get("page"), 1), 10_000))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     tasks = list(db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
     from .queries import record_names
@@ -78,7 +78,7 @@ def index():
 def create():
     form = task_form()
     key = form.record_type.data if form.record_type.data in TYPES else None
-    record_id = int(form.record_id.data) if key and (form.record_id.data or "").isdigit() else None
+    record_id = to_int(form.record_id.data) if key else None
     if key and record_id is None:
         abort(404)
     if key:

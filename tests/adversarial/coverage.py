@@ -1,0 +1,212 @@
+"""Which rule of ``app.url_map`` is exercised how. A rule (with its method) that is in neither
+table fails ``test_every_route_is_covered``: a new route cannot slip in untested. A table entry
+whose rule no longer exists fails it too, so the tables stay honest.
+
+``GET``: rule -> :class:`Probe` (``kind`` picks the prober in ``test_leaks.py``; every GET rule is
+requested as every user of every world, and anonymously).
+``WRITE``: (method, rule) -> :class:`Write` (``kind`` picks the attacker in ``test_writes.py``;
+every one of them is also sent without a CSRF token in ``test_csrf.py``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PLURALS = ("companies", "people", "deals", "projects")
+KEY_OF = {"companies": "company", "people": "person", "deals": "deal", "projects": "project"}
+ANY_RECORD = "<any(companies, people, deals, projects):plural>"
+
+
+@dataclass(frozen=True)
+class Probe:
+    kind: str
+    how: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Write:
+    kind: str
+    how: str
+    params: dict = field(default_factory=dict)
+
+
+GET: dict[str, Probe] = {
+    "/": Probe("home", "activity stream and own tasks; htmx 'activity-more' with ?before="),
+    "/login": Probe("login", "anonymous: the form; logged in: redirect"),
+    "/profile": Probe("page", "own profile"),
+    "/search": Probe("search", "q = every token of every record; htmx 'search-live'"),
+    "/static/<path:filename>": Probe("static", "app.js, app.css, a missing file"),
+    "/tasks": Probe("tasks", "scope mine/created/all × status open/done, page 2"),
+    f"/{ANY_RECORD}/<int:record_id>/notes": Probe(
+        "record", "every record id × every type; htmx 'notes-more' with offsets",
+        {"view": "notes", "targets": ("notes-more",)}),
+    "/settings": Probe("admin", "redirect for admins, 403 for others"),
+    "/settings/account": Probe("admin", "account form"),
+    "/settings/audit": Probe("admin", "every action filter, page 2", {"audit": True}),
+    "/settings/extensions": Probe("admin", "extension switch"),
+    "/settings/fields": Probe("admin", "field list"),
+    "/settings/fields/new": Probe("admin", "new field per entity", {"entity_args": True}),
+    "/settings/fields/<int:field_id>": Probe("admin", "every field id + unknown", {"ids": "field"}),
+    "/settings/groups": Probe("admin", "groups with record counts"),
+    "/settings/groups/<int:group_id>": Probe("admin", "every group id + unknown", {"ids": "group"}),
+    "/settings/groups/<int:group_id>/delete": Probe("admin", "every group id + unknown",
+                                                    {"ids": "group", "basis": 403}),
+    "/settings/users": Probe("admin", "user list"),
+    "/settings/users/new": Probe("admin", "new user form"),
+    "/settings/users/<int:user_id>": Probe("admin", "every user id + unknown", {"ids": "user"}),
+}
+
+WRITE: dict[tuple[str, str], Write] = {
+    ("POST", "/login"): Write("public", "the login form; throttling and lockout in test_hardening"),
+    ("POST", "/logout"): Write("self", "ends one's own session only"),
+    ("POST", "/profile"): Write("self", "changes one's own name/language only"),
+    ("POST", "/profile/password"): Write("self", "needs the current password"),
+    ("POST", "/profile/token"): Write("self", "renews one's own API token"),
+    ("POST", "/profile/token/revoke"): Write("self", "revokes one's own API token"),
+    ("POST", f"/{ANY_RECORD}/<int:record_id>/notes"): Write(
+        "record", "note on hidden (404) / restricted (403) records", {"view": "notes"}),
+    ("POST", "/notes/<int:note_id>/delete"): Write(
+        "note_delete", "notes of hidden/restricted records; another author's note as a normal user"),
+    ("POST", "/tasks"): Write("task_create", "task on hidden/restricted records, unknown record"),
+    ("POST", "/tasks/<int:task_id>/toggle"): Write(
+        "task", "tasks of hidden/restricted records, someone else's private task"),
+    ("POST", "/tasks/<int:task_id>/delete"): Write(
+        "task", "as toggle, plus someone else's task as a normal user", {"delete": True}),
+    ("POST", "/settings/account"): Write("admin_only", "non-admins: 403"),
+    ("POST", "/settings/extensions"): Write("admin_only", "non-admins: 403", {"data": {"groups_enabled": "y"}}),
+    ("POST", "/settings/fields/new"): Write("admin_only", "non-admins: 403"),
+    ("POST", "/settings/fields/<int:field_id>"): Write("admin_only", "non-admins: 403", {"ids": "field"}),
+    ("POST", "/settings/fields/<int:field_id>/delete"): Write("admin_only", "non-admins: 403", {"ids": "field"}),
+    ("POST", "/settings/fields/<int:field_id>/move"): Write("admin_only", "non-admins: 403", {"ids": "field"}),
+    ("POST", "/settings/groups"): Write("admin_only", "non-admins: 403", {"data": {"name": "Neu"}}),
+    ("POST", "/settings/groups/<int:group_id>"): Write("admin_only", "non-admins: 403", {"ids": "group"}),
+    ("POST", "/settings/groups/<int:group_id>/delete"): Write("admin_only", "non-admins: 403", {"ids": "group"}),
+    ("POST", "/settings/users/new"): Write("admin_only", "non-admins: 403"),
+    ("POST", "/settings/users/<int:user_id>"): Write("admin_only", "non-admins: 403", {"ids": "user"}),
+    ("POST", "/settings/users/<int:user_id>/delete"): Write("admin_only", "non-admins: 403", {"ids": "user"}),
+}
+
+for _plural in PLURALS:
+    _key = KEY_OF[_plural]
+    GET.update({
+        f"/{_plural}": Probe("list", "pages, counts, sorts, group/tag/text filters; htmx 'record-list'",
+                             {"rtype": _key}),
+        f"/{_plural}/<int:record_id>": Probe("record", "every record id; hidden = unknown 404",
+                                             {"view": "detail", "plural": _plural}),
+        f"/{_plural}/<int:record_id>/edit": Probe("record", "every record id", {"view": "edit", "plural": _plural}),
+        f"/{_plural}/<int:record_id>/access": Probe(
+            "record", "every record id; htmx 'access-body'; restricted 403, hidden 404, off 404",
+            {"view": "access", "plural": _plural, "targets": ("access-body",)}),
+        f"/{_plural}/<int:record_id>/delete": Probe("record", "every record id",
+                                                    {"view": "delete", "plural": _plural}),
+        f"/{_plural}/export.csv": Probe("export", "filters; normal users 403", {"rtype": _key}),
+        f"/{_plural}/lookup": Probe("lookup", "q = name and hidden tokens", {"rtype": _key}),
+        f"/{_plural}/new": Probe("new", "plain and ?<type>_id= every record id", {"rtype": _key}),
+    })
+    WRITE.update({
+        ("POST", f"/{_plural}/bulk/assign"): Write(
+            "bulk", "every step with hidden/restricted ids, 'all matching' a forbidden token, a foreign group; "
+            "mixed selections move only the fully visible", {"rtype": _key, "action": "assign"}),
+        ("POST", f"/{_plural}/bulk/tag"): Write("bulk", "as assign, add and remove", {"rtype": _key, "action": "tag"}),
+        ("POST", f"/{_plural}/bulk/delete"): Write("bulk", "as assign; normal users 403",
+                                                  {"rtype": _key, "action": "delete"}),
+        ("POST", f"/{_plural}/bulk/export.csv"): Write("bulk", "hidden/restricted ids export nothing of them",
+                                                      {"rtype": _key, "action": "export"}),
+        ("POST", f"/{_plural}/bulk/undo/<int:entry_id>"): Write(
+            "bulk_undo", "someone else's assignment 403, another type's or unknown 404", {"rtype": _key}),
+        ("POST", f"/{_plural}/new"): Write("record_new", "group not one's own, links to hidden/restricted records",
+                                           {"rtype": _key}),
+        ("POST", f"/{_plural}/<int:record_id>/edit"): Write("record", "hidden 404, restricted 403, bad group",
+                                                            {"view": "edit", "plural": _plural}),
+        ("POST", f"/{_plural}/<int:record_id>/delete"): Write("record", "hidden 404, restricted 403, normal role 403",
+                                                              {"view": "delete", "plural": _plural}),
+    })
+
+
+def rules(app) -> set[tuple[str, str]]:
+    """(method, rule) of every route, without HEAD/OPTIONS."""
+    out = set()
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            out.add((method, rule.rule))
+    return out
+
+
+def covered() -> set[tuple[str, str]]:
+    return {("GET", r) for r in GET} | set(WRITE)
+
+
+def fill(rule: str, **values) -> str:
+    """The URL of ``rule`` with its placeholders filled (``<int:record_id>`` -> values['record_id'])."""
+    import re
+
+    def repl(m):
+        name = m.group(1).split(":")[-1]
+        return str(values[name])
+
+    return re.sub(r"<([^>]+)>", repl, rule)
+
+
+#: HX-Target ids the suite sends (``*`` stands for an id or a field name). Every target a template
+#: swaps into or a view asks ``targets()`` about must be listed here (test_htmx_targets_are_covered).
+HTMX_TARGETS = {
+    "record-list": "GET lists (leak test)",
+    "notes-more": "GET notes timeline (leak test)",
+    "access-body": "GET who-can-see table (leak test)",
+    "search-live": "GET search (leak test)",
+    "activity-more": "GET home (leak test)",
+    "*-options": "GET lookup as the link picker asks (leak test)",
+    "notes": "POST notes create/delete (writes, CSRF)",
+    "tasks": "POST tasks create (writes, CSRF)",
+    "task-*": "POST task toggle/delete (writes, CSRF)",
+    "dialog": "POST bulk actions (writes, CSRF)",
+    "assign-preview": "POST bulk assign step=preview (writes)",
+    "bulk-message": "POST bulk undo (writes)",
+}
+
+
+# -- the JSON API (interfaces.md), with each user's bearer token -------------------------------
+
+API = "/api/v1"
+API_ONE = "<api_id:record_id>"
+GET.update({
+    f"{API}/search": Probe("api_search", "q = tokens of every record"),
+    f"{API}/groups": Probe("api_admin", "admins only"),
+    f"{API}/groups/<api_id:group_id>": Probe("api_admin", "every group id + unknown", {"ids": "group"}),
+    f"{API}/custom-fields": Probe("api_admin", "admins only"),
+    f"{API}/settings": Probe("api_admin", "admins only"),
+    f"{API}/users": Probe("api_admin", "admins only"),
+    f"{API}/openapi.json": Probe("api_public", "anyone, no record data"),
+})
+WRITE.update({
+    ("POST", f"{API}/tokens"): Write("api_public", "wrong passwords: 401, nothing written"),
+    ("POST", f"{API}/custom-fields"): Write("api_admin_only", "non-admins: 403"),
+    ("PATCH", f"{API}/custom-fields/<api_id:field_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "field"}),
+    ("DELETE", f"{API}/custom-fields/<api_id:field_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "field"}),
+    ("POST", f"{API}/groups"): Write("api_admin_only", "non-admins: 403"),
+    ("PATCH", f"{API}/groups/<api_id:group_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "group"}),
+    ("DELETE", f"{API}/groups/<api_id:group_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "group"}),
+    ("PATCH", f"{API}/settings"): Write("api_admin_only", "non-admins: 403", {"json": {"groups_enabled": False}}),
+    ("POST", f"{API}/users"): Write("api_admin_only", "non-admins: 403"),
+})
+for _plural in PLURALS:
+    _key = KEY_OF[_plural]
+    GET.update({
+        f"{API}/{_plural}": Probe("api_list", "pages, has_more, group/tag/text filters, restricted shape",
+                                  {"rtype": _key}),
+        f"{API}/{_plural}/{API_ONE}": Probe("api_record", "every record id; hidden = unknown 404",
+                                            {"view": "get", "plural": _plural}),
+        f"{API}/{_plural}/{API_ONE}/notes": Probe("api_record", "every record id",
+                                                  {"view": "notes", "plural": _plural}),
+    })
+    WRITE.update({
+        ("POST", f"{API}/{_plural}"): Write("api_create", "foreign group, links to hidden/restricted", {"rtype": _key}),
+        ("PATCH", f"{API}/{_plural}/{API_ONE}"): Write("api_record", "hidden 404, restricted 403, foreign group",
+                                                      {"view": "patch", "plural": _plural}),
+        ("DELETE", f"{API}/{_plural}/{API_ONE}"): Write("api_record", "hidden 404, restricted 403, normal 403",
+                                                       {"view": "delete", "plural": _plural}),
+        ("POST", f"{API}/{_plural}/{API_ONE}/notes"): Write("api_record", "hidden 404, restricted 403",
+                                                           {"view": "notes", "plural": _plural}),
+        ("POST", f"{API}/{_plural}/assign-group"): Write("api_assign", "ids not fully visible are not moved",
+                                                        {"rtype": _key}),
+    })

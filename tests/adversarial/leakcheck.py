@@ -1,0 +1,539 @@
+"""The leak check: every GET rule of the coverage table, as every user of a world, with the ids of
+every record, checked against the oracle. Used by the fixed worlds (test_leaks.py) and the
+randomized ones (test_random_worlds.py).
+
+For each response: no 500; no forbidden token (body, redirects, file names); the page obeys the
+Content-Security-Policy and carries the security headers; what the oracle says is there is there
+(names on lists and in search, fields on detail pages, counts, pages); a hidden record answers
+exactly like a never-used id.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from crm.records.types import TYPES as APP_TYPES
+
+from . import figures
+from .coverage import GET, KEY_OF, PLURALS, fill
+from .probes import Browser, assert_policy, list_count, normalized
+from .world import COMMON_TAG, PLURAL, RecordSpec, Token, World
+
+PAGE_SIZE = 4  # small, so that every world's lists have several pages
+
+
+@dataclass
+class Ctx:
+    app: object
+    world: World
+    world_id: str
+    browsers: list[Browser]
+    anon: Browser
+    thorough: bool = True  # False: fewer filter/search variants (randomized worlds)
+    failures: list[str] = field(default_factory=list)
+
+    def fail(self, msg: str) -> None:
+        self.failures.append(msg)
+
+    def check(self, b: Browser, resp, context: str, *, status=None, echo: str | None = None) -> str:
+        """The checks every response goes through; returns the body."""
+        body = resp.get_data(as_text=True)
+        if resp.status_code >= 500:
+            self.fail(f"HTTP {resp.status_code} as {b.name} on {context}")
+            return body
+        if status is not None:
+            allowed = status if isinstance(status, tuple) else (status,)
+            if resp.status_code not in allowed:
+                self.fail(f"as {b.name} on {context}: HTTP {resp.status_code}, expected {status}")
+        try:
+            b.assert_no_leak(resp, context, echo)
+        except AssertionError as err:
+            self.fail(str(err))
+        if resp.status_code != 404 or resp.mimetype == "text/html":
+            try:
+                assert_policy(resp, f"as {b.name} on {context}",
+                              authenticated=b.user is not None and not context.startswith("/static/"))
+            except AssertionError as err:
+                self.fail(str(err))
+        return body
+
+    def expect_present(self, b: Browser, body: str, tokens, context: str) -> None:
+        missing = [t for t in tokens if not t.found_in(body)]
+        if missing:
+            self.fail(f"as {b.name} on {context}: missing {[(t.text, t.owner) for t in missing[:4]]}")
+
+
+#: the probers split into parts of similar cost, so that xdist can spread a world over workers
+PARTS = {
+    "records": ("record",),
+    "lists": ("list",),
+    "search": ("search", "lookup", "new"),
+    "rest": ("export", "tasks", "home", "login", "page", "static", "admin", "anonymous"),
+    "api": ("api_list", "api_record", "api_search", "api_admin", "api_public"),
+}
+
+
+def run_all(ctx: Ctx, kinds=None) -> None:
+    PROBERS.update(_api_probers())
+    for rule, probe in GET.items():
+        if kinds is None or probe.kind in kinds:
+            PROBERS[probe.kind](ctx, rule, probe.params)
+    if kinds is None or "anonymous" in kinds:
+        for rule in GET:
+            anonymous(ctx, rule)
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers on the world
+# ----------------------------------------------------------------------------------------------
+
+def name_token(world: World, r: RecordSpec) -> Token:
+    names = world.name_tokens(r.key)
+    return next((t for t in names if t.owner[2] == "last_name"), names[0])
+
+
+def linked(world: World, body: str, records) -> set[str]:
+    """Records the response shows as a row, hit or option: a link to the detail page (lists,
+    search) or a picker option (lookup). Robust against the query being echoed in the page."""
+    out = set()
+    for r in records:
+        rid = world.record_ids[r.key]
+        if re.search(rf'(?:/{PLURAL[r.type]}/{rid}|data-pick-id="{rid}")(?![\d])', body):
+            out.add(r.key)
+    return out
+
+
+def query_tokens(ctx: Ctx, b: Browser, records, *, names_only: bool = False) -> list[Token]:
+    """Tokens to type into a filter or search box as user ``b``: each record's display name, its
+    e-mail (thorough mode) and one more of its fields, a different one per user, so that over the
+    users of a world every field of every record is tried."""
+    out: list[Token] = []
+    shift = ctx.browsers.index(b) if b in ctx.browsers else 0
+    for i, r in enumerate(records):
+        toks = ctx.world.tokens_of(r.key)
+        chosen = [next(t for t in toks if t.is_name)]
+        others = [t for t in toks if not t.is_name]
+        if not names_only and others:
+            chosen.append(others[(i + shift) % len(others)])
+            if ctx.thorough:
+                chosen += [t for t in others if t.owner[2] == "emails" and t not in chosen]
+        out += chosen
+    return out
+
+
+def attached_tokens(world: World, r: RecordSpec, kinds=("note", "task")) -> list[Token]:
+    return [t for t in world.tokens if t.owner[0] in kinds and t.owner[1] == r.key]
+
+
+def q_expectation(ctx: Ctx, b: Browser, t: Token, found: set[str], context: str, *,
+                  full_only: bool = False) -> None:
+    """A text query for token ``t`` of record ``r``: an allowed name finds ``r``; a forbidden
+    token finds nothing (a hidden e-mail must not make a restricted row match); any other
+    token finds at most ``r``."""
+    r = ctx.world.spec.record(t.owner[1])
+    lvl = ctx.world.level(b.user, r)
+    allowed = ctx.world.allowed(b.user, t) and not (full_only and lvl != "full")
+    if allowed and t.is_name and r.key not in found:
+        ctx.fail(f"as {b.name} on {context}: {r.key} ({lvl}) not found by its name")
+    if not allowed and found:
+        ctx.fail(f"as {b.name} on {context}: a query for a token the user may not see matched {sorted(found)}")
+    if found - {r.key}:
+        ctx.fail(f"as {b.name} on {context}: unrelated matches {sorted(found - {r.key})}")
+
+
+# ----------------------------------------------------------------------------------------------
+# probers, one per kind of the coverage table
+# ----------------------------------------------------------------------------------------------
+
+RECORD_STATUS = {
+    # view -> level -> status (delete depends on the role, see below)
+    "detail": {"full": 200, "restricted": 200, "hidden": 404, "missing": 404},
+    "edit": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+    "delete": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+    "notes": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+    # "who can see this?": only with the group system on (else 404 for everyone)
+    "access": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+}
+
+
+def probe_record(ctx: Ctx, rule: str, params: dict) -> None:
+    view = params["view"]
+    plurals = [params["plural"]] if "plural" in params else list(PLURALS)
+    world = ctx.world
+    ids = world.all_record_ids()
+    for plural in plurals:
+        rtype = KEY_OF[plural]
+        for b in ctx.browsers:
+            unknown_url = fill(rule, plural=plural, record_id=world.unused_id())
+            unknown = b.get(unknown_url, rule=rule)
+            ctx.check(b, unknown, unknown_url, status=404)
+            base404 = normalized(unknown)
+            for rid in ids:
+                rec = world.record_by_id(rtype, rid)
+                lvl = world.level(b.user, rec) if rec else "missing"
+                url = fill(rule, plural=plural, record_id=rid)
+                resp = b.get(url, rule=rule)
+                status = RECORD_STATUS[view][lvl]
+                if view == "delete" and lvl == "full" and b.user.role == "normal":
+                    status = 403
+                if view == "access" and lvl == "full" and not world.spec.enabled:
+                    status = 404
+                body = ctx.check(b, resp, f"{url} ({lvl})", status=status)
+                if lvl in ("hidden", "missing") and normalized(resp) != base404:
+                    ctx.fail(f"as {b.name}: {url} ({lvl}) answers differently from a never-used id")
+                if rec is None or resp.status_code != 200:
+                    if params.get("targets") and status != 200 and rid % 2:
+                        hx = b.get(url, target=params["targets"][0], rule=rule)
+                        ctx.check(b, hx, f"{url} [{params['targets'][0]}]", status=status)
+                    continue
+                if view == "detail" and lvl == "full":
+                    ctx.expect_present(b, body, world.tokens_of(rec.key) + attached_tokens(world, rec), url)
+                elif view == "detail":
+                    ctx.expect_present(b, body, [t for t in world.tokens_of(rec.key) if world.allowed(b.user, t)], url)
+                elif view == "edit":
+                    ctx.expect_present(b, body, world.name_tokens(rec.key), url)
+                elif view == "notes":
+                    ctx.expect_present(b, body, attached_tokens(world, rec, ("note",)), url)
+                elif view == "access":
+                    absent = [u.key for u in world.spec.users if f"User {u.key}" not in body]
+                    if absent:
+                        ctx.fail(f"as {b.name} on {url}: who-can-see misses users {absent}")
+                for target in params.get("targets", ()):
+                    offset = ("0", "20", "x")[rid % 3]
+                    hx = b.get(f"{url}?offset={offset}", target=target, rule=rule)
+                    ctx.check(b, hx, f"{url}?offset={offset} [{target}]", status=status)
+            if ctx.thorough:
+                for target in params.get("targets", ()):
+                    hx = b.get(unknown_url, target=target, rule=rule)
+                    ctx.check(b, hx, f"{unknown_url} [{target}]", status=404)
+
+
+def probe_list(ctx: Ctx, rule: str, params: dict) -> None:
+    rtype = params["rtype"]
+    world = ctx.world
+    url = fill(rule)
+    sorts = list(APP_TYPES[rtype].sorts)
+    for b in ctx.browsers:
+        visible = world.visible(b.user, rtype)
+        full = [r for r in visible if world.level(b.user, r) == "full"]
+        want = {r.key for r in visible}
+        # every page, as a page and as the htmx partial
+        pages = max(1, math.ceil(len(visible) / PAGE_SIZE))
+        for target in (None, "record-list"):
+            seen: dict[str, int] = {}
+            for page in range(1, pages + 2):
+                resp = b.get(f"{url}?page={page}", target=target, rule=rule)
+                body = ctx.check(b, resp, f"{url}?page={page} [{target}]", status=200)
+                on_page = linked(world, body, visible)
+                for k in on_page:
+                    seen[k] = seen.get(k, 0) + 1
+                if list_count(resp) != len(visible):
+                    ctx.fail(f"as {b.name} on {url}: count {list_count(resp)}, expected {len(visible)}")
+                if len(on_page) > PAGE_SIZE:
+                    ctx.fail(f"as {b.name} on {url}?page={page}: {len(on_page)} rows on a page of {PAGE_SIZE}")
+                if page == pages + 1 and on_page:
+                    ctx.fail(f"as {b.name} on {url}?page={page}: rows past the last page")
+            if set(seen) != want or any(n != 1 for n in seen.values()):
+                ctx.fail(f"as {b.name} on {url} [{target}]: pages show {sorted(seen)}, expected {sorted(want)}")
+        # sorting: every key, both directions
+        for i, sort in enumerate(sorts):
+            for direction in ("", "desc") if ctx.thorough else (("", "desc")[i % 2],):
+                q = f"{url}?sort={sort}&dir={direction}"
+                resp = b.get(q, rule=rule)
+                ctx.check(b, resp, q, status=200)
+                if list_count(resp) != len(visible):
+                    ctx.fail(f"as {b.name} on {q}: count {list_count(resp)}, expected {len(visible)}")
+        # group filter: every group and an unknown one
+        for gname, gid in [*world.group_ids.items(), ("unknown", world.unused_id())]:
+            q = f"{url}?group_id={gid}"
+            resp = b.get(q, rule=rule)
+            body = ctx.check(b, resp, q, status=200)
+            expected = {r.key for r in visible if r.group == gname or not world.spec.enabled}
+            found = linked(world, body, visible)
+            if len(expected) <= PAGE_SIZE and found != expected:
+                ctx.fail(f"as {b.name} on {q}: shows {sorted(found)}, expected {sorted(expected)}")
+            if list_count(resp) != len(expected):
+                ctx.fail(f"as {b.name} on {q}: count {list_count(resp)}, expected {len(expected)}")
+        # tag filter: the common tag (only fully visible rows may match: tags are hidden on
+        # restricted ones) and each record's own tag
+        q = f"{url}?tag={COMMON_TAG}"
+        resp = b.get(q, rule=rule)
+        body = ctx.check(b, resp, q, status=200)
+        expected = {r.key for r in full if r.common_tag}
+        if list_count(resp) != len(expected):
+            ctx.fail(f"as {b.name} on {q}: count {list_count(resp)}, expected {len(expected)}")
+        if len(expected) <= PAGE_SIZE and linked(world, body, visible) != expected:
+            ctx.fail(f"as {b.name} on {q}: shows {sorted(linked(world, body, visible))}, expected {sorted(expected)}")
+        # text filter: every token of every record of the type
+        for t in query_tokens(ctx, b, world.records_of(rtype)):
+            field_name = t.owner[2]
+            if field_name == "tags":
+                q = f"{url}?tag={t.text}"
+            else:
+                q = f"{url}?q={t.text}"
+            resp = b.get(q, target="record-list" if ctx.thorough and len(t.text) % 2 else None, rule=rule)
+            body = ctx.check(b, resp, q, status=200, echo=t.text)
+            found = linked(world, body, visible)
+            if field_name == "tags":
+                r = world.spec.record(t.owner[1])
+                exp = {r.key} if world.level(b.user, r) == "full" else set()
+                if found != exp:
+                    ctx.fail(f"as {b.name} on {q}: shows {sorted(found)}, expected {sorted(exp)}")
+            else:
+                q_expectation(ctx, b, t, found, q)
+            if list_count(resp) != len(found):
+                ctx.fail(f"as {b.name} on {q}: count {list_count(resp)} but {len(found)} rows")
+
+
+def probe_export(ctx: Ctx, rule: str, params: dict) -> None:
+    rtype = params["rtype"]
+    world = ctx.world
+    url = fill(rule)
+    for b in ctx.browsers:
+        may = b.user.role in ("admin", "extended")
+        visible = world.visible(b.user, rtype)
+        gids = list(world.group_ids.values())
+        variants = ["", f"?tag={COMMON_TAG}", f"?group_id={gids[ctx.browsers.index(b) % len(gids)]}"]
+        if not may:
+            variants = [""]
+        elif ctx.thorough:
+            variants += [f"?q={t.text}" for t in query_tokens(ctx, b, world.records_of(rtype))
+                         if not t.is_name][:3]
+        for v in variants:
+            resp = b.get(url + v, rule=rule)
+            echo = v.split("=", 1)[1] if v.startswith("?q=") else None
+            body = ctx.check(b, resp, url + v, status=200 if may else 403, echo=echo)
+            if not may or v:
+                continue
+            if resp.mimetype != "text/csv":
+                ctx.fail(f"as {b.name} on {url}: {resp.mimetype}")
+            for r in visible:
+                want = [t for t in world.tokens_of(r.key) if world.allowed(b.user, t)]
+                ctx.expect_present(b, body, want, f"{url} ({r.key})")
+
+
+def probe_lookup(ctx: Ctx, rule: str, params: dict) -> None:
+    rtype = params["rtype"]
+    world = ctx.world
+    url = fill(rule)
+    for b in ctx.browsers:
+        resp = b.get(url, rule=rule)
+        ctx.check(b, resp, url, status=200)
+        for t in query_tokens(ctx, b, world.records_of(rtype), names_only=not ctx.thorough):
+            q = f"{url}?q={t.text}&field={rtype}_id"
+            resp = b.get(q, target=f"{rtype}_id-options", rule=rule)
+            body = ctx.check(b, resp, q, status=200, echo=t.text)
+            found = linked(world, body, world.visible(b.user, rtype))
+            q_expectation(ctx, b, t, found, q, full_only=True)
+
+
+def probe_search(ctx: Ctx, rule: str, params: dict) -> None:
+    world = ctx.world
+    url = fill(rule)
+    for b in ctx.browsers:
+        everything = [r for r in world.spec.records if world.level(b.user, r) != "hidden"]
+        for q in ("", "kx", "%", "_"):
+            resp = b.get(f"{url}?q={q}", rule=rule)
+            ctx.check(b, resp, f"{url}?q={q}", status=200)
+        for t in query_tokens(ctx, b, world.spec.records):
+            for target in ((None, "search-live") if t.is_name and ctx.thorough else (None,)):
+                q = f"{url}?q={t.text}"
+                resp = b.get(q, target=target, rule=rule)
+                body = ctx.check(b, resp, f"{q} [{target}]", status=200, echo=t.text)
+                found = linked(world, body, everything)
+                q_expectation(ctx, b, t, found, f"{q} [{target}]")
+
+
+def probe_new(ctx: Ctx, rule: str, params: dict) -> None:
+    world = ctx.world
+    url = fill(rule)
+    for b in ctx.browsers:
+        resp = b.get(url, rule=rule)
+        ctx.check(b, resp, url, status=200)
+        refs = dict(APP_TYPES[params["rtype"]].references)
+        keys = [k for k in ("company", "person", "deal", "project") if f"{k}_id" in refs]
+        others = [k for k in ("company", "person", "deal", "project") if k not in keys]
+        keys.append(others[ctx.browsers.index(b) % len(others)])
+        for key in keys:
+            ids = [*world.all_record_ids(), world.unused_id()]
+            if f"{key}_id" not in refs:
+                ids = ids[ctx.browsers.index(b) % len(ids)::3]
+            for rid in ids:
+                q = f"{url}?{key}_id={rid}"
+                resp = b.get(q, rule=rule)
+                body = ctx.check(b, resp, q, status=200)
+                parent = world.record_by_id(key, rid)
+                if parent and world.level(b.user, parent) == "full" and refs.get(f"{key}_id") == key:
+                    ctx.expect_present(b, body, [name_token(world, parent)], q)
+
+
+def probe_tasks(ctx: Ctx, rule: str, params: dict) -> None:
+    world = ctx.world
+    url = fill(rule)
+    for b in ctx.browsers:
+        for scope in ("mine", "created", "all", "bogus"):
+            for status in ("open", "done"):
+                q = f"{url}?scope={scope}&status={status}"
+                resp = b.get(q, rule=rule)
+                body = ctx.check(b, resp, q, status=200)
+                if scope == "all":
+                    expect = [t for t in world.tokens if t.owner[0] in ("task", "private")
+                              and world.allowed(b.user, t) and _task_done(world, t) == (status == "done")]
+                    ctx.expect_present(b, body, expect, q)
+        resp = b.get(f"{url}?scope=all&page=2", rule=rule)
+        ctx.check(b, resp, f"{url}?page=2", status=200)
+
+
+def _task_done(world: World, t: Token) -> bool:
+    if t.owner[0] == "private":
+        return False
+    i = [r.key for r in world.spec.records].index(t.owner[1])
+    return i % 3 == 2  # as world.build sets it
+
+
+def probe_home(ctx: Ctx, rule: str, params: dict) -> None:
+    world = ctx.world
+    url = fill(rule)
+    for b in ctx.browsers:
+        resp = b.get(url, rule=rule)
+        body = ctx.check(b, resp, url, status=200)
+        mine = [t for t in world.tokens if t.owner[0] == "task" and world.allowed(b.user, t)
+                and not _task_done(world, t) and _assignee(world, t) == b.user.key]
+        mine += [t for t in world.tokens if t.owner[0] == "private" and t.owner[2] == b.user.key]
+        ctx.expect_present(b, body, mine, url + " (own open tasks)")
+        for before in ("2100-01-01T00:00:00", "2030-01-01T18:00:00", "garbage"):
+            resp = b.get(f"{url}?before={before}", target="activity-more", rule=rule)
+            ctx.check(b, resp, f"{url}?before={before} [activity-more]", status=200)
+
+
+def _assignee(world: World, t: Token) -> str:
+    keys = [r.key for r in world.spec.records]
+    users = [u.key for u in world.spec.users]
+    return users[(keys.index(t.owner[1]) + 1) % len(users)]
+
+
+def probe_login(ctx: Ctx, rule: str, params: dict) -> None:
+    url = fill(rule)
+    resp = ctx.anon.get(url, rule=rule)
+    ctx.check(ctx.anon, resp, url, status=200)
+    for b in ctx.browsers:
+        resp = b.get(url, rule=rule)
+        ctx.check(b, resp, url, status=302)
+
+
+def probe_page(ctx: Ctx, rule: str, params: dict) -> None:
+    url = fill(rule)
+    for b in ctx.browsers:
+        resp = b.get(url, rule=rule)
+        ctx.check(b, resp, url, status=200)
+
+
+def probe_static(ctx: Ctx, rule: str, params: dict) -> None:
+    for name, status in (("app.js", 200), ("app.css", 200), ("nothing-here.js", 404)):
+        url = fill(rule, filename=name)
+        for b in [ctx.anon, *ctx.browsers[:1]]:
+            resp = b.get(url, rule=rule)
+            ctx.check(b, resp, url, status=status)
+            resp.close()
+
+
+def probe_admin(ctx: Ctx, rule: str, params: dict) -> None:
+    from crm.audit.services import ACTIONS
+
+    world = ctx.world
+    ids_kind = params.get("ids")
+    if ids_kind == "field":
+        ids = list(world.field_ids.values())
+    elif ids_kind == "group":
+        ids = list(world.group_ids.values())
+    elif ids_kind == "user":
+        ids = list(world.user_ids.values())
+    else:
+        ids = [None]
+    extra = [""]
+    if params.get("audit"):
+        extra += [f"?action={a}" for a in ACTIONS] + ["?page=2", "?action=bogus"]
+    if params.get("entity_args"):
+        extra += [f"?entity={k}" for k in ("company", "person", "deal", "project", "bogus")]
+    for b in ctx.browsers:
+        admin = b.user.role == "admin"
+        for rid in ids + ([world.unused_id()] if ids_kind else []):
+            url = fill(rule, field_id=rid, group_id=rid, user_id=rid)
+            for e in extra:
+                resp = b.get(url + e, rule=rule)
+                if not admin:
+                    status = 403
+                elif rid is not None and rid not in ids:
+                    status = 404
+                elif rule == "/settings":
+                    status = 302
+                elif params.get("basis") and rid == 1:
+                    status = params["basis"]
+                else:
+                    status = 200
+                ctx.check(b, resp, url + e, status=status)
+
+
+def anonymous(ctx: Ctx, rule: str) -> None:
+    """Every GET rule without logging in: the login page (or 401 for the API), never data."""
+    world = ctx.world
+    rid = world.all_record_ids()[0] if world.record_ids else 1
+    url = fill(rule, plural="companies", record_id=rid, field_id=1, group_id=1, user_id=1,
+               filename="app.js", note_id=1, task_id=1)
+    resp = ctx.anon.get(url, rule=rule)
+    if rule in ("/login", "/static/<path:filename>", "/api/v1/openapi.json"):
+        expected = (200,)
+    elif rule.startswith("/api/"):
+        expected = (401,)
+    else:
+        expected = (302,)
+    body = ctx.check(ctx.anon, resp, f"{url} (anonymous)", status=expected)
+    resp.close()
+    if resp.status_code == 302 and "/login" not in resp.headers.get("Location", ""):
+        ctx.fail(f"anonymous {url}: redirect to {resp.headers.get('Location')}")
+    del body
+
+
+PROBERS = {
+    "record": probe_record,
+    "list": probe_list,
+    "export": probe_export,
+    "lookup": probe_lookup,
+    "search": probe_search,
+    "new": probe_new,
+    "tasks": probe_tasks,
+    "home": probe_home,
+    "login": probe_login,
+    "page": probe_page,
+    "static": probe_static,
+    "admin": probe_admin,
+}
+
+
+def _api_probers() -> dict:
+    from .api_probes import API_PROBERS
+
+    return API_PROBERS
+
+
+def make_ctx(app, world: World, world_id: str, *, thorough: bool = True) -> Ctx:
+    app.config["PAGE_SIZE"] = PAGE_SIZE
+    app.config["API_RATE_LIMIT"] = 10**9  # thousands of requests a minute from one address
+    browsers = [Browser(app, world, u, world_id) for u in world.spec.users]
+    anon = Browser(app, world, None, world_id)
+    figures.add("worlds")
+    return Ctx(app, world, world_id, browsers, anon, thorough)
+
+
+def assert_clean(ctx: Ctx) -> None:
+    if ctx.failures:
+        # one line per kind of problem and route, so a systematic leak does not hide the others
+        distinct: dict[str, str] = {}
+        for msg in ctx.failures:
+            distinct.setdefault(re.sub(r"\?\S*|kx\d+\w+|\d+", "#", msg)[:160], msg)
+        head = "\n".join(list(distinct.values())[:60])
+        raise AssertionError(f"{len(ctx.failures)} problems in world {ctx.world_id}:\n{head}")
+
+
+__all__ = ["PLURAL", "PROBERS", "Ctx", "assert_clean", "make_ctx", "run_all"]
