@@ -37,6 +37,7 @@ run: demo
 
 ## make test: the whole suite (browser tests skip themselves when Chromium is missing)
 test: $(VENV)/.installed-dev translations
+	@test -x /usr/bin/chromium || echo "No /usr/bin/chromium: the browser tests (tests/browser) are skipped. apt-get install chromium to run them."
 	$(BIN)/pytest -n auto -q
 
 test-browser: $(VENV)/.installed-dev translations

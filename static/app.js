@@ -32,11 +32,24 @@
     var el = document.getElementById("toast");
     toast((el && el.dataset.msgOffline) || "No connection.");
   });
-  // 422 answers carry the form again with its error messages: swap them in.
+  // 422 answers carry the form again with its error messages: swap them in. So do 4xx answers
+  // to a boosted link or form (a form with errors, a wrong login, the 404 page): they are whole
+  // pages, shown as they would be without JavaScript instead of a toast.
   document.addEventListener("htmx:beforeSwap", function (evt) {
-    if (evt.detail.xhr.status === 422) {
+    var status = evt.detail.xhr.status;
+    if (status === 422 || (evt.detail.boosted && status >= 400 && status < 500)) {
       evt.detail.shouldSwap = true;
       evt.detail.isError = false;
+    }
+    // A boosted page replaces only <body> and the title. Carry over what changes in <head> and
+    // <html>: the CSRF token (a new one after logging in) and the language.
+    if (evt.detail.boosted && evt.detail.shouldSwap) {
+      var page = evt.detail.serverResponse || "";
+      var token = /<meta name="csrf-token" content="([^"]*)"/.exec(page);
+      var lang = /<html lang="([^"]*)"/.exec(page);
+      var meta = document.querySelector('meta[name="csrf-token"]');
+      if (token && meta) meta.content = token[1];
+      if (lang) document.documentElement.lang = lang[1];
     }
   });
 
@@ -113,7 +126,9 @@
   // ---- the dialog (confirmations, bulk actions) -----------------------------------------
   // Content swapped into #dialog opens it as a modal: focus moves in, Esc closes it.
   // An answer that empties the dialog (a finished action) closes it.
-  document.addEventListener("htmx:afterSwap", function (evt) {
+  // Only once htmx has settled the new content: before, its forms are not wired up yet, and an
+  // Enter on the focused button would send the form the browser's way (a page load, no action).
+  document.addEventListener("htmx:afterSettle", function (evt) {
     var dialog = document.getElementById("dialog");
     if (evt.detail.target !== dialog) return;
     if (dialog.innerHTML.trim()) {
@@ -138,8 +153,9 @@
       dialog.close();
     }
   });
+  // The close event comes later (queued): if the dialog was opened again meanwhile, keep its content.
   document.addEventListener("close", function (evt) {
-    if (evt.target.id === "dialog") evt.target.innerHTML = "";
+    if (evt.target.id === "dialog" && !evt.target.open) evt.target.innerHTML = "";
   }, true);
 
   // ---- list selection (bulk actions) -----------------------------------------------------

@@ -246,7 +246,9 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
     def lookup():
         """Options for a link picker: records the user fully sees, by name."""
         viewer = current_viewer()
-        q = (request.args.get("q") or "").strip()[:100]
+        field = request.args.get("field", f"{rtype.key}_id")
+        # The picker's search box is named "<field>_q" (so a form sent back keeps what was typed).
+        q = (request.args.get("q") or request.args.get(f"{field}_q") or "").strip()[:100]
         rows = []
         if q:
             flt = queries.ListFilter(q=q)
@@ -259,7 +261,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
             )
             rows = [r._asdict() for r in db.session.execute(stmt)]
         return render_template("records/_picker_options.html", rtype=rtype, rows=rows,
-                               field=request.args.get("field", f"{rtype.key}_id"), q=q)
+                               field=field, q=q)
 
     @bp.get("/export.csv")
     def export_csv():

@@ -1,0 +1,92 @@
+"""Deleting, with confirmation: a note in place (the browser's confirm), a record by its
+confirmation page (extended and admin only)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import login, settled
+
+pytestmark = pytest.mark.browser
+
+EXTENDED = "maria.bauer@schmidt.example"  # extended, Süd
+NORMAL = "franz.huber@schmidt.example"  # normal, Süd
+
+
+def _sued_company_with_notes():
+    from sqlalchemy import func, select
+
+    from crm.extensions import db
+    from crm.groups.models import Group
+    from crm.notes.models import Note
+    from crm.records.models import Company
+
+    sued = select(Group.id).where(Group.name == "Süd").scalar_subquery()
+    n = func.count(Note.id)
+    row = db.session.execute(
+        select(Company.id, Company.name, n).join(Note, Note.company_id == Company.id)
+        .where(Company.group_id == sued).group_by(Company.id, Company.name).having(n >= 2)
+        .order_by(Company.id).limit(1)).one()
+    return row.id, row.name, row[2]
+
+
+def _exists(company_id: int) -> bool:
+    from crm.extensions import db
+    from crm.records.models import Company
+
+    return db.session.get(Company, company_id) is not None
+
+
+def test_delete_a_note_in_place_only_when_confirmed(kontor, new_page):
+    server = kontor("schmidt")
+    cid, _name, notes = server.run(_sued_company_with_notes)
+    page = new_page(locale="en-GB")
+    login(page, server, EXTENDED)
+    page.goto(server.url(f"/companies/{cid}"))
+    items = page.locator("#note-items > li.note")
+    expect(items).to_have_count(notes)
+    first = items.first.get_attribute("id")
+
+    page.once("dialog", lambda d: d.dismiss())
+    items.first.get_by_role("button", name="delete").click()
+    page.wait_for_timeout(300)
+    expect(items).to_have_count(notes)
+
+    page.once("dialog", lambda d: d.accept())
+    items.first.get_by_role("button", name="delete").click()
+    expect(items).to_have_count(notes - 1)
+    expect(page.locator(f"#{first}")).to_have_count(0)
+    expect(page).to_have_url(re.compile(rf"/companies/{cid}$"))
+
+
+def test_delete_a_record_by_its_confirmation_page(kontor, new_page):
+    server = kontor("schmidt")
+    cid, name, _notes = server.run(_sued_company_with_notes)
+
+    normal = new_page(locale="en-GB")
+    login(normal, server, NORMAL)
+    normal.goto(server.url(f"/companies/{cid}"))
+    expect(normal.locator(".page-head").get_by_role("button", name="Delete")).to_have_count(0)
+    normal.watch.allow(403, rf"^/companies/{cid}/delete$")
+    assert normal.goto(server.url(f"/companies/{cid}/delete")).status == 403
+
+    page = new_page(locale="en-GB")
+    login(page, server, EXTENDED)
+    page.goto(server.url(f"/companies/{cid}"))
+    settled(page)
+    page.locator(".page-head").get_by_role("button", name="Delete").click()
+    expect(page.locator("h1")).to_contain_text(name)
+    page.get_by_role("button", name="Cancel").click()  # a link styled as a button
+    expect(page).to_have_url(re.compile(rf"/companies/{cid}$"))
+    assert server.run(_exists, cid)
+
+    page.locator(".page-head").get_by_role("button", name="Delete").click()
+    page.locator("article.confirm").get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(re.compile(r"/companies$"))
+    expect(page.locator(".flash-success")).to_contain_text(name)
+    expect(page.locator(f"#row-{cid}")).to_have_count(0)
+    assert not server.run(_exists, cid)
+    page.watch.allow(404, rf"^/companies/{cid}$")
+    assert page.goto(server.url(f"/companies/{cid}")).status == 404
