@@ -27,10 +27,10 @@ def world(make):
     nord = make.group("Nord", [admin, normal, extended])
     sued = make.group("Süd")
     make.field("company", "Kundenstatus", shared_with=[nord])
-    alpha = make.company("Alpha Nordfirma", tags=["Messe"])
-    beta = make.company("Beta Nordfirma")
+    alpha = make.company("Alpha Nord-Firma", tags=["Messe"])
+    beta = make.company("Beta Nord-Firma")
     gamma = make.company("Gamma")
-    secret = make.company("Geheim Südfirma", group=sued, tags=["Messe"])  # restricted for Nord members
+    secret = make.company("Geheim Süd-Firma", group=sued, tags=["Messe"])  # restricted for Nord members
     p1 = make.person("Eins", company=alpha)
     p2 = make.person("Zwei", company=alpha, group=nord)  # already in Nord
     p_hidden = make.person("Verborgen", company=alpha, group=sued)  # hidden for everyone here
@@ -223,9 +223,9 @@ def test_list_offers_checkboxes_only_on_fully_visible_rows(client, make, world):
 def test_select_all_matching_never_includes_hidden_or_restricted(client, make, world):
     w = world
     make.login(client, w["normal"])
-    page = client.get("/companies?q=nordfirma").text
+    page = client.get("/companies?q=nord").text
     assert re.search(r'data-selectable="(\d+)"', page).group(1) == "2"
-    page = client.get("/companies?q=firma").text  # matches the restricted Südfirma by name too
+    page = client.get("/companies?q=firma").text  # word "Firma": matches the restricted Süd-Firma by name too
     assert re.search(r'data-selectable="(\d+)"', page).group(1) == "2"
     before = snapshot()
     resp = post(client, "/companies/bulk/tag", scope="all", q="firma", tag_name="Alle", mode="add", step="run")
@@ -332,10 +332,10 @@ def test_export_selected(client, make, world):
     resp = client.post("/companies/bulk/export.csv", data={"scope": "ids", "ids": ids})
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     body = resp.get_data(as_text=True)
-    assert "Alpha Nordfirma" in body and "Südfirma" not in body and "Gamma" not in body
+    assert "Alpha Nord-Firma" in body and "Süd-Firma" not in body and "Gamma" not in body
     resp = client.post("/companies/bulk/export.csv", data={"scope": "all", "q": "firma"})
     body = resp.get_data(as_text=True)
-    assert "Alpha Nordfirma" in body and "Beta Nordfirma" in body and "Südfirma" not in body
+    assert "Alpha Nord-Firma" in body and "Beta Nord-Firma" in body and "Süd-Firma" not in body
 
 
 # -- undo ----------------------------------------------------------------------------------------

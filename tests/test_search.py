@@ -1,6 +1,8 @@
 """Global search: what it finds, what it never finds, and that the index follows every write."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select, text, update
 
@@ -289,3 +291,52 @@ def test_demo_examples_are_searchable_as_their_users_see_them(app, make):
         word = c.name.split()[0]
         assert c.id in [h.id for h in find(app, make, staff, word, limit=100) if h.rtype.key == "company"]
         assert c.id not in [h.id for h in find(app, make, agent, word, limit=100) if h.rtype.key == "company"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The list filter (?q= on the four lists) goes through the same index and the same rule
+# ---------------------------------------------------------------------------------------------
+
+def list_body(client, plural: str, q: str) -> str:
+    resp = client.get(f"/{plural}", query_string={"q": q}, headers={"HX-Request": "true", "HX-Target": "record-list"})
+    assert resp.status_code == 200
+    return resp.get_data(as_text=True)
+
+
+def list_count(body: str) -> int:
+    m = re.search(r'id="list-count"[^>]*>(.*?)</', body, re.DOTALL)
+    return int(re.sub(r"\D", "", m.group(1)))
+
+
+def test_list_filter_matches_like_the_search(client, make, world):
+    w = world
+    make.login(client, w["nord_user"])
+    for q in ("hafenw", "kontakt@hafen", "pünktlich", "nord hafen", "HAFENWERK"):
+        body = list_body(client, "companies", q)
+        assert "Hafenwerk Nord GmbH" in body and "Alpenglück" not in body, q
+    # words are found by their start, not anywhere inside
+    assert "Hafenwerk" not in list_body(client, "companies", "afenwerk")
+    # a restricted record by its name and by a shared field's value ...
+    for q in ("alpengl", "Top-Kunde"):
+        body = list_body(client, "companies", q)
+        assert "Alpenglück Süd AG" in body and "Hafenwerk" not in body and list_count(body) == 1, q
+    # ... never by a hidden email or an unshared field, and a hidden record never at all
+    for q in ("geheim", "alpenglueck.example", "spät"):
+        assert list_count(list_body(client, "companies", q)) == 0, q
+    for q in ("Vera", "Verborgen", "vera@versteck", "89 5551234"):
+        assert list_count(list_body(client, "people", q)) == 0, q
+    # a query without a word is no filter
+    assert list_count(list_body(client, "companies", "%")) == 2
+
+
+def test_list_filter_finds_and_counts_every_match(client, make, monkeypatch):
+    """The search page takes a few candidates per type; a list must find all matches."""
+    import crm.search.queries as sq
+
+    monkeypatch.setattr(sq, "CANDIDATES", 2)
+    for i in range(5):
+        make.company(f"Lagerhaus {i}")
+    make.company("Speicher")
+    make.login(client, make.user("normal"))
+    body = list_body(client, "companies", "lager")
+    assert list_count(body) == 5 and all(f"Lagerhaus {i}" in body for i in range(5))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
 from ..auth.models import User
@@ -13,7 +13,7 @@ from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import Group
 from ..visibility import Viewer, fully_visible_to, is_full_column, masked, visible_to
-from .models import TAG_TABLES, ContactDetail, Tag, sort_key
+from .models import TAG_TABLES, Tag
 from .types import TYPES, RecordType
 
 
@@ -44,36 +44,24 @@ class ListFilter:
         return {k: v for k, v in data.items() if v not in ("", None)}
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def text_match(rtype: RecordType, viewer: Viewer, q: str):
-    """The list text filter. On a restricted row it may only look at what that row shows (the
-    display name); emails and phones are searched only on fully visible rows, so a filter can't
-    be used to probe hidden fields."""
-    model = rtype.model
-    needle = _like(sort_key(q))
-    name_match = model.sort_key.like(needle, escape="\\")
-    if rtype.key == "person":
-        # sort_key is "last first"; also find "first last"
-        name_match = or_(name_match, func.lower(model.first_name + " " + model.last_name).like(
-            _like(q.casefold()), escape="\\"))
-    if not rtype.has_contact_details:
-        return name_match
-    fk = getattr(ContactDetail, f"{rtype.key}_id")
-    detail_match = exists().where(fk == model.id, func.lower(ContactDetail.value).like(
-        _like(q.casefold()), escape="\\"))
-    return or_(name_match, and_(fully_visible_to(model, viewer), detail_match))
+    """The list text filter, through the search index (:mod:`crm.search`): every word of ``q``
+    must start a word of the same text (name, email, phone, text or select field), as on the
+    search page. A restricted row matches only by what it shows (its name, fields shared with
+    the viewer's groups), so a filter can't probe hidden fields. ``None``: no word, no filter."""
+    from ..search.queries import matching_record_ids  # (the search module imports this one)
+
+    ids = matching_record_ids(rtype, viewer, q)
+    return None if ids is None else rtype.model.id.in_(ids)
 
 
 def filtered(rtype: RecordType, viewer: Viewer, flt: ListFilter):
     """The WHERE clause of a list: what the viewer sees, narrowed by the filter."""
     model = rtype.model
     conds = [visible_to(model, viewer)]
-    if flt.q:
-        conds.append(text_match(rtype, viewer, flt.q))
+    match = text_match(rtype, viewer, flt.q) if flt.q else None
+    if match is not None:
+        conds.append(match)
     if flt.tag:
         table = TAG_TABLES[rtype.key]
         fk = getattr(table.c, f"{rtype.key}_id")
@@ -146,7 +134,8 @@ def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter, page=None):
             masked(model, viewer, name_col).label(f"{ref_key}_ref_name"),
         ]
         stmt = stmt.add_columns(*cols_ref)
-    stmt = stmt.where(filtered(rtype, viewer, flt))
+    # a page's ids were found by the filter already: its rows need the visibility test only
+    stmt = stmt.where(filtered(rtype, viewer, flt) if page is None else visible_to(model, viewer))
     return stmt.order_by(*list_order(rtype, viewer, flt))
 
 

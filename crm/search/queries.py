@@ -25,6 +25,7 @@ import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from flask import g, has_request_context
 from sqlalchemy import (
     Integer,
     String,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     case,
     cast,
     column,
+    false,
     func,
     literal,
     literal_column,
@@ -42,6 +44,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..groups.models import Group
@@ -198,22 +201,27 @@ def _pg_candidates(param):
 
 def _normalise(query: Query, pg: bool) -> Query:
     """On PostgreSQL the words go through the same SQL function that built the index; SQLite's
-    tokenizer does the same for the index and the query by itself."""
+    tokenizer does the same for the index and the query by itself. (Kept for the request: a list
+    filters its count, its page and its export by the same query.)"""
     if not pg or not query.words:
         return query
-    words = db.session.scalar(select(func.kontor_search_words(" ".join(query.words))))
-    return Query(query.words, query.numbers, tuple(words or ()))
+    cache = g.setdefault("search_words", {}) if has_request_context() else {}
+    text = " ".join(query.words)
+    if text not in cache:
+        cache[text] = tuple(db.session.scalar(select(func.kontor_search_words(text))) or ())
+    return Query(query.words, query.numbers, cache[text])
 
 
 # ---------------------------------------------------------------------------------------------
 # The search
 # ---------------------------------------------------------------------------------------------
 
-def _may_match(rtype: RecordType, viewer: Viewer, sc: Scope, docs):
-    """The rule once more, against the record itself: a doc counts if the viewer fully sees the
-    record, or if it is the name or a shared field of a record the viewer sees restricted. (Each
-    test once: PostgreSQL multiplies repeated ones into a far too small estimate.)"""
-    model = rtype.model
+def _may_match(rtype: RecordType, viewer: Viewer, sc: Scope, docs, model=None):
+    """The rule once more, against the record itself (``model``: the record class or an alias of
+    it): a doc counts if the viewer fully sees the record, or if it is the name or a shared field
+    of a record the viewer sees restricted. (Each test once: PostgreSQL multiplies repeated ones
+    into a far too small estimate.)"""
+    model = model if model is not None else rtype.model
     shows = [docs.c.kind == "name"] if sc.names else []
     if sc.field_ids:
         shows.append(and_(docs.c.kind == "field", docs.c.field_id.in_(sc.field_ids)))
@@ -222,21 +230,30 @@ def _may_match(rtype: RecordType, viewer: Viewer, sc: Scope, docs):
     return and_(visible_to(model, viewer), or_(fully_visible_to(model, viewer), *shows))
 
 
+def _may_find(sc: Scope) -> bool:
+    return sc.all_groups or bool(sc.group_ids) or sc.names or bool(sc.field_ids)
+
+
 def _scopes(viewer: Viewer) -> list[tuple[int, RecordType, Scope]]:
     """The record types the viewer can find anything of, with their scope."""
     out = []
     for i, rtype in enumerate(TYPES.values()):
         sc = scope(rtype, viewer)
-        if sc.all_groups or sc.group_ids or sc.names or sc.field_ids:
+        if _may_find(sc):
             out.append((i, rtype, sc))
     return out
 
 
-def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
-    """The matching docs of one record type, with their record as the viewer may see it."""
+def _match_param(name: str, pg: bool, value=None):
     # PostgreSQL: the query is written into the SQL (safely quoted), so that it is planned for
     # this very query - a generic plan, made once for any query, may read the whole index
-    param = bindparam(f"match_{rtype.key}", type_=String, literal_execute=pg)
+    kwargs = {} if value is None else {"value": value}
+    return bindparam(name, type_=String, literal_execute=pg, **kwargs)
+
+
+def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
+    """The matching docs of one record type, with their record as the viewer may see it."""
+    param = _match_param(f"match_{rtype.key}", pg)
     cand = (_pg_candidates(param) if pg else _fts5_candidates(param)).subquery(f"cand_{rtype.key}")
     found = (
         select(SearchDoc.id.label("doc_id"), SearchDoc.record_id, SearchDoc.kind, SearchDoc.field_id, SearchDoc.body)
@@ -310,4 +327,51 @@ def search(viewer: Viewer, q: str, limit: int = 50) -> list[Hit]:
     return list(hits.values())
 
 
-__all__ = ["CANDIDATES", "Hit", "Query", "parse", "search"]
+def _likely(condition, pg: bool):
+    """SQLite: the docs are found by the ids the full-text index hands over, not by reading all
+    docs of the record type (its index) and testing each id; marked as likely true, the type test
+    is not taken for the narrow one. (PostgreSQL decides by its statistics.)"""
+    return condition if pg else func.likely(condition)
+
+
+def matching_record_ids(rtype: RecordType, viewer: Viewer, q: str):
+    """The filter of a list by text: a select of the ids of the records of ``rtype`` that match
+    ``q`` for this viewer - by the same words and the same rule as :func:`search` (a restricted
+    record by its name and shared fields only, a hidden one never), but all of them: no
+    candidate limit, so that a list finds and counts every match. ``None`` if ``q`` has no word
+    (no filter). The caller still applies :func:`crm.visibility.visible_to` to the list."""
+    query = parse(q)
+    if not query:
+        return None
+    sc = scope(rtype, viewer)
+    if not _may_find(sc):
+        return select(SearchDoc.record_id).where(false())
+    pg = db.session.get_bind().dialect.name == "postgresql"
+    match = _pg_match(_normalise(query, pg), sc) if pg else _fts5_match(query, sc)
+    if match is None:  # (PostgreSQL: no word left after normalising)
+        return select(SearchDoc.record_id).where(false())
+    param = _match_param(f"list_match_{rtype.key}", pg, match)
+    if pg:
+        cand = select(SearchDoc.id.label("doc_id")).where(
+            literal_column("search_docs.tsv").op("@@")(cast(param, TSQUERY)))
+    else:
+        cand = select(_fts.c.rowid.label("doc_id")).where(literal_column("search_fts").op("MATCH")(param))
+    docs = (
+        select(SearchDoc.record_id, SearchDoc.kind, SearchDoc.field_id)
+        .where(SearchDoc.id.in_(cand), _likely(SearchDoc.record_type == rtype.key, pg))
+        .subquery(f"list_docs_{rtype.key}")
+    )
+    # a private alias: the list's own table in the enclosing query is not correlated in here
+    record = aliased(rtype.model, name=f"list_rec_{rtype.key}")
+    ids = (
+        select(docs.c.record_id)
+        .join(record, record.id == docs.c.record_id)
+        .where(_may_match(rtype, viewer, sc, docs, record))
+    )
+    # PostgreSQL: planned on its own (OFFSET 0 keeps it from being merged into the list's query):
+    # else the planner, misjudging how many records match, may walk the whole list in its order
+    # and look each record up in the index
+    return ids.offset(0) if pg else ids
+
+
+__all__ = ["CANDIDATES", "Hit", "Query", "matching_record_ids", "parse", "search"]
