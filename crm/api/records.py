@@ -164,8 +164,12 @@ def register(rtype: RecordType) -> None:
         flt = queries.ListFilter(q=str_arg("q", 200), tag=str_arg("tag", 60), group_id=int_arg("group_id", None),
                                  sort=sort, desc=direction == "desc")
         stmt = queries.list_page(rtype, viewer, flt, per_page + 1, (page - 1) * per_page)
-        rows = [(row.id, bool(row.full)) for row in db.session.execute(stmt)]
-        items = records_json(rtype, rows[:per_page], viewer)
+        found = db.session.execute(stmt).all()
+        rows = [(row.id, bool(row.full)) for row in found]
+        # restricted rows: the list query read (under the visibility predicates) all they show
+        known = {row.id: (row.id, row.group_id, row.group_name, *(getattr(row, f) for f in rtype.name_fields))
+                 for row in found if not row.full}
+        items = records_json(rtype, rows[:per_page], viewer, known=known)
         return jsonify(items=items, page=page, per_page=per_page, has_more=len(rows) > per_page)
 
     def create():

@@ -12,11 +12,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..customfields.models import CustomFieldValue
 from ..customfields.services import fields_for
 from ..extensions import db
-from ..records.loaders import RestrictedRecord, references, restricted_projections
+from ..records.loaders import RestrictedRecord, references_by_type, restricted_projections
 from ..records.types import RecordType
 from ..visibility import Viewer, field_value_visible_to, fully_visible_to
 
@@ -87,10 +88,11 @@ def full_json(rtype: RecordType, objs: list, viewer: Viewer) -> list[dict]:
             .where(fk.in_(ids), field_value_visible_to(viewer))
         )
     }
-    refs = {
-        fk_name: references(key, [getattr(o, fk_name) for o in objs], viewer)
-        for fk_name, key in rtype.references
-    }
+    wanted: dict[str, list] = {}
+    for fk_name, key in rtype.references:
+        wanted.setdefault(key, []).extend(getattr(o, fk_name) for o in objs)
+    by_type = references_by_type(wanted, viewer)
+    refs = {fk_name: by_type.get(key, {}) for fk_name, key in rtype.references}
     out = []
     for obj in objs:
         item = {
@@ -110,17 +112,20 @@ def full_json(rtype: RecordType, objs: list, viewer: Viewer) -> list[dict]:
     return out
 
 
-def records_json(rtype: RecordType, rows: list[tuple[int, bool]], viewer: Viewer) -> list[dict]:
-    """``(id, fully visible?)`` rows of a list or search, in their order, as JSON. Each row is
+def records_json(rtype: RecordType, rows: list[tuple[int, bool]], viewer: Viewer, *,
+                 known: dict | None = None) -> list[dict]:
+    """``(id, fully visible?)`` rows of a list or search, in their order, as JSON. Each full row is
     loaded again under the visibility predicates; a row that is neither full nor restricted (moved
-    away meanwhile) is left out."""
+    away meanwhile) is left out. ``known``: see :func:`restricted_projections`."""
     model = rtype.model
     full_ids = [rid for rid, full in rows if full]
+    # the contact details joined (a few per record), the tags by their own statement
+    eager = [joinedload(model.contact_details)] if rtype.has_contact_details else []
     objs = list(db.session.scalars(
-        select(model).where(model.id.in_(full_ids), fully_visible_to(model, viewer))
-    )) if full_ids else []
+        select(model).options(*eager).where(model.id.in_(full_ids), fully_visible_to(model, viewer))
+    ).unique()) if full_ids else []
     by_id = {item["id"]: item for item in full_json(rtype, objs, viewer)}
-    restricted = restricted_projections(rtype, [rid for rid, full in rows if not full], viewer)
+    restricted = restricted_projections(rtype, [rid for rid, full in rows if not full], viewer, known=known)
     by_id.update({rid: restricted_json(r) for rid, r in restricted.items()})
     return [by_id[rid] for rid, _full in rows if rid in by_id]
 

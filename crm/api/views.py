@@ -11,13 +11,15 @@ import time
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, cast, literal, select, union_all
 from werkzeug.routing import BaseConverter, ValidationError
 
 from ..auth import throttle
-from ..common import MAX_ID
 from ..auth.forms import LoginForm
+from ..auth.models import User
 from ..auth.services import authenticate as check_login
-from ..auth.services import issue_token, user_for_token
+from ..auth.services import issue_token, token_owner
+from ..common import MAX_ID
 from ..extensions import db
 from ..records.services import Conflict, ServiceError
 from ..records.types import TYPES
@@ -26,7 +28,6 @@ from ..visibility import set_viewer
 from .errors import ApiError, error_response
 from .inputs import (
     LINE,
-    MAX_ID,
     SECRET,
     check_types,
     form_errors,
@@ -97,21 +98,34 @@ def _too_many():
 
 @bp.before_request
 def authenticate():
-    """Throttle per address, then per token; set the viewer from the token's user."""
+    """Throttle per address and per token; set the viewer from the token's user. Both counts and
+    the token's check are one statement (the token's counter is keyed by its user, found in the
+    same statement); the user is read after the commit, so it is not read twice."""
     limit = current_app.config["API_RATE_LIMIT"]
-    address_ok = throttle.hit(f"api-ip:{request.remote_addr or '?'}", limit, WINDOW, commit=False)
-    if not address_ok or request.endpoint in PUBLIC:
-        db.session.commit()
-        return None if address_ok else _too_many()
+    address = f"api-ip:{request.remote_addr or '?'}"
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
-    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
-    if user is None:
-        db.session.commit()
+    owner = None
+    if request.endpoint not in PUBLIC and scheme.lower() == "bearer":
+        owner = token_owner(token.strip())
+    keys = select(literal(address))
+    if owner is not None:
+        keys = union_all(keys, select(literal("api-token:") + cast(owner.c.id, String)))
+    counted = throttle.hit_keys(keys, limit, WINDOW)
+    if not counted[address]:
+        return _too_many()
+    if request.endpoint in PUBLIC:
+        return None
+    token_key = next((k for k in counted if k != address), None)
+    if token_key is None:
         return error_response(401, "unauthorized", _l("A valid bearer token is required."),
                               headers={"WWW-Authenticate": 'Bearer realm="kontor"'})
-    if not throttle.hit(f"api-token:{user.id}", limit, WINDOW):  # commits both counts
+    if not counted[token_key]:
         return _too_many()
+    user = db.session.get(User, int(token_key.rsplit(":", 1)[1]))
+    if user is None or not user.active:  # (deactivated meanwhile)
+        return error_response(401, "unauthorized", _l("A valid bearer token is required."),
+                              headers={"WWW-Authenticate": 'Bearer realm="kontor"'})
     g.api_user = user
     set_viewer(user)
     if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):

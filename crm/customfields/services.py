@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import lazyload
 
 from ..audit.services import audit
 from ..extensions import db
@@ -60,10 +61,13 @@ def clean_value(field: CustomField, raw) -> str | None:
     raise FieldValueError(_("Unknown field kind."))  # explicit deny
 
 
-def fields_for(entity: str) -> list[CustomField]:
-    return list(db.session.scalars(
-        select(CustomField).where(CustomField.entity == entity).order_by(CustomField.position, CustomField.id)
-    ))
+def fields_for(entity: str, *, shares: bool = False) -> list[CustomField]:
+    """The custom fields of a record type in their order; with the groups they are shared with
+    only if asked (``shares``: one more statement that record pages and the API do not need)."""
+    stmt = select(CustomField).where(CustomField.entity == entity).order_by(CustomField.position, CustomField.id)
+    if not shares:
+        stmt = stmt.options(lazyload(CustomField.shared_with))
+    return list(db.session.scalars(stmt))
 
 
 def set_values(entity: str, record_id: int, values: dict[int, str | None]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import String, and_, cast, literal, null, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..customfields.models import CustomField, CustomFieldValue
@@ -89,36 +89,43 @@ def restricted_projection(rtype: RecordType, record_id: int, viewer: Viewer) -> 
     return restricted_projections(rtype, [record_id], viewer).get(record_id)
 
 
-def restricted_projections(rtype: RecordType, ids, viewer: Viewer) -> dict[int, RestrictedRecord]:
+def restricted_projections(rtype: RecordType, ids, viewer: Viewer, *, known: dict | None = None
+                           ) -> dict[int, RestrictedRecord]:
     """:class:`RestrictedRecord` of each of ``ids`` the viewer sees restricted (others are left
-    out), in two queries however many ids: for lists and search in the API."""
+    out), in two queries however many ids (one if no field is shared): for lists and search in
+    the API. ``known``: rows ``(id, group_id, group name, *name fields)`` that a list query read
+    already under the visibility predicates (restricted rows only) - they are not read again."""
     ids = list(ids)
     if not ids or not viewer.sees_restricted(rtype.key):
         return {}
     model = rtype.model
-    name_cols = [getattr(model, f) for f in rtype.name_fields]
-    rows = db.session.execute(
-        select(model.id, model.group_id, Group.name, *name_cols)
-        .join(Group, Group.id == model.group_id)
-        .where(model.id.in_(ids), restricted_to(model, viewer))
-    ).all()
+    if known is None:
+        name_cols = [getattr(model, f) for f in rtype.name_fields]
+        rows = db.session.execute(
+            select(model.id, model.group_id, Group.name, *name_cols)
+            .join(Group, Group.id == model.group_id)
+            .where(model.id.in_(ids), restricted_to(model, viewer))
+        ).all()
+    else:
+        rows = [known[rid] for rid in ids if rid in known]
     if not rows:
         return {}
     found = [row[0] for row in rows]
     shared_ids = viewer.shared_field_ids(rtype.key)
-    fields = db.session.execute(
-        select(CustomField.id, CustomField.name, CustomField.kind)
-        .where(CustomField.id.in_(shared_ids))
-        .order_by(CustomField.position, CustomField.id)
-    ).all()
     fk = getattr(CustomFieldValue, f"{rtype.key}_id")
-    values = {
-        (rid, fid): value
-        for rid, fid, value in db.session.execute(
-            select(fk, CustomFieldValue.field_id, CustomFieldValue.value)
-            .where(fk.in_(found), CustomFieldValue.field_id.in_(shared_ids))
-        )
-    }
+    fields: list[tuple[int, str, str]] = []
+    values = {}
+    if shared_ids:  # the shared fields with these records' values, in one statement
+        for fid, name, kind, rid, value in db.session.execute(
+            select(CustomField.id, CustomField.name, CustomField.kind, fk, CustomFieldValue.value)
+            .outerjoin(CustomFieldValue, and_(CustomFieldValue.field_id == CustomField.id, fk.in_(found)))
+            .where(CustomField.id.in_(shared_ids))
+            .order_by(CustomField.position, CustomField.id)
+        ):
+            if not fields or fields[-1][0] != fid:
+                fields.append((fid, name, kind))
+            if rid is not None:
+                values[(rid, fid)] = value
     return {
         row[0]: RestrictedRecord(
             rtype=rtype,
@@ -167,6 +174,7 @@ __all__ = [
     "is_fully_visible",
     "load_record",
     "reference",
+    "references_by_type",
     "restricted_projection",
     "restricted_projections",
 ]
@@ -174,16 +182,25 @@ __all__ = [
 
 def references(key: str, ids, viewer: Viewer | None = None) -> dict[int, Ref]:
     """:func:`reference` for many ids of one type in one query."""
+    return references_by_type({key: ids}, viewer).get(key, {})
+
+
+def references_by_type(wanted: dict[str, object], viewer: Viewer | None = None) -> dict[str, dict[int, Ref]]:
+    """:func:`reference` for many ids of several types (record key -> ids) in one query: one
+    select per type, glued by UNION ALL (the name fields padded to two)."""
     viewer = viewer or current_viewer()
-    ids = {i for i in ids if i is not None}
-    if not ids:
+    wanted = {key: {i for i in ids if i is not None} for key, ids in wanted.items()}
+    out = {key: {i: Ref(key, None, HIDDEN, None) for i in ids} for key, ids in wanted.items() if ids}
+    if not out:
         return {}
-    rtype = TYPES[key]
-    model = rtype.model
-    out = {i: Ref(key, None, HIDDEN, None) for i in ids}
-    for row in db.session.execute(
-        select(model.id, model.group_id, *[getattr(model, f) for f in rtype.name_fields])
-        .where(model.id.in_(ids), visible_to(model, viewer))
-    ):
-        out[row[0]] = Ref(key, row[0], viewer.level(key, row[1]), " ".join(v for v in row[2:] if v))
+    arms = []
+    for key in out:
+        model = TYPES[key].model
+        names = [getattr(model, f) for f in TYPES[key].name_fields]
+        names += [cast(null(), String)] * (2 - len(names))
+        arms.append(select(literal(key).label("key"), model.id.label("id"), model.group_id.label("group_id"),
+                           names[0].label("n1"), names[1].label("n2"))
+                    .where(model.id.in_(wanted[key]), visible_to(model, viewer)))
+    for key, rid, group_id, *names in db.session.execute(union_all(*arms) if len(arms) > 1 else arms[0]):
+        out[key][rid] = Ref(key, rid, viewer.level(key, group_id), " ".join(v for v in names if v))
     return out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, func, literal, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, cast, exists, func, literal, null, select, union_all
+from sqlalchemy.orm import aliased, lazyload
 
 from ..auth.models import User
 from ..common import to_id
@@ -205,34 +205,54 @@ class RelatedList:
     total: int = 0
 
 
-def related(rtype: RecordType, fk: str, parent_id: int, viewer: Viewer, limit: int = 25) -> RelatedList:
-    """Records of ``rtype`` pointing at a parent through ``fk``: hidden ones are not there at all
-    (nor in the count); restricted ones show only their name."""
-    model = rtype.model
-    where = and_(getattr(model, fk) == parent_id, visible_to(model, viewer))
-    extra = {
-        "person": ("position",),
-        "deal": ("value_cents", "currency", "stage"),
-        "project": ("status", "target_date"),
-        "company": (),
-    }[rtype.key]
-    stmt = (
-        select(
-            model.id.label("id"),
-            is_full_column(model, viewer).label("full"),
-            *[getattr(model, f).label(f) for f in rtype.name_fields],
-            *[masked(model, viewer, getattr(model, c)).label(c) for c in extra],
-            func.count().over().label("total"),  # the count comes with the rows: one statement
+#: the columns a related list shows besides the name
+_RELATED_EXTRA = {
+    "person": ("position",),
+    "deal": ("value_cents", "currency", "stage"),
+    "project": ("status", "target_date"),
+    "company": (),
+}
+
+
+def related(rtypes: list[RecordType], fk: str, parent_id: int, viewer: Viewer, limit: int = 25) -> list[RelatedList]:
+    """For each of ``rtypes``, its records pointing at a parent through ``fk``: hidden ones are not
+    there at all (nor in the count); restricted ones show only their name. All lists in one
+    statement: one ordered, limited select per type (with its count, ``count(*) OVER ()``),
+    glued by UNION ALL over the columns of all of them (NULL where a type has no such column)."""
+    if not rtypes:
+        return []
+    slots: dict[str, object] = {}  # column name -> its SQL type
+    for rtype in rtypes:
+        for name in (*rtype.name_fields, *_RELATED_EXTRA[rtype.key]):
+            slots.setdefault(name, getattr(rtype.model, name).type)
+    arms = []
+    for i, rtype in enumerate(rtypes):
+        model = rtype.model
+        own = {f: getattr(model, f) for f in rtype.name_fields}
+        own |= {c: masked(model, viewer, getattr(model, c)) for c in _RELATED_EXTRA[rtype.key]}
+        arms.append(
+            select(
+                literal(i).label("arm"),
+                model.id.label("id"),
+                is_full_column(model, viewer).label("full"),
+                *[(own[name] if name in own else cast(null(), type_)).label(name) for name, type_ in slots.items()],
+                model.sort_key.label("sort"),
+                func.count().over().label("total"),  # the count comes with the rows
+            )
+            .where(getattr(model, fk) == parent_id, visible_to(model, viewer))
+            .order_by(model.sort_key, model.id)
+            .limit(limit)
+            .subquery(f"related_{rtype.key}")
         )
-        .where(where)
-        .order_by(model.sort_key, model.id)
-        .limit(limit)
-    )
-    rows = [r._asdict() for r in db.session.execute(stmt)]
-    total = rows[0].pop("total") if rows else 0
-    for r in rows[1:]:
-        del r["total"]
-    return RelatedList(rtype, rows, total)
+    both = union_all(*[select(arm) for arm in arms]).subquery("related")
+    stmt = select(both).order_by(both.c.arm, both.c.sort, both.c.id)
+    out = [RelatedList(rtype) for rtype in rtypes]
+    for row in db.session.execute(stmt):
+        lst = out[row.arm]
+        lst.total = row.total
+        keep = ("id", "full", *lst.rtype.name_fields, *_RELATED_EXTRA[lst.rtype.key])
+        lst.rows.append({k: getattr(row, k) for k in keep})
+    return out
 
 
 def custom_values(rtype: RecordType, record_id: int) -> list[tuple[CustomField, str | None]]:
@@ -240,6 +260,7 @@ def custom_values(rtype: RecordType, record_id: int) -> list[tuple[CustomField, 
     fk = getattr(CustomFieldValue, f"{rtype.key}_id")
     rows = db.session.execute(
         select(CustomField, CustomFieldValue.value)
+        .options(lazyload(CustomField.shared_with))  # (not shown here: one statement less)
         .outerjoin(CustomFieldValue, and_(CustomFieldValue.field_id == CustomField.id, fk == record_id))
         .where(CustomField.entity == rtype.key)
         .order_by(CustomField.position, CustomField.id)

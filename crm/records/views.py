@@ -27,7 +27,7 @@ from ..htmx import redirect_htmx, targets
 from ..visibility import current_viewer, fully_visible_to
 from . import queries
 from .forms import build_form, form_to_data
-from .loaders import RestrictedRecord, load_record, reference
+from .loaders import RestrictedRecord, load_record, reference, references_by_type
 from .services import (
     Conflict,
     ServiceError,
@@ -115,7 +115,7 @@ def _apply_service_errors(form, err: ServiceError) -> None:
     for name, message in err.errors.items():
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + [message]
+            field.errors = [*field.errors, message]
         else:
             form.form_errors.append(message)
 
@@ -311,11 +311,12 @@ def detail_context(rtype: RecordType, obj) -> dict:
     from ..tasks.queries import tasks_for_record
 
     viewer = current_viewer()
-    related = []
-    fk = f"{rtype.key}_id"
-    for key in rtype.related:
-        related.append(queries.related(TYPES[key], fk, obj.id, viewer))
-    refs = {fk_: reference(key, getattr(obj, fk_), viewer) for fk_, key in rtype.references}
+    related = queries.related([TYPES[key] for key in rtype.related], f"{rtype.key}_id", obj.id, viewer)
+    wanted: dict[str, list] = {}
+    for fk_, key in rtype.references:
+        wanted.setdefault(key, []).append(getattr(obj, fk_))
+    by_type = references_by_type(wanted, viewer)
+    refs = {fk_: by_type.get(key, {}).get(getattr(obj, fk_)) for fk_, key in rtype.references}
     notes = notes_for(rtype.key, obj.id)
     return {
         "rtype": rtype,

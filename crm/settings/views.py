@@ -297,7 +297,7 @@ def _field_form(field: CustomField | None = None, **kwargs) -> FieldForm:
 @bp.get("/fields")
 def fields():
     return render_template("settings/fields.html", entities=ENTITY_LABELS,
-                           fields={e: fields_for(e) for e in ENTITY_LABELS},
+                           fields={e: fields_for(e, shares=True) for e in ENTITY_LABELS},
                            enabled=groups.account().groups_enabled)
 
 

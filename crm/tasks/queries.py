@@ -16,15 +16,11 @@ def tasks_for_record(key: str, record_id: int) -> list[Task]:
 
 
 def record_names(tasks: list[Task]) -> dict[tuple[str, int], object]:
-    """References to the records the tasks belong to, one query per record type."""
-    from ..records.loaders import references
+    """References to the records the tasks belong to, in one query."""
+    from ..records.loaders import references_by_type
 
     wanted: dict[str, set[int]] = {}
     for task in tasks:
         if task.record_key:
             wanted.setdefault(task.record_key, set()).add(task.record_id)
-    out = {}
-    for key, ids in wanted.items():
-        for rid, ref in references(key, ids).items():
-            out[(key, rid)] = ref
-    return out
+    return {(key, rid): ref for key, refs in references_by_type(wanted).items() for rid, ref in refs.items()}
