@@ -339,7 +339,7 @@ def matching_record_ids(rtype: RecordType, viewer: Viewer, q: str):
     ``q`` for this viewer - by the same words and the same rule as :func:`search` (a restricted
     record by its name and shared fields only, a hidden one never), but all of them: no
     candidate limit, so that a list finds and counts every match. ``None`` if ``q`` has no word
-    (no filter). The caller still applies :func:`crm.visibility.visible_to` to the list."""
+    (no filter). The caller must apply :func:`crm.visibility.visible_to` to the list too."""
     query = parse(q)
     if not query:
         return None
@@ -361,13 +361,19 @@ def matching_record_ids(rtype: RecordType, viewer: Viewer, q: str):
         .where(SearchDoc.id.in_(cand), _likely(SearchDoc.record_type == rtype.key, pg))
         .subquery(f"list_docs_{rtype.key}")
     )
-    # a private alias: the list's own table in the enclosing query is not correlated in here
-    record = aliased(rtype.model, name=f"list_rec_{rtype.key}")
-    ids = (
-        select(docs.c.record_id)
-        .join(record, record.id == docs.c.record_id)
-        .where(_may_match(rtype, viewer, sc, docs, record))
-    )
+    if not (sc.names or sc.field_ids):
+        # nothing of this type is shown restricted: any doc may match (the index's meta words
+        # narrowed them to the viewer's groups) and the rule against the record itself is the
+        # caller's visible_to - for this viewer and type the same as fully_visible_to
+        ids = select(docs.c.record_id)
+    else:
+        # a private alias: the list's own table in the enclosing query is not correlated in here
+        record = aliased(rtype.model, name=f"list_rec_{rtype.key}")
+        ids = (
+            select(docs.c.record_id)
+            .join(record, record.id == docs.c.record_id)
+            .where(_may_match(rtype, viewer, sc, docs, record))
+        )
     # PostgreSQL: planned on its own (OFFSET 0 keeps it from being merged into the list's query):
     # else the planner, misjudging how many records match, may walk the whole list in its order
     # and look each record up in the index
