@@ -177,3 +177,37 @@ def test_cursors_not_made_by_us_are_ignored():
     for junk in ("2026-01-01T00:00:00_1_99999999999999999999", "2026-01-01T00:00:00_99_1",
                  "2026-01-01T00:00:00+02:00_1_1", "2026-01-01T00:00:00_-1_1"):
         assert Cursor.parse(junk) is None, junk
+
+
+def test_pages_under_the_group_system_hold_what_the_user_sees_in_order(app, make):
+    """Records are read per group the user sees and notes only as many as a page can show: the
+    pages together are still exactly the user's whole stream, newest first."""
+    from crm.home.queries import page
+
+    make.enable_groups()
+    u = make.user()
+    nord, sued = make.group("Nord", [u]), make.group("Süd", [u])
+    other = make.group("Fremd")
+    records = []
+    for i in range(12):
+        grp = (nord, sued, other)[i % 3]
+        records.append(make.company(f"Firma {i:02d}", group=grp))
+        records.append(make.person(f"Person {i:02d}", group=grp))
+    for i, r in enumerate(records * 2):
+        make.note(r, f"Notiz {i}")
+    hidden = {(r.KEY, r.id) for r in records if r.group_id == other.id}
+    with make.acting_as(app, u) as viewer:
+        all_events, _ = activity(viewer, None, 1000)
+        seen, cursor = [], None
+        while True:
+            shown, cursor = page(viewer, cursor, lines=3)
+            assert len(shown) <= 3
+            seen += [e for b in shown for e in b.events]
+            if cursor is None:
+                break
+    assert keys(seen) == keys(all_events)
+    assert [e.cursor for e in seen] == sorted((e.cursor for e in seen), key=lambda c: (c.at, c.source, c.id),
+                                              reverse=True)
+    # 16 visible records (created), 32 notes on them; nothing of the group "Fremd"
+    assert len(seen) == 16 + 32
+    assert not [e for e in seen if (e.rtype.key, e.record_id) in hidden]

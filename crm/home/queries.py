@@ -136,33 +136,29 @@ def _notes(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
     ]
 
 
-def _newest_first(condition):
-    """SQLite has no statistics unless someone ran ANALYZE; it then takes ``group_id IN (…)`` for
-    a narrow test, reads all records of the viewer's groups and sorts them. Marked as *likely*
-    true, the test is checked while reading the time index newest first, which stops after a
-    page. (PostgreSQL keeps statistics and decides by itself.)"""
-    if db.session.get_bind().dialect.name == "sqlite":
-        return func.likely(condition)
-    return condition
-
-
 def _records(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
-    """Records by their last change, per type newest first."""
+    """Records by their last change, per type newest first. With the group system on, one arm
+    per group the user fully sees (the index on (group, last change) hands over the newest
+    ``limit`` of each by itself, however few of all records the user sees); merged below."""
     arms = []
+    groups = sorted(viewer.group_ids) if viewer.groups_enabled else [None]
     for rtype in TYPES.values():
         model = rtype.model
         table = model.__table__  # the columns only: the visibility test is the one below
         source = RECORD_SOURCES[rtype.key]
-        arm = (
-            select(literal(source).label("source"), table.c.id, display_name_column(rtype, table.c).label("name"),
-                   table.c.created_at.label("created"), table.c.updated_at.label("at"), User.name.label("who"))
-            .select_from(table)
-            .outerjoin(User, User.id == table.c.updated_by_id)
-            .order_by(table.c.updated_at.desc(), table.c.id.desc())
-            .limit(limit)
-        )
-        arms.append(_where(arm, _newest_first(fully_visible_to(model, viewer)),
-                           _after(table.c.updated_at, table.c.id, source, cursor)))
+        for group_id in groups:
+            arm = (
+                select(literal(source).label("source"), table.c.id,
+                       display_name_column(rtype, table.c).label("name"), table.c.created_at.label("created"),
+                       table.c.updated_at.label("at"), User.name.label("who"))
+                .select_from(table)
+                .outerjoin(User, User.id == table.c.updated_by_id)
+                .order_by(table.c.updated_at.desc(), table.c.id.desc())
+                .limit(limit)
+            )
+            in_group = None if group_id is None else table.c.group_id == group_id
+            arms.append(_where(arm, in_group, fully_visible_to(model, viewer),
+                               _after(table.c.updated_at, table.c.id, source, cursor)))
     by_source = {RECORD_SOURCES[k]: t for k, t in TYPES.items()}
     events = []
     for r in db.session.execute(select(_union(arms))):
@@ -191,12 +187,14 @@ def _assignments(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Even
     ]
 
 
-def activity(viewer: Viewer, cursor: Cursor | None = None, limit: int = PAGE) -> tuple[list[Event], Cursor | None]:
+def activity(viewer: Viewer, cursor: Cursor | None = None, limit: int = PAGE, *,
+             notes: int | None = None) -> tuple[list[Event], Cursor | None]:
     """One page of events, newest first, and the cursor of the next page (None at the end).
 
     Each source returns at most ``limit + 1`` events after the cursor; merged, the first ``limit``
-    are exactly the next events of the whole stream."""
-    events = _notes(viewer, cursor, limit + 1) + _records(viewer, cursor, limit + 1) + \
+    are exactly the next events of the whole stream. ``notes``: read at most this many notes
+    (see :func:`page`) - then the events are exact only up to the last note read."""
+    events = _notes(viewer, cursor, min(limit, notes or limit) + 1) + _records(viewer, cursor, limit + 1) + \
         _assignments(viewer, cursor, limit + 1)
     events.sort(key=lambda e: (e.cursor.at, e.cursor.source, e.cursor.id), reverse=True)
     page = events[:limit]
@@ -207,7 +205,10 @@ def activity(viewer: Viewer, cursor: Cursor | None = None, limit: int = PAGE) ->
 def page(viewer: Viewer, cursor: Cursor | None = None, lines: int = PAGE) -> tuple[list[Batch], Cursor | None]:
     """One page of the stream as shown: ``lines`` lines, a run of records counting as one line.
     The next page starts right after the last event shown."""
-    events, next_cursor = activity(viewer, cursor, lines * 3)
+    # A note is a line of its own: ``lines`` notes fill a page, so ``lines + 1`` are enough to
+    # read. Were the notes cut short, the events up to the last note read are still exact, and
+    # the page ends before it (that note would be line ``lines + 1``).
+    events, next_cursor = activity(viewer, cursor, lines * 3, notes=lines)
     shown = batches(events)
     if len(shown) > lines:
         shown = shown[:lines]
