@@ -14,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BaseConverter, ValidationError
 
 from ..auth import throttle
-from ..common import MAX_ID
 from ..auth.forms import LoginForm
 from ..auth.services import authenticate as check_login
 from ..auth.services import issue_token, user_for_token

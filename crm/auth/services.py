@@ -52,7 +52,8 @@ def authenticate(email: str, password: str, address: str) -> LoginResult:
         check_password_hash(_DUMMY_HASH.setdefault(method, generate_password_hash("x", method=method)), password)
     ok = user is not None and user.active and check_password_hash(user.password_hash, password)
     if not ok:
-        locked = max(throttle.register_failure(k, lim, cfg["LOGIN_WINDOW_SECONDS"]) for k, lim in zip(keys, limits))
+        window = cfg["LOGIN_WINDOW_SECONDS"]
+        locked = max(throttle.register_failure(k, lim, window) for k, lim in zip(keys, limits, strict=True))
         return LoginResult(None, locked)
     throttle.clear(keys[0])
     user.last_login_at = utcnow()

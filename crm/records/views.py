@@ -115,7 +115,7 @@ def _apply_service_errors(form, err: ServiceError) -> None:
     for name, message in err.errors.items():
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + [message]
+            field.errors = [*field.errors, message]
         else:
             form.form_errors.append(message)
 
