@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from . import models  # noqa: F401  (registers every table)
 from .config import build_config
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
 from .visibility import install_safety_net
 
 ROOT = Path(__file__).resolve().parent.parent

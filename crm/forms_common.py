@@ -9,7 +9,7 @@ from wtforms.validators import ValidationError
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def Strip(value):  # noqa: N802 - used like a class in filters=[...]
+def Strip(value):
     """Trim whitespace and drop control characters (but keep line breaks and tabs)."""
     if isinstance(value, str):
         return _CONTROL.sub("", value).strip()

@@ -14,7 +14,7 @@ def select_locale() -> str:
         user = g.get("api_user") if request.path.startswith("/api/") else current_user
         if user and user.is_authenticated and user.locale in LOCALES:
             return user.locale
-    except Exception:  # noqa: BLE001 - no user loaded outside a request
+    except Exception:
         pass
     if request:
         return request.accept_languages.best_match(LOCALES, default="de")

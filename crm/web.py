@@ -132,7 +132,7 @@ def init_web(app: Flask) -> None:
         if wants_json():
             from .api.errors import error_response
 
-            return error_response(500, "server_error", "Something went wrong on our side.")
+            return error_response(500, "server_error", _l("Something went wrong on our side."))
         return render_template("errors/error.html", code=500, message=_l(
             "Something went wrong on our side. Nothing was saved."
         )), 500

@@ -146,7 +146,7 @@ def test_a_run_of_created_records_is_one_line(app, client, make):
     db.session.commit()
     make.login(client, u)
     body = client.get("/").get_data(as_text=True)
-    assert body.count("Ines Import created") == 1
+    assert body.count("Ines Import hat 8 Firmen angelegt") == 1  # German is the default language
     assert "and 3 more" in body or "und 3 weitere" in body
 
 

@@ -65,7 +65,8 @@ def test_meier_agents_see_nothing_of_company(app, client):
     client.post("/login", data={"email": "tim.brandt@callcenter.example", "password": DEMO_PASSWORD})
     company_group = db.session.scalar(select(Group).where(Group.name == "Company"))
     names = [c.name for c in db.session.scalars(select(Company).where(Company.group_id == company_group.id))]
-    pages = [client.get(p).get_data(as_text=True) for p in ("/", "/companies", "/people", "/deals", "/projects", "/tasks?scope=all")]
+    urls = ("/", "/companies", "/people", "/deals", "/projects", "/tasks?scope=all")
+    pages = [client.get(p).get_data(as_text=True) for p in urls]
     for name in names:
         assert all(name not in page for page in pages), name
     assert "Keine" in pages[3] or "Nothing here yet" in pages[3] or "Noch nichts" in pages[3]

@@ -73,7 +73,7 @@ def test_hidden_records_and_links_to_them_are_not_exported(client, make, world):
     assert nina["company_id"] == str(w["theirs"].id) and nina["company"] == "Südhaus"
     (deal,) = rows(client.get("/deals/export.csv"))
     assert deal["company"] == "Nordwerk"
-    assert deal["person_id"] == "" and deal["person"] == "(hidden)"
+    assert deal["person_id"] == "" and deal["person"] == "(verborgen)"  # "(hidden)" in the user's language
     assert "Sven" not in client.get("/deals/export.csv").get_data(as_text=True)
 
 

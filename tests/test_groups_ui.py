@@ -16,7 +16,8 @@ def options(body: str, name: str) -> list[str]:
 
 def selected(body: str, name: str) -> str:
     select_html = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', body, re.S).group(1)
-    return re.search(r"<option selected[^>]*>([^<]+)</option>|<option[^>]*selected[^>]*>([^<]+)</option>", select_html).group(0)
+    selected = r"<option selected[^>]*>([^<]+)</option>|<option[^>]*selected[^>]*>([^<]+)</option>"
+    return re.search(selected, select_html).group(0)
 
 
 def test_group_field_offers_own_groups_and_defaults(client, make):
@@ -114,7 +115,7 @@ def test_who_can_see_this(client, make):
     admin = make.user("admin", name="Anna Admin")
     nord_user = make.user(name="Norbert Nord")
     sued_user = make.user(name="Susi Süd")
-    outsider = make.user(name="Otto Außen")
+    make.user(name="Otto Außen")  # in no group: sees nothing
     nord = make.group("Nord", [admin, nord_user])
     sued = make.group("Süd", [sued_user])
     make.field("company", "Kundenstatus", shared_with=[sued])
@@ -122,7 +123,7 @@ def test_who_can_see_this(client, make):
     make.login(client, admin)
     body = client.get(f"/companies/{c.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     # the panel loads its table when opened (it lists every user)
-    assert re.search(r'<details class="access"[^>]*hx-get="/companies/%d/access"' % c.id, body)
+    assert re.search(rf'<details class="access"[^>]*hx-get="/companies/{c.id}/access"', body)
     panel = client.get(f"/companies/{c.id}/access", headers={
         "Accept-Language": "en", "HX-Request": "true", "HX-Target": "access-body"}).get_data(as_text=True)
     assert "<html" not in panel

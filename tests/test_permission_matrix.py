@@ -37,7 +37,7 @@ def build(make, key: str, level: str, role: str):
     if key == "company":
         rec = make.company(NAME, group=group, website=f"https://{SECRET.lower()}.example",
                            emails=[f"{SECRET}@x.example"], tags=[f"{SECRET}tag"])
-        child = make.person("Kindperson", company=rec, group=mine)
+        make.person("Kindperson", company=rec, group=mine)
     elif key == "person":
         rec = make.person(NAME, first_name="Zora", group=group, company=parent, emails=[f"{SECRET}@x.example"],
                           position=SECRET, tags=[f"{SECRET}tag"])

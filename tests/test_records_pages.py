@@ -84,7 +84,8 @@ def test_create_company_with_custom_field(client, make, user):
 
 
 def test_form_errors_keep_input(client, make, user):
-    resp = client.post("/companies/new", data={"name": "", "website": "https://kept.example", "background": "Typed text"})
+    resp = client.post("/companies/new", data={"name": "", "website": "https://kept.example",
+                                               "background": "Typed text"})
     body = resp.get_data(as_text=True)
     assert resp.status_code == 400
     assert "https://kept.example" in body and "Typed text" in body
@@ -132,7 +133,8 @@ def test_new_deal_from_company_prefills_company(client, make, user):
 def test_edit_and_conflict(client, make, user):
     c = make.company("Alt")
     form = client.get(f"/companies/{c.id}/edit").get_data(as_text=True)
-    version = re.search(r'name="version"[^>]*value="(\d+)"', form) or re.search(r'value="(\d+)"[^>]*name="version"', form)
+    version = (re.search(r'name="version"[^>]*value="(\d+)"', form)
+               or re.search(r'value="(\d+)"[^>]*name="version"', form))
     assert version
     # someone else saves first
     other = db.session.get(Company, c.id)
@@ -166,7 +168,8 @@ def test_notes_in_place(client, make, user):
 def test_tasks_add_and_complete_in_place(client, make, user):
     c = make.company("Aufgaben AG")
     resp = client.post("/tasks", data={"title": "Angebot schicken", "record_type": "company", "record_id": str(c.id),
-                                        "assignee_id": str(user.id)}, headers={"HX-Request": "true", "HX-Target": "tasks"})
+                                        "assignee_id": str(user.id)},
+                       headers={"HX-Request": "true", "HX-Target": "tasks"})
     assert resp.status_code == 200 and "Angebot schicken" in resp.get_data(as_text=True)
     task = db.session.scalar(select(Task))
     assert task.company_id == c.id

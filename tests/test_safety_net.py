@@ -29,7 +29,7 @@ def world(make):
 
 
 def test_forgetful_queries_are_scoped(app, make):
-    u, seen, hidden, f, mine = world(make)
+    u, *_ = world(make)
     viewer = viewer_for(u)
     db.session.expunge_all()  # start from an empty identity map, as a request does
     with app.test_request_context():
@@ -50,7 +50,7 @@ def test_forgetful_queries_are_scoped(app, make):
 
 
 def test_restricted_types_pass_the_net_but_not_their_notes(app, make):
-    u, seen, hidden, f, mine = world(make)
+    u, _seen, _hidden, f, mine = world(make)
     f.shared_with = [mine]
     db.session.commit()
     viewer = viewer_for(u)

@@ -148,7 +148,7 @@ class Builder:
 
     def notes(self, record, author: str, person: Person | None, company: Company | None, topic: str, n: int):
         db.session.flush()
-        for i in range(n):
+        for _ in range(n):
             kind = self.rnd.choice(list(words.NOTE_TEXTS))
             text = self.rnd.choice(words.NOTE_TEXTS[kind]).format(
                 p=person.display_name if person else "der Zentrale", c=company.name if company else "", topic=topic)
@@ -197,7 +197,6 @@ def _mueller(b: Builder) -> None:
 
 def _meier(b: Builder) -> None:
     topics = ["PV-Anlage Dach", "Batteriespeicher", "Wallbox", "PV-Carport", "Wartung PV"]
-    internal = ["frank.meier", "julia.krause", "markus.weber", "nina.schulz"]
     agents = ["tim.brandt", "aylin.demir", "sven.koch"]
     for i in range(12):
         city = b.rnd.choice(words.SOUTH[:6] + words.MIDDLE[:3])
@@ -252,7 +251,7 @@ def _schmidt(b: Builder, status_field: CustomField) -> None:
 
     region("Nord", words.NORTH, ["lars.petersen", "jana.hansen"])
     region("Süd", words.SOUTH, ["franz.huber", "maria.bauer"])
-    for i in range(15):  # unqualified leads, everyone sees them
+    for _ in range(15):  # unqualified leads, everyone sees them
         city = b.rnd.choice(words.NORTH + words.SOUTH)
         c = b.company("Basis", city, "eva.richter", tags=["Messekontakt"])
         b.person("Basis", "eva.richter", c)

@@ -12,6 +12,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -148,10 +149,13 @@ def undo(job_id: int):
         flash(str(err), "error")
         return redirect(url_for(".job", job_id=job_id))
     db.session.commit()
-    message = _("The import was undone: %(n)s records deleted.", n=counts["deleted"])
+    message = ngettext("The import was undone: %(num)s record deleted.",
+                       "The import was undone: %(num)s records deleted.", counts["deleted"])
     if counts["kept"]:
-        message += " " + _("%(n)s were changed since the import and were kept.", n=counts["kept"])
+        message += " " + ngettext("%(num)s was changed since the import and was kept.",
+                                  "%(num)s were changed since the import and were kept.", counts["kept"])
     if counts["gone"]:
-        message += " " + _("%(n)s had been deleted already.", n=counts["gone"])
+        message += " " + ngettext("%(num)s had been deleted already.", "%(num)s had been deleted already.",
+                                  counts["gone"])
     flash(message, "success" if not counts["kept"] else "warning")
     return redirect(url_for(".job", job_id=job_id))

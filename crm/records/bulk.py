@@ -83,7 +83,7 @@ class Selection:
         out: list[tuple[str, object]] = [("scope", "all" if self.everything else "ids")]
         if not self.everything:
             out += [("ids", i) for i in self.ids]
-        out += list(self.flt.args().items()) + [("page", self.page)]
+        out += [*self.flt.args().items(), ("page", self.page)]
         return out
 
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError

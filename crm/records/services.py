@@ -246,7 +246,8 @@ def _update(rtype: RecordType, obj, data: dict, viewer: Viewer) -> None:
 
         obj.updated_at = utcnow()
     if obj.group_id != old_group:
-        names = dict(db.session.execute(select(Group.id, Group.name).where(Group.id.in_([old_group, obj.group_id]))).all())
+        both = select(Group.id, Group.name).where(Group.id.in_([old_group, obj.group_id]))
+        names = dict(db.session.execute(both).all())
         audit(viewer, "group_assigned", group=names.get(obj.group_id), group_id=obj.group_id,
               counts={rtype.plural: 1}, source="form", previous=names.get(old_group))
 

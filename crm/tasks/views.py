@@ -145,4 +145,4 @@ def _same_site(url: str | None) -> bool:
     return parts.netloc == request.host and parts.scheme in ("http", "https")
 
 
-__all__ = ["bp", "load_task", "task_form", "_"]
+__all__ = ["_", "bp", "load_task", "task_form"]

@@ -59,6 +59,17 @@ def _pg_admin(base):
     return create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
 
 
+def _recreate_pg(url, admin_of, template: str | None = None) -> str:
+    """(Re)create the PostgreSQL database of ``url`` - empty, or a copy of ``template``."""
+    admin = _pg_admin(admin_of)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        copy = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(text(f'CREATE DATABASE "{url.database}"{copy}'))
+    admin.dispose()
+    return url.render_as_string(hide_password=False)
+
+
 def _build(url: str, state: str) -> None:
     """Migrate an empty database and fill it: ``fresh`` (one admin) or a demo example."""
     from flask_migrate import upgrade
@@ -103,12 +114,7 @@ class Databases:
         if state not in self.templates:
             if on_postgres():
                 url = _pg(database_url()).set(database=self._name(f"tpl_{state}"))
-                admin = _pg_admin(url)
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-                    conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-                admin.dispose()
-                rendered = url.render_as_string(hide_password=False)
+                rendered = _recreate_pg(url, url)
             else:
                 self.workdir.mkdir(parents=True, exist_ok=True)
                 rendered = f"sqlite:///{self.workdir / f'template-{state}.sqlite3'}"
@@ -122,13 +128,7 @@ class Databases:
         n = next(self._n)
         if on_postgres():
             src = make_url(template)
-            url = src.set(database=self._name(f"t{n}"))
-            admin = _pg_admin(src)
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-                conn.execute(text(f'CREATE DATABASE "{url.database}" TEMPLATE "{src.database}"'))
-            admin.dispose()
-            rendered = url.render_as_string(hide_password=False)
+            rendered = _recreate_pg(src.set(database=self._name(f"t{n}")), src, template=src.database)
         else:
             path = self.workdir / f"kontor-{n}.sqlite3"
             shutil.copy(make_url(template).database, path)
