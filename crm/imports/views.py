@@ -11,7 +11,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
