@@ -153,7 +153,6 @@ def test_a_run_of_created_records_is_one_line(app, client, make):
 def test_pages_of_lines_neither_skip_nor_repeat(app, make):
     """The page shows 20 lines; a run of created records is one line, so a page may hold more
     events - the next page still starts right after the last one shown."""
-    from crm.home.queries import page
 
     u = make.user()
     for i in range(30):
@@ -163,14 +162,21 @@ def test_pages_of_lines_neither_skip_nor_repeat(app, make):
         make.note(c, f"Notiz {i}")
     with make.acting_as(app, u) as viewer:
         all_events, _ = activity(viewer, None, 1000)
-        seen, cursor = [], None
-        while True:
-            shown, cursor = page(viewer, cursor, lines=4)
-            assert len(shown) <= 4
-            seen += [e for b in shown for e in b.events]
-            if cursor is None:
-                break
+        seen = all_pages(viewer, lines=4)
     assert keys(seen) == keys(all_events)
+
+
+def all_pages(viewer, lines: int) -> list:
+    """The events of every page of the stream, following the cursors, as "load more" does."""
+    from crm.home.queries import page
+
+    seen, cursor = [], None
+    while True:
+        shown, cursor = page(viewer, cursor, lines=lines)
+        assert len(shown) <= lines
+        seen += [e for b in shown for e in b.events]
+        if cursor is None:
+            return seen
 
 
 def test_cursors_not_made_by_us_are_ignored():
@@ -182,7 +188,6 @@ def test_cursors_not_made_by_us_are_ignored():
 def test_pages_under_the_group_system_hold_what_the_user_sees_in_order(app, make):
     """Records are read per group the user sees and notes only as many as a page can show: the
     pages together are still exactly the user's whole stream, newest first."""
-    from crm.home.queries import page
 
     make.enable_groups()
     u = make.user()
@@ -198,13 +203,7 @@ def test_pages_under_the_group_system_hold_what_the_user_sees_in_order(app, make
     hidden = {(r.KEY, r.id) for r in records if r.group_id == other.id}
     with make.acting_as(app, u) as viewer:
         all_events, _ = activity(viewer, None, 1000)
-        seen, cursor = [], None
-        while True:
-            shown, cursor = page(viewer, cursor, lines=3)
-            assert len(shown) <= 3
-            seen += [e for b in shown for e in b.events]
-            if cursor is None:
-                break
+        seen = all_pages(viewer, lines=3)
     assert keys(seen) == keys(all_events)
     assert [e.cursor for e in seen] == sorted((e.cursor for e in seen), key=lambda c: (c.at, c.source, c.id),
                                               reverse=True)
