@@ -180,6 +180,41 @@ def test_core_bulk_writes_are_indexed(app, make):
     assert [h.id for h in find(app, make, u, "zyxwert")] == [person.id]
 
 
+def test_demo_generate_fills_the_index_at_the_end_and_keeps_its_triggers(app, make, monkeypatch):
+    """``timed()`` (the command ``demo generate``) writes without the triggers and refills the
+    index once: afterwards everything is found, and later writes are indexed again - also after
+    a generate that failed half-way."""
+    from crm.demo import generate as gen
+    counts = gen.Counts(companies=3, people=5, deals=2, projects=2, groups=2, users=2)
+    gen.timed(counts, seed=4)
+    u = make.user()
+    person = db.session.scalars(select(Person).order_by(Person.id)).first()
+    assert [h.id for h in find(app, make, u, f"p{person.id}@people.example")] == [person.id]
+    db.session.execute(update(Person).where(Person.id == person.id).values(last_name="Quxwert"))
+    db.session.commit()
+    assert [h.id for h in find(app, make, u, "quxwert")] == [person.id]
+
+    def triggers() -> set[str]:
+        with db.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+            else:
+                sql = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            return {n for n in conn.exec_driver_sql(sql).scalars() if n.startswith("search_")}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    before = triggers()
+    assert before
+    monkeypatch.setattr(gen, "generate", broken)
+    with pytest.raises(RuntimeError):
+        gen.timed(counts, seed=5)
+    assert triggers() == before
+    make.company("Nachher Zyklop GmbH")
+    assert names(find(app, make, u, "zyklop")) == ["Nachher Zyklop GmbH"]
+
+
 def test_custom_values_through_set_values(app, make):
     f = make.field("deal", "Projektcode", kind="text")
     d = make.deal("Anlage 7")
