@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from crm import create_app
 from crm.extensions import db
+from tests.pgadmin import drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -42,7 +43,7 @@ def _create_pg_database(url: str) -> None:
     target = make_url(url)
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        drop_database(conn, target.database)
         conn.execute(text(f'CREATE DATABASE "{target.database}"'))
     admin.dispose()
 

@@ -23,6 +23,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
+from tests.pgadmin import drop_database
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("KONTOR_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -63,7 +65,7 @@ def _recreate_pg(url, admin_of, template: str | None = None) -> str:
     """(Re)create the PostgreSQL database of ``url`` - empty, or a copy of ``template``."""
     admin = _pg_admin(admin_of)
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        drop_database(conn, url.database)
         copy = f' TEMPLATE "{template}"' if template else ""
         conn.execute(text(f'CREATE DATABASE "{url.database}"{copy}'))
     admin.dispose()
@@ -145,7 +147,7 @@ class Databases:
         u = make_url(url)
         admin = _pg_admin(u)
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
+            drop_database(conn, u.database)
         admin.dispose()
 
     def close(self) -> None:
