@@ -148,11 +148,17 @@ def _key(model) -> str:
     return sa_inspect(model).mapper.class_.KEY
 
 
-def fully_visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
-    """Records of ``model`` (a record class or an alias of one) the viewer sees in full."""
+def group_fully_visible_to(group_id, viewer: Viewer) -> ColumnElement[bool]:
+    """``group_id`` (a column naming a group: where a record is, was, or was assigned to) is a
+    group whose records the viewer sees in full."""
     if not viewer.groups_enabled:
         return true()
-    return model.group_id.in_(viewer.group_ids)
+    return group_id.in_(viewer.group_ids)
+
+
+def fully_visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
+    """Records of ``model`` (a record class or an alias of one) the viewer sees in full."""
+    return group_fully_visible_to(model.group_id, viewer)
 
 
 def visible_to(model, viewer: Viewer) -> ColumnElement[bool]:

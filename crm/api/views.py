@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, cast, literal, select, union_all
-from werkzeug.routing import BaseConverter, ValidationError
 
+from .. import common
 from ..auth import throttle
 from ..auth.forms import LoginForm
 from ..auth.models import User
 from ..auth.services import authenticate as check_login
 from ..auth.services import issue_token, token_owner
-from ..common import MAX_ID
 from ..extensions import db
 from ..records.services import Conflict, ServiceError
 from ..records.types import TYPES
@@ -42,21 +41,11 @@ from .serialize import records_json
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-class IdConverter(BaseConverter):
-    """A record, group or field id in a URL: 1 to 10 digits, no sign, no leading zero (anything
-    else is simply not found)."""
+class IdConverter(common.IdConverter):
+    """A record, group or field id in a URL: as everywhere (1 to ``MAX_ID``), and written without
+    sign or leading zero (anything else is simply not found)."""
 
     regex = r"[1-9][0-9]{0,9}"
-    part_isolating = True
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        if number > MAX_ID:
-            raise ValidationError  # no such id: 404 like any other
-        return number
-
-    def to_url(self, value) -> str:
-        return str(int(value))
 
 
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("api_id", IdConverter))
@@ -128,8 +117,6 @@ def authenticate():
                               headers={"WWW-Authenticate": 'Bearer realm="kontor"'})
     g.api_user = user
     set_viewer(user)
-    if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):
-        abort(404)  # no such id can exist (and PostgreSQL would refuse to compare it)
     return None
 
 

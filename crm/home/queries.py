@@ -22,7 +22,7 @@ from ..extensions import db
 from ..notes.models import Note
 from ..records.queries import display_name_column
 from ..records.types import TYPES, RecordType
-from ..visibility import Viewer, fully_visible_to, unscoped
+from ..visibility import Viewer, fully_visible_to, group_fully_visible_to, unscoped
 
 PAGE = 20
 
@@ -175,7 +175,7 @@ def _assignments(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Even
     target = AuditEntry.details["group_id"].as_integer()
     stmt = (
         unscoped(select(AuditEntry))
-        .where(AuditEntry.action == "group_assigned", target.in_(sorted(viewer.group_ids)))
+        .where(AuditEntry.action == "group_assigned", group_fully_visible_to(target, viewer))
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(limit)
     )

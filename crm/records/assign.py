@@ -21,14 +21,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, insert, literal, or_, select, true, update
+from sqlalchemy import and_, func, insert, literal, or_, select, update
 
 from ..audit.models import AssignmentChange, AuditEntry
 from ..audit.services import audit
 from ..common import utcnow
 from ..extensions import db
 from ..groups.models import Group
-from ..visibility import Viewer, fully_visible_to
+from ..visibility import Viewer, fully_visible_to, group_fully_visible_to
 from .models import Company, Deal, Person, Project
 from .services import ServiceError
 from .types import BY_PLURAL, TYPES, RecordType
@@ -193,11 +193,9 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
 def _may_restore(model, viewer: Viewer):
     """The undoer may put the record back into its previous group (member; admins any group) and
     fully sees it there or where it is now."""
-    if not viewer.groups_enabled:
-        return true()
-    back = AssignmentChange.old_group_id.in_(viewer.group_ids)
+    back = group_fully_visible_to(AssignmentChange.old_group_id, viewer)
     if viewer.is_admin:
-        return or_(back, model.group_id.in_(viewer.group_ids))
+        return or_(back, fully_visible_to(model, viewer))
     return back
 
 

@@ -138,6 +138,9 @@ def test_unknown_urls_and_methods_answer_json(api, make):
     assert "POST" in resp.headers["Allow"]
     assert api.get("/companies/0", token=token).status_code == 404
     assert api.get(f"/companies/{2**31}", token=token).status_code == 404
+    c = make.company("Nullen GmbH")
+    assert api.get(f"/companies/{c.id}", token=token).status_code == 200
+    assert api.get(f"/companies/0{c.id}", token=token).status_code == 404  # no leading zero
     assert api.get("/companies/abc", token=token).status_code == 404
 
 
