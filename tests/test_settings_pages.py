@@ -64,3 +64,19 @@ def test_field_pages(client, make):
     assert resp.status_code == 302
     db.session.expire_all()
     assert (field.name, field.options) == ("Signal", ["rot"])
+
+
+def test_field_edit_refused_with_a_message_when_its_hidden_inputs_are_bad(client, make):
+    """With the group system off, a field's shares travel in hidden inputs; a bad value there is
+    refused like any other and the page says why (the fuzzer found a silent 400)."""
+    admin = make.user("admin")
+    make.login(client, admin)
+    f = make.field("company", "Kundenstatus")
+    resp = client.post(f"/settings/fields/{f.id}", data={"name": "Status", "shared_with": "keine-gruppe"},
+                       headers={"Accept-Language": "en"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and 'class="error"' in body and "Shared with" in body
+    # and the fields without an error are not marked invalid (aria-invalid="None" counts as true)
+    assert 'aria-invalid="None"' not in body and 'aria-describedby="None"' not in body
+    db.session.expire_all()
+    assert f.name == "Kundenstatus"
