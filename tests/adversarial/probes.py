@@ -232,3 +232,80 @@ def order_of(tokens_by_record: dict[str, Token], body: str) -> list[str]:
         if i >= 0:
             pos[key] = i
     return sorted(pos, key=pos.get)
+
+
+# ----------------------------------------------------------------------------------------------
+# forms as a browser submits them (the oracles send valid, plausible input)
+# ----------------------------------------------------------------------------------------------
+
+class _FormScan(HTMLParser):
+    """The forms of a page: action, method and the fields a browser would submit unchanged
+    (checked boxes and radios, selected options, text areas, every other input)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict] = []
+        self._form: dict | None = None
+        self._select: tuple[str, list, bool] | None = None  # name, options, multiple
+        self._textarea: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = {k.lower(): (v if v is not None else "") for k, v in attrs}
+        if tag == "form":
+            self._form = {"action": a.get("action", ""), "method": a.get("method", "get").upper(),
+                          "fields": [], "id": a.get("id", "")}
+            self.forms.append(self._form)
+            return
+        if self._form is None or "disabled" in a:
+            return
+        name = a.get("name")
+        if tag == "input" and name:
+            kind = a.get("type", "text").lower()
+            if kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    self._form["fields"].append((name, a.get("value", "on")))
+            elif kind not in ("submit", "button", "file", "image", "reset"):
+                self._form["fields"].append((name, a.get("value", "")))
+        elif tag == "select" and name:
+            self._select = (name, [], "multiple" in a)
+        elif tag == "option" and self._select is not None:
+            self._select[1].append((a.get("value", ""), "selected" in a))
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, []
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._form = None
+        elif tag == "select" and self._select is not None and self._form is not None:
+            name, options, multiple = self._select
+            chosen = [v for v, sel in options if sel]
+            if not chosen and options and not multiple:
+                chosen = [options[0][0]]
+            self._form["fields"] += [(name, v) for v in chosen]
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None and self._form is not None:
+            self._form["fields"].append((self._textarea, "".join(self._text).removeprefix("\n")))
+            self._textarea = None
+
+
+def page_forms(resp) -> list[dict]:
+    """Every form of an HTML response: ``{"action", "method", "id", "fields": [(name, value)]}``."""
+    scan = _FormScan()
+    scan.feed(resp.get_data(as_text=True))
+    return scan.forms
+
+
+def form_data(resp, action: str | None = None, method: str = "POST") -> list[tuple[str, str]] | None:
+    """The fields of the page's form that posts to ``action`` (``None``: the first POST form with
+    an empty or own action), as a browser would submit it unchanged; None if there is none."""
+    for f in page_forms(resp):
+        if f["method"] != method:
+            continue
+        if action is None or f["action"] in ("", action) or f["action"].split("?")[0] == action:
+            return list(f["fields"])
+    return None
