@@ -564,15 +564,16 @@ def _link_unseen_to_import(run: Run, b: Browser, job: int) -> None:
     db.session.rollback()
     if first is None:
         return
-    for key in ("person", "deal", "project"):
-        unseen = _not_full(run, b, key)
-        if unseen:
-            model = MODEL[key]
-            db.session.execute(update(model).where(model.id == unseen[0]).values(
-                company_id=first, version=model.version + 1, updated_at=utcnow()))
-            db.session.commit()
-            run.changed_behind()
-            return
+    snap = run.snap()
+    unseen = [(lvl, key, rid) for lvl in ("hidden", "restricted") for key in ("person", "deal", "project")
+              for rid in snap.ids(b.user.key, key, lvl)]
+    if unseen:
+        _lvl, key, rid = unseen[0]  # a hidden one if there is one, else a restricted one
+        model = MODEL[key]
+        db.session.execute(update(model).where(model.id == rid).values(
+            company_id=first, version=model.version + 1, updated_at=utcnow()))
+        db.session.commit()
+        run.changed_behind()
 
 
 def write_admin_only(run: Run, b: Browser, method: str, rule: str, params: dict) -> None:
