@@ -14,6 +14,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional,
 from ..common import to_id
 from ..customfields.models import CustomField
 from ..forms_common import NoControlChars, Strip, lines, parse_number
+from .services import UNCHANGED
 from .types import CURRENCIES, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, RecordType
 
 
@@ -52,15 +53,26 @@ class LocalDecimalField(StringField):
 
 
 class RecordIdField(HiddenField):
-    """The id of a linked record, chosen with the picker next to it."""
+    """The id of a linked record, chosen with the picker next to it. A link to a record the user
+    does not fully see carries no id but :data:`UNCHANGED` (sent as ``unchanged``): the service
+    keeps the link as it is."""
+
+    KEEP = "unchanged"
 
     def process_formdata(self, valuelist):
         raw = valuelist[0].strip() if valuelist else ""
         self.data = None
-        if raw:
+        if raw == self.KEEP:
+            self.data = UNCHANGED
+        elif raw:
             self.data = to_id(raw)
             if self.data is None:
                 raise ValueError(_l("There is no such record."))
+
+    def _value(self):
+        if self.data is UNCHANGED:
+            return self.KEEP
+        return "" if self.data is None else str(self.data)
 
 
 class LinesField(TextAreaField):

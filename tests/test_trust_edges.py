@@ -1,0 +1,121 @@
+"""Regression tests of issue 12, findings 3, 5, 7, 8 and 10: the edges of the trust rules
+(product.md §8) - ids in forms, related lists, "who can see this", undo ids, URLs, CSV cells and
+id lists."""
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from crm.auth.services import issue_token
+from crm.extensions import db
+from crm.models import Deal
+
+
+@pytest.fixture
+def w(make) -> SimpleNamespace:
+    """Groups on. ``u`` (normal) and ``boss`` (admin) are in Nord; ``sven`` in Süd. The company field
+    "Kundenstatus" is shared with Nord: Süd's companies are restricted for Nord. Nothing else is
+    shared: Süd's people, deals and projects are hidden for Nord."""
+    make.enable_groups()
+    u = make.user("normal", name="Nora Normal")
+    boss = make.user("admin", name="Ada Admin")
+    sven = make.user("normal", name="Sven Süd")
+    nord = make.group("Nord", [u, boss])
+    sued = make.group("Süd", [sven])
+    make.field("company", "Kundenstatus", shared_with=[nord])
+    c_nord = make.company("Nordlicht GmbH", group=nord)
+    # ids no page has otherwise, so that a test can look for them anywhere in an answer
+    c_sued = make.company("Südwind KG", group=sued, id=4711)  # restricted for u
+    p_sued = make.person("Geheim", "Gustav", group=sued, company=c_nord, id=4712)  # hidden for u
+    return SimpleNamespace(**locals())
+
+
+def _hidden_values(html: str) -> dict[str, str]:
+    return {m.group(1): m.group(2) for m in re.finditer(r'<input[^>]*name="(\w+_id)"[^>]*value="([^"]*)"', html)}
+
+
+# -- finding 3: forms carry no id of a record the user cannot fully see ----------------------------
+
+def test_edit_form_carries_no_hidden_or_restricted_id_and_keeps_the_link(client, make, w):
+    person = make.person("Link", "Lena", group=w.nord, company=w.c_sued)  # employer restricted for u
+    d = make.deal("Link-Deal", group=w.nord, company=w.c_sued, person=w.p_sued)  # person hidden for u
+    make.login(client, w.u)
+    page = client.get(f"/people/{person.id}/edit").get_data(as_text=True)
+    assert _hidden_values(page)["company_id"] == "unchanged"
+    page = client.get(f"/deals/{d.id}/edit").get_data(as_text=True)
+    values = _hidden_values(page)
+    assert values["company_id"] == values["person_id"] == "unchanged"
+    assert "4711" not in page and "4712" not in page
+    assert 'class="placeholder"' in page
+    # saving the form as it came keeps both links
+    resp = client.post(f"/deals/{d.id}/edit", data={"name": "Link-Deal 2", "company_id": "unchanged",
+                                                     "person_id": "unchanged", "currency": "EUR",
+                                                     "stage": "open", "group_id": w.nord.id})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    deal = db.session.get(Deal, d.id)
+    assert (deal.name, deal.company_id, deal.person_id) == ("Link-Deal 2", w.c_sued.id, w.p_sued.id)
+
+
+def test_a_hidden_id_cannot_be_set_nor_confirmed_as_the_current_link(client, make, w):
+    """Sending the hidden current target's id is refused exactly like a missing id (else the user
+    could find out which record the placeholder stands for), and the link stays as it was."""
+    d = make.deal("Link-Deal", group=w.nord, person=w.p_sued)
+    mine = make.deal("Mein Deal", group=w.nord)
+    make.login(client, w.u)
+    base = {"name": "X", "currency": "EUR", "stage": "open", "group_id": w.nord.id}
+    answers = []
+    for target, probe in ((d, w.p_sued.id), (d, 999_999), (mine, w.p_sued.id), (mine, 999_999)):
+        resp = client.post(f"/deals/{target.id}/edit", data={**base, "person_id": str(probe)})
+        assert resp.status_code == 400
+        page = resp.get_data(as_text=True)
+        assert "4712" not in page
+        answers.append(re.sub(r'name="csrf_token"[^>]*>|/deals/\d+', "", page))
+    assert answers[0] == answers[1] and answers[2] == answers[3]
+    db.session.expire_all()
+    assert db.session.get(Deal, d.id).person_id == w.p_sued.id
+    assert db.session.get(Deal, mine.id).person_id is None
+
+
+def test_the_placeholder_link_can_still_be_removed(client, make, w):
+    d = make.deal("Link-Deal", group=w.nord, person=w.p_sued)
+    make.login(client, w.u)
+    resp = client.post(f"/deals/{d.id}/edit", data={"name": "X", "currency": "EUR", "stage": "open",
+                                                     "group_id": w.nord.id, "person_id": ""})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Deal, d.id).person_id is None
+
+
+def test_new_from_parent_takes_only_links_the_user_fully_sees(app, client, make, w):
+    p = make.person("Link", "Lena", group=w.nord, company=w.c_sued)
+    d = make.deal("Link-Deal", group=w.nord, company=w.c_nord, person=w.p_sued)
+    make.login(client, w.u)
+    page = client.get(f"/deals/new?person_id={p.id}").get_data(as_text=True)
+    assert _hidden_values(page) == {"company_id": "", "person_id": str(p.id)}
+    assert "4711" not in page
+    page = client.get(f"/projects/new?deal_id={d.id}").get_data(as_text=True)
+    assert _hidden_values(page) == {"company_id": str(w.c_nord.id), "person_id": ""}
+    # a user who sees everything gets both
+    other = app.test_client()
+    make.login(other, w.sven)
+    page = other.get(f"/projects/new?person_id={w.p_sued.id}").get_data(as_text=True)
+    assert _hidden_values(page)["person_id"] == str(w.p_sued.id)
+
+
+def test_api_keeps_a_hidden_link_and_refuses_its_id(client, make, w):
+    d = make.deal("Link-Deal", group=w.nord, person=w.p_sued)
+    token = issue_token(w.u)
+    headers = {"Authorization": f"Bearer {token}"}
+    body = client.get(f"/api/v1/deals/{d.id}", headers=headers).get_json()
+    assert body["person_id"] is None and str(w.p_sued.id) not in str(body)
+    resp = client.patch(f"/api/v1/deals/{d.id}", headers=headers, json={"name": "Neu"})
+    assert resp.status_code == 200
+    hidden = client.patch(f"/api/v1/deals/{d.id}", headers=headers, json={"person_id": w.p_sued.id})
+    missing = client.patch(f"/api/v1/deals/{d.id}", headers=headers, json={"person_id": 999_999})
+    assert hidden.status_code == missing.status_code == 422
+    assert hidden.get_json() == missing.get_json()
+    db.session.expire_all()
+    assert db.session.get(Deal, d.id).person_id == w.p_sued.id
