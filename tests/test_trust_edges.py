@@ -119,3 +119,34 @@ def test_api_keeps_a_hidden_link_and_refuses_its_id(client, make, w):
     assert hidden.get_json() == missing.get_json()
     db.session.expire_all()
     assert db.session.get(Deal, d.id).person_id == w.p_sued.id
+
+
+# -- finding 5: related lists show fully visible records only --------------------------------------
+
+def test_related_lists_name_no_restricted_record(client, make, w):
+    make.field("project", "Phase", shared_with=[w.nord])  # Süd's projects: restricted for u
+    make.field("person", "Rolle", shared_with=[w.nord])  # Süd's people: restricted for u
+    make.project("Geheimprojekt Süd", group=w.sued, company=w.c_nord)
+    make.project("Nordprojekt", group=w.nord, company=w.c_nord)
+    make.deal("Süd-Angebot", group=w.sued, company=w.c_nord)  # hidden (no deal field shared)
+    make.login(client, w.u)
+    assert client.get("/projects").get_data(as_text=True).count("Geheimprojekt Süd") == 1  # restricted, listed
+    page = client.get(f"/companies/{w.c_nord.id}").get_data(as_text=True)
+    for name in ("Geheimprojekt Süd", "Gustav", "Süd-Angebot", "4712"):
+        assert name not in page
+    assert "Nordprojekt" in page
+    related = {m.group(1): int(m.group(2)) for m in re.finditer(
+        r'id="related-(\w+)">.*?<small>\((\d+)\)</small>', page, re.S)}
+    assert related == {"people": 0, "deals": 0, "projects": 1}
+
+
+def test_related_list_counts_and_more_link_leave_restricted_records_out(client, make, w):
+    make.field("person", "Rolle", shared_with=[w.nord])
+    for i in range(30):
+        make.person(f"Süd {i:02}", group=w.sued, company=w.c_nord)
+    for i in range(3):
+        make.person(f"Nord {i:02}", group=w.nord, company=w.c_nord)
+    make.login(client, w.u)
+    page = client.get(f"/companies/{w.c_nord.id}").get_data(as_text=True)
+    assert "Süd 0" not in page and "weitere" not in page
+    assert re.search(r'id="related-people">.*?<small>\(3\)</small>', page, re.S)
