@@ -150,3 +150,37 @@ def test_related_list_counts_and_more_link_leave_restricted_records_out(client, 
     page = client.get(f"/companies/{w.c_nord.id}").get_data(as_text=True)
     assert "Süd 0" not in page and "weitere" not in page
     assert re.search(r'id="related-people">.*?<small>\(3\)</small>', page, re.S)
+
+
+# -- finding 7: "Wer kann das sehen?" - the full panel for admins, one's own line for others -------
+
+def _access(client, record_id: int):
+    return client.get(f"/companies/{record_id}/access", headers={
+        "Accept-Language": "en", "HX-Request": "true", "HX-Target": "access-body"})
+
+
+def test_who_can_see_this_shows_others_only_their_own_access(app, client, make, w):
+    make.field("company", "Umsatz", shared_with=[w.sued])  # shared with a group u is not in
+    c = make.company("Nordkunde", group=w.nord)
+    make.login(client, w.u)
+    panel = _access(client, c.id).get_data(as_text=True)
+    assert "Nora Normal" in panel and "member of Nord" in panel
+    for other in ("Ada Admin", "Sven Süd", "Umsatz", "Kundenstatus", "Süd", "@example.com"):
+        assert other not in panel, other
+    assert len(re.findall(r"<tr class=\"access-", panel)) == 1
+    full = client.get(f"/companies/{c.id}/access", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Sven Süd" not in full and "Ada Admin" not in full
+    # the admin sees everyone, the field-sharing reasons included
+    admin = app.test_client()
+    make.login(admin, w.boss)
+    panel = _access(admin, c.id).get_data(as_text=True)
+    for name in ("Nora Normal", "Ada Admin", "Sven Süd", "Umsatz"):
+        assert name in panel, name
+
+
+def test_who_can_see_this_answers_a_hidden_record_like_a_missing_one(client, make, w):
+    make.login(client, w.u)
+    hidden = client.get(f"/people/{w.p_sued.id}/access")
+    missing = client.get("/people/999999/access")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.get_data() == missing.get_data()

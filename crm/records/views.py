@@ -163,9 +163,10 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
             abort(403)  # like every other part of a record beyond its name
         if not current_viewer().groups_enabled:
             abort(404)
-        access = access_report(rtype.key, record.group_id)
+        viewer = current_viewer()
+        access = access_report(rtype.key, record.group_id, viewer)
         template = "records/_access_table.html" if targets("access-body") else "records/access.html"
-        return render_template(template, rtype=rtype, record=record, access=access)
+        return render_template(template, rtype=rtype, record=record, access=access, everyone=viewer.is_admin)
 
     @bp.route("/new", methods=["GET", "POST"])
     def new():
