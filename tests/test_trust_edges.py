@@ -7,10 +7,11 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from crm.auth.services import issue_token
 from crm.extensions import db
-from crm.models import Deal
+from crm.models import Company, Deal
 
 
 @pytest.fixture
@@ -184,3 +185,57 @@ def test_who_can_see_this_answers_a_hidden_record_like_a_missing_one(client, mak
     missing = client.get("/people/999999/access")
     assert hidden.status_code == missing.status_code == 404
     assert hidden.get_data() == missing.get_data()
+
+
+# -- finding 8: ids of someone else's things answer like ids that do not exist --------------------
+
+def _same_answer(a, b) -> None:
+    assert a.status_code == b.status_code, (a.status_code, b.status_code)
+    assert a.get_data() == b.get_data()
+
+
+def test_undo_of_someone_elses_assignment_is_a_404_like_a_missing_one(app, client, make, w):
+    from crm.audit.models import AuditEntry
+    from crm.records.assign import assign_group
+    from crm.records.types import TYPES
+
+    c = make.company("Zu verschieben", group=w.nord)
+    with make.acting_as(app, w.boss) as viewer:  # the admin's assignment
+        assign_group(TYPES["company"], [c.id], w.sued.id, viewer)
+        db.session.commit()
+    entry_id = db.session.scalar(select(AuditEntry.id).where(AuditEntry.action == "group_assigned"))
+    make.login(client, w.u)
+    for headers in ({}, {"HX-Request": "true", "HX-Target": "bulk-message"}):
+        theirs = client.post(f"/companies/bulk/undo/{entry_id}", headers=headers)
+        missing = client.post(f"/companies/bulk/undo/{entry_id + 1000}", headers=headers)
+        assert theirs.status_code == 404
+        _same_answer(theirs, missing)
+    db.session.expire_all()
+    assert db.session.get(Company, c.id).group_id == w.sued.id
+
+
+def test_other_id_addressed_things_answer_like_missing_ones(app, client, make, w):
+    """Notes, tasks and import jobs of others (or of hidden records) answer exactly as ids that
+    were never used."""
+    from crm.imports.services import create_job
+
+    hidden_note = make.note(w.p_sued, "geheim")
+    private_task = make.task("Privat", created_by=w.sven, assignee=w.sven)
+    hidden_task = make.task("Süd-Aufgabe", record=w.p_sued, created_by=w.sven)
+    ext = make.user("extended", groups=[w.nord])
+    other_ext = make.user("extended", groups=[w.nord])
+    job = create_job(other_ext, "company", "firmen.csv", b"name\nAcme\n")
+    db.session.commit()
+    make.login(client, ext)
+    for method, url, missing in (
+        ("post", f"/notes/{hidden_note.id}/delete", "/notes/999999/delete"),
+        ("post", f"/tasks/{private_task.id}/toggle", "/tasks/999999/toggle"),
+        ("post", f"/tasks/{hidden_task.id}/delete", "/tasks/999999/delete"),
+        ("get", f"/import/{job.id}", "/import/999999"),
+        ("get", f"/import/{job.id}/map", "/import/999999/map"),
+        ("post", f"/import/{job.id}/preview", "/import/999999/preview"),
+        ("post", f"/import/{job.id}/undo", "/import/999999/undo"),
+    ):
+        theirs, none = getattr(client, method)(url), getattr(client, method)(missing)
+        assert theirs.status_code == 404, url
+        _same_answer(theirs, none)
