@@ -239,3 +239,82 @@ def test_other_id_addressed_things_answer_like_missing_ones(app, client, make, w
         theirs, none = getattr(client, method)(url), getattr(client, method)(missing)
         assert theirs.status_code == 404, url
         _same_answer(theirs, none)
+
+
+# -- finding 10: URLs, CSV header cells, id lists ---------------------------------------------------
+
+EVIL = "javascript://x/%0aalert(1)"
+
+
+def test_a_web_address_must_be_http_or_https_everywhere_it_is_stored(app, client, make, w):
+    url_field = make.field("company", "Link", kind="url")
+    c = make.company("Acme", group=w.nord)
+    make.login(client, w.u)
+    for evil in (EVIL, "JavaScript:alert(1)", "data:text/html,<b>x</b>", " java\tscript://x/%0aalert(1)"):
+        resp = client.post(f"/companies/{c.id}/edit", data={"name": "Acme", "website": evil, "group_id": w.nord.id})
+        assert resp.status_code == 400 and "Keine Webadresse (http:// oder https://)." in resp.get_data(as_text=True)
+        resp = client.post(f"/companies/{c.id}/edit", data={"name": "Acme", f"cf_{url_field.id}": evil,
+                                                             "group_id": w.nord.id})
+        assert resp.status_code == 400
+        resp = client.post("/companies/new", data={"name": "Neu", "website": evil, "group_id": w.nord.id})
+        assert resp.status_code == 400
+    headers = {"Authorization": f"Bearer {issue_token(w.u)}"}
+    resp = client.post("/api/v1/companies", headers=headers, json={"name": "Neu", "website": EVIL})
+    assert resp.status_code == 422 and "website" in resp.get_json()["error"]["fields"]
+    resp = client.patch(f"/api/v1/companies/{c.id}", headers=headers, json={"custom_fields": {"Link": EVIL}})
+    assert resp.status_code == 422
+    ok = client.patch(f"/api/v1/companies/{c.id}", headers=headers,
+                      json={"website": "https://acme.example/pfad?x=1", "custom_fields": {"Link": "http://x.example"}})
+    assert ok.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Company, c.id).website == "https://acme.example/pfad?x=1"
+    assert db.session.scalar(select(Company.id).where(Company.website.like("%javascript%"))) is None
+
+
+def test_a_stored_non_http_address_is_shown_as_text_not_as_a_link(client, make, w):
+    url_field = make.field("company", "Link", kind="url")
+    c = make.company("Altlast", group=w.nord, website=EVIL)
+    make.value(url_field, c, "javascript:alert(2)")
+    good = make.company("Gut", group=w.nord, website="https://gut.example")
+    make.login(client, w.u)
+    for page in (client.get(f"/companies/{c.id}").get_data(as_text=True), client.get("/companies").get_data(
+            as_text=True)):
+        assert 'href="javascript' not in page.lower()
+        assert "javascript://x/%0aalert(1)" in page  # shown, as text
+    assert 'href="https://gut.example"' in client.get(f"/companies/{good.id}").get_data(as_text=True)
+    assert 'href="javascript' not in client.get(f"/companies/{c.id}").get_data(as_text=True)
+
+
+def test_csv_header_cells_are_formula_escaped(client, make, w):
+    make.field("company", "=HYPERLINK(\"http://evil.example\")")
+    make.field("company", "@SUM(1)")
+    make.company("Acme", group=w.nord)
+    ext = make.user("extended", groups=[w.nord])
+    make.login(client, ext)
+    header = client.get("/companies/export.csv").get_data(as_text=True).lstrip("\ufeff").splitlines()[0]
+    assert "'=HYPERLINK" in header and "'@SUM(1)" in header
+    assert ',"=HYPERLINK' not in header and ",=HYPERLINK" not in header and ",@SUM" not in header
+
+
+@pytest.mark.parametrize("ids", ["²", "99999999999999999999", "1,abc", "-1", "0", "1.5", "٣", "9" * 5000])
+def test_export_refuses_a_bad_id_list_before_streaming(client, make, w, ids):
+    make.company("Acme", group=w.nord)
+    ext = make.user("extended", groups=[w.nord])
+    make.login(client, ext)
+    for plural in ("companies", "people", "deals", "projects"):
+        resp = client.get(f"/{plural}/export.csv", query_string={"ids": ids})
+        assert resp.status_code == 400, (plural, ids)
+        page = resp.get_data(as_text=True)
+        assert 'class="error-page"' in page and "„ids“ muss aus Datensatz-IDs bestehen" in page
+
+
+def test_export_takes_a_good_id_list_with_blanks(client, make, w):
+    a = make.company("Acme", group=w.nord)
+    make.company("Beta", group=w.nord)
+    ext = make.user("extended", groups=[w.nord])
+    make.login(client, ext)
+    resp = client.get("/companies/export.csv", query_string={"ids": f" {a.id}, ,{a.id},"})
+    assert resp.status_code == 200
+    rows = resp.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert len(rows) == 2 and "Acme" in rows[1]
+    assert client.get("/companies/export.csv", query_string={"ids": ""}).status_code == 200

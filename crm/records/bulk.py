@@ -55,6 +55,9 @@ class Selection:
 
     @classmethod
     def from_form(cls, rtype: RecordType, form) -> Selection:
+        """The selection a dialog's form carries. A ticked value that is no id (only a forged
+        form has one) is ignored like an id the user does not fully see; more than
+        :data:`MAX_IDS` is refused (413)."""
         ids = list(dict.fromkeys(i for i in map(to_id, form.getlist("ids")) if i is not None))
         if len(ids) > MAX_IDS:
             abort(413)

@@ -154,8 +154,8 @@ class RecordForm(FlaskForm):
 
 class CompanyForm(RecordForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[Strip])
-    website = StringField(_l("Website"), validators=[Optional(), Length(max=300),
-                          URL(require_tld=False, message=_l("Not a web address."))], filters=[Strip])
+    website = StringField(_l("Website"), validators=[Optional(), Length(max=300), URL(
+        require_tld=False, message=_l("Not a web address (http:// or https://)."))], filters=[Strip])
     emails = LinesField(_l("Email addresses"), description=_l("One per line"),
                         validators=[_max_items(20, 254), _emails])
     phones = LinesField(_l("Phone numbers"), description=_l("One per line"), validators=[_max_items(20, 60)])
@@ -228,7 +228,7 @@ def custom_field(field: CustomField) -> Field:
                            validate_choice=True)
     if field.kind == "url":
         return StringField(label, validators=[Optional(), Length(max=500), URL(
-            require_tld=False, message=_l("Not a web address."))], filters=[Strip])
+            require_tld=False, message=_l("Not a web address (http:// or https://)."))], filters=[Strip])
     return StringField(label, validators=[Optional(), Length(max=2000), NoControlChars()], filters=[Strip])
 
 

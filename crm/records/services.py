@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.services import audit
 from ..auth.models import User
+from ..common import is_web_address
 from ..customfields.models import CustomField
 from ..customfields.services import FieldValueError, clean_value, set_values
 from ..extensions import db
@@ -187,6 +188,8 @@ def _apply(rtype: RecordType, obj, data: dict, viewer: Viewer) -> dict:
     for name in REQUIRED[rtype.key]:
         if name in data and not (data[name] or "").strip():
             errors[name] = _("This field is required.")
+    if data.get("website") and not is_web_address(data["website"]):
+        errors["website"] = _("Not a web address (http:// or https://).")
     if rtype.key == "deal":
         if "value" in data:
             obj.value = data["value"]
