@@ -318,3 +318,20 @@ def test_export_takes_a_good_id_list_with_blanks(client, make, w):
     rows = resp.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert len(rows) == 2 and "Acme" in rows[1]
     assert client.get("/companies/export.csv", query_string={"ids": ""}).status_code == 200
+
+
+def test_import_group_id_takes_ascii_ids_only(client, make, w):
+    """``type=int`` took "٣" (an Arabic-Indic three) as group 3."""
+    from crm.imports.models import ImportJob
+    from crm.imports.services import create_job
+
+    ext = make.user("extended", groups=[w.nord, w.sued])
+    job = create_job(ext, "company", "firmen.csv", b"name\nAcme\n")
+    db.session.commit()
+    make.login(client, ext)
+    assert w.sued.id == 3
+    for value in ("٣", "²", "99999999999999999999", "3.0"):
+        resp = client.post(f"/import/{job.id}/map", data={"col-0": "name", "group_id": value})
+        assert resp.status_code == 422, value
+    db.session.expire_all()
+    assert db.session.get(ImportJob, job.id).status == "mapping"
