@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -30,6 +31,38 @@ def to_id(raw) -> int | None:
     larger number is no id any record can have, and PostgreSQL refuses to compare with it)."""
     value = to_int(raw)
     return value if value is not None and 1 <= value <= MAX_ID else None
+
+
+def is_web_address(text) -> bool:
+    """An absolute ``http``/``https`` address with a host: the only kind Kontor stores as a URL
+    and renders as a link (``javascript:``, ``data:`` and the like run in the page). Parsed as
+    browsers do it: leading blanks and control characters, tabs and line breaks do not count."""
+    if not isinstance(text, str) or not text.strip():
+        return False
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def parse_id_list(values) -> list[int]:
+    """Ids from a query string or form (``3,5,8``, or several values): each piece, once stripped,
+    must be an id (:func:`to_id`); empty pieces are skipped. Raises ``ValueError`` on anything
+    else, so that the caller can refuse the request with a clear message instead of guessing."""
+    if isinstance(values, str):
+        values = [values]
+    out: list[int] = []
+    for value in values:
+        for piece in str(value).split(","):
+            piece = piece.strip()
+            if not piece:
+                continue
+            number = to_id(piece)
+            if number is None:
+                raise ValueError(piece)
+            out.append(number)
+    return list(dict.fromkeys(out))
 
 
 class IdConverter(IntegerConverter):

@@ -402,8 +402,11 @@ def viewers_of_all_users() -> list[tuple]:
     return out
 
 
-def access_report(key: str, group_id: int) -> list[AccessLine]:
-    """For a record of type ``key`` in ``group_id``: each active user's level and why."""
+def access_report(key: str, group_id: int, viewer: Viewer) -> list[AccessLine]:
+    """For a record of type ``key`` in ``group_id``: who sees it at which level, and why
+    (product.md §8). An admin gets every active user's line; anyone else only their own line, with
+    nothing about other users or shares with groups they are not in."""
+    from .auth.models import User
     from .groups.models import Group
 
     names = dict(db.session.execute(unscoped(select(Group.id, Group.name))).all())
@@ -412,20 +415,29 @@ def access_report(key: str, group_id: int) -> list[AccessLine]:
     for fid, gid in db.session.execute(unscoped(select(custom_field_shares.c.field_id,
                                                         custom_field_shares.c.group_id))):
         share_groups.setdefault(fid, set()).add(gid)
-    lines = []
-    for user, viewer in viewers_of_all_users():
-        level = viewer.level(key, group_id)
-        if level == FULL:
-            reasons = (("basis", names.get(group_id)),) if group_id == BASIS_ID else (
-                ("member", names.get(group_id)),)
-        elif level == RESTRICTED:
-            reasons = tuple(
-                ("shared", (fields.get(fid), names.get(gid)))
-                for fid in sorted(viewer.shared_field_ids(key))
-                for gid in sorted(share_groups.get(fid, set()) & viewer.group_ids)
-            )
-        else:
-            reasons = ()
-        lines.append(AccessLine(user.id, user.name, user.email, level, reasons))
+    if viewer.is_admin:
+        pairs = viewers_of_all_users()
+    else:
+        pairs = [(db.session.scalar(unscoped(select(User).where(User.id == viewer.user_id))), viewer)]
+    lines = [_access_line(user, v, key, group_id, names, fields, share_groups) for user, v in pairs]
     order = {FULL: 0, RESTRICTED: 1, HIDDEN: 2}
     return sorted(lines, key=lambda a: (order[a.level], a.name.casefold()))
+
+
+def _access_line(user, viewer: Viewer, key: str, group_id: int, names: dict, fields: dict,
+                 share_groups: dict[int, set[int]]) -> AccessLine:
+    """One user's level for a record in ``group_id``, and the reasons: their own memberships and
+    shares only."""
+    level = viewer.level(key, group_id)
+    if level == FULL:
+        reasons = (("basis", names.get(group_id)),) if group_id == BASIS_ID else (
+            ("member", names.get(group_id)),)
+    elif level == RESTRICTED:
+        reasons = tuple(
+            ("shared", (fields.get(fid), names.get(gid)))
+            for fid in sorted(viewer.shared_field_ids(key))
+            for gid in sorted(share_groups.get(fid, set()) & viewer.group_ids)
+        )
+    else:
+        reasons = ()
+    return AccessLine(user.id, user.name, user.email, level, reasons)

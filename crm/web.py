@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from .common import is_web_address
 from .extensions import db, login_manager
 from .htmx import is_htmx, redirect_htmx
 from .visibility import set_viewer
@@ -124,6 +125,8 @@ def init_web(app: Flask) -> None:
             429: _l("Too many requests. Please wait a moment."),
         }
         message = messages.get(err.code, _l("Something went wrong. Please reload the page and try again."))
+        if err.code == 400 and err.description != type(err).description:
+            message = err.description  # a message of Kontor's own (abort(400, description=...))
         return render_template("errors/error.html", code=err.code, message=message), err.code
 
     @app.errorhandler(500)
@@ -196,6 +199,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda d, fmt="short": format_datetime(d, fmt) if d else ""
     app.jinja_env.filters["decimal"] = lambda n: format_decimal(n) if n is not None else ""
     app.jinja_env.filters["isodate"] = _isodate
+    app.jinja_env.tests["web_address"] = is_web_address  # only these become links
     app.jinja_env.add_extension("jinja2.ext.do")
 
 

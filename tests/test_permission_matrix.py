@@ -63,8 +63,8 @@ def expectation(level: str, surface: str, role: str) -> str:
     if level == "restricted":
         if surface in ("edit_form", "edit_post", "delete_post", "note_post", "task_post", "notes_partial"):
             return "403"
-        if surface in ("home", "task_list"):
-            return "absent"
+        if surface in ("home", "task_list", "related"):
+            return "absent"  # related: a restricted record's links are among its hidden fields
         return "restricted"
     # hidden
     if surface in ("detail", "edit_form", "edit_post", "delete_post", "note_post", "task_post", "notes_partial"):

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import lazyload
 
 from ..audit.services import audit
+from ..common import is_web_address
 from ..extensions import db
 from ..groups.models import Group
 from .models import FIELD_KINDS, CustomField, CustomFieldValue
@@ -54,8 +54,7 @@ def clean_value(field: CustomField, raw) -> str | None:
             raise FieldValueError(_("Not one of the options."))
         return text
     if field.kind == "url":
-        parts = urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(text) > 500:
+        if not is_web_address(text) or len(text) > 500:
             raise FieldValueError(_("Not a web address (http:// or https://)."))
         return text
     raise FieldValueError(_("Unknown field kind."))  # explicit deny

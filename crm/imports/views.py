@@ -15,6 +15,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..common import to_id
 from ..customfields.services import fields_for
 from ..extensions import db
 from ..htmx import targets as htmx_targets
@@ -98,7 +99,7 @@ def _mapping_context(job: ImportJob, chosen: dict[int, str], problems=()):
         "job": job, "rtype": TYPES[job.record_type], "targets": targets, "chosen": chosen, "sample": sample,
         "used": used, "mapped": mapped, "problems": problems,
         "groups": member_groups(viewer) if viewer.groups_enabled else [],
-        "group_id": request.form.get("group_id", type=int) or current_user.default_group_id,
+        "group_id": to_id(request.form.get("group_id")) or current_user.default_group_id,
     }
 
 
@@ -110,7 +111,7 @@ def map_columns(job_id: int):
     if request.method == "GET":
         return render_template("imports/map.html", **_mapping_context(job, services.job_mapping(job)))
     chosen = _chosen(job)
-    problems = services.configure(job, current_viewer(), chosen, request.form.get("group_id", type=int))
+    problems = services.configure(job, current_viewer(), chosen, to_id(request.form.get("group_id")))
     if problems:
         db.session.rollback()
         return render_template("imports/map.html", **_mapping_context(job, chosen, problems)), 422

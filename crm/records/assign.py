@@ -201,3 +201,16 @@ def _may_restore(model, viewer: Viewer):
 
 #: kept for callers of the first version of this module
 TYPES_BY_PLURAL = BY_PLURAL
+
+
+def find_assignment(entry_id: int, plural: str, viewer: Viewer) -> AuditEntry | None:
+    """The bulk assignment of ``plural`` with this id as far as the viewer may know of it: an
+    admin any, everyone else their own. ``None`` otherwise - someone else's assignment answers
+    exactly like an id that does not exist (product.md §8: no 403 that a 404 would not give)."""
+    stmt = select(AuditEntry).where(AuditEntry.id == entry_id, AuditEntry.action == "group_assigned")
+    if not viewer.is_admin:
+        stmt = stmt.where(AuditEntry.actor_id == viewer.user_id)
+    entry = db.session.scalar(stmt)
+    if entry is None or (entry.details or {}).get("record_type") != plural:
+        return None
+    return entry

@@ -36,7 +36,7 @@ from ..extensions import db
 from ..htmx import is_htmx, targets
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
-from .assign import CASCADE, assign_group, may_undo, preview, undo_assignment
+from .assign import CASCADE, assign_group, find_assignment, may_undo, preview, undo_assignment
 from .services import ServiceError, allowed_groups, delete_records
 from .tagging import add_tag, remove_tag, tags_in
 from .types import BY_PLURAL, RecordType
@@ -55,6 +55,9 @@ class Selection:
 
     @classmethod
     def from_form(cls, rtype: RecordType, form) -> Selection:
+        """The selection a dialog's form carries. A ticked value that is no id (only a forged
+        form has one) is ignored like an id the user does not fully see; more than
+        :data:`MAX_IDS` is refused (413)."""
         ids = list(dict.fromkeys(i for i in map(to_id, form.getlist("ids")) if i is not None))
         if len(ids) > MAX_IDS:
             abort(413)
@@ -275,11 +278,9 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         """Undo a bulk assignment: from the message after it (htmx, refreshes the list) or from
         the audit log (a plain form, back to the log)."""
         viewer = current_viewer()
-        entry = db.session.get(AuditEntry, entry_id)
-        if entry is None or entry.action != "group_assigned" or (entry.details or {}).get("record_type") != plural:
+        entry = find_assignment(entry_id, plural, viewer)  # someone else's: 404, like a missing one
+        if entry is None:
             abort(404)
-        if not (viewer.is_admin or entry.actor_id == viewer.user_id):
-            abort(403)
         sel = Selection.from_form(rtype, request.form)
         try:
             result = undo_assignment(entry, viewer)

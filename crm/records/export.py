@@ -11,12 +11,12 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
-from flask import Response, stream_with_context
+from flask import Response, abort, stream_with_context
 from flask_babel import gettext as _
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
-from ..common import utcnow
+from ..common import parse_id_list, utcnow
 from ..customfields.models import CustomFieldValue
 from ..customfields.services import fields_for
 from ..extensions import db
@@ -86,7 +86,7 @@ def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterato
         attr = "value_cents" if name == "value" else name
         column = getattr(model, attr)
         cols.append(column if name in rtype.name_fields else masked(model, viewer, column))
-    yield header(rtype, fields)
+    yield [_cell(name) for name in header(rtype, fields)]  # custom field names are anyone's text
     stmt = (
         select(model.id, is_full_column(model, viewer), Group.name, *cols)
         .join(Group, Group.id == model.group_id)
@@ -164,11 +164,24 @@ def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
         buf.truncate(0)
 
 
+#: most ids one export URL may name (a larger selection is "all matching", the filter itself)
+MAX_IDS = 10_000
+
+
 def parse_ids(raw: str | None) -> list[int] | None:
-    """A selection from the list page: ``ids=3,5,8`` (None: no selection, the whole filter)."""
-    if not raw:
+    """A selection from the list page: ``ids=3,5,8`` (None: no selection, the whole filter).
+    Anything that is not such a list - a piece that is no id (``²``, ``-1``, a number beyond any
+    id), more than :data:`MAX_IDS` - is refused with 400 and a message, before the CSV starts: a
+    silently shortened selection would export something else than what was asked for."""
+    if raw is None or not raw.strip():
         return None
-    return [int(p) for p in raw.split(",") if p.strip().isdigit()][:10_000]
+    try:
+        ids = parse_id_list(raw)
+    except ValueError:
+        abort(400, description=_("“ids” must be record ids separated by commas."))
+    if len(ids) > MAX_IDS:
+        abort(400, description=_("At most %(n)d ids; to export more, use the list's filter.", n=MAX_IDS))
+    return ids
 
 
 def export_response(rtype: RecordType, flt: ListFilter, ids=None) -> Response:

@@ -14,6 +14,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional,
 from ..common import to_id
 from ..customfields.models import CustomField
 from ..forms_common import NoControlChars, Strip, lines, parse_number
+from .services import UNCHANGED
 from .types import CURRENCIES, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, RecordType
 
 
@@ -52,15 +53,26 @@ class LocalDecimalField(StringField):
 
 
 class RecordIdField(HiddenField):
-    """The id of a linked record, chosen with the picker next to it."""
+    """The id of a linked record, chosen with the picker next to it. A link to a record the user
+    does not fully see carries no id but :data:`UNCHANGED` (sent as ``unchanged``): the service
+    keeps the link as it is."""
+
+    KEEP = "unchanged"
 
     def process_formdata(self, valuelist):
         raw = valuelist[0].strip() if valuelist else ""
         self.data = None
-        if raw:
+        if raw == self.KEEP:
+            self.data = UNCHANGED
+        elif raw:
             self.data = to_id(raw)
             if self.data is None:
                 raise ValueError(_l("There is no such record."))
+
+    def _value(self):
+        if self.data is UNCHANGED:
+            return self.KEEP
+        return "" if self.data is None else str(self.data)
 
 
 class LinesField(TextAreaField):
@@ -142,8 +154,8 @@ class RecordForm(FlaskForm):
 
 class CompanyForm(RecordForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[Strip])
-    website = StringField(_l("Website"), validators=[Optional(), Length(max=300),
-                          URL(require_tld=False, message=_l("Not a web address."))], filters=[Strip])
+    website = StringField(_l("Website"), validators=[Optional(), Length(max=300), URL(
+        require_tld=False, message=_l("Not a web address (http:// or https://)."))], filters=[Strip])
     emails = LinesField(_l("Email addresses"), description=_l("One per line"),
                         validators=[_max_items(20, 254), _emails])
     phones = LinesField(_l("Phone numbers"), description=_l("One per line"), validators=[_max_items(20, 60)])
@@ -216,7 +228,7 @@ def custom_field(field: CustomField) -> Field:
                            validate_choice=True)
     if field.kind == "url":
         return StringField(label, validators=[Optional(), Length(max=500), URL(
-            require_tld=False, message=_l("Not a web address."))], filters=[Strip])
+            require_tld=False, message=_l("Not a web address (http:// or https://)."))], filters=[Strip])
     return StringField(label, validators=[Optional(), Length(max=2000), NoControlChars()], filters=[Strip])
 
 

@@ -215,10 +215,11 @@ _RELATED_EXTRA = {
 
 
 def related(rtypes: list[RecordType], fk: str, parent_id: int, viewer: Viewer, limit: int = 25) -> list[RelatedList]:
-    """For each of ``rtypes``, its records pointing at a parent through ``fk``: hidden ones are not
-    there at all (nor in the count); restricted ones show only their name. All lists in one
-    statement: one ordered, limited select per type (with its count, ``count(*) OVER ()``),
-    glued by UNION ALL over the columns of all of them (NULL where a type has no such column)."""
+    """For each of ``rtypes``, its records pointing at a parent through ``fk`` that the viewer
+    fully sees: a restricted record's links are among the fields it hides, so neither it nor a
+    hidden one is there at all (nor in the count or the "N more"). All lists in one statement:
+    one ordered, limited select per type (with its count, ``count(*) OVER ()``), glued by UNION
+    ALL over the columns of all of them (NULL where a type has no such column)."""
     if not rtypes:
         return []
     slots: dict[str, object] = {}  # column name -> its SQL type
@@ -229,17 +230,16 @@ def related(rtypes: list[RecordType], fk: str, parent_id: int, viewer: Viewer, l
     for i, rtype in enumerate(rtypes):
         model = rtype.model
         own = {f: getattr(model, f) for f in rtype.name_fields}
-        own |= {c: masked(model, viewer, getattr(model, c)) for c in _RELATED_EXTRA[rtype.key]}
+        own |= {c: getattr(model, c) for c in _RELATED_EXTRA[rtype.key]}
         arms.append(
             select(
                 literal(i).label("arm"),
                 model.id.label("id"),
-                is_full_column(model, viewer).label("full"),
                 *[(own[name] if name in own else cast(null(), type_)).label(name) for name, type_ in slots.items()],
                 model.sort_key.label("sort"),
                 func.count().over().label("total"),  # the count comes with the rows
             )
-            .where(getattr(model, fk) == parent_id, visible_to(model, viewer))
+            .where(getattr(model, fk) == parent_id, fully_visible_to(model, viewer))
             .order_by(model.sort_key, model.id)
             .limit(limit)
             .subquery(f"related_{rtype.key}")
@@ -250,7 +250,7 @@ def related(rtypes: list[RecordType], fk: str, parent_id: int, viewer: Viewer, l
     for row in db.session.execute(stmt):
         lst = out[row.arm]
         lst.total = row.total
-        keep = ("id", "full", *lst.rtype.name_fields, *_RELATED_EXTRA[lst.rtype.key])
+        keep = ("id", *lst.rtype.name_fields, *_RELATED_EXTRA[lst.rtype.key])
         lst.rows.append({k: getattr(row, k) for k in keep})
     return out
 

@@ -12,11 +12,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.services import audit
 from ..auth.models import User
+from ..common import is_web_address
 from ..customfields.models import CustomField
 from ..customfields.services import FieldValueError, clean_value, set_values
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group
-from ..visibility import Viewer, fully_visible_to
+from ..visibility import Viewer, fully_visible_to, visible_to
 from .models import DEAL_STAGES, PROJECT_STATUSES, ContactDetail, Tag
 from .types import CURRENCIES, TYPES, RecordType
 
@@ -80,16 +81,54 @@ def _check_group(viewer: Viewer, group_id) -> int:
     return group_id
 
 
+class _Unchanged:
+    """The type of :data:`UNCHANGED`."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+#: A link field's value meaning "keep the link as it is". The forms send it for a link whose target
+#: the user does not fully see: such a target's id is never sent to the user (product.md §8), so
+#: the form cannot send it back, and saving the form must not drop the link.
+UNCHANGED = _Unchanged()
+
+
 def _check_reference(viewer: Viewer, key: str, field: str, value, current) -> int | None:
-    """A link to another record must point at one the user fully sees (or stay as it was)."""
-    if value is None or value == current:
-        return value
+    """The new value of a link to another record. :data:`UNCHANGED` keeps the current link (whether
+    or not the user sees its target); ``None`` removes it; an id must name a record the user fully
+    sees, or be the current target if the user sees it at all (a restricted target's id is shown
+    with its name). Any other id - a hidden record's, the hidden current target's too - is refused
+    exactly like an id that does not exist, so no answer tells hidden from missing."""
+    if value is UNCHANGED:
+        return current
+    if value is None:
+        return None
     model = TYPES[key].model
     if isinstance(value, int) and not isinstance(value, bool):
-        found = db.session.scalar(select(model.id).where(model.id == value, fully_visible_to(model, viewer)))
-        if found is not None:
+        allowed = visible_to(model, viewer) if value == current else fully_visible_to(model, viewer)
+        if db.session.scalar(select(model.id).where(model.id == value, allowed)) is not None:
             return value
     raise ServiceError({field: str(TYPES[key].not_found)})
+
+
+def inherited_links(rtype: RecordType, parent, viewer: Viewer) -> dict[str, int]:
+    """The links a record created from ``parent`` (a fully visible record) starts with: the parent
+    itself, and the parent's own links of the same kinds that point at records the user fully
+    sees (a deal created from a person takes the person's company, unless the user does not
+    fully see that company: a link the user could not choose is not made for them)."""
+    out: dict[str, int] = {}
+    for fk, key in rtype.references:
+        if parent.KEY == key:
+            out[fk] = parent.id
+            continue
+        target = getattr(parent, fk, None)
+        if target is None:
+            continue
+        model = TYPES[key].model
+        if db.session.scalar(select(model.id).where(model.id == target, fully_visible_to(model, viewer))):
+            out[fk] = target
+    return out
 
 
 def _check_user(field: str, user_id) -> int | None:
@@ -149,6 +188,8 @@ def _apply(rtype: RecordType, obj, data: dict, viewer: Viewer) -> dict:
     for name in REQUIRED[rtype.key]:
         if name in data and not (data[name] or "").strip():
             errors[name] = _("This field is required.")
+    if data.get("website") and not is_web_address(data["website"]):
+        errors["website"] = _("Not a web address (http:// or https://).")
     if rtype.key == "deal":
         if "value" in data:
             obj.value = data["value"]

@@ -27,12 +27,14 @@ from ..htmx import redirect_htmx, targets
 from ..visibility import current_viewer, fully_visible_to
 from . import queries
 from .forms import build_form, form_to_data
-from .loaders import RestrictedRecord, load_record, reference, references_by_type
+from .loaders import FULL, RESTRICTED, RestrictedRecord, load_record, reference, references_by_type
 from .services import (
+    UNCHANGED,
     Conflict,
     ServiceError,
     default_group_id,
     delete_records,
+    inherited_links,
     member_groups,
 )
 from .types import TYPES, RecordType
@@ -101,13 +103,24 @@ def _fill_custom(form, rtype: RecordType, obj) -> None:
             f.data = value
 
 
-def _picked(rtype: RecordType, form) -> dict:
-    """Names for the link pickers of the form (as the viewer may see them)."""
+def _picked(rtype: RecordType, form, record=None) -> dict:
+    """The link pickers of a form as the viewer may see them (field -> :class:`Ref`). A link whose
+    target the viewer does not fully see is sent as "unchanged", never with its id (the record's
+    current link, shown as the placeholder or the restricted name)."""
     viewer = current_viewer()
     out = {}
     for fk, key in rtype.references:
-        value = getattr(form, fk).data
-        out[fk] = reference(key, value, viewer) if isinstance(value, int) else None
+        f = getattr(form, fk)
+        current = getattr(record, fk) if record is not None else None
+        value = current if f.data is UNCHANGED else f.data
+        ref = reference(key, value, viewer) if isinstance(value, int) else None
+        if ref is not None and ref.level != FULL and not (ref.level == RESTRICTED and value == current):
+            # an id sent back that the service refused (hidden, missing, restricted): the form
+            # shows the link as it is - the same answer whatever the id was
+            value = current
+            ref = reference(key, value, viewer) if value is not None else None
+        f.data = UNCHANGED if ref is not None and ref.level != FULL else value
+        out[fk] = ref
     return out
 
 
@@ -150,9 +163,10 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
             abort(403)  # like every other part of a record beyond its name
         if not current_viewer().groups_enabled:
             abort(404)
-        access = access_report(rtype.key, record.group_id)
+        viewer = current_viewer()
+        access = access_report(rtype.key, record.group_id, viewer)
         template = "records/_access_table.html" if targets("access-body") else "records/access.html"
-        return render_template(template, rtype=rtype, record=record, access=access)
+        return render_template(template, rtype=rtype, record=record, access=access, everyone=viewer.is_admin)
 
     @bp.route("/new", methods=["GET", "POST"])
     def new():
@@ -162,11 +176,9 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         if request.method == "GET":
             if "group_id" in form:
                 form.group_id.data = default_group_id(viewer, current_user, parent)
-            for fk, key in rtype.references:
-                if parent is not None and parent.KEY == key:
-                    getattr(form, fk).data = parent.id
-                elif parent is not None and hasattr(parent, fk):
-                    getattr(form, fk).data = getattr(parent, fk)
+            if parent is not None:
+                for fk, target in inherited_links(rtype, parent, viewer).items():
+                    getattr(form, fk).data = target
             form.responsible_id.data = current_user.id
         if form.validate_on_submit():
             data = form_to_data(rtype, form)
@@ -227,7 +239,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
                 return redirect(url_for(f"{rtype.plural}.detail", record_id=obj.id))
         status = 409 if conflict else (400 if request.method == "POST" else 200)
         return render_template("records/form.html", rtype=rtype, form=form, record=obj,
-                               picked=_picked(rtype, form), conflict=conflict, parent=None), status
+                               picked=_picked(rtype, form, obj), conflict=conflict, parent=None), status
 
     @bp.route("/<int:record_id>/delete", methods=["GET", "POST"])
     def delete(record_id: int):

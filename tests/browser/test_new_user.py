@@ -43,7 +43,7 @@ def test_new_user_daily_work(kontor, new_page):
     page.locator("#tags").fill("Hamburg, Neukunde")
     page.watch.allow(400, r"^/companies/new$")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator(".field.has-error")).to_contain_text("Not a web address.")
+    expect(page.locator(".field.has-error")).to_contain_text("Not a web address (http:// or https://).")
     expect(page.locator("#name")).to_have_value("Hafenkontor Jansen GmbH")
     expect(page.locator("#emails")).to_have_value("info@hafenkontor.example\nzentrale@hafenkontor.example")
     expect(page.locator("#phones")).to_have_value("+49 40 5550123")
