@@ -52,6 +52,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "KONTOR_HTTPS": secure,
         "KONTOR_PROXY_FIX": int(os.environ.get("KONTOR_PROXY_FIX", "0") or 0),
         "WTF_CSRF_TIME_LIMIT": None,  # token lives as long as the session
+        # A login unused this long ends (its row in user_sessions is no longer accepted).
+        "SESSION_IDLE_DAYS": float(os.environ.get("KONTOR_SESSION_IDLE_DAYS", "14") or 14),
         "WTF_CSRF_SSL_STRICT": secure,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "de",

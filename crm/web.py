@@ -8,7 +8,6 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from .common import is_web_address
@@ -37,17 +36,14 @@ def safe_next(target: str | None) -> str | None:
 
 
 def init_web(app: Flask) -> None:
-    from .auth.models import User
+    from .auth import sessions
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        if not user_id.isdigit():
-            return None
-        return db.session.scalar(select(User).where(User.id == int(user_id), User.active.is_(True)))
+    # the user of the session cookie, while its server-side session lives (crm/auth/sessions.py)
+    login_manager.user_loader(sessions.load_user)
 
     @app.before_request
     def refuse_nul_bytes():
@@ -162,7 +158,7 @@ def init_web(app: Flask) -> None:
         "group_assigned": _l("Group assigned"), "assignment_undone": _l("Assignment undone"),
         "user_created": _l("User created"), "user_changed": _l("User changed"),
         "default_group_set": _l("Default group set"), "import": _l("Import"),
-        "import_undone": _l("Import undone"),
+        "import_undone": _l("Import undone"), "sessions_ended": _l("Sessions ended"),
     }
     list_columns = {
         "company": [_l("Website"), _l("Tags"), _l("Responsible"), _l("Last change")],

@@ -60,3 +60,21 @@ class RateCounter(db.Model):
     window_start: Mapped[int] = mapped_column(Integer)
     count: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UserSession(db.Model):
+    """A browser's login, kept in the database so that every app server sees it end: its random
+    id lives in the signed session cookie, only the id's SHA-256 is stored here. Logging out
+    deletes the row; a password change, deactivation, deletion or an admin's "end sessions"
+    deletes every row of the user (crm/auth/sessions.py).
+
+    Holds no record data (no group, no record reference): for the safety net's list of classes
+    that need no scope."""
+
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_agent: Mapped[str | None] = mapped_column(String(200))

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from werkzeug.security import check_password_hash
 
 from ..extensions import db
 from ..web import safe_next
-from . import services
+from . import services, sessions
 from .forms import LoginForm, PasswordForm, ProfileForm
 
 bp = Blueprint("auth", __name__)
@@ -23,8 +23,8 @@ def login():
     if form.validate_on_submit():
         result = services.authenticate(form.email.data, form.password.data, request.remote_addr or "?")
         if result.user is not None:
-            session.clear()
-            login_user(result.user)
+            sessions.begin(result.user)
+            db.session.commit()
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
         if result.locked_seconds:
             minutes = max(1, (result.locked_seconds + 59) // 60)
@@ -42,8 +42,9 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
-    session.clear()
+    """Ends this browser's session on the server: a copy of its cookie is logged out too."""
+    sessions.end_current()
+    db.session.commit()
     return redirect(url_for("auth.login"))
 
 
@@ -73,9 +74,16 @@ def change_password():
     pw_form = PasswordForm(prefix="pw")
     if pw_form.validate_on_submit():
         if check_password_hash(user.password_hash, pw_form.current.data):
+            had_token = user.api_token_hash is not None
             user.password_hash = services.hash_password(pw_form.new.data)
+            # every session ends (other browsers, a copied cookie, the API token); this browser
+            # goes on with a new session
+            sessions.end_all(user)
+            sessions.begin(user)
             db.session.commit()
-            flash(_("Your password was changed."), "success")
+            flash(_("Your password was changed. You were logged out everywhere else."), "success")
+            if had_token:
+                flash(_("Your API token was revoked; create a new one below if you need it."), "warning")
             return redirect(url_for("auth.profile"))
         pw_form.current.errors = [_("This is not your current password.")]
     return render_template("auth/profile.html", form=form, pw_form=pw_form, new_token=None), 400

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from ..audit.models import AuditEntry
 from ..audit.services import ACTIONS, audit
+from ..auth import sessions
 from ..auth.models import User
 from ..auth.services import find_user_by_email, hash_password
 from ..common import to_int
@@ -172,6 +173,10 @@ def user_edit(user_id: int):
             if form.password.data:
                 user.password_hash = hash_password(form.password.data)
                 changes["password"] = "changed"
+            if "password" in changes or changes.get("active") is False:
+                sessions.end_all(user)  # logged out everywhere, API token revoked
+                if user.id == current_user.id and user.active:
+                    sessions.begin(user)  # an admin's own password: this browser goes on
             if changes:
                 audit(viewer, "user_changed", user=user.email, user_id=user.id, changes=changes)
             groups.set_default_group(viewer, user, form.default_group_id.data)
@@ -187,7 +192,8 @@ def user_edit(user_id: int):
             flash(_("Saved."), "success")
             return redirect(url_for("settings.users"))
     return render_template("settings/user_form.html", form=form, user=user,
-                           deletable=authored_count(user) == 0 and user.id != current_user.id), (
+                           deletable=authored_count(user) == 0 and user.id != current_user.id,
+                           session_count=sessions.count(user)), (
         400 if request.method == "POST" else 200)
 
 
@@ -198,10 +204,28 @@ def user_delete(user_id: int):
         flash(_("%(name)s has written or created something and can only be deactivated.",
                 name=user.name), "error")
         return redirect(url_for("settings.user_edit", user_id=user.id))
+    sessions.end_all(user)
     db.session.delete(user)
     db.session.commit()
     flash(_("User %(name)s was deleted.", name=user.name), "success")
     return redirect(url_for("settings.users"))
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+def user_end_sessions(user_id: int):
+    """"Sitzungen beenden": the user is logged out in every browser on every app server, and their
+    API token stops working. Ending one's own sessions keeps this browser logged in."""
+    user = db.session.get(User, user_id) or abort(404)
+    sessions.end_all(user)
+    audit(current_viewer(), "sessions_ended", user=user.email, user_id=user.id)
+    if user.id == current_user.id:
+        sessions.begin(user)
+    db.session.commit()
+    if user.id == current_user.id:
+        flash(_("You were logged out everywhere else; your API token was revoked."), "success")
+    else:
+        flash(_("%(name)s was logged out everywhere; their API token was revoked.", name=user.name), "success")
+    return redirect(url_for("settings.user_edit", user_id=user.id))
 
 
 # -- groups ----------------------------------------------------------------------------------

@@ -90,6 +90,8 @@ WRITE: dict[tuple[str, str], Write] = {
     ("POST", "/settings/users/new"): Write("admin_only", "non-admins: 403"),
     ("POST", "/settings/users/<int:user_id>"): Write("admin_only", "non-admins: 403", {"ids": "user"}),
     ("POST", "/settings/users/<int:user_id>/delete"): Write("admin_only", "non-admins: 403", {"ids": "user"}),
+    ("POST", "/settings/users/<int:user_id>/sessions/end"): Write("admin_only", "non-admins: 403",
+                                                                   {"ids": "user"}),
     ("POST", "/import"): Write("import_upload", "normal users 403; a type that cannot be imported: refused"),
     ("POST", "/import/<int:job_id>/map"): Write(
         "import_job", "someone else's job 404; a group not one's own refused; a person linked to a company the "

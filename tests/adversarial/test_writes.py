@@ -277,7 +277,10 @@ def attack_bulk(a: Attack, method: str, rule: str, params: dict) -> None:
     url = fill(rule)
     steps = {"assign": ("choose", "preview", "confirm", "run"), "tag": ("choose", "run"),
              "delete": ("confirm", "run"), "export": (None,)}[action]
-    for b in ctx.browsers:
+    for key in [x.user.key for x in ctx.browsers]:
+        # (a restart below logs in new browsers: the old ones' sessions ended with their world)
+        ctx, world = a.ctx, a.ctx.world
+        b = next(x for x in ctx.browsers if x.user.key == key)
         not_full = [r for r in world.records_of(rtype) if world.level(b.user, r) != "full"]
         full = [r for r in world.records_of(rtype) if world.level(b.user, r) == "full"]
         forbidden = [t for t in world.forbidden(b.user) if t.owner[0] in ("field", "custom")
@@ -342,8 +345,6 @@ def attack_bulk(a: Attack, method: str, rule: str, params: dict) -> None:
                 ctx.fail(str(err))
             # the world changed on purpose: build the oracle's view again from a fresh world
             a.restart()
-            ctx, world = a.ctx, a.ctx.world
-            b = next(x for x in ctx.browsers if x.user.key == b.user.key)
 
 
 def attack_bulk_undo(a: Attack, method: str, rule: str, params: dict) -> None:
