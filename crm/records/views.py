@@ -114,6 +114,8 @@ def _picked(rtype: RecordType, form) -> dict:
 def _apply_service_errors(form, err: ServiceError) -> None:
     for name, message in err.errors.items():
         field = getattr(form, name, None)
+        if name == "group_id" and not form.offers_group:
+            field = None  # not shown while the group system is off: the message goes on top
         if field is not None and hasattr(field, "errors"):
             field.errors = [*field.errors, message]
         else:
@@ -160,8 +162,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         parent = _parent_from_args()
         form = _form_for(rtype)
         if request.method == "GET":
-            if "group_id" in form:
-                form.group_id.data = default_group_id(viewer, current_user, parent)
+            form.group_id.data = default_group_id(viewer, current_user, parent)
             for fk, key in rtype.references:
                 if parent is not None and parent.KEY == key:
                     getattr(form, fk).data = parent.id
@@ -170,10 +171,8 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
             form.responsible_id.data = current_user.id
         if form.validate_on_submit():
             data = form_to_data(rtype, form)
-            if "group_id" not in data:
-                data["group_id"] = default_group_id(viewer, current_user, parent)
             try:
-                obj = _create(rtype, data)
+                obj = _create(rtype, data, parent)
             except ServiceError as err:
                 db.session.rollback()
                 _apply_service_errors(form, err)
@@ -275,10 +274,10 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
     return bp
 
 
-def _create(rtype: RecordType, data: dict):
+def _create(rtype: RecordType, data: dict, parent=None):
     from .services import create_record
 
-    obj = create_record(rtype, data, current_viewer(), current_user)
+    obj = create_record(rtype, data, current_viewer(), current_user, parent)
     db.session.commit()
     return obj
 
