@@ -249,6 +249,19 @@ def field_value_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     return or_(_attached_to_full(CustomFieldValue, viewer), *shared)
 
 
+def tag_visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """Tags on at least one record the viewer fully sees. A tag only on hidden or restricted
+    records is one of their hidden fields: for this viewer it does not exist (its name, spelling
+    and links), however it is looked up (filter choices, a name typed into a form or the API)."""
+    from .records.models import TAG_TABLES, Tag
+
+    return or_(*(
+        exists().where(table.c.tag_id == Tag.id, _OWNERS[key].id == table.c[f"{key}_id"],
+                       fully_visible_to(_OWNERS[key], viewer))
+        for key, table in TAG_TABLES.items()
+    ))
+
+
 # --------------------------------------------------------------------------------------------
 # The request-scoped safety net
 # --------------------------------------------------------------------------------------------

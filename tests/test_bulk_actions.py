@@ -483,6 +483,9 @@ def test_without_the_group_system_there_is_no_assign_action(client, make, world)
     page = client.get("/companies").text
     assert "bulk/assign" not in page and "bulk/tag" in page
     assert "bulk/export.csv" not in page  # normal users do not export
-    assert assign(client, [w["alpha"].id], w["nord"].id).status_code == 404
+    # a crafted request is refused with the one message of the record service, and moves nothing
+    resp = assign(client, [w["alpha"].id], w["nord"].id)
+    assert resp.status_code == 422 and "nicht in eine andere Gruppe verschoben" in resp.text
+    assert db.session.get(Company, w["alpha"].id).group_id == w["alpha"].group_id
     # with the extension off everyone sees everything: all four companies are selectable
     assert len(re.findall(r"data-select-id", page)) == 4

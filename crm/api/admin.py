@@ -69,7 +69,7 @@ def admin_only(view):
 
 def _group_error(err: groups.GroupError) -> ApiError:
     db.session.rollback()
-    code = "conflict" if err.status == 409 else "invalid"
+    code = err.code or ("conflict" if err.status == 409 else "invalid")
     return ApiError(err.status, code, err.message, {err.field: err.message})
 
 

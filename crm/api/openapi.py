@@ -163,7 +163,8 @@ ERRORS = {
     "401": _error("No valid bearer token"),
     "403": _error("Not allowed: a restricted record, or a role that may not do this"),
     "404": _error("No such record, or one you cannot see (the same answer)"),
-    "409": _error("Conflict with the current state"),
+    "409": _error("Conflict with the current state: the record changed since (`conflict`), or a change of "
+                  "group while the group system is off (`groups_off`)"),
     "413": _error("The body is too large"),
     "415": _error("The body is not JSON"),
     "422": _error("Invalid input; `fields` says which and why"),
@@ -222,8 +223,8 @@ def record_paths(rtype: RecordType) -> dict:
     return {
         base: {
             "get": op(f"List {rtype.plural}", _json(ref(f"{name}List")), "422", params=list_params, tag=tag),
-            "post": op(f"Create a {rtype.key}", _json(ref(f"{name}Full"), "Created"), body=ref(f"{name}Create"),
-                       tag=tag, ok_status="201"),
+            "post": op(f"Create a {rtype.key}", _json(ref(f"{name}Full"), "Created"), "409",
+                       body=ref(f"{name}Create"), tag=tag, ok_status="201"),
         },
         f"{base}/{{record_id}}": {
             "get": op(f"One {rtype.key}", _json(ref(name)), "404", params=[rid], tag=tag),
@@ -239,7 +240,7 @@ def record_paths(rtype: RecordType) -> dict:
                        params=[rid], tag=tag, ok_status="201"),
         },
         f"{base}/assign-group": {
-            "post": op(f"Put {rtype.plural} into a group", _json(updated), body=assign, tag=tag),
+            "post": op(f"Put {rtype.plural} into a group", _json(updated), "409", body=assign, tag=tag),
         },
     }
 

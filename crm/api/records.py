@@ -126,6 +126,9 @@ def _service_errors(rtype: RecordType, err: ServiceError) -> ApiError:
     db.session.rollback()
     if err.status == 403:
         return ApiError(403, "forbidden", next(iter(err.errors.values()), ""))
+    if err.status == 409:  # e.g. a change of group while the group system is off (code "groups_off")
+        return ApiError(409, getattr(err, "code", "conflict"), next(iter(err.errors.values()), ""),
+                        {names.get(k, k): v for k, v in err.errors.items()})
     return invalid({names.get(k, k): v for k, v in err.errors.items()})
 
 

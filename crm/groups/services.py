@@ -9,6 +9,7 @@ from ..audit.services import audit
 from ..auth.models import User
 from ..extensions import db
 from ..records.models import MODELS
+from ..records.services import GroupsOff, groups_off_message, groups_on
 from ..records.types import TYPES
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import unscoped
@@ -16,11 +17,12 @@ from .models import BASIS_ID, Group, group_members
 
 
 class GroupError(Exception):
-    def __init__(self, message: str, status: int = 422, field: str = "name"):
+    def __init__(self, message: str, status: int = 422, field: str = "name", code: str | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.field = field
+        self.code = code
 
 
 def account() -> Account:
@@ -105,10 +107,16 @@ def record_counts(group_ids: list[int] | None = None) -> dict[int, dict[str, int
 
 
 def delete_group(actor, group: Group, move_to: Group | None) -> dict[str, int]:
-    """Delete a group. Its records move to ``move_to``, which is required while it holds any."""
+    """Delete a group. Its records move to ``move_to``, which is required while it holds any.
+
+    While the group system is off, a group that holds records is not deleted: that would move
+    its records, and no path changes a record's group then (product.md §8) - the admin switches
+    it on first. An empty group can be deleted."""
     if group.builtin or group.id == BASIS_ID:
         raise GroupError(_("The group Basis cannot be deleted."), status=409, field="group")
     counts = record_counts([group.id]).get(group.id, {})
+    if sum(counts.values()) and not groups_on(actor):
+        raise GroupError(groups_off_message(), status=409, field="move_to", code=GroupsOff.code)
     if sum(counts.values()) and move_to is None:
         raise GroupError(_("The group still holds records: choose the group they move to."),
                          status=409, field="move_to")

@@ -42,7 +42,9 @@ from ..records.models import Company, Deal, Person, Project
 from ..records.services import (
     ServiceError,
     create_record,
+    default_group_id,
     delete_records,
+    group_for_new,
     member_groups,
 )
 from ..records.types import TYPES
@@ -120,7 +122,12 @@ def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: 
     if viewer.groups_enabled:
         if group_id is None or not viewer.is_member(group_id):
             problems.append(_("Choose one of your groups."))
-    else:
+    elif group_id is not None:
+        # off: the new records go to the default group; naming another group is refused
+        try:
+            group_for_new(viewer, db.session.get(User, job.user_id), group_id)
+        except ServiceError as err:
+            problems += list(err.errors.values())
         group_id = None
     if problems:
         return problems
@@ -162,6 +169,11 @@ class _Rows:
         self.labels = {t.key: str(t.label) for t in mapping.targets(job.record_type, self.fields)}
         self.date_fields = {f"cf_{f.id}" for f in self.fields if f.kind == "date"}
         self.groups = member_groups(viewer)
+        #: the job's group (the service refuses it while the group system is off, unless it is the
+        #: default group); a job configured while it was off gets the default group if it is on now
+        self.group_id = job.group_id
+        if self.group_id is None and viewer.groups_enabled:
+            self.group_id = default_group_id(viewer, user)
         self.users = list(db.session.scalars(select(User).where(User.id == user.id)))
         self.companies: dict[str, list[int]] = {}
         self.form_class = form_class(self.rtype, self.fields)
@@ -193,8 +205,8 @@ class _Rows:
         for key in self.labels:  # as a browser sends a form: every field, empty ones as ""
             if key != "company" and key not in data:
                 data[key] = ""
-        if self.viewer.groups_enabled:
-            data["group_id"] = str(self.job.group_id)
+        if self.group_id is not None:
+            data["group_id"] = str(self.group_id)
         data["responsible_id"] = str(self.user.id)
         form = build_form(self.rtype, self.fields, groups=self.groups, users=self.users, cls=self.form_class,
                           groups_enabled=self.viewer.groups_enabled, formdata=data, meta={"csrf": False})
@@ -242,6 +254,14 @@ def run(job_id: int, locale: str | None = None) -> None:
 def _run(job: ImportJob, user: User) -> None:
     job_id = job.id
     viewer = viewer_for(user)
+    if job.group_id is not None:
+        try:  # switched off since the job was queued: one clear message instead of one per row
+            group_for_new(viewer, user, job.group_id)
+        except ServiceError as err:
+            db.session.rollback()
+            _set(job_id, status="failed", finished_at=utcnow(), content="", message=next(iter(err.errors.values())))
+            return
+        db.session.rollback()  # the checks below read in short transactions of their own
     rows = _Rows(job, viewer, user)
     errors: list[dict] = []
     count = 0

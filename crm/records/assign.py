@@ -15,6 +15,8 @@ group) and whose previous group still exists; the others are counted as skipped.
 group assignment back to the previous group, so the undoer must be allowed to assign there (a
 member of that group; admins any group) and must fully see the record there or where it is now.
 An assignment is undone once (a second, concurrent undo is refused).
+
+While the group system is off, both refuse (:class:`~.services.GroupsOff`) and move nothing.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from ..extensions import db
 from ..groups.models import Group
 from ..visibility import Viewer, fully_visible_to, group_fully_visible_to
 from .models import Company, Deal, Person, Project
-from .services import ServiceError
+from .services import ServiceError, require_groups_on
 from .types import BY_PLURAL, TYPES, RecordType
 
 #: what a company can take along, by API name
@@ -88,6 +90,7 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
     Returns ``{"audit_id": …, "updated": {"companies": n, …}}``. Runs in the caller's transaction;
     the caller commits (or rolls back on error: nothing is then changed).
     """
+    require_groups_on(viewer)
     cascade = list(dict.fromkeys(cascade or ()))
     unknown = [c for c in cascade if c not in CASCADE]
     if unknown or (cascade and rtype.key != "company"):
@@ -147,6 +150,7 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
     if not may_undo(entry, viewer):
         raise ServiceError({"_": _("Only the person who made an assignment, or an admin, can undo it.")},
                            status=403)
+    require_groups_on(viewer, "_")
     now = utcnow()
     # Claim the entry first: a second undo running at the same time finds it taken and stops.
     claimed = db.session.execute(

@@ -37,7 +37,7 @@ from ..htmx import is_htmx, targets
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
 from .assign import CASCADE, assign_group, find_assignment, may_undo, preview, undo_assignment
-from .services import ServiceError, allowed_groups, delete_records
+from .services import GroupsOff, ServiceError, allowed_groups, delete_records, require_groups_on
 from .tagging import add_tag, remove_tag, tags_in
 from .types import BY_PLURAL, RecordType
 
@@ -152,6 +152,17 @@ def _done(rtype: RecordType, sel: Selection, message: str, category: str = "succ
     )
 
 
+def _refused(rtype: RecordType, sel: Selection, title: str, err: ServiceError):
+    """A dialog that only says why the action is refused (htmx); a plain request gets the message
+    flashed on the list."""
+    db.session.rollback()
+    message = next(iter(err.errors.values()))
+    if not is_htmx():
+        flash(message, "error")
+        return redirect(_list_url(rtype, sel))
+    return _dialog("records/_bulk_refused.html", rtype, sel, 422, title=title, message=message)
+
+
 def _require(allowed: bool) -> None:
     if not allowed:
         abort(403)
@@ -167,9 +178,11 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         """Assign group. Steps: ``choose`` (the dialog), ``preview`` (its counts when the group
         changes), ``confirm`` (what will happen), ``run``."""
         viewer = current_viewer()
-        if not viewer.groups_enabled:
-            abort(404)
         sel = Selection.from_form(rtype, request.form)
+        try:
+            require_groups_on(viewer)  # (assign_group checks it again in its transaction)
+        except GroupsOff as err:
+            return _refused(rtype, sel, _("Assign group"), err)
         step = request.args.get("step") or request.form.get("step") or "choose"
         selected = sel.count(viewer)
         if not selected:

@@ -244,8 +244,11 @@ def build_form(rtype: RecordType, fields: list[CustomField], *, groups, users, g
     form = (cls or form_class(rtype, fields))(**kwargs)
     form.custom_field_names = [f"cf_{f.id}" for f in fields]
     form.group_id.choices = [(g.id, g.name) for g in groups]
+    # While the group system is off the field is not shown, but a group sent anyway still reaches
+    # the record service, which refuses a change of group (GroupsOff) instead of ignoring it.
+    form.offers_group = groups_enabled
     if not groups_enabled:
-        del form.group_id
+        form.group_id.validate_choice = False
     form.responsible_id.choices = [(None, "—")] + [(u.id, u.name) for u in users]
     return form
 
@@ -254,8 +257,7 @@ def form_to_data(rtype: RecordType, form: RecordForm) -> dict:
     data = {name: getattr(form, name).data for name in FIELD_ORDER[rtype.key]}
     data["tags"] = form.tags.data
     data["responsible_id"] = form.responsible_id.data
-    if "group_id" in form:
-        data["group_id"] = form.group_id.data
+    data["group_id"] = form.group_id.data
     data["custom_fields"] = {
         int(name[3:]): _custom_raw(getattr(form, name).data) for name in form.custom_field_names
     }

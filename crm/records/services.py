@@ -17,7 +17,8 @@ from ..customfields.models import CustomField
 from ..customfields.services import FieldValueError, clean_value, set_values
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group
-from ..visibility import Viewer, fully_visible_to, visible_to
+from ..settings.models import ACCOUNT_ID, Account
+from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
 from .models import DEAL_STAGES, PROJECT_STATUSES, ContactDetail, Tag
 from .types import CURRENCIES, TYPES, RecordType
 
@@ -29,6 +30,37 @@ class ServiceError(Exception):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
         self.status = status
+
+
+class GroupsOff(ServiceError):
+    """A change of a record's group while the group system is switched off (product.md §8: "While
+    the extension is off, no path changes any record's group"). One message for every path: the
+    record forms, bulk assignment, undo, import, group deletion; pages and the API render it."""
+
+    code = "groups_off"
+
+    def __init__(self, field: str = "group_id"):
+        super().__init__({field: groups_off_message()}, status=409)
+
+
+def groups_off_message() -> str:
+    return _("The group system is off: records cannot be moved to another group.")
+
+
+def groups_on(viewer: Viewer) -> bool:
+    """The group system is on - as the request found it and still now: read again in the
+    writing transaction (PostgreSQL: ``FOR SHARE``, so switching it off waits until this
+    transaction ends; SQLite serializes writers anyway)."""
+    if not viewer.groups_enabled:
+        return False
+    return bool(db.session.scalar(
+        select(Account.groups_enabled).where(Account.id == ACCOUNT_ID).with_for_update(read=True)))
+
+
+def require_groups_on(viewer: Viewer, field: str = "group_id") -> None:
+    """The one rule for every change of a record's group: refused while the group system is off."""
+    if not groups_on(viewer):
+        raise GroupsOff(field)
 
 
 class Conflict(Exception):
@@ -67,6 +99,18 @@ def default_group_id(viewer: Viewer, user: User | None, parent=None) -> int:
     if user is not None and user.default_group_id and viewer.is_member(user.default_group_id):
         return user.default_group_id
     return BASIS_ID
+
+
+def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None) -> int:
+    """The group of a new record: ``group_id`` if given, else the default (:func:`default_group_id`).
+    While the group system is off, a new record goes to the default group (the parent's group,
+    else the creator's default group, else Basis - ready for when it is switched on again);
+    naming that group is fine, naming another is refused (:class:`GroupsOff`)."""
+    default = default_group_id(viewer, user, parent)
+    if group_id is None or group_id == default:
+        return default
+    require_groups_on(viewer)
+    return _check_group(viewer, group_id)
 
 
 def _check_group(viewer: Viewer, group_id) -> int:
@@ -145,22 +189,48 @@ def clean_tag_name(name) -> str:
     return " ".join(str(name).split())[:60]
 
 
-def tag_named(name: str, create: bool = True) -> Tag | None:
-    """The tag of this (cleaned) name, compared case-insensitively; created if missing."""
-    tag = db.session.scalar(select(Tag).where(func.lower(Tag.name) == name.casefold()))
-    if tag is None and create:
+def visible_tags_named(name: str, viewer: Viewer) -> list[Tag]:
+    """The tags of this (cleaned) name, compared case-insensitively, that the viewer sees (on a
+    record they fully see): the exact spelling first, then the oldest."""
+    return list(db.session.scalars(
+        select(Tag).where(func.lower(Tag.name) == name.casefold(), tag_visible_to(viewer))
+        .order_by(Tag.name != name, Tag.id)
+    ))
+
+
+def tag_named(name: str, viewer: Viewer, create: bool = True) -> Tag | None:
+    """The tag ``viewer`` means by the (cleaned) ``name``. No answer may depend on tags the viewer
+    cannot see (product.md §8: not even a tag's spelling), so:
+
+    1. a tag the viewer sees whose name matches case-insensitively - its spelling is one they
+       know (the same tag for everyone who sees each other's records);
+    2. else (``create``) the tag spelled exactly so, seen or not: the unique name needs it, and
+       it tells nothing, since the spelling is the viewer's own;
+    3. else (``create``) a new tag of this spelling. So "messe" typed by someone who sees no
+       tagged record stays "messe" for them, even if records they cannot see carry "Messe".
+
+    Without ``create``: only 1., else None - a name the viewer sees nowhere is no tag at all.
+    """
+    seen = visible_tags_named(name, viewer)
+    if seen:
+        return seen[0]
+    if not create:
+        return None
+    # (unscoped: a hidden row of exactly this spelling is reused, never shown: see 2.)
+    tag = db.session.scalar(unscoped(select(Tag).where(Tag.name == name)))
+    if tag is None:
         tag = Tag(name=name)
         db.session.add(tag)
     return tag
 
 
-def _set_tags(rtype: RecordType, obj, names: list[str]) -> None:
+def _set_tags(rtype: RecordType, obj, names: list[str], viewer: Viewer) -> None:
     clean: list[str] = []
     for name in names:
         name = clean_tag_name(name)
         if name and name.casefold() not in {c.casefold() for c in clean}:
             clean.append(name)
-    obj.tags = [tag_named(name) for name in clean]
+    obj.tags = [tag_named(name, viewer) for name in clean]
 
 
 def _set_contact_details(rtype: RecordType, obj, data: dict) -> None:
@@ -229,14 +299,15 @@ def _apply(rtype: RecordType, obj, data: dict, viewer: Viewer) -> dict:
     if errors:
         raise ServiceError(errors)
     if "tags" in data:
-        _set_tags(rtype, obj, data["tags"])
+        _set_tags(rtype, obj, data["tags"], viewer)
     if rtype.has_contact_details:
         _set_contact_details(rtype, obj, data)
     return custom
 
 
-def create_record(rtype: RecordType, data: dict, viewer: Viewer, user: User | None = None):
-    """Create a record from cleaned ``data``; the group defaults as :func:`default_group_id` says."""
+def create_record(rtype: RecordType, data: dict, viewer: Viewer, user: User | None = None, parent=None):
+    """Create a record from cleaned ``data``; its group as :func:`group_for_new` says (``parent``:
+    the record it is created from, if any)."""
     obj = rtype.model()
     if rtype.key == "deal":
         obj.stage, obj.currency = "open", "EUR"
@@ -244,8 +315,7 @@ def create_record(rtype: RecordType, data: dict, viewer: Viewer, user: User | No
         obj.status = "planned"
     for name in REQUIRED[rtype.key]:
         data.setdefault(name, "")
-    group_id = data.get("group_id")
-    obj.group_id = _check_group(viewer, group_id) if group_id is not None else default_group_id(viewer, user)
+    obj.group_id = group_for_new(viewer, user, data.get("group_id"), parent)
     custom = _apply(rtype, obj, data, viewer)
     obj.created_by_id = obj.updated_by_id = viewer.user_id
     db.session.add(obj)
@@ -274,6 +344,7 @@ def update_record(rtype: RecordType, obj, data: dict, viewer: Viewer, expected_v
 def _update(rtype: RecordType, obj, data: dict, viewer: Viewer) -> None:
     old_group = obj.group_id
     if "group_id" in data and data["group_id"] != old_group:
+        require_groups_on(viewer)  # (the record's current group, sent back unchanged, is fine)
         obj.group_id = _check_group(viewer, data["group_id"])
     custom = _apply(rtype, obj, data, viewer)
     obj.updated_by_id = viewer.user_id

@@ -4,6 +4,10 @@ Set-based like the group assignment: one ``UPDATE`` marks the records that chang
 last change, by whom - so an editor with an open form gets a conflict instead of silently
 dropping the tag) and one ``INSERT … SELECT`` / ``DELETE`` changes the tag links. Only records
 the acting user fully sees; every role may tag what it may edit. The caller commits.
+
+A tag name means what it means to the acting user (:func:`~.services.tag_named`): tags only on
+records they cannot fully see do not exist for them - "remove tag" answers for such a name exactly
+as for a name that exists nowhere, and "add tag" never takes over a hidden tag's spelling.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from ..extensions import db
 from ..visibility import Viewer, fully_visible_to
 from .assign import ids_clause
 from .models import TAG_TABLES, Tag
-from .services import ServiceError, clean_tag_name, tag_named
+from .services import ServiceError, clean_tag_name, tag_named, visible_tags_named
 from .types import RecordType
 
 
@@ -39,7 +43,7 @@ def add_tag(rtype: RecordType, ids, name: str, viewer: Viewer) -> int:
     name = clean_tag_name(name or "")
     if not name:
         raise ServiceError({"tag": _("Enter a tag.")})
-    tag = tag_named(name)
+    tag = tag_named(name, viewer)
     db.session.flush()
     model = rtype.model
     where = and_(ids_clause(model, ids), fully_visible_to(model, viewer), ~_has_tag(rtype, tag.id))
@@ -51,16 +55,18 @@ def add_tag(rtype: RecordType, ids, name: str, viewer: Viewer) -> int:
 
 
 def remove_tag(rtype: RecordType, ids, name: str, viewer: Viewer) -> int:
-    """Take the tag ``name`` off the selected fully visible records. Returns how many lost it."""
-    tag = tag_named(clean_tag_name(name or ""), create=False)
-    if tag is None:
+    """Take the tag ``name`` (every tag of that name, compared case-insensitively, that the viewer
+    sees) off the selected fully visible records. Returns how many lost it."""
+    tag_ids = [t.id for t in visible_tags_named(clean_tag_name(name or ""), viewer)]
+    if not tag_ids:
         raise ServiceError({"tag": _("There is no such tag.")})
     model = rtype.model
-    where = and_(ids_clause(model, ids), fully_visible_to(model, viewer), _has_tag(rtype, tag.id))
-    count = _touch(rtype, where, viewer)
     table = TAG_TABLES[rtype.key]
+    has = exists().where(table.c[f"{rtype.key}_id"] == model.id, table.c.tag_id.in_(tag_ids))
+    where = and_(ids_clause(model, ids), fully_visible_to(model, viewer), has)
+    count = _touch(rtype, where, viewer)
     # (the selection may be "tagged X": a DELETE reads its WHERE before it removes anything)
-    db.session.execute(delete(table).where(table.c.tag_id == tag.id,
+    db.session.execute(delete(table).where(table.c.tag_id.in_(tag_ids),
                                            table.c[f"{rtype.key}_id"].in_(select(model.id).where(where))))
     return count
 

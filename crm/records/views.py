@@ -127,6 +127,8 @@ def _picked(rtype: RecordType, form, record=None) -> dict:
 def _apply_service_errors(form, err: ServiceError) -> None:
     for name, message in err.errors.items():
         field = getattr(form, name, None)
+        if name == "group_id" and not form.offers_group:
+            field = None  # not shown while the group system is off: the message goes on top
         if field is not None and hasattr(field, "errors"):
             field.errors = [*field.errors, message]
         else:
@@ -174,18 +176,15 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         parent = _parent_from_args()
         form = _form_for(rtype)
         if request.method == "GET":
-            if "group_id" in form:
-                form.group_id.data = default_group_id(viewer, current_user, parent)
+            form.group_id.data = default_group_id(viewer, current_user, parent)
             if parent is not None:
                 for fk, target in inherited_links(rtype, parent, viewer).items():
                     getattr(form, fk).data = target
             form.responsible_id.data = current_user.id
         if form.validate_on_submit():
             data = form_to_data(rtype, form)
-            if "group_id" not in data:
-                data["group_id"] = default_group_id(viewer, current_user, parent)
             try:
-                obj = _create(rtype, data)
+                obj = _create(rtype, data, parent)
             except ServiceError as err:
                 db.session.rollback()
                 _apply_service_errors(form, err)
@@ -287,10 +286,10 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
     return bp
 
 
-def _create(rtype: RecordType, data: dict):
+def _create(rtype: RecordType, data: dict, parent=None):
     from .services import create_record
 
-    obj = create_record(rtype, data, current_viewer(), current_user)
+    obj = create_record(rtype, data, current_viewer(), current_user, parent)
     db.session.commit()
     return obj
 

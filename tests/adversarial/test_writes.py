@@ -299,8 +299,11 @@ def attack_bulk(a: Attack, method: str, rule: str, params: dict) -> None:
             selections.append({"scope": "all", field: t.text})
         selections.append({"scope": "ids", "ids": [str(world.unused_id()), "²", "-1"]})
         if action == "assign" and not world.spec.enabled:
-            for sel in selections[:1]:
-                a.send(b, method, url, rule, 404, data={**sel, **extra, "step": "run"}, target="dialog")
+            # refused with the one message of the service, whatever is selected (issue 12, finding 1)
+            mine = {"scope": "ids", "ids": [str(world.record_ids[r.key]) for r in full]}
+            for sel in (mine, *selections[:1]):
+                for step in steps:
+                    a.send(b, method, url, rule, 422, data={**sel, **extra, "step": step}, target="dialog")
             continue
         for i, sel in enumerate(selections):
             for step in steps if i == 0 else steps[-1:]:  # every step once, then the decisive one
@@ -449,6 +452,12 @@ def attack_api_assign(a: Attack, method: str, rule: str, params: dict) -> None:
             if rtype == "company":
                 body["cascade"] = ["people", "deals", "projects"]
             a.send(b, method, url, rule, (200, 404, 422), json=body, exclude=("rate_counters", "audit_log"))
+        if not world.spec.enabled:
+            # every record is fully visible, and still none changes its group (issue 12, finding 1)
+            body = {"ids": [world.record_ids[r.key] for r in world.records_of(rtype)] or [1], "group_id": own}
+            if rtype == "company":
+                body["cascade"] = ["people", "deals", "projects"]
+            a.send(b, method, url, rule, 409, json=body)
         if world.spec.enabled and b.user.role != "admin":
             for g, gid in world.group_ids.items():
                 if g not in b.user.all_groups:
