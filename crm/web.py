@@ -159,7 +159,8 @@ def init_web(app: Flask) -> None:
         "group_assigned": _l("Group assigned"), "assignment_undone": _l("Assignment undone"),
         "user_created": _l("User created"), "user_changed": _l("User changed"),
         "default_group_set": _l("Default group set"), "import": _l("Import"),
-        "import_undone": _l("Import undone"),
+        "import_undone": _l("Import undone"), "records_deleted": _l("Moved to the recycle bin"),
+        "records_restored": _l("Restored from the recycle bin"), "records_purged": _l("Recycle bin emptied"),
     }
     list_columns = {
         "company": [_l("Website"), _l("Tags"), _l("Responsible"), _l("Last change")],
