@@ -169,7 +169,10 @@ def init_web(app: Flask) -> None:
         "project": [_l("Company"), _l("Status"), _l("Target date")],
     }
 
+    from .records.trash import RETENTION_DAYS
+
     app.jinja_env.globals.update(
+        trash_retention_days=RETENTION_DAYS,
         get_locale=get_locale,
         record_types=TYPES,
         record_types_by_plural=BY_PLURAL,

@@ -222,7 +222,7 @@ def test_delete_keeps_linked_people(client, make):
     db.session.expire_all()
     person = db.session.get(Person, p.id)
     assert (person.company_id, person.version) == (c.id, version)  # the link stays, untouched
-    assert "(deleted)" in client.get(f"/people/{p.id}").text
+    assert "(gelöscht)" in client.get(f"/people/{p.id}").text
 
 
 def test_unknown_ids_are_404(client, make, user):

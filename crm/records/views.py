@@ -244,7 +244,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         name = obj.display_name
         delete_records(rtype, [obj.id], current_viewer())
         db.session.commit()
-        flash(_("“%(name)s” was deleted.", name=name), "success")
+        flash(_("“%(name)s” was moved to the recycle bin.", name=name), "success")
         return redirect_htmx(url_for(f"{rtype.plural}.index"))
 
     @bp.get("/lookup")
