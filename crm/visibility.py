@@ -288,22 +288,25 @@ def _not_trashed() -> list:
         with_loader_criteria(model, lambda cls: cls.deleted_at.is_(None), include_aliases=True)
         for model in MODELS.values()
     ]
+    # Positive tests ("no link, or a link to a record not in the bin"): the record classes'
+    # criteria above apply to the private aliases inside these EXISTS too, so "EXISTS a trashed
+    # owner" could never be true.
     for attached in (Note, Task, CustomFieldValue):
         opts.append(with_loader_criteria(
             attached,
-            lambda cls: ~or_(
-                exists().where(_VC.id == cls.company_id, _VC.deleted_at.is_not(None)),
-                exists().where(_VP.id == cls.person_id, _VP.deleted_at.is_not(None)),
-                exists().where(_VD.id == cls.deal_id, _VD.deleted_at.is_not(None)),
-                exists().where(_VJ.id == cls.project_id, _VJ.deleted_at.is_not(None)),
+            lambda cls: and_(
+                or_(cls.company_id.is_(None), exists().where(_VC.id == cls.company_id, _VC.deleted_at.is_(None))),
+                or_(cls.person_id.is_(None), exists().where(_VP.id == cls.person_id, _VP.deleted_at.is_(None))),
+                or_(cls.deal_id.is_(None), exists().where(_VD.id == cls.deal_id, _VD.deleted_at.is_(None))),
+                or_(cls.project_id.is_(None), exists().where(_VJ.id == cls.project_id, _VJ.deleted_at.is_(None))),
             ),
             include_aliases=True,
         ))
     opts.append(with_loader_criteria(
         ContactDetail,
-        lambda cls: ~or_(
-            exists().where(_VC.id == cls.company_id, _VC.deleted_at.is_not(None)),
-            exists().where(_VP.id == cls.person_id, _VP.deleted_at.is_not(None)),
+        lambda cls: and_(
+            or_(cls.company_id.is_(None), exists().where(_VC.id == cls.company_id, _VC.deleted_at.is_(None))),
+            or_(cls.person_id.is_(None), exists().where(_VP.id == cls.person_id, _VP.deleted_at.is_(None))),
         ),
         include_aliases=True,
     ))

@@ -339,3 +339,27 @@ def test_import_undo_counts_what_it_moves_whatever_links_to_it_unseen(app, clien
 def test_every_record_class_has_the_bin_columns():
     for model in MODELS.values():
         assert {"deleted_at", "deleted_by_id"} <= set(model.__table__.c.keys())
+
+
+@pytest.mark.parametrize("groups_on", [True, False], ids=["groups-on", "groups-off"])
+def test_the_safety_net_hides_the_bin_from_queries_without_predicates(app, make, world, groups_on):
+    """A query that forgets its predicate still cannot return a trashed record or anything
+    attached to it, with the group system on or off; ``unscoped`` reads the bin."""
+    from crm.customfields.models import CustomFieldValue
+    from crm.records.services import delete_records
+    from crm.records.types import TYPES
+    from crm.visibility import unscoped
+
+    w = world
+    field = make.field("company", "Kundenstatus", shared_with=[w["sued"]])
+    make.value(field, db.session.get(Company, w["company"]), "Top-Kunde")
+    with make.acting_as(app, w["nord_user"]) as viewer:
+        assert delete_records(TYPES["company"], [w["company"]], viewer) == 1
+        db.session.commit()
+    make.enable_groups(groups_on)
+    for u in (w["nord_user"], w["sued_user"], w["admin"]):
+        with make.acting_as(app, u):
+            assert w["company"] not in db.session.scalars(select(Company.id)).all()
+            for model in (Note, Task, ContactDetail, CustomFieldValue):
+                assert db.session.scalars(select(model).where(model.company_id == w["company"])).all() == []
+            assert db.session.scalar(unscoped(select(Company.id).where(Company.id == w["company"]))) == w["company"]
