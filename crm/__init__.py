@@ -51,6 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .imports.views import bp as imports_bp
     from .notes.views import bp as notes_bp
     from .pipeline.views import bp as pipeline_bp
+    from .records.trash_views import bp as trash_bp
     from .records.views import register_record_blueprints
     from .search.views import bp as search_bp
     from .settings.views import bp as settings_bp
@@ -65,6 +66,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(search_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(trash_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by bearer token only, never by the session cookie
 

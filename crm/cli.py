@@ -1,4 +1,5 @@
-"""Command line: ``flask --app app users create …``, ``demo load …``, ``demo generate …``."""
+"""Command line: ``flask --app app users create …``, ``demo load …``, ``demo generate …``,
+``trash purge``."""
 from __future__ import annotations
 
 import click
@@ -106,9 +107,30 @@ def demo_generate(companies, people, deals, projects, groups, users, notes, task
                f"({rows} rows with contact details) in {seconds:.1f} s: {rows / max(seconds, 1e-9):,.0f} rows/s.")
 
 
+trash_cli = AppGroup("trash", help="The recycle bin (Papierkorb).")
+
+
+@trash_cli.command("purge")
+@click.option("--older-than", "older_than", type=click.IntRange(min=0), default=None,
+              help="Remove records deleted more than DAYS days ago (default: the retention time, 30).",
+              metavar="DAYS")
+def trash_purge(older_than: int | None) -> None:
+    """Empty the recycle bin for good: records deleted more than DAYS days ago, with their notes,
+    tasks, contact details and field values; links to them are detached. Run it daily."""
+    from .records.trash import RETENTION_DAYS, purge
+
+    days = RETENTION_DAYS if older_than is None else older_than
+    done = purge(None, older_than_days=days)
+    db.session.commit()
+    links = done.pop("links")
+    click.echo(f"Purged {', '.join(f'{n} {k}' for k, n in done.items())} "
+               f"(deleted more than {days} days ago); {links} links detached.")
+
+
 def register_cli(app: Flask) -> None:
     from .search.cli import search_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(trash_cli)

@@ -7,6 +7,9 @@ Three levels for a user ``u`` and a record ``r`` in group ``g``:
   groups: ``u`` sees the display name, the group name and those shared fields;
 * **hidden** - otherwise.
 
+A record in the recycle bin (``deleted_at`` set) is hidden from everyone, whatever the group: every
+predicate below says ``deleted_at IS NULL`` (:func:`not_trashed`), and so does the safety net.
+
 Everything else asks this module: the SQL predicates :func:`visible_to` and
 :func:`fully_visible_to` (and their variants for things attached to records) are used by every
 list, count, search, export, API and related-list query. On top, :func:`install_safety_net` adds
@@ -156,23 +159,37 @@ def group_fully_visible_to(group_id, viewer: Viewer) -> ColumnElement[bool]:
     return group_id.in_(viewer.group_ids)
 
 
+def not_trashed(model) -> ColumnElement[bool]:
+    """Records of ``model`` that are not in the recycle bin: part of every predicate below."""
+    return model.deleted_at.is_(None)
+
+
 def fully_visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
     """Records of ``model`` (a record class or an alias of one) the viewer sees in full."""
-    return group_fully_visible_to(model.group_id, viewer)
+    if not viewer.groups_enabled:
+        return not_trashed(model)
+    return and_(not_trashed(model), group_fully_visible_to(model.group_id, viewer))
 
 
 def visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
     """Records of ``model`` the viewer sees at all (full or restricted)."""
     if not viewer.groups_enabled or viewer.sees_restricted(_key(model)):
-        return true()
-    return model.group_id.in_(viewer.group_ids)
+        return not_trashed(model)
+    return and_(not_trashed(model), model.group_id.in_(viewer.group_ids))
 
 
 def restricted_to(model, viewer: Viewer) -> ColumnElement[bool]:
     """Records the viewer sees, but only restricted."""
     if not viewer.groups_enabled or not viewer.sees_restricted(_key(model)):
         return false()
-    return model.group_id.not_in(viewer.group_ids)
+    return and_(not_trashed(model), model.group_id.not_in(viewer.group_ids))
+
+
+def trashed_fully_visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
+    """Records in the recycle bin whose group the viewer sees in full (the recycle bin page, and
+    a link to such a record, which reads "(deleted)" to this viewer and "hidden" to others).
+    Statements with it must be :func:`unscoped` (the safety net hides the recycle bin)."""
+    return and_(model.deleted_at.is_not(None), group_fully_visible_to(model.group_id, viewer))
 
 
 def is_full_column(model, viewer: Viewer):
@@ -197,19 +214,21 @@ _OWNERS = {k: aliased(m, name=f"vis_{k}") for k, m in MODELS.items()}
 
 
 def _owner_visible(key: str, fk, ids) -> ColumnElement[bool]:
-    """``fk`` points at a record of type ``key`` in one of the groups ``ids``. A correlated EXISTS
-    (one primary-key lookup per row) rather than ``fk IN (SELECT id ...)``, which databases build
-    into a list of every visible record first: at a million records that is the slow part."""
+    """``fk`` points at a record of type ``key`` that is not in the recycle bin and is in one of
+    the groups ``ids`` (``None``: any group). A correlated EXISTS (one primary-key lookup per row)
+    rather than ``fk IN (SELECT id ...)``, which databases build into a list of every visible
+    record first: at a million records that is the slow part."""
     owner = _OWNERS[key]
-    return exists().where(owner.id == fk, owner.group_id.in_(ids))
+    conds = [owner.id == fk, not_trashed(owner)]
+    if ids is not None:
+        conds.append(owner.group_id.in_(ids))
+    return exists().where(*conds)
 
 
 def _attached_to_full(cls, viewer: Viewer) -> ColumnElement[bool]:
     """Things that belong to a record (notes, contact details, tasks, field values): attached to a
     record the viewer fully sees."""
-    if not viewer.groups_enabled:
-        return or_(*(getattr(cls, f"{k}_id").is_not(None) for k in RECORD_KEYS))
-    ids = tuple(sorted(viewer.group_ids))
+    ids = tuple(sorted(viewer.group_ids)) if viewer.groups_enabled else None
     return or_(*(_owner_visible(k, getattr(cls, f"{k}_id"), ids) for k in RECORD_KEYS))
 
 
@@ -218,9 +237,7 @@ def note_visible_to(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def contact_detail_visible_to(viewer: Viewer) -> ColumnElement[bool]:
-    if not viewer.groups_enabled:
-        return true()
-    ids = tuple(sorted(viewer.group_ids))
+    ids = tuple(sorted(viewer.group_ids)) if viewer.groups_enabled else None
     return or_(
         _owner_visible("company", ContactDetail.company_id, ids),
         _owner_visible("person", ContactDetail.person_id, ids),
@@ -242,7 +259,7 @@ def task_visible_to(viewer: Viewer) -> ColumnElement[bool]:
 def field_value_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """Custom field values: all of a fully visible record, the shared ones of restricted ones."""
     shared = [
-        and_(getattr(CustomFieldValue, f"{k}_id").is_not(None), CustomFieldValue.field_id.in_(ids))
+        and_(CustomFieldValue.field_id.in_(ids), _owner_visible(k, getattr(CustomFieldValue, f"{k}_id"), None))
         for k in RECORD_KEYS
         if (ids := viewer.shared_field_ids(k))
     ]
@@ -275,6 +292,40 @@ def unscoped(statement):
 _VC, _VP, _VD, _VJ = (_OWNERS[k] for k in RECORD_KEYS)
 
 
+def _not_trashed() -> list:
+    """Loader criteria that hide the recycle bin from everyone, whatever the group system says:
+    trashed records, and what is attached to them (notes, tasks, contact details, field values).
+    Added to the net's other criteria (which are ANDed with these); the recycle bin page, restore
+    and purge read the bin through :func:`unscoped`."""
+    opts = [
+        with_loader_criteria(model, lambda cls: cls.deleted_at.is_(None), include_aliases=True)
+        for model in MODELS.values()
+    ]
+    # Positive tests ("no link, or a link to a record not in the bin"): the record classes'
+    # criteria above apply to the private aliases inside these EXISTS too, so "EXISTS a trashed
+    # owner" could never be true.
+    for attached in (Note, Task, CustomFieldValue):
+        opts.append(with_loader_criteria(
+            attached,
+            lambda cls: and_(
+                or_(cls.company_id.is_(None), exists().where(_VC.id == cls.company_id, _VC.deleted_at.is_(None))),
+                or_(cls.person_id.is_(None), exists().where(_VP.id == cls.person_id, _VP.deleted_at.is_(None))),
+                or_(cls.deal_id.is_(None), exists().where(_VD.id == cls.deal_id, _VD.deleted_at.is_(None))),
+                or_(cls.project_id.is_(None), exists().where(_VJ.id == cls.project_id, _VJ.deleted_at.is_(None))),
+            ),
+            include_aliases=True,
+        ))
+    opts.append(with_loader_criteria(
+        ContactDetail,
+        lambda cls: and_(
+            or_(cls.company_id.is_(None), exists().where(_VC.id == cls.company_id, _VC.deleted_at.is_(None))),
+            or_(cls.person_id.is_(None), exists().where(_VP.id == cls.person_id, _VP.deleted_at.is_(None))),
+        ),
+        include_aliases=True,
+    ))
+    return opts
+
+
 def _net_options(viewer: Viewer | None) -> list:
     """Loader criteria for one request. Each lambda closes over plain values only (``ids``,
     ``uid``, ``shared``): SQLAlchemy caches the lambda's SQL and turns those into bound parameters,
@@ -287,8 +338,9 @@ def _net_options(viewer: Viewer | None) -> list:
         ]
     uid = viewer.user_id
     if not viewer.groups_enabled:
-        # Everyone sees every record; tasks without a record stay private.
+        # Everyone sees every record (but the recycle bin); tasks without a record stay private.
         return [
+            *_not_trashed(),
             with_loader_criteria(
                 Task,
                 lambda cls: or_(
@@ -297,11 +349,11 @@ def _net_options(viewer: Viewer | None) -> list:
                     cls.created_by_id == uid, cls.assignee_id == uid,
                 ),
                 include_aliases=True,
-            )
+            ),
         ]
     ids = tuple(sorted(viewer.group_ids))
     shared = tuple(sorted(set().union(*(viewer.shared_field_ids(k) for k in RECORD_KEYS))))
-    opts = [
+    opts = _not_trashed() + [
         with_loader_criteria(model, lambda cls: cls.group_id.in_(ids), include_aliases=True)
         for key, model in MODELS.items()
         if not viewer.sees_restricted(key)

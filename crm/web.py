@@ -159,6 +159,8 @@ def init_web(app: Flask) -> None:
         "user_created": _l("User created"), "user_changed": _l("User changed"),
         "default_group_set": _l("Default group set"), "import": _l("Import"),
         "import_undone": _l("Import undone"), "sessions_ended": _l("Sessions ended"),
+        "records_deleted": _l("Moved to the recycle bin"),
+        "records_restored": _l("Restored from the recycle bin"), "records_purged": _l("Recycle bin emptied"),
     }
     list_columns = {
         "company": [_l("Website"), _l("Tags"), _l("Responsible"), _l("Last change")],
@@ -167,7 +169,10 @@ def init_web(app: Flask) -> None:
         "project": [_l("Company"), _l("Status"), _l("Target date")],
     }
 
+    from .records.trash import RETENTION_DAYS
+
     app.jinja_env.globals.update(
+        trash_retention_days=RETENTION_DAYS,
         get_locale=get_locale,
         record_types=TYPES,
         record_types_by_plural=BY_PLURAL,

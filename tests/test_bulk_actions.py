@@ -42,12 +42,13 @@ def world(make):
 
 
 def snapshot() -> dict:
-    """(group, version) of every record, read fresh from the database."""
+    """(group, version) of every record not in the recycle bin, read fresh from the database."""
     db.session.expire_all()
     return {
         (key, rid): (gid, version)
         for key, model in MODELS.items()
-        for rid, gid, version in db.session.execute(select(model.id, model.group_id, model.version))
+        for rid, gid, version in db.session.execute(
+            select(model.id, model.group_id, model.version).where(model.deleted_at.is_(None)))
     }
 
 

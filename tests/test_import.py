@@ -329,6 +329,11 @@ def imported(app, client, make, w, names):
     return job
 
 
+def live_names() -> list[str]:
+    """Names of the companies not in the recycle bin."""
+    return sorted(db.session.scalars(select(Company.name).where(Company.deleted_at.is_(None))))
+
+
 def company(name):
     return db.session.scalar(select(Company).where(Company.name == name))
 
@@ -339,7 +344,7 @@ def test_undo_removes_exactly_the_imported_records(app, client, make, world):
     job = imported(app, client, make, w, ["Alpha", "Beta", "Gamma"])
     resp = client.post(f"/import/{job.id}/undo")
     assert resp.status_code == 302
-    names = sorted(db.session.scalars(select(Company.name)))
+    names = live_names()
     assert names == ["Alpha"]
     db.session.refresh(job)
     assert job.status == "undone"
@@ -348,7 +353,7 @@ def test_undo_removes_exactly_the_imported_records(app, client, make, world):
     undone = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "import_undone"))
     assert undone.details["counts"] == {"companies": 3} and undone.details["kept"] == 0
     assert client.post(f"/import/{job.id}/undo").status_code == 302  # a second time: refused, nothing happens
-    assert sorted(db.session.scalars(select(Company.name))) == ["Alpha"]
+    assert live_names() == ["Alpha"]
 
 
 def test_undo_keeps_records_changed_since_and_says_so(app, client, make, world):
@@ -367,7 +372,7 @@ def test_undo_keeps_records_changed_since_and_says_so(app, client, make, world):
     db.session.commit()
     resp = client.post(f"/import/{job.id}/undo", follow_redirects=True)
     text = resp.get_data(as_text=True)
-    assert sorted(db.session.scalars(select(Company.name))) == ["Geaendert", "Notiert", "Verlinkt"]
+    assert live_names() == ["Geaendert", "Notiert", "Verlinkt"]
     assert "2 records deleted. 3 were changed since the import and were kept. 1 had been deleted already." in text
     undone = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "import_undone"))
     assert (undone.details["counts"], undone.details["kept"], undone.details["gone"]) == ({"companies": 2}, 3, 1)

@@ -205,10 +205,11 @@ def test_delete_needs_extended(client, make, role, status):
     resp = client.post(f"/companies/{cid}/delete")
     assert resp.status_code == status
     db.session.expire_all()
-    gone = db.session.get(Company, cid) is None
-    assert gone == (status == 302)
-    if gone:  # notes go with it
-        assert db.session.scalar(select(Note)) is None
+    trashed = db.session.get(Company, cid).deleted_at is not None
+    assert trashed == (status == 302)
+    assert (client.get(f"/companies/{cid}").status_code == 404) == trashed
+    # the recycle bin keeps the notes with the record (until the purge)
+    assert db.session.scalar(select(Note)) is not None
 
 
 def test_delete_keeps_linked_people(client, make):
@@ -216,9 +217,12 @@ def test_delete_keeps_linked_people(client, make):
     make.login(client, u)
     c = make.company("Arbeitgeber")
     p = make.person("Angestellt", company=c)
+    version = p.version
     assert client.post(f"/companies/{c.id}/delete").status_code == 302
     db.session.expire_all()
-    assert db.session.get(Person, p.id).company_id is None
+    person = db.session.get(Person, p.id)
+    assert (person.company_id, person.version) == (c.id, version)  # the link stays, untouched
+    assert "(gelöscht)" in client.get(f"/people/{p.id}").text
 
 
 def test_unknown_ids_are_404(client, make, user):

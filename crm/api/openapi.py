@@ -13,6 +13,7 @@ from ..customfields.models import FIELD_KINDS
 from ..notes.forms import NoteForm
 from ..records.assign import CASCADE
 from ..records.forms import FORMS
+from ..records.trash import RETENTION_DAYS
 from ..records.types import TYPES, RecordType
 from ..settings.forms import FieldForm, GroupForm, UserForm
 from . import admin, records
@@ -230,8 +231,13 @@ def record_paths(rtype: RecordType) -> dict:
             "get": op(f"One {rtype.key}", _json(ref(name)), "404", params=[rid], tag=tag),
             "patch": op(f"Change a {rtype.key}", _json(ref(f"{name}Full")), "403", "404", "409",
                         body=ref(f"{name}Update"), params=[rid], tag=tag),
-            "delete": op(f"Delete a {rtype.key} (extended users and admins)", NO_CONTENT, "403", "404",
-                         params=[rid], tag=tag, ok_status="204"),
+            "delete": op(f"Move a {rtype.key} to the recycle bin (extended users and admins)", NO_CONTENT,
+                         "403", "404", params=[rid], tag=tag, ok_status="204"),
+        },
+        f"{base}/{{record_id}}/restore": {
+            "post": op(f"Restore a {rtype.key} from the recycle bin (the deleter or an admin, within "
+                       f"{RETENTION_DAYS} days, seeing its group; else 404 like a missing id)",
+                       _json(ref(f"{name}Full")), "404", params=[rid], tag=tag),
         },
         f"{base}/{{record_id}}/notes": {
             "get": op("Notes of a fully visible record", _json(ref("NoteList")), "403", "404", "422",

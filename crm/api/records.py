@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from flask import current_app, g, jsonify, url_for
+from flask import abort, current_app, g, jsonify, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
@@ -217,6 +217,19 @@ def register(rtype: RecordType) -> None:
         db.session.commit()
         return "", 204
 
+    def restore(record_id: int):
+        """Back from the recycle bin: the deleter or an admin, within the retention time, fully
+        seeing the record's group; anything else is 404 like a missing id (so no answer tells
+        what lies in the bin)."""
+        from ..records.trash import NotInTrash, restore_record
+
+        try:
+            restore_record(rtype, record_id, g.viewer)
+        except NotInTrash:
+            abort(404)
+        db.session.commit()
+        return jsonify(record_json(rtype, load_record(rtype, record_id), g.viewer))
+
     def notes(record_id: int):
         record = load_record(rtype, record_id, write=True)  # notes exist only for fully visible records
         page = int_arg("page", 1, maximum=MAX_PAGE)
@@ -262,6 +275,7 @@ def register(rtype: RecordType) -> None:
     bp.add_url_rule(one, f"{plural}_get", get, methods=["GET"])
     bp.add_url_rule(one, f"{plural}_update", patch, methods=["PATCH"])
     bp.add_url_rule(one, f"{plural}_delete", delete, methods=["DELETE"])
+    bp.add_url_rule(f"{one}/restore", f"{plural}_restore", restore, methods=["POST"])
     bp.add_url_rule(f"{one}/notes", f"{plural}_notes", notes, methods=["GET"])
     bp.add_url_rule(f"{one}/notes", f"{plural}_add_note", add, methods=["POST"])
     bp.add_url_rule(f"{rule}/assign-group", f"{plural}_assign_group", assign, methods=["POST"])

@@ -94,11 +94,14 @@ def update_group(actor, group: Group, name: str | None = None, member_ids: list[
         set_members(actor, group, member_ids)
 
 
-def record_counts(group_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
-    """Records per group and type, across all groups (admin statistics, hence unscoped)."""
+def record_counts(group_ids: list[int] | None = None, *, trashed: bool = False) -> dict[int, dict[str, int]]:
+    """Records per group and type, across all groups (admin statistics, hence unscoped); records
+    in the recycle bin only if ``trashed`` (they still belong to their group)."""
     out: dict[int, dict[str, int]] = {}
     for key, model in MODELS.items():
         stmt = select(model.group_id, func.count()).group_by(model.group_id)
+        if not trashed:
+            stmt = stmt.where(model.deleted_at.is_(None))
         if group_ids is not None:
             stmt = stmt.where(model.group_id.in_(group_ids))
         for gid, n in db.session.execute(unscoped(stmt)):
@@ -107,14 +110,15 @@ def record_counts(group_ids: list[int] | None = None) -> dict[int, dict[str, int
 
 
 def delete_group(actor, group: Group, move_to: Group | None) -> dict[str, int]:
-    """Delete a group. Its records move to ``move_to``, which is required while it holds any.
+    """Delete a group. Its records move to ``move_to``, which is required while it holds any
+    (those in the recycle bin included: they move along).
 
     While the group system is off, a group that holds records is not deleted: that would move
     its records, and no path changes a record's group then (product.md §8) - the admin switches
     it on first. An empty group can be deleted."""
     if group.builtin or group.id == BASIS_ID:
         raise GroupError(_("The group Basis cannot be deleted."), status=409, field="group")
-    counts = record_counts([group.id]).get(group.id, {})
+    counts = record_counts([group.id], trashed=True).get(group.id, {})
     if sum(counts.values()) and not groups_on(actor):
         raise GroupError(groups_off_message(), status=409, field="move_to", code=GroupsOff.code)
     if sum(counts.values()) and move_to is None:

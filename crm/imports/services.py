@@ -371,7 +371,9 @@ def can_undo(job: ImportJob, user) -> bool:
 
 def _untouched(model, items, viewer: Viewer):
     """Records of the import that are as the import left them: same version, fully visible, no
-    notes or tasks, nothing linking to them."""
+    notes or tasks, no record the viewer fully sees linking to them. (A link from a record the
+    viewer cannot see neither keeps a record nor shows in any count: it stays, pointing at a
+    record in the recycle bin, like any link to a deleted record.)"""
     key = model.KEY
     conds = [
         model.id.in_(select(items.c.record_id)),
@@ -383,13 +385,15 @@ def _untouched(model, items, viewer: Viewer):
     for other in (Person, Deal, Project):
         fk = getattr(other, f"{key}_id", None)
         if fk is not None and other is not model:
-            conds.append(not_(exists().where(fk == model.id)))
+            conds.append(not_(exists().where(fk == model.id, fully_visible_to(other, viewer))))
     return and_(*conds)
 
 
 def undo(job: ImportJob, viewer: Viewer, user) -> dict[str, int]:
-    """Delete the records the import created that are still as it left them. Returns counts:
-    ``deleted``, ``kept`` (changed since), ``gone`` (deleted by someone already)."""
+    """Move the records the import created that are still as it left them to the recycle bin.
+    Returns counts, all of records the viewer fully sees: ``deleted`` (exactly those moved),
+    ``kept`` (changed since, or linked from a record the viewer sees), ``gone`` (deleted already,
+    or no longer visible to the viewer)."""
     if not can_undo(job, user):
         raise ImportRefused(_("This import can no longer be undone."))
     rtype = TYPES[job.record_type]
@@ -398,7 +402,8 @@ def undo(job: ImportJob, viewer: Viewer, user) -> dict[str, int]:
         ImportItem.job_id == job.id, ImportItem.record_type == job.record_type).subquery()
     total = db.session.scalar(select(func.count()).select_from(items)) or 0
     existing = db.session.scalar(
-        select(func.count()).select_from(model).where(model.id.in_(select(items.c.record_id)))) or 0
+        select(func.count()).select_from(model)
+        .where(model.id.in_(select(items.c.record_id)), fully_visible_to(model, viewer))) or 0
     deleted = delete_records(rtype, select(model.id).where(_untouched(model, items, viewer)), viewer)
     counts = {"deleted": deleted, "kept": existing - deleted, "gone": total - existing}
     now = utcnow()

@@ -273,7 +273,8 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
             return _dialog("records/_bulk_delete.html", rtype, sel, selected=selected)
         n = delete_records(rtype, sel.ids_select(viewer), viewer)
         db.session.commit()
-        return _done(rtype, sel, ngettext("%(num)s record deleted.", "%(num)s records deleted.", n))
+        return _done(rtype, sel, ngettext("%(num)s record moved to the recycle bin.",
+                                              "%(num)s records moved to the recycle bin.", n))
 
     @bp.post("/bulk/export.csv")
     def bulk_export():

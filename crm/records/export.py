@@ -29,6 +29,7 @@ from ..visibility import (
     masked,
     visible_to,
 )
+from .loaders import trashed_ids
 from .models import TAG_TABLES, ContactDetail, Tag
 from .queries import ListFilter, display_name_column, filtered, list_order
 from .types import TYPES, RecordType
@@ -132,7 +133,16 @@ def _emit(rtype, viewer, rows, fields) -> Iterable[list[str]]:
             select(tfk, Tag.name).join(Tag, Tag.id == table.c.tag_id).where(tfk.in_(full_ids)).order_by(Tag.name)
         ):
             tags.setdefault(rid, []).append(name)
-    hidden = _("(hidden)")
+    hidden, deleted = _("(hidden)"), _("(deleted)")
+    # links to records in the recycle bin whose group the viewer fully sees read "(deleted)"
+    trashed: dict[str, set[int]] = {}
+    position = 3
+    for name in plain_columns(rtype):
+        if name in refs:
+            trashed[name] = trashed_ids(refs[name], [r[position] for r in rows if r[position + 1] is None], viewer)
+            position += 3
+        else:
+            position += 1
     for row in rows:
         rid, full, group = row[0], row[1], row[2]
         out = [rid, "full" if full else "restricted", group]
@@ -140,7 +150,8 @@ def _emit(rtype, viewer, rows, fields) -> Iterable[list[str]]:
         for name in plain_columns(rtype):
             if name in refs:
                 link, target_id, target_name = next(cells), next(cells), next(cells)
-                out += [target_id, target_name if target_id is not None else (hidden if link is not None else None)]
+                out += [target_id, target_name if target_id is not None else (
+                    None if link is None else deleted if link in trashed[name] else hidden)]
                 continue
             value = next(cells)
             if name == "value" and value is not None:

@@ -18,7 +18,18 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import Group
-from ..visibility import FULL, HIDDEN, RESTRICTED, Viewer, current_viewer, fully_visible_to, restricted_to, visible_to
+from ..visibility import (
+    FULL,
+    HIDDEN,
+    RESTRICTED,
+    Viewer,
+    current_viewer,
+    fully_visible_to,
+    restricted_to,
+    trashed_fully_visible_to,
+    unscoped,
+    visible_to,
+)
 from .types import TYPES, RecordType
 
 
@@ -50,9 +61,15 @@ class RestrictedRecord:
         return " ".join(v for v in self.names.values() if v)
 
 
+#: the level of a reference to a record in the recycle bin, for a viewer who fully sees its group
+DELETED = "deleted"
+
+
 @dataclass(frozen=True)
 class Ref:
-    """A reference from a visible record to another one. A hidden target has neither id nor name."""
+    """A reference from a visible record to another one. A hidden target has neither id nor name;
+    nor has a deleted one (in the recycle bin), which reads "(deleted)" instead of the hidden
+    placeholder - but only to a viewer who fully sees its group: to anyone else it is hidden."""
 
     key: str
     id: int | None
@@ -61,7 +78,12 @@ class Ref:
 
     @property
     def hidden(self) -> bool:
-        return self.level == HIDDEN
+        """Not to be shown or linked (hidden, or in the recycle bin)."""
+        return self.level in (HIDDEN, DELETED)
+
+    @property
+    def deleted(self) -> bool:
+        return self.level == DELETED
 
 
 def load_record(rtype: RecordType, record_id: int, *, write: bool = False, viewer: Viewer | None = None):
@@ -151,9 +173,22 @@ def reference(key: str, record_id: int | None, viewer: Viewer | None = None) -> 
         .where(model.id == record_id, visible_to(model, viewer))
     ).first()
     if row is None:
-        return Ref(key, None, HIDDEN, None)
+        return Ref(key, None, DELETED if record_id in trashed_ids(key, [record_id], viewer) else HIDDEN, None)
     level = viewer.level(key, row[0])
     return Ref(key, record_id, level, " ".join(v for v in row[1:] if v))
+
+
+def trashed_ids(key: str, ids, viewer: Viewer) -> set[int]:
+    """Those of ``ids`` (records of type ``key``) that are in the recycle bin in a group the viewer
+    fully sees: a link to one of them reads "(deleted)" to this viewer. Unscoped (the request's
+    safety net hides the bin); the rule is :func:`crm.visibility.trashed_fully_visible_to`."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return set()
+    model = TYPES[key].model
+    return set(db.session.scalars(unscoped(
+        select(model.id).where(model.id.in_(ids), trashed_fully_visible_to(model, viewer))
+    )))
 
 
 def is_fully_visible(key: str, record_id: int, viewer: Viewer | None = None) -> bool:
@@ -165,6 +200,7 @@ def is_fully_visible(key: str, record_id: int, viewer: Viewer | None = None) -> 
 
 
 __all__ = [
+    "DELETED",
     "FULL",
     "HIDDEN",
     "RESTRICTED",
@@ -177,6 +213,7 @@ __all__ = [
     "references_by_type",
     "restricted_projection",
     "restricted_projections",
+    "trashed_ids",
 ]
 
 
@@ -203,4 +240,7 @@ def references_by_type(wanted: dict[str, object], viewer: Viewer | None = None) 
                     .where(model.id.in_(wanted[key]), visible_to(model, viewer)))
     for key, rid, group_id, *names in db.session.execute(union_all(*arms) if len(arms) > 1 else arms[0]):
         out[key][rid] = Ref(key, rid, viewer.level(key, group_id), " ".join(v for v in names if v))
+    for key, refs in out.items():
+        for rid in trashed_ids(key, [rid for rid, ref in refs.items() if ref.id is None], viewer):
+            refs[rid] = Ref(key, None, DELETED, None)
     return out

@@ -62,7 +62,11 @@ TAG_TABLES = {
 
 
 class RecordMixin:
-    """Columns every grouped record has. ``group_id`` is never NULL: no record is "ungrouped"."""
+    """Columns every grouped record has. ``group_id`` is never NULL: no record is "ungrouped".
+
+    ``deleted_at`` set: the record is in the recycle bin (Papierkorb). It is gone from every
+    surface for everyone (the predicates of :mod:`crm.visibility` say ``deleted_at IS NULL``),
+    while links from other records keep pointing at it; see :mod:`crm.records.trash`."""
 
     KEY: str = ""
 
@@ -71,6 +75,11 @@ class RecordMixin:
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+
+    @declared_attr
+    def deleted_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
     @declared_attr
     def group_id(cls) -> Mapped[int]:

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -365,17 +365,14 @@ def _update(rtype: RecordType, obj, data: dict, viewer: Viewer) -> None:
 
 
 def delete_records(rtype: RecordType, ids_stmt, viewer: Viewer) -> int:
-    """Delete the records selected by ``ids_stmt`` (a select of ids) that the viewer fully sees.
-    Only extended users and admins may delete."""
+    """Delete the records selected by ``ids_stmt`` (ids, or a select of ids) that the viewer fully
+    sees: they move to the recycle bin (:mod:`.trash`), nothing else changes. Only extended users
+    and admins may delete. Returns how many moved."""
+    from .trash import trash_records
+
     if viewer.role not in ("admin", "extended"):
         raise ServiceError({"_": _("You may not delete records.")}, status=403)
-    model = rtype.model
-    ids = select(model.id).where(model.id.in_(ids_stmt), fully_visible_to(model, viewer))
-    count = db.session.scalar(select(func.count()).select_from(ids.subquery())) or 0
-    db.session.execute(
-        delete(model).where(model.id.in_(ids)).execution_options(synchronize_session=False)
-    )
-    return count
+    return trash_records(rtype, ids_stmt, viewer)
 
 
 def coerce_date(value) -> date | None:

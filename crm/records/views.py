@@ -27,7 +27,7 @@ from ..htmx import redirect_htmx, targets
 from ..visibility import current_viewer, fully_visible_to
 from . import queries
 from .forms import build_form, form_to_data
-from .loaders import FULL, RESTRICTED, RestrictedRecord, load_record, reference, references_by_type
+from .loaders import FULL, RESTRICTED, RestrictedRecord, load_record, reference, references_by_type, trashed_ids
 from .services import (
     UNCHANGED,
     Conflict,
@@ -60,6 +60,11 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
     tags = queries.tags_for(rtype, [r["id"] for r in rows if r["full"]])
     for r in rows:
         r["tags"] = tags.get(r["id"], [])
+    for _fk, key in rtype.references:  # links to records in the recycle bin read "(deleted)"
+        deleted = trashed_ids(key, [r[f"{key}_fk"] for r in rows if r[f"{key}_fk"] and not r[f"{key}_ref_id"]],
+                              viewer)
+        for r in rows:
+            r[f"{key}_deleted"] = r[f"{key}_fk"] in deleted and not r[f"{key}_ref_id"]
     total, capped = queries.count_capped(rtype, viewer, flt, current_app.config["COUNT_CAP"])
     pages = max(1, -(-total // per_page))
     from .bulk import list_extras
@@ -250,7 +255,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         name = obj.display_name
         delete_records(rtype, [obj.id], current_viewer())
         db.session.commit()
-        flash(_("“%(name)s” was deleted.", name=name), "success")
+        flash(_("“%(name)s” was moved to the recycle bin.", name=name), "success")
         return redirect_htmx(url_for(f"{rtype.plural}.index"))
 
     @bp.get("/lookup")

@@ -290,7 +290,7 @@ def group_delete(group_id: int):
         abort(403)
     form = GroupDeleteForm()
     form.move_to.choices = [(None, "—")] + [(g.id, g.name) for g in all_groups() if g.id != group.id]
-    counts = groups.record_counts([group.id]).get(group.id, {})
+    counts = groups.record_counts([group.id], trashed=True).get(group.id, {})  # the bin's move along
     if form.validate_on_submit():
         target = db.session.get(Group, form.move_to.data) if form.move_to.data else None
         try:

@@ -54,6 +54,7 @@ GET: dict[str, Probe] = {
     "/settings/users": Probe("admin", "user list"),
     "/settings/users/new": Probe("admin", "new user form"),
     "/settings/users/<int:user_id>": Probe("admin", "every user id + unknown", {"ids": "user"}),
+    "/settings/trash": Probe("trash", "the recycle bin: users who may delete; normal users 403"),
     "/deals/pipeline": Probe("pipeline", "board and chart: fully visible deals only; currency and month args"),
     "/import": Probe("imports", "upload page and one's own imports; normal users 403"),
     "/import/<int:job_id>": Probe("imports", "own job, someone else's (404; admins see it), unknown; "
@@ -92,6 +93,11 @@ WRITE: dict[tuple[str, str], Write] = {
     ("POST", "/settings/users/<int:user_id>/delete"): Write("admin_only", "non-admins: 403", {"ids": "user"}),
     ("POST", "/settings/users/<int:user_id>/sessions/end"): Write("admin_only", "non-admins: 403",
                                                                    {"ids": "user"}),
+    ("POST", f"/settings/trash/{ANY_RECORD}/<int:record_id>/restore"): Write(
+        "trash", "any record not in the bin: 404 like an unknown id; normal users 403"),
+    ("POST", f"/settings/trash/{ANY_RECORD}/<int:record_id>/purge"): Write(
+        "trash", "any record not in the bin: 404 like an unknown id; non-admins 403"),
+    ("POST", "/settings/trash/purge-expired"): Write("trash", "admins only (non-admins 403); nothing expired"),
     ("POST", "/import"): Write("import_upload", "normal users 403; a type that cannot be imported: refused"),
     ("POST", "/import/<int:job_id>/map"): Write(
         "import_job", "someone else's job 404; a group not one's own refused; a person linked to a company the "
@@ -222,6 +228,8 @@ for _plural in PLURALS:
                                                       {"view": "patch", "plural": _plural}),
         ("DELETE", f"{API}/{_plural}/{API_ONE}"): Write("api_record", "hidden 404, restricted 403, normal 403",
                                                        {"view": "delete", "plural": _plural}),
+        ("POST", f"{API}/{_plural}/{API_ONE}/restore"): Write(
+            "trash", "any record not in the bin: 404 like an unknown id, for everyone"),
         ("POST", f"{API}/{_plural}/{API_ONE}/notes"): Write("api_record", "hidden 404, restricted 403",
                                                            {"view": "notes", "plural": _plural}),
         ("POST", f"{API}/{_plural}/assign-group"): Write("api_assign", "ids not fully visible are not moved",

@@ -545,7 +545,17 @@ def anonymous(ctx: Ctx, rule: str) -> None:
     del body
 
 
+def probe_trash(ctx: Ctx, rule: str, params: dict) -> None:
+    """Settings -> recycle bin: for users who may delete (others 403); in these worlds it is empty."""
+    url = fill(rule)
+    for b in ctx.browsers:
+        for args in ("", "?page=2", "?page=bogus"):
+            resp = b.get(url + args, rule=rule)
+            ctx.check(b, resp, url + args, status=200 if b.user.role in ("admin", "extended") else 403)
+
+
 PROBERS = {
+    "trash": probe_trash,
     "record": probe_record,
     "list": probe_list,
     "export": probe_export,

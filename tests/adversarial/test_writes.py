@@ -9,7 +9,7 @@ import pytest
 from crm.extensions import db
 
 from . import figures
-from .coverage import KEY_OF, PLURALS, WRITE, fill
+from .coverage import ANY_RECORD, KEY_OF, PLURALS, WRITE, fill
 from .leakcheck import Ctx, make_ctx
 from .probes import Browser, normalized
 from .world import BASIS, build, diff_dumps, dump_database, fixed_spec
@@ -557,7 +557,33 @@ def attack_import_job(a: Attack, method: str, rule: str, params: dict) -> None:
         a.baseline = after
 
 
+def attack_trash(a: Attack, method: str, rule: str, params: dict) -> None:
+    """The recycle bin's actions in a world whose bin is empty: restoring or purging any record
+    (full, restricted, hidden) answers exactly like an unknown id - 404 - and changes nothing;
+    the page's actions are for users who may delete (others 403); "delete expired now" is for
+    admins and, with nothing expired, changes nothing. (What restore and purge do to records in
+    the bin: tests/test_trash.py.)"""
+    ctx, world = a.ctx, a.ctx.world
+    api = rule.startswith("/api/")
+    if "record_id" not in rule:
+        for b in ctx.browsers:
+            a.send(b, method, fill(rule), rule, 302 if b.user.role == "admin" else 403)
+        return
+    plurals = PLURALS if ANY_RECORD in rule else [p for p in PLURALS if f"/{p}/" in rule]
+    for plural in plurals:
+        ids = [world.record_ids[r.key] for r in world.records_of(KEY_OF[plural])]
+        unknown = fill(rule, plural=plural, record_id=world.unused_id())
+        for b in ctx.browsers:
+            may = api or b.user.role in ("admin", "extended")
+            if "purge" in rule:
+                may = b.user.role == "admin"
+            for rid in ids[:4]:
+                a.send(b, method, fill(rule, plural=plural, record_id=rid), rule, 404 if may else 403,
+                       same_as=unknown if may else None)
+
+
 ATTACKERS = {
+    "trash": attack_trash,
     "import_upload": attack_import_upload,
     "import_job": attack_import_job,
     "api_record": attack_api_record,

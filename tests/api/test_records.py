@@ -327,7 +327,7 @@ def test_delete_needs_extended_or_admin(api, world):
     assert db.session.get(Project, project_id) is not None
     resp = api.delete(f"/projects/{project_id}", token=world.tokens.extended)
     assert resp.status_code == 204 and resp.data == b""
-    assert db.session.scalar(select(Project.id).where(Project.id == project_id)) is None
+    assert db.session.scalar(select(Project.deleted_at).where(Project.id == project_id)) is not None  # in the bin
     assert api.get(f"/projects/{project_id}", token=world.tokens.extended).status_code == 404
     assert api.delete(f"/people/{person_id}", token=world.tokens.admin).status_code == 204
-    assert db.session.scalar(select(Person.id).where(Person.id == person_id)) is None
+    assert db.session.scalar(select(Person.deleted_at).where(Person.id == person_id)) is not None

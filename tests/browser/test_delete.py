@@ -1,5 +1,5 @@
 """Deleting, with confirmation: a note in place (the browser's confirm), a record by its
-confirmation page (extended and admin only)."""
+confirmation page (extended and admin only) - to the recycle bin, and back from it."""
 from __future__ import annotations
 
 import re
@@ -33,10 +33,13 @@ def _sued_company_with_notes():
 
 
 def _exists(company_id: int) -> bool:
+    """The company is there and not in the recycle bin."""
     from crm.extensions import db
     from crm.records.models import Company
 
-    return db.session.get(Company, company_id) is not None
+    db.session.expire_all()
+    company = db.session.get(Company, company_id)
+    return company is not None and company.deleted_at is None
 
 
 def test_delete_a_note_in_place_only_when_confirmed(kontor, new_page):
@@ -90,3 +93,14 @@ def test_delete_a_record_by_its_confirmation_page(kontor, new_page):
     assert not server.run(_exists, cid)
     page.watch.allow(404, rf"^/companies/{cid}$")
     assert page.goto(server.url(f"/companies/{cid}")).status == 404
+
+    # Settings -> Recycle bin: the deleter brings it back (a plain form post, no script needed)
+    page.goto(server.url("/settings/trash"))
+    row = page.locator("#trash tr", has_text=name)
+    expect(row).to_have_count(1)
+    row.get_by_role("button", name="Restore").click()
+    expect(page).to_have_url(re.compile(r"/settings/trash$"))
+    expect(page.locator(".flash-success")).to_contain_text(name)
+    expect(page.locator("#trash tr", has_text=name)).to_have_count(0)
+    assert server.run(_exists, cid)
+    assert page.goto(server.url(f"/companies/{cid}")).status == 200
