@@ -1,14 +1,14 @@
 """server-side sessions: one row per logged-in browser (crm/auth/sessions.py)
 
 Revision ID: trust_02_sessions
-Revises: find_01
+Revises: trust_01_trash
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "trust_02_sessions"
-down_revision = "find_01"
+down_revision = "trust_01_trash"
 branch_labels = None
 depends_on = None
 
