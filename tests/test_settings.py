@@ -97,6 +97,25 @@ def test_user_who_authored_is_never_deleted(client, make, admin):
     assert db.session.get(User, fresh_id) is None
 
 
+def test_user_responsible_for_a_record_the_admin_cannot_see_is_not_deleted(client, make, admin):
+    """Deleting them would clear the record's responsible user through ON DELETE SET NULL: a change
+    to a record the admin cannot see, with no version step and no audit entry."""
+    from crm.models import Account, Company
+
+    db.session.get(Account, 1).groups_enabled = True
+    sued = make.group("Süd")
+    owner = make.user()
+    company = make.company("Süd GmbH", group=sued)
+    company.responsible_id = owner.id
+    db.session.commit()
+    company_id, version = company.id, company.version
+    client.post(f"/settings/users/{owner.id}/delete")
+    db.session.expire_all()
+    assert db.session.get(User, owner.id) is not None
+    row = db.session.get(Company, company_id)
+    assert (row.responsible_id, row.version) == (owner.id, version)
+
+
 def test_groups_create_rename_members_delete(client, make, admin):
     make.enable_groups()
     member = make.user()

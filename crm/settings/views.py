@@ -101,7 +101,9 @@ def _user_form(user: User | None = None, **kwargs) -> UserForm:
 
 
 def authored_count(user: User) -> int:
-    """Anything the user wrote or created: such a user is deactivated, never deleted."""
+    """Anything the user wrote, created, is responsible for or deleted: such a user is deactivated,
+    never deleted (deleting would set those records' user columns to NULL through the foreign key,
+    records of groups the admin may not see among them: product.md §8)."""
     n = db.session.scalar(unscoped(select(func.count()).select_from(Note).where(Note.author_id == user.id))) or 0
     n += db.session.scalar(unscoped(select(func.count()).select_from(Task).where(
         or_(Task.created_by_id == user.id, Task.assignee_id == user.id)))) or 0
@@ -109,7 +111,8 @@ def authored_count(user: User) -> int:
         AuditEntry.actor_id == user.id))) or 0
     for model in MODELS.values():
         n += db.session.scalar(unscoped(select(func.count()).select_from(model).where(
-            or_(model.created_by_id == user.id, model.updated_by_id == user.id)))) or 0
+            or_(model.created_by_id == user.id, model.updated_by_id == user.id,
+                model.responsible_id == user.id, model.deleted_by_id == user.id)))) or 0
     return n
 
 
