@@ -5,13 +5,19 @@ Only JSON-level questions are answered here: is it an object, a string, an id, a
 stored at all (no control characters, no lone surrogates, no separator inside a list entry that
 the form would split on). What a value may be - lengths, formats, choices, references to records,
 groups the user may use - is decided by the same WTForms forms and services the pages use.
+
+Numbers are the exception to "through the form": the body is read with every JSON number as a
+``Decimal`` (never a binary float), a number is taken as it is written, without any locale, and
+handed to the services as a ``Decimal``, which check its scale and range (:mod:`crm.decimals`).
+A number never passes through a form, whose parsing depends on the user's language.
 """
 from __future__ import annotations
 
-import math
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from flask import request
 from flask_babel import lazy_gettext as _l
@@ -19,6 +25,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
 from ..common import MAX_ID
+from ..decimals import JSON_NUMBER, DecimalError, from_json
 from ..forms_common import has_control_chars
 from .errors import ApiError
 
@@ -41,14 +48,20 @@ def json_body() -> dict:
         raise ApiError(415, "unsupported_media_type", _l("Send a JSON body with Content-Type: application/json."))
     request.max_content_length = MAX_BODY
     try:
-        data = request.get_json()
-    except (BadRequest, RecursionError):
+        # numbers with a fraction or exponent as Decimal, exactly as written (0.1 stays 0.1);
+        # NaN and Infinity, which Python's reader would take, are not JSON
+        data = json.loads(request.get_data(cache=True), parse_float=Decimal, parse_constant=_not_json)
+    except (BadRequest, ValueError, RecursionError):  # ValueError: JSONDecodeError, UnicodeDecodeError
         raise ApiError(400, "bad_json", _l("The body is not valid JSON.")) from None
     if _has_surrogates(data):
         raise ApiError(400, "bad_json", _l("The body is not valid Unicode."))
     if not isinstance(data, dict):
         raise ApiError(422, "invalid", _l("The body must be a JSON object."), {"body": _l("Expected an object.")})
     return data
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not JSON")
 
 
 def _has_surrogates(value) -> bool:
@@ -78,6 +91,8 @@ class Kind:
     #: how the value goes into a form field (None for kinds that are not form input)
     to_form: Callable[[object], list[str]] | None = None
     extra: dict = field(default_factory=dict)
+    #: the typed value of a checked JSON value (None stays None); kinds with one skip the form
+    parse: Callable[[object], object] | None = None
 
     def __call__(self, value) -> object | None:
         if value is None:
@@ -125,9 +140,9 @@ def _check_id(value):
 
 
 def _check_number(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return _l("Expected a number.")
-    if isinstance(value, float) and not math.isfinite(value):
+    try:
+        from_json(value)
+    except DecimalError:
         return _l("Expected a number.")
     return None
 
@@ -167,7 +182,8 @@ DATE = Kind(_check_line, {"type": "string", "format": "date"}, to_form=_scalar_f
 ID = Kind(_check_id, {"type": "integer", "minimum": 1, "maximum": MAX_ID}, to_form=_scalar_form)
 REQUIRED_ID = Kind(_check_id, {"type": "integer", "minimum": 1, "maximum": MAX_ID}, nullable=False,
                    to_form=_scalar_form)
-NUMBER = Kind(_check_number, {"type": "number"}, to_form=_scalar_form)
+#: a JSON number or a string holding one ("1234.5", "-5", "1e3"): read as a Decimal, no locale
+NUMBER = Kind(_check_number, {"type": ["number", "string"], "pattern": JSON_NUMBER}, parse=from_json)
 BOOL = Kind(_check_bool, {"type": "boolean"}, nullable=False)
 #: one entry per line (emails, phones): an entry may not hold a line break
 LINES = Kind(_checked_list(_check_line), {"type": "array", "items": LINE.schema},
@@ -190,7 +206,7 @@ def _check_custom_values(value):
     if not isinstance(value, dict):
         return _l("Expected an object of field names and values.")
     for item in value.values():
-        if item is None or _check_number(item) is None:
+        if item is None or (not isinstance(item, bool) and isinstance(item, (int, Decimal))):
             continue
         problem = _check_line(item)
         if problem:
@@ -200,13 +216,17 @@ def _check_custom_values(value):
 
 CUSTOM_VALUES = Kind(
     _check_custom_values,
-    {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]}},
+    {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]},
+     "description": "Values by field name; null empties a field. A number field takes a JSON number or a "
+                    "string such as \"-1234.5\" (no locale), below 10^15 with at most 15 significant "
+                    "digits; more is refused (422), never rounded"},
     nullable=False,
 )
 
 
 def check_types(data: dict, spec: dict[str, Kind], *, read_only: Iterable[str] = ()) -> dict:
-    """``data`` with the keys of ``spec``, each of its JSON kind. Keys the API only reports
+    """``data`` with the keys of ``spec``, each of its JSON kind (typed by the kind's ``parse``: a
+    number as a Decimal). Keys the API only reports
     (``read_only``, such as ``id``) are dropped; any other unknown key is an error (422)."""
     errors: dict[str, object] = {}
     read_only = set(read_only)
@@ -221,7 +241,7 @@ def check_types(data: dict, spec: dict[str, Kind], *, read_only: Iterable[str] =
             errors[key] = problem
     if errors:
         raise invalid(errors)
-    return {k: v for k, v in data.items() if k in spec}
+    return {k: (spec[k].parse(v) if spec[k].parse and v is not None else v) for k, v in data.items() if k in spec}
 
 
 def invalid(fields: dict, message=None) -> ApiError:

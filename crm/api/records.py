@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from flask import abort, current_app, g, jsonify, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from ..customfields.services import fields_for
+from ..decimals import DecimalError, from_json
 from ..extensions import db
 from ..notes.forms import NoteForm
 from ..notes.queries import notes_for
@@ -30,7 +32,7 @@ from ..records.services import (
     delete_records,
     update_record,
 )
-from ..records.types import TYPES, RecordType
+from ..records.types import DEAL_VALUE, TYPES, RecordType
 from ..records.views import _form_for
 from .errors import ApiError
 from .inputs import (
@@ -67,7 +69,12 @@ MAX_PAGE = 100_000
 FIELD_KINDS: dict[str, Kind] = {
     "name": LINE, "website": LINE, "background": TEXT, "emails": EMAILS, "phones": LINES,
     "addresses": BLOCKS, "salutation": LINE, "title": LINE, "first_name": LINE, "last_name": LINE,
-    "position": LINE, "company_id": ID, "person_id": ID, "value": NUMBER, "currency": LINE,
+    "position": LINE, "company_id": ID, "person_id": ID, "value": replace(NUMBER, extra={
+        **DEAL_VALUE.json_schema(),
+        "description": f"A decimal, {DEAL_VALUE.describe()}: a JSON number or a string such as \"1234.5\" "
+                       "(read without locale: \"1.234\" is one point two three four); more decimals "
+                       "are refused (422), never rounded"}),
+    "currency": LINE,
     "stage": LINE, "status": LINE, "start_date": DATE, "target_date": DATE, "description": TEXT,
 }
 VERSION = replace(REQUIRED_ID, to_form=None)
@@ -83,25 +90,34 @@ def write_spec(rtype: RecordType, *, patch: bool = False) -> dict[str, Kind]:
     return spec
 
 
-def _custom_input(values: dict, fields) -> tuple[list[tuple[str, str]], dict[str, str], dict]:
-    """Custom fields by name -> form items ``cf_<id>``; unknown names are errors."""
+def _custom_input(values: dict, fields) -> tuple[list[tuple[str, str]], dict[int, object], dict[str, str], dict]:
+    """Custom fields by name -> form items ``cf_<id>``, and the values of number fields, which
+    skip the form (Decimal, or None to clear: the service checks their scale and range); unknown
+    names and numbers that are none are errors."""
     by_name = {f.name: f for f in fields}
-    items, errors = [], {}
+    items, numbers, errors = [], {}, {}
     for name, value in values.items():
         field = by_name.get(name)
         if field is None:
             errors[f"custom_fields.{name}"] = _l("There is no such field.")
+        elif field.kind == "number":
+            try:
+                numbers[field.id] = None if value is None else from_json(value)
+            except DecimalError as err:
+                errors[f"custom_fields.{name}"] = str(err)
         else:
-            items.append((f"cf_{field.id}", "" if value is None else str(value)))
+            text = format(value, "f") if isinstance(value, Decimal) else str(value)
+            items.append((f"cf_{field.id}", "" if value is None else text))
     names = {f"cf_{f.id}": f"custom_fields.{f.name}" for f in fields}
-    return items, errors, names
+    return items, numbers, errors, names
 
 
 def _validated(rtype: RecordType, data: dict, spec: dict, obj=None) -> dict:
     """Fill the record form of the pages from ``data``, validate it, and return the service data
-    for the keys sent. On a PATCH (``obj`` given) only the fields sent are checked and changed."""
+    for the keys sent. On a PATCH (``obj`` given) only the fields sent are checked and changed.
+    Numbers skip the form (see :mod:`.inputs`): they go to the service as the Decimals sent."""
     fields = fields_for(rtype.key)
-    items, errors, names = _custom_input(data.get("custom_fields") or {}, fields)
+    items, numbers, errors, names = _custom_input(data.get("custom_fields") or {}, fields)
     if errors:
         raise invalid(errors)
     posted = formdata({k: v for k, v in data.items() if k != "custom_fields"}, spec)
@@ -117,7 +133,8 @@ def _validated(rtype: RecordType, data: dict, spec: dict, obj=None) -> dict:
     custom = {fid: v for fid, v in service_data.pop("custom_fields").items() if fid in sent_fields}
     if obj is not None:
         service_data = {k: v for k, v in service_data.items() if k in data}
-    service_data["custom_fields"] = custom
+    service_data.update({k: v for k, v in data.items() if spec[k].parse is not None})
+    service_data["custom_fields"] = {**custom, **numbers}
     return service_data
 
 

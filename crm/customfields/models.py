@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common import AttachedMixin, utcnow
+from ..decimals import DecimalRule
 from ..extensions import db
 
 FIELD_KINDS = ("text", "number", "date", "select", "url")
+#: A number field: any sign and scale, below 10^15, and at most 15 significant digits - what a
+#: JSON number (a binary double in most clients) carries exactly, so the API returns what was sent.
+CUSTOM_NUMBER = DecimalRule(digits=15, below=Decimal("1e15"))
 
 custom_field_shares = Table(
     "custom_field_shares",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
@@ -10,9 +10,10 @@ from sqlalchemy.orm import lazyload
 
 from ..audit.services import audit
 from ..common import is_web_address
+from ..decimals import DecimalError, from_json
 from ..extensions import db
 from ..groups.models import Group
-from .models import FIELD_KINDS, CustomField, CustomFieldValue
+from .models import CUSTOM_NUMBER, FIELD_KINDS, CustomField, CustomFieldValue
 
 MAX_TEXT = 2000
 
@@ -27,6 +28,8 @@ def clean_value(field: CustomField, raw) -> str | None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float, Decimal, date)):
         raise FieldValueError(_("Expected a text, number or date."))
+    if field.kind == "number" and not isinstance(raw, (str, date)):
+        return _number_text(raw)
     if isinstance(raw, date):
         raw = raw.isoformat()
     text = str(raw).strip()
@@ -37,13 +40,7 @@ def clean_value(field: CustomField, raw) -> str | None:
             raise FieldValueError(_("At most %(n)d characters.", n=MAX_TEXT))
         return text
     if field.kind == "number":
-        try:
-            number = Decimal(text.replace(",", ".")) if isinstance(raw, str) else Decimal(str(raw))
-        except InvalidOperation:
-            raise FieldValueError(_("Not a number.")) from None
-        if not number.is_finite() or abs(number) >= Decimal("1e15"):
-            raise FieldValueError(_("The number is too large."))
-        return format(number.normalize(), "f")
+        return _number_text(text)
     if field.kind == "date":
         try:
             return date.fromisoformat(text).isoformat()
@@ -58,6 +55,17 @@ def clean_value(field: CustomField, raw) -> str | None:
             raise FieldValueError(_("Not a web address (http:// or https://)."))
         return text
     raise FieldValueError(_("Unknown field kind."))  # explicit deny
+
+
+def _number_text(raw) -> str:
+    """The canonical text of a number field's value: a number (Decimal, int) or a plain decimal
+    string ("-1234.5", "1e3"; what the forms and the API hand over), read without any locale.
+    A value beyond :data:`CUSTOM_NUMBER` is refused, not rounded."""
+    try:
+        number = CUSTOM_NUMBER.check(from_json(raw))
+    except DecimalError as err:
+        raise FieldValueError(str(err)) from None
+    return format(number.normalize(), "f")
 
 
 def fields_for(entity: str, *, shares: bool = False) -> list[CustomField]:

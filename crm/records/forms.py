@@ -9,13 +9,14 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import URL, DataRequired, Length, Optional, ValidationError
 
 from ..common import to_id
-from ..customfields.models import CustomField
-from ..forms_common import NoControlChars, Strip, lines, parse_number
+from ..customfields.models import CUSTOM_NUMBER, CustomField
+from ..decimals import DecimalError, DecimalRule, format_typed, parse_typed
+from ..forms_common import NoControlChars, Strip, lines
 from .services import UNCHANGED
-from .types import CURRENCIES, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, RecordType
+from .types import CURRENCIES, DEAL_STAGE_LABELS, DEAL_VALUE, PROJECT_STATUS_LABELS, RecordType
 
 
 def _optional_int(value):
@@ -25,11 +26,13 @@ def _optional_int(value):
 
 
 class LocalDecimalField(StringField):
-    """A number typed the German way ("1.234,50") or the English way ("1234.50")."""
+    """A number typed the German way ("1.234,50") or the English way ("1234.50"), read strictly by
+    Babel (:func:`crm.decimals.parse_typed`) and checked against ``rule`` (scale and range): a
+    number the field cannot keep is refused, never rounded. Shown to edit in the UI's language."""
 
-    def __init__(self, *args, places: int | None = 2, **kwargs):
+    def __init__(self, *args, rule: DecimalRule, **kwargs):
         super().__init__(*args, **kwargs)
-        self.places = places
+        self.rule = rule
 
     def process_formdata(self, valuelist):
         self.data = None
@@ -37,19 +40,20 @@ class LocalDecimalField(StringField):
             return
         self.raw = valuelist[0]
         try:
-            number = parse_number(valuelist[0], str(get_locale() or "de"))
-        except ValueError:
-            raise ValueError(_l("Not a number.")) from None
-        if abs(number) >= Decimal("1e15"):
-            raise ValueError(_l("The number is too large."))
-        self.data = number.quantize(Decimal(1).scaleb(-self.places)) if self.places is not None else number
+            self.data = self.rule.check(parse_typed(valuelist[0], _locale()))
+        except DecimalError as err:
+            raise ValueError(str(err)) from None
 
     def _value(self):
         if self.raw_data:
             return self.raw_data[0]
         if self.data is None:
             return ""
-        return f"{self.data:.{self.places}f}" if self.places is not None else format(self.data, "f")
+        return format_typed(self.data, _locale())
+
+
+def _locale() -> str:
+    return str(get_locale() or "de")
 
 
 class RecordIdField(HiddenField):
@@ -165,7 +169,8 @@ class CompanyForm(RecordForm):
 
 
 class PersonForm(RecordForm):
-    salutation = SelectField(_l("Salutation"), choices=[
+    # optional: not sent (an API create, an import without the column) is "" like "—" chosen
+    salutation = SelectField(_l("Salutation"), default="", choices=[
         ("", "—"), ("Frau", _l("Ms")), ("Herr", _l("Mr")), ("Divers", _l("Mx"))])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=60)], filters=[Strip])
     first_name = StringField(_l("First name"), validators=[Optional(), Length(max=100)], filters=[Strip])
@@ -180,9 +185,7 @@ class PersonForm(RecordForm):
 
 class DealForm(RecordForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[Strip])
-    value = LocalDecimalField(_l("Value"), validators=[
-        Optional(), NumberRange(min=0, max=Decimal("999999999999"), message=_l(
-            "Between 0 and 999,999,999,999."))])
+    value = LocalDecimalField(_l("Value"), validators=[Optional()], rule=DEAL_VALUE)
     currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES], default="EUR")
     stage = SelectField(_l("Stage"), choices=list(DEAL_STAGE_LABELS.items()), default="open")
     target_date = DateField(_l("Target date"), validators=[Optional()])
@@ -220,12 +223,12 @@ FIELD_ORDER = {
 def custom_field(field: CustomField) -> Field:
     label = field.name
     if field.kind == "number":
-        return LocalDecimalField(label, validators=[Optional()], places=None)
+        return LocalDecimalField(label, validators=[Optional()], rule=CUSTOM_NUMBER)
     if field.kind == "date":
         return DateField(label, validators=[Optional()])
     if field.kind == "select":
         return SelectField(label, choices=[("", "—")] + [(o, o) for o in field.options or []],
-                           validate_choice=True)
+                           validate_choice=True, default="")  # not sent: empty, as "—"
     if field.kind == "url":
         return StringField(label, validators=[Optional(), Length(max=500), URL(
             require_tld=False, message=_l("Not a web address (http:// or https://)."))], filters=[Strip])

@@ -15,12 +15,13 @@ from ..auth.models import User
 from ..common import is_web_address
 from ..customfields.models import CustomField
 from ..customfields.services import FieldValueError, clean_value, set_values
+from ..decimals import DecimalError
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
 from .models import DEAL_STAGES, PROJECT_STATUSES, ContactDetail, Tag
-from .types import CURRENCIES, TYPES, RecordType
+from .types import CURRENCIES, DEAL_VALUE, TYPES, RecordType
 
 
 class ServiceError(Exception):
@@ -262,7 +263,10 @@ def _apply(rtype: RecordType, obj, data: dict, viewer: Viewer) -> dict:
         errors["website"] = _("Not a web address (http:// or https://).")
     if rtype.key == "deal":
         if "value" in data:
-            obj.value = data["value"]
+            try:  # checked here too, whatever edge it came from: a value is refused, never rounded
+                obj.value = None if data["value"] is None else DEAL_VALUE.check(data["value"])
+            except DecimalError as err:
+                errors["value"] = str(err)
         if obj.stage not in DEAL_STAGES:
             errors["stage"] = _("Not one of the options.")
         if obj.currency not in CURRENCIES:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
+from ..decimals import DecimalRule
 from .models import Company, Deal, Person, Project, RecordMixin
 
 
@@ -101,3 +103,6 @@ PROJECT_STATUS_LABELS = {
     "done": _l("done"), "cancelled": _l("cancelled"),
 }
 CURRENCIES = ("EUR", "CHF", "USD", "GBP")
+#: A deal's value: whole cents (the column holds cents), from 0 to 999,999,999,999.
+DEAL_VALUE = DecimalRule(places=2, minimum=Decimal(0), maximum=Decimal("999999999999"),
+                         range_message=_l("Between 0 and 999,999,999,999."))

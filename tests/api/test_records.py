@@ -200,7 +200,8 @@ def test_create_rejects_groups_the_user_is_not_in(api, world):
     ({"name": "D", "value": -1}, "value"),
     ({"name": "D", "value": 1e13}, "value"),
     ({"name": "D", "value": 1e300}, "value"),
-    ({"name": "D", "value": "12"}, "value"),
+    ({"name": "D", "value": "12,5"}, "value"),  # a decimal string is "12.5"; see test_numbers.py
+    ({"name": "D", "value": True}, "value"),
     ({"name": "D", "stage": "maybe"}, "stage"),
     ({"name": "D", "currency": "BTC"}, "currency"),
     ({"name": "D", "target_date": "31.12.2030"}, "target_date"),
