@@ -9,12 +9,15 @@ see (:data:`DIFFERENCES`):
 * a hidden person that links to ``u``'s company (B) or to nothing (A);
 * a hidden company named like ``u``'s company (B);
 * another user's assignment under the id ``u`` tries to undo: of companies (A) or people (B);
-* after ``u`` imports companies: a hidden person that links to one of them (B only).
+* after ``u`` imports companies: a hidden person that links to one of them (B only);
+* the recycle bin (B): another user deleted the hidden employer of ``u``'s person, and a hidden
+  record that is now in ``u``'s own group.
 
 ``u`` then runs the same script in both (:func:`script`): a GET of every page, partial and API
 route of the coverage table ``u`` can reach (every record id, the new-record forms from every
 parent, lists with tag and text filters, search, lookup), and the writes whose answers could
-depend on the difference: bulk "remove tag", a tag PATCH through the API, undo of an assignment by
+depend on the difference: the recycle bin page, a delete and restore of ``u``'s own person, bulk
+"remove tag", a tag PATCH through the API, undo of an assignment by
 id, an edit form sent back as it came, an import and its undo. Every answer - status, body,
 redirect - must be identical after blanking CSRF tokens, times and ``u``'s API token. The worlds
 are built so that everything ``u`` sees gets the same ids in both (same number of rows in every
@@ -35,6 +38,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
+from crm.common import utcnow
 from crm.extensions import db
 from crm.imports.models import ImportItem
 
@@ -70,6 +74,9 @@ FIXED = (
     RecordSpec("p_u", "person", "Nord", company="c_h1"),
     RecordSpec("d_u", "deal", "Nord", company="c_h1", person="p_h1"),
     RecordSpec("pr_u", "project", "Nord", company="c_h1", person="p_h1"),
+    RecordSpec("c_h3", "company", "Süd"),
+    RecordSpec("c_t", "company", "Süd"),
+    RecordSpec("p_u2", "person", "Nord", company="c_h3"),
 )
 DIFFERENCES = (
     "u's person, deal and project link to c_h2/p_h2 instead of c_h1/p_h1 (all hidden)",
@@ -78,6 +85,8 @@ DIFFERENCES = (
     "hidden c_h2 has the name of u's company c_u",
     "another user's assignment u tries to undo is of people, not companies",
     "after u's import, hidden p_h2 links to the first imported company",
+    "hidden c_h3, the employer of u's person p_u2, is in the recycle bin (deleted by v)",
+    "hidden c_t is in u's group Nord and in the recycle bin (deleted by v)",
 )
 
 
@@ -133,6 +142,11 @@ def make_world(spec: WorldSpec, variant: str) -> World:
         name = db.session.get(company, ids["c_u"]).name
         db.session.execute(update(company).where(company.id == ids["c_h2"])
                            .values(name=name, updated_at=company.updated_at))
+        # the recycle bin: another user's deletions, one of them in u's own group
+        trashed = {"deleted_at": utcnow(), "deleted_by_id": world.user_ids[V], "updated_at": company.updated_at}
+        db.session.execute(update(company).where(company.id == ids["c_h3"]).values(**trashed))
+        db.session.execute(update(company).where(company.id == ids["c_t"])
+                           .values(group_id=world.group_ids["Nord"], **trashed))
         db.session.commit()
     # another user's assignment (nothing moved): of companies in A, of people in B
     with current_app.test_request_context("/", method="POST"):
@@ -236,6 +250,9 @@ def crawl(s: Script) -> None:
         elif kind == "imports":
             if "job_id" not in rule:
                 s.get(fill(rule), rule=rule)
+        elif kind == "trash":
+            for args in ("", "?page=2"):
+                s.get(fill(rule) + args, rule=rule)
         elif kind in ("login", "static"):
             continue  # no user data
         else:
@@ -269,6 +286,15 @@ def script(s: Script) -> None:
         s.send("POST", url, "edit form sent back", data=data)
         s.get(f"/{plural}/{ids[key]}")
         s.get(f"/api/v1/{plural}/{ids[key]}", api=True)
+    # u's own person (employer hidden; in B in the bin) into the bin and back
+    people = f"/api/v1/people/{ids['p_u2']}"
+    s.send("DELETE", people, "delete")
+    s.get("/settings/trash")
+    s.get(f"/api/v1/people/{ids['p_u2']}", api=True)
+    s.send("POST", f"{people}/restore", "restore")
+    s.get(f"/people/{ids['p_u2']}")
+    s.get(f"/people/{ids['p_u2']}/edit")
+    s.get("/settings/trash")
     # an import of companies, a hidden record linking to one of them (B), the undo
     resp = s.send("POST", "/import", "import upload",
                   data={"record_type": "company",
@@ -342,6 +368,7 @@ def test_worlds_differing_in_what_u_cannot_see_answer_alike(app, extra):
 def test_every_get_kind_is_requested():
     """A new kind of GET probe in coverage.GET needs its requests in :func:`crawl`."""
     known = {"record", "api_record", "list", "api_list", "search", "api_search", "lookup", "new", "export",
-             "home", "tasks", "page", "pipeline", "admin", "api_admin", "api_public", "imports", "login", "static"}
+             "home", "tasks", "page", "pipeline", "admin", "api_admin", "api_public", "imports", "login", "static",
+             "trash"}
     assert {p.kind for p in GET.values()} <= known
 

@@ -13,6 +13,12 @@ row that ``u`` could not fully see before the request is byte-identical afterwar
   request, and of everything attached to them: tag links and their tags, contact details, notes,
   tasks, custom field values, search documents. All columns, ``version`` and ``updated_at``
   included; a row that disappears counts as changed.
+* **The recycle bin** (product.md §8): a record in the bin is on no surface for anyone, so its
+  rows (and what hangs on it) are protected from every request except the bin's own actions
+  (restore, purge) by a user who may act on it there: an admin or its deleter, fully seeing its
+  group. A purge acts as the system: on a purge request, and only there, the linking rows of what
+  it removes may change exactly by the link set to NULL with a new version and time of change
+  (:func:`_detached_from`, like the records a group delete moves).
 * **Two more invariants**: while the group system is off, no request changes any record's group
   (product.md §8: "While the extension is off, no path changes any record's group"); and an
   import's undo deletes exactly as many records as its audit entry (and message) reports.
@@ -30,6 +36,7 @@ import itertools
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from hypothesis import HealthCheck, example, given, settings
 from sqlalchemy import func, select, update
@@ -41,6 +48,7 @@ from crm.customfields.models import CustomField, custom_field_shares
 from crm.extensions import db
 from crm.groups.models import BASIS_ID, Group, group_members
 from crm.imports.models import ImportItem, ImportJob
+from crm.records.trash import RETENTION_DAYS
 from crm.settings.models import ACCOUNT_ID, Account
 
 from . import figures
@@ -103,6 +111,10 @@ class Snapshot:
     def ids(self, user_key: str, rtype: str, *levels: str) -> list[int]:
         return sorted(rid for (t, rid) in self._records if t == rtype and self.level(user_key, t, rid) in levels)
 
+    def trashed(self, rtype: str, rid: int) -> bool:
+        """In the recycle bin (or gone)."""
+        return _gone(self.rows[TABLE[rtype]].get((rid,)))
+
     def links_to(self, rtype: str, rid: int) -> list[tuple[str, int]]:
         """Records that link to (rtype, rid) through company_id / person_id."""
         out = []
@@ -152,10 +164,20 @@ def snapshot(world: World) -> Snapshot:
     return snap
 
 
-def protected(snap: Snapshot, user_key: str) -> dict[str, set[tuple]]:
+def protected(snap: Snapshot, user_key: str, user_id: int, bin_action: bool = False) -> dict[str, set[tuple]]:
     """Primary keys, per table, of the rows of every record the user does not fully see and of
-    everything attached to them."""
+    everything attached to them.
+
+    A record in the recycle bin is on no surface for anyone (product.md §8): its rows are
+    protected from every request, except from the bin's own actions (``bin_action``: restore,
+    purge) by a user who may act on it there - an admin or its deleter, fully seeing its group."""
+    me = snap.spec.user(user_key)
     not_full = {k: set(snap.ids(user_key, k, "restricted", "hidden")) for k in TYPES}
+    for key, table in TABLE.items():
+        for pk, row in snap.rows[table].items():
+            if row["deleted_at"] is not None and not (
+                    bin_action and (me.role == "admin" or row["deleted_by_id"] == user_id)):
+                not_full[key].add(pk[0])
     out: dict[str, set[tuple]] = {t: set() for t in WATCHED}
     for key, table in TABLE.items():
         out[table] = {pk for pk in snap.rows[table] if pk[0] in not_full[key]}
@@ -213,7 +235,9 @@ class Run:
              allow: dict | None = None):
         """Send one request as ``b`` and check the oracle's invariants against the state before."""
         before = self.snap()
-        guarded = protected(before, b.user.key)
+        write = WRITE.get((method, rule))
+        guarded = protected(before, b.user.key, self.world.user_ids[b.user.key],
+                            bin_action=write is not None and write.kind == "trash")
         api = url.startswith("/api/")
         body = {"json": json if json is not None else {}} if api else {"data": data if data is not None else {}}
         resp = b.send(method, url, rule=rule, target=target, api=api, **body)
@@ -298,14 +322,20 @@ def _targets(run: Run, b: Browser, rtype: str, n: int = 1) -> list[int]:
     """Up to ``n`` records the user fully sees, those that other records link to first (most of
     all records the user does not fully see)."""
     snap = run.snap()
-    full = snap.ids(b.user.key, rtype, "full")
+    full = [rid for rid in snap.ids(b.user.key, rtype, "full") if not snap.trashed(rtype, rid)]
+    return _most_linked(run, b, rtype, full)[:n]
+
+
+def _most_linked(run: Run, b: Browser, rtype: str, ids: list[int]) -> list[int]:
+    """``ids``, those that records the user does not fully see link to first."""
+    snap = run.snap()
 
     def weight(rid):
         links = snap.links_to(rtype, rid) if rtype in ("company", "person") else []
         unseen = [x for x in links if snap.level(b.user.key, *x) != "full"]
         return (-len(unseen), -len(links), rid)
 
-    return sorted(full, key=weight)[:n]
+    return sorted(ids, key=weight)
 
 
 def _not_full(run: Run, b: Browser, rtype: str) -> list[int]:
@@ -558,15 +588,15 @@ def write_import_job(run: Run, b: Browser, method: str, rule: str, params: dict)
 
 
 def _link_unseen_to_import(run: Run, b: Browser, job: int) -> None:
-    """As another user: link a person, deal or project the importer does not fully see to the
-    first imported company (without touching the company)."""
+    """As another user: link a person, deal or project the importer does not fully see (and that
+    is not in the recycle bin) to the first imported company (without touching the company)."""
     first = db.session.scalar(select(func.min(ImportItem.record_id)).where(ImportItem.job_id == job))
     db.session.rollback()
     if first is None:
         return
     snap = run.snap()
     unseen = [(lvl, key, rid) for lvl in ("hidden", "restricted") for key in ("person", "deal", "project")
-              for rid in snap.ids(b.user.key, key, lvl)]
+              for rid in snap.ids(b.user.key, key, lvl) if not snap.trashed(key, rid)]
     if unseen:
         _lvl, key, rid = unseen[0]  # a hidden one if there is one, else a restricted one
         model = MODEL[key]
@@ -600,10 +630,22 @@ def write_admin_only(run: Run, b: Browser, method: str, rule: str, params: dict)
                        "role": "normal"}
         elif rule == "/settings/users/<int:user_id>/delete":
             url = fill(rule, user_id=max(run.world.user_ids.values()))
+        elif rule == "/settings/users/<int:user_id>/sessions/end":
+            url = fill(rule, user_id=_bystander(run, b))
         page = url.removesuffix("/move") if rule.endswith("/move") else url
+        if rule.endswith("/sessions/end"):
+            page = url.removesuffix("/sessions/end")  # the button is on the user's page
         if rule == "/settings/groups":
             page = "/settings/groups"
         _submit(run, b, page, url, rule, changes, allow=allow)
+
+
+def _bystander(run: Run, b: Browser) -> int:
+    """A user whose sessions an admin ends: not the admin, not the main actor (whose requests come
+    later), not the user the admin deletes."""
+    main = actors(run.world.spec)[0].key
+    ids = sorted(uid for key, uid in run.world.user_ids.items() if key not in (b.user.key, main))
+    return (ids[:-1] or ids or [run.world.unused_id()])[0]
 
 
 def _fields() -> list[tuple]:
@@ -659,6 +701,149 @@ def write_api_admin_only(run: Run, b: Browser, method: str, rule: str, params: d
     run.send(b, method, url, rule, json=body, allow=allow)
 
 
+#: a purge removes records for good and detaches the links to them as the system (product.md §8):
+#: on these requests the oracle allows exactly that on the linking rows - a link to a record the
+#: purge may remove set to NULL, with the row's version and time of change - and nothing else
+PURGES = {("POST", f"/settings/trash/{ANY_RECORD}/<int:record_id>/purge"), ("POST", "/settings/trash/purge-expired")}
+DETACHED_COLUMNS = {"version", "updated_at"}
+
+
+def _detached_from(purged: dict[str, set[int]]) -> dict:
+    """Allowed changes of a purge of ``purged`` (record key -> ids): links to them set to NULL."""
+    def detached(old, new):
+        if new is None or new["version"] <= old["version"]:
+            return False
+        changed = {c for c in old if old[c] != new[c]}
+        links = {c for c in changed if c.endswith("_id") and c[:-3] in TABLE}
+        return bool(links) and changed <= links | DETACHED_COLUMNS and all(
+            new[c] is None and old[c] in purged.get(c[:-3], ()) for c in links)
+
+    return {TABLE[k]: detached for k in ("person", "deal", "project")}
+
+
+def _admin(run: Run) -> Browser | None:
+    admin = actors(run.world.spec)[1]
+    return run.browsers[admin.key] if admin is not None else None
+
+
+def _trash_own(run: Run, b: Browser, rtype: str) -> int | None:
+    """``b`` deletes (API) the record of type ``rtype`` it fully sees that hidden records link to
+    most; its id if it went into the bin."""
+    plural = PLURAL[rtype]
+    for rid in _targets(run, b, rtype, 1):
+        run.send(b, "DELETE", f"/api/v1/{plural}/{rid}", f"/api/v1/{plural}/<api_id:record_id>")
+        if run.snap().trashed(rtype, rid):
+            return rid
+    return None
+
+
+def _for_purge(run: Run, admin: Browser, rtype: str) -> int | None:
+    """The record an admin purges: of those in the bin the admin may act on and those the admin
+    could delete, the one most linked to by records the admin does not fully see (deleted
+    first if need be)."""
+    snap = run.snap()
+    in_bin = [pk[0] for pk, row in snap.rows[TABLE[rtype]].items()
+              if row["deleted_at"] is not None and snap.level(admin.user.key, rtype, pk[0]) == "full"]
+    best = _most_linked(run, admin, rtype, in_bin + _targets(run, admin, rtype, 1))[:1]
+    if not best or snap.trashed(rtype, best[0]):
+        return next(iter(best), None)
+    return _trash_own(run, admin, rtype)
+
+
+def _trash_behind(run: Run, b: Browser, rtype: str, *, days: int = 0) -> int | None:
+    """As another user: put a record ``b`` does not fully see into the bin (``days`` ago); a
+    record of the bin ``b`` may not act on - that ``b`` asks to restore or purge all the same."""
+    snap = run.snap()
+    me = run.world.user_ids[b.user.key]
+    ids = [rid for rid in _not_full(run, b, rtype) if not snap.trashed(rtype, rid)]
+    others = [uid for uid in run.world.user_ids.values() if uid != me]
+    if not ids or not others:
+        return None
+    model = MODEL[rtype]
+    db.session.execute(update(model).where(model.id == ids[0]).values(
+        deleted_at=utcnow() - timedelta(days=days), deleted_by_id=others[0], version=model.version + 1,
+        updated_at=utcnow()))
+    db.session.commit()
+    run.changed_behind()
+    return ids[0]
+
+
+def _age(run: Run, rtype: str, rid: int, days: int) -> None:
+    """Time passes: the record went into the bin ``days`` days ago."""
+    model = MODEL[rtype]
+    db.session.execute(update(model).where(model.id == rid).values(deleted_at=utcnow() - timedelta(days=days)))
+    db.session.commit()
+    run.changed_behind()
+
+
+def write_trash(run: Run, b: Browser, method: str, rule: str, params: dict) -> None:
+    """The recycle bin (product.md §8). Restore: the user deletes a record that hidden records
+    link to and restores it; an admin restores one the user deleted; the user asks to restore
+    one another user deleted (and one moved out of the user's sight in the bin). Purge (admins):
+    of a record the admin deleted, and of one in the bin the admin does not fully see.
+    Purge-expired: with an expired record the admin deleted and an expired one the admin does
+    not fully see. Only the purge may change rows the actor cannot fully see, and only by
+    detaching the links to what it removes (:func:`_detached_from`)."""
+    admin = _admin(run)
+    if rule.endswith("/purge-expired"):
+        if admin is not b:
+            run.send(b, method, fill(rule), rule)  # (refused: admins only)
+        if admin is None:
+            return
+        for rtype in TYPES:
+            rid = _for_purge(run, admin, rtype)
+            if rid is not None:
+                _age(run, rtype, rid, RETENTION_DAYS + 1)
+            _trash_behind(run, admin, rtype, days=RETENTION_DAYS + 5)
+        run.send(admin, method, fill(rule), rule, allow=_detached_from(_expired(run, admin)))
+        return
+    plurals = PLURALS if ANY_RECORD in rule else [p for p in PLURALS if f"/{p}/" in rule]
+    for plural in plurals:
+        rtype = KEY_OF[plural]
+        if rule.endswith("/purge"):
+            for actor in dict.fromkeys(x for x in (b, admin) if x is not None):
+                if actor is admin:
+                    rid = _for_purge(run, actor, rtype)
+                else:
+                    rid = _trash_own(run, actor, rtype) if actor.user.role != "normal" else None
+                if rid is not None:
+                    run.send(actor, method, fill(rule, plural=plural, record_id=rid), rule,
+                             allow=_detached_from({rtype: {rid}}) if actor is admin else None)
+                other = _trash_behind(run, actor, rtype)
+                if other is not None:
+                    run.send(actor, method, fill(rule, plural=plural, record_id=other), rule)
+            continue
+        # restore: by the deleter, by an admin, by someone who may not
+        for deleter, restorer in dict.fromkeys([(b, b), (b, admin), (admin, b)]):
+            if deleter is None or restorer is None or deleter.user.role == "normal":
+                continue
+            rid = _trash_own(run, deleter, rtype)
+            if rid is not None:
+                run.send(restorer, method, fill(rule, plural=plural, record_id=rid), rule)
+        rid = _trash_own(run, b, rtype) if b.user.role != "normal" else None
+        if rid is not None and run.snap().spec.enabled:
+            _move_out_of_sight(run, b, rtype, [rid])
+            run.send(b, method, fill(rule, plural=plural, record_id=rid), rule)
+        other = _trash_behind(run, b, rtype)
+        if other is not None:
+            run.send(b, method, fill(rule, plural=plural, record_id=other), rule)
+
+
+def _expired(run: Run, b: Browser) -> dict[str, set[int]]:
+    """The records of the bin ``b`` (an admin) may purge as expired: older than the retention
+    time, in a group ``b`` fully sees."""
+    snap = run.snap()
+    limit = utcnow() - timedelta(days=RETENTION_DAYS)
+    return {key: {pk[0] for pk, row in snap.rows[table].items()
+                  if row["deleted_at"] is not None and _naive(row["deleted_at"]) < limit
+                  and snap.level(b.user.key, key, pk[0]) == "full"}
+            for key, table in TABLE.items()}
+
+
+def _naive(at):
+    return at.replace(tzinfo=None) if at.tzinfo is not None else at
+
+
 def write_self(run: Run, b: Browser, method: str, rule: str, params: dict) -> None:
     data = {
         "/profile": {"profile-name": "Orakel", "profile-locale": "de"},
@@ -691,6 +876,7 @@ WRITERS = {
     "import_job": write_import_job,
     "admin_only": write_admin_only,
     "api_admin_only": write_api_admin_only,
+    "trash": write_trash,
     "self": write_self,
     "public": write_public,
     "api_public": write_public,
