@@ -16,7 +16,7 @@ from ..customfields.models import CustomField
 from ..customfields.services import FieldValueError, clean_value, set_values
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group
-from ..visibility import Viewer, fully_visible_to
+from ..visibility import Viewer, fully_visible_to, unscoped
 from .models import DEAL_STAGES, PROJECT_STATUSES, ContactDetail, Tag
 from .types import CURRENCIES, TYPES, RecordType
 
@@ -107,8 +107,13 @@ def clean_tag_name(name) -> str:
 
 
 def tag_named(name: str, create: bool = True) -> Tag | None:
-    """The tag of this (cleaned) name, compared case-insensitively; created if missing."""
-    tag = db.session.scalar(select(Tag).where(func.lower(Tag.name) == name.casefold()))
+    """The tag of this (cleaned) name, compared case-insensitively; created if missing.
+
+    Looking up only (``create=False``), a tag exists for the viewer only on records they fully see
+    (the safety net). To create one, the row is looked up across all records: a tag name is unique,
+    so a name that sits only on records the viewer cannot see reuses that row."""
+    stmt = select(Tag).where(func.lower(Tag.name) == name.casefold())
+    tag = db.session.scalar(unscoped(stmt) if create else stmt)
     if tag is None and create:
         tag = Tag(name=name)
         db.session.add(tag)
