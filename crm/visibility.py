@@ -8,15 +8,29 @@ Three levels for a user ``u`` and a record ``r`` in group ``g``:
 * **hidden** - otherwise.
 
 Everything else asks this module: the SQL predicates :func:`visible_to` and
-:func:`fully_visible_to` (and their variants for things attached to records) are used by every
-list, count, search, export, API and related-list query. On top, :func:`install_safety_net` adds
-the same criteria to every ORM SELECT in a request (``do_orm_execute`` + ``with_loader_criteria``),
-so that a query that forgets its predicate still cannot return a hidden row. The safety net does
-not cover ``Session.get()`` of objects already in the identity map, Core statements or bulk
-UPDATE/DELETE; code doing those must use the predicates explicitly.
+:func:`fully_visible_to` (and :func:`criteria_for` for everything attached to records) are used
+by every list, count, search, export, API and related-list query. On top, a request-scoped safety
+net (:func:`install_safety_net`, ``do_orm_execute``) catches the query that forgets them.
 
-The only way around the safety net is :func:`unscoped`, for the few admin queries that need it
-(group record counts, the audit log, the "who can see this" panel). Grep for ``unscoped(``.
+What the safety net guarantees, for every SELECT run through ``db.session`` inside a request:
+
+* every mapped class is declared in :data:`SCOPES` (or Core table in :data:`CORE_TABLES`): how
+  it is scoped, or that it holds no record data; an undeclared one is refused, and app start with
+  debug or testing on fails on it (a new model registers there);
+* each declared class gets its criteria (``with_loader_criteria``, generated per kind from the
+  declaration) wherever it appears: selected, joined, aliased, in subqueries and relationship
+  loads. Without a viewer (not logged in) no row of any scoped class;
+* records come back fully visible only; rows the viewer sees restricted only through column
+  selects marked :func:`restricted_rows` (refused on object loads);
+* a Core read of a table holding record data (``Model.__table__``, a link table, ``table()``) or
+  SQL text (``text()``, ``literal_column()``) is refused, unless opted out with :func:`unscoped`.
+
+What it does not cover: ``INSERT``/``UPDATE``/``DELETE`` (they use the predicates explicitly),
+objects already in the session's identity map (``Session.get()``, relationships loaded earlier),
+statements on a raw connection (``db.engine``, ``session.connection()``), anything outside a
+request (command line, jobs), and what the ``unscoped(`` call sites read - grep for them. It
+decides which rows come back, not which columns are shown: masking a restricted row's columns is
+the query's job (:func:`masked`).
 """
 from __future__ import annotations
 
