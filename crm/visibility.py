@@ -539,14 +539,27 @@ def _base_table(from_):
     return from_
 
 
+def _entity_tables(select_) -> frozenset[str]:
+    """Tables a select reads through their mapped class (selected or joined, not aliased): a Core
+    column of one of them in this select (or a subquery correlated to it) names the same FROM,
+    which carries the criteria - as in the primary key clause of ``Session.get()``."""
+    names = set()
+    joined = [join[0] for join in select_._setup_joins]
+    for el in (*select_._raw_columns, *select_._from_obj, *joined):
+        entity = getattr(el, "_annotations", {}).get("parententity")
+        if entity is not None and not entity.is_aliased_class:
+            names.add(entity.mapper.local_table.name)
+    return frozenset(names)
+
+
 def _refuse_unscopable(statement) -> None:
     """Raise :class:`Unscoped` if the statement reads a table other than through its mapped class
     (with the loader criteria) - unless the table holds no record data -, SQL text, or a class
     that is not declared. Walks the whole statement: subqueries, CTEs, unions, EXISTS."""
     free = _free_tables()
-    stack, seen = [statement], set()
+    stack, seen = [(statement, frozenset())], set()
     while stack:
-        el = stack.pop()
+        el, through_class = stack.pop()
         if id(el) in seen:
             continue
         seen.add(id(el))
@@ -563,8 +576,10 @@ def _refuse_unscopable(statement) -> None:
         if isinstance(el, ColumnClause):
             if el.is_literal and el.table is None and el.name != "*":
                 raise Unscoped(f"literal SQL {el.name!r} inside a request: use the predicates and unscoped()")
+            if isinstance(el.table, TableClause) and el.table.name in through_class:
+                continue
             if el.table is not None:
-                stack.append(el.table)
+                stack.append((el.table, through_class))
             continue
         if isinstance(el, FromClause):
             base = _base_table(el)
@@ -578,10 +593,11 @@ def _refuse_unscopable(statement) -> None:
         if isinstance(el, Select):
             # the FROMs written out, not the ones a select derives from its columns: a column of a
             # class brings its table along (and the criteria with it)
-            stack.extend(super(Select, el).get_children(omit_attrs=("_from_obj",)))
-            stack.extend(el._from_obj)
+            inner = through_class | _entity_tables(el)
+            stack.extend((child, inner) for child in super(Select, el).get_children(omit_attrs=("_from_obj",)))
+            stack.extend((child, inner) for child in el._from_obj)
         else:
-            stack.extend(el.get_children())
+            stack.extend((child, through_class) for child in el.get_children())
 
 
 def _only_columns(statement) -> None:

@@ -288,3 +288,14 @@ def test_criteria_of_aliases_are_bound_per_user(app, make):
         with app.test_request_context():
             g.viewer = viewer
             assert [tuple(r) for r in db.session.execute(stmt)] == expected
+
+
+def test_session_get_is_scoped_and_not_refused(app, make):
+    u, seen, hidden, *_ = world(make)
+    viewer = viewer_for(u)
+    seen_id, hidden_id = seen.id, hidden.id
+    db.session.expunge_all()
+    with app.test_request_context():
+        g.viewer = viewer
+        assert db.session.get(Company, seen_id).name == "Gesehen"
+        assert db.session.get(Company, hidden_id) is None
