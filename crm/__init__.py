@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from . import models  # noqa: F401  (registers every table)
 from .config import build_config
 from .extensions import csrf, db, login_manager, migrate
-from .visibility import install_safety_net
+from .visibility import check_registry, install_safety_net
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +43,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     init_i18n(app)
     install_safety_net(FSASession)
+    if app.debug or app.testing:
+        check_registry()  # a model or table nobody declared for the safety net stops the start
     init_web(app)
 
     from .api.views import bp as api_bp

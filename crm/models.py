@@ -5,7 +5,16 @@ from .customfields.models import CustomField, CustomFieldValue, custom_field_sha
 from .groups.models import BASIS_ID, Group, group_members  # noqa: F401
 from .imports.models import ImportItem, ImportJob  # noqa: F401
 from .notes.models import Note  # noqa: F401
-from .records.models import MODELS, Company, ContactDetail, Deal, Person, Project, Tag  # noqa: F401
+from .records.models import (  # noqa: F401
+    MODELS,
+    TAG_LINKS,
+    Company,
+    ContactDetail,
+    Deal,
+    Person,
+    Project,
+    Tag,
+)
 from .search.models import SearchDoc  # noqa: F401
 from .settings.models import ACCOUNT_ID, Account  # noqa: F401
 from .tasks.models import Task  # noqa: F401

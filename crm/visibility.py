@@ -11,19 +11,33 @@ A record in the recycle bin (``deleted_at`` set) is hidden from everyone, whatev
 predicate below says ``deleted_at IS NULL`` (:func:`not_trashed`), and so does the safety net.
 
 Everything else asks this module: the SQL predicates :func:`visible_to` and
-:func:`fully_visible_to` (and their variants for things attached to records) are used by every
-list, count, search, export, API and related-list query. On top, :func:`install_safety_net` adds
-the same criteria to every ORM SELECT in a request (``do_orm_execute`` + ``with_loader_criteria``),
-so that a query that forgets its predicate still cannot return a hidden row. The safety net does
-not cover ``Session.get()`` of objects already in the identity map, Core statements or bulk
-UPDATE/DELETE; code doing those must use the predicates explicitly.
+:func:`fully_visible_to` (and :func:`criteria_for` for everything attached to records) are used
+by every list, count, search, export, API and related-list query. On top, a request-scoped safety
+net (:func:`install_safety_net`, ``do_orm_execute``) catches the query that forgets them.
 
-The only way around the safety net is :func:`unscoped`, for the few admin queries that need it
-(group record counts, the audit log, the "who can see this" panel). Grep for ``unscoped(``.
+What the safety net guarantees, for every SELECT run through ``db.session`` inside a request:
+
+* every mapped class is declared in :data:`SCOPES` (or Core table in :data:`CORE_TABLES`): how
+  it is scoped, or that it holds no record data; an undeclared one is refused, and app start with
+  debug or testing on fails on it (a new model registers there);
+* each declared class gets its criteria (``with_loader_criteria``, generated per kind from the
+  declaration) wherever it appears: selected, joined, aliased, in subqueries and relationship
+  loads. Without a viewer (not logged in) no row of any scoped class;
+* records come back fully visible only; rows the viewer sees restricted only through column
+  selects marked :func:`restricted_rows` (refused on object loads);
+* a Core read of a table holding record data (``Model.__table__``, a link table, ``table()``) or
+  SQL text (``text()``, ``literal_column()``) is refused, unless opted out with :func:`unscoped`.
+
+What it does not cover: ``INSERT``/``UPDATE``/``DELETE`` (they use the predicates explicitly),
+objects already in the session's identity map (``Session.get()``, relationships loaded earlier),
+statements on a raw connection (``db.engine``, ``session.connection()``), anything outside a
+request (command line, jobs), and what the ``unscoped(`` call sites read - grep for them. It
+decides which rows come back, not which columns are shown: masking a restricted row's columns is
+the query's job (:func:`masked`).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,15 +58,20 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import ORMExecuteState, aliased, with_loader_criteria
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.orm import LoaderCriteriaOption, ORMExecuteState, aliased
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement, TextClause, True_
+from sqlalchemy.sql.selectable import CTE, Alias, FromClause, Select, Subquery, TableClause
 
+from .audit.models import AssignmentChange, AuditEntry
+from .auth.models import RateCounter, User, UserSession
 from .common import RECORD_KEYS
 from .customfields.models import CustomField, CustomFieldValue, custom_field_shares
 from .extensions import db
-from .groups.models import BASIS_ID, group_members
+from .groups.models import BASIS_ID, Group, group_members
+from .imports.models import ImportItem, ImportJob
 from .notes.models import Note
-from .records.models import MODELS, ContactDetail
+from .records.models import MODELS, TAG_LINKS, ContactDetail, Tag
+from .search.models import SearchDoc
 from .settings.models import ACCOUNT_ID, Account
 from .tasks.models import Task
 
@@ -62,6 +81,7 @@ RESTRICTED: Level = "restricted"
 HIDDEN: Level = "hidden"
 
 _UNSCOPED = "kontor_unscoped"
+_RESTRICTED = "kontor_restricted_rows"
 
 
 @dataclass(frozen=True)
@@ -213,213 +233,443 @@ def masked(model, viewer: Viewer, column):
 _OWNERS = {k: aliased(m, name=f"vis_{k}") for k, m in MODELS.items()}
 
 
-def _owner_visible(key: str, fk, ids) -> ColumnElement[bool]:
-    """``fk`` points at a record of type ``key`` that is not in the recycle bin and is in one of
-    the groups ``ids`` (``None``: any group). A correlated EXISTS (one primary-key lookup per row)
-    rather than ``fk IN (SELECT id ...)``, which databases build into a list of every visible
-    record first: at a million records that is the slow part."""
+def record_rule(model, viewer: Viewer, *, restricted: bool = False) -> ColumnElement[bool]:
+    """THE rule for rows of a record class (or an alias of one) that everything scoped by the
+    registry below goes back to: fully visible records; with ``restricted`` the ones the viewer
+    sees restricted too. (A condition every record must meet - say "not in the recycle bin" -
+    belongs here, and nowhere else.)"""
+    return visible_to(model, viewer) if restricted else fully_visible_to(model, viewer)
+
+
+def _owner_visible(key: str, fk, viewer: Viewer, *, restricted: bool = False) -> ColumnElement[bool]:
+    """``fk`` points at a record of type ``key`` the viewer sees. A correlated EXISTS (one
+    primary-key lookup per row) rather than ``fk IN (SELECT id ...)``, which databases build into
+    a list of every visible record first: at a million records that is the slow part."""
     owner = _OWNERS[key]
-    conds = [owner.id == fk, not_trashed(owner)]
-    if ids is not None:
-        conds.append(owner.group_id.in_(ids))
-    return exists().where(*conds)
+    rule = record_rule(owner, viewer, restricted=restricted)
+    if isinstance(rule, True_):
+        return fk.is_not(None)
+    return exists().where(owner.id == fk, rule)
 
 
-def _attached_to_full(cls, viewer: Viewer) -> ColumnElement[bool]:
-    """Things that belong to a record (notes, contact details, tasks, field values): attached to a
-    record the viewer fully sees."""
-    ids = tuple(sorted(viewer.group_ids)) if viewer.groups_enabled else None
-    return or_(*(_owner_visible(k, getattr(cls, f"{k}_id"), ids) for k in RECORD_KEYS))
+# --------------------------------------------------------------------------------------------
+# The registry: how every table is scoped
+# --------------------------------------------------------------------------------------------
+#
+# Every mapped class and every Core table of ``db.metadata`` stands in SCOPES or CORE_TABLES below,
+# with one of the kinds that follow. The safety net builds its criteria from these declarations,
+# one function per kind; a class or table that is not declared is refused inside a request, and
+# tests/test_safety_net.py (and app start with debug or testing on) fails on it. A new model
+# registers here, next to its kind.
+
+@dataclass(frozen=True)
+class OwnGroup:
+    """A record: its own ``group_id`` decides (companies, people, deals, projects)."""
+
+
+@dataclass(frozen=True)
+class Attached:
+    """Belongs to a record through a ``<key>_id`` column per owner type in ``owners`` and follows
+    it: visible while its record is fully visible.
+
+    ``shown(cls, viewer)``: which of these rows a restricted record shows (only for statements
+    that let restricted rows through, see :func:`restricted_rows`); ``also(cls, viewer)``: rows
+    visible by a rule of their own, whatever their record."""
+
+    owners: tuple[str, ...] = RECORD_KEYS
+    shown: Callable | None = None
+    also: Callable | None = None
+
+
+@dataclass(frozen=True)
+class KeyedBy:
+    """Names its record by a type column and an id column, without a foreign key; otherwise like
+    :class:`Attached`."""
+
+    type_column: str = "record_type"
+    id_column: str = "record_id"
+    shown: Callable | None = None
+
+
+@dataclass(frozen=True)
+class Linked:
+    """Shared by records through link classes (``links``: record key -> class with a ``<key>_id``
+    and a ``column`` pointing here): a row exists for a viewer only while it is linked to a record
+    the viewer fully sees. (A tag that sits only on hidden or restricted records does not.)"""
+
+    links: Mapping[str, type]
+    column: str
+
+
+@dataclass(frozen=True)
+class Owned:
+    """Belongs to a user (``column``): visible to that user and to admins, never to anyone else."""
+
+    column: str
+
+
+@dataclass(frozen=True)
+class PartOf:
+    """Part of a row of another declared class (``parent``, through ``column``): visible with it."""
+
+    parent: type
+    column: str
+
+
+@dataclass(frozen=True)
+class NoRecordData:
+    """Holds nothing of any record: not scoped. ``why`` says so for the reviewer."""
+
+    why: str
+
+
+Scope = OwnGroup | Attached | KeyedBy | Linked | Owned | PartOf | NoRecordData
+
+
+def _private_task(cls, viewer: Viewer) -> ColumnElement[bool]:
+    """A task without a record: its creator's and its assignee's."""
+    return and_(
+        *(getattr(cls, f"{k}_id").is_(None) for k in RECORD_KEYS),
+        or_(cls.created_by_id == viewer.user_id, cls.assignee_id == viewer.user_id),
+    )
+
+
+def _all_shared(viewer: Viewer) -> tuple[int, ...]:
+    return tuple(sorted(set().union(*(viewer.shared_field_ids(k) for k in RECORD_KEYS))))
+
+
+def _shared_values(cls, viewer: Viewer) -> ColumnElement[bool]:
+    """Values of the fields shared with the viewer: what a restricted record shows (a field is of
+    one record type, so its id says the type)."""
+    shared = _all_shared(viewer)
+    if not shared:
+        return false()
+    # ... of a record the viewer sees at all (restricted, and not in the recycle bin)
+    return and_(cls.field_id.in_(shared), or_(*(
+        _owner_visible(k, getattr(cls, f"{k}_id"), viewer, restricted=True) for k in RECORD_KEYS)))
+
+
+def _shown_search_docs(cls, viewer: Viewer) -> ColumnElement[bool]:
+    """The name and the shared fields of a restricted record: what it can be found by."""
+    names = [k for k in RECORD_KEYS if viewer.sees_restricted(k)]
+    if not names:
+        return false()
+    shown = or_(and_(cls.kind == "name", cls.record_type.in_(names)),
+                and_(cls.kind == "field", cls.field_id.in_(_all_shared(viewer))))
+    # ... of a record the viewer sees at all (restricted, and not in the recycle bin)
+    return and_(shown, or_(*(and_(cls.record_type == k, _owner_visible(k, cls.record_id, viewer, restricted=True))
+                             for k in names)))
+
+
+SCOPES: dict[type, Scope] = {
+    **{model: OwnGroup() for model in MODELS.values()},
+    Note: Attached(),
+    Task: Attached(also=_private_task),
+    ContactDetail: Attached(owners=("company", "person")),
+    CustomFieldValue: Attached(shown=_shared_values),
+    **{link: Attached(owners=(key,)) for key, link in TAG_LINKS.items()},
+    Tag: Linked(TAG_LINKS, "tag_id"),
+    SearchDoc: KeyedBy(shown=_shown_search_docs),
+    # The audit log names records, groups and counts as they were; an import job holds its CSV
+    # file (record data before it became records). Each is its author's and the admins'.
+    AuditEntry: Owned("actor_id"),
+    AssignmentChange: PartOf(AuditEntry, "audit_id"),
+    ImportJob: Owned("user_id"),
+    ImportItem: PartOf(ImportJob, "job_id"),
+    # The one list of classes that hold no record data.
+    User: NoRecordData("names, e-mail addresses and roles of the team: shown to every user "
+                       "(responsible, assignee, author); no record field"),
+    Group: NoRecordData("group names: a restricted record shows its group's name anyway"),
+    Account: NoRecordData("the account name and the extension switches"),
+    CustomField: NoRecordData("field definitions (name, kind, options), never values"),
+    RateCounter: NoRecordData("login throttle counters keyed by address and e-mail"),
+    UserSession: NoRecordData("a login: its hashed id, user, times and browser name"),
+}
+
+#: Core tables of ``db.metadata`` that no class maps.
+CORE_TABLES: dict[str, Scope] = {
+    "group_members": NoRecordData("who is in which group: no record field"),
+    "custom_field_shares": NoRecordData("which field is shared with which group: no record field"),
+}
+
+
+def unregistered() -> list[str]:
+    """Mapped classes and Core tables that are declared nowhere (what the test and a debug start
+    refuse)."""
+    missing = [m.class_.__name__ for m in db.Model.registry.mappers if m.class_ not in SCOPES]
+    mapped = {m.local_table.name for m in db.Model.registry.mappers}
+    missing += [f"table {t}" for t in db.metadata.tables if t not in mapped and t not in CORE_TABLES]
+    return sorted(missing)
+
+
+def check_registry() -> None:
+    missing = unregistered()
+    if missing:
+        raise RuntimeError(
+            "Not declared in crm.visibility.SCOPES / CORE_TABLES (how is it scoped, or does it hold "
+            "no record data?): " + ", ".join(missing))
+
+
+def _free_tables() -> frozenset[str]:
+    """Tables that Core statements may read inside a request: those that hold no record data."""
+    names = {m.local_table.name for m in db.Model.registry.mappers
+             if isinstance(SCOPES.get(m.class_), NoRecordData)}
+    return frozenset(names | {n for n, s in CORE_TABLES.items() if isinstance(s, NoRecordData)})
+
+
+# The criteria, one function per kind. ``restricted``: the statement lets restricted rows through.
+
+def _own_group_criteria(cls, scope: OwnGroup, viewer: Viewer, restricted: bool):
+    return record_rule(cls, viewer, restricted=restricted)
+
+
+def _attached_criteria(cls, scope: Attached, viewer: Viewer, restricted: bool):
+    arms = [_owner_visible(k, getattr(cls, f"{k}_id"), viewer) for k in scope.owners]
+    if scope.also is not None:
+        arms.append(scope.also(cls, viewer))
+    if restricted and scope.shown is not None:
+        arms.append(scope.shown(cls, viewer))
+    return or_(*arms)
+
+
+def _keyed_criteria(cls, scope: KeyedBy, viewer: Viewer, restricted: bool):
+    kind, rid = getattr(cls, scope.type_column), getattr(cls, scope.id_column)
+    arms = [and_(kind == k, _owner_visible(k, rid, viewer)) for k in RECORD_KEYS]
+    if restricted and scope.shown is not None:
+        arms.append(scope.shown(cls, viewer))
+    return or_(*arms)
+
+
+def _linked_criteria(cls, scope: Linked, viewer: Viewer, restricted: bool):
+    arms = []
+    for key, link in scope.links.items():
+        ref = aliased(link, name=f"vis_{link.__table__.name}")
+        arms.append(exists().where(getattr(ref, scope.column) == cls.id,
+                                   _owner_visible(key, getattr(ref, f"{key}_id"), viewer)))
+    return or_(*arms)
+
+
+def _owned_criteria(cls, scope: Owned, viewer: Viewer, restricted: bool):
+    return true() if viewer.is_admin else getattr(cls, scope.column) == viewer.user_id
+
+
+def _part_of_criteria(cls, scope: PartOf, viewer: Viewer, restricted: bool):
+    parent = aliased(scope.parent, name=f"vis_{scope.parent.__tablename__}")
+    rule = criteria_for(parent, viewer, restricted=restricted)
+    return exists().where(parent.id == getattr(cls, scope.column), rule)
+
+
+_KINDS = {
+    OwnGroup: _own_group_criteria,
+    Attached: _attached_criteria,
+    KeyedBy: _keyed_criteria,
+    Linked: _linked_criteria,
+    Owned: _owned_criteria,
+    PartOf: _part_of_criteria,
+}
+
+
+def criteria_for(cls, viewer: Viewer, *, restricted: bool = False, declared=None) -> ColumnElement[bool]:
+    """The rows of ``cls`` (a declared class or an alias of one) the viewer may read, as its
+    declaration says; what the safety net adds to every query of it. (``declared``: the class,
+    when ``cls`` is a stand-in for it that cannot be inspected.)"""
+    scope = SCOPES[declared or sa_inspect(cls).mapper.class_]
+    if isinstance(scope, NoRecordData):
+        return true()
+    return _KINDS[type(scope)](cls, scope, viewer, restricted)
 
 
 def note_visible_to(viewer: Viewer) -> ColumnElement[bool]:
-    return _attached_to_full(Note, viewer)
+    return criteria_for(Note, viewer)
 
 
 def contact_detail_visible_to(viewer: Viewer) -> ColumnElement[bool]:
-    ids = tuple(sorted(viewer.group_ids)) if viewer.groups_enabled else None
-    return or_(
-        _owner_visible("company", ContactDetail.company_id, ids),
-        _owner_visible("person", ContactDetail.person_id, ids),
-    )
-
-
-def _private_task(viewer: Viewer) -> ColumnElement[bool]:
-    return and_(
-        *(getattr(Task, f"{k}_id").is_(None) for k in RECORD_KEYS),
-        or_(Task.created_by_id == viewer.user_id, Task.assignee_id == viewer.user_id),
-    )
+    return criteria_for(ContactDetail, viewer)
 
 
 def task_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """Tasks of fully visible records, and one's own tasks without a record."""
-    return or_(_attached_to_full(Task, viewer), _private_task(viewer))
+    return criteria_for(Task, viewer)
 
 
 def field_value_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """Custom field values: all of a fully visible record, the shared ones of restricted ones."""
-    shared = [
-        and_(CustomFieldValue.field_id.in_(ids), _owner_visible(k, getattr(CustomFieldValue, f"{k}_id"), None))
-        for k in RECORD_KEYS
-        if (ids := viewer.shared_field_ids(k))
-    ]
-    return or_(_attached_to_full(CustomFieldValue, viewer), *shared)
+    return criteria_for(CustomFieldValue, viewer, restricted=True)
 
 
 def tag_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """Tags on at least one record the viewer fully sees. A tag only on hidden or restricted
     records is one of their hidden fields: for this viewer it does not exist (its name, spelling
-    and links), however it is looked up (filter choices, a name typed into a form or the API)."""
-    from .records.models import TAG_TABLES, Tag
+    and links), however it is looked up (filter choices, a name typed into a form or the API).
+    The same rule as the safety net's for :class:`Tag` (its declaration in :data:`SCOPES`)."""
+    from .records.models import Tag
 
-    return or_(*(
-        exists().where(table.c.tag_id == Tag.id, _OWNERS[key].id == table.c[f"{key}_id"],
-                       fully_visible_to(_OWNERS[key], viewer))
-        for key, table in TAG_TABLES.items()
-    ))
+    return criteria_for(Tag, viewer)
 
 
 # --------------------------------------------------------------------------------------------
 # The request-scoped safety net
 # --------------------------------------------------------------------------------------------
 
-def unscoped(statement):
-    """Opt a statement out of the safety net. Only for admin queries that must count or list
-    across all groups; the caller is responsible for what it shows. Grep-able on purpose."""
+class Unscoped(Exception):
+    """A statement inside a request reads what the safety net cannot scope (a Core table holding
+    record data, SQL text, an undeclared class): use the predicates and :func:`unscoped`, or an
+    ORM select."""
+
+
+def unscoped(statement, *, keep_criteria: bool = False):
+    """Opt a statement out of the safety net; the caller applies the predicates itself and is
+    responsible for what it shows. Grep-able on purpose.
+
+    ``keep_criteria=True`` lifts only the refusal of Core tables and SQL text (a statement that
+    reads them on purpose, with its predicates written out): the ORM criteria still apply. It
+    also works on a select that becomes part of a bigger statement (a subquery); the full
+    opt-out only on the statement that is executed."""
+    if keep_criteria:
+        return statement._annotate({_UNSCOPED: "core"}).execution_options(**{_UNSCOPED: "core"})
     return statement.execution_options(**{_UNSCOPED: True})
 
 
-_VC, _VP, _VD, _VJ = (_OWNERS[k] for k in RECORD_KEYS)
+def restricted_rows(statement):
+    """Let rows the viewer sees restricted through the safety net (``visible_to`` instead of
+    ``fully_visible_to``, and what a restricted record shows of its field values and search
+    docs). Only for column selects that show such rows as restricted - the name, the group and
+    :func:`masked` columns -, never for loading objects: the net refuses it there."""
+    return statement.execution_options(**{_RESTRICTED: True})
 
 
-def _not_trashed() -> list:
-    """Loader criteria that hide the recycle bin from everyone, whatever the group system says:
-    trashed records, and what is attached to them (notes, tasks, contact details, field values).
-    Added to the net's other criteria (which are ANDed with these); the recycle bin page, restore
-    and purge read the bin through :func:`unscoped`."""
-    opts = [
-        with_loader_criteria(model, lambda cls: cls.deleted_at.is_(None), include_aliases=True)
-        for model in MODELS.values()
-    ]
-    # Positive tests ("no link, or a link to a record not in the bin"): the record classes'
-    # criteria above apply to the private aliases inside these EXISTS too, so "EXISTS a trashed
-    # owner" could never be true.
-    for attached in (Note, Task, CustomFieldValue):
-        opts.append(with_loader_criteria(
-            attached,
-            lambda cls: and_(
-                or_(cls.company_id.is_(None), exists().where(_VC.id == cls.company_id, _VC.deleted_at.is_(None))),
-                or_(cls.person_id.is_(None), exists().where(_VP.id == cls.person_id, _VP.deleted_at.is_(None))),
-                or_(cls.deal_id.is_(None), exists().where(_VD.id == cls.deal_id, _VD.deleted_at.is_(None))),
-                or_(cls.project_id.is_(None), exists().where(_VJ.id == cls.project_id, _VJ.deleted_at.is_(None))),
-            ),
-            include_aliases=True,
-        ))
-    opts.append(with_loader_criteria(
-        ContactDetail,
-        lambda cls: and_(
-            or_(cls.company_id.is_(None), exists().where(_VC.id == cls.company_id, _VC.deleted_at.is_(None))),
-            or_(cls.person_id.is_(None), exists().where(_VP.id == cls.person_id, _VP.deleted_at.is_(None))),
-        ),
-        include_aliases=True,
-    ))
+class _Criteria(LoaderCriteriaOption):
+    """``with_loader_criteria`` with a plain expression, adapted to every alias of the class.
+
+    Plain expressions, not lambdas: the statement cache keys them by their structure and binds
+    the viewer's values (group ids, user id, field ids) as parameters, so nothing of one user is
+    frozen into the cache for the next; a lambda would have to make the per-class structure of
+    the registry from its closure, which the lambda cache cannot key. SQLAlchemy adapts a plain
+    expression to an alias in the WHERE clause but not in a join's ON clause: done here for both
+    (adapting twice changes nothing)."""
+
+    __slots__ = ()
+    _traverse_internals = LoaderCriteriaOption._traverse_internals  # (the statement cache's key)
+
+    def _resolve_where_criteria(self, ext_info):
+        crit = super()._resolve_where_criteria(ext_info)
+        return ext_info._adapter.traverse(crit) if ext_info.is_aliased_class else crit
+
+
+def _net_options(viewer: Viewer | None, restricted: bool) -> list:
+    """Loader criteria for one request, from the registry (see :class:`_Criteria`)."""
+    opts = []
+    for cls, scope in SCOPES.items():
+        if isinstance(scope, NoRecordData):
+            continue
+        where = false() if viewer is None else criteria_for(cls, viewer, restricted=restricted)
+        if not isinstance(where, True_):
+            opts.append(_Criteria(cls, where, include_aliases=True))
     return opts
 
 
-def _net_options(viewer: Viewer | None) -> list:
-    """Loader criteria for one request. Each lambda closes over plain values only (``ids``,
-    ``uid``, ``shared``): SQLAlchemy caches the lambda's SQL and turns those into bound parameters,
-    so a function call in there would be frozen into the cache for the next user."""
-    if viewer is None:
-        # Inside a request without a viewer (not logged in): no record of any kind.
-        return [
-            with_loader_criteria(m, lambda cls: false(), include_aliases=True)
-            for m in (*MODELS.values(), Note, Task, ContactDetail, CustomFieldValue)
-        ]
-    uid = viewer.user_id
-    if not viewer.groups_enabled:
-        # Everyone sees every record (but the recycle bin); tasks without a record stay private.
-        return [
-            *_not_trashed(),
-            with_loader_criteria(
-                Task,
-                lambda cls: or_(
-                    cls.company_id.is_not(None), cls.person_id.is_not(None),
-                    cls.deal_id.is_not(None), cls.project_id.is_not(None),
-                    cls.created_by_id == uid, cls.assignee_id == uid,
-                ),
-                include_aliases=True,
-            ),
-        ]
-    ids = tuple(sorted(viewer.group_ids))
-    shared = tuple(sorted(set().union(*(viewer.shared_field_ids(k) for k in RECORD_KEYS))))
-    opts = _not_trashed() + [
-        with_loader_criteria(model, lambda cls: cls.group_id.in_(ids), include_aliases=True)
-        for key, model in MODELS.items()
-        if not viewer.sees_restricted(key)
-    ]
-    # The lambdas use the private aliases (_VC, _VP, _VD, _VJ) in correlated EXISTS, like
-    # _owner_visible: see there why not IN (SELECT ...).
-    opts.append(with_loader_criteria(
-        ContactDetail,
-        lambda cls: or_(
-            exists().where(_VC.id == cls.company_id, _VC.group_id.in_(ids)),
-            exists().where(_VP.id == cls.person_id, _VP.group_id.in_(ids)),
-        ),
-        include_aliases=True,
-    ))
-    for attached in (Note,):
-        opts.append(with_loader_criteria(
-            attached,
-            lambda cls: or_(
-                exists().where(_VC.id == cls.company_id, _VC.group_id.in_(ids)),
-                exists().where(_VP.id == cls.person_id, _VP.group_id.in_(ids)),
-                exists().where(_VD.id == cls.deal_id, _VD.group_id.in_(ids)),
-                exists().where(_VJ.id == cls.project_id, _VJ.group_id.in_(ids)),
-            ),
-            include_aliases=True,
-        ))
-    opts.append(with_loader_criteria(
-        Task,
-        lambda cls: or_(
-            exists().where(_VC.id == cls.company_id, _VC.group_id.in_(ids)),
-            exists().where(_VP.id == cls.person_id, _VP.group_id.in_(ids)),
-            exists().where(_VD.id == cls.deal_id, _VD.group_id.in_(ids)),
-            exists().where(_VJ.id == cls.project_id, _VJ.group_id.in_(ids)),
-            and_(
-                cls.company_id.is_(None), cls.person_id.is_(None), cls.deal_id.is_(None),
-                cls.project_id.is_(None), or_(cls.created_by_id == uid, cls.assignee_id == uid),
-            ),
-        ),
-        include_aliases=True,
-    ))
-    opts.append(with_loader_criteria(
-        CustomFieldValue,
-        lambda cls: or_(
-            exists().where(_VC.id == cls.company_id, _VC.group_id.in_(ids)),
-            exists().where(_VP.id == cls.person_id, _VP.group_id.in_(ids)),
-            exists().where(_VD.id == cls.deal_id, _VD.group_id.in_(ids)),
-            exists().where(_VJ.id == cls.project_id, _VJ.group_id.in_(ids)),
-            cls.field_id.in_(shared),
-        ),
-        include_aliases=True,
-    ))
-    return opts
+def _base_table(from_):
+    while isinstance(from_, Alias) and not isinstance(from_, (Subquery, CTE)):
+        from_ = from_.element
+    return from_
+
+
+def _entity_tables(select_) -> frozenset[str]:
+    """Tables a select reads through their mapped class (selected or joined, not aliased): a Core
+    column of one of them in this select (or a subquery correlated to it) names the same FROM,
+    which carries the criteria - as in the primary key clause of ``Session.get()``."""
+    names = set()
+    joined = [join[0] for join in select_._setup_joins]
+    for el in (*select_._raw_columns, *select_._from_obj, *joined):
+        entity = getattr(el, "_annotations", {}).get("parententity")
+        if entity is not None and not entity.is_aliased_class:
+            names.add(entity.mapper.local_table.name)
+    return frozenset(names)
+
+
+def _refuse_unscopable(statement) -> None:
+    """Raise :class:`Unscoped` if the statement reads a table other than through its mapped class
+    (with the loader criteria) - unless the table holds no record data -, SQL text, or a class
+    that is not declared. Walks the whole statement: subqueries, CTEs, unions, EXISTS."""
+    free = _free_tables()
+    stack, seen = [(statement, frozenset())], set()
+    while stack:
+        el, through_class = stack.pop()
+        if id(el) in seen:
+            continue
+        seen.add(id(el))
+        annotations = getattr(el, "_annotations", {})
+        if annotations.get(_UNSCOPED):
+            continue  # a part marked unscoped(..., keep_criteria=True)
+        entity = annotations.get("parententity")
+        if entity is not None and isinstance(el, (ColumnClause, FromClause)):
+            if entity.mapper.class_ not in SCOPES:
+                raise Unscoped(f"{entity.mapper.class_.__name__} is not declared in crm.visibility.SCOPES")
+            continue  # through its class: the loader criteria apply
+        if isinstance(el, TextClause):
+            raise Unscoped("SQL text inside a request: use a select, or the predicates and unscoped()")
+        if isinstance(el, ColumnClause):
+            if el.is_literal and el.table is None and el.name != "*":
+                raise Unscoped(f"literal SQL {el.name!r} inside a request: use the predicates and unscoped()")
+            if isinstance(el.table, TableClause) and el.table.name in through_class:
+                continue
+            if el.table is not None:
+                stack.append((el.table, through_class))
+            continue
+        if isinstance(el, FromClause):
+            base = _base_table(el)
+            if isinstance(base, TableClause):
+                if base.name not in free:
+                    raise Unscoped(f"table {base.name!r} read without its class inside a request: "
+                                   "use an ORM select, or the predicates and unscoped()")
+                continue
+        for words in (getattr(el, "_prefixes", ()), getattr(el, "_suffixes", ())):
+            seen.update(id(word) for word, _dialect in words)  # keywords (MATERIALIZED), not reads
+        if isinstance(el, Select):
+            # the FROMs written out, not the ones a select derives from its columns: a column of a
+            # class brings its table along (and the criteria with it)
+            inner = through_class | _entity_tables(el)
+            stack.extend((child, inner) for child in super(Select, el).get_children(omit_attrs=("_from_obj",)))
+            stack.extend((child, inner) for child in el._from_obj)
+        else:
+            stack.extend((child, through_class) for child in el.get_children())
+
+
+def _only_columns(statement) -> None:
+    for desc in getattr(statement, "column_descriptions", ()):
+        if desc.get("entity") is not None and desc.get("expr") is desc.get("entity"):
+            raise Unscoped("restricted_rows() is for column selects: a restricted record is loaded "
+                           "by its projection (crm.records.loaders), never as an object")
 
 
 def _scope(state: ORMExecuteState) -> None:
-    if not state.is_select or state.is_column_load:
+    if state.is_column_load:
         return
-    if state.execution_options.get(_UNSCOPED):
+    opt_out = state.execution_options.get(_UNSCOPED)
+    if opt_out is True:
         return
     if not has_request_context():
         return  # command line, migrations, tests working below the web layer
+    statement = state.statement
+    if isinstance(statement, TextClause):
+        if opt_out is None:
+            raise Unscoped("SQL text inside a request: use a select, or the predicates and unscoped()")
+        return
+    if not state.is_select:
+        return  # INSERT/UPDATE/DELETE: not covered; they use the predicates explicitly
+    if opt_out is None and not state.is_relationship_load:
+        _refuse_unscopable(statement)
+    restricted = bool(state.execution_options.get(_RESTRICTED))
+    if restricted:
+        _only_columns(statement)
     viewer = g.get("viewer")
     cached = g.get("_kontor_net")
     if cached is None or cached[0] is not viewer:
         # built once per request and viewer (the options are immutable and hold plain values only)
-        cached = g._kontor_net = (viewer, _net_options(viewer))
-    state.statement = state.statement.options(*cached[1])
+        cached = g._kontor_net = (viewer, {})
+    if restricted not in cached[1]:
+        cached[1][restricted] = _net_options(viewer, restricted)
+    state.statement = statement.options(*cached[1][restricted])
 
 
 def install_safety_net(session_class) -> None:
@@ -443,8 +693,6 @@ class AccessLine:
 
 def viewers_of_all_users() -> list[tuple]:
     """(user, Viewer) for every active user, built from three queries (no query per user)."""
-    from .auth.models import User
-
     session = db.session
     enabled = bool(session.scalar(unscoped(select(Account.groups_enabled).where(Account.id == ACCOUNT_ID))))
     users = list(session.scalars(unscoped(select(User).where(User.active.is_(True)).order_by(User.name))))
@@ -471,9 +719,6 @@ def access_report(key: str, group_id: int, viewer: Viewer) -> list[AccessLine]:
     """For a record of type ``key`` in ``group_id``: who sees it at which level, and why
     (product.md §8). An admin gets every active user's line; anyone else only their own line, with
     nothing about other users or shares with groups they are not in."""
-    from .auth.models import User
-    from .groups.models import Group
-
     names = dict(db.session.execute(unscoped(select(Group.id, Group.name))).all())
     fields = dict(db.session.execute(unscoped(select(CustomField.id, CustomField.name))).all())
     share_groups: dict[int, set[int]] = {}

@@ -1,11 +1,38 @@
 """The request-scoped safety net: a query that forgets its visibility predicate still cannot
 return a hidden row inside a request."""
+import pytest
 from flask import g
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table, text
+from sqlalchemy.orm import aliased
 
+from crm import create_app
 from crm.extensions import db
-from crm.models import Company, ContactDetail, CustomFieldValue, Deal, Note, Person, Task
-from crm.visibility import unscoped, viewer_for
+from crm.models import (
+    TAG_LINKS,
+    AuditEntry,
+    Company,
+    ContactDetail,
+    CustomFieldValue,
+    Deal,
+    ImportJob,
+    Note,
+    Person,
+    SearchDoc,
+    Tag,
+    Task,
+)
+from crm.records.models import TAG_TABLES
+from crm.visibility import (
+    CORE_TABLES,
+    SCOPES,
+    NoRecordData,
+    Unscoped,
+    restricted_rows,
+    unregistered,
+    unscoped,
+    viewer_for,
+)
+from tests.conftest import TEST_CONFIG
 
 
 def world(make):
@@ -49,7 +76,10 @@ def test_forgetful_queries_are_scoped(app, make):
         db.session.rollback()
 
 
-def test_restricted_types_pass_the_net_but_not_their_notes(app, make):
+def test_restricted_records_pass_the_net_only_as_columns(app, make):
+    """An object load of a record class returns fully visible rows only; rows the viewer sees
+    restricted come through a column select that asks for them (restricted_rows), and only their
+    shared field values with them."""
     u, _seen, _hidden, f, mine = world(make)
     f.shared_with = [mine]
     db.session.commit()
@@ -57,10 +87,21 @@ def test_restricted_types_pass_the_net_but_not_their_notes(app, make):
     db.session.expunge_all()
     with app.test_request_context():
         g.viewer = viewer
-        assert sorted(c.name for c in db.session.scalars(select(Company))) == ["Gesehen", "Verborgen"]
-        assert sorted(n.body for n in db.session.scalars(select(Note))) == ["sichtbar"]
-        assert sorted(v.value for v in db.session.scalars(select(CustomFieldValue))) == ["v-hidden", "v-seen"]
+        assert [c.name for c in db.session.scalars(select(Company))] == ["Gesehen"]
+        assert db.session.scalars(select(Company.name)).all() == ["Gesehen"]
+        both = restricted_rows(select(Company.name).order_by(Company.name))
+        assert db.session.scalars(both).all() == ["Gesehen", "Verborgen"]
+        assert db.session.scalars(restricted_rows(select(Note.body))).all() == ["sichtbar"]
+        assert [v.value for v in db.session.scalars(select(CustomFieldValue))] == ["v-seen"]
+        values = restricted_rows(select(CustomFieldValue.value).order_by(CustomFieldValue.value))
+        assert db.session.scalars(values).all() == ["v-hidden", "v-seen"]
         assert [d.value for d in db.session.scalars(select(ContactDetail))] == ["seen@x.example"]
+        # the restricted company's e-mail is not among the search docs, its name is (restricted)
+        docs = db.session.scalars(restricted_rows(select(SearchDoc.body).order_by(SearchDoc.body))).all()
+        assert "hidden@x.example" not in docs and "Verborgen" in docs
+        with pytest.raises(Unscoped):
+            db.session.scalars(restricted_rows(select(Company))).all()
+        db.session.rollback()
 
 
 def test_request_without_viewer_sees_nothing(app, make):
@@ -100,3 +141,161 @@ def test_the_cached_lambda_does_not_leak_between_users(app, make):
             names = [c.name for c in db.session.scalars(select(Company).where(Company.group_id != 1))]
             assert names == expected
             db.session.expunge_all()
+
+
+# --------------------------------------------------------------------------------------------
+# Deny by default: the registry
+# --------------------------------------------------------------------------------------------
+
+def test_every_mapped_class_and_table_is_declared():
+    """Every mapped class and every Core table holding data is scoped by a declaration in
+    crm.visibility.SCOPES / CORE_TABLES, or stands there as holding no record data."""
+    classes = [m.class_ for m in db.Model.registry.mappers]
+    assert [c.__name__ for c in classes if c not in SCOPES] == []
+    mapped = {m.local_table.name for m in db.Model.registry.mappers}
+    assert [t for t in db.metadata.tables if t not in mapped and t not in CORE_TABLES] == []
+    assert unregistered() == []
+    # the tag links are record data: scoped, not on the list of classes without record data
+    assert not any(isinstance(SCOPES[link], NoRecordData) for link in TAG_LINKS.values())
+    assert all(isinstance(CORE_TABLES[t], NoRecordData) for t in CORE_TABLES)
+
+
+def test_an_undeclared_class_stops_a_debug_start_and_is_refused_in_a_request(app, make, monkeypatch,
+                                                                              database_url):
+    monkeypatch.delitem(SCOPES, Note)
+    monkeypatch.delitem(CORE_TABLES, "group_members")
+    assert unregistered() == ["Note", "table group_members"]
+    with pytest.raises(RuntimeError, match="Note"):
+        create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+    u = make.user()
+    viewer = viewer_for(u)
+    with app.test_request_context():
+        g.viewer = viewer
+        with pytest.raises(Unscoped, match="Note"):
+            db.session.scalars(select(Note.body)).all()
+
+
+# --------------------------------------------------------------------------------------------
+# Everything with record data is scoped, not only the records
+# --------------------------------------------------------------------------------------------
+
+def test_search_docs_tags_and_links_are_scoped(app, make):
+    make.enable_groups()
+    u = make.user()
+    mine = make.group("Mine", [u])
+    other = make.group("Other")
+    make.company("Gesehen", group=mine, emails=["seen@x.example"], tags=["Beide", "Offen"])
+    make.company("Verborgen", group=other, emails=["hidden@x.example"], tags=["Beide", "Geheim"])
+    shown = make.field("company", "Status")
+    shown.shared_with = [mine]
+    db.session.commit()
+    make.deal("Eingeschränkt", group=other, tags=[make.tag("Nur-eingeschränkt")])  # deals: no field shared
+    make.company("Auch eingeschränkt", group=other, tags=["Eingeschränkt-Tag"])
+    viewer = viewer_for(u)
+    db.session.expunge_all()
+    with app.test_request_context():
+        g.viewer = viewer
+        bodies = db.session.scalars(select(SearchDoc.body)).all()
+        assert sorted(bodies) == ["Gesehen", "seen@x.example"]
+        # a tag exists for the viewer only on records they fully see
+        assert db.session.scalars(select(Tag.name).order_by(Tag.name)).all() == ["Beide", "Offen"]
+        assert db.session.scalar(select(func.count()).select_from(Tag)) == 2
+        assert db.session.scalars(restricted_rows(select(Tag.name).order_by(Tag.name))).all() == ["Beide", "Offen"]
+        link = TAG_LINKS["company"]
+        assert db.session.scalar(select(func.count()).select_from(link)) == 2
+        # an alias joined in: its criteria go into the ON clause
+        other_company = aliased(Company)
+        rows = db.session.execute(
+            select(Person.id, other_company.name).outerjoin(other_company, other_company.id > 0)).all()
+        assert rows == []  # no person at all
+        names = db.session.scalars(select(other_company.name).select_from(Tag)
+                                   .join(other_company, other_company.id > 0)).all()
+        assert set(names) == {"Gesehen"}
+
+
+def test_audit_entries_and_import_jobs_are_their_authors_and_the_admins(app, make):
+    from crm.audit.services import audit
+
+    make.enable_groups()
+    u = make.user()
+    someone = make.user()
+    admin = make.user(role="admin")
+    audit(someone, "group_assigned", group="Süd")
+    audit(u, "group_assigned", group="Nord")
+    db.session.add(ImportJob(user_id=someone.id, record_type="company", content="Name\nGeheim GmbH\n"))
+    db.session.commit()
+    for viewer, entries, jobs in ((viewer_for(u), ["Nord"], 0), (viewer_for(admin), ["Nord", "Süd"], 1)):
+        db.session.expunge_all()
+        with app.test_request_context():
+            g.viewer = viewer
+            assert sorted(e.details["group"] for e in db.session.scalars(select(AuditEntry))) == entries
+            assert db.session.scalar(select(func.count()).select_from(ImportJob)) == jobs
+
+
+# --------------------------------------------------------------------------------------------
+# Core statements: the same rule, or refused
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("statement", [
+    lambda: select(Company.__table__),
+    lambda: select(Company.__table__.c.name),
+    lambda: select(func.count()).select_from(Company.__table__),
+    lambda: select(Tag.name).join(TAG_TABLES["company"], TAG_TABLES["company"].c.tag_id == Tag.id),
+    lambda: select(Company.id).where(Company.id.in_(select(Note.__table__.c.company_id))),
+    lambda: select(text("name FROM companies")),
+    lambda: select(table("companies", column("name"))),
+    lambda: text("SELECT name FROM companies"),
+    lambda: select(SearchDoc.__table__.c.body).union_all(select(SearchDoc.body)),
+], ids=["table", "column", "count", "link table", "subquery", "select text", "lightweight table",
+        "text", "union"])
+def test_core_reads_of_record_tables_are_refused_in_a_request(app, make, statement):
+    u, *_ = world(make)
+    viewer = viewer_for(u)
+    with app.test_request_context():
+        g.viewer = viewer
+        with pytest.raises(Unscoped):
+            db.session.execute(statement()).all()
+        # ... unless opted out (the caller applies the predicates)
+        assert db.session.execute(unscoped(statement())).all() is not None
+        db.session.rollback()
+
+
+def test_core_reads_of_tables_without_record_data_pass(app, make):
+    from crm.groups.models import group_members
+
+    u, *_ = world(make)
+    viewer = viewer_for(u)
+    with app.test_request_context():
+        g.viewer = viewer
+        assert db.session.execute(select(group_members.c.group_id)).all() != []
+
+
+def test_criteria_of_aliases_are_bound_per_user(app, make):
+    """The criteria are plain expressions bound per request: an alias joined into a statement
+    gets each user's own group ids, whatever the statement cache holds from the one before."""
+    make.enable_groups()
+    a, b = make.user(), make.user()
+    ga, gb = make.group("A", [a]), make.group("B", [b])
+    ca, cb = make.company("nur-a", group=ga), make.company("nur-b", group=gb)
+    make.person("Pa", group=make.basis(), company=ca)
+    make.person("Pb", group=make.basis(), company=cb)
+    va, vb = viewer_for(a), viewer_for(b)
+    employer = aliased(Company, name="employer")
+    stmt = (select(Person.last_name, employer.name)
+            .outerjoin(employer, employer.id == Person.company_id).order_by(Person.last_name))
+    for viewer, expected in ((va, [("Pa", "nur-a"), ("Pb", None)]), (vb, [("Pa", None), ("Pb", "nur-b")]),
+                             (va, [("Pa", "nur-a"), ("Pb", None)])):
+        with app.test_request_context():
+            g.viewer = viewer
+            assert [tuple(r) for r in db.session.execute(stmt)] == expected
+
+
+def test_session_get_is_scoped_and_not_refused(app, make):
+    u, seen, hidden, *_ = world(make)
+    viewer = viewer_for(u)
+    seen_id, hidden_id = seen.id, hidden.id
+    db.session.expunge_all()
+    with app.test_request_context():
+        g.viewer = viewer
+        assert db.session.get(Company, seen_id).name == "Gesehen"
+        assert db.session.get(Company, hidden_id) is None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..records.models import DEAL_STAGES, Company, Deal
-from ..visibility import Viewer, fully_visible_to, visible_to
+from ..visibility import Viewer, fully_visible_to, restricted_rows, visible_to
 
 #: cards per stage column
 CARDS = 50
@@ -62,7 +62,9 @@ def board(viewer: Viewer, cards: int = CARDS) -> dict[str, Column]:
         .where(fully_visible_to(Deal, viewer))
         .subquery()
     )
-    for row in db.session.execute(select(ranked).where(ranked.c.pos <= cards).order_by(ranked.c.stage, ranked.c.pos)):
+    # restricted companies are let through for their names on the cards (the deals are fully visible)
+    stmt = restricted_rows(select(ranked).where(ranked.c.pos <= cards).order_by(ranked.c.stage, ranked.c.pos))
+    for row in db.session.execute(stmt):
         columns[row.stage].cards.append(row)
     return columns
 

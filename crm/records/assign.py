@@ -119,7 +119,8 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
         result = db.session.execute(
             update(model)
             .where(model.id.in_(select(AssignmentChange.record_id).where(
-                AssignmentChange.audit_id == entry.id, AssignmentChange.record_type == key)))
+                AssignmentChange.audit_id == entry.id, AssignmentChange.record_type == key)),
+                   fully_visible_to(model, viewer))  # (as selected above: the rule, written out)
             .values(group_id=group.id, version=model.version + 1, updated_at=now, updated_by_id=viewer.user_id)
             .execution_options(synchronize_session=False)
         )

@@ -27,10 +27,11 @@ from ..visibility import (
     field_value_visible_to,
     is_full_column,
     masked,
+    restricted_rows,
     visible_to,
 )
 from .loaders import trashed_ids
-from .models import TAG_TABLES, ContactDetail, Tag
+from .models import TAG_LINKS, ContactDetail, Tag
 from .queries import ListFilter, display_name_column, filtered, list_order
 from .types import TYPES, RecordType
 
@@ -96,7 +97,7 @@ def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterato
         stmt = stmt.outerjoin(alias, on)
     stmt = stmt.where(where).order_by(*(order or [model.sort_key, model.id]))
     batch: list = []
-    for row in db.session.execute(stmt.execution_options(yield_per=CHUNK)):
+    for row in db.session.execute(restricted_rows(stmt).execution_options(yield_per=CHUNK)):
         batch.append(row)
         if len(batch) >= CHUNK:
             yield from _emit(rtype, viewer, batch, fields)
@@ -112,10 +113,10 @@ def _emit(rtype, viewer, rows, fields) -> Iterable[list[str]]:
     refs = _reference_keys(rtype)
     values: dict[tuple[int, int], str] = {}
     fk = getattr(CustomFieldValue, f"{key}_id")
-    for rid, fid, value in db.session.execute(
+    for rid, fid, value in db.session.execute(restricted_rows(
         select(fk, CustomFieldValue.field_id, CustomFieldValue.value)
         .where(fk.in_(ids), field_value_visible_to(viewer))
-    ):
+    )):
         values[(rid, fid)] = value
     details: dict[tuple[int, str], list[str]] = {}
     if rtype.has_contact_details and full_ids:
@@ -127,10 +128,10 @@ def _emit(rtype, viewer, rows, fields) -> Iterable[list[str]]:
             details.setdefault((rid, kind), []).append(value)
     tags: dict[int, list[str]] = {}
     if full_ids:
-        table = TAG_TABLES[key]
-        tfk = getattr(table.c, f"{key}_id")
+        link = TAG_LINKS[key]
+        tfk = getattr(link, f"{key}_id")
         for rid, name in db.session.execute(
-            select(tfk, Tag.name).join(Tag, Tag.id == table.c.tag_id).where(tfk.in_(full_ids)).order_by(Tag.name)
+            select(tfk, Tag.name).join(Tag, Tag.id == link.tag_id).where(tfk.in_(full_ids)).order_by(Tag.name)
         ):
             tags.setdefault(rid, []).append(name)
     hidden, deleted = _("(hidden)"), _("(deleted)")

@@ -25,6 +25,7 @@ from ..visibility import (
     Viewer,
     current_viewer,
     fully_visible_to,
+    restricted_rows,
     restricted_to,
     trashed_fully_visible_to,
     unscoped,
@@ -123,11 +124,11 @@ def restricted_projections(rtype: RecordType, ids, viewer: Viewer, *, known: dic
     model = rtype.model
     if known is None:
         name_cols = [getattr(model, f) for f in rtype.name_fields]
-        rows = db.session.execute(
+        rows = db.session.execute(restricted_rows(
             select(model.id, model.group_id, Group.name, *name_cols)
             .join(Group, Group.id == model.group_id)
             .where(model.id.in_(ids), restricted_to(model, viewer))
-        ).all()
+        )).all()
     else:
         rows = [known[rid] for rid in ids if rid in known]
     if not rows:
@@ -138,12 +139,12 @@ def restricted_projections(rtype: RecordType, ids, viewer: Viewer, *, known: dic
     fields: list[tuple[int, str, str]] = []
     values = {}
     if shared_ids:  # the shared fields with these records' values, in one statement
-        for fid, name, kind, rid, value in db.session.execute(
+        for fid, name, kind, rid, value in db.session.execute(restricted_rows(
             select(CustomField.id, CustomField.name, CustomField.kind, fk, CustomFieldValue.value)
             .outerjoin(CustomFieldValue, and_(CustomFieldValue.field_id == CustomField.id, fk.in_(found)))
             .where(CustomField.id.in_(shared_ids))
             .order_by(CustomField.position, CustomField.id)
-        ):
+        )):
             if not fields or fields[-1][0] != fid:
                 fields.append((fid, name, kind))
             if rid is not None:
@@ -168,10 +169,10 @@ def reference(key: str, record_id: int | None, viewer: Viewer | None = None) -> 
     viewer = viewer or current_viewer()
     rtype = TYPES[key]
     model = rtype.model
-    row = db.session.execute(
+    row = db.session.execute(restricted_rows(
         select(model.group_id, *[getattr(model, f) for f in rtype.name_fields])
         .where(model.id == record_id, visible_to(model, viewer))
-    ).first()
+    )).first()
     if row is None:
         return Ref(key, None, DELETED if record_id in trashed_ids(key, [record_id], viewer) else HIDDEN, None)
     level = viewer.level(key, row[0])
@@ -238,7 +239,8 @@ def references_by_type(wanted: dict[str, object], viewer: Viewer | None = None) 
         arms.append(select(literal(key).label("key"), model.id.label("id"), model.group_id.label("group_id"),
                            names[0].label("n1"), names[1].label("n2"))
                     .where(model.id.in_(wanted[key]), visible_to(model, viewer)))
-    for key, rid, group_id, *names in db.session.execute(union_all(*arms) if len(arms) > 1 else arms[0]):
+    stmt = union_all(*arms) if len(arms) > 1 else arms[0]
+    for key, rid, group_id, *names in db.session.execute(restricted_rows(stmt)):
         out[key][rid] = Ref(key, rid, viewer.level(key, group_id), " ".join(v for v in names if v))
     for key, refs in out.items():
         for rid in trashed_ids(key, [rid for rid, ref in refs.items() if ref.id is None], viewer):

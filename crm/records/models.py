@@ -61,6 +61,29 @@ TAG_TABLES = {
 }
 
 
+# The link tables mapped to classes of their own, so that queries of the links are ORM queries the
+# safety net scopes (a link is visible with its record). Records still write their links through
+# the ``tags`` relationship below; these classes are for reading (and set-based bulk writes).
+
+class CompanyTag(db.Model):
+    __table__ = TAG_TABLES["company"]
+
+
+class PersonTag(db.Model):
+    __table__ = TAG_TABLES["person"]
+
+
+class DealTag(db.Model):
+    __table__ = TAG_TABLES["deal"]
+
+
+class ProjectTag(db.Model):
+    __table__ = TAG_TABLES["project"]
+
+
+TAG_LINKS = {"company": CompanyTag, "person": PersonTag, "deal": DealTag, "project": ProjectTag}
+
+
 class RecordMixin:
     """Columns every grouped record has. ``group_id`` is never NULL: no record is "ungrouped".
 

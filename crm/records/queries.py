@@ -12,8 +12,8 @@ from ..common import to_id
 from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import Group
-from ..visibility import Viewer, fully_visible_to, is_full_column, masked, visible_to
-from .models import TAG_TABLES, Tag
+from ..visibility import Viewer, fully_visible_to, is_full_column, masked, restricted_rows, visible_to
+from .models import TAG_LINKS, Tag
 from .types import TYPES, RecordType
 
 
@@ -63,12 +63,12 @@ def filtered(rtype: RecordType, viewer: Viewer, flt: ListFilter):
     if match is not None:
         conds.append(match)
     if flt.tag:
-        table = TAG_TABLES[rtype.key]
-        fk = getattr(table.c, f"{rtype.key}_id")
+        link = TAG_LINKS[rtype.key]
+        fk = getattr(link, f"{rtype.key}_id")
         # tags are hidden on restricted rows, so only fully visible rows can match a tag
         conds.append(fully_visible_to(model, viewer))
         # driven from the tag's links (IN), not by probing every row of the list (EXISTS)
-        conds.append(model.id.in_(select(fk).join(Tag, Tag.id == table.c.tag_id).where(Tag.name == flt.tag)))
+        conds.append(model.id.in_(select(fk).join(Tag, Tag.id == link.tag_id).where(Tag.name == flt.tag)))
     if flt.group_id is not None and viewer.groups_enabled:
         conds.append(model.group_id == flt.group_id)
     return and_(*conds)
@@ -136,7 +136,8 @@ def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter, page=None):
         stmt = stmt.add_columns(*cols_ref)
     # a page's ids were found by the filter already: its rows need the visibility test only
     stmt = stmt.where(filtered(rtype, viewer, flt) if page is None else visible_to(model, viewer))
-    return stmt.order_by(*list_order(rtype, viewer, flt))
+    # restricted rows are let through the safety net: every column but the name and group is masked
+    return restricted_rows(stmt.order_by(*list_order(rtype, viewer, flt)))
 
 
 def list_page(rtype: RecordType, viewer: Viewer, flt: ListFilter, limit: int, offset: int = 0):
@@ -160,7 +161,7 @@ def count_capped(rtype: RecordType, viewer: Viewer, flt: ListFilter, cap: int) -
     """How many rows match, counting at most ``cap + 1`` so large tables stay cheap."""
     model = rtype.model
     inner = select(model.id).where(filtered(rtype, viewer, flt)).limit(cap + 1).subquery()
-    n = db.session.scalar(select(func.count()).select_from(inner)) or 0
+    n = db.session.scalar(restricted_rows(select(func.count()).select_from(inner))) or 0
     return min(n, cap), n > cap
 
 
@@ -176,11 +177,11 @@ def ids_matching(rtype: RecordType, viewer: Viewer, flt: ListFilter, *, full_onl
 def tags_for(rtype: RecordType, ids: list[int]) -> dict[int, list[str]]:
     if not ids:
         return {}
-    table = TAG_TABLES[rtype.key]
-    fk = getattr(table.c, f"{rtype.key}_id")
+    link = TAG_LINKS[rtype.key]
+    fk = getattr(link, f"{rtype.key}_id")
     out: dict[int, list[str]] = {}
     for rid, name in db.session.execute(
-        select(fk, Tag.name).join(Tag, Tag.id == table.c.tag_id).where(fk.in_(ids)).order_by(Tag.name)
+        select(fk, Tag.name).join(Tag, Tag.id == link.tag_id).where(fk.in_(ids)).order_by(Tag.name)
     ):
         out.setdefault(rid, []).append(name)
     return out
@@ -189,12 +190,12 @@ def tags_for(rtype: RecordType, ids: list[int]) -> dict[int, list[str]]:
 def all_tags(rtype: RecordType, viewer: Viewer) -> list[str]:
     """Tag names on records of this type the viewer fully sees (offered as filter choices; a tag
     of a hidden or restricted record is one of its hidden fields)."""
-    table = TAG_TABLES[rtype.key]
+    link = TAG_LINKS[rtype.key]
     model = rtype.model
-    fk = getattr(table.c, f"{rtype.key}_id")
+    fk = getattr(link, f"{rtype.key}_id")
     return list(db.session.scalars(
         select(Tag.name).where(exists().where(
-            table.c.tag_id == Tag.id, fk == model.id, fully_visible_to(model, viewer))).order_by(Tag.name)
+            link.tag_id == Tag.id, fk == model.id, fully_visible_to(model, viewer))).order_by(Tag.name)
     ))
 
 
@@ -247,7 +248,7 @@ def related(rtypes: list[RecordType], fk: str, parent_id: int, viewer: Viewer, l
     both = union_all(*[select(arm) for arm in arms]).subquery("related")
     stmt = select(both).order_by(both.c.arm, both.c.sort, both.c.id)
     out = [RelatedList(rtype) for rtype in rtypes]
-    for row in db.session.execute(stmt):
+    for row in db.session.execute(restricted_rows(stmt)):
         lst = out[row.arm]
         lst.total = row.total
         keep = ("id", *lst.rtype.name_fields, *_RELATED_EXTRA[lst.rtype.key])

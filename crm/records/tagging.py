@@ -18,7 +18,7 @@ from ..common import utcnow
 from ..extensions import db
 from ..visibility import Viewer, fully_visible_to
 from .assign import ids_clause
-from .models import TAG_TABLES, Tag
+from .models import TAG_LINKS, TAG_TABLES, Tag
 from .services import ServiceError, clean_tag_name, tag_named, visible_tags_named
 from .types import RecordType
 
@@ -74,12 +74,12 @@ def remove_tag(rtype: RecordType, ids, name: str, viewer: Viewer) -> int:
 def tags_in(rtype: RecordType, ids, viewer: Viewer) -> list[tuple[str, int]]:
     """The tags on the selected fully visible records, with how many of them carry each."""
     model = rtype.model
-    table = TAG_TABLES[rtype.key]
-    fk = table.c[f"{rtype.key}_id"]
+    link = TAG_LINKS[rtype.key]
+    fk = getattr(link, f"{rtype.key}_id")
     chosen = select(model.id).where(ids_clause(model, ids), fully_visible_to(model, viewer))
     rows = db.session.execute(
         select(Tag.name, func.count())
-        .select_from(table).join(Tag, Tag.id == table.c.tag_id)
+        .select_from(link).join(Tag, Tag.id == link.tag_id)
         .where(fk.in_(chosen))
         .group_by(Tag.name).order_by(Tag.name)
     )

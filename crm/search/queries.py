@@ -50,7 +50,7 @@ from ..extensions import db
 from ..groups.models import Group
 from ..records.queries import display_name_column
 from ..records.types import TYPES, RecordType
-from ..visibility import Viewer, fully_visible_to, is_full_column, visible_to
+from ..visibility import Viewer, fully_visible_to, is_full_column, restricted_rows, unscoped, visible_to
 from .models import SearchDoc
 
 #: docs the full-text index hands over per record type, at most
@@ -292,6 +292,9 @@ def _statement(viewer: Viewer, pg: bool):
             hits = union_all(*arms).subquery("hits")
             stmt = select(hits).order_by(hits.c.type_no, case((hits.c.kind == "name", 0), else_=1),
                                          hits.c.doc_id.desc())
+            # the full-text index is read in Core, its docs and records under the rules above; the
+            # hits of restricted records are their names and shared fields (what they show)
+            stmt = restricted_rows(unscoped(stmt, keep_criteria=True))
         _STATEMENTS[key] = stmt
         if len(_STATEMENTS) > _STATEMENTS_MAX:
             _STATEMENTS.popitem(last=False)
@@ -377,7 +380,8 @@ def matching_record_ids(rtype: RecordType, viewer: Viewer, q: str):
     # PostgreSQL: planned on its own (OFFSET 0 keeps it from being merged into the list's query):
     # else the planner, misjudging how many records match, may walk the whole list in its order
     # and look each record up in the index
-    return ids.offset(0) if pg else ids
+    # the full-text index is read in Core: its docs are scoped by the rule above (and the net)
+    return unscoped(ids.offset(0) if pg else ids, keep_criteria=True)
 
 
 __all__ = ["CANDIDATES", "Hit", "Query", "matching_record_ids", "parse", "search"]
