@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, insert, literal, or_, select, update
+from sqlalchemy import and_, func, insert, literal, select, update
 
 from ..audit.models import AssignmentChange, AuditEntry
 from ..audit.services import audit
@@ -196,12 +196,10 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
 
 
 def _may_restore(model, viewer: Viewer):
-    """The undoer may put the record back into its previous group (member; admins any group) and
-    fully sees it there or where it is now."""
-    back = group_fully_visible_to(AssignmentChange.old_group_id, viewer)
-    if viewer.is_admin:
-        return or_(back, fully_visible_to(model, viewer))
-    return back
+    """The undoer fully sees the record where it is now and in its previous group. An undo never
+    changes a record its actor cannot fully see (product.md §8): records the assignment moved out
+    of the actor's sight stay where they are (an admin of another group can move them back)."""
+    return and_(fully_visible_to(model, viewer), group_fully_visible_to(AssignmentChange.old_group_id, viewer))
 
 
 #: kept for callers of the first version of this module

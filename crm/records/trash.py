@@ -29,6 +29,7 @@ from ..auth.models import User
 from ..common import utcnow
 from ..extensions import db
 from ..groups.models import Group
+from ..search import schema as search_index
 from ..visibility import Viewer, fully_visible_to, trashed_fully_visible_to, unscoped
 from .queries import display_name_column
 from .types import TYPES, RecordType
@@ -81,6 +82,7 @@ def trash_records(rtype: RecordType, ids_stmt, viewer: Viewer) -> int:
             .values(deleted_at=now, deleted_by_id=viewer.user_id, version=model.version + 1, updated_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
+    search_index.take_out(db.session.connection(), rtype.key, ids)
     audit(viewer, "records_deleted", record_type=rtype.plural, counts={rtype.plural: moved},
           ids=ids[:AUDIT_IDS])
     _expire(model, ids)
@@ -171,6 +173,7 @@ def restore_record(rtype: RecordType, record_id: int, viewer: Viewer) -> int:
     ).rowcount
     if not done:
         raise NotInTrash()
+    search_index.put_back(db.session.connection(), rtype.key, [record_id])
     audit(viewer, "records_restored", record_type=rtype.plural, counts={rtype.plural: 1}, ids=[record_id])
     _expire(model, [record_id])
     return record_id

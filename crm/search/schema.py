@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from sqlalchemy import inspect as sa_inspect
+
 RECORD_TABLES = {"company": "companies", "person": "people", "deal": "deals", "project": "projects"}
 #: custom field kinds whose values are searched (numbers, dates and URLs are not words)
 FIELD_KINDS = ("text", "select")
@@ -297,6 +299,47 @@ def drop_index_objects(conn) -> None:
         conn.exec_driver_sql("DROP TABLE IF EXISTS search_fts")
 
 
+def _insert_docs(conn, key: str, ids: list[int] | None = None, *, bin_column: bool = True) -> None:
+    """The docs of the records of type ``key`` (those with ``ids``; all without), none of a record
+    in the recycle bin (``bin_column``: the tables have it - not yet while older migrations run)."""
+    table = RECORD_TABLES[key]
+    where = "r.deleted_at IS NULL" if bin_column else "1 = 1"
+    if ids is not None:
+        where += " AND r.id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
+    conn.exec_driver_sql(
+        f"{_INSERT} SELECT '{key}', r.id, 'name', r.id, NULL, r.group_id, {_name_sql(key, 'r')} "
+        f"FROM {table} r WHERE {where}"
+    )
+    if key in _DETAIL_OWNERS:
+        conn.exec_driver_sql(
+            f"{_INSERT} SELECT '{key}', r.id, d.kind, d.id, NULL, r.group_id, d.value "
+            f"FROM contact_details d JOIN {table} r ON r.id = d.{key}_id WHERE d.kind IN ({_KINDS_IN}) AND {where}"
+        )
+    conn.exec_driver_sql(
+        f"{_INSERT} SELECT '{key}', r.id, 'field', v.id, v.field_id, r.group_id, v.value "
+        f"FROM custom_field_values v JOIN {table} r ON r.id = v.{key}_id "
+        f"JOIN custom_fields f ON f.id = v.field_id WHERE f.kind IN ({_FIELD_KINDS_IN}) AND {where}"
+    )
+
+
+#: ids per statement when docs are taken out or put back
+_DOC_CHUNK = 500
+
+
+def take_out(conn, key: str, ids: list[int]) -> None:
+    """Records of type ``key`` went into the recycle bin: their docs leave the index, so that they
+    take no place among a search's candidates (what a search answers must not depend on them)."""
+    for start in range(0, len(ids), _DOC_CHUNK):
+        part = ", ".join(str(int(i)) for i in ids[start:start + _DOC_CHUNK])
+        conn.exec_driver_sql(f"DELETE FROM search_docs WHERE record_type = '{key}' AND record_id IN ({part})")
+
+
+def put_back(conn, key: str, ids: list[int]) -> None:
+    """Records of type ``key`` came back from the recycle bin: their docs again."""
+    for start in range(0, len(ids), _DOC_CHUNK):
+        _insert_docs(conn, key, ids[start:start + _DOC_CHUNK])
+
+
 def rebuild(conn) -> int:
     """Refill the index from the records (after a restore, a data migration, or if it was ever in
     doubt). Runs in the caller's transaction; returns the number of docs."""
@@ -308,23 +351,9 @@ def rebuild(conn) -> int:
         # contentless FTS5: emptied as a whole, never row by row with values it may not hold
         conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
     create_triggers(conn)  # from here the docs' own triggers fill the full-text index
-    for key, table in RECORD_TABLES.items():
-        conn.exec_driver_sql(
-            f"{_INSERT} SELECT '{key}', r.id, 'name', r.id, NULL, r.group_id, {_name_sql(key, 'r')} FROM {table} r"
-        )
-    for key in _DETAIL_OWNERS:
-        table = RECORD_TABLES[key]
-        conn.exec_driver_sql(
-            f"{_INSERT} SELECT '{key}', r.id, d.kind, d.id, NULL, r.group_id, d.value "
-            f"FROM contact_details d JOIN {table} r ON r.id = d.{key}_id WHERE d.kind IN ({_KINDS_IN})"
-        )
-    for key in _VALUE_OWNERS:
-        table = RECORD_TABLES[key]
-        conn.exec_driver_sql(
-            f"{_INSERT} SELECT '{key}', r.id, 'field', v.id, v.field_id, r.group_id, v.value "
-            f"FROM custom_field_values v JOIN {table} r ON r.id = v.{key}_id "
-            f"JOIN custom_fields f ON f.id = v.field_id WHERE f.kind IN ({_FIELD_KINDS_IN})"
-        )
+    bin_column = any(c["name"] == "deleted_at" for c in sa_inspect(conn).get_columns("companies"))
+    for key in RECORD_TABLES:
+        _insert_docs(conn, key, bin_column=bin_column)
     return conn.exec_driver_sql("SELECT count(*) FROM search_docs").scalar_one()
 
 
