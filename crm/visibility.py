@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from flask import g, has_request_context
@@ -556,6 +557,23 @@ class _Criteria(LoaderCriteriaOption):
         return ext_info._adapter.traverse(crit) if ext_info.is_aliased_class else crit
 
 
+def _viewer_key(viewer: Viewer | None):
+    """Everything the net's criteria depend on, as a hashable value."""
+    if viewer is None:
+        return None
+    return (viewer.user_id, viewer.role, viewer.groups_enabled, viewer.group_ids,
+            tuple(sorted(viewer.shared_fields.items())))
+
+
+@lru_cache(maxsize=1024)
+def _options_for(key, restricted: bool) -> tuple:
+    """The net's options for a viewer, built once per kind of viewer and process, not per request:
+    building them for every declared class costs more than many a query. They are immutable and
+    hold plain values only (a cache of derived values: nothing another app server would need)."""
+    viewer = None if key is None else Viewer(key[0], key[1], key[2], key[3], dict(key[4]))
+    return tuple(_net_options(viewer, restricted))
+
+
 def _net_options(viewer: Viewer | None, restricted: bool) -> list:
     """Loader criteria for one request, from the registry (see :class:`_Criteria`)."""
     opts = []
@@ -668,7 +686,7 @@ def _scope(state: ORMExecuteState) -> None:
         # built once per request and viewer (the options are immutable and hold plain values only)
         cached = g._kontor_net = (viewer, {})
     if restricted not in cached[1]:
-        cached[1][restricted] = _net_options(viewer, restricted)
+        cached[1][restricted] = _options_for(_viewer_key(viewer), restricted)
     state.statement = statement.options(*cached[1][restricted])
 
 
