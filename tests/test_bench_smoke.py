@@ -30,8 +30,9 @@ def test_benchmark_smoke_run(tmp_path):
         for mode in ("on", "off"):
             assert figures[mode]["p50"] > 0 and figures[mode]["n"] == 1, name
             assert 1 <= figures[mode]["stmts"] <= 10, name  # the target: at most 10 per page
-    # statements do not depend on how many rows a page shows
-    assert all(a == b for a, b in sqlite["sizes"]["tiny"]["per_page_size"].values())
+    # statements do not grow with the rows a page shows (no query per row); a list may add one
+    # statement per link column when some row's link is hidden (is it in the recycle bin?)
+    assert all(0 <= b - a <= 2 for a, b in sqlite["sizes"]["tiny"]["per_page_size"].values())
     assert sqlite["cascade"]["moved_total"] > 0 and sqlite["sizes"]["tiny"]["generate"]["rows_per_s"] > 0
     text = out.read_text()
     assert "| people first |" in text and "Cascade" in text

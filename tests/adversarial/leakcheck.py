@@ -196,9 +196,15 @@ def probe_record(ctx: Ctx, rule: str, params: dict) -> None:
                 elif view == "notes":
                     ctx.expect_present(b, body, attached_tokens(world, rec, ("note",)), url)
                 elif view == "access":
-                    absent = [u.key for u in world.spec.users if f"User {u.key}" not in body]
-                    if absent:
-                        ctx.fail(f"as {b.name} on {url}: who-can-see misses users {absent}")
+                    # the full panel for admins; anyone else sees their own line only (product.md §8)
+                    if b.user.role == "admin":
+                        absent = [u.key for u in world.spec.users if f"User {u.key}" not in body]
+                        if absent:
+                            ctx.fail(f"as {b.name} on {url}: who-can-see misses users {absent}")
+                    else:
+                        others = [u.key for u in world.spec.users if u.key != b.user.key and f"User {u.key}" in body]
+                        if f"User {b.user.key}" not in body or others:
+                            ctx.fail(f"as {b.name} on {url}: who-can-see shows {others}, not just the user")
                 for target in params.get("targets", ()):
                     offset = ("0", "20", "x")[rid % 3]
                     hx = b.get(f"{url}?offset={offset}", target=target, rule=rule)

@@ -351,7 +351,7 @@ def attack_bulk(a: Attack, method: str, rule: str, params: dict) -> None:
 
 
 def attack_bulk_undo(a: Attack, method: str, rule: str, params: dict) -> None:
-    """Undo of an assignment: someone else's (403 for non-admins), of another type or unknown (404)."""
+    """Undo of an assignment: someone else's (non-admins), of another type or unknown: all 404."""
     ctx, world = a.ctx, a.ctx.world
     rtype = params["rtype"]
     if not world.spec.enabled:
@@ -378,7 +378,8 @@ def attack_bulk_undo(a: Attack, method: str, rule: str, params: dict) -> None:
     del AuditEntry
     for b in ctx.browsers:
         if b.user.key != admin_key and b.user.role != "admin":
-            a.send(b, method, fill(rule, entry_id=entry), rule, 403, data={"scope": "ids"})
+            # someone else's assignment: the 404 of an unknown id (issue 12, finding 8)
+            a.send(b, method, fill(rule, entry_id=entry), rule, 404, data={"scope": "ids"})
         a.send(b, method, fill(rule, entry_id=entry_other), rule, 404, data={"scope": "ids"})
         a.send(b, method, fill(rule, entry_id=world.unused_id()), rule, 404, data={"scope": "ids"})
     a.restart()  # the setup moved records: the oracle's world again
