@@ -363,3 +363,19 @@ def test_the_safety_net_hides_the_bin_from_queries_without_predicates(app, make,
             for model in (Note, Task, ContactDetail, CustomFieldValue):
                 assert db.session.scalars(select(model).where(model.company_id == w["company"])).all() == []
             assert db.session.scalar(unscoped(select(Company.id).where(Company.id == w["company"]))) == w["company"]
+
+
+def test_the_purge_service_refuses_anyone_but_an_admin(make):
+    """The rule lives in the service, not only in the page: an extended user's purge (of records
+    they deleted themselves) is refused before anything is chosen or removed."""
+    from crm.records.trash import NotAllowed
+    from crm.visibility import viewer_for
+
+    extended = make.user("extended")
+    company = make.company("Weg GmbH")
+    company.deleted_at, company.deleted_by_id = company.created_at, extended.id
+    db.session.commit()
+    with pytest.raises(NotAllowed):
+        purge(extended, older_than_days=None, viewer=viewer_for(extended))
+    db.session.rollback()
+    assert db.session.get(Company, company.id) is not None

@@ -42,6 +42,10 @@ AUDIT_IDS = 1000
 CHUNK = 500
 
 
+class NotAllowed(Exception):
+    """The actor's role may not do this to the bin (a purge: admins only)."""
+
+
 class NotInTrash(Exception):
     """No record in the bin that this actor may restore or purge: answered like a missing id."""
 
@@ -195,6 +199,8 @@ def purge(actor=None, *, older_than_days: int | None = RETENTION_DAYS, viewer: V
     those the viewer may act on in the bin. ``actor``: who started it (None: the command line or
     the daily job); the changes themselves are the system's. Returns the counts per record type
     (plural) and ``links``: how many rows had a link detached."""
+    if viewer is not None and not viewer.is_admin:
+        raise NotAllowed()  # a user's purge is an admin's action; explicit deny for everyone else
     now = utcnow()
     chosen: dict[str, list[int]] = {}
     for key, rtype in TYPES.items():

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..htmx import redirect_htmx
 from ..visibility import current_viewer
 from .loaders import reference
-from .trash import RETENTION_DAYS, NotInTrash, purge, restore_record, trash_count, trash_page
+from .trash import RETENTION_DAYS, NotAllowed, NotInTrash, purge, restore_record, trash_count, trash_page
 from .types import BY_PLURAL
 
 bp = Blueprint("trash", __name__, url_prefix="/settings/trash")
@@ -63,10 +63,11 @@ def restore(plural: str, record_id: int):
 @bp.post(f"/<{PLURALS}:plural>/<int:record_id>/purge")
 def purge_one(plural: str, record_id: int):
     """Endgültig löschen (admins): one record, whatever its age."""
-    if not current_user.is_admin:
-        abort(403)
     rtype = BY_PLURAL[plural]
-    done = purge(current_user, older_than_days=None, viewer=current_viewer(), records={rtype.key: [record_id]})
+    try:
+        done = purge(current_user, older_than_days=None, viewer=current_viewer(), records={rtype.key: [record_id]})
+    except NotAllowed:
+        abort(403)
     if not done[plural]:
         db.session.rollback()
         abort(404)
@@ -79,9 +80,10 @@ def purge_one(plural: str, record_id: int):
 def purge_expired():
     """Abgelaufene jetzt löschen (admins): every record of the bin this admin sees that is older
     than the retention time - what the daily job would remove next."""
-    if not current_user.is_admin:
+    try:
+        done = purge(current_user, older_than_days=RETENTION_DAYS, viewer=current_viewer())
+    except NotAllowed:
         abort(403)
-    done = purge(current_user, older_than_days=RETENTION_DAYS, viewer=current_viewer())
     db.session.commit()
     n = sum(v for k, v in done.items() if k != "links")
     flash(ngettext("%(num)s record deleted for good.", "%(num)s records deleted for good.", n), "success")
