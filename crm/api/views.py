@@ -19,6 +19,7 @@ from ..auth.forms import LoginForm
 from ..auth.models import User
 from ..auth.services import authenticate as check_login
 from ..auth.services import issue_token, token_owner
+from ..errors import Refused
 from ..extensions import db
 from ..records.services import Conflict, ServiceError
 from ..records.types import TYPES
@@ -61,6 +62,13 @@ ID = "api_id"
 @bp.errorhandler(ApiError)
 def api_error(err: ApiError):
     return error_response(err.status, err.code, err.message, err.fields, err.headers)
+
+
+@bp.errorhandler(Refused)
+def refused(err: Refused):
+    """The one mapping of a service's refusal to JSON (crm/errors.py)."""
+    db.session.rollback()
+    return error_response(err.status, err.code, err.message, err.fields)
 
 
 @bp.errorhandler(ServiceError)
