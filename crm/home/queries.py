@@ -20,8 +20,7 @@ from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..extensions import db
 from ..notes.models import Note
-from ..records.queries import display_name_column
-from ..records.types import TYPES, RecordType
+from ..records.types import TYPES, RecordType, display_name_column
 from ..visibility import Viewer, fully_visible_to, group_fully_visible_to, unscoped
 
 PAGE = 20

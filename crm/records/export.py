@@ -32,8 +32,8 @@ from ..visibility import (
 )
 from .loaders import trashed_ids
 from .models import TAG_LINKS, ContactDetail, Tag
-from .queries import ListFilter, display_name_column, filtered, list_order
-from .types import TYPES, RecordType
+from .queries import ListFilter, filtered, list_order
+from .types import TYPES, RecordType, display_name_column
 
 CHUNK = 1000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

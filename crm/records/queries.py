@@ -12,9 +12,10 @@ from ..common import to_id
 from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import Group
+from ..search.queries import matching_record_ids
 from ..visibility import Viewer, fully_visible_to, is_full_column, masked, restricted_rows, visible_to
 from .models import TAG_LINKS, Tag
-from .types import TYPES, RecordType
+from .types import TYPES, RecordType, display_name_column  # noqa: F401  (the list pages import it from here)
 
 
 @dataclass
@@ -49,8 +50,6 @@ def text_match(rtype: RecordType, viewer: Viewer, q: str):
     must start a word of the same text (name, email, phone, text or select field), as on the
     search page. A restricted row matches only by what it shows (its name, fields shared with
     the viewer's groups), so a filter can't probe hidden fields. ``None``: no word, no filter."""
-    from ..search.queries import matching_record_ids  # (the search module imports this one)
-
     ids = matching_record_ids(rtype, viewer, q)
     return None if ids is None else rtype.model.id.in_(ids)
 
@@ -267,10 +266,3 @@ def custom_values(rtype: RecordType, record_id: int) -> list[tuple[CustomField, 
         .order_by(CustomField.position, CustomField.id)
     ).all()
     return [(f, v) for f, v in rows]
-
-
-def display_name_column(rtype: RecordType, model=None):
-    model = model or rtype.model
-    if rtype.key == "person":
-        return model.first_name + literal(" ") + model.last_name
-    return model.name

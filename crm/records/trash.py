@@ -31,8 +31,7 @@ from ..extensions import db
 from ..groups.models import Group
 from ..search import schema as search_index
 from ..visibility import Viewer, fully_visible_to, trashed_fully_visible_to, unscoped
-from .queries import display_name_column
-from .types import TYPES, RecordType
+from .types import TYPES, RecordType, display_name_column
 
 #: days a deleted record can be restored; the daily purge removes it afterwards
 RETENTION_DAYS = 30

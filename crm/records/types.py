@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import literal
 
 from ..decimals import DecimalRule
 from .models import Company, Deal, Person, Project, RecordMixin
@@ -106,3 +107,11 @@ CURRENCIES = ("EUR", "CHF", "USD", "GBP")
 #: A deal's value: whole cents (the column holds cents), from 0 to 999,999,999,999.
 DEAL_VALUE = DecimalRule(places=2, minimum=Decimal(0), maximum=Decimal("999999999999"),
                          range_message=_l("Between 0 and 999,999,999,999."))
+
+
+def display_name_column(rtype: RecordType, model=None):
+    """The SQL expression of a record's display name (``model``: an alias or a table's columns)."""
+    model = model or rtype.model
+    if rtype.key == "person":
+        return model.first_name + literal(" ") + model.last_name
+    return model.name

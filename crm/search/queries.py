@@ -48,8 +48,7 @@ from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..groups.models import Group
-from ..records.queries import display_name_column
-from ..records.types import TYPES, RecordType
+from ..records.types import TYPES, RecordType, display_name_column
 from ..visibility import Viewer, fully_visible_to, is_full_column, restricted_rows, unscoped, visible_to
 from .models import SearchDoc
 
