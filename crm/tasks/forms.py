@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..auth.services import active_users
 from ..forms_common import NoControlChars, Strip
 
 
@@ -19,3 +20,10 @@ class TaskForm(FlaskForm):
     assignee_id = SelectField(_l("Assignee"), coerce=_optional_int, validate_choice=True)
     record_type = HiddenField()
     record_id = HiddenField()
+
+
+def task_form(**kwargs) -> TaskForm:
+    """A task form whose assignee choices are the active users (and nobody)."""
+    form = TaskForm(**kwargs)
+    form.assignee_id.choices = [(None, "—")] + [(u.id, u.name) for u in active_users()]
+    return form

@@ -6,14 +6,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..auth.services import active_users
 from ..common import to_id, to_int
 from ..extensions import db
 from ..htmx import targets
 from ..records.loaders import load_record
 from ..records.types import TYPES
 from ..visibility import current_viewer, task_visible_to
-from .forms import TaskForm
+from .forms import TaskForm, task_form
 from .models import Task
 from .services import add_task, set_done
 
@@ -29,12 +28,6 @@ def load_task(task_id: int, *, write: bool = False) -> Task:
     if write and task.record_key:
         load_record(TYPES[task.record_key], task.record_id, write=True)
     return task
-
-
-def task_form(**kwargs) -> TaskForm:
-    form = TaskForm(**kwargs)
-    form.assignee_id.choices = [(None, "—")] + [(u.id, u.name) for u in active_users()]
-    return form
 
 
 def _record_tasks(key: str, record_id: int, form: TaskForm, status: int = 200):
