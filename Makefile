@@ -43,8 +43,10 @@ test: $(VENV)/.installed-dev translations
 test-browser: $(VENV)/.installed-dev translations
 	$(BIN)/pytest -q tests/browser
 
+## make lint: ruff, then the layering contracts of .importlinter (docs/ARCHITECTURE.md)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 bench: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/run.py
