@@ -2,7 +2,8 @@
 
 The decision looks at ``HX-Target`` (the id of the element being swapped), not at the bare
 ``HX-Request`` header: a boosted link or a history restore also carries ``HX-Request`` and
-wants the full page. Every response says ``Vary: HX-Request, HX-Target`` so caches keep both.
+wants the full page. Every response says ``Vary: HX-Request, HX-Target`` (crm/web.py) so caches
+keep both.
 """
 from __future__ import annotations
 
@@ -27,9 +28,3 @@ def redirect_htmx(url: str) -> Response:
     from flask import redirect
 
     return redirect(url)
-
-
-def trigger(resp: Response, event: str) -> Response:
-    existing = resp.headers.get("HX-Trigger")
-    resp.headers["HX-Trigger"] = f"{existing}, {event}" if existing else event
-    return resp

@@ -64,18 +64,6 @@ def clear(key: str) -> None:
     db.session.commit()
 
 
-def hit(key: str, limit: int, window: int = 60, *, commit: bool = True) -> bool:
-    """Count one request against ``limit`` per ``window`` seconds; False once over the limit.
-    With ``commit=False`` the count joins the caller's transaction (to count several keys with
-    one commit)."""
-    now = _now()
-    counter = _upsert_increment(key, now - now % window)
-    allowed = counter.count <= limit
-    if commit:
-        db.session.commit()
-    return allowed
-
-
 def hit_keys(keys: Select, limit: int, window: int = 60) -> dict[str, bool]:
     """Count one request against each key that ``keys`` (a select of one string column) yields,
     in one statement (``INSERT … SELECT … ON CONFLICT … RETURNING``), so that a key may depend on a

@@ -13,9 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..common import utcnow
 from ..extensions import db
 
-#: uploaded -> mapping chosen (queued) -> checking -> saving -> done | failed; done -> undone
-STATUSES = ("mapping", "queued", "checking", "saving", "done", "failed", "undone")
-
 
 class ImportJob(db.Model):
     __tablename__ = "import_jobs"
@@ -32,6 +29,8 @@ class ImportJob(db.Model):
     header: Mapped[list] = mapped_column(JSON, default=list)
     #: column index (as text) -> target field name
     mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: mapping (uploaded) -> queued (mapping chosen) -> checking -> saving -> done | failed;
+    #: done -> undone
     status: Mapped[str] = mapped_column(String(10), default="mapping")
     total: Mapped[int] = mapped_column(Integer, default=0)
     processed: Mapped[int] = mapped_column(Integer, default=0)

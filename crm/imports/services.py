@@ -58,7 +58,6 @@ UNDO_WINDOW = timedelta(hours=24)
 STALE_AFTER = timedelta(minutes=10)
 CHUNK = 200
 MAX_ERRORS_KEPT = 300
-RUNNING = ("queued", "checking", "saving")
 
 
 class ImportRefused(Exception):

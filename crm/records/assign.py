@@ -202,10 +202,6 @@ def _may_restore(model, viewer: Viewer):
     return and_(fully_visible_to(model, viewer), group_fully_visible_to(AssignmentChange.old_group_id, viewer))
 
 
-#: kept for callers of the first version of this module
-TYPES_BY_PLURAL = BY_PLURAL
-
-
 def find_assignment(entry_id: int, plural: str, viewer: Viewer) -> AuditEntry | None:
     """The bulk assignment of ``plural`` with this id as far as the viewer may know of it: an
     admin any, everyone else their own. ``None`` otherwise - someone else's assignment answers

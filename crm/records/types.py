@@ -34,10 +34,6 @@ class RecordType:
     hidden_label: object = None
     not_found: object = None
 
-    @property
-    def endpoint_prefix(self) -> str:
-        return self.plural
-
 
 _COMMON_SORTS = {"updated": (_l("Last change"), "updated_at")}
 
