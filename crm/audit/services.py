@@ -1,5 +1,19 @@
 """Writing the audit log. Entries are added to the caller's transaction: they land together with
-the change they describe, or not at all."""
+the change they describe, or not at all.
+
+Not every write is audited. What is (the actions in :data:`ACTIONS`):
+
+* the group system: the extension switch, groups created / renamed / deleted, every membership
+  added or removed, a user's default group, custom fields created / renamed / deleted / shared;
+* users: created (page, API, command line), changed (role, name, e-mail, active, password), their
+  sessions ended;
+* records changing group: a bulk assignment (with what it moved, for its undo) and its undo, and a
+  form or API save that moves a record to another group;
+* imports and their undo; records moved to the recycle bin, restored from it and purged.
+
+Not audited: creating or editing a record in its group, its notes, tasks, tags, contact details
+and custom field values (the record's ``updated_at`` / ``updated_by`` say who changed it last).
+"""
 from __future__ import annotations
 
 from ..extensions import db
