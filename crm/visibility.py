@@ -237,8 +237,8 @@ _OWNERS = {k: aliased(m, name=f"vis_{k}") for k, m in MODELS.items()}
 def record_rule(model, viewer: Viewer, *, restricted: bool = False) -> ColumnElement[bool]:
     """THE rule for rows of a record class (or an alias of one) that everything scoped by the
     registry below goes back to: fully visible records; with ``restricted`` the ones the viewer
-    sees restricted too. (A condition every record must meet - say "not in the recycle bin" -
-    belongs here, and nowhere else.)"""
+    sees restricted too. (A condition every record must meet belongs in :func:`visible_to` and
+    :func:`fully_visible_to`, which this calls - as "not in the recycle bin" does.)"""
     return visible_to(model, viewer) if restricted else fully_visible_to(model, viewer)
 
 
@@ -247,10 +247,7 @@ def _owner_visible(key: str, fk, viewer: Viewer, *, restricted: bool = False) ->
     primary-key lookup per row) rather than ``fk IN (SELECT id ...)``, which databases build into
     a list of every visible record first: at a million records that is the slow part."""
     owner = _OWNERS[key]
-    rule = record_rule(owner, viewer, restricted=restricted)
-    if isinstance(rule, True_):
-        return fk.is_not(None)
-    return exists().where(owner.id == fk, rule)
+    return exists().where(owner.id == fk, record_rule(owner, viewer, restricted=restricted))
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,10 +481,6 @@ def note_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     return criteria_for(Note, viewer)
 
 
-def contact_detail_visible_to(viewer: Viewer) -> ColumnElement[bool]:
-    return criteria_for(ContactDetail, viewer)
-
-
 def task_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """Tasks of fully visible records, and one's own tasks without a record."""
     return criteria_for(Task, viewer)
@@ -503,8 +496,6 @@ def tag_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     records is one of their hidden fields: for this viewer it does not exist (its name, spelling
     and links), however it is looked up (filter choices, a name typed into a form or the API).
     The same rule as the safety net's for :class:`Tag` (its declaration in :data:`SCOPES`)."""
-    from .records.models import Tag
-
     return criteria_for(Tag, viewer)
 
 
