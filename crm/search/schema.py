@@ -33,7 +33,8 @@ import unicodedata
 
 from sqlalchemy import inspect as sa_inspect
 
-RECORD_TABLES = {"company": "companies", "person": "people", "deal": "deals", "project": "projects"}
+from ..common import RECORD_TABLES
+
 #: custom field kinds whose values are searched (numbers, dates and URLs are not words)
 FIELD_KINDS = ("text", "select")
 #: contact detail kinds that are searched
