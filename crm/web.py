@@ -157,7 +157,7 @@ def init_web(app: Flask) -> None:
         "field_created": _l("Field defined"), "field_renamed": _l("Field renamed"),
         "field_deleted": _l("Field deleted"), "field_shared": _l("Field sharing changed"),
         "group_assigned": _l("Group assigned"), "assignment_undone": _l("Assignment undone"),
-        "user_created": _l("User created"), "user_changed": _l("User changed"),
+        "user_created": _l("User created"), "user_changed": _l("User changed"), "user_deleted": _l("User deleted"),
         "default_group_set": _l("Default group set"), "import": _l("Import"),
         "import_undone": _l("Import undone"), "sessions_ended": _l("Sessions ended"),
         "records_deleted": _l("Moved to the recycle bin"),
