@@ -14,6 +14,7 @@ from .common import is_web_address
 from .decimals import format_shown
 from .extensions import db, login_manager
 from .htmx import is_htmx, redirect_htmx
+from .plurals import record_count
 from .visibility import set_viewer
 
 #: Endpoints a visitor may reach without logging in.
@@ -200,6 +201,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
     app.jinja_env.filters["datetime"] = lambda d, fmt="short": format_datetime(d, fmt) if d else ""
     app.jinja_env.filters["decimal"] = lambda n: format_decimal(n) if n is not None else ""
+    app.jinja_env.globals["record_count"] = record_count
     # a stored number in full (a custom number field: every decimal, not rounded to three)
     app.jinja_env.filters["number"] = lambda n: format_shown(n, str(get_locale() or "de")) if n is not None else ""
     app.jinja_env.filters["isodate"] = _isodate

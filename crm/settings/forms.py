@@ -7,6 +7,7 @@ from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleFiel
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms_common import Strip
+from ..schematypes import PASSWORD_MIN
 
 ROLE_LABELS = {"admin": _l("Admin"), "extended": _l("Extended"), "normal": _l("Normal")}
 ENTITY_LABELS = {"company": _l("Companies"), "person": _l("People"), "deal": _l("Deals"), "project": _l("Projects")}
@@ -44,7 +45,7 @@ class UserForm(FlaskForm):
     default_group_id = SelectField(_l("Default group for new records"), coerce=_optional_int,
                                    validate_choice=False)
     groups = MultiCheckboxField(_l("Groups"), coerce=int, validate_choice=False)
-    password = PasswordField(_l("Password"), description=_l("At least 8 characters."))
+    password = PasswordField(_l("Password"), description=_l("At least %(n)d characters.", n=PASSWORD_MIN))
     active = BooleanField(_l("Active (may log in)"), default=True)
 
 
