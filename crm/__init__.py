@@ -48,7 +48,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_web(app)
 
     from .api.views import bp as api_bp
+    from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
+    from .customfields.views import bp as fields_bp
+    from .groups.views import bp as groups_bp
     from .home.views import bp as home_bp
     from .imports.views import bp as imports_bp
     from .notes.views import bp as notes_bp
@@ -58,6 +61,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .search.views import bp as search_bp
     from .settings.views import bp as settings_bp
     from .tasks.views import bp as tasks_bp
+    from .users.views import bp as users_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
@@ -68,6 +72,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(search_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(groups_bp)
+    app.register_blueprint(fields_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(trash_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by bearer token only, never by the session cookie

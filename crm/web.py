@@ -14,6 +14,7 @@ from .common import is_web_address
 from .decimals import format_shown
 from .extensions import db, login_manager
 from .htmx import is_htmx, redirect_htmx
+from .plurals import record_count
 from .visibility import set_viewer
 
 #: Endpoints a visitor may reach without logging in.
@@ -157,7 +158,7 @@ def init_web(app: Flask) -> None:
         "field_created": _l("Field defined"), "field_renamed": _l("Field renamed"),
         "field_deleted": _l("Field deleted"), "field_shared": _l("Field sharing changed"),
         "group_assigned": _l("Group assigned"), "assignment_undone": _l("Assignment undone"),
-        "user_created": _l("User created"), "user_changed": _l("User changed"),
+        "user_created": _l("User created"), "user_changed": _l("User changed"), "user_deleted": _l("User deleted"),
         "default_group_set": _l("Default group set"), "import": _l("Import"),
         "import_undone": _l("Import undone"), "sessions_ended": _l("Sessions ended"),
         "records_deleted": _l("Moved to the recycle bin"),
@@ -200,6 +201,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
     app.jinja_env.filters["datetime"] = lambda d, fmt="short": format_datetime(d, fmt) if d else ""
     app.jinja_env.filters["decimal"] = lambda n: format_decimal(n) if n is not None else ""
+    app.jinja_env.globals["record_count"] = record_count
     # a stored number in full (a custom number field: every decimal, not rounded to three)
     app.jinja_env.filters["number"] = lambda n: format_shown(n, str(get_locale() or "de")) if n is not None else ""
     app.jinja_env.filters["isodate"] = _isodate

@@ -1,5 +1,5 @@
 """The settings pages still do what they did after their rules moved into services the API shares
-(create_account_user, update_group, check_definition)."""
+(crm/users, crm/groups and crm/customfields services, on their input models)."""
 from __future__ import annotations
 
 from sqlalchemy import select

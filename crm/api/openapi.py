@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from wtforms.validators import DataRequired, Length
 
-from ..customfields.models import FIELD_KINDS
 from ..notes.forms import NoteForm
 from ..records.assign import CASCADE
 from ..records.forms import FORMS
 from ..records.trash import RETENTION_DAYS
 from ..records.types import TYPES, RecordType
-from ..settings.forms import FieldForm, GroupForm, UserForm
-from . import admin, records
+from . import records
 from .inputs import MAX_ID, Kind
 from .views import TOKEN_INPUT
 
@@ -277,36 +275,6 @@ def document() -> dict:
         "AssignedCompanies": obj({"updated": obj({p: {"type": "integer"}
                                                   for p in ("companies", "people", "deals", "projects")})}),
         "SearchResult": obj({"items": {"type": "array", "items": {"anyOf": [ref(n) for n in NAMES.values()]}}}),
-        "User": obj({
-            "id": {"type": "integer"}, "email": {"type": "string"}, "name": {"type": "string"},
-            "role": {"type": "string", "enum": ["admin", "extended", "normal"]}, "active": {"type": "boolean"},
-            "locale": NULL_STRING, "default_group_id": {"type": ["integer", "null"]},
-            "group_ids": {"type": "array", "items": {"type": "integer"},
-                          "description": "Groups besides Basis (everyone is in Basis)"},
-            "created_at": TIME,
-        }),
-        "UserList": obj({"items": {"type": "array", "items": ref("User")}}),
-        "UserCreate": input_schema(admin.USER_INPUT, UserForm, names={"group_ids": "groups"},
-                                   required=("email", "name", "password"), ignored=("id", "created_at")),
-        "Group": obj({"id": {"type": "integer"}, "name": {"type": "string"}, "builtin": {"type": "boolean"},
-                      "member_ids": {"type": "array", "items": {"type": "integer"}}}),
-        "GroupList": obj({"items": {"type": "array", "items": ref("Group")}}),
-        "GroupCreate": input_schema(admin.GROUP_INPUT, GroupForm, names={"member_ids": "members"},
-                                    required=("name",), ignored=("id", "builtin")),
-        "GroupUpdate": input_schema(admin.GROUP_INPUT, GroupForm, names={"member_ids": "members"},
-                                    ignored=("id", "builtin")),
-        "CustomField": obj({
-            "id": {"type": "integer"}, "entity": {"type": "string", "enum": list(TYPES)},
-            "name": {"type": "string"}, "kind": {"type": "string", "enum": list(FIELD_KINDS)},
-            "options": {"type": "array", "items": {"type": "string"}},
-            "shared_with": {"type": "array", "items": {"type": "integer"}}, "position": {"type": "integer"},
-        }),
-        "CustomFieldList": obj({"items": {"type": "array", "items": ref("CustomField")}}),
-        "CustomFieldCreate": input_schema(admin.FIELD_INPUT, FieldForm, required=("entity", "name", "kind"),
-                                          ignored=("id", "position")),
-        "CustomFieldUpdate": input_schema(admin.FIELD_INPUT, FieldForm, ignored=("id", "position")),
-        "Settings": obj({"groups_enabled": {"type": "boolean"}}),
-        "SettingsUpdate": input_schema(admin.SETTINGS_INPUT),
     }
     paths: dict = {
         "/tokens": {"post": op("Get a token for email and password", _json(ref("Token"), "Created"), "401",
@@ -320,43 +288,10 @@ def document() -> dict:
     for rtype in TYPES.values():
         schemas.update(record_schemas(rtype))
         paths.update(record_paths(rtype))
-    gid, fid = path_id("group_id"), path_id("field_id")
-    paths.update({
-        "/users": {
-            "get": op("All users (admins)", _json(ref("UserList")), "403", tag="admin"),
-            "post": op("Create a user (admins)", _json(ref("User"), "Created"), "403", "409",
-                       body=ref("UserCreate"), tag="admin", ok_status="201"),
-        },
-        "/groups": {
-            "get": op("All groups (admins)", _json(ref("GroupList")), "403", tag="admin"),
-            "post": op("Create a group (admins)", _json(ref("Group"), "Created"), "403", "409",
-                       body=ref("GroupCreate"), tag="admin", ok_status="201"),
-        },
-        "/groups/{group_id}": {
-            "get": op("One group (admins)", _json(ref("Group")), "403", "404", params=[gid], tag="admin"),
-            "patch": op("Rename a group or set its members (admins)", _json(ref("Group")), "403", "404", "409",
-                        body=ref("GroupUpdate"), params=[gid], tag="admin"),
-            "delete": op("Delete a group; its records move to `move_to` (admins)", NO_CONTENT,
-                         "403", "404", "409", "422", tag="admin", ok_status="204",
-                         params=[gid, query("move_to", ID_SCHEMA, "Required while the group holds records")]),
-        },
-        "/custom-fields": {
-            "get": op("All custom fields (admins)", _json(ref("CustomFieldList")), "403", tag="admin"),
-            "post": op("Define a custom field (admins)", _json(ref("CustomField"), "Created"), "403", "409",
-                       body=ref("CustomFieldCreate"), tag="admin", ok_status="201"),
-        },
-        "/custom-fields/{field_id}": {
-            "patch": op("Rename, change options or sharing (admins)", _json(ref("CustomField")), "403", "404",
-                        "409", body=ref("CustomFieldUpdate"), params=[fid], tag="admin"),
-            "delete": op("Delete a custom field and its values (admins)", NO_CONTENT, "403", "404",
-                         params=[fid], tag="admin", ok_status="204"),
-        },
-        "/settings": {
-            "get": op("Account settings (admins)", _json(ref("Settings")), "403", tag="admin"),
-            "patch": op("Switch the group system (admins)", _json(ref("Settings")), "403",
-                        body=ref("SettingsUpdate"), tag="admin"),
-        },
-    })
+    from .openapi_admin import admin_paths, admin_schemas  # (it builds on the helpers above)
+
+    schemas.update(admin_schemas())
+    paths.update(admin_paths())
     return {
         "openapi": "3.1.0",
         "info": {

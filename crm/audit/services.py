@@ -23,7 +23,7 @@ from .models import AuditEntry
 ACTIONS = (
     "extension_switched", "group_created", "group_renamed", "group_deleted", "member_added",
     "member_removed", "field_created", "field_renamed", "field_deleted", "field_shared",
-    "group_assigned", "assignment_undone", "user_created", "user_changed", "default_group_set",
+    "group_assigned", "assignment_undone", "user_created", "user_changed", "user_deleted", "default_group_set",
     "import", "import_undone", "sessions_ended", "records_deleted", "records_restored", "records_purged",
 )
 

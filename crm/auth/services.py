@@ -6,16 +6,26 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app, g, has_request_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..common import utcnow
+from ..errors import Forbidden
 from ..extensions import db
 from . import throttle
 from .models import ROLES, User
 
 # Compared against when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH: dict[str, str] = {}
+
+
+def require_admin(actor) -> None:
+    """The permission of every administration service (users, groups, custom fields, settings):
+    admins only. ``actor`` is a User or a Viewer; anything else is refused."""
+    if actor is not None and getattr(actor, "role", None) == "admin":
+        return
+    raise Forbidden(_l("Only admins may do this."))  # explicit deny
 
 
 def hash_password(password: str) -> str:

@@ -1,25 +1,30 @@
-"""Custom field definitions and values: validation shared by forms, the API and imports."""
+"""Custom field definitions (admins only: create, update, move, delete, each audited but the
+move) and values (validation shared by the record forms, the API and imports)."""
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import lazyload
 
 from ..audit.services import audit
+from ..auth.services import require_admin
 from ..common import is_web_address
 from ..decimals import DecimalError, from_json
+from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..groups.models import Group
-from .models import CUSTOM_NUMBER, FIELD_KINDS, CustomField, CustomFieldValue
+from .models import CUSTOM_NUMBER, CustomField, CustomFieldValue
+from .schemas import FieldCreate, FieldUpdate
 
 MAX_TEXT = 2000
 
 
-class FieldValueError(ValueError):
-    pass
+class FieldValueError(Invalid, ValueError):
+    """A value a custom field cannot take (its message says why)."""
 
 
 def clean_value(field: CustomField, raw) -> str | None:
@@ -97,78 +102,79 @@ def set_values(entity: str, record_id: int, values: dict[int, str | None]) -> No
             current.value = value
 
 
-def parse_options(text: str) -> list[str]:
-    seen: list[str] = []
-    for line in (text or "").splitlines():
-        line = line.strip()
-        if line and line not in seen:
-            seen.append(line[:100])
-    return seen
-
-
-class DefinitionError(FieldValueError):
-    """A field definition the account cannot take; ``field`` names the input at fault."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
-
-def name_taken(entity: str, name: str, exclude: int | None = None) -> bool:
+def _name_taken(entity: str, name: str, exclude: int | None = None) -> bool:
     stmt = select(CustomField.id).where(CustomField.entity == entity, func.lower(CustomField.name) == name.lower())
     if exclude:
         stmt = stmt.where(CustomField.id != exclude)
     return db.session.scalar(stmt) is not None
 
 
-def check_definition(entity: str, name: str, kind: str, options: list[str], exclude: int | None = None) -> None:
-    """The rules of a definition beyond its form: unique name per record type, options for selections."""
-    if name_taken(entity, name, exclude):
-        raise DefinitionError("name", _("This record type has a field of this name already."))
+def _check(entity: str, name: str, kind: str, options: list[str], shared_with: list[int] | None,
+           exclude: int | None = None) -> None:
+    """The rules of a definition: a unique name per record type, options for a selection, and
+    groups that exist to share with."""
+    if _name_taken(entity, name, exclude):
+        message = _l("This record type has a field of this name already.")
+        raise Conflict(message, {"name": message})
     if kind == "select" and not options:
-        raise DefinitionError("options", _("A selection needs at least one option."))
+        raise Invalid(fields={"options": _l("A selection needs at least one option.")})
+    if shared_with and len(_groups(shared_with)) != len(set(shared_with)):
+        raise Invalid(fields={"shared_with": _l("There is no such group.")})
 
 
-def create_field(actor, entity: str, name: str, kind: str, options: list[str], shared_with: list[int]) -> CustomField:
-    if kind not in FIELD_KINDS:
-        raise FieldValueError(_("Unknown field kind."))
+def create_field(actor, data: FieldCreate) -> CustomField:
+    require_admin(actor)
+    _check(data.entity, data.name, data.kind, data.options, data.shared_with)
     position = (db.session.scalar(
-        select(func.max(CustomField.position)).where(CustomField.entity == entity)
+        select(func.max(CustomField.position)).where(CustomField.entity == data.entity)
     ) or 0) + 1
-    field = CustomField(entity=entity, name=name, kind=kind, options=options if kind == "select" else [],
-                        position=position)
-    field.shared_with = _groups(shared_with)
+    field = CustomField(entity=data.entity, name=data.name, kind=data.kind,
+                        options=data.options if data.kind == "select" else [], position=position)
+    field.shared_with = _groups(data.shared_with)
     db.session.add(field)
     db.session.flush()
-    audit(actor, "field_created", field=field.name, entity=entity, kind=kind)
-    if shared_with:
-        audit(actor, "field_shared", field=field.name, entity=entity,
+    audit(actor, "field_created", field=field.name, entity=field.entity, kind=field.kind)
+    if data.shared_with:
+        audit(actor, "field_shared", field=field.name, entity=field.entity,
               groups=[g.name for g in field.shared_with], before=[])
     return field
 
 
-def update_field(actor, field: CustomField, *, name: str | None = None, options: list[str] | None = None,
-                 shared_with: list[int] | None = None) -> None:
-    if name is not None and name != field.name:
+def update_field(actor, field: CustomField, data: FieldUpdate) -> None:
+    """Rename, change a selection's options or the groups it is shared with (what ``data`` sets);
+    the record type and the kind stay what they are."""
+    require_admin(actor)
+    fixed = {k: _l("Cannot be changed.") for k in ("entity", "kind")
+             if getattr(data, k) is not None and getattr(data, k) != getattr(field, k)}
+    if fixed:
+        raise Invalid(fields=fixed)
+    name = data.name if data.name is not None else field.name
+    options = data.options if data.options is not None else list(field.options or [])
+    _check(field.entity, name, field.kind, options, data.shared_with, exclude=field.id)
+    if name != field.name:
         audit(actor, "field_renamed", entity=field.entity, before=field.name, field=name)
         field.name = name
-    if options is not None and field.kind == "select":
-        field.options = options
-    if shared_with is not None:
+    if data.options is not None and field.kind == "select":
+        field.options = data.options
+    if data.shared_with is not None:
         before = sorted(g.name for g in field.shared_with)
-        field.shared_with = _groups(shared_with)
+        field.shared_with = _groups(data.shared_with)
         after = sorted(g.name for g in field.shared_with)
         if before != after:
             audit(actor, "field_shared", field=field.name, entity=field.entity, groups=after, before=before)
 
 
 def delete_field(actor, field: CustomField) -> None:
+    """Delete a field and every value of it."""
+    require_admin(actor)
     audit(actor, "field_deleted", field=field.name, entity=field.entity)
     db.session.execute(delete(CustomFieldValue).where(CustomFieldValue.field_id == field.id))
     db.session.delete(field)
 
 
-def move_field(field: CustomField, direction: int) -> None:
+def move_field(actor, field: CustomField, direction: int) -> None:
+    """Move a field one place up (-1) or down (+1) among its record type's fields (not audited)."""
+    require_admin(actor)
     fields = fields_for(field.entity)
     idx = next(i for i, f in enumerate(fields) if f.id == field.id)
     other = idx + direction

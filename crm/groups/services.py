@@ -1,12 +1,15 @@
-"""Group administration (admins): create, rename, delete with a target for the records, members,
-per-user default group, and the extension switch. Every change is audited."""
+"""Group administration (admins only): create, rename, delete with a target for the records,
+members, per-user default group, and the extension switch. Every change is audited; a refusal is
+a :class:`crm.errors.Refused` (the pages and the API show its message and fields)."""
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 
 from ..audit.services import audit
 from ..auth.models import User
+from ..auth.services import require_admin
+from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..records.models import MODELS
 from ..records.services import GroupsOff, groups_off_message, groups_on
@@ -14,15 +17,15 @@ from ..records.types import TYPES
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import unscoped
 from .models import BASIS_ID, Group, group_members
+from .schemas import GroupCreate, GroupDelete, GroupUpdate
 
 
-class GroupError(Exception):
-    def __init__(self, message: str, status: int = 422, field: str = "name", code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
-        self.code = code
+def _invalid(field: str, message) -> Invalid:
+    return Invalid(fields={field: message})
+
+
+def _conflict(field: str, message, code: str | None = None) -> Conflict:
+    return Conflict(message, {field: message}, code=code)
 
 
 def account() -> Account:
@@ -35,6 +38,8 @@ def account() -> Account:
 
 
 def set_groups_enabled(actor, enabled: bool) -> bool:
+    """Switch the group system; False if it was so already (nothing audited then)."""
+    require_admin(actor)
     acc = account()
     if acc.groups_enabled == enabled:
         return False
@@ -44,12 +49,9 @@ def set_groups_enabled(actor, enabled: bool) -> bool:
 
 
 def _clean_name(name: str) -> str:
-    name = " ".join((name or "").split())
-    if not name:
-        raise GroupError(_("A group needs a name."))
-    if len(name) > 80:
-        raise GroupError(_("At most %(n)d characters.", n=80))
-    return name
+    """Runs of whitespace inside a name count as one space (lengths and characters are the input
+    model's rules, :mod:`crm.groups.schemas`)."""
+    return " ".join(name.split())
 
 
 def _unique(name: str, exclude_id: int | None = None) -> None:
@@ -57,11 +59,13 @@ def _unique(name: str, exclude_id: int | None = None) -> None:
     if exclude_id is not None:
         stmt = stmt.where(Group.id != exclude_id)
     if db.session.scalar(stmt) is not None:
-        raise GroupError(_("A group of this name exists already."), status=409)
+        raise _conflict("name", _l("A group of this name exists already."))
 
 
-def create_group(actor, name: str, member_ids: list[int] | None = None) -> Group:
-    name = _clean_name(name)
+def create_group(actor, data: GroupCreate) -> Group:
+    require_admin(actor)
+    name, member_ids = _clean_name(data.name), data.member_ids
+    _check_users(member_ids)
     _unique(name)
     group = Group(name=name)
     db.session.add(group)
@@ -72,7 +76,7 @@ def create_group(actor, name: str, member_ids: list[int] | None = None) -> Group
     return group
 
 
-def rename_group(actor, group: Group, name: str) -> None:
+def _rename(actor, group: Group, name: str) -> None:
     name = _clean_name(name)
     if name == group.name:
         return
@@ -81,17 +85,20 @@ def rename_group(actor, group: Group, name: str) -> None:
     group.name = name
 
 
-def update_group(actor, group: Group, name: str | None = None, member_ids: list[int] | None = None) -> None:
-    """Rename a group and/or set its members (the settings page and the API). Basis keeps its name
-    and its implicit membership of every user."""
+def update_group(actor, group: Group, data: GroupUpdate) -> None:
+    """Rename a group and/or set its members (what ``data`` sets). Basis keeps its name and its
+    implicit membership of every user."""
+    require_admin(actor)
+    if data.member_ids is not None:
+        _check_users(data.member_ids)
     if group.id == BASIS_ID:
-        if name is not None and name != group.name:
-            raise GroupError(_("Basis cannot be renamed."))
+        if data.name is not None and _clean_name(data.name) != group.name:
+            raise _invalid("name", _l("Basis cannot be renamed."))
         return
-    if name is not None:
-        rename_group(actor, group, name)
-    if member_ids is not None:
-        set_members(actor, group, member_ids)
+    if data.name is not None:
+        _rename(actor, group, data.name)
+    if data.member_ids is not None:
+        set_members(actor, group, data.member_ids)
 
 
 def record_counts(group_ids: list[int] | None = None, *, trashed: bool = False) -> dict[int, dict[str, int]]:
@@ -109,23 +116,28 @@ def record_counts(group_ids: list[int] | None = None, *, trashed: bool = False) 
     return out
 
 
-def delete_group(actor, group: Group, move_to: Group | None) -> dict[str, int]:
+def delete_group(actor, group: Group, data: GroupDelete) -> dict[str, int]:
     """Delete a group. Its records move to ``move_to``, which is required while it holds any
     (those in the recycle bin included: they move along).
 
     While the group system is off, a group that holds records is not deleted: that would move
     its records, and no path changes a record's group then (product.md §8) - the admin switches
     it on first. An empty group can be deleted."""
+    require_admin(actor)
     if group.builtin or group.id == BASIS_ID:
-        raise GroupError(_("The group Basis cannot be deleted."), status=409, field="group")
+        raise Conflict(_l("The group Basis cannot be deleted."))
+    move_to = None
+    if data.move_to is not None:
+        if data.move_to == group.id:
+            raise _invalid("move_to", _l("Choose another group for the records."))
+        move_to = db.session.get(Group, data.move_to)
+        if move_to is None:
+            raise _invalid("move_to", _l("There is no such group."))
     counts = record_counts([group.id], trashed=True).get(group.id, {})
     if sum(counts.values()) and not groups_on(actor):
-        raise GroupError(groups_off_message(), status=409, field="move_to", code=GroupsOff.code)
+        raise _conflict("move_to", groups_off_message(), code=GroupsOff.code)
     if sum(counts.values()) and move_to is None:
-        raise GroupError(_("The group still holds records: choose the group they move to."),
-                         status=409, field="move_to")
-    if move_to is not None and move_to.id == group.id:
-        raise GroupError(_("Choose another group for the records."), field="move_to")
+        raise _conflict("move_to", _l("The group still holds records: choose the group they move to."))
     moved = {}
     if move_to is not None:
         for key, model in MODELS.items():
@@ -153,6 +165,8 @@ def member_ids(group: Group) -> list[int]:
 
 
 def add_member(actor, group: Group, user: User) -> bool:
+    """Add ``user`` to ``group`` (audited); False if they were a member already."""
+    require_admin(actor)
     if group.id == BASIS_ID:
         return False  # everyone is always in Basis
     if user.id in member_ids(group):
@@ -163,8 +177,10 @@ def add_member(actor, group: Group, user: User) -> bool:
 
 
 def remove_member(actor, group: Group, user: User) -> bool:
+    """Take ``user`` out of ``group`` (audited); False if they were not a member."""
+    require_admin(actor)
     if group.id == BASIS_ID:
-        raise GroupError(_("Every user is always a member of Basis."), field="member_ids")
+        raise _invalid("member_ids", _l("Every user is always a member of Basis."))
     result = db.session.execute(
         delete(group_members).where(group_members.c.group_id == group.id, group_members.c.user_id == user.id)
     )
@@ -176,10 +192,9 @@ def remove_member(actor, group: Group, user: User) -> bool:
 
 def set_members(actor, group: Group, user_ids: list[int]) -> None:
     """Make the member list exactly ``user_ids`` (each change audited)."""
+    require_admin(actor)
+    _check_users(user_ids)
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
-    unknown = set(user_ids) - set(users)
-    if unknown:
-        raise GroupError(_("There is no user with the id %(id)s.", id=min(unknown)), field="member_ids")
     if group.id == BASIS_ID:
         return
     current = set(member_ids(group))
@@ -190,9 +205,18 @@ def set_members(actor, group: Group, user_ids: list[int]) -> None:
     db.session.expire(group, ["members"])
 
 
+def _check_users(user_ids: list[int]) -> None:
+    """Every user named exists (an unknown id is refused, never skipped)."""
+    known = set(db.session.scalars(select(User.id).where(User.id.in_(user_ids)))) if user_ids else set()
+    if unknown := set(user_ids) - known:
+        raise _invalid("member_ids", _l("There is no user with the id %(id)s.", id=min(unknown)))
+
+
 def set_default_group(actor, user: User, group_id: int | None) -> None:
+    """The group ``user``'s new records get by default (None: Basis); audited when it changes."""
+    require_admin(actor)
     if group_id is not None and db.session.get(Group, group_id) is None:
-        raise GroupError(_("There is no such group."), field="default_group_id")
+        raise _invalid("default_group_id", _l("There is no such group."))
     if user.default_group_id == group_id:
         return
     user.default_group_id = group_id

@@ -314,7 +314,7 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         if targets("bulk-message"):
             return _done(rtype, sel, message, category)
         flash(message, category)
-        return redirect(url_for("settings.audit_log") if viewer.is_admin else _list_url(rtype, sel))
+        return redirect(url_for("audit.log") if viewer.is_admin else _list_url(rtype, sel))
 
     @bp.app_template_global("may_undo_assignment")
     def may_undo_assignment(entry) -> bool:

@@ -1,10 +1,13 @@
+"""The HTML adapters of the administration pages: WTForms parse what a browser posts (and render
+the fields); every rule - lengths, choices, unique names, passwords - is the input models' and
+services' (crm/users, crm/groups, crm/customfields), whose refusals the pages put on these forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms_common import NoControlChars, Strip
+from ..forms_common import Strip
+from ..schematypes import PASSWORD_MIN
 
 ROLE_LABELS = {"admin": _l("Admin"), "extended": _l("Extended"), "normal": _l("Normal")}
 ENTITY_LABELS = {"company": _l("Companies"), "person": _l("People"), "deal": _l("Deals"), "project": _l("Projects")}
@@ -24,8 +27,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class AccountForm(FlaskForm):
-    name = StringField(_l("Account name"), validators=[DataRequired(), Length(max=120), NoControlChars()],
-                       filters=[Strip])
+    name = StringField(_l("Account name"), filters=[Strip])
 
 
 class ExtensionsForm(FlaskForm):
@@ -33,36 +35,39 @@ class ExtensionsForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), NoControlChars()], filters=[Strip])
-    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254), Email(
-        message=_l("Not an email address."))], filters=[Strip])
-    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()), default="normal")
+    """A new user's form; :class:`UserEditForm` for an existing one."""
+
+    name = StringField(_l("Name"), filters=[Strip])
+    email = StringField(_l("Email"), filters=[Strip])
+    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()), default="normal", validate_choice=False)
     locale = SelectField(_l("Language"), choices=[("", _l("As the browser says")), ("de", "Deutsch"),
-                                                  ("en", "English")], validators=[Optional()])
+                                                  ("en", "English")], validate_choice=False)
     default_group_id = SelectField(_l("Default group for new records"), coerce=_optional_int,
-                                   validate_choice=True)
-    groups = MultiCheckboxField(_l("Groups"), coerce=int, validate_choice=True)
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=8, max=500)],
-                             description=_l("Leave empty to keep the password."))
+                                   validate_choice=False)
+    groups = MultiCheckboxField(_l("Groups"), coerce=int, validate_choice=False)
+    password = PasswordField(_l("Password"), description=_l("At least %(n)d characters.", n=PASSWORD_MIN))
     active = BooleanField(_l("Active (may log in)"), default=True)
 
 
+class UserEditForm(UserForm):
+    password = PasswordField(_l("Password"), description=_l("Leave empty to keep the password."))
+
+
 class GroupForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80), NoControlChars()], filters=[Strip])
-    members = MultiCheckboxField(_l("Members"), coerce=int, validate_choice=True)
+    name = StringField(_l("Name"), filters=[Strip])
+    members = MultiCheckboxField(_l("Members"), coerce=int, validate_choice=False)
 
 
 class GroupDeleteForm(FlaskForm):
-    move_to = SelectField(_l("Move its records to"), coerce=_optional_int, validate_choice=True)
+    move_to = SelectField(_l("Move its records to"), coerce=_optional_int, validate_choice=False)
 
 
 class FieldForm(FlaskForm):
-    entity = SelectField(_l("Record type"), choices=list(ENTITY_LABELS.items()))
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80), NoControlChars()], filters=[Strip])
-    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()))
-    options = TextAreaField(_l("Options"), description=_l("For selections: one option per line"),
-                            validators=[Optional(), Length(max=5000)])
+    entity = SelectField(_l("Record type"), choices=list(ENTITY_LABELS.items()), validate_choice=False)
+    name = StringField(_l("Name"), filters=[Strip])
+    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()), validate_choice=False)
+    options = TextAreaField(_l("Options"), description=_l("For selections: one option per line"))
     shared_with = MultiCheckboxField(
-        _l("Shared with groups"), coerce=int, validate_choice=True,
+        _l("Shared with groups"), coerce=int, validate_choice=False,
         description=_l("Members of these groups see this field (with the record's name and group) "
                        "on records they may not otherwise see."))

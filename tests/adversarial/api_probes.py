@@ -131,12 +131,12 @@ def probe_api_search(ctx: Ctx, rule: str, params: dict) -> None:
 
 def probe_api_admin(ctx: Ctx, rule: str, params: dict) -> None:
     world = ctx.world
-    ids = {"group": list(world.group_ids.values()), "field": list(world.field_ids.values())}.get(
-        params.get("ids"), [None])
+    ids = {"group": list(world.group_ids.values()), "field": list(world.field_ids.values()),
+           "user": list(world.user_ids.values())}.get(params.get("ids"), [None])
     for b in ctx.browsers:
         admin = b.user.role == "admin"
         for rid in ids + ([world.unused_id()] if params.get("ids") else []):
-            url = fill(rule, group_id=rid, field_id=rid)
+            url = fill(rule, group_id=rid, field_id=rid, user_id=rid)
             status = (404 if rid is not None and rid not in ids else 200) if admin else 403
             if params.get("everyone") and not admin:
                 status = 200

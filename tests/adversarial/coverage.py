@@ -199,6 +199,7 @@ GET.update({
     f"{API}/custom-fields": Probe("api_admin", "admins only"),
     f"{API}/settings": Probe("api_admin", "admins only"),
     f"{API}/users": Probe("api_admin", "admins only"),
+    f"{API}/users/<api_id:user_id>": Probe("api_admin", "every user id + unknown", {"ids": "user"}),
     f"{API}/openapi.json": Probe("api_public", "anyone, no record data"),
 })
 WRITE.update({
@@ -211,6 +212,8 @@ WRITE.update({
     ("DELETE", f"{API}/groups/<api_id:group_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "group"}),
     ("PATCH", f"{API}/settings"): Write("api_admin_only", "non-admins: 403", {"json": {"groups_enabled": False}}),
     ("POST", f"{API}/users"): Write("api_admin_only", "non-admins: 403"),
+    ("PATCH", f"{API}/users/<api_id:user_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "user"}),
+    ("DELETE", f"{API}/users/<api_id:user_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "user"}),
 })
 for _plural in PLURALS:
     _key = KEY_OF[_plural]

@@ -276,7 +276,8 @@ API_KEYS = ("name", "first_name", "last_name", "website", "background", "emails"
             "group_id", "responsible_id", "custom_fields", "company_id", "person_id", "value", "currency", "stage",
             "target_date", "start_date", "status", "description", "position", "title", "salutation", "version",
             "ids", "cascade", "body", "kind", "occurred_at", "member_ids", "shared_with", "entity", "options",
-            "groups_enabled", "email", "password", "role", "default_group_id", "id", "type", "access")
+            "groups_enabled", "email", "password", "role", "default_group_id", "id", "type", "access",
+            "locale", "active", "group_ids")
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | NASTY,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(API_KEYS) | st.text(max_size=6),
@@ -301,10 +302,11 @@ def test_api_bodies_never_fail(app, data):
     world = state["world"]
     targets = sorted((m, r) for (m, r) in WRITE if r.startswith("/api/") and m != "GET")
     method, rule = data.draw(st.sampled_from(targets), label="route")
-    url = fill(rule, plural="companies", record_id=state["ids"]["company"], field_id=1,
-               group_id=world.group_ids["Agenten"])
-    url = url.replace("/api/v1/companies/", "/api/v1/companies/").replace("<api_id:record_id>", "1")
     b: Browser = state["admin"]
+    url = fill(rule, plural="companies", record_id=state["ids"]["company"], field_id=1,
+               group_id=world.group_ids["Agenten"],
+               user_id=min(uid for key, uid in world.user_ids.items() if key != b.user.key))
+    url = url.replace("/api/v1/companies/", "/api/v1/companies/").replace("<api_id:record_id>", "1")
     headers = {"Authorization": f"Bearer {b.api_token}"}
     if data.draw(st.integers(0, 4), label="raw?") == 0:
         body = data.draw(RAW_BODIES, label="raw body")

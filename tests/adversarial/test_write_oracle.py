@@ -677,7 +677,9 @@ def write_api_admin_only(run: Run, b: Browser, method: str, rule: str, params: d
     groups = sorted(i for i in snap._group_names if i != BASIS_ID)
     fields = [pk[0] for pk in _fields()]
     tid = (groups or [BASIS_ID])[-1] if kind == "group" else (fields or [1])[-1] if kind == "field" else None
-    url = fill(rule, group_id=tid, field_id=tid)
+    if kind == "user":  # a bystander is changed, the newest user deleted (as on the pages)
+        tid = max(run.world.user_ids.values()) if method == "DELETE" else _bystander(run, b)
+    url = fill(rule, group_id=tid, field_id=tid, user_id=tid)
     allow = None
     body: dict = {}
     if rule.endswith("/groups") and method == "POST":
@@ -695,6 +697,8 @@ def write_api_admin_only(run: Run, b: Browser, method: str, rule: str, params: d
         allow = _values_of_field(tid)
     elif rule.endswith("/settings"):
         body = {"groups_enabled": snap.spec.enabled}
+    elif rule.endswith("/users/<api_id:user_id>") and method == "PATCH":
+        body = {"name": "Orakel umbenannt", "role": "extended"}
     elif rule.endswith("/users"):
         body = {"email": "orakel-api@adv.example", "name": "Orakel", "password": "orakel-passwort-1",
                 "role": "normal", "default_group_id": BASIS_ID}

@@ -75,12 +75,13 @@ def _pools(w) -> dict[str, list[int]]:
         "projects": [w.pr_nord.id, w.pr_sued.id, 999_999],
         "groups": [1, w.nord.id, w.sued.id, 999_999],
         "custom-fields": [w.status.id, w.secret.id, 999_999],
+        "users": [w.normal.id, w.extended.id, w.sued_user.id, 999_999],  # (not the admin whose token runs)
     }
 
 
 #: where generated values may be swapped for ids of the world: key -> pool
 _KEYS = {"company_id": "companies", "person_id": "people", "group_id": "groups", "move_to": "groups",
-         "default_group_id": "groups", "field_id": "custom-fields"}
+         "default_group_id": "groups", "field_id": "custom-fields", "user_id": "users"}
 
 
 def _steer(case, pools: dict, draw) -> None:

@@ -1,0 +1,78 @@
+"""The administration part of the OpenAPI document (users, groups, custom fields, settings),
+GENERATED from the input and output models the API validates and answers with (crm/users,
+crm/groups, crm/customfields, crm/settings ``schemas``): their JSON Schemas, enums from the
+constants the code uses (roles, locales, record types, field kinds)."""
+from __future__ import annotations
+
+from pydantic.json_schema import models_json_schema
+
+from ..customfields.schemas import FieldCreate, FieldList, FieldOut, FieldUpdate
+from ..groups.schemas import GroupCreate, GroupList, GroupOut, GroupUpdate
+from ..settings.schemas import SettingsOut, SettingsUpdate
+from ..users.schemas import UserCreate, UserList, UserOut, UserUpdate
+from .openapi import ID_SCHEMA, NO_CONTENT, _json, op, path_id, query, ref
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+INPUTS = (UserCreate, UserUpdate, GroupCreate, GroupUpdate, FieldCreate, FieldUpdate, SettingsUpdate)
+OUTPUTS = (UserOut, UserList, GroupOut, GroupList, FieldOut, FieldList, SettingsOut)
+
+
+def admin_schemas() -> dict:
+    """The components of the admin models (input models as validated, output models as sent)."""
+    _keys, top = models_json_schema([(m, "validation") for m in INPUTS] + [(m, "serialization") for m in OUTPUTS],
+                                    ref_template=REF_TEMPLATE)
+    return top["$defs"]
+
+
+def admin_paths() -> dict:
+    uid, gid, fid = path_id("user_id"), path_id("group_id"), path_id("field_id")
+    delete_user = op("Delete a user (204); one who has written, created, been responsible for or deleted "
+                     "anything is deactivated instead (200 and the user). Not oneself, not the last active "
+                     "admin (409) (admins)", NO_CONTENT, "403", "404", "409", params=[uid], tag="admin",
+                     ok_status="204")
+    delete_user["responses"]["200"] = _json(ref("UserOut"), "Deactivated instead")
+    return {
+        "/users": {
+            "get": op("All users (admins)", _json(ref("UserList")), "403", tag="admin"),
+            "post": op("Create a user (admins)", _json(ref("UserOut"), "Created"), "403", "409",
+                       body=ref("UserCreate"), tag="admin", ok_status="201"),
+        },
+        "/users/{user_id}": {
+            "get": op("One user (admins)", _json(ref("UserOut")), "403", "404", params=[uid], tag="admin"),
+            "patch": op("Change a user: what the user page can change, audited the same way; a new password "
+                        "or a deactivation ends their sessions and revokes their API token (admins)",
+                        _json(ref("UserOut")), "403", "404", "409", body=ref("UserUpdate"), params=[uid],
+                        tag="admin"),
+            "delete": delete_user,
+        },
+        "/groups": {
+            "get": op("All groups (admins)", _json(ref("GroupList")), "403", tag="admin"),
+            "post": op("Create a group (admins)", _json(ref("GroupOut"), "Created"), "403", "409",
+                       body=ref("GroupCreate"), tag="admin", ok_status="201"),
+        },
+        "/groups/{group_id}": {
+            "get": op("One group (admins)", _json(ref("GroupOut")), "403", "404", params=[gid], tag="admin"),
+            "patch": op("Rename a group or set its members (admins)", _json(ref("GroupOut")), "403", "404", "409",
+                        body=ref("GroupUpdate"), params=[gid], tag="admin"),
+            "delete": op("Delete a group; its records move to `move_to` (admins)", NO_CONTENT,
+                         "403", "404", "409", "422", tag="admin", ok_status="204",
+                         params=[gid, query("move_to", ID_SCHEMA, "Required while the group holds records")]),
+        },
+        "/custom-fields": {
+            "get": op("All custom fields (admins)", _json(ref("FieldList")), "403", tag="admin"),
+            "post": op("Define a custom field (admins)", _json(ref("FieldOut"), "Created"), "403", "409",
+                       body=ref("FieldCreate"), tag="admin", ok_status="201"),
+        },
+        "/custom-fields/{field_id}": {
+            "patch": op("Rename, change options or sharing (admins)", _json(ref("FieldOut")), "403", "404",
+                        "409", body=ref("FieldUpdate"), params=[fid], tag="admin"),
+            "delete": op("Delete a custom field and its values (admins)", NO_CONTENT, "403", "404",
+                         params=[fid], tag="admin", ok_status="204"),
+        },
+        "/settings": {
+            "get": op("Account settings (admins)", _json(ref("SettingsOut")), "403", tag="admin"),
+            "patch": op("Switch the group system (admins)", _json(ref("SettingsOut")), "403",
+                        body=ref("SettingsUpdate"), tag="admin"),
+        },
+    }
