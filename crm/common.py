@@ -1,6 +1,7 @@
 """Small pieces shared by the feature packages: time, the record-attachment mixin."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -136,3 +137,12 @@ def _attach_fk(cls, key: str):
     return mapped_column(
         Integer, ForeignKey(f"{RECORD_TABLES[key]}.id", ondelete="CASCADE"), nullable=True, index=True
     )
+
+
+#: Control characters other than line breaks and tabs: no text field stores them.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control_chars(text: str) -> bool:
+    """Control characters other than line breaks and tabs (what every text input refuses)."""
+    return bool(CONTROL_CHARS.search(text))

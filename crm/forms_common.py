@@ -1,12 +1,11 @@
 """Helpers shared by the WTForms forms of several features."""
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from .common import CONTROL_CHARS as _CONTROL
+from .common import has_control_chars  # noqa: F401  (the forms' name for it)
 
 
 def Strip(value):
@@ -14,11 +13,6 @@ def Strip(value):
     if isinstance(value, str):
         return _CONTROL.sub("", value).strip()
     return value
-
-
-def has_control_chars(text: str) -> bool:
-    """Control characters other than line breaks and tabs (what :class:`NoControlChars` refuses)."""
-    return bool(_CONTROL.search(text))
 
 
 class NoControlChars:
