@@ -82,7 +82,7 @@ def _code_triggers(dialect: str) -> set:
         return set(schema._sqlite_triggers())
     out = set()
     for stmt in schema._pg_triggers():
-        m = re.match(r"CREATE OR REPLACE FUNCTION (\w+)\(.*?AS \$\$(.*)\$\$\s*$", stmt, re.S)
+        m = re.match(r"CREATE OR REPLACE FUNCTION (\w+)\(.*?AS \$\$(.*)\$\$$", stmt.strip(), re.S)
         if m:
             out.add((m.group(1), m.group(2)))
     return out

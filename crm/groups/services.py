@@ -13,6 +13,7 @@ from ..records.services import GroupsOff, groups_off_message, groups_on
 from ..records.types import TYPES
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import unscoped
+from .locking import lock_group
 from .models import BASIS_ID, Group, group_members
 
 
@@ -118,6 +119,13 @@ def delete_group(actor, group: Group, move_to: Group | None) -> dict[str, int]:
     it on first. An empty group can be deleted."""
     if group.builtin or group.id == BASIS_ID:
         raise GroupError(_("The group Basis cannot be deleted."), status=409, field="group")
+    # locked first: assignments into it running now finish before it is counted, later ones wait
+    # and then find it gone (crm/groups/locking.py); so is the target of the move
+    # (both in the order of their ids, as every locker does: two deletes moving into each other's
+    # group wait for each other instead of deadlocking)
+    locks = sorted([(group.id, True)] + ([(move_to.id, False)] if move_to is not None else []))
+    if any(lock_group(gid, exclusive=exclusive) is None for gid, exclusive in locks):
+        raise GroupError(_("The group no longer exists."), status=409, field="group")
     counts = record_counts([group.id], trashed=True).get(group.id, {})
     if sum(counts.values()) and not groups_on(actor):
         raise GroupError(groups_off_message(), status=409, field="move_to", code=GroupsOff.code)

@@ -18,6 +18,7 @@ from ..customfields.models import CustomField
 from ..customfields.services import FieldValueError, clean_value, set_values
 from ..decimals import DecimalError
 from ..extensions import db
+from ..groups.locking import lock_group
 from ..groups.models import BASIS_ID, Group
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
@@ -118,10 +119,8 @@ def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None) -> i
 def _check_group(viewer: Viewer, group_id) -> int:
     if not isinstance(group_id, int) or isinstance(group_id, bool):
         raise ServiceError({"group_id": _("Choose a group.")})
-    if viewer.is_admin:
-        ok = db.session.scalar(select(Group.id).where(Group.id == group_id)) is not None
-    else:
-        ok = viewer.is_member(group_id)
+    # (locked against a concurrent deletion of the group: crm/groups/locking.py)
+    ok = (viewer.is_admin or viewer.is_member(group_id)) and lock_group(group_id) is not None
     if not ok:
         raise ServiceError({"group_id": _("You cannot put records in this group.")})
     return group_id
