@@ -17,7 +17,7 @@ from .htmx import is_htmx, redirect_htmx
 from .visibility import set_viewer
 
 #: Endpoints a visitor may reach without logging in.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "ops.healthz"})
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
