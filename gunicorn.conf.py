@@ -33,4 +33,4 @@ def on_starting(server):
     from crm import create_app
     from crm.ops.startup import check_or_exit
 
-    check_or_exit(create_app())
+    check_or_exit(create_app)

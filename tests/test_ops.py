@@ -80,7 +80,7 @@ def test_the_web_server_stops_with_one_line(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/empty.db"}
     done = subprocess.run(
         [sys.executable, "-c", "from crm import create_app; from crm.ops.startup import check_or_exit; "
-                               "check_or_exit(create_app())"],
+                               "check_or_exit(create_app)"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 3
     assert done.stderr.strip().splitlines() == [
@@ -92,13 +92,16 @@ def test_the_web_server_stops_with_one_line(tmp_path):
 
 def test_one_log_line_per_request_with_user_status_duration_and_statements(client, make, caplog):
     u = make.user("admin")
-    make.login(client, u)
     with caplog.at_level(logging.INFO, logger="kontor.requests"):
+        client.get("/deals")  # to the login page
+        make.login(client, u)
         client.get("/companies?q=geheim")
         client.get("/companies/999999")
     lines = [r for r in caplog.records if r.name == "kontor.requests"]
-    assert [(r.request["method"], r.request["path"], r.request["status"]) for r in lines] == [
-        ("GET", "/companies", 200), ("GET", "/companies/999999", 404)]
+    assert [(r.request["method"], r.request["path"], r.request["status"], r.request["user_id"])
+            for r in lines] == [("GET", "/deals", 302, None), ("POST", "/login", 302, None),
+                                ("GET", "/companies", 200, u.id), ("GET", "/companies/999999", 404, u.id)]
+    lines = lines[2:]
     first = lines[0].request
     assert first["user_id"] == u.id and first["statements"] > 0 and first["duration_ms"] >= 0
     assert "geheim" not in lines[0].getMessage()  # (no query string: it may hold names)

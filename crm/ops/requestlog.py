@@ -57,9 +57,11 @@ def _count(conn, cursor, statement, parameters, context, executemany) -> None:
 def init_request_log(app: Flask) -> None:
     configure(app)
 
-    @app.before_request
     def _start() -> None:
         g._kontor_started = time.perf_counter()
+
+    # first of all: the login gate's redirect ends the request before later functions run
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
 
     @app.after_request
     def _log(resp):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
@@ -51,11 +52,18 @@ def check(app: Flask) -> None:
         raise NotReady(f"the database {shown} is not migrated: run `flask --app app db upgrade` first")
 
 
-def check_or_exit(app: Flask) -> None:
-    """For gunicorn's ``on_starting``: print the one line and stop the process (exit code 3, as
-    gunicorn exits when a worker cannot boot)."""
+def check_or_exit(factory: Callable[[], Flask]) -> None:
+    """For gunicorn's ``on_starting``: build the app and check it; on a problem print the one line
+    and stop the process (exit code 3, as gunicorn exits when a worker cannot boot). Building the
+    app already fails on an unwritable ``instance/`` without ``SECRET_KEY`` (it keeps the
+    generated key there): that is one line too."""
     try:
-        check(app)
+        check(factory())
     except NotReady as err:
-        os.write(2, f"Kontor cannot start: {err}\n".encode())
-        os._exit(3)
+        problem = str(err)
+    except OSError as err:
+        problem = f"{err.filename or 'instance/'} cannot be written ({err.strerror})"
+    else:
+        return
+    os.write(2, f"Kontor cannot start: {problem}\n".encode())
+    os._exit(3)
