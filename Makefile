@@ -33,7 +33,7 @@ demo: migrate
 ## make run: fresh machine -> venv, install, migrate, demo data if empty, serve on 127.0.0.1:5000
 run: demo
 	@echo "Kontor runs on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - 'app:app'
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) 'app:app'
 
 ## make test: the whole suite (browser tests skip themselves when Chromium is missing)
 test: $(VENV)/.installed-dev translations

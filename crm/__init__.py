@@ -80,6 +80,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by bearer token only, never by the session cookie
 
+    from .ops.health import bp as ops_bp
+    from .ops.requestlog import init_request_log
+
+    app.register_blueprint(ops_bp)
+    init_request_log(app)
+
     from .cli import register_cli
 
     register_cli(app)

@@ -1,5 +1,5 @@
 """Command line: ``flask --app app users create …``, ``demo load …``, ``demo generate …``,
-``trash purge``."""
+``trash purge``, ``backup PATH`` / ``restore PATH`` (crm/ops/backup.py)."""
 from __future__ import annotations
 
 import click
@@ -128,9 +128,12 @@ def trash_purge(older_than: int | None) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from .ops.backup import backup_command, restore_command
     from .search.cli import search_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(trash_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

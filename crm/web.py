@@ -18,7 +18,7 @@ from .plurals import record_count
 from .visibility import set_viewer
 
 #: Endpoints a visitor may reach without logging in.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "ops.healthz"})
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -94,37 +94,35 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
-
-        autogenerate = getattr(config.cmd_opts, 'autogenerate', False)
+        # Nothing here touches the schema: a run with nothing to migrate reads the version and
+        # stops (safe against a running installation). The search triggers are created and
+        # changed only by the revisions that change them (crm/search/schema.py).
         sqlite = connection.dialect.name == 'sqlite'
-        with context.begin_transaction():
-            # The search index's triggers (crm/search/schema.py) name the record tables, and
-            # SQLite's batch mode cannot rebuild a table while such a trigger exists: drop them,
-            # migrate, create them again - and refill the index if a migration ran, since it may
-            # have changed records while the triggers were away. (On SQLite Alembic commits each
-            # migration by itself; the steps around them commit on their own.)
-            heads = context.get_context().get_current_heads()
-            if sqlite and not autogenerate:
-                search_schema.drop_triggers(connection)
-                connection.commit()
-            done = False
-            try:
+        if sqlite:
+            # SQLite's batch mode rebuilds a table by copy, drop and rename; with foreign keys
+            # enforced the drop would first delete every row, cascading into the rows that point
+            # at the table (ON DELETE CASCADE / SET NULL). Off for the run (outside a
+            # transaction, where the pragma works), checked and on again afterwards.
+            connection.exec_driver_sql('PRAGMA foreign_keys=OFF')
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
+
+            with context.begin_transaction():
                 context.run_migrations()
-                done = True
-            finally:
-                # (after a failure on PostgreSQL everything is rolled back, triggers included)
-                if not autogenerate and (done or sqlite):
-                    if context.get_context().get_current_heads() != heads:
-                        search_schema.rebuild(connection)
-                    else:
-                        search_schema.create_triggers(connection)
-                    if sqlite:
-                        connection.commit()
+            if sqlite:
+                broken = connection.exec_driver_sql('PRAGMA foreign_key_check').fetchall()
+                if broken:
+                    raise RuntimeError(f'foreign keys broken by the migration: {broken[:5]}')
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql('PRAGMA foreign_keys=ON')
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -94,7 +94,7 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
     if counts.tags:
         tid0 = _next_id(Tag)
         tag_ids = [tid0 + i for i in range(counts.tags)]
-        _insert(Tag.__table__, [{"id": t, "name": f"Tag {t:04d}"} for t in tag_ids])
+        _insert(Tag.__table__, [{"id": t, "name": f"Tag {t:04d}", "key": f"tag {t:04d}"} for t in tag_ids])
         tick(len(tag_ids))
 
     def tag_links(key: str, ids: range) -> None:

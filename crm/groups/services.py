@@ -11,6 +11,7 @@ from ..auth.models import User
 from ..auth.services import require_admin
 from ..errors import Conflict, Invalid
 from ..extensions import db
+from ..records.locking import lock_group
 from ..records.models import MODELS
 from ..records.services import GroupsOff, groups_off_message, groups_on
 from ..records.types import TYPES
@@ -133,6 +134,13 @@ def delete_group(actor, group: Group, data: GroupDelete) -> dict[str, int]:
         move_to = db.session.get(Group, data.move_to)
         if move_to is None:
             raise _invalid("move_to", _l("There is no such group."))
+    # locked first: assignments into it running now finish before it is counted, later ones wait
+    # and then find it gone (crm/records/locking.py); so is the target of the move
+    # (both in the order of their ids, as every locker does: two deletes moving into each other's
+    # group wait for each other instead of deadlocking)
+    locks = sorted([(group.id, True)] + ([(move_to.id, False)] if move_to is not None else []))
+    if any(lock_group(gid, exclusive=exclusive) is None for gid, exclusive in locks):
+        raise Conflict(_l("The group no longer exists."), {"group": _l("The group no longer exists.")})
     counts = record_counts([group.id], trashed=True).get(group.id, {})
     if sum(counts.values()) and not groups_on(actor):
         raise _conflict("move_to", groups_off_message(), code=GroupsOff.code)

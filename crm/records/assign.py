@@ -31,6 +31,7 @@ from ..common import utcnow
 from ..extensions import db
 from ..groups.models import Group
 from ..visibility import Viewer, fully_visible_to, group_fully_visible_to
+from .locking import lock_group, lock_groups
 from .models import Company, Deal, Person, Project
 from .services import ServiceError, require_groups_on
 from .types import BY_PLURAL, TYPES, RecordType
@@ -40,10 +41,11 @@ CASCADE = {"people": Person, "deals": Deal, "projects": Project}
 
 
 def check_target(viewer: Viewer, group_id) -> Group:
-    """The group records may be assigned to: one of the viewer's groups; admins any group."""
+    """The group records may be assigned to: one of the viewer's groups; admins any group. Locked
+    against its deletion until the caller commits (:func:`~crm.records.locking.lock_group`)."""
     if not isinstance(group_id, int) or isinstance(group_id, bool):
         raise ServiceError({"group_id": _("Choose a group.")})
-    group = db.session.get(Group, group_id)
+    group = lock_group(group_id)
     if group is None or not (viewer.is_admin or viewer.is_member(group.id)):
         raise ServiceError({"group_id": _("You cannot assign records to this group.")})
     return group
@@ -164,6 +166,8 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
         raise ServiceError({"_": _("This assignment was undone already.")}, status=409)
     target = (entry.details or {}).get("group_id")
     change = AssignmentChange
+    # the previous groups, locked against their deletion (one deleted already is skipped below)
+    lock_groups(db.session.scalars(select(change.old_group_id).where(change.audit_id == entry.id).distinct()))
     restored: dict[str, int] = {}
     skipped: dict[str, int] = {}
     for rtype in TYPES.values():

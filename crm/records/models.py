@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
     event,
 )
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
 from ..common import utcnow
 from ..extensions import db
@@ -46,11 +46,29 @@ def _tag_table(key: str, table: str) -> Table:
     )
 
 
+def tag_key(name: str) -> str:
+    """What tags are compared by, case-insensitively and the same way in SQL and Python: the name
+    NFKC-normalised and case-folded ("Straße", "STRASSE" and "strasse" -> "strasse"; "Ärzte" and
+    "ÄRZTE" -> "ärzte"; "İzmir" and "İZMİR" -> "i̇zmir"). Stored in ``tags.key`` so that no
+    database's ``lower()`` (ASCII only on SQLite, no "ß" -> "ss" on PostgreSQL) takes part."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
 class Tag(db.Model):
+    """A tag; ``name`` is one spelling (unique), ``key`` its :func:`tag_key` (indexed, not unique:
+    two spellings of one key exist when users who cannot see each other's records typed them,
+    product.md §8 - see :func:`crm.records.services.tag_named`)."""
+
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(60), unique=True)
+    key: Mapped[str] = mapped_column(Text, index=True)
+
+    @validates("name")
+    def _keep_key(self, _attr: str, name: str) -> str:
+        self.key = tag_key(name)
+        return name
 
 
 TAG_TABLES = {

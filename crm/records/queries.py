@@ -14,7 +14,7 @@ from ..extensions import db
 from ..groups.models import Group
 from ..search.queries import matching_record_ids
 from ..visibility import Viewer, fully_visible_to, is_full_column, masked, restricted_rows, visible_to
-from .models import TAG_LINKS, Tag
+from .models import TAG_LINKS, Tag, tag_key
 from .types import TYPES, RecordType, display_name_column  # noqa: F401  (the list pages import it from here)
 
 
@@ -67,7 +67,7 @@ def filtered(rtype: RecordType, viewer: Viewer, flt: ListFilter):
         # tags are hidden on restricted rows, so only fully visible rows can match a tag
         conds.append(fully_visible_to(model, viewer))
         # driven from the tag's links (IN), not by probing every row of the list (EXISTS)
-        conds.append(model.id.in_(select(fk).join(Tag, Tag.id == link.tag_id).where(Tag.name == flt.tag)))
+        conds.append(model.id.in_(select(fk).join(Tag, Tag.id == link.tag_id).where(Tag.key == tag_key(flt.tag))))
     if flt.group_id is not None and viewer.groups_enabled:
         conds.append(model.group_id == flt.group_id)
     return and_(*conds)

@@ -2,11 +2,12 @@
 the record (and everything it is linked to), in one transaction with its audit entry."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -20,7 +21,8 @@ from ..extensions import db
 from ..groups.models import BASIS_ID, Group
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
-from .models import DEAL_STAGES, PROJECT_STATUSES, ContactDetail, Tag
+from .locking import lock_group
+from .models import DEAL_STAGES, PROJECT_STATUSES, ContactDetail, Tag, tag_key
 from .types import CURRENCIES, DEAL_VALUE, TYPES, RecordType
 
 
@@ -117,10 +119,8 @@ def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None) -> i
 def _check_group(viewer: Viewer, group_id) -> int:
     if not isinstance(group_id, int) or isinstance(group_id, bool):
         raise ServiceError({"group_id": _("Choose a group.")})
-    if viewer.is_admin:
-        ok = db.session.scalar(select(Group.id).where(Group.id == group_id)) is not None
-    else:
-        ok = viewer.is_member(group_id)
+    # (locked against a concurrent deletion of the group: crm/records/locking.py)
+    ok = (viewer.is_admin or viewer.is_member(group_id)) and lock_group(group_id) is not None
     if not ok:
         raise ServiceError({"group_id": _("You cannot put records in this group.")})
     return group_id
@@ -186,15 +186,16 @@ def _check_user(field: str, user_id) -> int | None:
 
 
 def clean_tag_name(name) -> str:
-    """A tag as stored: single spaces, at most 60 characters."""
-    return " ".join(str(name).split())[:60]
+    """A tag as stored: NFC (one spelling per look: "Ä" is never two code points), single spaces,
+    at most 60 characters."""
+    return " ".join(unicodedata.normalize("NFC", str(name)).split())[:60]
 
 
 def visible_tags_named(name: str, viewer: Viewer) -> list[Tag]:
-    """The tags of this (cleaned) name, compared case-insensitively, that the viewer sees (on a
-    record they fully see): the exact spelling first, then the oldest."""
+    """The tags of this (cleaned) name, compared case-insensitively (by :func:`tag_key`), that the
+    viewer sees (on a record they fully see): the exact spelling first, then the oldest."""
     return list(db.session.scalars(
-        select(Tag).where(func.lower(Tag.name) == name.casefold(), tag_visible_to(viewer))
+        select(Tag).where(Tag.key == tag_key(name), tag_visible_to(viewer))
         .order_by(Tag.name != name, Tag.id)
     ))
 
@@ -229,7 +230,7 @@ def _set_tags(rtype: RecordType, obj, names: list[str], viewer: Viewer) -> None:
     clean: list[str] = []
     for name in names:
         name = clean_tag_name(name)
-        if name and name.casefold() not in {c.casefold() for c in clean}:
+        if name and tag_key(name) not in {tag_key(c) for c in clean}:
             clean.append(name)
     obj.tags = [tag_named(name, viewer) for name in clean]
 

@@ -17,11 +17,13 @@ current for every write path: the ORM services, bulk ``UPDATE`` of group assignm
 inserts of ``demo generate``, cascading deletes. A second set of triggers feeds the docs into the
 full-text index (SQLite); on PostgreSQL a ``BEFORE`` trigger computes the ``tsv`` column.
 
-Why the triggers are (re)created by ``migrations/env.py`` after every upgrade: SQLite's batch
-migrations rebuild a table by copy-drop-rename, and a trigger that names a table being renamed
-makes the rename fail. ``env.py`` drops the triggers before the migrations run and creates them
-again afterwards (:func:`drop_triggers`, :func:`create_triggers`), so later migrations need not
-know about them.
+Triggers change only in the revision that changes them: ``flask db upgrade`` with nothing to do
+touches nothing, so it is safe against a running installation (issue 16). A revision that
+changes what the triggers do calls :func:`create_triggers` (and :func:`rebuild` if the docs
+change); :func:`triggers_set_aside` lets a later SQLite batch migration rebuild a record table
+(copy, drop, rename - the rename fails while a trigger names the table) and puts back exactly the
+triggers that were there. ``tests/test_migrations.py`` fails if the code's triggers and those a
+migrated database has differ.
 
 Text normalisation is the same on both sides of a search: lower case, accents removed, split at
 everything that is not a letter or digit. SQLite's ``unicode61`` tokenizer does it for the index
@@ -30,6 +32,7 @@ and the query; on PostgreSQL :data:`PG_WORDS` (a SQL function) does it for both.
 from __future__ import annotations
 
 import unicodedata
+from contextlib import contextmanager
 
 from sqlalchemy import inspect as sa_inspect
 
@@ -279,6 +282,25 @@ def create_triggers(conn) -> None:
         return
     drop_triggers(conn)
     for stmt in (_pg_triggers() if conn.dialect.name == "postgresql" else _sqlite_triggers()):
+        conn.exec_driver_sql(stmt)
+
+
+@contextmanager
+def triggers_set_aside(conn):
+    """For a migration that rebuilds a source table on SQLite (batch mode): the triggers as they
+    are in the database (not as the current code would write them) are dropped and put back
+    afterwards, unchanged. The block must not change records (the index would not follow); a
+    no-op on PostgreSQL, which alters tables in place."""
+    if conn.dialect.name != "sqlite" or not has_index(conn):
+        yield
+        return
+    names = [name for name, _table in trigger_names()]
+    saved = conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN ("
+        + ", ".join(f"'{n}'" for n in names) + ") ORDER BY name").scalars().all()
+    drop_triggers(conn)
+    yield
+    for stmt in saved:
         conn.exec_driver_sql(stmt)
 
 

@@ -2,8 +2,9 @@
 
 The search index: the portable table ``search_docs``, the database's full-text structure next to
 it (SQLite FTS5 table / PostgreSQL tsvector column with a GIN index), the triggers that keep it
-current, and a first fill from the existing records (see crm/search/schema.py). migrations/env.py
-re-creates the triggers after every upgrade, so later batch migrations on SQLite stay possible.
+current, and a first fill from the existing records (see crm/search/schema.py). A later
+revision that rebuilds a record table on SQLite sets the triggers aside around it
+(``search_schema.triggers_set_aside``).
 
 Import jobs: state, progress and created records of CSV imports (crm/imports).
 

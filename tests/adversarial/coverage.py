@@ -33,6 +33,7 @@ class Write:
 GET: dict[str, Probe] = {
     "/": Probe("home", "activity stream and own tasks; htmx 'activity-more' with ?before="),
     "/login": Probe("login", "anonymous: the form; logged in: redirect"),
+    "/healthz": Probe("health", "anonymous and every user: 200, the same JSON, nothing about records"),
     "/profile": Probe("page", "own profile"),
     "/search": Probe("search", "q = every token of every record; htmx 'search-live'"),
     "/static/<path:filename>": Probe("static", "app.js, app.css, a missing file"),

@@ -9,6 +9,7 @@ exactly like a never-used id.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -69,7 +70,8 @@ PARTS = {
     "records": ("record",),
     "lists": ("list",),
     "search": ("search", "lookup", "new"),
-    "rest": ("export", "tasks", "home", "login", "page", "static", "admin", "pipeline", "imports", "anonymous"),
+    "rest": ("export", "tasks", "home", "login", "health", "page", "static", "admin", "pipeline", "imports",
+             "anonymous"),
     "api": ("api_list", "api_record", "api_search", "api_admin", "api_public"),
 }
 
@@ -428,6 +430,18 @@ def probe_login(ctx: Ctx, rule: str, params: dict) -> None:
         ctx.check(b, resp, url, status=302)
 
 
+def probe_health(ctx: Ctx, rule: str, params: dict) -> None:
+    """The health check answers everyone alike, without a login, and says nothing of records."""
+    url = fill(rule)
+    bodies = set()
+    for b in [ctx.anon, *ctx.browsers]:
+        resp = b.get(url, rule=rule)
+        ctx.check(b, resp, url, status=200)
+        bodies.add(resp.get_data(as_text=True))
+    if len(bodies) != 1 or set(json.loads(bodies.pop())) != {"status", "database", "migrations"}:
+        ctx.fail(f"{url}: answers differ between users, or carry more than the health parts")
+
+
 def probe_page(ctx: Ctx, rule: str, params: dict) -> None:
     url = fill(rule)
     for b in ctx.browsers:
@@ -538,7 +552,7 @@ def anonymous(ctx: Ctx, rule: str) -> None:
     url = fill(rule, plural="companies", record_id=rid, field_id=1, group_id=1, user_id=1,
                filename="app.js", note_id=1, task_id=1, job_id=1)
     resp = ctx.anon.get(url, rule=rule)
-    if rule in ("/login", "/static/<path:filename>", "/api/v1/openapi.json"):
+    if rule in ("/login", "/static/<path:filename>", "/api/v1/openapi.json", "/healthz"):
         expected = (200,)
     elif rule.startswith("/api/"):
         expected = (401,)
@@ -571,6 +585,7 @@ PROBERS = {
     "tasks": probe_tasks,
     "home": probe_home,
     "login": probe_login,
+    "health": probe_health,
     "page": probe_page,
     "static": probe_static,
     "admin": probe_admin,

@@ -1,0 +1,1 @@
+"""Operations: health check, backup and restore, start-up checks, request logs (issue 16)."""
