@@ -18,7 +18,6 @@ form. Each test builds its world once and shares it between its examples.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -30,12 +29,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from crm import create_app
 from crm.auth.services import issue_token
-from crm.extensions import db
 from crm.records.types import CURRENCIES, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS
-from tests.api.conftest import PREFIX, Api, SpecCheck
-from tests.conftest import ON_PG, TEST_CONFIG, FreshContextClient, _empty_pg
+from tests.api import module_app as shared
+
+module_app, module_api = shared.module_app, shared.module_api  # the fixtures of one app per module
 
 PASSWORD = "roundtrip-password-1"
 PLURALS = ("companies", "people", "deals", "projects")
@@ -242,31 +240,6 @@ class Reader:
 class World:
     readers: dict[str | None, Reader]
     refs: dict[str, list[int]]
-
-
-@pytest.fixture(scope="module")
-def module_app(database_template, tmp_path_factory):
-    """One app and database for the whole module (as ``app`` in tests/conftest.py, built once):
-    the world is made once and every example of every test writes into it."""
-    url = database_template
-    if not ON_PG:
-        path = tmp_path_factory.mktemp("roundtrip") / "kontor.sqlite3"
-        shutil.copy(database_template, path)
-        url = f"sqlite:///{path}"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-    app.test_client_class = FreshContextClient
-    with app.app_context():
-        if ON_PG:
-            _empty_pg()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def module_api(module_app) -> Api:
-    document = module_app.test_client().get(f"{PREFIX}/openapi.json").get_json()
-    return Api(module_app.test_client(), SpecCheck(document))
 
 
 @pytest.fixture(scope="module")
