@@ -18,6 +18,7 @@ from ..records.types import TYPES, RecordType
 from ..settings.forms import FieldForm, GroupForm, UserForm
 from . import admin, records
 from .inputs import MAX_ID, Kind
+from .links import add_links
 from .views import TOKEN_INPUT
 
 REF = "#/components/schemas/"
@@ -357,7 +358,7 @@ def document() -> dict:
                         body=ref("SettingsUpdate"), tag="admin"),
         },
     })
-    return {
+    return add_links({
         "openapi": "3.1.0",
         "info": {
             "title": "Kontor API",
@@ -373,7 +374,7 @@ def document() -> dict:
             "schemas": schemas,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
-    }
+    })
 
 
 def _assign_companies() -> dict:
