@@ -15,8 +15,9 @@ import os
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -170,9 +171,17 @@ def test_api_stateful(fuzz_world, who):
         def validate_response(self, response, case, **kwargs):
             case.validate_response(response, checks=CHECKS)
 
-    Workflow.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS,
-                                   deadline=None, database=None, derandomize=True,
-                                   suppress_health_check=list(HealthCheck), report_multiple_bugs=False))
+    # generation only, as schemathesis' own default: a replay to shrink would meet a database the
+    # earlier chains changed. For the same reason Hypothesis may stop early with "inconsistent data
+    # generation": which links a chain can follow depends on the answers, and so on what earlier
+    # chains left behind. Every call made until then has been checked; a failure is never hidden
+    # (it is a FailureGroup, or a FlakyFailure if its replay passed).
+    try:
+        Workflow.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS,
+                                       phases=[Phase.generate], deadline=None, database=None, derandomize=True,
+                                       suppress_health_check=list(HealthCheck), report_multiple_bugs=False))
+    except FlakyStrategyDefinition:
+        pass
     # the chains reached what they created: an operation on one record answered with success
     linked = [(label, status) for label, status in answered if "{" in label and status < 300]
     assert linked, f"no linked call succeeded: {sorted(set(answered))}"
