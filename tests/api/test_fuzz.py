@@ -171,17 +171,23 @@ def test_api_stateful(fuzz_world, who):
         def validate_response(self, response, case, **kwargs):
             case.validate_response(response, checks=CHECKS)
 
-    # generation only, as schemathesis' own default: a replay to shrink would meet a database the
+    # Generation only, as schemathesis' own default: a replay to shrink would meet a database the
     # earlier chains changed. For the same reason Hypothesis may stop early with "inconsistent data
     # generation": which links a chain can follow depends on the answers, and so on what earlier
-    # chains left behind. Every call made until then has been checked; a failure is never hidden
-    # (it is a FailureGroup, or a FlakyFailure if its replay passed).
-    try:
-        Workflow.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS,
-                                       phases=[Phase.generate], deadline=None, database=None, derandomize=True,
-                                       suppress_health_check=list(HealthCheck), report_multiple_bugs=False))
-    except FlakyStrategyDefinition:
-        pass
+    # chains left behind. Every call made until then has been checked (a failure is never hidden:
+    # it is a FailureGroup, or a FlakyFailure if its replay passed), and a new run continues, until
+    # the chains made about as many calls as asked for (the first run derandomized, the rest not).
+    wanted = STATEFUL_EXAMPLES * STATEFUL_STEPS // 2
+    for attempt in range(5):
+        try:
+            Workflow.run(settings=settings(
+                max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, phases=[Phase.generate],
+                deadline=None, database=None, derandomize=attempt == 0,
+                suppress_health_check=list(HealthCheck), report_multiple_bugs=False))
+        except FlakyStrategyDefinition:
+            pass
+        if len(answered) >= wanted:
+            break
     # the chains reached what they created: an operation on one record answered with success
     linked = [(label, status) for label, status in answered if "{" in label and status < 300]
     assert linked, f"no linked call succeeded: {sorted(set(answered))}"
