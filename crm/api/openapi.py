@@ -16,6 +16,7 @@ from ..records.trash import RETENTION_DAYS
 from ..records.types import TYPES, RecordType
 from . import records
 from .inputs import MAX_ID, Kind
+from .links import add_links
 from .views import TOKEN_INPUT
 
 REF = "#/components/schemas/"
@@ -292,7 +293,7 @@ def document() -> dict:
 
     schemas.update(admin_schemas())
     paths.update(admin_paths())
-    return {
+    return add_links({
         "openapi": "3.1.0",
         "info": {
             "title": "Kontor API",
@@ -308,7 +309,7 @@ def document() -> dict:
             "schemas": schemas,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
-    }
+    })
 
 
 def _assign_companies() -> dict:
