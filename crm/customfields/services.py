@@ -103,10 +103,13 @@ def set_values(entity: str, record_id: int, values: dict[int, str | None]) -> No
 
 
 def _name_taken(entity: str, name: str, exclude: int | None = None) -> bool:
-    stmt = select(CustomField.id).where(CustomField.entity == entity, func.lower(CustomField.name) == name.lower())
+    """Names compare case-insensitively in Python's full Unicode sense: SQL ``lower()`` differs
+    between the databases (SQLite lowers ASCII only) - a record type has a few dozen fields."""
+    stmt = select(CustomField.name).where(CustomField.entity == entity)
     if exclude:
         stmt = stmt.where(CustomField.id != exclude)
-    return db.session.scalar(stmt) is not None
+    key = name.casefold()
+    return any(taken.casefold() == key for taken in db.session.scalars(stmt))
 
 
 def _check(entity: str, name: str, kind: str, options: list[str], shared_with: list[int] | None,
