@@ -53,6 +53,31 @@
     }
   });
 
+  // ---- the menu of the top bar on narrow screens (app.css folds the links into it) ----------
+  function setMenu(open) {
+    var toggle = document.querySelector("[data-nav-toggle]");
+    var menu = document.getElementById("nav-menu");
+    if (!toggle || !menu) return;
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.classList.toggle("open", open);
+  }
+  document.addEventListener("click", function (evt) {
+    var toggle = evt.target.closest("[data-nav-toggle]");
+    if (toggle) {
+      setMenu(toggle.getAttribute("aria-expanded") !== "true");
+    } else if (!evt.target.closest("#nav-menu")) {
+      setMenu(false);
+    }
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var menu = document.getElementById("nav-menu");
+    if (menu && menu.classList.contains("open") && menu.contains(document.activeElement)) {
+      setMenu(false);
+      document.querySelector("[data-nav-toggle]").focus();
+    }
+  });
+
   // ---- link pickers (company / person of a record) --------------------------------------
   document.addEventListener("click", function (evt) {
     var option = evt.target.closest("[data-pick-id]");
