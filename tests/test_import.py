@@ -423,3 +423,16 @@ def test_many_rows_in_chunks_without_the_group_system(app, make, monkeypatch):
     job = db.session.get(ImportJob, job.id)
     assert (job.status, job.created, job.processed) == ("done", 23, 23)
     assert db.session.scalar(select(func.count()).select_from(Person)) == 23
+
+
+def test_undo_asks_first_naming_how_many_records_it_deletes(app, client, make, world):
+    """Undoing deletes up to the whole import: the button only opens a second step that names the
+    count; the form of that step is sent once (data-submit-once, static/app.js)."""
+    job = imported(app, client, make, world, ["Alpha", "Beta", "Gamma"])
+    page = client.get(f"/import/{job.id}").get_data(as_text=True)
+    step = re.search(r'<details class="confirm-undo">(.*?)</details>', page, re.S)
+    assert step, "the undo sits behind a confirmation step"
+    assert "Undo this import…" in step.group(1)
+    assert f'action="/import/{job.id}/undo"' in step.group(1) and "data-submit-once" in step.group(1)
+    assert "Undo: delete 3 records" in step.group(1)
+    assert f'action="/import/{job.id}/undo"' not in page.replace(step.group(0), "")

@@ -20,6 +20,7 @@ def axe_violations(page, impacts=BLOCKING) -> list[str]:
     result = page.evaluate("""async () => {
         const r = await axe.run(document, {resultTypes: ['violations']});
         return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + n.failureSummary)}));
+                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' +
+                                                                    n.failureSummary)}));
     }""")
     return [f"{v['impact']} {v['id']}: {v['help']} - {', '.join(v['nodes'])}" for v in result if v["impact"] in impacts]
