@@ -310,7 +310,8 @@
     if (selectAll) selectAll.hidden = all;
     var lang = document.documentElement.lang || undefined;
     var text;
-    if (all) text = form.dataset.msgAll.replace("{n}", state ? state.dataset.selectable : "");
+    if (all && state && state.dataset.selectable === "1") text = form.dataset.msgAllOne;
+    else if (all) text = form.dataset.msgAll.replace("{n}", state ? state.dataset.selectable : "");
     else if (ids.length === 1) text = form.dataset.msgOne;
     else if (ids.length) text = form.dataset.msgMany.replace("{n}", ids.length.toLocaleString(lang));
     else text = form.dataset.msgNone;
