@@ -1,4 +1,4 @@
-"""Wording of the lists a user notices: plurals through Babel, filter hints that match the filter."""
+"""What a user notices around the lists: plurals through Babel, filter hints that match the filter, the favicon."""
 from __future__ import annotations
 
 import re
@@ -37,3 +37,10 @@ def test_the_filter_hint_names_what_the_filter_searches(client, nora, plural, hi
     """Deals and projects have no e-mail or phone: their hint does not promise them."""
     html = client.get(f"/{plural}", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
     assert f'placeholder="{hint}"' in html
+
+
+def test_pages_name_the_favicon_and_it_is_served(client, nora):
+    html = client.get("/companies").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
+    login = client.get("/static/favicon.svg")
+    assert login.status_code == 200 and login.mimetype == "image/svg+xml"
