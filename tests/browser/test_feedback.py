@@ -1,5 +1,5 @@
-"""Long actions show that they run and cannot be sent twice; the token page follows
-post/redirect/get."""
+"""Long actions (bulk assign, saving an import, undoing it) show that they run and cannot be sent
+twice; the token page follows post/redirect/get."""
 from __future__ import annotations
 
 import io
@@ -77,3 +77,54 @@ def test_reloading_the_token_page_issues_no_new_token(kontor, new_page):
     expect(page.locator("#api-token")).to_contain_text("You have a token")
     assert page.evaluate("""async t => (await fetch('/api/v1/companies',
         {headers: {Authorization: 'Bearer ' + t}})).status""", token) == 200
+
+
+def slow_posts(server, path_end: str, seconds: float) -> list[str]:
+    """Make every POST to a path ending in ``path_end`` take ``seconds``; the list collects them."""
+    inner = server.app.wsgi_app
+    seen: list[str] = []
+
+    def wsgi(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith(path_end):
+            seen.append(environ["PATH_INFO"])
+            time.sleep(seconds)
+        return inner(environ, start_response)
+
+    server.app.wsgi_app = wsgi
+    return seen
+
+
+def test_an_import_is_saved_once_and_its_undo_asks_first_and_runs_once(kontor, new_page):
+    server = kontor("schmidt")
+    saves = slow_posts(server, "/map", 1.5)
+    undos = slow_posts(server, "/undo", 1.5)
+    page = new_page(locale="en-GB")
+    login(page, server, BOSS)
+    page.goto(server.url("/import"))
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "neu.csv", "mimeType": "text/csv", "buffer": b"Name\nEins GmbH\nZwei GmbH\n"}])
+    page.get_by_role("button", name="Upload and choose columns").click()
+    # Click, then 50 ms later (the answer takes 1.5 s) look and try again: by the button and
+    # by sending the form once more (Enter in a field does that)
+    assert page.evaluate(SEND_TWICE, "Import 2 rows") == [True, "true"]
+    expect(page.locator("#import-status")).to_contain_text("2 Companies were imported.", timeout=15_000)
+    assert len(saves) == 1, saves
+
+    page.get_by_text("Undo this import…").click()
+    expect(page.get_by_role("button", name="Undo: delete 2 records")).to_be_visible()
+    assert page.evaluate(SEND_TWICE, "Undo: delete 2 records") == [True, "true"]
+    expect(page.locator("main")).to_contain_text("This import was undone", timeout=15_000)
+    assert len(undos) == 1, undos
+
+
+#: Click the button named so, and 50 ms later: is it disabled and busy? Click it and send its form again.
+SEND_TWICE = """name => {
+    const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === name);
+    b.click();
+    return new Promise(done => setTimeout(() => {
+        const seen = [b.disabled, b.getAttribute('aria-busy')];
+        b.click();
+        b.form.requestSubmit();
+        done(seen);
+    }, 50));
+}"""
