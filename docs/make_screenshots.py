@@ -117,6 +117,14 @@ def take_all(server: LiveServer, browser, locale: str) -> None:
     shot(page, "live-search")
     context.close()
 
+    # 7. the trade-fair scene on a phone: the Nord salesman looks up a Süd customer
+    context = browser.new_context(locale=locale, viewport={"width": 390, "height": 844}, device_scale_factor=1)
+    page = context.new_page()
+    log_in(page, server, NORD)
+    page.goto(server.url(f"/companies/{company_id}"))
+    shot(page, "phone-restricted-view")
+    context.close()
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -53,6 +53,31 @@
     }
   });
 
+  // ---- the menu of the top bar on narrow screens (app.css folds the links into it) ----------
+  function setMenu(open) {
+    var toggle = document.querySelector("[data-nav-toggle]");
+    var menu = document.getElementById("nav-menu");
+    if (!toggle || !menu) return;
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.classList.toggle("open", open);
+  }
+  document.addEventListener("click", function (evt) {
+    var toggle = evt.target.closest("[data-nav-toggle]");
+    if (toggle) {
+      setMenu(toggle.getAttribute("aria-expanded") !== "true");
+    } else if (!evt.target.closest("#nav-menu")) {
+      setMenu(false);
+    }
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var menu = document.getElementById("nav-menu");
+    if (menu && menu.classList.contains("open") && menu.contains(document.activeElement)) {
+      setMenu(false);
+      document.querySelector("[data-nav-toggle]").focus();
+    }
+  });
+
   // ---- link pickers (company / person of a record) --------------------------------------
   document.addEventListener("click", function (evt) {
     var option = evt.target.closest("[data-pick-id]");
@@ -153,10 +178,75 @@
       dialog.close();
     }
   });
+  // The element that opened the dialog gets the focus back when it closes (Esc, Cancel, done) -
+  // or, when a menu holding it has folded, that menu's summary. Not when the answer moved the
+  // focus on by itself (a message after a finished action), nor when the opener is gone.
+  var dialogOpener = null;
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var dialog = document.getElementById("dialog");
+    if (dialog && evt.detail.target === dialog && !dialog.open) dialogOpener = evt.detail.elt;
+  });
+  function giveFocusBack(el) {
+    if (!el || !el.isConnected) return;
+    var active = document.activeElement;
+    if (active && active !== document.body && !active.closest("#dialog")) return;
+    if (!shown(el)) {
+      var details = el.closest("details");
+      el = details && details.querySelector("summary");
+    }
+    if (el && shown(el)) el.focus();
+  }
+  // The content of a closed <details> has boxes but is not rendered: checkVisibility knows.
+  function shown(el) {
+    return el.checkVisibility ? el.checkVisibility() : el.getClientRects().length > 0;
+  }
   // The close event comes later (queued): if the dialog was opened again meanwhile, keep its content.
   document.addEventListener("close", function (evt) {
-    if (evt.target.id === "dialog" && !evt.target.open) evt.target.innerHTML = "";
+    if (evt.target.id === "dialog" && !evt.target.open) {
+      evt.target.innerHTML = "";
+      giveFocusBack(dialogOpener);
+      dialogOpener = null;
+    }
   }, true);
+
+  // ---- long actions sent the browser's way (import, undo): once, and visibly running ----------
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!form.matches || !form.matches("form[data-submit-once]")) return;
+    if (form.dataset.sending) { evt.preventDefault(); return; }
+    form.dataset.sending = "1";
+    form.setAttribute("aria-busy", "true");
+    // disabled after this event: the browser still sends the button that was pressed
+    setTimeout(function () {
+      Array.prototype.forEach.call(form.querySelectorAll("button[type=submit], button:not([type])"), function (b) {
+        b.disabled = true;
+        b.setAttribute("aria-busy", "true");
+      });
+    }, 0);
+  });
+
+  // ---- focus after a form was sent ------------------------------------------------------------
+  // A form that comes back with errors: the first invalid field gets the focus (not the first
+  // field). A note that was added: the note field again, ready for the next one.
+  function focusFirstInvalid(root) {
+    var bad = root.querySelector("form [aria-invalid=true]");
+    if (bad) { bad.focus(); return true; }
+    return false;
+  }
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var target = evt.detail.target;
+    if (!target || !target.querySelector || (evt.detail.requestConfig || {}).verb !== "post") return;
+    if (target.id === "dialog") return;  // the dialog focuses its own fields
+    if (focusFirstInvalid(target)) return;
+    if (target.id === "notes") {
+      var body = target.querySelector(".note-form textarea");
+      if (body) body.focus();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var main = document.getElementById("main");
+    if (main) focusFirstInvalid(main);
+  });
 
   // ---- list selection (bulk actions) -----------------------------------------------------
   // The selection lives in the #bulk form as hidden inputs: ids (ticked rows, from any page) or
@@ -220,7 +310,8 @@
     if (selectAll) selectAll.hidden = all;
     var lang = document.documentElement.lang || undefined;
     var text;
-    if (all) text = form.dataset.msgAll.replace("{n}", state ? state.dataset.selectable : "");
+    if (all && state && state.dataset.selectable === "1") text = form.dataset.msgAllOne;
+    else if (all) text = form.dataset.msgAll.replace("{n}", state ? state.dataset.selectable : "");
     else if (ids.length === 1) text = form.dataset.msgOne;
     else if (ids.length) text = form.dataset.msgMany.replace("{n}", ids.length.toLocaleString(lang));
     else text = form.dataset.msgNone;

@@ -87,12 +87,29 @@ def test_password_is_hashed_and_can_be_changed(client, make):
 def test_api_token_shown_once_and_stored_hashed(client, make):
     u = make.user()
     make.login(client, u)
-    page = client.post("/profile/token").get_data(as_text=True)
+    page = client.post("/profile/token", follow_redirects=True).get_data(as_text=True)
     token = re.search(r'<code id="new-token">([^<]+)</code>', page).group(1)
     db.session.expire_all()
     stored = db.session.get(User, u.id).api_token_hash
     assert stored and token not in stored
     assert token not in client.get("/profile").get_data(as_text=True)
+
+
+def test_api_token_page_follows_post_redirect_get(client, make):
+    """Reloading the page that shows a new token neither issues another token nor shows it again."""
+    u = make.user()
+    make.login(client, u)
+    posted = client.post("/profile/token")
+    assert posted.status_code == 303 and posted.headers["Location"].startswith("/profile")
+    shown = client.get("/profile")
+    assert shown.headers["Cache-Control"] == "no-store"
+    token = re.search(r'<code id="new-token">([^<]+)</code>', shown.get_data(as_text=True)).group(1)
+    db.session.expire_all()
+    stored = db.session.get(User, u.id).api_token_hash
+    reloaded = client.get("/profile").get_data(as_text=True)
+    assert 'id="new-token"' not in reloaded and token not in reloaded
+    db.session.expire_all()
+    assert db.session.get(User, u.id).api_token_hash == stored  # the copied token still works
 
 
 @pytest.mark.parametrize("header,locale_word", [("de-DE,de;q=0.9", "Firmen"), ("en-US,en;q=0.9", "Companies"),

@@ -436,3 +436,16 @@ def test_every_kind_of_attached_row_is_either_imported_or_keeps_a_record_from_th
     attached = {cls for cls, scope in SCOPES.items() if isinstance(scope, Attached)}
     assert attached == set(services.ADDED_AFTER_IMPORT) | written_by_import
     assert not set(services.ADDED_AFTER_IMPORT) & written_by_import
+
+
+def test_undo_asks_first_naming_how_many_records_it_deletes(app, client, make, world):
+    """Undoing deletes up to the whole import: the button only opens a second step that names the
+    count; the form of that step is sent once (data-submit-once, static/app.js)."""
+    job = imported(app, client, make, world, ["Alpha", "Beta", "Gamma"])
+    page = client.get(f"/import/{job.id}").get_data(as_text=True)
+    step = re.search(r'<details class="confirm-undo">(.*?)</details>', page, re.S)
+    assert step, "the undo sits behind a confirmation step"
+    assert "Undo this import…" in step.group(1)
+    assert f'action="/import/{job.id}/undo"' in step.group(1) and "data-submit-once" in step.group(1)
+    assert "Undo: delete 3 records" in step.group(1)
+    assert f'action="/import/{job.id}/undo"' not in page.replace(step.group(0), "")

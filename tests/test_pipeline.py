@@ -107,3 +107,13 @@ def test_odd_month_arguments(client, make):
     make.login(client, make.user())
     for arg in ("0001-01", "9999-12", "2026-00", "2026-13", "x-y", "2026", "-1-1", "99999999999999999999-1"):
         assert client.get(f"/deals/pipeline?from={arg}").status_code == 200, arg
+
+
+@pytest.mark.parametrize(("language", "top", "quarter"), [("de-DE", "300.000\xa0€", "75.000\xa0€"),
+                                                          ("en-GB", "€300,000", "€75,000")])
+def test_chart_axis_is_written_like_the_amounts_on_the_cards(client, make, world, language, top, quarter):
+    make.deal("Groß", group=world["nord"], value=250000, stage="open", target_date=world["month"])
+    make.login(client, world["u"])
+    html = client.get("/deals/pipeline", headers={"Accept-Language": language}).get_data(as_text=True)
+    ticks = re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', html)
+    assert ticks[-1] == top and ticks[1] == quarter, ticks

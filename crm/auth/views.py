@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -12,6 +12,9 @@ from . import services, sessions
 from .forms import LoginForm, PasswordForm, ProfileForm
 
 bp = Blueprint("auth", __name__)
+
+#: Where a newly issued API token waits (in the signed session cookie) for the one page showing it.
+NEW_TOKEN_KEY = "new_api_token"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -61,9 +64,11 @@ def profile():
         db.session.commit()
         flash(_("Your profile was saved."), "success")
         return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form, pw_form=pw_form, new_token=None), (
-        400 if form.errors else 200
-    )
+    # A token just issued is shown on the page the token form redirected to, once: taken out
+    # of the session here, so a reload neither shows it again nor issues another one.
+    new_token = session.pop(NEW_TOKEN_KEY, None) if request.method == "GET" else None
+    response = render_template("auth/profile.html", form=form, pw_form=pw_form, new_token=new_token)
+    return response, (400 if form.errors else 200), ({"Cache-Control": "no-store"} if new_token else {})
 
 
 @bp.route("/profile/password", methods=["POST"])
@@ -92,10 +97,9 @@ def change_password():
 @bp.route("/profile/token", methods=["POST"])
 def renew_token():
     user = current_user._get_current_object()
-    token = services.issue_token(user)
-    form = ProfileForm(obj=user, prefix="profile")
-    form.locale.data = user.locale or ""
-    return render_template("auth/profile.html", form=form, pw_form=PasswordForm(prefix="pw"), new_token=token)
+    session[NEW_TOKEN_KEY] = services.issue_token(user)
+    # post/redirect/get: reloading the page that shows the token must not issue another one
+    return redirect(url_for("auth.profile") + "#api-token", code=303)
 
 
 @bp.route("/profile/token/revoke", methods=["POST"])

@@ -3,8 +3,10 @@ labels. No script and no style attribute (the Content-Security-Policy forbids bo
 come from classes in static/app.css."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from babel import Locale
 from babel.numbers import format_compact_currency, format_currency
 from flask_babel import format_date, get_locale
 
@@ -62,6 +64,17 @@ def _nice(peak: int) -> int:
     return 10 * magnitude
 
 
+def axis_label(value: float, top: float, currency: str, locale: str) -> str:
+    """A gridline's label, written like the amounts on the cards but in whole units: "300.000 €"
+    ("€300,000" in English). An axis reaching a million or more is written short, all of it
+    ("1,5 Mio. €"), so the labels fit beside the chart."""
+    if top >= 1_000_000:
+        return format_compact_currency(value, currency, locale=locale, fraction_digits=1)
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern
+    whole = re.sub(r"0\.0+", "0", pattern.split(";")[0])
+    return format_currency(round(value), currency, format=whole, locale=locale, currency_digits=False)
+
+
 def geometry(chart: Chart, stage_labels: dict) -> Geometry:
     locale = str(get_locale() or "de")
     top_value = _nice(chart.peak)
@@ -82,8 +95,8 @@ def geometry(chart: Chart, stage_labels: dict) -> Geometry:
             bars.append(Bar(round(x0 + j * bar_w, 1), round(TOP + plot_h - h, 1), round(bar_w - 1, 1),
                             round(h, 1), stage, title))
     ticks = [
-        Tick(round(TOP + plot_h - plot_h * k / 4, 1),
-             format_compact_currency(top_value * k / 4 / 100, chart.currency, locale=locale, fraction_digits=1))
+        Tick(round(TOP + plot_h - plot_h * k / 4, 1), axis_label(top_value * k / 4 / 100, top_value / 100,
+                                                                 chart.currency, locale))
         for k in range(5)
     ]
     return Geometry(WIDTH, HEIGHT, LEFT, WIDTH - RIGHT, TOP + plot_h, bars, ticks, labels)

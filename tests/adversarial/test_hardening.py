@@ -159,7 +159,7 @@ def test_unknown_email_and_wrong_password_answer_alike(app, client, make):
 def test_passwords_and_api_tokens_are_stored_hashed(app, client, make):
     user = make.user("normal")
     make.login(client, user)
-    page = client.post("/profile/token").get_data(as_text=True)
+    page = client.post("/profile/token", follow_redirects=True).get_data(as_text=True)  # shown after the redirect
     token = re.search(r"ktr_[A-Za-z0-9_\-]{20,}", page).group(0)
     everything = repr(dump_database(exclude=()))
     assert token not in everything

@@ -30,7 +30,7 @@ def _set_locale(email: str, locale: str | None) -> None:
 
 
 def nav_texts(page) -> list[str]:
-    return [t.strip() for t in page.locator("header.topbar nav ul").first.locator("li").all_inner_texts()][1:]
+    return [t.strip() for t in page.locator("header.topbar ul.nav-main li").all_inner_texts()]
 
 
 def assert_nav(page, words: list[str], not_words: list[str] = ()) -> None:
@@ -52,7 +52,7 @@ def test_ui_follows_the_browser_language(kontor, new_page, locale):
     expect(page.locator("html")).to_have_attribute("lang", lang)
     expected, other = (german, WORDS) if lang == "de" else (WORDS, german)
     assert_nav(page, expected[:5], other[:5])
-    expect(page.locator("header.topbar button")).to_have_text(expected[5])
+    expect(page.locator("header.topbar form button")).to_have_text(expected[5])
     if lang == "de" and german == WORDS:
         pytest.xfail("the German catalog does not translate the top bar yet (the lead translates at the end)")
 

@@ -1,0 +1,46 @@
+"""What a user notices around the lists: plurals through Babel, filter hints that match the filter, the favicon."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+
+@pytest.fixture
+def nora(make, client):
+    u = make.user("normal", name="Nora Normal")
+    make.login(client, u)
+    return u
+
+
+def select_all_text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.search(r"data-select-all>(.*?)</button>", html, re.S).group(1)).strip()
+
+
+def test_select_all_of_one_record_is_singular(client, make, nora):
+    make.company("Einzig GmbH")
+    de = client.get("/companies", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
+    assert select_all_text(de) == "Den 1 passenden Datensatz auswählen"
+    assert 'data-msg-all-one="Der 1 passende Datensatz ausgewählt"' in de
+    en = client.get("/companies", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+    assert select_all_text(en) == "Select the 1 matching record"
+    make.company("Zweite GmbH")
+    de = client.get("/companies", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
+    assert select_all_text(de) == "Alle 2 passenden auswählen"
+
+
+@pytest.mark.parametrize(("plural", "hint"), [("companies", "Nach Name, E-Mail oder Telefon filtern"),
+                                              ("people", "Nach Name, E-Mail oder Telefon filtern"),
+                                              ("deals", "Nach Name oder individuellem Feld filtern"),
+                                              ("projects", "Nach Name oder individuellem Feld filtern")])
+def test_the_filter_hint_names_what_the_filter_searches(client, nora, plural, hint):
+    """Deals and projects have no e-mail or phone: their hint does not promise them."""
+    html = client.get(f"/{plural}", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
+    assert f'placeholder="{hint}"' in html
+
+
+def test_pages_name_the_favicon_and_it_is_served(client, nora):
+    html = client.get("/companies").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
+    login = client.get("/static/favicon.svg")
+    assert login.status_code == 200 and login.mimetype == "image/svg+xml"
