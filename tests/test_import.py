@@ -406,7 +406,7 @@ def test_the_audit_log_tells_import_and_undo(app, client, make, world):
     make.login(client, admin)
     page = client.get("/settings/audit").get_data(as_text=True)
     assert "imported liste.csv" in page and "undid the import of liste.csv" in page
-    assert "1 Companies deleted" in page
+    assert "1 company deleted" in page
 
 
 def test_many_rows_in_chunks_without_the_group_system(app, make, monkeypatch):
