@@ -225,7 +225,7 @@ def _new_note_form():
 def _new_task_form():
     from flask_login import current_user
 
-    from .tasks.views import task_form
+    from .tasks.forms import task_form
 
     form = task_form(formdata=None)
     form.assignee_id.data = current_user.id
