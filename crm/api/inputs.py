@@ -1,22 +1,18 @@
-"""Reading API input: the JSON body, the JSON type of each value, query parameters, and form errors
-as the ``fields`` of an error answer.
+"""Reading API input: the JSON body and query parameters; for the admin API (users, groups, custom
+fields, settings, tokens) also the JSON type of each value and form errors as the ``fields`` of an
+error answer.
 
-Only JSON-level questions are answered here: is it an object, a string, an id, a list, and can it be
-stored at all (no control characters, no lone surrogates, no separator inside a list entry that
-the form would split on). What a value may be - lengths, formats, choices, references to records,
-groups the user may use - is decided by the same WTForms forms and services the pages use.
-
-Numbers are the exception to "through the form": the body is read with every JSON number as a
-``Decimal`` (never a binary float), a number is taken as it is written, without any locale, and
-handed to the services as a ``Decimal``, which check its scale and range (:mod:`crm.decimals`).
-A number never passes through a form, whose parsing depends on the user's language.
+The body is read with every JSON number as a ``Decimal`` (never a binary float), exactly as
+written, without any locale. Records, notes and assignments validate the body against their input
+models (:mod:`crm.records.schemas`, :mod:`crm.notes.schemas`), which own their rules; nothing of
+theirs passes through a form.
 """
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import request
@@ -25,7 +21,6 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
 from ..common import MAX_ID
-from ..decimals import JSON_NUMBER, DecimalError, from_json
 from ..forms_common import has_control_chars
 from .errors import ApiError
 
@@ -91,8 +86,6 @@ class Kind:
     #: how the value goes into a form field (None for kinds that are not form input)
     to_form: Callable[[object], list[str]] | None = None
     extra: dict = field(default_factory=dict)
-    #: the typed value of a checked JSON value (None stays None); kinds with one skip the form
-    parse: Callable[[object], object] | None = None
 
     def __call__(self, value) -> object | None:
         if value is None:
@@ -121,14 +114,6 @@ def _check_line(value):
     return None
 
 
-def _check_text(value):
-    if not isinstance(value, str):
-        return _l("Expected a string.")
-    if has_control_chars(value):
-        return UNSTORABLE
-    return None
-
-
 def _check_any_string(value):
     return None if isinstance(value, str) else _l("Expected a string.")
 
@@ -136,14 +121,6 @@ def _check_any_string(value):
 def _check_id(value):
     if not _is_int(value) or not 1 <= value <= MAX_ID:
         return _l("Expected an id (a positive integer).")
-    return None
-
-
-def _check_number(value):
-    try:
-        from_json(value)
-    except DecimalError:
-        return _l("Expected a number.")
     return None
 
 
@@ -175,58 +152,19 @@ def _checked_list(item_check: Callable, max_items: int | None = None, separator:
 
 LINE = Kind(_check_line, {"type": "string", "pattern": r"^[^\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]*$"},
             to_form=_scalar_form)
-TEXT = Kind(_check_text, {"type": "string", "pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"},
-            to_form=_scalar_form)
 SECRET = Kind(_check_any_string, {"type": "string"}, nullable=False, to_form=_scalar_form)
-DATE = Kind(_check_line, {"type": "string", "format": "date"}, to_form=_scalar_form)
 ID = Kind(_check_id, {"type": "integer", "minimum": 1, "maximum": MAX_ID}, to_form=_scalar_form)
-REQUIRED_ID = Kind(_check_id, {"type": "integer", "minimum": 1, "maximum": MAX_ID}, nullable=False,
-                   to_form=_scalar_form)
-#: a JSON number or a string holding one ("1234.5", "-5", "1e3"): read as a Decimal, no locale
-NUMBER = Kind(_check_number, {"type": ["number", "string"], "pattern": JSON_NUMBER}, parse=from_json)
 BOOL = Kind(_check_bool, {"type": "boolean"}, nullable=False)
-#: one entry per line (emails, phones): an entry may not hold a line break
-LINES = Kind(_checked_list(_check_line), {"type": "array", "items": LINE.schema},
-             to_form=lambda v: ["\n".join(v or [])])
-EMAILS = replace(LINES, schema={"type": "array", "items": {**LINE.schema, "format": "email"}})
-#: postal addresses: entries of several lines, separated by an empty line
-BLOCKS = Kind(_checked_list(_check_text, separator="\n\n"), {"type": "array", "items": TEXT.schema},
-              to_form=lambda v: ["\n\n".join(v or [])])
-#: tags: comma-separated in the form, so a tag may not hold a comma
-TAGS = Kind(_checked_list(_check_line, separator=","),
-            {"type": "array", "items": {"type": "string", "pattern": r"^[^,\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]*$"}},
-            to_form=lambda v: [", ".join(v or [])])
 IDS = Kind(_checked_list(_check_id, MAX_IDS),
            {"type": "array", "items": ID.schema, "maxItems": MAX_IDS}, nullable=False,
            to_form=lambda v: [str(i) for i in v])
+#: ``POST /tokens``
+TOKEN_INPUT = {"email": LINE, "password": SECRET}
 LINE_LIST = Kind(_checked_list(_check_line), {"type": "array", "items": LINE.schema}, nullable=False)
 
 
-def _check_custom_values(value):
-    if not isinstance(value, dict):
-        return _l("Expected an object of field names and values.")
-    for item in value.values():
-        if item is None or (not isinstance(item, bool) and isinstance(item, (int, Decimal))):
-            continue
-        problem = _check_line(item)
-        if problem:
-            return problem
-    return None
-
-
-CUSTOM_VALUES = Kind(
-    _check_custom_values,
-    {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]},
-     "description": "Values by field name; null empties a field. A number field takes a JSON number or a "
-                    "string such as \"-1234.5\" (no locale), below 10^15 with at most 15 significant "
-                    "digits; more is refused (422), never rounded"},
-    nullable=False,
-)
-
-
 def check_types(data: dict, spec: dict[str, Kind], *, read_only: Iterable[str] = ()) -> dict:
-    """``data`` with the keys of ``spec``, each of its JSON kind (typed by the kind's ``parse``: a
-    number as a Decimal). Keys the API only reports
+    """``data`` with the keys of ``spec``, each of its JSON kind. Keys the API only reports
     (``read_only``, such as ``id``) are dropped; any other unknown key is an error (422)."""
     errors: dict[str, object] = {}
     read_only = set(read_only)
@@ -241,7 +179,7 @@ def check_types(data: dict, spec: dict[str, Kind], *, read_only: Iterable[str] =
             errors[key] = problem
     if errors:
         raise invalid(errors)
-    return {k: (spec[k].parse(v) if spec[k].parse and v is not None else v) for k, v in data.items() if k in spec}
+    return {k: v for k, v in data.items() if k in spec}
 
 
 def invalid(fields: dict, message=None) -> ApiError:

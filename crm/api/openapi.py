@@ -1,24 +1,25 @@
 """The OpenAPI 3.1 description of the API, served at ``/api/v1/openapi.json``.
 
-Built from the same definitions the API runs on, so it cannot drift quietly: the record types
-(:mod:`crm.records.types`), the JSON kinds of the input (:mod:`.inputs`), and the length limits,
-required fields and choices of the WTForms forms that check the input. The tests validate every
-response of the test suite and of a schemathesis run against it.
+Built from the same definitions the API runs on, so it cannot drift quietly. The record, note and
+assignment schemas - requests and responses - are generated from the pydantic models the API
+validates with and answers through (:mod:`crm.records.schemas`, :mod:`crm.notes.schemas`,
+:mod:`.schemas`; enums from the constants the code uses). The admin parts come from the JSON kinds
+of the input (:mod:`.inputs`) and the limits of the WTForms forms that check it. The tests validate
+every response of the test suite and of a schemathesis run against it.
 """
 from __future__ import annotations
 
 from wtforms.validators import DataRequired, Length
 
 from ..customfields.models import FIELD_KINDS
-from ..notes.forms import NoteForm
-from ..records.assign import CASCADE
-from ..records.forms import FORMS
+from ..notes.schemas import NoteInput, NoteOut
+from ..records.schemas import CREATE, FULL_OUT, PATCH, RESTRICTED_OUT
 from ..records.trash import RETENTION_DAYS
 from ..records.types import TYPES, RecordType
 from ..settings.forms import FieldForm, GroupForm, UserForm
-from . import admin, records
-from .inputs import MAX_ID, Kind
-from .views import TOKEN_INPUT
+from . import admin
+from . import schemas as api_schemas
+from .inputs import MAX_ID, TOKEN_INPUT, Kind
 
 REF = "#/components/schemas/"
 NAMES = {"company": "Company", "person": "Person", "deal": "Deal", "project": "Project"}
@@ -91,64 +92,34 @@ def input_schema(spec: dict[str, Kind], form_class=None, *, names: dict | None =
 
 
 # --------------------------------------------------------------------------------------------
-# Record schemas
+# Schemas generated from the pydantic models
 # --------------------------------------------------------------------------------------------
 
-_FIELD_SCHEMAS = {
-    "name": {"type": "string"}, "website": {"type": "string"}, "background": {"type": "string"},
-    "emails": {"type": "array", "items": {"type": "string"}},
-    "phones": {"type": "array", "items": {"type": "string"}},
-    "addresses": {"type": "array", "items": {"type": "string"}},
-    "tags": {"type": "array", "items": {"type": "string"}},
-    "salutation": {"type": "string"}, "title": {"type": "string"}, "first_name": {"type": "string"},
-    "last_name": {"type": "string"}, "position": {"type": "string"},
-    "company_id": {"type": ["integer", "null"], "description": "null also when the company is hidden from you"},
-    "person_id": {"type": ["integer", "null"], "description": "null also when the person is hidden from you"},
-    "value": {"type": ["number", "null"], "description": "Exact to the cent: read it as a decimal"},
-    "currency": {"type": "string"},
-    "stage": {"type": "string", "enum": ["open", "won", "lost"]},
-    "status": {"type": "string"}, "start_date": {"type": ["string", "null"], "format": "date"},
-    "target_date": {"type": ["string", "null"], "format": "date"}, "description": {"type": "string"},
-}
-CUSTOM_OUT = {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]},
-              "description": "Custom field values by field name"}
-GROUP_REF = obj({"id": {"type": "integer"}, "name": {"type": "string"}})
+IGNORED = {"description": "Shown in answers; ignored when sent."}
 
 
-def record_schemas(rtype: RecordType) -> dict:
+def model_schema(model, schemas: dict, *, mode: str, ignored=()) -> dict:
+    """The JSON Schema of a pydantic model (``mode``: "validation" for a request, "serialization"
+    for an answer); the models it refers to go into ``schemas`` (components). ``ignored``: keys
+    a request may carry (what answers show) that the API drops before validating."""
+    schema = model.model_json_schema(ref_template=REF + "{model}", mode=mode)
+    schemas.update(schema.pop("$defs", {}))
+    for key in ignored:
+        schema["properties"][key] = IGNORED
+    return schema
+
+
+def record_schemas(rtype: RecordType, schemas: dict) -> dict:
     name = NAMES[rtype.key]
-    full = {
-        "id": {"type": "integer"},
-        "type": {"const": rtype.key},
-        "access": {"const": "full"},
-        "group": ref("GroupRef"),
-        **{f: _FIELD_SCHEMAS[f] for f in rtype.fields},
-        "responsible_id": {"type": ["integer", "null"]},
-        "custom_fields": CUSTOM_OUT,
-        "created_at": TIME,
-        "updated_at": TIME,
-        "version": {"type": "integer", "description": "Send it back with a PATCH to detect concurrent changes"},
-    }
-    restricted = {
-        "id": {"type": "integer"},
-        "type": {"const": rtype.key},
-        "access": {"const": "restricted"},
-        "group": ref("GroupRef"),
-        **{f: {"type": "string"} for f in rtype.name_fields},
-        "custom_fields": {**CUSTOM_OUT, "description": "Only the fields shared with one of your groups"},
-    }
-    form = FORMS[rtype.key]
-    create = records.write_spec(rtype)
-    patch = records.write_spec(rtype, patch=True)
     return {
-        f"{name}Full": obj(full),
-        f"{name}Restricted": obj(restricted),
+        f"{name}Full": model_schema(FULL_OUT[rtype.key], schemas, mode="serialization"),
+        f"{name}Restricted": model_schema(RESTRICTED_OUT[rtype.key], schemas, mode="serialization"),
         name: {"oneOf": [ref(f"{name}Full"), ref(f"{name}Restricted")]},
         f"{name}List": obj({"items": {"type": "array", "items": ref(name)}, "page": {"type": "integer"},
                             "per_page": {"type": "integer"}, "has_more": {"type": "boolean"}}),
-        f"{name}Create": input_schema(create, form, required_as_form=True,
-                                      ignored=(*records.READ_ONLY, "version")),
-        f"{name}Update": input_schema(patch, form, ignored=records.READ_ONLY),
+        f"{name}Create": model_schema(CREATE[rtype.key], schemas, mode="validation",
+                                      ignored=(*api_schemas.READ_ONLY, "version")),
+        f"{name}Update": model_schema(PATCH[rtype.key], schemas, mode="validation", ignored=api_schemas.READ_ONLY),
     }
 
 
@@ -203,9 +174,9 @@ def path_id(name: str) -> dict:
 
 
 NO_CONTENT = {"description": "Done (no content)"}
-PAGE = query("page", {"type": "integer", "minimum": 1, "maximum": records.MAX_PAGE})
+PAGE = query("page", {"type": "integer", "minimum": 1, "maximum": api_schemas.MAX_PAGE})
 PER_PAGE = query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-                 f"Default 50; more than {records.MAX_PER_PAGE} are capped to {records.MAX_PER_PAGE}")
+                 f"Default 50; more than {api_schemas.MAX_PER_PAGE} are capped to {api_schemas.MAX_PER_PAGE}")
 
 
 def record_paths(rtype: RecordType) -> dict:
@@ -258,22 +229,10 @@ def document() -> dict:
             "code": {"type": "string"}, "message": {"type": "string"},
             "fields": {"type": "object", "additionalProperties": {"type": "string"}},
         })}),
-        "GroupRef": GROUP_REF,
         "TokenRequest": input_schema(TOKEN_INPUT, required=("email", "password")),
         "Token": obj({"token": {"type": "string"}}),
-        "Note": obj({
-            "id": {"type": "integer"}, "body": {"type": "string"},
-            "kind": {"type": "string", "enum": ["note", "call", "email", "meeting"]},
-            "author": {"oneOf": [obj({"id": {"type": "integer"}, "name": {"type": "string"}}), {"type": "null"}]},
-            "occurred_at": TIME, "created_at": TIME,
-        }),
         "NoteList": obj({"items": {"type": "array", "items": ref("Note")}, "page": {"type": "integer"},
                          "per_page": {"type": "integer"}, "has_more": {"type": "boolean"}}),
-        "NoteCreate": input_schema(records.NOTE_INPUT, NoteForm, required=("body",),
-                                   ignored=("id", "author", "created_at")),
-        "AssignRecords": input_schema({k: v for k, v in records.ASSIGN_INPUT.items() if k != "cascade"},
-                                      required=("ids", "group_id")),
-        "AssignCompanies": _assign_companies(),
         "AssignedCompanies": obj({"updated": obj({p: {"type": "integer"}
                                                   for p in ("companies", "people", "deals", "projects")})}),
         "SearchResult": obj({"items": {"type": "array", "items": {"anyOf": [ref(n) for n in NAMES.values()]}}}),
@@ -317,9 +276,16 @@ def document() -> dict:
         ])},
         "/openapi.json": {"get": op("This document", _json({"type": "object"}), tag="meta", public=True)},
     }
+    generated: dict = {
+        "Note": model_schema(NoteOut, schemas, mode="serialization"),
+        "NoteCreate": model_schema(NoteInput, schemas, mode="validation", ignored=api_schemas.NOTE_READ_ONLY),
+        "AssignRecords": model_schema(api_schemas.AssignInput, schemas, mode="validation"),
+        "AssignCompanies": model_schema(api_schemas.AssignCompaniesInput, schemas, mode="validation"),
+    }
     for rtype in TYPES.values():
-        schemas.update(record_schemas(rtype))
+        generated.update(record_schemas(rtype, schemas))
         paths.update(record_paths(rtype))
+    schemas.update(generated)
     gid, fid = path_id("group_id"), path_id("field_id")
     paths.update({
         "/users": {
@@ -374,10 +340,3 @@ def document() -> dict:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
     }
-
-
-def _assign_companies() -> dict:
-    schema = input_schema(records.ASSIGN_INPUT, required=("ids", "group_id"))
-    schema["properties"]["cascade"] = {"type": "array", "items": {"type": "string", "enum": list(CASCADE)},
-                                       "description": "Take the companies' people, deals and projects along"}
-    return schema
