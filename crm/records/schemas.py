@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Literal
 
 from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, Field, PlainSerializer, TypeAdapter, ValidationError, WithJsonSchema
@@ -55,9 +55,8 @@ Phones = Items(Line(60), MAX_PHONES)
 #: postal addresses: entries of several lines; the form separates them by an empty line
 Addresses = Items(Text(500), MAX_ADDRESSES, separator="\n\n")
 Description = Text(MAX_TEXT)
-#: A custom field's value as sent: a number, a string (an ISO date, a choice, an address), null to
-#: empty the field; a form hands over what it parsed (a Decimal, a date). Typed per field kind by
-#: :func:`custom_values`.
+
+
 def _custom_scalars(values: dict) -> dict:
     for value in values.values():
         if not (value is None or isinstance(value, (str, Decimal, date))
@@ -66,6 +65,9 @@ def _custom_scalars(values: dict) -> dict:
     return values
 
 
+#: Custom field values by name as sent: numbers, strings (an ISO date, a choice, an address), null to
+#: empty a field; a form hands over what it parsed (a Decimal, a date). Typed per field kind by
+#: :func:`custom_values`, which needs the field definitions.
 CustomValues = Annotated[dict[str, object], AfterValidator(_custom_scalars), WithJsonSchema(
     {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]}}, mode="validation")]
 
@@ -89,13 +91,8 @@ class RecordInput(Input):
     responsible_id: Id | None = None
     custom_fields: CustomValues | None = Field(default=None, description=CUSTOM_DESCRIPTION)
 
-    #: record type key (``company`` ...) and whether the model is for a change (PATCH)
-    KEY: ClassVar[str] = ""
-    PATCH: ClassVar[bool] = False
-
 
 class _Company(RecordInput):
-    KEY = "company"
     website: WebAddress(300) | None = None
     emails: Emails = None
     phones: Phones = None
@@ -104,7 +101,6 @@ class _Company(RecordInput):
 
 
 class _Person(RecordInput):
-    KEY = "person"
     salutation: Literal[("", *SALUTATIONS)] | None = None
     title: Line(60) | None = None
     first_name: Line(100) | None = None
@@ -123,7 +119,6 @@ class _Linked(RecordInput):
 
 
 class _Deal(_Linked):
-    KEY = "deal"
     value: Number(DEAL_VALUE, VALUE_DESCRIPTION) | None = None
     currency: Literal[CURRENCIES] | None = None
     stage: Literal[DEAL_STAGES] | None = None
@@ -131,14 +126,12 @@ class _Deal(_Linked):
 
 
 class _Project(_Linked):
-    KEY = "project"
     status: Literal[PROJECT_STATUSES] | None = None
     start_date: Day | None = None
     target_date: Day | None = None
 
 
 class _Patch(Input):
-    PATCH: ClassVar[bool] = True
     version: Id | None = Field(default=None, description="The version read; a stale one is a 409 conflict")
 
 
