@@ -40,7 +40,7 @@ from ..groups.models import Group
 from ..notes.models import Note
 from ..records.forms import build_form, error_names, form_class, form_input
 from ..records.models import Company, Deal, Person, Project
-from ..records.schemas import record_input
+from ..records.schemas import custom_values, record_input
 from ..records.services import (
     create_record,
     default_group_id,
@@ -217,7 +217,9 @@ class _Rows:
         if errors:
             return None, errors
         try:
-            return record_input(self.rtype.key, form_input(self.rtype, form)), errors
+            data = record_input(self.rtype.key, form_input(self.rtype, form))
+            custom_values(self.fields, data.custom_fields)  # (the service checks them again)
+            return data, errors
         except Refused as err:
             names = error_names(form)
             return None, [(self.label(names.get(k, k), form), m) for k, m in err.fields.items()]
