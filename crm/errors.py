@@ -39,6 +39,11 @@ class Refused(Exception):
             self.status = status
         super().__init__(self.message)
 
+    @property
+    def summary(self) -> str:
+        """One line for a flash or a dialog: the first field message, else the message."""
+        return next(iter(self.fields.values()), self.message)
+
     def renamed(self, names: Mapping[str, str]) -> Refused:
         """The same refusal with its field names translated (e.g. a form's ``groups`` to the
         API's ``group_ids``); names not in ``names`` stay."""
@@ -98,6 +103,7 @@ MESSAGES = {
     "bool_parsing": _l("Expected true or false."),
     "list_type": _l("Expected a list."),
     "too_long": _l("At most %(max_length)d entries."),
+    "too_short": _l("At least %(min_length)d entries."),
     "dict_type": _l("Expected an object of field names and values."),
     "model_type": _l("Expected an object of field names and values."),
     "date_type": _l("Expected a date (YYYY-MM-DD)."),

@@ -1,7 +1,10 @@
 """Helpers shared by the WTForms forms of several features."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
+from wtforms import DateField
 from wtforms.validators import ValidationError
 
 from .common import CONTROL_CHARS as _CONTROL
@@ -24,3 +27,17 @@ class NoControlChars:
 def lines(text: str | None) -> list[str]:
     return [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
 
+
+
+class IsoDateField(DateField):
+    """A date as the browser's date input sends it (``YYYY-MM-DD``). Text that is no date is kept
+    as it was typed, so the input model refuses it with the same message the API gives."""
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if text:
+            try:
+                self.data = date.fromisoformat(text) if len(text) == 10 else text
+            except ValueError:
+                self.data = text

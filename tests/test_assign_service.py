@@ -2,10 +2,10 @@
 import pytest
 from sqlalchemy import select
 
+from crm.errors import Invalid
 from crm.extensions import db
 from crm.models import Company, Deal, Person, Project
 from crm.records.assign import assign_group, preview, undo_assignment
-from crm.records.services import ServiceError
 from crm.records.types import TYPES
 
 
@@ -43,7 +43,7 @@ def test_cascade_moves_only_fully_visible_and_counts_match(app, make, world):
 
 def test_normal_user_cannot_assign_to_foreign_group(app, make, world):
     u = make.user("normal", groups=[world["nord"]])
-    with make.acting_as(app, u) as viewer, pytest.raises(ServiceError):
+    with make.acting_as(app, u) as viewer, pytest.raises(Invalid):
         assign_group(TYPES["company"], [world["c1"].id], world["sued"].id, viewer)
 
 

@@ -11,11 +11,11 @@ from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from crm.audit.models import AuditEntry
+from crm.errors import Invalid
 from crm.extensions import db
 from crm.imports import csvfile, services
 from crm.imports.models import ImportItem, ImportJob
 from crm.models import Company, Person
-from crm.records.services import ServiceError
 
 # ---------------------------------------------------------------------------------------------
 # Reading files
@@ -179,7 +179,7 @@ def test_a_row_the_service_refuses_while_saving_undoes_the_rows_before_it(app, c
     def refuse_third(rtype, data, viewer, user=None):
         calls["n"] += 1
         if calls["n"] == 3:
-            raise ServiceError({"name": "refused"})
+            raise Invalid(fields={"name": "refused"})
         return real(rtype, data, viewer, user)
 
     monkeypatch.setattr(mod, "create_record", refuse_third)
@@ -359,12 +359,14 @@ def test_undo_removes_exactly_the_imported_records(app, client, make, world):
 def test_undo_keeps_records_changed_since_and_says_so(app, client, make, world):
     w = world
     job = imported(app, client, make, w, ["Bleibt", "Geaendert", "Notiert", "Verlinkt", "Geloescht", "Weg"])
+    from crm.records.schemas import record_input
     from crm.records.services import update_record
     from crm.records.types import TYPES
 
     with make.acting_as(app, w["u"]) as viewer:
         obj = company("Geaendert")
-        update_record(TYPES["company"], obj, {"emails": ["neu@example.com"]}, viewer)  # contact details only
+        update_record(TYPES["company"], obj, record_input("company", {"emails": ["neu@example.com"]}, patch=True),
+                      viewer)  # contact details only
         db.session.commit()
     make.note(company("Notiert"), "Anruf")
     make.person("Mitarbeiter", company=company("Verlinkt"), group=w["nord"])

@@ -10,6 +10,7 @@ from crm.customfields.services import set_values
 from crm.extensions import db
 from crm.models import Company, ContactDetail, Person
 from crm.records.assign import assign_group
+from crm.records.schemas import record_input
 from crm.records.services import create_record, delete_records, update_record
 from crm.records.types import TYPES
 from crm.search.queries import parse, search
@@ -118,13 +119,15 @@ def test_extension_off_everyone_finds_everything(app, make, world):
 def test_the_index_follows_service_writes(app, make, world):
     w = world
     nord = w["nord"]
-    u = make.user("admin", groups=[nord])  # an admin may move records to any group
+    u = make.user("admin", groups=[nord])  # an admin may move records to any group (bulk assignment)
     with make.acting_as(app, u) as viewer:
-        obj = create_record(TYPES["person"], {"first_name": "Nils", "last_name": "Neu", "group_id": nord.id,
-                                              "emails": ["nils@neu.example"], "phones": ["030 999"]}, viewer)
+        obj = create_record(TYPES["person"], record_input("person", {
+            "first_name": "Nils", "last_name": "Neu", "group_id": nord.id, "emails": ["nils@neu.example"],
+            "phones": ["030 999"]}), viewer)
         db.session.commit()
         assert names(search(viewer, "nils@neu")) == ["Nils Neu"]
-        update_record(TYPES["person"], obj, {"last_name": "Anders", "emails": ["nils@anders.example"]}, viewer)
+        update_record(TYPES["person"], obj, record_input("person", {
+            "last_name": "Anders", "emails": ["nils@anders.example"]}, patch=True), viewer)
         db.session.commit()
         assert names(search(viewer, "Nils")) == ["Nils Anders"]
         assert search(viewer, "nils@neu") == []
@@ -132,12 +135,12 @@ def test_the_index_follows_service_writes(app, make, world):
         assert names(search(viewer, "+49 30 999")) == ["Nils Anders"]
         company = w["mine"]
         update_record(TYPES["company"], db.session.get(Company, company.id),
-                      {"custom_fields": {w["secret"].id: "Zahlt bar"}}, viewer)
+                      record_input("company", {"custom_fields": {w["secret"].name: "Zahlt bar"}}, patch=True), viewer)
         db.session.commit()
         assert names(search(viewer, "bar")) == ["Hafenwerk Nord GmbH"]
         assert search(viewer, "pünktlich") == []
         # moved to a group the user is not in: gone from their search
-        update_record(TYPES["person"], obj, {"group_id": w["sued"].id}, viewer)
+        assign_group(TYPES["person"], [obj.id], w["sued"].id, viewer)
         db.session.commit()
         assert search(viewer, "Nils") == []
     other = make.user("extended", groups=[w["sued"]])

@@ -1,32 +1,20 @@
-"""Reading API input: the JSON body, the JSON type of each value, query parameters, and form errors
-as the ``fields`` of an error answer.
+"""Reading API input: the JSON body and query parameters.
 
-Only JSON-level questions are answered here: is it an object, a string, an id, a list, and can it be
-stored at all (no control characters, no lone surrogates, no separator inside a list entry that
-the form would split on). What a value may be - lengths, formats, choices, references to records,
-groups the user may use - is decided by the same WTForms forms and services the pages use.
-
-Numbers are the exception to "through the form": the body is read with every JSON number as a
-``Decimal`` (never a binary float), a number is taken as it is written, without any locale, and
-handed to the services as a ``Decimal``, which check its scale and range (:mod:`crm.decimals`).
-A number never passes through a form, whose parsing depends on the user's language.
+The body is read with every JSON number as a ``Decimal`` (never a binary float), exactly as
+written, without any locale. Every body is then validated by its feature's input model
+(``crm/<feature>/schemas.py``), which owns the rules; no JSON passes through a form.
 """
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
-from ..common import MAX_ID
-from ..decimals import JSON_NUMBER, DecimalError, from_json
-from ..forms_common import has_control_chars
+from ..common import MAX_ID, has_control_chars
 from .errors import ApiError
 
 #: Ids are 32-bit integers in every table.
@@ -81,198 +69,8 @@ def _has_surrogates(value) -> bool:
 
 # --------------------------------------------------------------------------------------------
 # JSON kinds: a check (None when fine, else the message) and the JSON Schema the OpenAPI shows
-# --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Kind:
-    check: Callable[[object], object | None]
-    schema: dict
-    nullable: bool = True
-    #: how the value goes into a form field (None for kinds that are not form input)
-    to_form: Callable[[object], list[str]] | None = None
-    extra: dict = field(default_factory=dict)
-    #: the typed value of a checked JSON value (None stays None); kinds with one skip the form
-    parse: Callable[[object], object] | None = None
-
-    def __call__(self, value) -> object | None:
-        if value is None:
-            return None if self.nullable else _l("May not be null.")
-        return self.check(value)
-
-    def json_schema(self, **more) -> dict:
-        schema = {**self.schema, **self.extra, **more}
-        if self.nullable:
-            t = schema.get("type")
-            schema["type"] = [t, "null"] if isinstance(t, str) else t
-        return schema
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_line(value):
-    if not isinstance(value, str):
-        return _l("Expected a string.")
-    if has_control_chars(value):
-        return UNSTORABLE
-    if _LINE_BREAK.search(value):
-        return _l("Line breaks are not allowed here.")
-    return None
-
-
-def _check_text(value):
-    if not isinstance(value, str):
-        return _l("Expected a string.")
-    if has_control_chars(value):
-        return UNSTORABLE
-    return None
-
-
-def _check_any_string(value):
-    return None if isinstance(value, str) else _l("Expected a string.")
-
-
-def _check_id(value):
-    if not _is_int(value) or not 1 <= value <= MAX_ID:
-        return _l("Expected an id (a positive integer).")
-    return None
-
-
-def _check_number(value):
-    try:
-        from_json(value)
-    except DecimalError:
-        return _l("Expected a number.")
-    return None
-
-
-def _check_bool(value):
-    return None if isinstance(value, bool) else _l("Expected true or false.")
-
-
-def _scalar_form(value) -> list[str]:
-    return [""] if value is None else [str(value)]
-
-
-def _checked_list(item_check: Callable, max_items: int | None = None, separator: str | None = None):
-    def check(value):
-        if not isinstance(value, list):
-            return _l("Expected a list.")
-        if max_items is not None and len(value) > max_items:
-            return _l("At most %(n)d entries.", n=max_items)
-        for item in value:
-            if item is None:
-                return _l("An entry may not be null.")
-            problem = item_check(item)
-            if problem:
-                return problem
-            if separator is not None and separator in item:
-                return _l("An entry may not contain “%(sep)s”.", sep=separator.replace("\n", "\\n"))
-        return None
-    return check
-
-
-LINE = Kind(_check_line, {"type": "string", "pattern": r"^[^\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]*$"},
-            to_form=_scalar_form)
-TEXT = Kind(_check_text, {"type": "string", "pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"},
-            to_form=_scalar_form)
-SECRET = Kind(_check_any_string, {"type": "string"}, nullable=False, to_form=_scalar_form)
-DATE = Kind(_check_line, {"type": "string", "format": "date"}, to_form=_scalar_form)
-ID = Kind(_check_id, {"type": "integer", "minimum": 1, "maximum": MAX_ID}, to_form=_scalar_form)
-REQUIRED_ID = Kind(_check_id, {"type": "integer", "minimum": 1, "maximum": MAX_ID}, nullable=False,
-                   to_form=_scalar_form)
-#: a JSON number or a string holding one ("1234.5", "-5", "1e3"): read as a Decimal, no locale
-NUMBER = Kind(_check_number, {"type": ["number", "string"], "pattern": JSON_NUMBER}, parse=from_json)
-BOOL = Kind(_check_bool, {"type": "boolean"}, nullable=False)
-#: one entry per line (emails, phones): an entry may not hold a line break
-LINES = Kind(_checked_list(_check_line), {"type": "array", "items": LINE.schema},
-             to_form=lambda v: ["\n".join(v or [])])
-EMAILS = replace(LINES, schema={"type": "array", "items": {**LINE.schema, "format": "email"}})
-#: postal addresses: entries of several lines, separated by an empty line
-BLOCKS = Kind(_checked_list(_check_text, separator="\n\n"), {"type": "array", "items": TEXT.schema},
-              to_form=lambda v: ["\n\n".join(v or [])])
-#: tags: comma-separated in the form, so a tag may not hold a comma
-TAGS = Kind(_checked_list(_check_line, separator=","),
-            {"type": "array", "items": {"type": "string", "pattern": r"^[^,\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]*$"}},
-            to_form=lambda v: [", ".join(v or [])])
-IDS = Kind(_checked_list(_check_id, MAX_IDS),
-           {"type": "array", "items": ID.schema, "maxItems": MAX_IDS}, nullable=False,
-           to_form=lambda v: [str(i) for i in v])
-LINE_LIST = Kind(_checked_list(_check_line), {"type": "array", "items": LINE.schema}, nullable=False)
-
-
-def _check_custom_values(value):
-    if not isinstance(value, dict):
-        return _l("Expected an object of field names and values.")
-    for item in value.values():
-        if item is None or (not isinstance(item, bool) and isinstance(item, (int, Decimal))):
-            continue
-        problem = _check_line(item)
-        if problem:
-            return problem
-    return None
-
-
-CUSTOM_VALUES = Kind(
-    _check_custom_values,
-    {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]},
-     "description": "Values by field name; null empties a field. A number field takes a JSON number or a "
-                    "string such as \"-1234.5\" (no locale), below 10^15 with at most 15 significant "
-                    "digits; more is refused (422), never rounded"},
-    nullable=False,
-)
-
-
-def check_types(data: dict, spec: dict[str, Kind], *, read_only: Iterable[str] = ()) -> dict:
-    """``data`` with the keys of ``spec``, each of its JSON kind (typed by the kind's ``parse``: a
-    number as a Decimal). Keys the API only reports
-    (``read_only``, such as ``id``) are dropped; any other unknown key is an error (422)."""
-    errors: dict[str, object] = {}
-    read_only = set(read_only)
-    for key, value in data.items():
-        kind = spec.get(key)
-        if kind is None:
-            if key not in read_only:
-                errors[key] = _l("Unknown field.")
-            continue
-        problem = kind(value)
-        if problem:
-            errors[key] = problem
-    if errors:
-        raise invalid(errors)
-    return {k: (spec[k].parse(v) if spec[k].parse and v is not None else v) for k, v in data.items() if k in spec}
-
-
 def invalid(fields: dict, message=None) -> ApiError:
     return ApiError(422, "invalid", message or _l("Some fields are not valid."), fields)
-
-
-def formdata(data: dict, spec: dict[str, Kind], names: dict[str, str] | None = None) -> MultiDict:
-    """The values of ``data`` as a form would post them (field names renamed by ``names``)."""
-    names = names or {}
-    items = []
-    for key, value in data.items():
-        kind = spec[key]
-        if kind.to_form is None:
-            continue
-        items += [(names.get(key, key), v) for v in kind.to_form(value)]
-    return MultiDict(items)
-
-
-def form_errors(form, names: dict[str, str] | None = None, only: Iterable[str] | None = None) -> dict:
-    """A form's errors keyed by API name (``names`` maps form field -> API name); with ``only``,
-    just the errors of those form fields (a PATCH reports only on what it sends)."""
-    names = names or {}
-    only = set(only) if only is not None else None
-    out = {}
-    for name, messages in form.errors.items():
-        if only is not None and name not in only:
-            continue
-        if isinstance(messages, dict):  # not used by Kontor's forms, but keep it safe
-            messages = [m for ms in messages.values() for m in ms]
-        out[names.get(name, name)] = " ".join(str(m) for m in messages)
-    return out
 
 
 def int_arg(name: str, default: int | None, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:

@@ -1,27 +1,26 @@
 """The OpenAPI 3.1 description of the API, served at ``/api/v1/openapi.json``.
 
-Built from the same definitions the API runs on, so it cannot drift quietly: the record types
-(:mod:`crm.records.types`), the JSON kinds of the input (:mod:`.inputs`), and the length limits,
-required fields and choices of the WTForms forms that check the input. The tests validate every
-response of the test suite and of a schemathesis run against it.
+Built from the same definitions the API runs on, so it cannot drift quietly. The record, note and
+assignment schemas - requests and responses - are generated from the pydantic models the API
+validates with and answers through (:mod:`crm.records.schemas`, :mod:`crm.notes.schemas`,
+:mod:`crm.auth.schemas`, :mod:`.bodies`; enums from the constants the code uses); the admin part
+likewise (:mod:`.openapi_admin`). Links between the operations (:mod:`.links`) let schemathesis
+chain them. The tests validate every response of the test suite and of a schemathesis run
+against it.
 """
 from __future__ import annotations
 
-from wtforms.validators import DataRequired, Length
-
-from ..notes.forms import NoteForm
-from ..records.assign import CASCADE
-from ..records.forms import FORMS
+from ..auth.schemas import TokenRequest
+from ..notes.schemas import NoteInput, NoteOut
+from ..records.schemas import CREATE, FULL_OUT, PATCH, RESTRICTED_OUT
 from ..records.trash import RETENTION_DAYS
 from ..records.types import TYPES, RecordType
-from . import records
-from .inputs import MAX_ID, Kind
+from . import bodies as api_schemas
+from .inputs import MAX_ID
 from .links import add_links
-from .views import TOKEN_INPUT
 
 REF = "#/components/schemas/"
 NAMES = {"company": "Company", "person": "Person", "deal": "Deal", "project": "Project"}
-NULL_STRING = {"type": ["string", "null"]}
 TIME = {"type": "string", "format": "date-time"}
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
@@ -39,115 +38,34 @@ def obj(properties: dict, required=None, *, closed: bool = True) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-# Input schemas, from the JSON kinds plus what the form says about each field
+# Schemas generated from the pydantic models
 # --------------------------------------------------------------------------------------------
 
-def _form_limits(form_class, name: str | None) -> tuple[dict, bool]:
-    """maxLength/minLength and enum a form field declares, and whether it is required."""
-    unbound = getattr(form_class, name, None) if name else None
-    if unbound is None or not hasattr(unbound, "kwargs"):
-        return {}, False
-    more: dict = {}
-    required = False
-    for validator in unbound.kwargs.get("validators") or []:
-        if isinstance(validator, Length):
-            if validator.max is not None and validator.max >= 0:
-                more["maxLength"] = validator.max
-            if validator.min is not None and validator.min > 0:
-                more["minLength"] = validator.min
-        if isinstance(validator, DataRequired):
-            required = True
-    choices = unbound.kwargs.get("choices")
-    if isinstance(choices, list) and choices and all(isinstance(c, tuple) for c in choices):
-        values = [c[0] for c in choices]
-        if all(isinstance(v, str) for v in values):
-            more["enum"] = values
-    return more, required
+IGNORED = {"description": "Shown in answers; ignored when sent."}
 
 
-def input_schema(spec: dict[str, Kind], form_class=None, *, names: dict | None = None,
-                 required=(), ignored=(), required_as_form: bool = False) -> dict:
-    """The JSON Schema of a request body: the JSON kind of each key, with the length limits and
-    choices its form field declares (``names`` maps API keys to form field names). ``required``
-    lists required keys; ``required_as_form`` adds those the form requires. ``ignored`` keys are
-    accepted and ignored (what answers show but writes cannot change)."""
-    names = names or {}
-    props, must = {}, list(required)
-    for key, kind in spec.items():
-        more, needed = _form_limits(form_class, names.get(key, key)) if form_class else ({}, False)
-        schema = kind.json_schema()
-        if "enum" in more and kind.nullable:
-            more["enum"] = [*more["enum"], None]
-        if schema.get("type") in ("array", ["array", "null"]):
-            more.pop("maxLength", None)
-            more.pop("minLength", None)
-        props[key] = {**schema, **more}
-        if needed and required_as_form and key not in must:
-            must.append(key)
+def model_schema(model, schemas: dict, *, mode: str, ignored=()) -> dict:
+    """The JSON Schema of a pydantic model (``mode``: "validation" for a request, "serialization"
+    for an answer); the models it refers to go into ``schemas`` (components). ``ignored``: keys
+    a request may carry (what answers show) that the API drops before validating."""
+    schema = model.model_json_schema(ref_template=REF + "{model}", mode=mode)
+    schemas.update(schema.pop("$defs", {}))
     for key in ignored:
-        props[key] = {"description": "Shown in answers; ignored when sent."}
-    return {"type": "object", "properties": props, "required": must, "additionalProperties": False}
+        schema["properties"][key] = IGNORED
+    return schema
 
 
-# --------------------------------------------------------------------------------------------
-# Record schemas
-# --------------------------------------------------------------------------------------------
-
-_FIELD_SCHEMAS = {
-    "name": {"type": "string"}, "website": {"type": "string"}, "background": {"type": "string"},
-    "emails": {"type": "array", "items": {"type": "string"}},
-    "phones": {"type": "array", "items": {"type": "string"}},
-    "addresses": {"type": "array", "items": {"type": "string"}},
-    "tags": {"type": "array", "items": {"type": "string"}},
-    "salutation": {"type": "string"}, "title": {"type": "string"}, "first_name": {"type": "string"},
-    "last_name": {"type": "string"}, "position": {"type": "string"},
-    "company_id": {"type": ["integer", "null"], "description": "null also when the company is hidden from you"},
-    "person_id": {"type": ["integer", "null"], "description": "null also when the person is hidden from you"},
-    "value": {"type": ["number", "null"], "description": "Exact to the cent: read it as a decimal"},
-    "currency": {"type": "string"},
-    "stage": {"type": "string", "enum": ["open", "won", "lost"]},
-    "status": {"type": "string"}, "start_date": {"type": ["string", "null"], "format": "date"},
-    "target_date": {"type": ["string", "null"], "format": "date"}, "description": {"type": "string"},
-}
-CUSTOM_OUT = {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]},
-              "description": "Custom field values by field name"}
-GROUP_REF = obj({"id": {"type": "integer"}, "name": {"type": "string"}})
-
-
-def record_schemas(rtype: RecordType) -> dict:
+def record_schemas(rtype: RecordType, schemas: dict) -> dict:
     name = NAMES[rtype.key]
-    full = {
-        "id": {"type": "integer"},
-        "type": {"const": rtype.key},
-        "access": {"const": "full"},
-        "group": ref("GroupRef"),
-        **{f: _FIELD_SCHEMAS[f] for f in rtype.fields},
-        "responsible_id": {"type": ["integer", "null"]},
-        "custom_fields": CUSTOM_OUT,
-        "created_at": TIME,
-        "updated_at": TIME,
-        "version": {"type": "integer", "description": "Send it back with a PATCH to detect concurrent changes"},
-    }
-    restricted = {
-        "id": {"type": "integer"},
-        "type": {"const": rtype.key},
-        "access": {"const": "restricted"},
-        "group": ref("GroupRef"),
-        **{f: {"type": "string"} for f in rtype.name_fields},
-        "custom_fields": {**CUSTOM_OUT, "description": "Only the fields shared with one of your groups"},
-    }
-    form = FORMS[rtype.key]
-    create = records.write_spec(rtype)
-    patch = records.write_spec(rtype, patch=True)
     return {
-        f"{name}Full": obj(full),
-        f"{name}Restricted": obj(restricted),
+        f"{name}Full": model_schema(FULL_OUT[rtype.key], schemas, mode="serialization"),
+        f"{name}Restricted": model_schema(RESTRICTED_OUT[rtype.key], schemas, mode="serialization"),
         name: {"oneOf": [ref(f"{name}Full"), ref(f"{name}Restricted")]},
         f"{name}List": obj({"items": {"type": "array", "items": ref(name)}, "page": {"type": "integer"},
                             "per_page": {"type": "integer"}, "has_more": {"type": "boolean"}}),
-        f"{name}Create": input_schema(create, form, required_as_form=True,
-                                      ignored=(*records.READ_ONLY, "version")),
-        f"{name}Update": input_schema(patch, form, ignored=records.READ_ONLY),
+        f"{name}Create": model_schema(CREATE[rtype.key], schemas, mode="validation",
+                                      ignored=(*api_schemas.READ_ONLY, "version")),
+        f"{name}Update": model_schema(PATCH[rtype.key], schemas, mode="validation", ignored=api_schemas.READ_ONLY),
     }
 
 
@@ -202,9 +120,9 @@ def path_id(name: str) -> dict:
 
 
 NO_CONTENT = {"description": "Done (no content)"}
-PAGE = query("page", {"type": "integer", "minimum": 1, "maximum": records.MAX_PAGE})
+PAGE = query("page", {"type": "integer", "minimum": 1, "maximum": api_schemas.MAX_PAGE})
 PER_PAGE = query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-                 f"Default 50; more than {records.MAX_PER_PAGE} are capped to {records.MAX_PER_PAGE}")
+                 f"Default 50; more than {api_schemas.MAX_PER_PAGE} are capped to {api_schemas.MAX_PER_PAGE}")
 
 
 def record_paths(rtype: RecordType) -> dict:
@@ -257,22 +175,9 @@ def document() -> dict:
             "code": {"type": "string"}, "message": {"type": "string"},
             "fields": {"type": "object", "additionalProperties": {"type": "string"}},
         })}),
-        "GroupRef": GROUP_REF,
-        "TokenRequest": input_schema(TOKEN_INPUT, required=("email", "password")),
         "Token": obj({"token": {"type": "string"}}),
-        "Note": obj({
-            "id": {"type": "integer"}, "body": {"type": "string"},
-            "kind": {"type": "string", "enum": ["note", "call", "email", "meeting"]},
-            "author": {"oneOf": [obj({"id": {"type": "integer"}, "name": {"type": "string"}}), {"type": "null"}]},
-            "occurred_at": TIME, "created_at": TIME,
-        }),
         "NoteList": obj({"items": {"type": "array", "items": ref("Note")}, "page": {"type": "integer"},
                          "per_page": {"type": "integer"}, "has_more": {"type": "boolean"}}),
-        "NoteCreate": input_schema(records.NOTE_INPUT, NoteForm, required=("body",),
-                                   ignored=("id", "author", "created_at")),
-        "AssignRecords": input_schema({k: v for k, v in records.ASSIGN_INPUT.items() if k != "cascade"},
-                                      required=("ids", "group_id")),
-        "AssignCompanies": _assign_companies(),
         "AssignedCompanies": obj({"updated": obj({p: {"type": "integer"}
                                                   for p in ("companies", "people", "deals", "projects")})}),
         "SearchResult": obj({"items": {"type": "array", "items": {"anyOf": [ref(n) for n in NAMES.values()]}}}),
@@ -286,9 +191,17 @@ def document() -> dict:
         ])},
         "/openapi.json": {"get": op("This document", _json({"type": "object"}), tag="meta", public=True)},
     }
+    generated: dict = {
+        "TokenRequest": model_schema(TokenRequest, schemas, mode="validation"),
+        "Note": model_schema(NoteOut, schemas, mode="serialization"),
+        "NoteCreate": model_schema(NoteInput, schemas, mode="validation", ignored=api_schemas.NOTE_READ_ONLY),
+        "AssignRecords": model_schema(api_schemas.AssignInput, schemas, mode="validation"),
+        "AssignCompanies": model_schema(api_schemas.AssignCompaniesInput, schemas, mode="validation"),
+    }
     for rtype in TYPES.values():
-        schemas.update(record_schemas(rtype))
+        generated.update(record_schemas(rtype, schemas))
         paths.update(record_paths(rtype))
+    schemas.update(generated)
     from .openapi_admin import admin_paths, admin_schemas  # (it builds on the helpers above)
 
     schemas.update(admin_schemas())
@@ -310,10 +223,3 @@ def document() -> dict:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
     })
-
-
-def _assign_companies() -> dict:
-    schema = input_schema(records.ASSIGN_INPUT, required=("ids", "group_id"))
-    schema["properties"]["cascade"] = {"type": "array", "items": {"type": "string", "enum": list(CASCADE)},
-                                       "description": "Take the companies' people, deals and projects along"}
-    return schema

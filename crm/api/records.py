@@ -2,170 +2,44 @@
 deals and projects alike.
 
 Each single-record call goes through :func:`load_record` (hidden or missing -> 404, restricted ->
-reduced shape, 403 on writes); each list through :mod:`crm.records.queries`. Writes are checked
-by the record forms of the pages (filled from the JSON) and done by the record services.
+reduced shape, 403 on writes); each list through :mod:`crm.records.queries`. A write validates the
+JSON body into the record's input model (:mod:`crm.records.schemas`: the same model the pages
+build from their forms) and hands it to the record services; a refusal of either is a
+:class:`crm.errors.Refused`, answered once by the blueprint's error handler. No JSON passes through
+a form or a locale.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime
-from decimal import Decimal
-
 from flask import abort, current_app, g, jsonify, url_for
 from flask_babel import lazy_gettext as _l
-from werkzeug.datastructures import MultiDict
 
-from ..customfields.services import fields_for
-from ..decimals import DecimalError, from_json
 from ..extensions import db
-from ..notes.forms import NoteForm
+from ..input_types import parse_input
 from ..notes.queries import notes_for
+from ..notes.schemas import NoteInput
 from ..notes.services import add_note
 from ..records import queries
 from ..records.assign import CASCADE, assign_group
-from ..records.forms import FIELD_ORDER, form_to_data
 from ..records.loaders import load_record
-from ..records.services import (
-    ServiceError,
-    create_record,
-    default_group_id,
-    delete_records,
-    update_record,
+from ..records.schemas import record_input
+from ..records.services import create_record, delete_records, update_record
+from ..records.types import TYPES, RecordType
+from .base import ID as ID_RULE
+from .base import api_user, bp
+from .bodies import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    NOTE_READ_ONLY,
+    READ_ONLY,
+    AssignCompaniesInput,
+    AssignInput,
 )
-from ..records.types import DEAL_VALUE, TYPES, RecordType
-from ..records.views import _form_for
-from .errors import ApiError
-from .inputs import (
-    BLOCKS,
-    CUSTOM_VALUES,
-    DATE,
-    EMAILS,
-    ID,
-    IDS,
-    LINE,
-    LINE_LIST,
-    LINES,
-    NUMBER,
-    REQUIRED_ID,
-    TAGS,
-    TEXT,
-    Kind,
-    check_types,
-    form_errors,
-    formdata,
-    int_arg,
-    invalid,
-    json_body,
-    str_arg,
-)
+from .inputs import int_arg, invalid, json_body, str_arg
 from .serialize import note_json, record_json, records_json
-from .views import ID as ID_RULE
-from .views import api_user, bp
-
-MAX_PER_PAGE = 200
-MAX_PAGE = 100_000
-
-#: JSON kind of each record field, by the name the forms, services and API share
-FIELD_KINDS: dict[str, Kind] = {
-    "name": LINE, "website": LINE, "background": TEXT, "emails": EMAILS, "phones": LINES,
-    "addresses": BLOCKS, "salutation": LINE, "title": LINE, "first_name": LINE, "last_name": LINE,
-    "position": LINE, "company_id": ID, "person_id": ID, "value": replace(NUMBER, extra={
-        **DEAL_VALUE.json_schema(),
-        "description": f"A decimal, {DEAL_VALUE.describe()}: a JSON number or a string such as \"1234.5\" "
-                       "(read without locale: \"1.234\" is one point two three four); more decimals "
-                       "are refused (422), never rounded"}),
-    "currency": LINE,
-    "stage": LINE, "status": LINE, "start_date": DATE, "target_date": DATE, "description": TEXT,
-}
-VERSION = replace(REQUIRED_ID, to_form=None)
-#: keys a record's JSON shows that a write ignores
-READ_ONLY = ("id", "type", "access", "group", "created_at", "updated_at")
 
 
-def write_spec(rtype: RecordType, *, patch: bool = False) -> dict[str, Kind]:
-    spec = {name: FIELD_KINDS[name] for name in FIELD_ORDER[rtype.key]}
-    spec.update(tags=TAGS, group_id=REQUIRED_ID, responsible_id=ID, custom_fields=CUSTOM_VALUES)
-    if patch:
-        spec["version"] = VERSION
-    return spec
-
-
-def _custom_input(values: dict, fields) -> tuple[list[tuple[str, str]], dict[int, object], dict[str, str], dict]:
-    """Custom fields by name -> form items ``cf_<id>``, and the values of number fields, which
-    skip the form (Decimal, or None to clear: the service checks their scale and range); unknown
-    names and numbers that are none are errors."""
-    by_name = {f.name: f for f in fields}
-    items, numbers, errors = [], {}, {}
-    for name, value in values.items():
-        field = by_name.get(name)
-        if field is None:
-            errors[f"custom_fields.{name}"] = _l("There is no such field.")
-        elif field.kind == "number":
-            try:
-                numbers[field.id] = None if value is None else from_json(value)
-            except DecimalError as err:
-                errors[f"custom_fields.{name}"] = str(err)
-        else:
-            text = format(value, "f") if isinstance(value, Decimal) else str(value)
-            items.append((f"cf_{field.id}", "" if value is None else text))
-    names = {f"cf_{f.id}": f"custom_fields.{f.name}" for f in fields}
-    return items, numbers, errors, names
-
-
-def _validated(rtype: RecordType, data: dict, spec: dict, obj=None) -> dict:
-    """Fill the record form of the pages from ``data``, validate it, and return the service data
-    for the keys sent. On a PATCH (``obj`` given) only the fields sent are checked and changed.
-    Numbers skip the form (see :mod:`.inputs`): they go to the service as the Decimals sent."""
-    fields = fields_for(rtype.key)
-    items, numbers, errors, names = _custom_input(data.get("custom_fields") or {}, fields)
-    if errors:
-        raise invalid(errors)
-    posted = formdata({k: v for k, v in data.items() if k != "custom_fields"}, spec)
-    posted = MultiDict(list(posted.items(multi=True)) + items)
-    form = _form_for(rtype, obj=obj, formdata=posted, meta={"csrf": False})
-    sent = set(posted.keys())
-    if not form.validate():
-        errors = form_errors(form, names, only=sent if obj is not None else None)
-        if errors:
-            raise invalid(errors)
-    service_data = form_to_data(rtype, form)
-    sent_fields = {int(name[3:]) for name, _v in items}
-    custom = {fid: v for fid, v in service_data.pop("custom_fields").items() if fid in sent_fields}
-    if obj is not None:
-        service_data = {k: v for k, v in service_data.items() if k in data}
-    service_data.update({k: v for k, v in data.items() if spec[k].parse is not None})
-    service_data["custom_fields"] = {**custom, **numbers}
-    return service_data
-
-
-def _service_errors(rtype: RecordType, err: ServiceError) -> ApiError:
-    names = {f"cf_{f.id}": f"custom_fields.{f.name}" for f in fields_for(rtype.key)}
-    db.session.rollback()
-    if err.status == 403:
-        return ApiError(403, "forbidden", next(iter(err.errors.values()), ""))
-    if err.status == 409:  # e.g. a change of group while the group system is off (code "groups_off")
-        return ApiError(409, getattr(err, "code", "conflict"), next(iter(err.errors.values()), ""),
-                        {names.get(k, k): v for k, v in err.errors.items()})
-    return invalid({names.get(k, k): v for k, v in err.errors.items()})
-
-
-def _required(data: dict, *keys: str) -> None:
-    missing = {k: _l("This field is required.") for k in keys if k not in data}
-    if missing:
-        raise invalid(missing)
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    """An ISO 8601 time as naive UTC (a time without offset is taken as UTC)."""
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise invalid({"occurred_at": _l("Not a date and time (ISO 8601).")}) from None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+def _without(body: dict, keys) -> dict:
+    return {k: v for k, v in body.items() if k not in keys}
 
 
 def register(rtype: RecordType) -> None:
@@ -193,20 +67,10 @@ def register(rtype: RecordType) -> None:
         return jsonify(items=items, page=page, per_page=per_page, has_more=len(rows) > per_page)
 
     def create():
-        viewer, user = g.viewer, api_user()
-        spec = write_spec(rtype)
-        data = check_types(json_body(), spec, read_only=(*READ_ONLY, "version"))
-        if viewer.groups_enabled and "group_id" not in data:
-            data["group_id"] = default_group_id(viewer, user)
-        data.setdefault("responsible_id", user.id)  # the form's default: the one who creates it
-        service_data = _validated(rtype, data, spec)
-        service_data.setdefault("group_id", default_group_id(viewer, user))
-        try:
-            obj = create_record(rtype, service_data, viewer, user)
-        except ServiceError as err:
-            raise _service_errors(rtype, err) from None
+        data = record_input(rtype.key, _without(json_body(), (*READ_ONLY, "version")))
+        obj = create_record(rtype, data, g.viewer, api_user())
         db.session.commit()
-        body = record_json(rtype, load_record(rtype, obj.id), viewer)
+        body = record_json(rtype, load_record(rtype, obj.id), g.viewer)
         return jsonify(body), 201, {"Location": url_for(f"api.{plural}_get", record_id=obj.id)}
 
     def get(record_id: int):
@@ -215,22 +79,14 @@ def register(rtype: RecordType) -> None:
     def patch(record_id: int):
         viewer = g.viewer
         obj = load_record(rtype, record_id, write=True)
-        spec = write_spec(rtype, patch=True)
-        data = check_types(json_body(), spec, read_only=READ_ONLY)
-        service_data = _validated(rtype, data, spec, obj=obj)
-        try:
-            update_record(rtype, obj, service_data, viewer, expected_version=data.get("version"))
-        except ServiceError as err:
-            raise _service_errors(rtype, err) from None
+        data = record_input(rtype.key, _without(json_body(), READ_ONLY), patch=True)
+        update_record(rtype, obj, data, viewer, expected_version=data.version)
         db.session.commit()
         return jsonify(record_json(rtype, load_record(rtype, record_id), viewer))
 
     def delete(record_id: int):
         obj = load_record(rtype, record_id, write=True)
-        try:
-            delete_records(rtype, [obj.id], g.viewer)
-        except ServiceError as err:
-            raise _service_errors(rtype, err) from None
+        delete_records(rtype, [obj.id], g.viewer)
         db.session.commit()
         return "", 204
 
@@ -257,28 +113,16 @@ def register(rtype: RecordType) -> None:
 
     def add(record_id: int):
         record = load_record(rtype, record_id, write=True)
-        data = check_types(json_body(), NOTE_INPUT, read_only=("id", "author", "created_at"))
-        _required(data, "body")
-        form = NoteForm(formdata=formdata(data, NOTE_INPUT), meta={"csrf": False})
-        if not form.validate():
-            raise invalid(form_errors(form))
-        note = add_note(rtype.key, record.id, form.body.data, form.kind.data, api_user().id,
-                        _parse_time(data.get("occurred_at")))
+        data = parse_input(NoteInput, _without(json_body(), NOTE_READ_ONLY))
+        note = add_note(rtype.key, record.id, data, api_user().id)
         db.session.commit()
         return jsonify(note_json(note)), 201
 
     def assign():
-        viewer = g.viewer
-        spec = ASSIGN_INPUT if rtype.key == "company" else {k: v for k, v in ASSIGN_INPUT.items() if k != "cascade"}
-        data = check_types(json_body(), spec)
-        _required(data, "ids", "group_id")
-        if not data["ids"]:
-            raise invalid({"ids": _l("Choose at least one record.")})
-        cascade = tuple(dict.fromkeys(data.get("cascade") or ()))
-        try:
-            result = assign_group(rtype, sorted(set(data["ids"])), data["group_id"], viewer, cascade, source="api")
-        except ServiceError as err:
-            raise _service_errors(rtype, err) from None
+        model = AssignCompaniesInput if rtype.key == "company" else AssignInput
+        data = parse_input(model, json_body())
+        cascade = tuple(dict.fromkeys(data.cascade or ())) if rtype.key == "company" else ()
+        result = assign_group(rtype, sorted(set(data.ids)), data.group_id, g.viewer, cascade, source="api")
         db.session.commit()
         updated = result["updated"]
         if rtype.key == "company":
@@ -297,11 +141,6 @@ def register(rtype: RecordType) -> None:
     bp.add_url_rule(f"{one}/notes", f"{plural}_add_note", add, methods=["POST"])
     bp.add_url_rule(f"{rule}/assign-group", f"{plural}_assign_group", assign, methods=["POST"])
 
-
-DATETIME = replace(LINE, schema={"type": "string", "format": "date-time"}, to_form=None)
-NOTE_INPUT: dict[str, Kind] = {"body": TEXT, "kind": LINE, "occurred_at": DATETIME}
-ASSIGN_INPUT: dict[str, Kind] = {"ids": replace(IDS, extra={"minItems": 1}), "group_id": REQUIRED_ID,
-                                 "cascade": LINE_LIST}
 
 for _rtype in TYPES.values():
     register(_rtype)

@@ -4,11 +4,13 @@ A fully visible record carries its fields; a restricted one only ``id, type, acc
 display name fields and the shared custom fields - built from :class:`RestrictedRecord`, the
 projection the loaders make, so the API cannot show more than the restricted page. A reference to a
 record the user cannot see at all (a person's employer in a hidden group) is ``null``, like the
-placeholder on the pages.
+placeholder on the pages. Records and notes go through their output models
+(:data:`~crm.records.schemas.FULL_OUT`, :data:`~crm.records.schemas.RESTRICTED_OUT`,
+:class:`~crm.notes.schemas.NoteOut`), the shapes the OpenAPI document shows.
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -17,7 +19,9 @@ from sqlalchemy.orm import joinedload
 from ..customfields.models import CustomFieldValue
 from ..customfields.services import fields_for
 from ..extensions import db
+from ..notes.schemas import NoteOut
 from ..records.loaders import RestrictedRecord, references_by_type, restricted_projections
+from ..records.schemas import FULL_OUT, RESTRICTED_OUT, dump
 from ..records.types import RecordType
 from ..visibility import Viewer, field_value_visible_to, fully_visible_to
 
@@ -31,29 +35,25 @@ def timestamp(value: datetime | None) -> str | None:
     return value.replace(tzinfo=UTC, microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def custom_value(kind: str, text: str | None):
-    """A stored custom value (canonical text) as JSON: numbers as numbers, the rest as text."""
+    """A stored custom value (canonical text) as the output model takes it: numbers as Decimals
+    (JSON numbers in the answer), the rest as text."""
     if text is None:
         return None
     if kind == "number":
-        number = Decimal(text)
-        return int(number) if number == number.to_integral_value() else float(number)
+        return Decimal(text)
     return text
 
 
 def restricted_json(record: RestrictedRecord) -> dict:
-    return {
+    return dump(RESTRICTED_OUT[record.key], {
         "id": record.id,
         "type": record.key,
         "access": "restricted",
         "group": {"id": record.group_id, "name": record.group_name},
         **{name: record.names.get(name) or "" for name in record.rtype.name_fields},
         "custom_fields": {v.name: custom_value(v.kind, v.value) for v in record.shared},
-    }
+    })
 
 
 def _plain(rtype: RecordType, obj, name: str, refs: dict):
@@ -66,10 +66,8 @@ def _plain(rtype: RecordType, obj, name: str, refs: dict):
         ref = refs[name].get(target) if target is not None else None
         return ref.id if ref is not None else None
     value = getattr(obj, name)
-    if name == "value":
-        return None if value is None else float(value)
-    if name.endswith("_date"):
-        return _day(value)
+    if name == "value" or name.endswith("_date"):
+        return value
     return "" if value is None else value
 
 
@@ -108,7 +106,7 @@ def full_json(rtype: RecordType, objs: list, viewer: Viewer) -> list[dict]:
         item["created_at"] = timestamp(obj.created_at)
         item["updated_at"] = timestamp(obj.updated_at)
         item["version"] = obj.version
-        out.append(item)
+        out.append(dump(FULL_OUT[rtype.key], item))
     return out
 
 
@@ -138,11 +136,11 @@ def record_json(rtype: RecordType, record, viewer: Viewer) -> dict:
 
 
 def note_json(note) -> dict:
-    return {
+    return dump(NoteOut, {
         "id": note.id,
         "body": note.body,
         "kind": note.kind,
         "author": {"id": note.author.id, "name": note.author.name} if note.author else None,
         "occurred_at": timestamp(note.occurred_at),
         "created_at": timestamp(note.created_at),
-    }
+    })

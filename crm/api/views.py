@@ -9,54 +9,33 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, cast, literal, select, union_all
 
-from .. import common
 from ..auth import throttle
-from ..auth.forms import LoginForm
 from ..auth.models import User
+from ..auth.schemas import TokenRequest
 from ..auth.services import authenticate as check_login
 from ..auth.services import issue_token, token_owner
 from ..errors import Refused
 from ..extensions import db
-from ..records.services import Conflict, ServiceError
 from ..records.types import TYPES
 from ..search.queries import search as search_records
 from ..visibility import set_viewer
+from .base import ID, bp  # noqa: F401  (ID: for crm.api.admin)
 from .errors import ApiError, error_response
 from .inputs import (
-    LINE,
-    SECRET,
-    check_types,
-    form_errors,
-    formdata,
     int_arg,
-    invalid,
     json_body,
     str_arg,
 )
 from .serialize import records_json
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-class IdConverter(common.IdConverter):
-    """A record, group or field id in a URL: as everywhere (1 to ``MAX_ID``), and written without
-    sign or leading zero (anything else is simply not found)."""
-
-    regex = r"[1-9][0-9]{0,9}"
-
-
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("api_id", IdConverter))
-
 #: Throttling window in seconds; ``API_RATE_LIMIT`` requests per window per address and per token.
 WINDOW = 60
 #: Endpoints answered without a token.
 PUBLIC = frozenset({"api.create_token", "api.openapi"})
-
-ID = "api_id"
 
 
 @bp.errorhandler(ApiError)
@@ -69,21 +48,6 @@ def refused(err: Refused):
     """The one mapping of a service's refusal to JSON (crm/errors.py)."""
     db.session.rollback()
     return error_response(err.status, err.code, err.message, err.fields)
-
-
-@bp.errorhandler(ServiceError)
-def service_error(err: ServiceError):
-    """A safety net: the views turn service errors into answers with API field names themselves."""
-    db.session.rollback()
-    if err.status == 403:
-        return error_response(403, "forbidden", next(iter(err.errors.values()), ""))
-    return error_response(err.status, "invalid", _l("Some fields are not valid."), err.errors)
-
-
-@bp.errorhandler(Conflict)
-def conflict(err: Conflict):
-    db.session.rollback()
-    return error_response(409, "conflict", _l("Someone else changed this record meanwhile. Load it again."))
 
 
 def _too_many():
@@ -134,22 +98,13 @@ def no_store(resp):
     return resp
 
 
-def api_user():
-    return g.api_user
-
-
 # -- tokens ------------------------------------------------------------------------------------
-
-TOKEN_INPUT = {"email": LINE, "password": SECRET}
 
 
 @bp.post("/tokens")
 def create_token():
-    data = check_types(json_body(), TOKEN_INPUT)
-    form = LoginForm(formdata=formdata(data, TOKEN_INPUT), meta={"csrf": False})
-    if not form.validate():
-        raise invalid(form_errors(form))
-    result = check_login(form.email.data, form.password.data, request.remote_addr or "?")
+    data = TokenRequest.parse(json_body())
+    result = check_login(data.email, data.password, request.remote_addr or "?")
     if result.user is None and result.locked_seconds:
         return error_response(
             429, "locked", _l("Too many failed attempts. Please try again in %(minutes)d minutes.",

@@ -1,76 +1,23 @@
 """Custom field definitions (admins only: create, update, move, delete, each audited but the
-move) and values (validation shared by the record forms, the API and imports)."""
+move) and the writing of values (the values' rules by field kind are the record input
+models', :func:`crm.records.schemas.custom_values`)."""
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import lazyload
 
 from ..audit.services import audit
 from ..auth.services import require_admin
-from ..common import is_web_address
-from ..decimals import DecimalError, from_json
 from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..groups.models import Group
-from .models import CUSTOM_NUMBER, CustomField, CustomFieldValue
+from .models import CustomField, CustomFieldValue
 from .schemas import FieldCreate, FieldUpdate
-
-MAX_TEXT = 2000
 
 
 class FieldValueError(Invalid, ValueError):
     """A value a custom field cannot take (its message says why)."""
-
-
-def clean_value(field: CustomField, raw) -> str | None:
-    """The canonical text of ``raw`` for ``field``, None for empty; FieldValueError if invalid."""
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, (str, int, float, Decimal, date)):
-        raise FieldValueError(_("Expected a text, number or date."))
-    if field.kind == "number" and not isinstance(raw, (str, date)):
-        return _number_text(raw)
-    if isinstance(raw, date):
-        raw = raw.isoformat()
-    text = str(raw).strip()
-    if not text:
-        return None
-    if field.kind == "text":
-        if len(text) > MAX_TEXT:
-            raise FieldValueError(_("At most %(n)d characters.", n=MAX_TEXT))
-        return text
-    if field.kind == "number":
-        return _number_text(text)
-    if field.kind == "date":
-        try:
-            return date.fromisoformat(text).isoformat()
-        except ValueError:
-            raise FieldValueError(_("Not a date (YYYY-MM-DD).")) from None
-    if field.kind == "select":
-        if text not in (field.options or []):
-            raise FieldValueError(_("Not one of the options."))
-        return text
-    if field.kind == "url":
-        if not is_web_address(text) or len(text) > 500:
-            raise FieldValueError(_("Not a web address (http:// or https://)."))
-        return text
-    raise FieldValueError(_("Unknown field kind."))  # explicit deny
-
-
-def _number_text(raw) -> str:
-    """The canonical text of a number field's value: a number (Decimal, int) or a plain decimal
-    string ("-1234.5", "1e3"; what the forms and the API hand over), read without any locale.
-    A value beyond :data:`CUSTOM_NUMBER` is refused, not rounded."""
-    try:
-        number = CUSTOM_NUMBER.check(from_json(raw))
-    except DecimalError as err:
-        raise FieldValueError(str(err)) from None
-    return format(number.normalize(), "f")
 
 
 def fields_for(entity: str, *, shares: bool = False) -> list[CustomField]:

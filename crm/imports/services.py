@@ -34,13 +34,14 @@ from ..audit.services import audit
 from ..auth.models import User
 from ..common import utcnow
 from ..customfields.services import fields_for
+from ..errors import Refused
 from ..extensions import db
 from ..groups.models import Group
 from ..notes.models import Note
-from ..records.forms import build_form, form_class, form_to_data
+from ..records.forms import build_form, error_names, form_class, form_input
 from ..records.models import Company, Deal, Person, Project
+from ..records.schemas import custom_values, record_input
 from ..records.services import (
-    ServiceError,
     create_record,
     default_group_id,
     delete_records,
@@ -130,8 +131,8 @@ def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: 
         # off: the new records go to the default group; naming another group is refused
         try:
             group_for_new(viewer, db.session.get(User, job.user_id), group_id)
-        except ServiceError as err:
-            problems += list(err.errors.values())
+        except Refused as err:
+            problems.append(err.summary)
         group_id = None
     if problems:
         return problems
@@ -196,7 +197,7 @@ class _Rows:
         return self.companies[key]
 
     def check(self, cells: list[str]):
-        """(service data, errors) of one row; errors are (column label, message)."""
+        """(the input model, errors) of one row; errors are (column label, message)."""
         data, company = mapping.formdata(cells, self.mapping, self.date_fields)
         errors: list[tuple[str, str]] = []
         if company:
@@ -217,7 +218,15 @@ class _Rows:
         if not form.validate():
             for name, messages in form.errors.items():
                 errors += [(self.label(name, form), str(m)) for m in messages]
-        return (None if errors else form_to_data(self.rtype, form)), errors
+        if errors:
+            return None, errors
+        try:
+            data = record_input(self.rtype.key, form_input(self.rtype, form))
+            custom_values(self.fields, data.custom_fields)  # (the service checks them again)
+            return data, errors
+        except Refused as err:
+            names = error_names(form)
+            return None, [(self.label(names.get(k, k), form), m) for k, m in err.fields.items()]
 
     def label(self, name: str, form=None) -> str:
         """The column a message is about, as the mapping page names it."""
@@ -261,9 +270,9 @@ def _run(job: ImportJob, user: User) -> None:
     if job.group_id is not None:
         try:  # switched off since the job was queued: one clear message instead of one per row
             group_for_new(viewer, user, job.group_id)
-        except ServiceError as err:
+        except Refused as err:
             db.session.rollback()
-            _set(job_id, status="failed", finished_at=utcnow(), content="", message=next(iter(err.errors.values())))
+            _set(job_id, status="failed", finished_at=utcnow(), content="", message=err.summary)
             return
         db.session.rollback()  # the checks below read in short transactions of their own
     rows = _Rows(job, viewer, user)
@@ -304,8 +313,8 @@ def _save(job: ImportJob, rows: _Rows, viewer: Viewer, user: User) -> None:
                 # (a refused row adds nothing to the session: the service checks before it adds)
                 obj = create_record(rtype, data, viewer, user)
                 created.append({"job_id": job_id, "record_type": key, "record_id": obj.id, "version": obj.version})
-            except ServiceError as err:
-                problems = [(rows.label(k), str(m)) for k, m in err.errors.items()]
+            except Refused as err:
+                problems = [(rows.label(k), str(m)) for k, m in err.fields.items()] or [("", err.message)]
         count += _report(errors, line, problems)
         done += 1
         if report_progress and done % CHUNK == 0:

@@ -1,15 +1,22 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Optional
 
-from ..forms_common import NoControlChars, Strip
+from ..forms_common import Strip
+from .services import local_time
 
 KIND_LABELS = {"note": _l("Note"), "call": _l("Call"), "email": _l("Email"), "meeting": _l("Meeting")}
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=20000), NoControlChars()],
-                         filters=[Strip])
-    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()), default="note")
+    """The HTML adapter of :class:`~.schemas.NoteInput`: the rules are the model's."""
+
+    body = TextAreaField(_l("Note"), filters=[Strip], render_kw={"required": True})
+    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()), default="note", validate_choice=False)
     occurred_at = DateTimeLocalField(_l("When"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
+
+    def to_input(self) -> dict:
+        """What the user typed, parsed (a local time with the account's time zone)."""
+        return {"body": self.body.data or "", "kind": self.kind.data,
+                "occurred_at": local_time(self.occurred_at.data)}

@@ -6,15 +6,18 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..common import to_int
+from ..errors import Refused, apply_to_form
 from ..extensions import db
 from ..htmx import targets
+from ..input_types import parse_input
 from ..records.loaders import load_record
 from ..records.types import BY_PLURAL
 from ..visibility import current_viewer, note_visible_to
 from .forms import NoteForm
 from .models import Note
 from .queries import PAGE, notes_for
-from .services import add_note, to_utc
+from .schemas import NoteInput
+from .services import add_note
 
 bp = Blueprint("notes", __name__)
 
@@ -45,15 +48,18 @@ def create(plural: str, record_id: int):
     record = load_record(rtype, record_id, write=True)
     form = NoteForm()
     if form.validate_on_submit():
-        add_note(rtype.key, record.id, form.body.data, form.kind.data, current_user.id,
-                 to_utc(form.occurred_at.data))
-        db.session.commit()
-        if targets("notes"):
-            return _timeline(rtype, record, NoteForm(formdata=None))
-        return redirect(url_for(f"{rtype.plural}.detail", record_id=record.id) + "#notes")
+        try:
+            add_note(rtype.key, record.id, parse_input(NoteInput, form.to_input()), current_user.id)
+        except Refused as refused:
+            apply_to_form(form, refused)
+        else:
+            db.session.commit()
+            if targets("notes"):
+                return _timeline(rtype, record, NoteForm(formdata=None))
+            return redirect(url_for(f"{rtype.plural}.detail", record_id=record.id) + "#notes")
     if targets("notes"):
         return _timeline(rtype, record, form, status=422)
-    from ..records.views import detail_context
+    from ..records.pages import detail_context
 
     ctx = detail_context(rtype, record)
     ctx["note_form"] = form

@@ -28,12 +28,13 @@ from sqlalchemy import and_, func, insert, literal, select, update
 from ..audit.models import AssignmentChange, AuditEntry
 from ..audit.services import audit
 from ..common import utcnow
+from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..groups.models import Group
 from ..visibility import Viewer, fully_visible_to, group_fully_visible_to
 from .locking import lock_group, lock_groups
 from .models import Company, Deal, Person, Project
-from .services import ServiceError, require_groups_on
+from .services import require_groups_on
 from .types import BY_PLURAL, TYPES, RecordType
 
 #: what a company can take along, by API name
@@ -44,10 +45,10 @@ def check_target(viewer: Viewer, group_id) -> Group:
     """The group records may be assigned to: one of the viewer's groups; admins any group. Locked
     against its deletion until the caller commits (:func:`~crm.records.locking.lock_group`)."""
     if not isinstance(group_id, int) or isinstance(group_id, bool):
-        raise ServiceError({"group_id": _("Choose a group.")})
+        raise Invalid(fields={"group_id": _("Choose a group.")})
     group = lock_group(group_id)
     if group is None or not (viewer.is_admin or viewer.is_member(group.id)):
-        raise ServiceError({"group_id": _("You cannot assign records to this group.")})
+        raise Invalid(fields={"group_id": _("You cannot assign records to this group.")})
     return group
 
 
@@ -96,7 +97,7 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
     cascade = list(dict.fromkeys(cascade or ()))
     unknown = [c for c in cascade if c not in CASCADE]
     if unknown or (cascade and rtype.key != "company"):
-        raise ServiceError({"cascade": _("Only companies take people, deals and projects along.")})
+        raise Invalid(fields={"cascade": _("Only companies take people, deals and projects along.")})
     group = check_target(viewer, group_id)
     entry = audit(viewer, "group_assigned", group=group.name, group_id=group.id, counts={},
                   record_type=rtype.plural, cascade=cascade, source=source)
@@ -149,11 +150,10 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
     """Put the records of a bulk assignment back into their previous groups (see the module
     docstring for which ones). Returns ``{"restored": {plural: n}, "skipped": {plural: n}}``."""
     if not undoable(entry):
-        raise ServiceError({"_": _("This assignment cannot be undone.")}, status=409)
+        raise Conflict(_("This assignment cannot be undone."))
     if not may_undo(entry, viewer):
-        raise ServiceError({"_": _("Only the person who made an assignment, or an admin, can undo it.")},
-                           status=403)
-    require_groups_on(viewer, "_")
+        raise Forbidden(_("Only the person who made an assignment, or an admin, can undo it."))
+    require_groups_on(viewer, None)
     now = utcnow()
     # Claim the entry first: a second undo running at the same time finds it taken and stops.
     claimed = db.session.execute(
@@ -163,7 +163,7 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        raise ServiceError({"_": _("This assignment was undone already.")}, status=409)
+        raise Conflict(_("This assignment was undone already."))
     target = (entry.details or {}).get("group_id")
     change = AssignmentChange
     # the previous groups, locked against their deletion (one deleted already is skipped below)
@@ -204,6 +204,7 @@ def _may_restore(model, viewer: Viewer):
     changes a record its actor cannot fully see (product.md §8): records the assignment moved out
     of the actor's sight stay where they are (an admin of another group can move them back)."""
     return and_(fully_visible_to(model, viewer), group_fully_visible_to(AssignmentChange.old_group_id, viewer))
+
 
 
 def find_assignment(entry_id: int, plural: str, viewer: Viewer) -> AuditEntry | None:

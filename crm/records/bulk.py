@@ -32,12 +32,13 @@ from sqlalchemy import func, select
 
 from ..audit.models import AuditEntry
 from ..common import to_id, to_int
+from ..errors import Refused
 from ..extensions import db
 from ..htmx import is_htmx, targets
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
 from .assign import CASCADE, assign_group, find_assignment, may_undo, preview, undo_assignment
-from .services import GroupsOff, ServiceError, allowed_groups, delete_records, require_groups_on
+from .services import GroupsOff, allowed_groups, delete_records, require_groups_on
 from .tagging import add_tag, remove_tag, tags_in
 from .types import BY_PLURAL, RecordType
 
@@ -108,7 +109,7 @@ def list_extras(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, tota
 
 
 def _list_ctx(rtype: RecordType, sel: Selection) -> dict:
-    from .views import list_context
+    from .pages import list_context
 
     ctx = list_context(rtype, sel.flt, sel.page)
     if ctx["page"] > ctx["pages"]:
@@ -152,11 +153,11 @@ def _done(rtype: RecordType, sel: Selection, message: str, category: str = "succ
     )
 
 
-def _refused(rtype: RecordType, sel: Selection, title: str, err: ServiceError):
+def _refused(rtype: RecordType, sel: Selection, title: str, err: Refused):
     """A dialog that only says why the action is refused (htmx); a plain request gets the message
     flashed on the list."""
     db.session.rollback()
-    message = next(iter(err.errors.values()))
+    message = err.summary
     if not is_htmx():
         flash(message, "error")
         return redirect(_list_url(rtype, sel))
@@ -203,9 +204,9 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         if step == "run":
             try:
                 result = assign_group(rtype, ids, group.id, viewer, cascade=cascade, source="list")
-            except ServiceError as err:
+            except Refused as err:
                 db.session.rollback()
-                ctx["error"] = next(iter(err.errors.values()))
+                ctx["error"] = err.summary
                 step, status = "choose", 422
             else:
                 db.session.commit()
@@ -246,9 +247,9 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         if step == "run":
             try:
                 n = (add_tag if mode == "add" else remove_tag)(rtype, ids, name, viewer)
-            except ServiceError as err:
+            except Refused as err:
                 db.session.rollback()
-                return _dialog("records/_bulk_tag.html", rtype, sel, 422, error=next(iter(err.errors.values())),
+                return _dialog("records/_bulk_tag.html", rtype, sel, 422, error=err.summary,
                                **ctx)
             db.session.commit()
             if mode == "add":
@@ -298,9 +299,9 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         sel = Selection.from_form(rtype, request.form)
         try:
             result = undo_assignment(entry, viewer)
-        except ServiceError as err:
+        except Refused as err:
             db.session.rollback()
-            message, category = next(iter(err.errors.values())), "error"
+            message, category = err.summary, "error"
         else:
             db.session.commit()
             restored = {p: n for p, n in result["restored"].items() if n}

@@ -1,22 +1,24 @@
-"""WTForms for the four record types, with the custom fields of the type added per request."""
+"""WTForms for the four record types, with the custom fields of the type added per request: the
+HTML adapter of the input models (:mod:`.schemas`). A form only parses what the user typed into
+Python values - dates, numbers in the user's language (Babel, strict), lists from lines - and
+:func:`form_input` hands them to the model; every rule is the model's or the service's, and their
+refusals come back onto the form (:func:`crm.errors.apply_to_form` with :func:`error_names`). The
+browser hints (``maxlength``, ``required``) are read from the model (:func:`_hints`).
+"""
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import URL, DataRequired, Length, Optional, ValidationError
+from wtforms import Field, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import Optional
 
 from ..common import to_id
-from ..customfields.models import CUSTOM_NUMBER, CustomField
-from ..decimals import DecimalError, DecimalRule, format_typed, parse_typed
-from ..forms_common import NoControlChars, Strip, lines
-from .services import UNCHANGED
-from .types import CURRENCIES, DEAL_STAGE_LABELS, DEAL_VALUE, PROJECT_STATUS_LABELS, RecordType
+from ..customfields.models import CustomField
+from ..decimals import DecimalError, format_typed, parse_typed
+from ..forms_common import IsoDateField, Strip, lines
+from .schemas import CREATE, PLAIN_FIELDS
+from .types import CURRENCIES, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, RecordType
 
 
 def _optional_int(value):
@@ -27,22 +29,19 @@ def _optional_int(value):
 
 class LocalDecimalField(StringField):
     """A number typed the German way ("1.234,50") or the English way ("1234.50"), read strictly by
-    Babel (:func:`crm.decimals.parse_typed`) and checked against ``rule`` (scale and range): a
-    number the field cannot keep is refused, never rounded. Shown to edit in the UI's language."""
-
-    def __init__(self, *args, rule: DecimalRule, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.rule = rule
+    Babel (:func:`crm.decimals.parse_typed`: ``parse_decimal(..., strict=True)``); its scale and
+    range are the input model's rule (refused, never rounded). Shown to edit in the UI's language."""
 
     def process_formdata(self, valuelist):
         self.data = None
         if not valuelist or not valuelist[0].strip():
             return
-        self.raw = valuelist[0]
         try:
-            self.data = self.rule.check(parse_typed(valuelist[0], _locale()))
-        except DecimalError as err:
-            raise ValueError(str(err)) from None
+            self.data = parse_typed(valuelist[0], _locale())
+        except DecimalError:
+            # no number in either language: the text goes to the input model as typed, which
+            # refuses it with the API's words (a JSON-style number such as "1e3" it takes)
+            self.data = valuelist[0].strip()
 
     def _value(self):
         if self.raw_data:
@@ -54,6 +53,20 @@ class LocalDecimalField(StringField):
 
 def _locale() -> str:
     return str(get_locale() or "de")
+
+
+class _Unchanged:
+    """The type of :data:`UNCHANGED`."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+#: A link field's value meaning "keep the link as it is". The forms send it for a link whose target
+#: the user does not fully see: such a target's id is never sent to the user (product.md §8), so
+#: the form cannot send it back, and saving the form must not drop the link (:func:`form_input`
+#: leaves such a field out of the input).
+UNCHANGED = _Unchanged()
 
 
 class RecordIdField(HiddenField):
@@ -125,114 +138,92 @@ class TagsField(StringField):
         return ", ".join(self.data or [])
 
 
-def _emails(form, field):
-    for item in field.data or []:
-        if len(item) > 254:
-            raise ValidationError(_l("An address is too long: %(a)s", a=item[:40]))
-        try:
-            validate_email(item, check_deliverability=False)
-        except EmailNotValidError:
-            raise ValidationError(_l("Not an email address: %(a)s", a=item)) from None
-
-
-def _max_items(n, length):
-    def check(form, field):
-        if len(field.data or []) > n:
-            raise ValidationError(_l("At most %(n)d entries.", n=n))
-        for item in field.data or []:
-            if len(item) > length:
-                raise ValidationError(_l("An entry is longer than %(n)d characters.", n=length))
-    return check
-
-
-TEXT = [Optional(), Length(max=20000), NoControlChars()]
-
-
 class RecordForm(FlaskForm):
     version = HiddenField()
-    group_id = SelectField(_l("Responsible group"), coerce=int, validate_choice=True)
-    responsible_id = SelectField(_l("Responsible"), coerce=_optional_int, validate_choice=True)
-    tags = TagsField(_l("Tags"), description=_l("Separated by commas"),
-                     validators=[_max_items(50, 60)])
+    group_id = SelectField(_l("Responsible group"), coerce=_optional_int, validate_choice=False)
+    responsible_id = SelectField(_l("Responsible"), coerce=_optional_int, validate_choice=False)
+    tags = TagsField(_l("Tags"), description=_l("Separated by commas"))
 
 
 class CompanyForm(RecordForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[Strip])
-    website = StringField(_l("Website"), validators=[Optional(), Length(max=300), URL(
-        require_tld=False, message=_l("Not a web address (http:// or https://)."))], filters=[Strip])
-    emails = LinesField(_l("Email addresses"), description=_l("One per line"),
-                        validators=[_max_items(20, 254), _emails])
-    phones = LinesField(_l("Phone numbers"), description=_l("One per line"), validators=[_max_items(20, 60)])
-    addresses = BlocksField(_l("Addresses"), description=_l("Separate addresses by an empty line"),
-                            validators=[_max_items(10, 500)])
-    background = TextAreaField(_l("Background"), validators=TEXT, filters=[Strip])
+    name = StringField(_l("Name"), filters=[Strip])
+    website = StringField(_l("Website"), filters=[Strip])
+    emails = LinesField(_l("Email addresses"), description=_l("One per line"))
+    phones = LinesField(_l("Phone numbers"), description=_l("One per line"))
+    addresses = BlocksField(_l("Addresses"), description=_l("Separate addresses by an empty line"))
+    background = TextAreaField(_l("Background"), filters=[Strip])
 
 
 class PersonForm(RecordForm):
-    # optional: not sent (an API create, an import without the column) is "" like "—" chosen
-    salutation = SelectField(_l("Salutation"), default="", choices=[
+    salutation = SelectField(_l("Salutation"), default="", validate_choice=False, choices=[
         ("", "—"), ("Frau", _l("Ms")), ("Herr", _l("Mr")), ("Divers", _l("Mx"))])
-    title = StringField(_l("Title"), validators=[Optional(), Length(max=60)], filters=[Strip])
-    first_name = StringField(_l("First name"), validators=[Optional(), Length(max=100)], filters=[Strip])
-    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)], filters=[Strip])
+    title = StringField(_l("Title"), filters=[Strip])
+    first_name = StringField(_l("First name"), filters=[Strip])
+    last_name = StringField(_l("Last name"), filters=[Strip])
     company_id = RecordIdField(_l("Company"))
-    position = StringField(_l("Position"), validators=[Optional(), Length(max=120)], filters=[Strip])
+    position = StringField(_l("Position"), filters=[Strip])
     emails = CompanyForm.emails
     phones = CompanyForm.phones
     addresses = CompanyForm.addresses
-    background = TextAreaField(_l("Background"), validators=TEXT, filters=[Strip])
+    background = TextAreaField(_l("Background"), filters=[Strip])
 
 
 class DealForm(RecordForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[Strip])
-    value = LocalDecimalField(_l("Value"), validators=[Optional()], rule=DEAL_VALUE)
-    currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES], default="EUR")
-    stage = SelectField(_l("Stage"), choices=list(DEAL_STAGE_LABELS.items()), default="open")
-    target_date = DateField(_l("Target date"), validators=[Optional()])
+    name = StringField(_l("Name"), filters=[Strip])
+    value = LocalDecimalField(_l("Value"), validators=[Optional()])
+    currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES], default="EUR",
+                           validate_choice=False)
+    stage = SelectField(_l("Stage"), choices=list(DEAL_STAGE_LABELS.items()), default="open",
+                        validate_choice=False)
+    target_date = IsoDateField(_l("Target date"), validators=[Optional()])
     company_id = RecordIdField(_l("Company"))
     person_id = RecordIdField(_l("Person"))
-    description = TextAreaField(_l("Description"), validators=TEXT, filters=[Strip])
+    description = TextAreaField(_l("Description"), filters=[Strip])
 
 
 class ProjectForm(RecordForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[Strip])
-    status = SelectField(_l("Status"), choices=list(PROJECT_STATUS_LABELS.items()), default="planned")
-    start_date = DateField(_l("Start"), validators=[Optional()])
-    target_date = DateField(_l("Target date"), validators=[Optional()])
+    name = StringField(_l("Name"), filters=[Strip])
+    status = SelectField(_l("Status"), choices=list(PROJECT_STATUS_LABELS.items()), default="planned",
+                         validate_choice=False)
+    start_date = IsoDateField(_l("Start"), validators=[Optional()])
+    target_date = IsoDateField(_l("Target date"), validators=[Optional()])
     company_id = RecordIdField(_l("Company"))
     person_id = RecordIdField(_l("Person"))
-    description = TextAreaField(_l("Description"), validators=TEXT, filters=[Strip])
-
-    def validate_target_date(self, field):
-        if field.data and self.start_date.data and field.data < self.start_date.data:
-            raise ValidationError(_l("The target date lies before the start."))
+    description = TextAreaField(_l("Description"), filters=[Strip])
 
 
 FORMS = {"company": CompanyForm, "person": PersonForm, "deal": DealForm, "project": ProjectForm}
-
-#: form field -> service data key (the same names the API uses)
-FIELD_ORDER = {
-    "company": ("name", "website", "emails", "phones", "addresses", "background"),
-    "person": ("salutation", "title", "first_name", "last_name", "company_id", "position", "emails",
-               "phones", "addresses", "background"),
-    "deal": ("name", "value", "currency", "stage", "target_date", "company_id", "person_id", "description"),
-    "project": ("name", "status", "start_date", "target_date", "company_id", "person_id", "description"),
-}
+#: form field -> input key (the same names the API uses)
+FIELD_ORDER = PLAIN_FIELDS
 
 
 def custom_field(field: CustomField) -> Field:
     label = field.name
     if field.kind == "number":
-        return LocalDecimalField(label, validators=[Optional()], rule=CUSTOM_NUMBER)
+        return LocalDecimalField(label, validators=[Optional()])
     if field.kind == "date":
-        return DateField(label, validators=[Optional()])
-    if field.kind == "select":
+        return IsoDateField(label, validators=[Optional()])
+    if field.kind == "select":  # not sent: empty, as "—"
         return SelectField(label, choices=[("", "—")] + [(o, o) for o in field.options or []],
-                           validate_choice=True, default="")  # not sent: empty, as "—"
-    if field.kind == "url":
-        return StringField(label, validators=[Optional(), Length(max=500), URL(
-            require_tld=False, message=_l("Not a web address (http:// or https://)."))], filters=[Strip])
-    return StringField(label, validators=[Optional(), Length(max=2000), NoControlChars()], filters=[Strip])
+                           validate_choice=False, default="")
+    return StringField(label, filters=[Strip])
+
+
+def _hints(rtype: RecordType) -> dict[str, dict]:
+    """The browser hints of each field (``maxlength``, ``required``), read from the create model."""
+    schema = CREATE[rtype.key].model_json_schema()
+    out: dict[str, dict] = {}
+    for name, prop in schema["properties"].items():
+        options = [prop, *prop.get("anyOf", [])]
+        hint = {}
+        for option in options:
+            if "maxLength" in option:
+                hint["maxlength"] = option["maxLength"]
+        if name in schema.get("required", ()):
+            hint["required"] = True
+        if hint:
+            out[name] = hint
+    return out
 
 
 def form_class(rtype: RecordType, fields: list[CustomField]) -> type[RecordForm]:
@@ -243,33 +234,37 @@ def form_class(rtype: RecordType, fields: list[CustomField]) -> type[RecordForm]
 
 def build_form(rtype: RecordType, fields: list[CustomField], *, groups, users, groups_enabled: bool,
                cls: type[RecordForm] | None = None, **kwargs) -> RecordForm:
-    """The form of ``rtype`` plus its custom fields, with choices filled in."""
+    """The form of ``rtype`` plus its custom fields, with choices and browser hints filled in."""
     form = (cls or form_class(rtype, fields))(**kwargs)
+    form.custom_fields = fields
     form.custom_field_names = [f"cf_{f.id}" for f in fields]
     form.group_id.choices = [(g.id, g.name) for g in groups]
     # While the group system is off the field is not shown, but a group sent anyway still reaches
-    # the record service, which refuses a change of group (GroupsOff) instead of ignoring it.
+    # the record service, which refuses a change of group (GroupsOff) instead of ignoring it; its
+    # message then goes on top of the form.
     form.offers_group = groups_enabled
-    if not groups_enabled:
-        form.group_id.validate_choice = False
+    form.group_id.hidden_from_user = not groups_enabled
     form.responsible_id.choices = [(None, "—")] + [(u.id, u.name) for u in users]
+    for name, hint in _hints(rtype).items():
+        field = getattr(form, name, None)
+        if field is not None and name not in ("group_id", "responsible_id"):
+            field.render_kw = {**(field.render_kw or {}), **hint}
     return form
 
 
-def form_to_data(rtype: RecordType, form: RecordForm) -> dict:
+def form_input(rtype: RecordType, form: RecordForm) -> dict:
+    """What the form parsed, as the input of the record's model (API names). A link kept as it is
+    (:data:`UNCHANGED`) is left out, so the service does not touch it."""
     data = {name: getattr(form, name).data for name in FIELD_ORDER[rtype.key]}
+    data = {k: v for k, v in data.items() if v is not UNCHANGED}
     data["tags"] = form.tags.data
     data["responsible_id"] = form.responsible_id.data
-    data["group_id"] = form.group_id.data
-    data["custom_fields"] = {
-        int(name[3:]): _custom_raw(getattr(form, name).data) for name in form.custom_field_names
-    }
+    if form.group_id.data is not None:  # not sent (the group system is off): the default / unchanged
+        data["group_id"] = form.group_id.data
+    data["custom_fields"] = {f.name: getattr(form, f"cf_{f.id}").data for f in form.custom_fields}
     return data
 
 
-def _custom_raw(value):
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    return value or None
+def error_names(form: RecordForm) -> dict[str, str]:
+    """Input names of a refusal -> the form's field names (custom fields by id)."""
+    return {f"custom_fields.{f.name}": f"cf_{f.id}" for f in form.custom_fields}

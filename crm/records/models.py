@@ -27,6 +27,8 @@ from ..groups.models import BASIS_ID
 
 DEAL_STAGES = ("open", "won", "lost")
 PROJECT_STATUSES = ("planned", "active", "on_hold", "done", "cancelled")
+#: a person's salutation ("" for none)
+SALUTATIONS = ("Frau", "Herr", "Divers")
 CONTACT_KINDS = ("email", "phone", "address")
 
 

@@ -1,53 +1,57 @@
-"""Writes to records: create, update, delete. Every write checks that the acting user fully sees
-the record (and everything it is linked to), in one transaction with its audit entry."""
+"""Writes to records: create, update, delete. Each takes the typed input of :mod:`.schemas`
+(which owns the rules about the input itself) and checks what needs the database: the group the
+user may use, the group system's switch, linked records the user fully sees, an active responsible
+user, the custom fields of the type, the record's version. The loader made sure the user fully
+sees the record they change (:mod:`.loaders`). A refusal is a :class:`crm.errors.Refused`.
+
+The caller commits. Audited: a change of a record's group (``group_assigned``); creating and
+editing a record otherwise is not (the record keeps who created and last changed it).
+"""
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
-from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.services import audit
 from ..auth.models import User
-from ..common import is_web_address
-from ..customfields.models import CustomField
-from ..customfields.services import FieldValueError, clean_value, set_values
-from ..decimals import DecimalError
+from ..common import utcnow
+from ..customfields.services import fields_for, set_values
+from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
 from .locking import lock_group
-from .models import DEAL_STAGES, PROJECT_STATUSES, ContactDetail, Tag, tag_key
-from .types import CURRENCIES, DEAL_VALUE, TYPES, RecordType
+from .models import ContactDetail, Tag, tag_key
+from .schemas import CHOICE_DEFAULTS, PLAIN_FIELDS, RecordInput, custom_values
+from .types import TYPES, RecordType
 
 
-class ServiceError(Exception):
-    """Input the service refuses; ``errors`` maps field names to messages."""
-
-    def __init__(self, errors: dict[str, str], status: int = 422):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-        self.status = status
-
-
-class GroupsOff(ServiceError):
+class GroupsOff(Conflict):
     """A change of a record's group while the group system is switched off (product.md §8: "While
     the extension is off, no path changes any record's group"). One message for every path: the
     record forms, bulk assignment, undo, import, group deletion; pages and the API render it."""
 
     code = "groups_off"
 
-    def __init__(self, field: str = "group_id"):
-        super().__init__({field: groups_off_message()}, status=409)
+    def __init__(self, field: str | None = "group_id"):
+        message = groups_off_message()
+        super().__init__(message, {field: message} if field else None)
 
 
 def groups_off_message() -> str:
     return _("The group system is off: records cannot be moved to another group.")
+
+
+class EditConflict(Conflict):
+    """Someone else changed the record since it was loaded (409 ``conflict``)."""
+
+    default_message = _l("Someone else changed this record meanwhile. Load it again.")
 
 
 def groups_on(viewer: Viewer) -> bool:
@@ -60,23 +64,10 @@ def groups_on(viewer: Viewer) -> bool:
         select(Account.groups_enabled).where(Account.id == ACCOUNT_ID).with_for_update(read=True)))
 
 
-def require_groups_on(viewer: Viewer, field: str = "group_id") -> None:
+def require_groups_on(viewer: Viewer, field: str | None = "group_id") -> None:
     """The one rule for every change of a record's group: refused while the group system is off."""
     if not groups_on(viewer):
         raise GroupsOff(field)
-
-
-class Conflict(Exception):
-    """Someone else changed the record since it was loaded."""
-
-
-PLAIN_FIELDS = {
-    "company": ("name", "website", "background"),
-    "person": ("salutation", "title", "first_name", "last_name", "position", "background"),
-    "deal": ("name", "currency", "stage", "target_date", "description"),
-    "project": ("name", "status", "start_date", "target_date", "description"),
-}
-REQUIRED = {"company": ("name",), "person": ("last_name",), "deal": ("name",), "project": ("name",)}
 
 
 def allowed_groups(viewer: Viewer) -> list[Group]:
@@ -116,45 +107,29 @@ def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None) -> i
     return _check_group(viewer, group_id)
 
 
-def _check_group(viewer: Viewer, group_id) -> int:
-    if not isinstance(group_id, int) or isinstance(group_id, bool):
-        raise ServiceError({"group_id": _("Choose a group.")})
+def _check_group(viewer: Viewer, group_id: int) -> int:
+    """A group the record forms and the API may put a record in: one the user is a member of -
+    admins too (the forms offer only those; moving records into any group is the bulk
+    assignment's, :mod:`.assign`)."""
     # (locked against a concurrent deletion of the group: crm/records/locking.py)
-    ok = (viewer.is_admin or viewer.is_member(group_id)) and lock_group(group_id) is not None
-    if not ok:
-        raise ServiceError({"group_id": _("You cannot put records in this group.")})
+    if not viewer.is_member(group_id) or lock_group(group_id) is None:
+        raise Invalid(fields={"group_id": _("You cannot put records in this group.")})
     return group_id
 
 
-class _Unchanged:
-    """The type of :data:`UNCHANGED`."""
-
-    def __repr__(self) -> str:
-        return "UNCHANGED"
-
-
-#: A link field's value meaning "keep the link as it is". The forms send it for a link whose target
-#: the user does not fully see: such a target's id is never sent to the user (product.md §8), so
-#: the form cannot send it back, and saving the form must not drop the link.
-UNCHANGED = _Unchanged()
-
-
 def _check_reference(viewer: Viewer, key: str, field: str, value, current) -> int | None:
-    """The new value of a link to another record. :data:`UNCHANGED` keeps the current link (whether
-    or not the user sees its target); ``None`` removes it; an id must name a record the user fully
-    sees, or be the current target if the user sees it at all (a restricted target's id is shown
-    with its name). Any other id - a hidden record's, the hidden current target's too - is refused
-    exactly like an id that does not exist, so no answer tells hidden from missing."""
-    if value is UNCHANGED:
-        return current
+    """The new value of a link to another record. ``None`` removes it; an id must name a record the
+    user fully sees, or be the current target if the user sees it at all (a restricted target's id
+    is shown with its name). Any other id - a hidden record's, the hidden current target's too - is
+    refused exactly like an id that does not exist, so no answer tells hidden from missing. (A form
+    keeps a link whose target the user does not fully see by not sending the field at all.)"""
     if value is None:
         return None
     model = TYPES[key].model
-    if isinstance(value, int) and not isinstance(value, bool):
-        allowed = visible_to(model, viewer) if value == current else fully_visible_to(model, viewer)
-        if db.session.scalar(select(model.id).where(model.id == value, allowed)) is not None:
-            return value
-    raise ServiceError({field: str(TYPES[key].not_found)})
+    allowed = visible_to(model, viewer) if value == current else fully_visible_to(model, viewer)
+    if db.session.scalar(select(model.id).where(model.id == value, allowed)) is not None:
+        return value
+    raise Invalid(fields={field: str(TYPES[key].not_found)})
 
 
 def inherited_links(rtype: RecordType, parent, viewer: Viewer) -> dict[str, int]:
@@ -176,13 +151,12 @@ def inherited_links(rtype: RecordType, parent, viewer: Viewer) -> dict[str, int]
     return out
 
 
-def _check_user(field: str, user_id) -> int | None:
+def _check_user(field: str, user_id: int | None) -> int | None:
     if user_id is None:
         return None
-    if isinstance(user_id, int) and not isinstance(user_id, bool):
-        if db.session.scalar(select(User.id).where(User.id == user_id, User.active.is_(True))):
-            return user_id
-    raise ServiceError({field: _("There is no such user.")})
+    if db.session.scalar(select(User.id).where(User.id == user_id, User.active.is_(True))):
+        return user_id
+    raise Invalid(fields={field: _("There is no such user.")})
 
 
 def clean_tag_name(name) -> str:
@@ -226,7 +200,7 @@ def tag_named(name: str, viewer: Viewer, create: bool = True) -> Tag | None:
     return tag
 
 
-def _set_tags(rtype: RecordType, obj, names: list[str], viewer: Viewer) -> None:
+def _set_tags(obj, names: list[str], viewer: Viewer) -> None:
     clean: list[str] = []
     for name in names:
         name = clean_tag_name(name)
@@ -235,92 +209,71 @@ def _set_tags(rtype: RecordType, obj, names: list[str], viewer: Viewer) -> None:
     obj.tags = [tag_named(name, viewer) for name in clean]
 
 
-def _set_contact_details(rtype: RecordType, obj, data: dict) -> None:
-    kinds = [k for k in ("emails", "phones", "addresses") if k in data]
+_CONTACT_KINDS = {"emails": "email", "phones": "phone", "addresses": "address"}
+
+
+def _set_contact_details(obj, data: RecordInput) -> None:
+    kinds = [k for k in _CONTACT_KINDS if data.sent(k)]
     if not kinds:
         return
-    kind_of = {"emails": "email", "phones": "phone", "addresses": "address"}
-    replaced = {kind_of[k] for k in kinds}
+    replaced = {_CONTACT_KINDS[k] for k in kinds}
     keep = [d for d in obj.contact_details if d.kind not in replaced]
     new = []
     for k in kinds:
-        for pos, value in enumerate(data[k]):
-            new.append(ContactDetail(kind=kind_of[k], value=value, position=pos))
+        for pos, value in enumerate(getattr(data, k) or []):
+            new.append(ContactDetail(kind=_CONTACT_KINDS[k], value=value, position=pos))
     obj.contact_details = keep + new
 
 
-def _apply(rtype: RecordType, obj, data: dict, viewer: Viewer) -> dict:
-    """Set the fields present in ``data`` (already type-checked) on ``obj``. Returns the cleaned
-    custom field values to write once the record has an id."""
+def _apply(rtype: RecordType, obj, data: RecordInput, viewer: Viewer) -> dict[int, str | None]:
+    """Set the fields sent in ``data`` on ``obj`` (a new record: every field), after the checks
+    that need the database. Returns the custom field values (field id -> stored text) to write
+    once the record has an id. Every refusal of the input is collected into one :class:`Invalid`."""
     errors: dict[str, str] = {}
+    new = obj.id is None
     for name in PLAIN_FIELDS[rtype.key]:
-        if name in data:
-            setattr(obj, name, data[name] if data[name] is not None else (
-                None if name.endswith("_date") else ""))
-    for name in REQUIRED[rtype.key]:
-        if name in data and not (data[name] or "").strip():
-            errors[name] = _("This field is required.")
-    if data.get("website") and not is_web_address(data["website"]):
-        errors["website"] = _("Not a web address (http:// or https://).")
-    if rtype.key == "deal":
-        if "value" in data:
-            try:  # checked here too, whatever edge it came from: a value is refused, never rounded
-                obj.value = None if data["value"] is None else DEAL_VALUE.check(data["value"])
-            except DecimalError as err:
-                errors["value"] = str(err)
-        if obj.stage not in DEAL_STAGES:
-            errors["stage"] = _("Not one of the options.")
-        if obj.currency not in CURRENCIES:
-            errors["currency"] = _("Not one of the options.")
-    if rtype.key == "project":
-        if obj.status not in PROJECT_STATUSES:
-            errors["status"] = _("Not one of the options.")
-        if obj.start_date and obj.target_date and obj.target_date < obj.start_date:
-            errors["target_date"] = _("The target date lies before the start.")
+        if name in ("emails", "phones", "addresses") or name.endswith("_id") or not (new or data.sent(name)):
+            continue
+        value = getattr(data, name)
+        if value is None:
+            value = CHOICE_DEFAULTS.get(name, None if name.endswith("_date") or name == "value" else "")
+        setattr(obj, name, value)
+    if rtype.key == "project" and obj.start_date and obj.target_date and obj.target_date < obj.start_date:
+        errors["target_date"] = _("The target date lies before the start.")
     for fk, key in rtype.references:
-        if fk in data:
+        if data.sent(fk):
             try:
-                setattr(obj, fk, _check_reference(viewer, key, fk, data[fk], getattr(obj, fk)))
-            except ServiceError as err:
-                errors.update(err.errors)
-    if "responsible_id" in data:
+                setattr(obj, fk, _check_reference(viewer, key, fk, getattr(data, fk), getattr(obj, fk)))
+            except Invalid as err:
+                errors.update(err.fields)
+    if data.sent("responsible_id"):
         try:
-            obj.responsible_id = _check_user("responsible_id", data["responsible_id"])
-        except ServiceError as err:
-            errors.update(err.errors)
+            obj.responsible_id = _check_user("responsible_id", data.responsible_id)
+        except Invalid as err:
+            errors.update(err.fields)
     custom: dict[int, str | None] = {}
-    if "custom_fields" in data:
-        fields = {f.id: f for f in db.session.scalars(
-            select(CustomField).where(CustomField.entity == rtype.key))}
-        for field_id, raw in data["custom_fields"].items():
-            field = fields.get(field_id)
-            if field is None:
-                errors[f"custom_fields.{field_id}"] = _("There is no such field.")
-                continue
-            try:
-                custom[field_id] = clean_value(field, raw)
-            except FieldValueError as err:
-                errors[f"cf_{field_id}"] = str(err)
+    if data.custom_fields:
+        try:
+            custom = custom_values(fields_for(rtype.key), data.custom_fields)
+        except Invalid as err:
+            errors.update(err.fields)
     if errors:
-        raise ServiceError(errors)
-    if "tags" in data:
-        _set_tags(rtype, obj, data["tags"], viewer)
+        raise Invalid(fields=errors)
+    if data.sent("tags"):
+        _set_tags(obj, data.tags or [], viewer)
     if rtype.has_contact_details:
-        _set_contact_details(rtype, obj, data)
+        _set_contact_details(obj, data)
     return custom
 
 
-def create_record(rtype: RecordType, data: dict, viewer: Viewer, user: User | None = None, parent=None):
-    """Create a record from cleaned ``data``; its group as :func:`group_for_new` says (``parent``:
-    the record it is created from, if any)."""
+def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: User | None = None, parent=None):
+    """Create a record from its input; its group as :func:`group_for_new` says (``parent``: the
+    record it is created from, if any); its responsible user, when not sent, the creator."""
     obj = rtype.model()
-    if rtype.key == "deal":
-        obj.stage, obj.currency = "open", "EUR"
-    if rtype.key == "project":
-        obj.status = "planned"
-    for name in REQUIRED[rtype.key]:
-        data.setdefault(name, "")
-    obj.group_id = group_for_new(viewer, user, data.get("group_id"), parent)
+    obj.group_id = group_for_new(viewer, user, data.group_id, parent)
+    if not data.sent("responsible_id") and user is not None:
+        data = data.model_copy(update={"responsible_id": user.id})
+        data.model_fields_set.add("responsible_id")
     custom = _apply(rtype, obj, data, viewer)
     obj.created_by_id = obj.updated_by_id = viewer.user_id
     db.session.add(obj)
@@ -330,27 +283,28 @@ def create_record(rtype: RecordType, data: dict, viewer: Viewer, user: User | No
     return obj
 
 
-def update_record(rtype: RecordType, obj, data: dict, viewer: Viewer, expected_version: int | None = None):
-    """Update a fully visible record (the loader made sure). A stale ``expected_version`` raises
-    :class:`Conflict`; so does a concurrent change caught by the version column at any flush
-    (autoflush included: the queries of validation flush the changes made so far)."""
+def update_record(rtype: RecordType, obj, data: RecordInput, viewer: Viewer, expected_version: int | None = None):
+    """Change the fields sent in ``data`` of a fully visible record (the loader made sure). A stale
+    ``expected_version`` raises :class:`EditConflict`; so does a concurrent change caught by the
+    version column at any flush (autoflush included: the queries of validation flush the changes
+    made so far)."""
     if expected_version is not None and expected_version != obj.version:
-        raise Conflict()
+        raise EditConflict()
     try:
         with db.session.no_autoflush:  # one UPDATE, so one version step per edit
             _update(rtype, obj, data, viewer)
         db.session.flush()
     except StaleDataError:
         db.session.rollback()
-        raise Conflict() from None
+        raise EditConflict() from None
     return obj
 
 
-def _update(rtype: RecordType, obj, data: dict, viewer: Viewer) -> None:
+def _update(rtype: RecordType, obj, data: RecordInput, viewer: Viewer) -> None:
     old_group = obj.group_id
-    if "group_id" in data and data["group_id"] != old_group:
+    if data.group_id is not None and data.group_id != old_group:
         require_groups_on(viewer)  # (the record's current group, sent back unchanged, is fine)
-        obj.group_id = _check_group(viewer, data["group_id"])
+        obj.group_id = _check_group(viewer, data.group_id)
     custom = _apply(rtype, obj, data, viewer)
     obj.updated_by_id = viewer.user_id
     # Every save is a change of the record - its version moves on - also when only contact
@@ -358,10 +312,7 @@ def _update(rtype: RecordType, obj, data: dict, viewer: Viewer) -> None:
     flag_modified(obj, "updated_by_id")
     if custom:
         set_values(rtype.key, obj.id, custom)
-        # a change of custom values alone is still a change of the record
-        from ..common import utcnow
-
-        obj.updated_at = utcnow()
+        obj.updated_at = utcnow()  # a change of custom values alone is still a change of the record
     if obj.group_id != old_group:
         both = select(Group.id, Group.name).where(Group.id.in_([old_group, obj.group_id]))
         names = dict(db.session.execute(both).all())
@@ -376,19 +327,5 @@ def delete_records(rtype: RecordType, ids_stmt, viewer: Viewer) -> int:
     from .trash import trash_records
 
     if viewer.role not in ("admin", "extended"):
-        raise ServiceError({"_": _("You may not delete records.")}, status=403)
+        raise Forbidden(_("You may not delete records."))
     return trash_records(rtype, ids_stmt, viewer)
-
-
-def coerce_date(value) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
-def coerce_decimal(value) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    return Decimal(str(value))

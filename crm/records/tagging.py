@@ -15,11 +15,12 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
 
 from ..common import utcnow
+from ..errors import Invalid
 from ..extensions import db
 from ..visibility import Viewer, fully_visible_to
 from .assign import ids_clause
 from .models import TAG_LINKS, TAG_TABLES, Tag
-from .services import ServiceError, clean_tag_name, tag_named, visible_tags_named
+from .services import clean_tag_name, tag_named, visible_tags_named
 from .types import RecordType
 
 
@@ -42,7 +43,7 @@ def add_tag(rtype: RecordType, ids, name: str, viewer: Viewer) -> int:
     records got the tag (those that had it already are not counted)."""
     name = clean_tag_name(name or "")
     if not name:
-        raise ServiceError({"tag": _("Enter a tag.")})
+        raise Invalid(fields={"tag": _("Enter a tag.")})
     tag = tag_named(name, viewer)
     db.session.flush()
     model = rtype.model
@@ -59,7 +60,7 @@ def remove_tag(rtype: RecordType, ids, name: str, viewer: Viewer) -> int:
     sees) off the selected fully visible records. Returns how many lost it."""
     tag_ids = [t.id for t in visible_tags_named(clean_tag_name(name or ""), viewer)]
     if not tag_ids:
-        raise ServiceError({"tag": _("There is no such tag.")})
+        raise Invalid(fields={"tag": _("There is no such tag.")})
     model = rtype.model
     table = TAG_TABLES[rtype.key]
     has = exists().where(table.c[f"{rtype.key}_id"] == model.id, table.c.tag_id.in_(tag_ids))

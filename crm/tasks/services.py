@@ -1,16 +1,25 @@
 from __future__ import annotations
 
-from datetime import date
+from flask_babel import gettext as _
+from sqlalchemy import select
 
+from ..auth.models import User
 from ..common import utcnow
+from ..errors import Invalid
 from ..extensions import db
 from .models import Task
+from .schemas import TaskInput
 
 
-def add_task(title: str, *, created_by_id: int, assignee_id: int | None, due_date: date | None,
-             record_key: str | None = None, record_id: int | None = None) -> Task:
-    """Create a task; a record, if any, has been loaded in full by the caller."""
-    task = Task(title=title, created_by_id=created_by_id, assignee_id=assignee_id, due_date=due_date)
+def add_task(data: TaskInput, *, created_by_id: int, record_key: str | None = None,
+             record_id: int | None = None) -> Task:
+    """Create a task; a record, if any, has been loaded in full by the caller. The assignee must be
+    an active user. Not audited (the task keeps who created it)."""
+    if data.assignee_id is not None and db.session.scalar(
+            select(User.id).where(User.id == data.assignee_id, User.active.is_(True))) is None:
+        raise Invalid(fields={"assignee_id": _("There is no such user.")})
+    task = Task(title=data.title, created_by_id=created_by_id, assignee_id=data.assignee_id,
+                due_date=data.due_date)
     if record_key:
         task.attach_to(record_key, record_id)
     db.session.add(task)

@@ -7,13 +7,16 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..common import to_id, to_int
+from ..errors import Refused, apply_to_form
 from ..extensions import db
 from ..htmx import targets
+from ..input_types import parse_input
 from ..records.loaders import load_record
 from ..records.types import TYPES
 from ..visibility import current_viewer, task_visible_to
 from .forms import TaskForm, task_form
 from .models import Task
+from .schemas import TaskInput
 from .services import add_task, set_done
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -76,9 +79,17 @@ def create():
         abort(404)
     if key:
         load_record(TYPES[key], record_id, write=True)
+    added = False
     if form.validate_on_submit():
-        add_task(form.title.data, created_by_id=current_user.id, assignee_id=form.assignee_id.data,
-                 due_date=form.due_date.data, record_key=key, record_id=record_id)
+        try:
+            add_task(parse_input(TaskInput, form.to_input()), created_by_id=current_user.id,
+                     record_key=key, record_id=record_id)
+        except Refused as refused:
+            db.session.rollback()
+            apply_to_form(form, refused)
+        else:
+            added = True
+    if added:
         db.session.commit()
         if key and targets("tasks"):
             fresh = task_form(formdata=None)
@@ -90,7 +101,7 @@ def create():
     if key and targets("tasks"):
         return _record_tasks(key, record_id, form, status=422)
     if key:
-        from ..records.views import detail_context
+        from ..records.pages import detail_context
 
         ctx = detail_context(TYPES[key], load_record(TYPES[key], record_id, write=True))
         ctx["task_form"] = form
@@ -138,4 +149,4 @@ def _same_site(url: str | None) -> bool:
     return parts.netloc == request.host and parts.scheme in ("http", "https")
 
 
-__all__ = ["_", "bp", "load_task", "task_form"]
+__all__ = ["_", "bp", "load_task"]

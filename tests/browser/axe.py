@@ -15,6 +15,9 @@ BLOCKING = ("critical", "serious")
 def axe_violations(page, impacts=BLOCKING) -> list[str]:
     """Run axe-core (WCAG 2.x A and AA, and best practices) on the page as it is now; one line per
     violation of the given impacts, naming the rule and the first offending elements."""
+    # colours mid-transition (a menu opening, a hover fading) are not what a reader sees: let every
+    # running animation and transition finish first
+    page.evaluate("() => Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))")
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;undefined")
     result = page.evaluate("""async () => {

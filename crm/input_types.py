@@ -1,0 +1,179 @@
+"""Typed input values shared by the input models of the features (pydantic v2): text lines and
+texts, ids, dates, decimals, lists. Each type owns its rule and its message (the same words on the
+pages and in the API, see :mod:`crm.errors`) and says what it can in the JSON Schema of the OpenAPI
+document (lengths, patterns, formats).
+
+Strings are stripped; control characters (other than line breaks and tabs in texts) are refused,
+line breaks in single lines too. Dates are ISO dates (``YYYY-MM-DD``) or ``date`` objects (what a
+form parsed), never timestamps. Decimals are JSON numbers or decimal strings read without locale,
+or Decimals a form parsed in the user's locale: checked against their :class:`DecimalRule`, never
+rounded.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from .common import MAX_ID, is_web_address
+from .decimals import JSON_NUMBER, DecimalError, DecimalRule, from_json
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+#: JSON Schema patterns of a single line and of a text (what :func:`_line` / :func:`_text` refuse)
+LINE_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]*$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+class Input(BaseModel):
+    """Base of every input model: unknown keys are refused, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    def sent(self, name: str) -> bool:
+        """Was ``name`` part of the input (a PATCH changes only what it sends)?"""
+        return name in self.model_fields_set
+
+
+class Output(BaseModel):
+    """Base of the output models of the API: exactly these keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+#: a time in an answer: ISO 8601 in UTC ("2026-11-28T22:14:11Z")
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+def _text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError(str(_l("Contains characters that cannot be stored.")))
+    return value
+
+
+def _line(value: str) -> str:
+    _text(value)
+    if _LINE_BREAK.search(value):
+        raise ValueError(str(_l("Line breaks are not allowed here.")))
+    return value
+
+
+def Line(max_length: int, *, min_length: int = 0):
+    """A single line of at most ``max_length`` characters (after stripping)."""
+    return Annotated[str, Field(max_length=max_length, min_length=min_length,
+                                json_schema_extra={"pattern": LINE_PATTERN}), AfterValidator(_line)]
+
+
+def Text(max_length: int):
+    """A text of several lines."""
+    return Annotated[str, Field(max_length=max_length, json_schema_extra={"pattern": TEXT_PATTERN}),
+                     AfterValidator(_text)]
+
+
+def _web_address(value: str) -> str:
+    if value and not is_web_address(value):
+        raise ValueError(str(_l("Not a web address (http:// or https://).")))
+    return value
+
+
+def WebAddress(max_length: int):
+    """An ``http``/``https`` address (or empty)."""
+    return Annotated[str, Field(max_length=max_length, json_schema_extra={"format": "uri"}),
+                     AfterValidator(_line), AfterValidator(_web_address)]
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError(str(_l("Not an email address: %(a)s", a=value[:60]))) from None
+    return value
+
+
+Email = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(_line),
+                  AfterValidator(_email)]
+
+def _id(value: int) -> int:
+    if not 1 <= value <= MAX_ID:
+        raise ValueError(str(_l("Expected an id (a positive integer).")))
+    return value
+
+
+#: an id of a record, group or user: a JSON integer (not a string, not a boolean) from 1 to MAX_ID
+Id = Annotated[int, Field(strict=True, json_schema_extra={"minimum": 1, "maximum": MAX_ID}), AfterValidator(_id)]
+
+
+def _day(value):
+    if isinstance(value, datetime):
+        raise ValueError(str(_l("Expected a date (YYYY-MM-DD).")))
+    if isinstance(value, date) or value is None:
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(str(_l("Expected a date (YYYY-MM-DD).")))
+
+
+#: An ISO date (a string ``YYYY-MM-DD`` in JSON, a ``date`` from a form); nothing else.
+Day = Annotated[date, BeforeValidator(_day)]
+
+
+def Number(rule: DecimalRule, description: str = ""):
+    """A decimal checked against ``rule``: a JSON number or a decimal string (no locale), or a
+    Decimal a form parsed. Too many decimals or digits, or out of range: refused, never rounded."""
+
+    def read(value):
+        if isinstance(value, Decimal):
+            number = value
+        else:
+            try:
+                number = from_json(value)
+            except DecimalError as err:
+                raise ValueError(str(err)) from None
+        try:
+            return rule.check(number)
+        except DecimalError as err:
+            raise ValueError(str(err)) from None
+
+    schema = {"anyOf": [{"type": "number", **rule.json_schema()}, {"type": "string", "pattern": JSON_NUMBER}]}
+    if description:
+        schema["description"] = description
+    return Annotated[Decimal, BeforeValidator(read), WithJsonSchema(schema, mode="validation")]
+
+
+def _no_separator(separator: str):
+    def check(items: list[str] | None):
+        for item in items or []:
+            if separator in item:
+                raise ValueError(str(_l("An entry may not contain “%(sep)s”.", sep=separator.replace("\n", "\\n"))))
+        return items
+    return check
+
+
+def Items(item, max_items: int, *, separator: str | None = None):
+    """A list of at most ``max_items`` entries (null: none); ``separator``: what the form splits
+    the entries on, so no entry may contain it."""
+    more = [AfterValidator(_no_separator(separator))] if separator else []
+    return Annotated[list[item] | None, Field(max_length=max_items), *more]
+
+
+def parse_input(model: type[BaseModel], data: dict, names: dict[str, str] | None = None):
+    """``data`` as a ``model`` (an input model); a refusal as :class:`crm.errors.Invalid` naming each
+    field at fault (``names``: input names to the edge's names)."""
+    from pydantic import ValidationError
+
+    from .errors import from_validation
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise from_validation(err, names) from None

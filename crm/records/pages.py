@@ -1,0 +1,157 @@
+"""What the record pages are built from: the list and detail contexts, the record form with its
+values and link pickers, and the record a new one is created from. Used by the record views, the
+bulk actions, the notes and tasks views (which show a record's detail page again on an error); no
+view module is imported by another.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from flask import current_app, request
+from sqlalchemy import select
+
+from ..auth.models import User
+from ..common import to_id, to_int
+from ..customfields.services import fields_for
+from ..extensions import db
+from ..visibility import current_viewer, fully_visible_to
+from . import queries
+from .forms import UNCHANGED, build_form
+from .loaders import FULL, RESTRICTED, reference, references_by_type, trashed_ids
+from .services import member_groups
+from .types import TYPES, RecordType
+
+
+def page_arg() -> int:
+    return max(1, min(to_int(request.args.get("page"), 1), 100_000))
+
+
+def active_users() -> list[User]:
+    from ..auth.services import active_users as cached
+
+    return cached()
+
+
+def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
+    viewer = current_viewer()
+    per_page = current_app.config["PAGE_SIZE"]
+    stmt = queries.list_page(rtype, viewer, flt, per_page, (page - 1) * per_page)
+    rows = [r._asdict() for r in db.session.execute(stmt)]
+    tags = queries.tags_for(rtype, [r["id"] for r in rows if r["full"]])
+    for r in rows:
+        r["tags"] = tags.get(r["id"], [])
+    for _fk, key in rtype.references:  # links to records in the recycle bin read "(deleted)"
+        deleted = trashed_ids(key, [r[f"{key}_fk"] for r in rows if r[f"{key}_fk"] and not r[f"{key}_ref_id"]],
+                              viewer)
+        for r in rows:
+            r[f"{key}_deleted"] = r[f"{key}_fk"] in deleted and not r[f"{key}_ref_id"]
+    total, capped = queries.count_capped(rtype, viewer, flt, current_app.config["COUNT_CAP"])
+    pages = max(1, -(-total // per_page))
+    from .bulk import list_extras
+
+    return {
+        **list_extras(rtype, viewer, flt, total, capped),
+        "rtype": rtype,
+        "rows": rows,
+        "flt": flt,
+        "page": page,
+        "pages": pages,
+        "total": total,
+        "capped": capped,
+        "has_more": capped or page < pages,
+        "filter_groups": member_groups(viewer) if viewer.groups_enabled else [],
+        "filter_tags": queries.all_tags(rtype, viewer),
+    }
+
+
+def record_form(rtype: RecordType, obj=None, **kwargs):
+    """The record form of ``rtype`` for the current user (their groups, the active users)."""
+    viewer = current_viewer()
+    return build_form(
+        rtype, fields_for(rtype.key), groups=member_groups(viewer), users=active_users(),
+        groups_enabled=viewer.groups_enabled, obj=obj, **kwargs,
+    )
+
+
+def fill_form(form, rtype: RecordType, obj) -> None:
+    """Put a record's values into its (unposted) edit form."""
+    form.version.data = obj.version
+    form.tags.data = [t.name for t in obj.tags]
+    if rtype.has_contact_details:
+        for kind, name in (("email", "emails"), ("phone", "phones"), ("address", "addresses")):
+            getattr(form, name).data = [d.value for d in obj.contact_details if d.kind == kind]
+    if rtype.key == "deal":
+        form.value.data = obj.value
+    for field, value in queries.custom_values(rtype, obj.id):
+        f = getattr(form, f"cf_{field.id}")
+        if value is None:
+            continue
+        if field.kind == "date":
+            f.data = date.fromisoformat(value)
+        elif field.kind == "number":
+            f.data = Decimal(value)
+        else:
+            f.data = value
+
+
+def picked(rtype: RecordType, form, record=None) -> dict:
+    """The link pickers of a form as the viewer may see them (field -> :class:`Ref`). A link whose
+    target the viewer does not fully see is sent as "unchanged", never with its id (the record's
+    current link, shown as the placeholder or the restricted name)."""
+    viewer = current_viewer()
+    out = {}
+    for fk, key in rtype.references:
+        f = getattr(form, fk)
+        current = getattr(record, fk) if record is not None else None
+        value = current if f.data is UNCHANGED else f.data
+        ref = reference(key, value, viewer) if isinstance(value, int) else None
+        if ref is not None and ref.level != FULL and not (ref.level == RESTRICTED and value == current):
+            # an id sent back that the service refused (hidden, missing, restricted): the form
+            # shows the link as it is - the same answer whatever the id was
+            value = current
+            ref = reference(key, value, viewer) if value is not None else None
+        f.data = UNCHANGED if ref is not None and ref.level != FULL else value
+        out[fk] = ref
+    return out
+
+
+def parent_from_args():
+    """A record named in the query string (``?company_id=3``) that the new record is created from."""
+    viewer = current_viewer()
+    for key in ("company", "person", "deal", "project"):
+        raw = to_id(request.args.get(f"{key}_id"))
+        if raw is not None:
+            model = TYPES[key].model
+            parent = db.session.scalar(
+                select(model).where(model.id == raw, fully_visible_to(model, viewer))
+            )
+            if parent is not None:
+                return parent
+    return None
+
+
+def detail_context(rtype: RecordType, obj) -> dict:
+    from ..notes.queries import PAGE, notes_for
+    from ..tasks.queries import tasks_for_record
+
+    viewer = current_viewer()
+    related = queries.related([TYPES[key] for key in rtype.related], f"{rtype.key}_id", obj.id, viewer)
+    wanted: dict[str, list] = {}
+    for fk_, key in rtype.references:
+        wanted.setdefault(key, []).append(getattr(obj, fk_))
+    by_type = references_by_type(wanted, viewer)
+    refs = {fk_: by_type.get(key, {}).get(getattr(obj, fk_)) for fk_, key in rtype.references}
+    notes = notes_for(rtype.key, obj.id)
+    return {
+        "rtype": rtype,
+        "record": obj,
+        "refs": refs,
+        "custom": queries.custom_values(rtype, obj.id),
+        "related": related,
+        "notes": notes[:PAGE],
+        "more": len(notes) > PAGE,
+        "offset": 0,
+        "tasks": tasks_for_record(rtype.key, obj.id),
+        "users": active_users(),
+    }
