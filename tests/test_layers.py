@@ -23,8 +23,6 @@ CYCLE_ALLOWED = {
     ("crm.api.views", "crm.api.records"),
     # the route that serves the document (the document names the token request's schema)
     ("crm.api.views", "crm.api.openapi"),
-    # removed by the records/admin rewrite (the list context moves to crm.records.pages)
-    ("crm.records.bulk", "crm.records.views"),
 }
 
 

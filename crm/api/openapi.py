@@ -18,42 +18,13 @@ from ..records.types import TYPES, RecordType
 from . import bodies as api_schemas
 from .inputs import MAX_ID
 from .links import add_links
+from .oas import ID_SCHEMA, NO_CONTENT, _json, model_schema, obj, op, path_id, query, ref
+from .openapi_admin import admin_paths, admin_schemas
 
-REF = "#/components/schemas/"
 NAMES = {"company": "Company", "person": "Person", "deal": "Deal", "project": "Project"}
-TIME = {"type": "string", "format": "date-time"}
-ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-
-
-def ref(name: str) -> dict:
-    return {"$ref": REF + name}
-
-
-def obj(properties: dict, required=None, *, closed: bool = True) -> dict:
-    schema = {"type": "object", "properties": properties,
-              "required": list(properties) if required is None else list(required)}
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
-
-
 # --------------------------------------------------------------------------------------------
 # Schemas generated from the pydantic models
 # --------------------------------------------------------------------------------------------
-
-IGNORED = {"description": "Shown in answers; ignored when sent."}
-
-
-def model_schema(model, schemas: dict, *, mode: str, ignored=()) -> dict:
-    """The JSON Schema of a pydantic model (``mode``: "validation" for a request, "serialization"
-    for an answer); the models it refers to go into ``schemas`` (components). ``ignored``: keys
-    a request may carry (what answers show) that the API drops before validating."""
-    schema = model.model_json_schema(ref_template=REF + "{model}", mode=mode)
-    schemas.update(schema.pop("$defs", {}))
-    for key in ignored:
-        schema["properties"][key] = IGNORED
-    return schema
-
 
 def record_schemas(rtype: RecordType, schemas: dict) -> dict:
     name = NAMES[rtype.key]
@@ -73,53 +44,6 @@ def record_schemas(rtype: RecordType, schemas: dict) -> dict:
 # Operations
 # --------------------------------------------------------------------------------------------
 
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": ref("Error")}}}
-
-
-ERRORS = {
-    "400": _error("The body is not valid JSON"),
-    "401": _error("No valid bearer token"),
-    "403": _error("Not allowed: a restricted record, or a role that may not do this"),
-    "404": _error("No such record, or one you cannot see (the same answer)"),
-    "409": _error("Conflict with the current state: the record changed since (`conflict`), or a change of "
-                  "group while the group system is off (`groups_off`)"),
-    "413": _error("The body is too large"),
-    "415": _error("The body is not JSON"),
-    "422": _error("Invalid input; `fields` says which and why"),
-    "429": _error("Too many requests; see Retry-After"),
-}
-
-
-def _json(schema: dict, description: str = "OK") -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def op(summary: str, ok: dict, *errors: str, body: dict | None = None, params=(), tag: str = "",
-       public: bool = False, ok_status: str = "200") -> dict:
-    codes = set(errors) | ({"429"} if public else {"401", "429"})
-    if body is not None:
-        codes |= {"400", "413", "415", "422"}
-    out = {"summary": summary, "tags": [tag] if tag else [],
-           "responses": {ok_status: ok, **{c: ERRORS[c] for c in sorted(codes)}}}
-    if params:
-        out["parameters"] = list(params)
-    if body is not None:
-        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-    if public:
-        out["security"] = []
-    return out
-
-
-def query(name: str, schema: dict, description: str = "") -> dict:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
-
-
-def path_id(name: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": ID_SCHEMA}
-
-
-NO_CONTENT = {"description": "Done (no content)"}
 PAGE = query("page", {"type": "integer", "minimum": 1, "maximum": api_schemas.MAX_PAGE})
 PER_PAGE = query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                  f"Default 50; more than {api_schemas.MAX_PER_PAGE} are capped to {api_schemas.MAX_PER_PAGE}")
@@ -202,8 +126,6 @@ def document() -> dict:
         generated.update(record_schemas(rtype, schemas))
         paths.update(record_paths(rtype))
     schemas.update(generated)
-    from .openapi_admin import admin_paths, admin_schemas  # (it builds on the helpers above)
-
     schemas.update(admin_schemas())
     paths.update(admin_paths())
     return add_links({

@@ -10,7 +10,7 @@ from ..customfields.schemas import FieldCreate, FieldList, FieldOut, FieldUpdate
 from ..groups.schemas import GroupCreate, GroupList, GroupOut, GroupUpdate
 from ..settings.schemas import SettingsOut, SettingsUpdate
 from ..users.schemas import UserCreate, UserList, UserOut, UserUpdate
-from .openapi import ID_SCHEMA, NO_CONTENT, _json, op, path_id, query, ref
+from .oas import ID_SCHEMA, NO_CONTENT, _json, op, path_id, query, ref
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 

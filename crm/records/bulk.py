@@ -13,12 +13,10 @@ band, the refreshed list, a reset selection bar and a message (with Undo for an 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -38,6 +36,7 @@ from ..htmx import is_htmx, targets
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
 from .assign import CASCADE, assign_group, find_assignment, may_undo, preview, undo_assignment
+from .pages import list_context
 from .services import GroupsOff, allowed_groups, delete_records, require_groups_on
 from .tagging import add_tag, remove_tag, tags_in
 from .types import BY_PLURAL, RecordType
@@ -93,24 +92,7 @@ class Selection:
 
 # -- what the list page needs ------------------------------------------------------------------
 
-def filter_key(flt: queries.ListFilter) -> str:
-    """What defines the set of matching records (not its order): a new key clears the selection."""
-    return urlencode(sorted((k, v) for k, v in flt.args().items() if k not in ("sort", "dir")))
-
-
-def list_extras(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, total: int, capped: bool) -> dict:
-    """For ``_list.html``: how many matching records can be selected (fully visible ones only)."""
-    if viewer.groups_enabled and viewer.sees_restricted(rtype.key):
-        cap = current_app.config["COUNT_CAP"]
-        inner = queries.ids_matching(rtype, viewer, flt).limit(cap + 1).subquery()
-        n = db.session.scalar(select(func.count()).select_from(inner)) or 0
-        total, capped = min(n, cap), n > cap
-    return {"selectable": total, "selectable_capped": capped, "filter_key": filter_key(flt)}
-
-
 def _list_ctx(rtype: RecordType, sel: Selection) -> dict:
-    from .pages import list_context
-
     ctx = list_context(rtype, sel.flt, sel.page)
     if ctx["page"] > ctx["pages"]:
         ctx = list_context(rtype, sel.flt, ctx["pages"])

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from flask import current_app, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..auth.models import User
 from ..common import to_id, to_int
 from ..customfields.services import fields_for
 from ..extensions import db
-from ..visibility import current_viewer, fully_visible_to
+from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
 from .forms import UNCHANGED, build_form
 from .loaders import FULL, RESTRICTED, reference, references_by_type, trashed_ids
@@ -48,8 +49,6 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
             r[f"{key}_deleted"] = r[f"{key}_fk"] in deleted and not r[f"{key}_ref_id"]
     total, capped = queries.count_capped(rtype, viewer, flt, current_app.config["COUNT_CAP"])
     pages = max(1, -(-total // per_page))
-    from .bulk import list_extras
-
     return {
         **list_extras(rtype, viewer, flt, total, capped),
         "rtype": rtype,
@@ -155,3 +154,18 @@ def detail_context(rtype: RecordType, obj) -> dict:
         "tasks": tasks_for_record(rtype.key, obj.id),
         "users": active_users(),
     }
+
+
+def filter_key(flt: queries.ListFilter) -> str:
+    """What defines the set of matching records (not its order): a new key clears the selection."""
+    return urlencode(sorted((k, v) for k, v in flt.args().items() if k not in ("sort", "dir")))
+
+
+def list_extras(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, total: int, capped: bool) -> dict:
+    """For ``_list.html``: how many matching records can be selected (fully visible ones only)."""
+    if viewer.groups_enabled and viewer.sees_restricted(rtype.key):
+        cap = current_app.config["COUNT_CAP"]
+        inner = queries.ids_matching(rtype, viewer, flt).limit(cap + 1).subquery()
+        n = db.session.scalar(select(func.count()).select_from(inner)) or 0
+        total, capped = min(n, cap), n > cap
+    return {"selectable": total, "selectable_capped": capped, "filter_key": filter_key(flt)}
