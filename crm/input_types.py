@@ -12,13 +12,15 @@ rounded.
 from __future__ import annotations
 
 import re
+import types
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from .common import MAX_ID, is_web_address
 from .decimals import JSON_NUMBER, DecimalError, DecimalRule, from_json
@@ -32,8 +34,64 @@ LINE_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]*$"
 TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
-class Input(BaseModel):
-    """Base of every input model: unknown keys are refused, strings are stripped."""
+def _accepts_none(annotation) -> bool:
+    if annotation is None or annotation is type(None) or annotation is Any:
+        return True
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _accepts_none(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(_accepts_none(arg) for arg in get_args(annotation))
+    return False
+
+
+@cache
+def _null_means_omitted(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(name for name, info in model.model_fields.items()
+                     if not info.is_required() and not _accepts_none(info.annotation))
+
+
+def _nullable(prop: dict) -> dict:
+    """A property's JSON Schema that also takes null."""
+    if "enum" in prop:
+        prop = {**prop, "enum": [*prop["enum"], None]}
+    kind = prop.get("type")
+    if isinstance(kind, str):
+        return {**prop, "type": [kind, "null"]}
+    if isinstance(kind, list):
+        return {**prop, "type": [*kind, "null"]} if "null" not in kind else prop
+    return {"anyOf": [prop, {"type": "null"}]}
+
+
+class NullMeansOmitted(BaseModel):
+    """Every optional field of an input may be left out or sent as null, alike: a null for an
+    optional field that has no "none" value of its own (a choice with a default, a list, a switch)
+    is taken as not sent - the default on a create, no change on a patch. Fields where null means
+    something (no responsible user, no company, no value) keep their null. The JSON Schema says
+    so (each optional field takes null)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data):
+        if isinstance(data, dict):
+            omitted = _null_means_omitted(cls)
+            return {k: v for k, v in data.items() if v is not None or k not in omitted}
+        return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler):
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        props = target.get("properties", {})
+        for name in _null_means_omitted(cls):
+            if name in props:
+                props[name] = _nullable(props[name])
+        return schema
+
+
+class Input(NullMeansOmitted):
+    """Base of every input model: unknown keys are refused, strings are stripped, an optional
+    field may be null (:class:`NullMeansOmitted`)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

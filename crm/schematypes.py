@@ -12,10 +12,11 @@ from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from .common import MAX_ID, has_control_chars
 from .errors import from_validation
+from .input_types import NullMeansOmitted
 
 _LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
@@ -23,7 +24,7 @@ _LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 PASSWORD_MIN, PASSWORD_MAX = 8, 500
 
 
-class Input(BaseModel):
+class Input(NullMeansOmitted):
     """Base of every input model: closed, strict, whitespace around texts trimmed."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)

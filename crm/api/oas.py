@@ -40,7 +40,8 @@ def _error(description: str) -> dict:
 
 
 ERRORS = {
-    "400": _error("The body is not valid JSON"),
+    "400": _error("The request cannot be read: a body that is not valid JSON, or a NUL character in "
+                  "the body or a query parameter (no text can store one)"),
     "401": _error("No valid bearer token"),
     "403": _error("Not allowed: a restricted record, or a role that may not do this"),
     "404": _error("No such record, or one you cannot see (the same answer)"),
@@ -62,6 +63,8 @@ def op(summary: str, ok: dict, *errors: str, body: dict | None = None, params=()
     codes = set(errors) | ({"429"} if public else {"401", "429"})
     if body is not None:
         codes |= {"400", "413", "415", "422"}
+    if any(param.get("in") == "query" for param in params):
+        codes |= {"400", "422"}
     out = {"summary": summary, "tags": [tag] if tag else [],
            "responses": {ok_status: ok, **{c: ERRORS[c] for c in sorted(codes)}}}
     if params:

@@ -21,7 +21,7 @@ def test_admin_schemas_are_the_models_schemas(spec):
 def test_admin_enums_come_from_the_codes_constants(spec):
     schemas = spec.document["components"]["schemas"]
     props = schemas["UserCreate"]["properties"]
-    assert props["role"]["enum"] == list(ROLES)
+    assert props["role"]["enum"] == [*ROLES, None]  # (null: the default role, like leaving it out)
     assert {"enum": list(LOCALES), "type": "string"} in props["locale"]["anyOf"]
     assert schemas["FieldCreate"]["properties"]["kind"]["enum"] == list(FIELD_KINDS)
     assert schemas["FieldCreate"]["properties"]["entity"]["enum"] == list(TYPES)

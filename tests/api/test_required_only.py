@@ -43,7 +43,7 @@ CREATES: dict[str, tuple[dict, tuple[str, ...]]] = {
 #: the schema of each create's body in the OpenAPI document
 SCHEMAS = {"companies": "CompanyCreate", "people": "PersonCreate", "deals": "DealCreate",
            "projects": "ProjectCreate", "notes": "NoteCreate", "users": "UserCreate", "groups": "GroupCreate",
-           "custom-fields": "CustomFieldCreate"}
+           "custom-fields": "FieldCreate"}
 #: what an answer carries that differs from one create to the next
 VOLATILE = {"id", "created_at", "updated_at", "occurred_at", "email", "name", "version"}
 #: fields whose null says something of its own: nobody is responsible (left out: the creator is)
