@@ -5,6 +5,8 @@ from flask import jsonify
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from ..errors import Refused
+
 #: Short messages for the HTTP errors Werkzeug raises with its (HTML-minded) default descriptions.
 _MESSAGES = {
     400: _l("The request could not be understood."),
@@ -22,14 +24,13 @@ _MESSAGES = {
 _KEEP_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
-class ApiError(Exception):
+class ApiError(Refused):
+    """A refusal of the API edge itself (the body is not JSON, a query parameter is out of range):
+    the one error type (:class:`crm.errors.Refused`) with the HTTP headers it may need."""
+
     def __init__(self, status: int, code: str, message: str, fields: dict | None = None,
                  headers: dict | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.fields = fields or {}
+        super().__init__(message, fields, code=code, status=status)
         self.headers = headers or {}
 
 

@@ -24,7 +24,7 @@ from ..records.types import TYPES
 from ..search.queries import search as search_records
 from ..visibility import set_viewer
 from .base import ID, bp  # noqa: F401  (ID: for crm.api.admin)
-from .errors import ApiError, error_response
+from .errors import error_response
 from .inputs import (
     int_arg,
     json_body,
@@ -38,16 +38,11 @@ WINDOW = 60
 PUBLIC = frozenset({"api.create_token", "api.openapi"})
 
 
-@bp.errorhandler(ApiError)
-def api_error(err: ApiError):
-    return error_response(err.status, err.code, err.message, err.fields, err.headers)
-
-
 @bp.errorhandler(Refused)
 def refused(err: Refused):
     """The one mapping of a service's refusal to JSON (crm/errors.py)."""
     db.session.rollback()
-    return error_response(err.status, err.code, err.message, err.fields)
+    return error_response(err.status, err.code, err.message, err.fields, getattr(err, "headers", None))
 
 
 def _too_many():

@@ -34,7 +34,7 @@ from ..audit.services import audit
 from ..auth.models import User
 from ..common import utcnow
 from ..customfields.services import fields_for
-from ..errors import Refused
+from ..errors import Invalid, Refused
 from ..extensions import db
 from ..groups.models import Group
 from ..notes.models import Note
@@ -66,7 +66,7 @@ MAX_ERRORS_KEPT = 300
 ADDED_AFTER_IMPORT = (Note, Task)
 
 
-class ImportRefused(Exception):
+class ImportRefused(Invalid):
     """A request the import refuses (not the file's rows: those go into the job's report)."""
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 from ..audit.services import audit
 from ..auth.models import User
 from ..common import utcnow
+from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..groups.models import Group
 from ..search import schema as search_index
@@ -41,11 +42,11 @@ AUDIT_IDS = 1000
 CHUNK = 500
 
 
-class NotAllowed(Exception):
+class NotAllowed(Forbidden):
     """The actor's role may not do this to the bin (a purge: admins only)."""
 
 
-class NotInTrash(Exception):
+class NotInTrash(NotFound):
     """No record in the bin that this actor may restore or purge: answered like a missing id."""
 
 

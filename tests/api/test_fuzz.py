@@ -110,12 +110,19 @@ def _order(operation) -> tuple[int, str]:
     return (1 if late else 0, operation.label)
 
 
-def test_api_fuzz(fuzz_world):
-    """One world for all operations (setting it up per operation would cost more than the run)."""
+#: the operations are run in this many parts (each with a world of its own), so that the
+#: workers of pytest-xdist share a long run (CI: 100 examples per operation)
+SHARDS = 4
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_api_fuzz(fuzz_world, shard):
+    """One world for a part of the operations (setting it up per operation would cost more than
+    the run)."""
     tokens = [fuzz_world.tokens.admin, fuzz_world.tokens.normal]
     pools = _pools(fuzz_world)
     failures = []
-    for operation in sorted(OPERATIONS, key=_order):
+    for operation in sorted(OPERATIONS, key=_order)[shard::SHARDS]:
 
         @given(case=_cases(operation), token=st.sampled_from(tokens), data=st.data())
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
