@@ -244,7 +244,7 @@ def crawl(s: Script) -> None:
         elif kind == "export":
             s.get(fill(rule), rule=rule)
             s.get(f"{fill(rule)}?tag={TRIED_TAG}", rule=rule)
-        elif kind in ("home", "tasks", "page", "pipeline", "admin", "api_admin", "api_public"):
+        elif kind in ("home", "tasks", "page", "pipeline", "admin", "api_admin", "api_public", "health"):
             s.get(fill(rule, field_id=1, group_id=1, user_id=1) + ("?scope=all" if kind == "tasks" else ""),
                   api=kind.startswith("api"), rule=rule)
         elif kind == "imports":
@@ -369,6 +369,6 @@ def test_every_get_kind_is_requested():
     """A new kind of GET probe in coverage.GET needs its requests in :func:`crawl`."""
     known = {"record", "api_record", "list", "api_list", "search", "api_search", "lookup", "new", "export",
              "home", "tasks", "page", "pipeline", "admin", "api_admin", "api_public", "imports", "login", "static",
-             "trash"}
+             "trash", "health"}
     assert {p.kind for p in GET.values()} <= known
 

@@ -470,12 +470,12 @@ def attack_api_assign(a: Attack, method: str, rule: str, params: dict) -> None:
 
 def attack_api_admin_only(a: Attack, method: str, rule: str, params: dict) -> None:
     ctx, world = a.ctx, a.ctx.world
-    ids = {"field": world.field_ids, "group": world.group_ids}.get(params.get("ids"), {})
+    ids = {"field": world.field_ids, "group": world.group_ids, "user": world.user_ids}.get(params.get("ids"), {})
     for b in ctx.browsers:
         if b.user.role == "admin":
             continue
         for tid in list(ids.values())[:3] or [None]:
-            a.send(b, method, fill(rule, field_id=tid, group_id=tid), rule, 403,
+            a.send(b, method, fill(rule, field_id=tid, group_id=tid, user_id=tid), rule, 403,
                    json=params.get("json", {"name": "Übernahme"}))
 
 

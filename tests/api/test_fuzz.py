@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from crm.api.openapi import document
+from crm.groups.models import BASIS_ID
 from tests.api.conftest import build_world
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -172,6 +173,14 @@ def test_api_stateful(fuzz_world, who):
     class Workflow(SCHEMA.as_state_machine()):
         def get_call_kwargs(self, case):
             return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def before_call(self, case):
+            # a generated group id is almost never one of the user's: every other create would be
+            # a 422 and the chains would rarely reach what they made - so records go to Basis,
+            # where everyone may put them, every other time
+            body = case.body
+            if isinstance(body, dict) and isinstance(body.get("group_id"), int) and len(answered) % 2 == 0:
+                body["group_id"] = BASIS_ID
 
         def after_call(self, response, case):
             answered.append((case.operation.label, response.status_code))
