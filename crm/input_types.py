@@ -16,7 +16,7 @@ import types
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
@@ -48,7 +48,8 @@ def _accepts_none(annotation) -> bool:
 @cache
 def _null_means_omitted(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(name for name, info in model.model_fields.items()
-                     if not info.is_required() and not _accepts_none(info.annotation))
+                     if not info.is_required() and not _accepts_none(info.annotation)
+                     and name not in model.null_refused)
 
 
 def _nullable(prop: dict) -> dict:
@@ -68,7 +69,11 @@ class NullMeansOmitted(BaseModel):
     optional field that has no "none" value of its own (a choice with a default, a list, a switch)
     is taken as not sent - the default on a create, no change on a patch. Fields where null means
     something (no responsible user, no company, no value) keep their null. The JSON Schema says
-    so (each optional field takes null)."""
+    so (each optional field takes null). A model names in ``null_refused`` the fields where a null
+    is a mistake to report rather than "not sent" (a record's name on a change: it cannot be
+    emptied)."""
+
+    null_refused: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="before")
     @classmethod

@@ -136,12 +136,13 @@ class _Patch(Input):
 
 
 # Create: the required field has no default. Change: it may be left out, but not emptied (null is
-# refused as "expected a string", "" as "required").
+# refused as "expected a string", "" as "required"; ``null_refused`` keeps the null to refuse it).
 class CompanyCreate(_Company):
     name: Name
 
 
 class CompanyPatch(_Company, _Patch):
+    null_refused = frozenset({"name"})
     name: Name = None
 
 
@@ -150,6 +151,7 @@ class PersonCreate(_Person):
 
 
 class PersonPatch(_Person, _Patch):
+    null_refused = frozenset({"last_name"})
     last_name: Line(100, min_length=1) = None
 
 
@@ -158,6 +160,7 @@ class DealCreate(_Deal):
 
 
 class DealPatch(_Deal, _Patch):
+    null_refused = frozenset({"name"})
     name: Name = None
 
 
@@ -166,6 +169,7 @@ class ProjectCreate(_Project):
 
 
 class ProjectPatch(_Project, _Patch):
+    null_refused = frozenset({"name"})
     name: Name = None
 
 
