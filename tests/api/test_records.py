@@ -171,7 +171,6 @@ def test_create_in_a_chosen_group_and_the_default_group(api, world, make):
     ({"name": "A", "background": "ok\x07"}, "background"),
     ({"name": "A", "background": "x" * 20001}, "background"),
     ({"name": "A", "group_id": 999}, "group_id"),
-    ({"name": "A", "group_id": None}, "group_id"),
     ({"name": "A", "group_id": True}, "group_id"),
     ({"name": "A", "responsible_id": 99999}, "responsible_id"),
     ({"name": "A", "custom_fields": {"Nope": "x"}}, "custom_fields.Nope"),
