@@ -17,7 +17,12 @@ def axe_violations(page, impacts=BLOCKING) -> list[str]:
     violation of the given impacts, naming the rule and the first offending elements."""
     # colours mid-transition (a menu opening, a hover fading) are not what a reader sees: let every
     # running animation and transition finish first
-    page.evaluate("() => Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))")
+    # (finite ones only - a spinner runs forever - and two seconds at the most)
+    page.evaluate("""() => Promise.race([
+        Promise.all(document.getAnimations()
+            .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+            .map(a => a.finished.catch(() => null))),
+        new Promise(done => setTimeout(done, 2000))])""")
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;undefined")
     result = page.evaluate("""async () => {
