@@ -28,7 +28,10 @@ class UserCreate(Input):
 
 class UserUpdate(Input):
     """A change of a user: only the fields sent change (a PATCH); ``password`` set means a new
-    password, ``locale`` / ``default_group_id`` null mean "as the browser says" / Basis."""
+    password, ``locale`` / ``default_group_id`` null mean "as the browser says" / Basis. A user's
+    ``email`` and ``name`` cannot be emptied: a null there is refused (422), not "not sent"."""
+
+    null_refused = frozenset({"email", "name"})
 
     email: Email = None
     name: Name = None

@@ -259,7 +259,9 @@ def test_switch_the_group_system(api, world):
     assert audit_log(since) == [("extension_switched", {"extension": "groups", "enabled": False})]
     assert api.get(f"/people/{world.p_sued.id}", token=world.tokens.normal).status_code == 200
     assert api.patch("/settings", token=t, json={}).get_json() == {"groups_enabled": False}
-    for body in ({"groups_enabled": "yes"}, {"groups_enabled": None}, {"groups_enabled": 1}, {"theme": "dark"}):
+    # a null for a switch is "not sent" (docs/API.md): nothing changes
+    assert api.patch("/settings", token=t, json={"groups_enabled": None}).get_json() == {"groups_enabled": False}
+    for body in ({"groups_enabled": "yes"}, {"groups_enabled": 1}, {"theme": "dark"}):
         resp = api.patch("/settings", token=t, json=body)
         assert resp.status_code == 422, body
     assert api.patch("/settings", token=t, json={"groups_enabled": True}).get_json() == {"groups_enabled": True}
