@@ -18,6 +18,7 @@ from ..records.types import TYPES
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import unscoped
 from .models import BASIS_ID, Group, group_members
+from .queries import AccessState, UserImpact, current_state, impact, level_counts
 from .schemas import GroupCreate, GroupDelete, GroupUpdate
 
 
@@ -117,6 +118,21 @@ def record_counts(group_ids: list[int] | None = None, *, trashed: bool = False) 
     return out
 
 
+def _move_target(group: Group, data: GroupDelete) -> Group | None:
+    """The group a deleted group's records move to (None if none is named); refuses Basis and a
+    target that is the group itself or does not exist."""
+    if group.builtin or group.id == BASIS_ID:
+        raise Conflict(_l("The group Basis cannot be deleted."))
+    if data.move_to is None:
+        return None
+    if data.move_to == group.id:
+        raise _invalid("move_to", _l("Choose another group for the records."))
+    move_to = db.session.get(Group, data.move_to)
+    if move_to is None:
+        raise _invalid("move_to", _l("There is no such group."))
+    return move_to
+
+
 def delete_group(actor, group: Group, data: GroupDelete) -> dict[str, int]:
     """Delete a group. Its records move to ``move_to``, which is required while it holds any
     (those in the recycle bin included: they move along).
@@ -125,15 +141,7 @@ def delete_group(actor, group: Group, data: GroupDelete) -> dict[str, int]:
     its records, and no path changes a record's group then (product.md §8) - the admin switches
     it on first. An empty group can be deleted."""
     require_admin(actor)
-    if group.builtin or group.id == BASIS_ID:
-        raise Conflict(_l("The group Basis cannot be deleted."))
-    move_to = None
-    if data.move_to is not None:
-        if data.move_to == group.id:
-            raise _invalid("move_to", _l("Choose another group for the records."))
-        move_to = db.session.get(Group, data.move_to)
-        if move_to is None:
-            raise _invalid("move_to", _l("There is no such group."))
+    move_to = _move_target(group, data)
     # locked first: assignments into it running now finish before it is counted, later ones wait
     # and then find it gone (crm/records/locking.py); so is the target of the move
     # (both in the order of their ids, as every locker does: two deletes moving into each other's
@@ -230,3 +238,58 @@ def set_default_group(actor, user: User, group_id: int | None) -> None:
     user.default_group_id = group_id
     name = db.session.get(Group, group_id).name if group_id else None
     audit(actor, "default_group_set", user=user.email, user_id=user.id, group=name)
+
+
+# --------------------------------------------------------------------------------------------
+# Impact preview and access review (admins; counts only, nothing is written)
+# --------------------------------------------------------------------------------------------
+
+def preview_members(actor, group: Group, user_ids: list[int]) -> list[UserImpact]:
+    """Whose counts change, and how, if ``group``'s member list became exactly ``user_ids``
+    (what :func:`set_members` would do; Basis changes nothing)."""
+    require_admin(actor)
+    _check_users(user_ids)
+    state = current_state()
+    if group.id == BASIS_ID:
+        return []
+    return impact(state, state.with_members(group.id, user_ids))
+
+
+def preview_delete(actor, group: Group, data: GroupDelete) -> list[UserImpact]:
+    """Whose counts change if ``group`` is deleted, its records moving to ``data.move_to``; the
+    same refusals as :func:`delete_group` for Basis, the target and records left without one."""
+    require_admin(actor)
+    move_to = _move_target(group, data)
+    state = current_state()
+    if sum(record_counts([group.id], trashed=True).get(group.id, {}).values()):
+        if not state.enabled:
+            raise _conflict("move_to", groups_off_message(), code=GroupsOff.code)
+        if move_to is None:
+            raise _conflict("move_to", _l("The group still holds records: choose the group they move to."))
+    return impact(state, state.without_group(group.id, move_to.id if move_to else None))
+
+
+def preview_switch(actor, enabled: bool) -> list[UserImpact]:
+    """Whose counts change if the group system is switched on or off."""
+    require_admin(actor)
+    state = current_state()
+    return impact(state, state.with_enabled(enabled))
+
+
+def preview_sharing(actor, field_id: int, group_ids: list[int]) -> list[UserImpact]:
+    """Whose counts change if the custom field ``field_id`` is shared with exactly ``group_ids``."""
+    require_admin(actor)
+    state = current_state()
+    if unknown := set(group_ids) - state.groups:
+        raise _invalid("shared_with", _l("There is no group with the id %(id)s.", id=min(unknown)))
+    if field_id not in state.shares:
+        raise _invalid("field_id", _l("There is no such field."))
+    return impact(state, state.with_shares(field_id, group_ids))
+
+
+def access_review(actor) -> tuple[AccessState, dict]:
+    """Every active user's groups and their counts of full / restricted / hidden records per type
+    (the access review: "who can see our customer data?")."""
+    require_admin(actor)
+    state = current_state()
+    return state, level_counts(state)

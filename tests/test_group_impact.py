@@ -1,0 +1,163 @@
+"""Impact preview and access review (issue 18): the counts a preview promises are the counts each
+user has once the change is made, over random worlds (the adversarial suite's generator), and the
+access review's counts are what each user's lists hold."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, update
+
+from crm.customfields.models import CustomField
+from crm.customfields.schemas import FieldUpdate
+from crm.customfields.services import update_field
+from crm.errors import Refused
+from crm.extensions import db
+from crm.groups import services
+from crm.groups.models import Group
+from crm.groups.queries import Levels
+from crm.groups.schemas import GroupDelete
+from crm.models import User
+from crm.records.models import MODELS
+from crm.visibility import fully_visible_to, restricted_to, unscoped, viewer_for
+from tests.adversarial.test_random_worlds import worlds
+from tests.adversarial.world import BASIS, build, reset_database
+
+EXAMPLES = {"ci": 12, "thorough": 80}[os.environ.get("KONTOR_ADV_PROFILE", "ci")]
+
+
+def actual_counts() -> dict[int, dict[str, Levels]]:
+    """Every active user's counts, straight from the record tables with the real viewer and the
+    record predicates (not the per-group arithmetic of the preview)."""
+    out = {}
+    for user in db.session.scalars(select(User).where(User.active.is_(True))):
+        viewer = viewer_for(user)
+        out[user.id] = {}
+        for key, model in MODELS.items():
+            def count(where, model=model):
+                return db.session.scalar(unscoped(select(func.count()).select_from(model).where(where)))
+            full = count(fully_visible_to(model, viewer))
+            restricted = count(restricted_to(model, viewer))
+            out[user.id][key] = Levels(full, restricted, count(model.deleted_at.is_(None)) - full - restricted)
+    return out
+
+
+@st.composite
+def changes(draw, spec):
+    """One change an admin can preview, on the groups and fields of ``spec``."""
+    kinds = ["switch"]
+    if spec.groups:
+        kinds += ["members", "delete"]
+    if spec.fields:
+        kinds.append("sharing")
+    kind = draw(st.sampled_from(kinds))
+    if kind == "switch":
+        return ("switch",)
+    if kind == "members":
+        return ("members", draw(st.sampled_from(spec.groups)),
+                draw(st.sets(st.sampled_from([u.key for u in spec.users]))))
+    if kind == "delete":
+        group = draw(st.sampled_from(spec.groups))
+        return ("delete", group, draw(st.sampled_from([BASIS, *[g for g in spec.groups if g != group]])))
+    return ("sharing", draw(st.sampled_from([f.key for f in spec.fields])),
+            draw(st.sets(st.sampled_from([BASIS, *spec.groups]), max_size=3)))
+
+
+def preview_and_apply(world, admin, change):
+    """The preview's answer for ``change``, then the change made through the same services."""
+    gid = world.group_ids.get
+    if change[0] == "switch":
+        enabled = not world.spec.enabled
+        preview = services.preview_switch(admin, enabled)
+        services.set_groups_enabled(admin, enabled)
+    elif change[0] == "members":
+        group = db.session.get(Group, gid(change[1]))
+        ids = [world.user_ids[k] for k in sorted(change[2])]
+        preview = services.preview_members(admin, group, ids)
+        services.set_members(admin, group, ids)
+    elif change[0] == "delete":
+        group = db.session.get(Group, gid(change[1]))
+        data = GroupDelete(move_to=gid(change[2]))
+        preview = services.preview_delete(admin, group, data)
+        services.delete_group(admin, group, data)
+    else:
+        field = db.session.get(CustomField, world.field_ids[change[1]])
+        ids = sorted(gid(g) for g in change[2])
+        preview = services.preview_sharing(admin, field.id, ids)
+        update_field(admin, field, FieldUpdate(shared_with=ids))
+    db.session.commit()
+    return preview
+
+
+@settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(data=st.data(), spec=worlds())
+def test_preview_counts_are_the_counts_after_the_change(app, data, spec):
+    reset_database()
+    world = build(spec, issue_api_tokens=False)
+    # some records in the recycle bin: counted nowhere, before or after
+    for key in data.draw(st.sets(st.sampled_from([r.key for r in spec.records])), label="trashed"):
+        model = MODELS[spec.record(key).type]
+        db.session.execute(update(model).where(model.id == world.record_ids[key])
+                           .values(deleted_at=datetime(2030, 1, 1)))
+    admin = User(email="preview-admin@example.com", name="Preview admin", role="admin", password_hash="x")
+    db.session.add(admin)
+    db.session.commit()
+    admin = viewer_for(admin)  # as a request's services get it
+    change = data.draw(changes(spec), label="change")
+
+    before = actual_counts()
+    assert services.access_review(admin)[1] == before
+    try:
+        preview = preview_and_apply(world, admin, change)
+    except Refused:
+        db.session.rollback()
+        assert change[0] == "delete" and not spec.enabled  # a group with records while the system is off
+        with pytest.raises(Refused):
+            services.preview_delete(admin, db.session.get(Group, world.group_ids[change[1]]),
+                                    GroupDelete(move_to=world.group_ids[change[2]]))
+        return
+    after = actual_counts()
+    changed = {uid for uid in before if before[uid] != after[uid]}
+    assert {line.person.id for line in preview} == changed
+    for line in preview:
+        assert dict(line.before) == before[line.person.id]
+        assert dict(line.after) == after[line.person.id]
+
+
+def test_preview_is_for_admins_only_and_writes_nothing(app, make):
+    make.enable_groups()
+    nord = make.group("Nord")
+    lars = make.user(name="Lars")
+    boss = make.user(role="admin")
+    for i in range(3):
+        make.company(f"Firma {i}", group=nord)
+    db.session.commit()
+    with pytest.raises(Refused) as refused:
+        services.preview_members(lars, nord, [lars.id])
+    assert refused.value.status == 403
+    [line] = services.preview_members(boss, nord, [lars.id])
+    assert line.person.id == lars.id
+    assert line.before["company"] == Levels(0, 0, 3)
+    assert line.after["company"] == Levels(3, 0, 0)
+    assert db.session.get(Group, nord.id).members == []  # a preview, not a change
+
+
+def test_preview_of_a_deletion_counts_the_records_where_they_move(app, make):
+    make.enable_groups()
+    nord, sued = make.group("Nord"), make.group("Süd")
+    lars = make.user(name="Lars", groups=[sued])
+    boss = make.user(role="admin")
+    for i in range(2):
+        make.company(f"Firma {i}", group=nord)
+    db.session.commit()
+    [line] = services.preview_delete(boss, nord, GroupDelete(move_to=sued.id))
+    assert line.person.id == lars.id
+    assert (line.before["company"], line.after["company"]) == (Levels(0, 0, 2), Levels(2, 0, 0))
+    with pytest.raises(Refused) as refused:  # records and no target: the delete's own refusal
+        services.preview_delete(boss, nord, GroupDelete())
+    assert refused.value.status == 409
