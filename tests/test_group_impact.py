@@ -3,7 +3,10 @@ user has once the change is made, over random worlds (the adversarial suite's ge
 access review's counts are what each user's lists hold."""
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
 from datetime import datetime
 
 import pytest
@@ -11,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
+from crm.audit.models import AuditEntry
 from crm.customfields.models import CustomField
 from crm.customfields.schemas import FieldUpdate
 from crm.customfields.services import update_field
@@ -20,7 +24,7 @@ from crm.groups import services
 from crm.groups.models import Group
 from crm.groups.queries import Levels
 from crm.groups.schemas import GroupDelete
-from crm.models import User
+from crm.models import Account, User
 from crm.records.models import MODELS
 from crm.visibility import fully_visible_to, restricted_to, unscoped, viewer_for
 from tests.adversarial.test_random_worlds import worlds
@@ -161,3 +165,86 @@ def test_preview_of_a_deletion_counts_the_records_where_they_move(app, make):
     with pytest.raises(Refused) as refused:  # records and no target: the delete's own refusal
         services.preview_delete(boss, nord, GroupDelete())
     assert refused.value.status == 409
+
+
+# -- the pages: a "Show impact" button next to Save on every change that moves visibility ---------
+
+def _impact_rows(body: str) -> list[str]:
+    section = re.search(r'<section id="impact".*?</section>', body, re.S).group(0)
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in re.findall(r"<tr>(.*?)</tr>", section, re.S)]
+
+
+def test_group_page_shows_the_impact_of_new_members_and_saves_nothing(client, make):
+    make.enable_groups()
+    nord = make.group("Nord")
+    lars = make.user(name="Lars")
+    boss = make.user(role="admin", name="Chefin")
+    for i in range(3):
+        make.company(f"Firma {i}", group=nord)
+    make.deal("Auftrag", group=nord)
+    db.session.commit()
+    make.login(client, boss)
+    resp = client.post(f"/settings/groups/{nord.id}", data={"name": "Nord", "members": [str(lars.id)],
+                                                            "preview": "1"})
+    assert resp.status_code == 200
+    body = resp.get_data(as_text=True)
+    assert _impact_rows(body)[1:] == ["Lars Firmen 0 → 3 (+3) 0 3 → 0 (−3)",
+                                      "Angebote 0 → 1 (+1) 0 1 → 0 (−1)"]
+    assert "Firma 0" not in body and "Auftrag" not in body  # counts, never records
+    db.session.expire_all()
+    assert db.session.get(Group, nord.id).members == []
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_other_previews_on_their_pages(client, make):
+    make.enable_groups()
+    nord = make.group("Nord")
+    make.user(name="Lars")
+    boss = make.user(role="admin", name="Chefin", groups=[nord])
+    make.company("Firma", group=nord)
+    status = make.field("company", "Kundenstatus")
+    db.session.commit()
+    make.login(client, boss)
+    body = client.post(f"/settings/groups/{nord.id}/delete", data={"move_to": "1", "preview": "1"}).get_data(
+        as_text=True)
+    assert _impact_rows(body)[1:] == ["Lars Firmen 0 → 1 (+1) 0 1 → 0 (−1)"]
+    body = client.post(f"/settings/fields/{status.id}", data={"name": "Kundenstatus", "shared_with": ["1"],
+                                                               "preview": "1"}).get_data(as_text=True)
+    assert _impact_rows(body)[1:] == ["Lars Firmen 0 0 → 1 (+1) 1 → 0 (−1)"]
+    body = client.post("/settings/extensions", data={"preview": "1"}).get_data(as_text=True)
+    assert _impact_rows(body)[1:] == ["Lars Firmen 0 → 1 (+1) 0 1 → 0 (−1)"]
+    db.session.expire_all()
+    assert db.session.get(Group, nord.id) is not None
+    assert db.session.get(CustomField, status.id).shared_with == []
+    assert db.session.get(Account, 1).groups_enabled
+
+
+# -- the access review ---------------------------------------------------------------------------
+
+def test_access_review_page_and_csv_count_what_each_user_lists(client, make):
+    make.enable_groups()
+    nord = make.group("Nord")
+    lars = make.user(name="Lars")
+    boss = make.user(role="admin", name="Chefin", groups=[nord])
+    make.company("Firma Nord", group=nord)
+    make.company("Firma Basis")
+    make.field("company", "Kundenstatus", shared_with=[make.basis()])
+    db.session.commit()
+    make.login(client, lars)
+    assert client.get("/settings/access-review").status_code == 403
+    assert client.get("/settings/access-review.csv").status_code == 403
+    listed = client.get("/companies").get_data(as_text=True)
+    assert "Firma Nord" in listed and "Firma Basis" in listed  # one in full, one restricted
+    client.post("/logout")
+    make.login(client, boss)
+    page = client.get("/settings/access-review")
+    assert page.status_code == 200
+    assert "Firma" not in page.get_data(as_text=True)  # numbers, never records
+    resp = client.get("/settings/access-review.csv")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:5] == ["Name", "E-Mail", "Rolle", "Basis", "Nord"]
+    assert rows[0][5:8] == ["Firmen: voll", "Firmen: eingeschränkt", "Firmen: verborgen"]
+    by_name = {row[0]: row for row in rows[1:]}
+    assert by_name["Chefin"][3:8] == ["x", "x", "2", "0", "0"]
+    assert by_name["Lars"][3:8] == ["x", "", "1", "1", "0"]
