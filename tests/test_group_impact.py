@@ -248,3 +248,40 @@ def test_access_review_page_and_csv_count_what_each_user_lists(client, make):
     by_name = {row[0]: row for row in rows[1:]}
     assert by_name["Chefin"][3:8] == ["x", "x", "2", "0", "0"]
     assert by_name["Lars"][3:8] == ["x", "", "1", "1", "0"]
+
+
+# -- the API ---------------------------------------------------------------------------------------
+
+def test_api_impact_preview_and_access_review(client, make):
+    from crm.auth.services import issue_token
+
+    make.enable_groups()
+    nord = make.group("Nord")
+    lars = make.user(name="Lars")
+    boss = make.user(role="admin", name="Chefin")
+    make.company("Firma", group=nord)
+    db.session.commit()
+    admin = {"Authorization": f"Bearer {issue_token(boss)}"}
+    normal = {"Authorization": f"Bearer {issue_token(lars)}"}
+    body = {"change": "members", "group_id": nord.id, "member_ids": [lars.id]}
+    assert client.post("/api/v1/impact", json=body, headers=normal).status_code == 403
+    resp = client.post("/api/v1/impact", json=body, headers=admin)
+    assert resp.status_code == 200
+    assert resp.json == {"users": [{"user_id": lars.id, "name": "Lars", "changes": {"company": {
+        "before": {"full": 0, "restricted": 0, "hidden": 1}, "after": {"full": 1, "restricted": 0, "hidden": 0}}}}]}
+    db.session.expire_all()
+    assert db.session.get(Group, nord.id).members == []
+    resp = client.post("/api/v1/impact", json={"change": "members", "group_id": nord.id}, headers=admin)
+    assert resp.status_code == 422 and "member_ids" in resp.json["error"]["fields"]
+    resp = client.post("/api/v1/impact", json={"change": "delete_group", "group_id": 999}, headers=admin)
+    assert resp.status_code == 422 and "group_id" in resp.json["error"]["fields"]
+    resp = client.post("/api/v1/impact", json={"change": "groups_enabled", "groups_enabled": False},
+                       headers=admin)
+    assert sorted(u["user_id"] for u in resp.json["users"]) == sorted([lars.id, boss.id])  # nobody is in Nord
+
+    assert client.get("/api/v1/access-review", headers=normal).status_code == 403
+    review = client.get("/api/v1/access-review", headers=admin).json
+    assert review["groups"] == [{"id": 1, "name": "Basis"}, {"id": nord.id, "name": "Nord"}]
+    by_id = {u["id"]: u for u in review["users"]}
+    assert by_id[lars.id]["group_ids"] == [1]
+    assert by_id[lars.id]["counts"]["company"] == {"full": 0, "restricted": 0, "hidden": 1}

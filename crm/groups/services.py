@@ -19,7 +19,7 @@ from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import unscoped
 from .models import BASIS_ID, Group, group_members
 from .queries import AccessState, UserImpact, current_state, impact, level_counts
-from .schemas import GroupCreate, GroupDelete, GroupUpdate
+from .schemas import GroupCreate, GroupDelete, GroupUpdate, ImpactRequest
 
 
 def _invalid(field: str, message) -> Invalid:
@@ -293,3 +293,28 @@ def access_review(actor) -> tuple[AccessState, dict]:
     require_admin(actor)
     state = current_state()
     return state, level_counts(state)
+
+
+def _required(data: ImpactRequest, *names: str) -> None:
+    if missing := [n for n in names if getattr(data, n) is None]:
+        raise Invalid(fields={n: _l("This field is required.") for n in missing})
+
+
+def preview(actor, data: ImpactRequest) -> list[UserImpact]:
+    """The impact preview of any one change (the API's single entry point)."""
+    require_admin(actor)
+    if data.change == "groups_enabled":
+        _required(data, "groups_enabled")
+        return preview_switch(actor, data.groups_enabled)
+    if data.change == "sharing":
+        _required(data, "field_id", "shared_with")
+        return preview_sharing(actor, data.field_id, data.shared_with)
+    _required(data, "group_id", *(["member_ids"] if data.change == "members" else []))
+    group = db.session.get(Group, data.group_id)
+    if group is None:
+        raise _invalid("group_id", _l("There is no such group."))
+    if data.change == "members":
+        return preview_members(actor, group, data.member_ids)
+    if data.change == "delete_group":
+        return preview_delete(actor, group, GroupDelete(move_to=data.move_to))
+    raise _invalid("change", _l("Not allowed."))  # explicit deny: a change the preview does not know
