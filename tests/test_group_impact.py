@@ -285,3 +285,42 @@ def test_api_impact_preview_and_access_review(client, make):
     by_id = {u["id"]: u for u in review["users"]}
     assert by_id[lars.id]["group_ids"] == [1]
     assert by_id[lars.id]["counts"]["company"] == {"full": 0, "restricted": 0, "hidden": 1}
+
+
+# -- membership editing that scales ----------------------------------------------------------------
+
+def test_members_are_found_by_search_and_added_and_removed_many_at_once(client, make):
+    make.enable_groups()
+    nord = make.group("Nord")
+    boss = make.user(role="admin", name="Chefin")
+    staff = [make.user(name=f"Vertrieb {i:02d}", email=f"v{i}@firma.example") for i in range(30)]
+    make.user(name="Vertrieb Ehemalig", email="alt@firma.example").active = False
+    db.session.commit()
+    make.login(client, boss)
+    body = client.get(f"/settings/groups/{nord.id}?q=VERTRIEB 1").get_data(as_text=True)
+    found = re.findall(r'name="user_ids" value="(\d+)"', body)
+    assert found == [str(u.id) for u in staff[10:20]]  # by name, case-insensitive; not inactive ones
+    body = client.get(f"/settings/groups/{nord.id}?q=%25").get_data(as_text=True)
+    assert "Kein Benutzer gefunden" in body  # a LIKE wildcard is plain text
+    resp = client.post(f"/settings/groups/{nord.id}/members/add", data={"user_ids": found, "preview": "1"})
+    assert resp.status_code == 200 and 'id="impact"' in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Group, nord.id).members == []  # a preview
+    resp = client.post(f"/settings/groups/{nord.id}/members/add", data={"user_ids": found})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert sorted(u.id for u in db.session.get(Group, nord.id).members) == [u.id for u in staff[10:20]]
+    body = client.get(f"/settings/groups/{nord.id}?q=VERTRIEB 1").get_data(as_text=True)
+    assert "Kein Benutzer gefunden" in body  # members are no longer offered
+    resp = client.post(f"/settings/groups/{nord.id}/members/remove",
+                       data={"user_ids": [str(u.id) for u in staff[10:15]]})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert sorted(u.id for u in db.session.get(Group, nord.id).members) == [u.id for u in staff[15:20]]
+    actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions == ["member_added"] * 10 + ["member_removed"] * 5
+    # nothing ticked, or an unknown user: refused, nothing changes
+    assert client.post(f"/settings/groups/{nord.id}/members/add", data={}).status_code == 302
+    assert client.post(f"/settings/groups/{nord.id}/members/add", data={"user_ids": ["999999"]}).status_code == 302
+    db.session.expire_all()
+    assert len(db.session.get(Group, nord.id).members) == 5

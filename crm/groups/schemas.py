@@ -2,9 +2,9 @@
 models; :mod:`crm.groups.services` owns every rule)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..schematypes import Id, Ids, Input, line
 
@@ -21,6 +21,12 @@ class GroupUpdate(Input):
 
     name: Name = None
     member_ids: Ids = None
+
+
+class MemberChange(Input):
+    """Users to add to a group or take out of it, many at once."""
+
+    user_ids: Annotated[Ids, Field(min_length=1)]
 
 
 class GroupDelete(Input):

@@ -19,7 +19,7 @@ from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import unscoped
 from .models import BASIS_ID, Group, group_members
 from .queries import AccessState, UserImpact, current_state, impact, level_counts
-from .schemas import GroupCreate, GroupDelete, GroupUpdate, ImpactRequest
+from .schemas import GroupCreate, GroupDelete, GroupUpdate, ImpactRequest, MemberChange
 
 
 def _invalid(field: str, message) -> Invalid:
@@ -204,6 +204,43 @@ def remove_member(actor, group: Group, user: User) -> bool:
         return False
     audit(actor, "member_removed", group=group.name, group_id=group.id, user=user.email, user_id=user.id)
     return True
+
+
+def add_members(actor, group: Group, data: MemberChange) -> int:
+    """Add many users to ``group`` at once (each audited); how many were not members yet."""
+    require_admin(actor)
+    _check_users(data.user_ids)
+    if group.id == BASIS_ID:
+        return 0  # everyone is always in Basis
+    users = list(db.session.scalars(select(User).where(User.id.in_(data.user_ids)).order_by(User.id)))
+    added = sum(add_member(actor, group, user) for user in users)
+    db.session.expire(group, ["members"])
+    return added
+
+
+def remove_members(actor, group: Group, data: MemberChange) -> int:
+    """Take many users out of ``group`` at once (each audited); how many were members."""
+    require_admin(actor)
+    _check_users(data.user_ids)
+    if group.id == BASIS_ID:
+        raise _invalid("member_ids", _l("Every user is always a member of Basis."))
+    users = list(db.session.scalars(select(User).where(User.id.in_(data.user_ids)).order_by(User.id)))
+    removed = sum(remove_member(actor, group, user) for user in users)
+    db.session.expire(group, ["members"])
+    return removed
+
+
+def member_candidates(actor, group: Group, q: str, limit: int = 50) -> list[User]:
+    """Active users who are not members of ``group`` and whose name or email contains ``q``
+    (case-insensitive), by name; at most ``limit``."""
+    require_admin(actor)
+    stmt = select(User).where(User.active.is_(True), User.id.not_in(
+        select(group_members.c.user_id).where(group_members.c.group_id == group.id)))
+    if q := q.strip():
+        needle = q.lower()
+        stmt = stmt.where(func.lower(User.name).contains(needle, autoescape=True)
+                          | func.lower(User.email).contains(needle, autoescape=True))
+    return list(db.session.scalars(stmt.order_by(User.name, User.id).limit(limit)))
 
 
 def set_members(actor, group: Group, user_ids: list[int]) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..adminpages import admin_blueprint
 from ..auth.models import User
 from ..common import utcnow
-from ..errors import Refused, apply_to_form
+from ..errors import Refused, apply_to_form, flash_refusal
 from ..extensions import db
 from ..records.export import _cell, csv_stream
 from ..records.types import TYPES
@@ -19,7 +20,7 @@ from ..settings.forms import ROLE_LABELS, GroupDeleteForm, GroupForm
 from ..visibility import current_viewer
 from . import services
 from .models import BASIS_ID, Group
-from .schemas import GroupCreate, GroupDelete, GroupUpdate
+from .schemas import GroupCreate, GroupDelete, GroupUpdate, MemberChange
 
 bp = admin_blueprint("groups", __name__)
 
@@ -94,9 +95,61 @@ def edit(group_id: int):
                 db.session.commit()
                 flash(_("Saved."), "success")
                 return redirect(url_for("groups.index"))
+    return _edit_page(group, form, impact), 400 if request.method == "POST" and impact is None else 200
+
+
+def _edit_page(group: Group, form: GroupForm, impact=None, added_impact=None):
+    """The group's page: its form, and the member search (``?q=``) with the add and remove
+    lists that scale to many users."""
+    q = request.args.get("q", "")
     return render_template("settings/group_form.html", group=group, form=form, impact=impact,
-                           counts=services.record_counts([group.id]).get(group.id, {})), (
-        400 if request.method == "POST" and impact is None else 200)
+                           q=q, candidates=services.member_candidates(current_viewer(), group, q),
+                           added_impact=added_impact,
+                           counts=services.record_counts([group.id]).get(group.id, {}))
+
+
+def _member_ids_posted() -> list:
+    return [int(v) if v.isascii() and v.isdigit() and len(v) <= 12 else v for v in request.form.getlist("user_ids")]
+
+
+@bp.post("/groups/<int:group_id>/members/add")
+def add_members(group_id: int):
+    """Add the ticked users of the search to the group (or, with ``preview``, show what that
+    would change)."""
+    group = db.session.get(Group, group_id) or abort(404)
+    try:
+        data = MemberChange.parse({"user_ids": _member_ids_posted()})
+        if PREVIEW in request.form:
+            impact = services.preview_members(current_viewer(), group,
+                                              services.member_ids(group) + data.user_ids)
+            form = GroupForm(formdata=None, obj=group)
+            form.members.choices = [(u.id, u.name) for u in _users() if u.active or u in group.members]
+            form.members.data = [u.id for u in group.members]
+            return _edit_page(group, form, added_impact=impact)
+        added = services.add_members(current_viewer(), group, data)
+    except Refused as refused:
+        db.session.rollback()
+        flash_refusal(refused)
+    else:
+        db.session.commit()
+        flash(ngettext("%(num)s member added.", "%(num)s members added.", added), "success")
+    return redirect(url_for("groups.edit", group_id=group_id, q=request.args.get("q") or None))
+
+
+@bp.post("/groups/<int:group_id>/members/remove")
+def remove_members(group_id: int):
+    """Take the ticked members out of the group."""
+    group = db.session.get(Group, group_id) or abort(404)
+    try:
+        removed = services.remove_members(current_viewer(), group,
+                                          MemberChange.parse({"user_ids": _member_ids_posted()}))
+    except Refused as refused:
+        db.session.rollback()
+        flash_refusal(refused)
+    else:
+        db.session.commit()
+        flash(ngettext("%(num)s member removed.", "%(num)s members removed.", removed), "success")
+    return redirect(url_for("groups.edit", group_id=group_id))
 
 
 @bp.route("/groups/<int:group_id>/delete", methods=["GET", "POST"])
