@@ -1,6 +1,6 @@
 """Schmidt's admin finds Lars Petersen by searching on the group Süd and previews what adding him
-would change before saving, then looks at the access review and downloads it as CSV - on a desktop and on a phone, with no critical or
-serious axe finding."""
+would change before saving, then looks at the access review and downloads it as CSV - on a
+desktop and on a phone, with no critical or serious axe finding."""
 from __future__ import annotations
 
 import pytest
