@@ -206,6 +206,15 @@ def restricted_to(model, viewer: Viewer) -> ColumnElement[bool]:
     return and_(not_trashed(model), model.group_id.not_in(viewer.group_ids))
 
 
+def group_restricted_to(key: str, group_id, viewer: Viewer) -> ColumnElement[bool]:
+    """``group_id`` (a column naming a group) is a group whose records of type ``key`` the viewer
+    sees restricted only: :func:`restricted_to` for a group column rather than a record (counts
+    per group, as the impact preview and the access review take them)."""
+    if not viewer.groups_enabled or not viewer.sees_restricted(key):
+        return false()
+    return group_id.not_in(viewer.group_ids)
+
+
 def trashed_fully_visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
     """Records in the recycle bin whose group the viewer sees in full (the recycle bin page, and
     a link to such a record, which reads "(deleted)" to this viewer and "hidden" to others).

@@ -19,7 +19,21 @@ from ..customfields.schemas import FieldCreate, FieldList, FieldOut, FieldUpdate
 from ..extensions import db
 from ..groups import services as groups
 from ..groups.models import BASIS_ID, Group
-from ..groups.schemas import GroupCreate, GroupDelete, GroupList, GroupOut, GroupUpdate
+from ..groups.schemas import (
+    AccessReviewOut,
+    GroupCreate,
+    GroupDelete,
+    GroupList,
+    GroupOut,
+    GroupUpdate,
+    ImpactOut,
+    ImpactRequest,
+    LevelCounts,
+    ReviewGroup,
+    ReviewUser,
+    TypeChange,
+    UserImpactOut,
+)
 from ..settings import services as settings
 from ..settings.schemas import SettingsUpdate
 from ..users import services as users
@@ -158,6 +172,39 @@ def groups_delete(group_id: int):
     groups.delete_group(g.viewer, group, GroupDelete.parse({"move_to": _move_to()}))
     db.session.commit()
     return "", 204
+
+
+# -- impact preview and access review ----------------------------------------------------------
+
+def _levels(levels) -> LevelCounts:
+    return LevelCounts(full=levels.full, restricted=levels.restricted, hidden=levels.hidden)
+
+
+@bp.post("/impact")
+@admin_only
+def impact_preview():
+    """What a change would do to whom (counts only); nothing is changed."""
+    lines = groups.preview(g.viewer, ImpactRequest.parse(json_body()))
+    db.session.rollback()  # nothing was written; end the read transaction
+    return _json(ImpactOut(users=[
+        UserImpactOut(user_id=line.person.id, name=line.person.name, changes={
+            key: TypeChange(before=_levels(line.before[key]), after=_levels(line.after[key]))
+            for key in line.changed_types()})
+        for line in lines]))
+
+
+@bp.get("/access-review")
+@admin_only
+def access_review():
+    state, counts = groups.access_review(g.viewer)
+    group_rows = db.session.execute(select(Group.id, Group.name).order_by(Group.id))
+    return _json(AccessReviewOut(
+        groups_enabled=state.enabled,
+        groups=[ReviewGroup(id=gid, name=name) for gid, name in group_rows],
+        users=[ReviewUser(id=p.id, name=p.name, email=p.email, role=p.role,
+                          group_ids=sorted({BASIS_ID} | state.members.get(p.id, frozenset())),
+                          counts={key: _levels(levels) for key, levels in counts[p.id].items()})
+               for p in state.users]))
 
 
 # -- custom fields -----------------------------------------------------------------------------

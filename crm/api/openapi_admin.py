@@ -7,15 +7,15 @@ from __future__ import annotations
 from pydantic.json_schema import models_json_schema
 
 from ..customfields.schemas import FieldCreate, FieldList, FieldOut, FieldUpdate
-from ..groups.schemas import GroupCreate, GroupList, GroupOut, GroupUpdate
+from ..groups.schemas import AccessReviewOut, GroupCreate, GroupList, GroupOut, GroupUpdate, ImpactOut, ImpactRequest
 from ..settings.schemas import SettingsOut, SettingsUpdate
 from ..users.schemas import UserCreate, UserList, UserOut, UserUpdate
 from .oas import ID_SCHEMA, NO_CONTENT, _json, op, path_id, query, ref
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
-INPUTS = (UserCreate, UserUpdate, GroupCreate, GroupUpdate, FieldCreate, FieldUpdate, SettingsUpdate)
-OUTPUTS = (UserOut, UserList, GroupOut, GroupList, FieldOut, FieldList, SettingsOut)
+INPUTS = (UserCreate, UserUpdate, GroupCreate, GroupUpdate, FieldCreate, FieldUpdate, SettingsUpdate, ImpactRequest)
+OUTPUTS = (UserOut, UserList, GroupOut, GroupList, FieldOut, FieldList, SettingsOut, ImpactOut, AccessReviewOut)
 
 
 def admin_schemas() -> dict:
@@ -58,6 +58,16 @@ def admin_paths() -> dict:
             "delete": op("Delete a group; its records move to `move_to` (admins)", NO_CONTENT,
                          "403", "404", "409", "422", tag="admin", ok_status="204",
                          params=[gid, query("move_to", ID_SCHEMA, "Required while the group holds records")]),
+        },
+        "/impact": {
+            "post": op("Impact preview: per user whose view would change, per record type, the counts of "
+                       "records seen full / restricted / hidden before and after the change; nothing is "
+                       "changed (admins)", _json(ref("ImpactOut")), "403", "422",
+                       body=ref("ImpactRequest"), tag="admin"),
+        },
+        "/access-review": {
+            "get": op("Access review: every active user's groups and counts of records seen full / "
+                      "restricted / hidden per type (admins)", _json(ref("AccessReviewOut")), "403", tag="admin"),
         },
         "/custom-fields": {
             "get": op("All custom fields (admins)", _json(ref("FieldList")), "403", tag="admin"),

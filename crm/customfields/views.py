@@ -12,7 +12,7 @@ from ..errors import Refused, apply_to_form
 from ..extensions import db
 from ..forms_common import lines
 from ..groups.models import BASIS_ID, Group
-from ..groups.services import account
+from ..groups.services import account, preview_sharing
 from ..settings.forms import ENTITY_LABELS, FieldForm
 from ..visibility import current_viewer
 from . import services
@@ -20,6 +20,9 @@ from .models import CustomField
 from .schemas import FieldCreate, FieldUpdate
 
 bp = admin_blueprint("fields", __name__)
+
+#: the name of the submit button that asks for the impact preview instead of the change
+PREVIEW = "preview"
 
 
 def _form(field: CustomField | None = None) -> FieldForm:
@@ -65,21 +68,26 @@ def edit(field_id: int):
     field = db.session.get(CustomField, field_id) or abort(404)
     form = _form(field)
     form.entity.data, form.kind.data = field.entity, field.kind  # fixed once created: shown, not posted
+    impact = None
     if form.validate_on_submit():
         try:
-            services.update_field(current_viewer(), field, FieldUpdate.parse({
-                "name": form.name.data, "options": lines(form.options.data),
-                "shared_with": form.shared_with.data or []}))
+            data = FieldUpdate.parse({"name": form.name.data, "options": lines(form.options.data),
+                                      "shared_with": form.shared_with.data or []})
+            if PREVIEW in request.form:  # what the new sharing would change; nothing is saved
+                impact = preview_sharing(current_viewer(), field.id, data.shared_with)
+            else:
+                services.update_field(current_viewer(), field, data)
         except Refused as refused:
             db.session.rollback()
             field = db.session.get(CustomField, field_id)
             apply_to_form(form, refused)
         else:
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("fields.index"))
-    return render_template("settings/field_form.html", form=form, field=field), (
-        400 if request.method == "POST" else 200)
+            if impact is None:
+                db.session.commit()
+                flash(_("Saved."), "success")
+                return redirect(url_for("fields.index"))
+    return render_template("settings/field_form.html", form=form, field=field, impact=impact), (
+        400 if request.method == "POST" and impact is None else 200)
 
 
 @bp.post("/fields/<int:field_id>/move")

@@ -2,7 +2,9 @@
 models; :mod:`crm.groups.services` owns every rule)."""
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
 
 from ..schematypes import Id, Ids, Input, line
 
@@ -19,6 +21,12 @@ class GroupUpdate(Input):
 
     name: Name = None
     member_ids: Ids = None
+
+
+class MemberChange(Input):
+    """Users to add to a group or take out of it, many at once."""
+
+    user_ids: Annotated[Ids, Field(min_length=1)]
 
 
 class GroupDelete(Input):
@@ -39,3 +47,71 @@ class GroupOut(BaseModel):
 class GroupList(BaseModel):
     items: list[GroupOut]
 
+
+
+#: the changes an impact preview answers for
+CHANGES = ("members", "delete_group", "sharing", "groups_enabled")
+
+
+class ImpactRequest(Input):
+    """A change to preview, not to make: ``members`` (``group_id``, ``member_ids``: the complete
+    new list), ``delete_group`` (``group_id``, ``move_to``), ``sharing`` (``field_id``,
+    ``shared_with``: the complete new list) or ``groups_enabled`` (the switch's new position)."""
+
+    change: Literal[CHANGES]
+    group_id: Id = None
+    member_ids: Ids = None
+    move_to: Id = None
+    field_id: Id = None
+    shared_with: Ids = None
+    groups_enabled: bool = None
+
+
+class LevelCounts(BaseModel):
+    """How many records (not in the recycle bin) of one type a user sees at each level."""
+
+    full: int
+    restricted: int
+    hidden: int
+
+
+class TypeChange(BaseModel):
+    before: LevelCounts
+    after: LevelCounts
+
+
+class UserImpactOut(BaseModel):
+    user_id: int
+    name: str
+    #: record type key (company, person, deal, project) -> its counts; only the types that change
+    changes: dict[str, TypeChange]
+
+
+class ImpactOut(BaseModel):
+    """Every user whose counts would change; nobody else. Counts only, never a record."""
+
+    users: list[UserImpactOut]
+
+
+class ReviewGroup(BaseModel):
+    id: int
+    name: str
+
+
+class ReviewUser(BaseModel):
+    id: int
+    name: str
+    email: str
+    role: str
+    #: the groups they are in, Basis included
+    group_ids: list[int]
+    #: record type key -> counts
+    counts: dict[str, LevelCounts]
+
+
+class AccessReviewOut(BaseModel):
+    """Every active user's groups and counts (the access review)."""
+
+    groups_enabled: bool
+    groups: list[ReviewGroup]
+    users: list[ReviewUser]

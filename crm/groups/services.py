@@ -18,7 +18,8 @@ from ..records.types import TYPES
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import unscoped
 from .models import BASIS_ID, Group, group_members
-from .schemas import GroupCreate, GroupDelete, GroupUpdate
+from .queries import AccessState, UserImpact, current_state, impact, level_counts
+from .schemas import GroupCreate, GroupDelete, GroupUpdate, ImpactRequest, MemberChange
 
 
 def _invalid(field: str, message) -> Invalid:
@@ -117,6 +118,21 @@ def record_counts(group_ids: list[int] | None = None, *, trashed: bool = False) 
     return out
 
 
+def _move_target(group: Group, data: GroupDelete) -> Group | None:
+    """The group a deleted group's records move to (None if none is named); refuses Basis and a
+    target that is the group itself or does not exist."""
+    if group.builtin or group.id == BASIS_ID:
+        raise Conflict(_l("The group Basis cannot be deleted."))
+    if data.move_to is None:
+        return None
+    if data.move_to == group.id:
+        raise _invalid("move_to", _l("Choose another group for the records."))
+    move_to = db.session.get(Group, data.move_to)
+    if move_to is None:
+        raise _invalid("move_to", _l("There is no such group."))
+    return move_to
+
+
 def delete_group(actor, group: Group, data: GroupDelete) -> dict[str, int]:
     """Delete a group. Its records move to ``move_to``, which is required while it holds any
     (those in the recycle bin included: they move along).
@@ -125,15 +141,7 @@ def delete_group(actor, group: Group, data: GroupDelete) -> dict[str, int]:
     its records, and no path changes a record's group then (product.md §8) - the admin switches
     it on first. An empty group can be deleted."""
     require_admin(actor)
-    if group.builtin or group.id == BASIS_ID:
-        raise Conflict(_l("The group Basis cannot be deleted."))
-    move_to = None
-    if data.move_to is not None:
-        if data.move_to == group.id:
-            raise _invalid("move_to", _l("Choose another group for the records."))
-        move_to = db.session.get(Group, data.move_to)
-        if move_to is None:
-            raise _invalid("move_to", _l("There is no such group."))
+    move_to = _move_target(group, data)
     # locked first: assignments into it running now finish before it is counted, later ones wait
     # and then find it gone (crm/records/locking.py); so is the target of the move
     # (both in the order of their ids, as every locker does: two deletes moving into each other's
@@ -198,6 +206,43 @@ def remove_member(actor, group: Group, user: User) -> bool:
     return True
 
 
+def add_members(actor, group: Group, data: MemberChange) -> int:
+    """Add many users to ``group`` at once (each audited); how many were not members yet."""
+    require_admin(actor)
+    _check_users(data.user_ids)
+    if group.id == BASIS_ID:
+        return 0  # everyone is always in Basis
+    users = list(db.session.scalars(select(User).where(User.id.in_(data.user_ids)).order_by(User.id)))
+    added = sum(add_member(actor, group, user) for user in users)
+    db.session.expire(group, ["members"])
+    return added
+
+
+def remove_members(actor, group: Group, data: MemberChange) -> int:
+    """Take many users out of ``group`` at once (each audited); how many were members."""
+    require_admin(actor)
+    _check_users(data.user_ids)
+    if group.id == BASIS_ID:
+        raise _invalid("member_ids", _l("Every user is always a member of Basis."))
+    users = list(db.session.scalars(select(User).where(User.id.in_(data.user_ids)).order_by(User.id)))
+    removed = sum(remove_member(actor, group, user) for user in users)
+    db.session.expire(group, ["members"])
+    return removed
+
+
+def member_candidates(actor, group: Group, q: str, limit: int = 50) -> list[User]:
+    """Active users who are not members of ``group`` and whose name or email contains ``q``
+    (case-insensitive), by name; at most ``limit``."""
+    require_admin(actor)
+    stmt = select(User).where(User.active.is_(True), User.id.not_in(
+        select(group_members.c.user_id).where(group_members.c.group_id == group.id)))
+    if q := q.strip():
+        needle = q.lower()
+        stmt = stmt.where(func.lower(User.name).contains(needle, autoescape=True)
+                          | func.lower(User.email).contains(needle, autoescape=True))
+    return list(db.session.scalars(stmt.order_by(User.name, User.id).limit(limit)))
+
+
 def set_members(actor, group: Group, user_ids: list[int]) -> None:
     """Make the member list exactly ``user_ids`` (each change audited)."""
     require_admin(actor)
@@ -230,3 +275,83 @@ def set_default_group(actor, user: User, group_id: int | None) -> None:
     user.default_group_id = group_id
     name = db.session.get(Group, group_id).name if group_id else None
     audit(actor, "default_group_set", user=user.email, user_id=user.id, group=name)
+
+
+# --------------------------------------------------------------------------------------------
+# Impact preview and access review (admins; counts only, nothing is written)
+# --------------------------------------------------------------------------------------------
+
+def preview_members(actor, group: Group, user_ids: list[int]) -> list[UserImpact]:
+    """Whose counts change, and how, if ``group``'s member list became exactly ``user_ids``
+    (what :func:`set_members` would do; Basis changes nothing)."""
+    require_admin(actor)
+    _check_users(user_ids)
+    state = current_state()
+    if group.id == BASIS_ID:
+        return []
+    return impact(state, state.with_members(group.id, user_ids))
+
+
+def preview_delete(actor, group: Group, data: GroupDelete) -> list[UserImpact]:
+    """Whose counts change if ``group`` is deleted, its records moving to ``data.move_to``; the
+    same refusals as :func:`delete_group` for Basis, the target and records left without one."""
+    require_admin(actor)
+    move_to = _move_target(group, data)
+    state = current_state()
+    if sum(record_counts([group.id], trashed=True).get(group.id, {}).values()):
+        if not state.enabled:
+            raise _conflict("move_to", groups_off_message(), code=GroupsOff.code)
+        if move_to is None:
+            raise _conflict("move_to", _l("The group still holds records: choose the group they move to."))
+    return impact(state, state.without_group(group.id, move_to.id if move_to else None))
+
+
+def preview_switch(actor, enabled: bool) -> list[UserImpact]:
+    """Whose counts change if the group system is switched on or off."""
+    require_admin(actor)
+    state = current_state()
+    return impact(state, state.with_enabled(enabled))
+
+
+def preview_sharing(actor, field_id: int, group_ids: list[int]) -> list[UserImpact]:
+    """Whose counts change if the custom field ``field_id`` is shared with exactly ``group_ids``."""
+    require_admin(actor)
+    state = current_state()
+    if unknown := set(group_ids) - state.groups:
+        raise _invalid("shared_with", _l("There is no group with the id %(id)s.", id=min(unknown)))
+    if field_id not in state.shares:
+        raise _invalid("field_id", _l("There is no such field."))
+    return impact(state, state.with_shares(field_id, group_ids))
+
+
+def access_review(actor) -> tuple[AccessState, dict]:
+    """Every active user's groups and their counts of full / restricted / hidden records per type
+    (the access review: "who can see our customer data?")."""
+    require_admin(actor)
+    state = current_state()
+    return state, level_counts(state)
+
+
+def _required(data: ImpactRequest, *names: str) -> None:
+    if missing := [n for n in names if getattr(data, n) is None]:
+        raise Invalid(fields={n: _l("This field is required.") for n in missing})
+
+
+def preview(actor, data: ImpactRequest) -> list[UserImpact]:
+    """The impact preview of any one change (the API's single entry point)."""
+    require_admin(actor)
+    if data.change == "groups_enabled":
+        _required(data, "groups_enabled")
+        return preview_switch(actor, data.groups_enabled)
+    if data.change == "sharing":
+        _required(data, "field_id", "shared_with")
+        return preview_sharing(actor, data.field_id, data.shared_with)
+    _required(data, "group_id", *(["member_ids"] if data.change == "members" else []))
+    group = db.session.get(Group, data.group_id)
+    if group is None:
+        raise _invalid("group_id", _l("There is no such group."))
+    if data.change == "members":
+        return preview_members(actor, group, data.member_ids)
+    if data.change == "delete_group":
+        return preview_delete(actor, group, GroupDelete(move_to=data.move_to))
+    raise _invalid("change", _l("Not allowed."))  # explicit deny: a change the preview does not know

@@ -2,19 +2,23 @@
 log have their own pages (crm/users, crm/groups, crm/customfields, crm/audit)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..adminpages import admin_blueprint
 from ..errors import Refused, apply_to_form
 from ..extensions import db
 from ..groups.services import account as current_account
+from ..groups.services import preview_switch
 from ..visibility import current_viewer
 from . import services
 from .forms import AccountForm, ExtensionsForm
 from .schemas import AccountUpdate, SettingsUpdate
 
 bp = admin_blueprint("settings", __name__)
+
+#: the name of the submit button that asks for the impact preview instead of the change
+PREVIEW = "preview"
 
 
 @bp.get("")
@@ -42,12 +46,16 @@ def account():
 def extensions():
     acc = current_account()
     form = ExtensionsForm(obj=acc)
+    impact = None
     if form.validate_on_submit():
         enabled = bool(form.groups_enabled.data)
-        if services.update_settings(current_viewer(), SettingsUpdate(groups_enabled=enabled)):
-            db.session.commit()
-            flash(_("The group system is now on.") if enabled
-                  else _("The group system is now off: everyone sees every record. "
-                         "Group assignments are kept."), "success")
-        return redirect(url_for("settings.extensions"))
-    return render_template("settings/extensions.html", form=form, enabled=acc.groups_enabled)
+        if PREVIEW in request.form:  # what the switch would change; nothing is saved
+            impact = preview_switch(current_viewer(), enabled)
+        else:
+            if services.update_settings(current_viewer(), SettingsUpdate(groups_enabled=enabled)):
+                db.session.commit()
+                flash(_("The group system is now on.") if enabled
+                      else _("The group system is now off: everyone sees every record. "
+                             "Group assignments are kept."), "success")
+            return redirect(url_for("settings.extensions"))
+    return render_template("settings/extensions.html", form=form, enabled=acc.groups_enabled, impact=impact)

@@ -628,6 +628,8 @@ def write_admin_only(run: Run, b: Browser, method: str, rule: str, params: dict)
         elif rule == "/settings/users/new":
             changes = {"email": "orakel@adv.example", "name": "Orakel", "password": "orakel-passwort-1",
                        "role": "normal"}
+        elif rule.endswith(("/members/add", "/members/remove")):
+            changes = {"user_ids": [str(uid) for uid in sorted(run.world.user_ids.values())]}
         elif rule == "/settings/users/<int:user_id>/delete":
             url = fill(rule, user_id=max(run.world.user_ids.values()))
         elif rule == "/settings/users/<int:user_id>/sessions/end":
@@ -637,6 +639,8 @@ def write_admin_only(run: Run, b: Browser, method: str, rule: str, params: dict)
             page = url.removesuffix("/sessions/end")  # the button is on the user's page
         if rule == "/settings/groups":
             page = "/settings/groups"
+        if "/members/" in rule:
+            page = url.rsplit("/members/", 1)[0]  # the add and remove forms are on the group's page
         _submit(run, b, page, url, rule, changes, allow=allow)
 
 
