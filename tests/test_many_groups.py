@@ -83,3 +83,26 @@ def test_home_and_search_for_a_user_in_500_groups(app, make, world, counted, url
     if not url.startswith("/api/"):
         assert len(statements) <= LIMIT
     assert max(n for _s, n in statements) <= PARAMS
+
+
+@pytest.mark.parametrize("url", ["/companies", "/", "/search?q=hafen", "/api/v1/companies", "/api/v1/search?q=hafen"])
+def test_two_users_in_many_groups_see_each_their_own(app, make, counted, url):
+    """The groups as one parameter are a value of each request, not part of a statement cached for
+    the next user: two users in 40 groups each, none shared, one after the other on the same page."""
+    make.enable_groups()
+    db.session.execute(insert(Group), [{"name": f"Gruppe {i:03}"} for i in range(80)])
+    groups = db.session.query(Group).filter(Group.name.like("Gruppe %")).order_by(Group.name).all()
+    users = {}
+    for who, mine in (("a", groups[:40]), ("b", groups[40:])):
+        users[who] = make.user("normal", name=who.upper())
+        db.session.execute(insert(group_members), [{"group_id": g.id, "user_id": users[who].id} for g in mine])
+        company = make.company(f"Hafen {who.upper()}-Firma", group=mine[-1])
+        make.note(company, f"Notiz {who.upper()}", author=users[who])
+    db.session.commit()
+    world = {"a": users["a"], "b": users["b"], "tokens": {k: issue_token(u) for k, u in users.items()}}
+    db.session.commit()
+    for who, other in (("a", "B"), ("b", "A"), ("a", "B")):
+        body, statements = _get(app, make, world, counted, who, url)
+        assert f"Hafen {who.upper()}-Firma" in body
+        assert f"Hafen {other}-Firma" not in body and f"Notiz {other}" not in body
+        assert max(n for _s, n in statements) <= PARAMS
