@@ -37,6 +37,7 @@ the query's job (:func:`masked`).
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,8 +45,12 @@ from typing import Literal
 
 from flask import g, has_request_context
 from sqlalchemy import (
+    Boolean,
+    Integer,
     String,
+    TypeDecorator,
     and_,
+    bindparam,
     case,
     cast,
     event,
@@ -59,9 +64,12 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import LoaderCriteriaOption, ORMExecuteState, aliased
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement, TextClause, True_
 from sqlalchemy.sql.selectable import CTE, Alias, FromClause, Select, Subquery, TableClause
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from .audit.models import AssignmentChange, AuditEntry
 from .auth.models import RateCounter, User, UserSession
@@ -172,12 +180,77 @@ def _key(model) -> str:
     return sa_inspect(model).mapper.class_.KEY
 
 
+#: up to this many groups a viewer's groups are written as a list of values (``IN (?, ?, ...)``);
+#: above, as one parameter holding them all (see :class:`_InGroups`)
+GROUP_LIST_MAX = 32
+
+
+class _IdList(TypeDecorator):
+    """A set of ids as one bound value: an integer array on PostgreSQL, a JSON array elsewhere."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(Integer))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value, dialect):
+        ids = sorted(int(i) for i in value)
+        return ids if dialect.name == "postgresql" else json.dumps(ids)
+
+
+class _InGroups(ColumnElement[bool]):
+    """``column IN (the viewer's groups)`` with the groups as ONE parameter: ``= ANY(:ids)`` on
+    PostgreSQL, ``IN (SELECT value FROM json_each(:ids))`` on SQLite. For a viewer in many groups:
+    a list of values repeated by every predicate of a statement (and by the safety net's criteria)
+    would make the statement's parameters grow with the groups, beyond what a database accepts.
+    (A plain expression of a column and a bound parameter: cached by its structure, adapted to
+    aliases like any other.)"""
+
+    __visit_name__ = "kontor_in_groups"
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("ids", InternalTraversal.dp_clauseelement),
+        ("negated", InternalTraversal.dp_boolean),
+    ]
+
+    def __init__(self, column, ids, negated: bool = False):
+        self.column = column
+        self.ids = ids
+        self.negated = negated
+
+
+@compiles(_InGroups)
+def _in_groups_sqlite(element, compiler, **kw):
+    op = "NOT IN" if element.negated else "IN"
+    return (f"{compiler.process(element.column, **kw)} {op} "
+            f"(SELECT value FROM json_each({compiler.process(element.ids, **kw)}))")
+
+
+@compiles(_InGroups, "postgresql")
+def _in_groups_pg(element, compiler, **kw):
+    op = "<> ALL" if element.negated else "= ANY"
+    return f"{compiler.process(element.column, **kw)} {op} ({compiler.process(element.ids, **kw)})"
+
+
+def in_groups(column, viewer: Viewer, *, negated: bool = False) -> ColumnElement[bool]:
+    """``column`` (a group id) is one of the viewer's groups (``negated``: is none of them)."""
+    if len(viewer.group_ids) <= GROUP_LIST_MAX:
+        return column.not_in(viewer.group_ids) if negated else column.in_(viewer.group_ids)
+    return _InGroups(column, bindparam("viewer_groups", frozenset(viewer.group_ids), type_=_IdList(),
+                                       unique=True), negated)
+
+
 def group_fully_visible_to(group_id, viewer: Viewer) -> ColumnElement[bool]:
     """``group_id`` (a column naming a group: where a record is, was, or was assigned to) is a
     group whose records the viewer sees in full."""
     if not viewer.groups_enabled:
         return true()
-    return group_id.in_(viewer.group_ids)
+    return in_groups(group_id, viewer)
 
 
 def not_trashed(model) -> ColumnElement[bool]:
@@ -196,14 +269,14 @@ def visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
     """Records of ``model`` the viewer sees at all (full or restricted)."""
     if not viewer.groups_enabled or viewer.sees_restricted(_key(model)):
         return not_trashed(model)
-    return and_(not_trashed(model), model.group_id.in_(viewer.group_ids))
+    return and_(not_trashed(model), in_groups(model.group_id, viewer))
 
 
 def restricted_to(model, viewer: Viewer) -> ColumnElement[bool]:
     """Records the viewer sees, but only restricted."""
     if not viewer.groups_enabled or not viewer.sees_restricted(_key(model)):
         return false()
-    return and_(not_trashed(model), model.group_id.not_in(viewer.group_ids))
+    return and_(not_trashed(model), in_groups(model.group_id, viewer, negated=True))
 
 
 def group_restricted_to(key: str, group_id, viewer: Viewer) -> ColumnElement[bool]:
@@ -226,7 +299,7 @@ def is_full_column(model, viewer: Viewer):
     """A boolean column for list queries: is this row fully visible?"""
     if not viewer.groups_enabled or not viewer.sees_restricted(_key(model)):
         return literal(True)
-    return case((model.group_id.in_(viewer.group_ids), True), else_=False)
+    return case((in_groups(model.group_id, viewer), True), else_=False)
 
 
 def masked(model, viewer: Viewer, column):
@@ -234,7 +307,7 @@ def masked(model, viewer: Viewer, column):
     that a restricted row must not reveal (not even through its position in a sorted list)."""
     if not viewer.groups_enabled or not viewer.sees_restricted(_key(model)):
         return column
-    return case((model.group_id.in_(viewer.group_ids), column), else_=None)
+    return case((in_groups(model.group_id, viewer), column), else_=None)
 
 
 #: Private aliases for the "attached to a visible record" subqueries: an alias that never appears

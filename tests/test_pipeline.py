@@ -117,3 +117,26 @@ def test_chart_axis_is_written_like_the_amounts_on_the_cards(client, make, world
     html = client.get("/deals/pipeline", headers={"Accept-Language": language}).get_data(as_text=True)
     ticks = re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', html)
     assert ticks[-1] == top and ticks[1] == quarter, ticks
+
+
+def test_page_reads_the_deals_three_times_and_counts_those_outside_the_months(client, make, world):
+    """The sums, the cards and the months (issue 17): the deals outside the months shown are the
+    sums' count minus the months' - not a fourth pass over every deal the user sees."""
+    from sqlalchemy import event
+
+    make.deal("Später", group=world["nord"], value=10, target_date=month_start(world["month"], 14))
+    make.login(client, world["u"])
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        html = client.get("/deals/pipeline").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len([s for s in seen if re.search(r"\bFROM deals\b", s)]) == 3
+    # D has no target date, "Später" is after the months shown (the Süd deal is not counted)
+    assert "2 Angebote haben kein Zieldatum in diesen Monaten" in html or \
+        "2 deals have no target date in these months" in html

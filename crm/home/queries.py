@@ -136,12 +136,24 @@ def _notes(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
     ]
 
 
+#: up to this many groups, the stream reads records per group (see :func:`_records`)
+PER_GROUP_ARMS = 8
+
+
 def _records(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
-    """Records by their last change, per type newest first. With the group system on, one arm
-    per group the user fully sees (the index on (group, last change) hands over the newest
-    ``limit`` of each by itself, however few of all records the user sees); merged below."""
+    """Records by their last change, per type newest first, merged and cut in SQL.
+
+    A user in a few groups may see a small share of all records: then one arm per type and group
+    (the index on (group, last change) hands over the newest ``limit`` of each by itself). A user
+    in more than :data:`PER_GROUP_ARMS` groups gets one arm per type, walking the (last change, id)
+    index and testing each row's group: such a user sees a large share, and per-group arms would
+    make the statement grow with the groups twice over (each arm repeats the viewer's group list:
+    at 200 groups more parameters than a database accepts)."""
     arms = []
-    groups = sorted(viewer.group_ids) if viewer.groups_enabled else [None]
+    if viewer.groups_enabled and len(viewer.group_ids) <= PER_GROUP_ARMS:
+        groups = sorted(viewer.group_ids)
+    else:
+        groups = [None]
     for rtype in TYPES.values():
         model = rtype.model
         table = model.__table__  # the columns only: the visibility test is the one below
@@ -159,10 +171,12 @@ def _records(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
             in_group = None if group_id is None else table.c.group_id == group_id
             arms.append(_where(arm, in_group, fully_visible_to(model, viewer),
                                _after(table.c.updated_at, table.c.id, source, cursor)))
+    merged = _union(arms)
+    stmt = select(merged).order_by(merged.c.at.desc(), merged.c.source.desc(), merged.c.id.desc()).limit(limit)
     by_source = {RECORD_SOURCES[k]: t for k, t in TYPES.items()}
     events = []
     # Core on purpose (each arm carries fully_visible_to): so outside the net
-    for r in db.session.execute(unscoped(select(_union(arms)))):
+    for r in db.session.execute(unscoped(stmt)):
         kind = "created" if r.created and r.at and abs((r.at - r.created).total_seconds()) < 1 else "changed"
         events.append(Event(r.at, kind, r.who, Cursor(r.at, r.source, r.id), by_source[r.source], r.id, r.name))
     return events

@@ -28,6 +28,8 @@ class Column:
     count: int = 0
     #: currency -> sum of values in cents
     sums: dict[str, int] = field(default_factory=dict)
+    #: currency -> number of deals
+    counts: dict[str, int] = field(default_factory=dict)
     cards: list = field(default_factory=list)
 
 
@@ -41,6 +43,7 @@ def stage_sums(viewer: Viewer) -> dict[str, Column]:
     for stage, currency, count, total in db.session.execute(stmt):
         column = columns[stage]
         column.count += count
+        column.counts[currency] = count
         column.sums[currency] = int(total)
     return columns
 
@@ -78,6 +81,11 @@ def currencies(columns: dict[str, Column]) -> list[str]:
     return sorted(totals, key=lambda c: (-totals[c], c))
 
 
+def deals_in(columns: dict[str, Column], currency: str) -> int:
+    """How many deals of this currency the columns hold (every stage)."""
+    return sum(column.counts.get(currency, 0) for column in columns.values())
+
+
 def month_start(day: date, shift: int = 0) -> date:
     index = day.year * 12 + day.month - 1 + shift
     return date(index // 12, index % 12 + 1, 1)
@@ -97,18 +105,26 @@ class Chart:
         return max(self.values.values(), default=0)
 
 
-def by_month(viewer: Viewer, currency: str, first: date, months: int = MONTHS) -> Chart:
-    """Pipeline value per stage and month of the target date, for one currency."""
+def by_month(viewer: Viewer, currency: str, first: date, months: int = MONTHS, *,
+             total: int | None = None) -> Chart:
+    """Pipeline value per stage and month of the target date, for one currency. ``total``: the
+    number of deals of the currency (:func:`deals_in` of the board's columns), if known: the deals
+    outside the months are then that minus those inside, instead of another pass over all deals."""
     first = month_start(first)
     end = month_start(first, months)
     year, month = extract("year", Deal.target_date), extract("month", Deal.target_date)
     visible = and_(fully_visible_to(Deal, viewer), Deal.currency == currency)
     stmt = (
-        select(year, month, Deal.stage, func.coalesce(func.sum(Deal.value_cents), 0))
+        select(year, month, Deal.stage, func.coalesce(func.sum(Deal.value_cents), 0), func.count())
         .where(visible, Deal.target_date >= first, Deal.target_date < end)
         .group_by(year, month, Deal.stage)
     )
-    values = {(date(int(y), int(m), 1), stage): int(total) for y, m, stage, total in db.session.execute(stmt)}
+    values, inside = {}, 0
+    for y, m, stage, cents, count in db.session.execute(stmt):
+        values[(date(int(y), int(m), 1), stage)] = int(cents)
+        inside += count
+    if total is not None:
+        return Chart(currency, [month_start(first, i) for i in range(months)], values, max(0, total - inside))
     outside = db.session.scalar(
         select(func.count()).select_from(Deal).where(
             visible, (Deal.target_date.is_(None)) | (Deal.target_date < first) | (Deal.target_date >= end))

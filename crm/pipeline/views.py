@@ -35,7 +35,7 @@ def index():
     if currency not in CURRENCIES:
         currency = in_use[0] if in_use else "EUR"
     first = _first_month(request.args.get("from"))
-    chart = queries.by_month(viewer, currency, first)
+    chart = queries.by_month(viewer, currency, first, total=queries.deals_in(columns, currency))
     return render_template(
         "pipeline/index.html", columns=columns, currencies=in_use or [currency], currency=currency, chart=chart,
         svg=geometry(chart, DEAL_STAGE_LABELS), first=first,

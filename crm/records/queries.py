@@ -77,16 +77,18 @@ def list_order(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list:
     """ORDER BY of a list: the chosen column (masked for restricted rows unless it is the name),
     then the name, then the id, so that pages never overlap."""
     model = rtype.model
-    column = getattr(model, rtype.sorts[flt.sort][1])
-    if flt.sort != "name":
-        column = masked(model, viewer, column)
+    raw = getattr(model, rtype.sorts[flt.sort][1])
+    column = raw if flt.sort == "name" else masked(model, viewer, raw)
     order = [column.desc() if flt.desc else column.asc()]
     if flt.sort not in ("name", "updated"):
         # ties (same stage, status, date) by name; a time of change has next to none, and without
         # the name the index on (group, updated_at) answers the whole ORDER BY
         order.append(model.sort_key.asc())
     order.append(model.id.desc() if flt.desc else model.id.asc())
-    if db.engine.dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql" and (column is not raw or raw.expression.nullable):
+        # empty values (and masked ones) last, as SQLite has them descending; only where there can
+        # be any: NULLS LAST keeps PostgreSQL from walking an index backwards, such as the one on
+        # (updated_at, id) for the list sorted by last change
         order[0] = order[0].nulls_last()
     return order
 
