@@ -285,7 +285,7 @@ def group_restricted_to(key: str, group_id, viewer: Viewer) -> ColumnElement[boo
     per group, as the impact preview and the access review take them)."""
     if not viewer.groups_enabled or not viewer.sees_restricted(key):
         return false()
-    return group_id.not_in(viewer.group_ids)
+    return in_groups(group_id, viewer, negated=True)
 
 
 def trashed_fully_visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
