@@ -11,7 +11,6 @@ from sqlalchemy import func, select, update
 from crm.auth.models import User
 from crm.auth.services import issue_token
 from crm.common import utcnow
-from crm.errors import Invalid
 from crm.extensions import db
 from crm.imports import services
 from crm.imports.models import ImportItem, ImportJob
@@ -20,6 +19,7 @@ from crm.records.models import PersonTag
 from crm.search.models import SearchDoc
 from crm.visibility import viewer_for
 from tests.factories import PASSWORD, without_csrf
+from tests.test_import import refusing
 
 BATCH = 5
 
@@ -136,16 +136,8 @@ def test_pending_rows_are_invisible_on_every_surface_while_the_import_runs(app, 
 def test_a_row_refused_in_a_later_batch_leaves_nothing(app, make, world, monkeypatch):
     w = world
     empty = counts()
-    real = services.create_record
-    calls = {"n": 0}
-
-    def refuse_eighth(rtype, data, viewer, user=None):
-        calls["n"] += 1
-        if calls["n"] == 8:  # the first batch is written and committed by then
-            raise Invalid(fields={"last_name": "refused"})
-        return real(rtype, data, viewer, user)
-
-    monkeypatch.setattr(services, "create_record", refuse_eighth)
+    # the eighth row: the first batch is written and committed by then
+    monkeypatch.setattr(services, "create_records", refusing(services.create_records, 8, "last_name"))
     job = queue(w)
     services.run(job.id)
     db.session.expire_all()

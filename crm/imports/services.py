@@ -9,7 +9,7 @@
      rules as a record entered by hand; progress is committed every few hundred rows;
    - if any row fails: the job fails with a report (line, column, message) and nothing is
      imported;
-   - else *saves* every row through ``crm.records.services.create_record``, in short batches
+   - else *saves* every row through ``crm.records.services.create_records``, in short batches
      (:data:`BATCH` rows, one short transaction each: on SQLite the write lock is free for the
      team in between) into rows marked *pending* for the job, which exist for no one on any
      surface (``crm.visibility``); one short final step makes them exist, with the audit entry
@@ -47,7 +47,7 @@ from ..records.forms import build_form, error_names, form_class, form_input
 from ..records.models import Company, Deal, Person, Project
 from ..records.schemas import custom_values, record_input
 from ..records.services import (
-    create_record,
+    create_records,
     default_group_id,
     delete_records,
     group_for_new,
@@ -338,17 +338,19 @@ def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -
     lines = iter(rows)
     while batch := list(islice(lines, BATCH)):
         checked = [(line, *rows.check(cells)) for line, cells in batch]
-        db.session.commit()  # the checks' reads end here (nothing written); the writes start below
+        valid = [data for _line, data, problems in checked if not problems]
+        # every check of the service first, then the writes in one flush: on SQLite the write lock
+        # is taken by the first INSERT, and held until the commit below
+        results = iter(create_records(rtype, valid, viewer, user, pending_import_id=job_id))
         items: list[dict] = []
-        for line, data, problems in checked:
+        for line, _data, problems in checked:
             if not problems:
-                try:
-                    # (a refused row adds nothing to the session: the service checks before it adds)
-                    obj = create_record(rtype, data, viewer, user)
+                obj = next(results)
+                if isinstance(obj, Refused):  # (a refused row added nothing to the session)
+                    problems = [(rows.label(k), str(m)) for k, m in obj.fields.items()] or [("", obj.message)]
+                else:
                     items.append({"job_id": job_id, "record_type": key, "record_id": obj.id,
                                   "version": obj.version})
-                except Refused as err:
-                    problems = [(rows.label(k), str(m)) for k, m in err.fields.items()] or [("", err.message)]
             count += _report(errors, line, problems)
             done += 1
         if count:
@@ -379,16 +381,12 @@ def after_batch(job_id: int, done: int) -> None:
 
 
 def _mark_pending(rtype, job_id: int, items: list[dict]) -> None:
-    """The batch's new records become pending rows of the job (in the batch's transaction, so no one
-    ever sees them otherwise), with their import items; their search docs, which the insert
-    triggers wrote, leave the index until :func:`_publish` (a pending row must not even take a
-    place among a search's candidates)."""
+    """The import items of the batch's new records (pending rows of the job); their search docs,
+    which the insert triggers wrote, leave the index until :func:`_publish` (a pending row must not
+    even take a place among a search's candidates)."""
     if not items:
         return
-    model, ids = rtype.model, [i["record_id"] for i in items]
-    db.session.execute(update(model).where(model.id.in_(ids)).values(pending_import_id=job_id)
-                       .execution_options(synchronize_session=False))
-    take_out(db.session.connection(), rtype.key, ids)
+    take_out(db.session.connection(), rtype.key, [i["record_id"] for i in items])
     db.session.execute(insert(ImportItem), items)
 
 
