@@ -64,9 +64,9 @@ UNDO_WINDOW = timedelta(hours=24)
 #: a running job that has not reported for this long has died with its process
 STALE_AFTER = timedelta(minutes=10)
 CHUNK = 200
-#: rows per write transaction while saving (measured in bench/imports.py: a batch holds SQLite's
+#: rows per write transaction while saving (measured with bench/import_load.py: a batch holds SQLite's
 #: write lock for a few tens of milliseconds; the checks of the next batch run without it)
-BATCH = 100
+BATCH = 50
 MAX_ERRORS_KEPT = 300
 #: What users attach to a record after it was imported: a record carrying one of these is no longer
 #: as the import left it, and the undo leaves it alone. (The rest that hangs on a record - contact

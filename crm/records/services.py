@@ -27,7 +27,7 @@ from ..extensions import db
 from ..groups.models import BASIS_ID, Group
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
-from .locking import lock_group
+from .locking import lock_group, lock_groups
 from .models import ContactDetail, Tag, tag_key
 from .schemas import CHOICE_DEFAULTS, PLAIN_FIELDS, RecordInput, custom_values
 from .types import TYPES, RecordType
@@ -96,25 +96,30 @@ def default_group_id(viewer: Viewer, user: User | None, parent=None) -> int:
     return BASIS_ID
 
 
-def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None) -> int:
+def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None, *, lock: bool = True) -> int:
     """The group of a new record: ``group_id`` if given, else the default (:func:`default_group_id`).
     While the group system is off, a new record goes to the default group (the parent's group,
     else the creator's default group, else Basis - ready for when it is switched on again);
-    naming that group is fine, naming another is refused (:class:`GroupsOff`)."""
+    naming that group is fine, naming another is refused (:class:`GroupsOff`). (``lock=False``:
+    the caller locks the group itself before it writes, :func:`create_records`.)"""
     default = default_group_id(viewer, user, parent)
     if group_id is None or group_id == default:
         return default
     require_groups_on(viewer)
-    return _check_group(viewer, group_id)
+    return _check_group(viewer, group_id, lock=lock)
 
 
-def _check_group(viewer: Viewer, group_id: int) -> int:
+def _no_such_group() -> Invalid:
+    return Invalid(fields={"group_id": _("You cannot put records in this group.")})
+
+
+def _check_group(viewer: Viewer, group_id: int, *, lock: bool = True) -> int:
     """A group the record forms and the API may put a record in: one the user is a member of -
     admins too (the forms offer only those; moving records into any group is the bulk
     assignment's, :mod:`.assign`)."""
     # (locked against a concurrent deletion of the group: crm/records/locking.py)
-    if not viewer.is_member(group_id) or lock_group(group_id) is None:
-        raise Invalid(fields={"group_id": _("You cannot put records in this group.")})
+    if not viewer.is_member(group_id) or (lock and lock_group(group_id) is None):
+        raise _no_such_group()
     return group_id
 
 
@@ -307,7 +312,7 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
         for data in items:
             obj = rtype.model()
             try:
-                obj.group_id = group_for_new(viewer, user, data.group_id)
+                obj.group_id = group_for_new(viewer, user, data.group_id, lock=False)  # (locked below)
                 if not data.sent("responsible_id") and user is not None:
                     data = data.model_copy(update={"responsible_id": user.id})
                     data.model_fields_set.add("responsible_id")
@@ -319,6 +324,14 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
             obj.pending_import_id = pending_import_id
             made.append((obj, custom))
             out.append(obj)
+    # the groups, locked against their deletion (crm/records/locking.py) - on SQLite this takes the
+    # write lock, so it comes after the checks
+    alive = lock_groups({obj.group_id for obj, _custom in made})
+    for i, item in enumerate(out):
+        if not isinstance(item, Refused) and item.group_id not in alive:
+            out[i] = _no_such_group()
+            item.tags = []  # (out of the session with it: nothing of a refused record is written)
+    made = [(obj, custom) for obj, custom in made if obj.group_id in alive]
     db.session.add_all([obj for obj, _custom in made])
     db.session.flush()
     for obj, custom in made:  # (what set_values does for a record that has no values yet)
