@@ -16,8 +16,10 @@ part of the data) and for **the same user with the group extension switched off*
 * SQL statements per request (a ``before_cursor_execute`` counter), and the lists again at page size
   10 to show the count does not grow with the page;
 
-plus ``demo generate`` throughput, the cascade of 10,000 companies (``bench/cascade.py``) and
-requests per second under gunicorn with a small threaded load generator on loopback.
+plus ``demo generate`` throughput, the cascade of 10,000 companies (``bench/cascade.py``), a
+colleague's save (p50 / p95) while a 20,000-row CSV import runs in another process, next to the same
+save with no import, and the import's time (``bench/import_load.py``), and requests per second under
+gunicorn with a small threaded load generator on loopback.
 It writes ``bench/RESULTS.md`` (and the raw figures to ``bench/results.json``).
 The machine is shared and noisy: the ratios (on/off, 10k → 1M) are measured in the same run.
 """
@@ -55,7 +57,7 @@ SMOKE_SIZES = {"tiny": 300}
 SEED = 7
 PASSWORD = "demo1234"
 TARGETS = {"p50_ms": 30, "p95_ms": 60, "on_off": 1.1, "scale": 1.5, "statements": 10,
-           "generate_rps": 20_000, "cascade_s": 3.0}
+           "generate_rps": 20_000, "cascade_s": 3.0, "import_save_p95_ms": 100}
 
 
 # -- data -----------------------------------------------------------------------------------------
@@ -520,6 +522,17 @@ def run_engine(engine: str, sizes: dict[str, int], tmp: Path, args) -> dict:
         out["cascade"] = measure(url, args.cascade_companies, args.cascade_repeat)
         if engine != "sqlite":
             pg_database(args.database_url, make_url(url).database, drop_only=True)
+    if not args.no_import:
+        print(f"[{engine}] a colleague's saves during an import of {args.import_rows:,} people …", flush=True)
+        from import_load import measure as measure_import
+
+        if engine == "sqlite":
+            url = f"sqlite:///{tmp / 'import.sqlite3'}"
+        else:
+            url = pg_database(args.database_url, f"{make_url(args.database_url).database}_bench_import")
+        out["import"] = measure_import(url, args.import_rows, args.import_saves, base=args.import_base)
+        if engine != "sqlite":
+            pg_database(args.database_url, make_url(url).database, drop_only=True)
     return out
 
 
@@ -536,6 +549,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cascade-companies", type=int, default=10_000)
     parser.add_argument("--cascade-repeat", type=int, default=3)
+    parser.add_argument("--import-rows", type=int, default=20_000, help="people in the import (bench/import_load.py)")
+    parser.add_argument("--import-saves", type=int, default=100, help="a colleague's saves measured idle")
+    parser.add_argument("--import-base", type=int, default=5000, help="people in the database before the import")
+    parser.add_argument("--no-import", action="store_true")
     parser.add_argument("--no-load", action="store_true")
     parser.add_argument("--no-cascade", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases")
@@ -551,6 +568,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.load_seconds = min(args.load_seconds, 1)
         args.cascade_companies = min(args.cascade_companies, 200)
         args.cascade_repeat = 1
+        args.import_rows, args.import_saves, args.import_base = min(args.import_rows, 120), 5, 200
     else:
         sizes = {s: SIZES[s] for s in args.sizes.split(",") if s}
     pg_sizes = sizes if args.pg_sizes is None or args.smoke else {s: SIZES[s] for s in args.pg_sizes.split(",") if s}

@@ -8,7 +8,8 @@ Three levels for a user ``u`` and a record ``r`` in group ``g``:
 * **hidden** - otherwise.
 
 A record in the recycle bin (``deleted_at`` set) is hidden from everyone, whatever the group: every
-predicate below says ``deleted_at IS NULL`` (:func:`not_trashed`), and so does the safety net.
+predicate below says ``deleted_at IS NULL`` (:func:`not_trashed`), and so does the safety net. So
+is a record an unfinished import is still writing (``pending_import_id`` set).
 
 Everything else asks this module: the SQL predicates :func:`visible_to` and
 :func:`fully_visible_to` (and :func:`criteria_for` for everything attached to records) are used
@@ -254,8 +255,10 @@ def group_fully_visible_to(group_id, viewer: Viewer) -> ColumnElement[bool]:
 
 
 def not_trashed(model) -> ColumnElement[bool]:
-    """Records of ``model`` that are not in the recycle bin: part of every predicate below."""
-    return model.deleted_at.is_(None)
+    """Records of ``model`` that exist: not in the recycle bin, and not pending (rows an import is
+    still writing, see :class:`crm.records.models.RecordMixin`). Part of every predicate below,
+    and so of the safety net: two ``IS NULL`` tests of the row itself, no join."""
+    return and_(model.deleted_at.is_(None), model.pending_import_id.is_(None))
 
 
 def fully_visible_to(model, viewer: Viewer) -> ColumnElement[bool]:

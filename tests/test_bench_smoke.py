@@ -34,6 +34,9 @@ def test_benchmark_smoke_run(tmp_path):
     # statement per link column when some row's link is hidden (is it in the recycle bin?)
     assert all(0 <= b - a <= 2 for a, b in sqlite["sizes"]["tiny"]["per_page_size"].values())
     assert sqlite["cascade"]["moved_total"] > 0 and sqlite["sizes"]["tiny"]["generate"]["rows_per_s"] > 0
+    # a colleague's save during an import (in another process): figures, and the import done
+    assert sqlite["import"]["rows"] == 120 and sqlite["import"]["idle"]["n"] == 5
+    assert sqlite["import"]["import_seconds"] > 0
     text = out.read_text()
-    assert "| people first |" in text and "Cascade" in text
+    assert "| people first |" in text and "Cascade" in text and "during a CSV import" in text
     assert json.loads(out.with_suffix(".json").read_text())["engines"]["sqlite"]["sizes"]["tiny"]

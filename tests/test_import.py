@@ -168,21 +168,28 @@ def test_a_failing_file_imports_nothing_and_reports_lines(app, client, make, wor
     assert re.search(r'<td class="num">3</td>', page) and re.search(r'<td class="num">5</td>', page)
 
 
+def refusing(real, nth: int, field: str):
+    """``crm.records.services.create_records`` that refuses the ``nth`` record of the import."""
+    seen = {"n": 0}
+
+    def create_records(rtype, items, viewer, user=None, **kw):
+        first = seen["n"]
+        seen["n"] += len(items)
+        if not first < nth <= seen["n"]:
+            return real(rtype, items, viewer, user, **kw)
+        at = nth - first - 1
+        out = real(rtype, items[:at] + items[at + 1:], viewer, user, **kw)
+        return [*out[:at], Invalid(fields={field: "refused"}), *out[at:]]
+
+    return create_records
+
+
 def test_a_row_the_service_refuses_while_saving_undoes_the_rows_before_it(app, client, make, world, monkeypatch):
     w = world
     make.login(client, w["u"])
     from crm.imports import services as mod
 
-    real = mod.create_record
-    calls = {"n": 0}
-
-    def refuse_third(rtype, data, viewer, user=None):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise Invalid(fields={"name": "refused"})
-        return real(rtype, data, viewer, user)
-
-    monkeypatch.setattr(mod, "create_record", refuse_third)
+    monkeypatch.setattr(mod, "create_records", refusing(mod.create_records, 3, "name"))
     text = "Name\n" + "".join(f"Firma {i}\n" for i in range(5))
     job_id = job_id_of(upload(client, text, encoding="utf-8"))
     client.post(f"/import/{job_id}/map", data={"col-0": "name", "group_id": w["nord"].id})

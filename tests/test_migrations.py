@@ -204,7 +204,11 @@ def test_the_tag_key_migration_merges_only_tags_that_look_the_same(empty_databas
         for i, name in enumerate([composed, decomposed, "ÄRZTE", "Straße"], start=1):
             conn.execute(text("INSERT INTO tags (id, name) VALUES (:i, :n)"), {"i": i, "n": name})
         db.session.commit()
-        factories.company("A"), factories.company("B")  # (the model's Tag has a key already: no tags here)
+        for name in ("A", "B"):  # (SQL, not the models: they have columns of later revisions)
+            db.session.execute(text(
+                "INSERT INTO companies (name, website, background, sort_key, created_at, updated_at, version, "
+                "group_id) VALUES (:n, '', '', :n, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1, 1)"), {"n": name})
+        db.session.commit()
         a, b = db.session.execute(text("SELECT id FROM companies ORDER BY id")).scalars().all()
         for cid, tid in ((a, 1), (a, 2), (b, 2), (b, 3)):
             conn = db.session.connection()

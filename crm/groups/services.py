@@ -105,12 +105,13 @@ def update_group(actor, group: Group, data: GroupUpdate) -> None:
 
 def record_counts(group_ids: list[int] | None = None, *, trashed: bool = False) -> dict[int, dict[str, int]]:
     """Records per group and type, across all groups (admin statistics, hence unscoped); records
-    in the recycle bin only if ``trashed`` (they still belong to their group)."""
+    in the recycle bin, and the pending rows of a running import, only if ``trashed`` (they still
+    belong to their group, and move along when it is deleted)."""
     out: dict[int, dict[str, int]] = {}
     for key, model in MODELS.items():
         stmt = select(model.group_id, func.count()).group_by(model.group_id)
         if not trashed:
-            stmt = stmt.where(model.deleted_at.is_(None))
+            stmt = stmt.where(model.deleted_at.is_(None), model.pending_import_id.is_(None))
         if group_ids is not None:
             stmt = stmt.where(model.group_id.in_(group_ids))
         for gid, n in db.session.execute(unscoped(stmt)):

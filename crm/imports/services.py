@@ -9,9 +9,13 @@
      rules as a record entered by hand; progress is committed every few hundred rows;
    - if any row fails: the job fails with a report (line, column, message) and nothing is
      imported;
-   - else *saves* every row through ``crm.records.services.create_record`` in **one**
-     transaction, together with the list of created records, the audit entry and the job's
-     final state - all or nothing. A row the service refuses fails the whole file the same way;
+   - else *saves* every row through ``crm.records.services.create_records``, in short batches
+     (:data:`BATCH` rows, one short transaction each: on SQLite the write lock is free for the
+     team in between) into rows marked *pending* for the job, which exist for no one on any
+     surface (``crm.visibility``); one short final step makes them exist, with the audit entry
+     and the job's final state - all or nothing. A row the service refuses fails the whole file
+     the same way, and a job that fails, is cancelled or dies leaves its pending rows to
+     :func:`discard_pending`;
 4. **undo** - :func:`undo` deletes, within 24 hours, exactly the records the import created,
    as far as they still exist and are unchanged: a record edited since (its version moved on),
    given notes or tasks, or linked from another record since, is kept and counted as such.
@@ -23,11 +27,12 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from itertools import islice
 
 from flask import current_app
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, insert, not_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, not_, select, update
 
 from ..audit.models import AuditEntry
 from ..audit.services import audit
@@ -42,15 +47,16 @@ from ..records.forms import build_form, error_names, form_class, form_input
 from ..records.models import Company, Deal, Person, Project
 from ..records.schemas import custom_values, record_input
 from ..records.services import (
-    create_record,
+    create_records,
     default_group_id,
     delete_records,
     group_for_new,
     member_groups,
 )
 from ..records.types import TYPES
+from ..search.schema import put_back, take_out
 from ..tasks.models import Task
-from ..visibility import Viewer, fully_visible_to, viewer_for
+from ..visibility import Viewer, fully_visible_to, unscoped, viewer_for
 from . import csvfile, mapping
 from .models import ImportItem, ImportJob
 
@@ -58,6 +64,9 @@ UNDO_WINDOW = timedelta(hours=24)
 #: a running job that has not reported for this long has died with its process
 STALE_AFTER = timedelta(minutes=10)
 CHUNK = 200
+#: rows per write transaction while saving (measured with bench/import_load.py: a batch holds SQLite's
+#: write lock for a few tens of milliseconds; the checks of the next batch run without it)
+BATCH = 50
 MAX_ERRORS_KEPT = 300
 #: What users attach to a record after it was imported: a record carrying one of these is no longer
 #: as the import left it, and the undo leaves it alone. (The rest that hangs on a record - contact
@@ -261,6 +270,7 @@ def run(job_id: int, locale: str | None = None) -> None:
         db.session.rollback()
         _set(job_id, status="failed", finished_at=utcnow(), content="",
              message=_("The import stopped because of an error on our side. Nothing was imported."))
+        discard_pending(job_id, job.record_type)
         raise
 
 
@@ -299,40 +309,127 @@ def _fail(job_id: int, errors: list[dict], count: int) -> None:
 
 
 def _save(job: ImportJob, rows: _Rows, viewer: Viewer, user: User) -> None:
-    """Every row through the record service, in one transaction with the job's final state."""
+    """Every row through the record service, in batches of :data:`BATCH` rows: each batch is checked
+    first (reads only), then written in one short transaction of its own, its records marked
+    *pending* for the job (:func:`_mark_pending`), so that on SQLite the write lock is free for the
+    team between batches. :func:`_publish` makes them exist in one short final step with the audit
+    entry and the job's final state. A row the service refuses fails the whole file: nothing more
+    is written (the later rows are still checked, for the report) and the pending rows are removed -
+    all or nothing, as before."""
     job_id, key, group_id, filename = job.id, job.record_type, job.group_id, job.filename
     rtype = TYPES[key]
+    discard_pending(job_id, key)  # left by an earlier run of this job that was killed mid-way
+    session = db.session()
+    session.expire_on_commit = False  # the user, groups and fields of the checks stay loaded
+    try:
+        created, done = _save_batches(job_id, rtype, rows, viewer, user)
+    finally:
+        session.expire_on_commit = True
+    if created is not None:
+        _publish(job_id, rtype, group_id, filename, viewer, created, done)
+
+
+def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -> tuple[int | None, int]:
+    """The batches of :func:`_save`: (records created, rows done), or (None, rows done) when the
+    job ended otherwise (failed, or stopped by someone else)."""
+    key = rtype.key
     errors: list[dict] = []
-    count = done = 0  # (done: also after the loop)
-    created: list[dict] = []
-    report_progress = db.engine.dialect.name != "sqlite"  # SQLite: one writer - the import itself
-    for line, cells in rows:
-        data, problems = rows.check(cells)
-        if not problems:
-            try:
-                # (a refused row adds nothing to the session: the service checks before it adds)
-                obj = create_record(rtype, data, viewer, user)
-                created.append({"job_id": job_id, "record_type": key, "record_id": obj.id, "version": obj.version})
-            except Refused as err:
-                problems = [(rows.label(k), str(m)) for k, m in err.fields.items()] or [("", err.message)]
-        count += _report(errors, line, problems)
-        done += 1
-        if report_progress and done % CHUNK == 0:
+    count = done = created = 0
+    lines = iter(rows)
+    while batch := list(islice(lines, BATCH)):
+        checked = [(line, *rows.check(cells)) for line, cells in batch]
+        valid = [data for _line, data, problems in checked if not problems]
+        # every check of the service first, then the writes in one flush: on SQLite the write lock
+        # is taken by the first INSERT, and held until the commit below
+        results = iter(create_records(rtype, valid, viewer, user, pending_import_id=job_id))
+        items: list[dict] = []
+        for line, _data, problems in checked:
+            if not problems:
+                obj = next(results)
+                if isinstance(obj, Refused):  # (a refused row added nothing to the session)
+                    problems = [(rows.label(k), str(m)) for k, m in obj.fields.items()] or [("", obj.message)]
+                else:
+                    items.append({"job_id": job_id, "record_type": key, "record_id": obj.id,
+                                  "version": obj.version})
+            count += _report(errors, line, problems)
+            done += 1
+        if count:
+            db.session.rollback()  # this batch is not kept (its new objects leave the session)
             _set(job_id, processed=done, heartbeat_at=utcnow())
-        if done % CHUNK == 0:
-            db.session.expunge_all()  # keep the session small; the rows are flushed (job: see above)
+            continue
+        _mark_pending(rtype, job_id, items)
+        going_on = db.session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "saving")
+                                      .values(processed=done, heartbeat_at=utcnow())).rowcount
+        if not going_on:  # failed or cancelled meanwhile (another server's view of it): stop
+            db.session.rollback()
+            discard_pending(job_id, key)
+            return None, done
+        db.session.commit()
+        db.session.expunge_all()  # keep the session small (what the checks use stays loaded)
+        created += len(items)
+        after_batch(job_id, done)
     if count:
+        discard_pending(job_id, key)
         _fail(job_id, errors, count)
+        return None, done
+    return created, done
+
+
+def after_batch(job_id: int, done: int) -> None:
+    """Called after each batch is committed (the import holds no transaction then): a hook for tests
+    that look at the world while the import is half-way."""
+
+
+def _mark_pending(rtype, job_id: int, items: list[dict]) -> None:
+    """The import items of the batch's new records (pending rows of the job); their search docs,
+    which the insert triggers wrote, leave the index until :func:`_publish` (a pending row must not
+    even take a place among a search's candidates)."""
+    if not items:
         return
+    take_out(db.session.connection(), rtype.key, [i["record_id"] for i in items])
+    db.session.execute(insert(ImportItem), items)
+
+
+def _publish(job_id: int, rtype, group_id: int | None, filename: str, viewer: Viewer, created: int,
+             done: int) -> None:
+    """The final step, one short transaction: the job's pending rows exist from now on (one
+    ``UPDATE`` on the partial index), their search docs come back, the audit entry and the job's
+    final state are written."""
+    key, model = rtype.key, rtype.model
+    # (unscoped: the job's own pending rows, which exist for no one yet - an inline import runs
+    # inside a request)
+    ids = list(db.session.scalars(unscoped(select(model.id).where(model.pending_import_id == job_id))))
     group = db.session.get(Group, group_id) if group_id else None
-    if created:
-        db.session.execute(insert(ImportItem), created)
-    entry = audit(viewer, "import", job_id=job_id, record_type=rtype.plural, counts={rtype.plural: len(created)},
+    db.session.execute(update(model).where(model.pending_import_id == job_id).values(pending_import_id=None)
+                       .execution_options(synchronize_session=False))
+    put_back(db.session.connection(), key, ids)
+    entry = audit(viewer, "import", job_id=job_id, record_type=rtype.plural, counts={rtype.plural: created},
                   group=group.name if group else None, group_id=group_id, filename=filename)
-    db.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(
-        status="done", created=len(created), processed=done, finished_at=utcnow(), content="",
-        audit_id=entry.id))
+    finished = db.session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "saving")
+                                  .values(status="done", created=created, processed=done, finished_at=utcnow(),
+                                          content="", audit_id=entry.id)).rowcount
+    if not finished:  # failed or cancelled meanwhile
+        db.session.rollback()
+        discard_pending(job_id, key)
+        return
     db.session.commit()
+
+
+def discard_pending(job_id: int, key: str) -> int:
+    """Delete the pending rows of a job that did not finish (failed, cancelled, killed), in short
+    transactions of :data:`BATCH` rows; what hangs on them goes by the foreign keys' cascade. No one
+    ever saw them, and nothing links to them: a link is only made to a record its author fully sees.
+    Returns how many were removed."""
+    model = TYPES[key].model
+    removed = 0
+    db.session.rollback()
+    while ids := list(db.session.scalars(unscoped(  # (the job's own pending rows: see _publish)
+            select(model.id).where(model.pending_import_id == job_id).order_by(model.id).limit(BATCH)))):
+        db.session.execute(delete(ImportItem).where(ImportItem.job_id == job_id, ImportItem.record_id.in_(ids)))
+        removed += db.session.execute(delete(model).where(model.id.in_(ids), model.pending_import_id == job_id)
+                                      .execution_options(synchronize_session=False)).rowcount
+        db.session.commit()
+    return removed
 
 
 def start(job: ImportJob) -> threading.Thread | None:
@@ -359,12 +456,13 @@ def _run_in_thread(app, job_id: int, locale: str | None) -> None:
 
 
 def refresh_stale(job: ImportJob) -> ImportJob:
-    """A job whose runner stopped reporting (its process died) is failed; nothing was saved,
-    since saving is one transaction."""
+    """A job whose runner stopped reporting (its process died) is failed; nothing was saved: the
+    rows it had written are pending, and are removed here."""
     beat = job.heartbeat_at or job.started_at or job.created_at
     if job.status in ("checking", "saving") and beat and utcnow() - beat > STALE_AFTER:
         _set(job.id, status="failed", finished_at=utcnow(), content="",
              message=_("The import was interrupted. Nothing was imported."))
+        discard_pending(job.id, job.record_type)
         db.session.refresh(job)
     return job
 

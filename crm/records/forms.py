@@ -7,6 +7,8 @@ browser hints (``maxlength``, ``required``) are read from the model (:func:`_hin
 """
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -211,7 +213,14 @@ def custom_field(field: CustomField) -> Field:
 
 def _hints(rtype: RecordType) -> dict[str, dict]:
     """The browser hints of each field (``maxlength``, ``required``), read from the create model."""
-    schema = CREATE[rtype.key].model_json_schema()
+    return _hints_of(rtype.key)
+
+
+@cache
+def _hints_of(key: str) -> dict[str, dict]:
+    """(Once per record type and process: the model's JSON schema costs more than the rest of a
+    form, and an import builds one form per row. The result is only read.)"""
+    schema = CREATE[key].model_json_schema()
     out: dict[str, dict] = {}
     for name, prop in schema["properties"].items():
         options = [prop, *prop.get("anyOf", [])]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
@@ -104,12 +105,24 @@ class ProjectTag(db.Model):
 TAG_LINKS = {"company": CompanyTag, "person": PersonTag, "deal": DealTag, "project": ProjectTag}
 
 
+def pending_index(table: str) -> Index:
+    """The rows of unfinished imports: a partial index, empty while no import runs, so that
+    finding, publishing or removing a job's pending rows reads only them."""
+    where = text("pending_import_id IS NOT NULL")
+    return Index(f"ix_{table}_pending", "pending_import_id", sqlite_where=where, postgresql_where=where)
+
+
 class RecordMixin:
     """Columns every grouped record has. ``group_id`` is never NULL: no record is "ungrouped".
 
     ``deleted_at`` set: the record is in the recycle bin (Papierkorb). It is gone from every
     surface for everyone (the predicates of :mod:`crm.visibility` say ``deleted_at IS NULL``),
-    while links from other records keep pointing at it; see :mod:`crm.records.trash`."""
+    while links from other records keep pointing at it; see :mod:`crm.records.trash`.
+
+    ``pending_import_id`` set: the record is one of the rows an import job is still writing (the
+    job's id; :mod:`crm.imports.services` writes in short batches). Until the job's final step
+    clears it, the record does not exist for anyone, on any surface (the predicates say
+    ``pending_import_id IS NULL`` too); a failed job's pending rows are deleted."""
 
     KEY: str = ""
 
@@ -119,6 +132,7 @@ class RecordMixin:
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    pending_import_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     @declared_attr
     def deleted_by_id(cls) -> Mapped[int | None]:
@@ -193,6 +207,7 @@ class Company(RecordMixin, db.Model):
         Index("ix_companies_group_updated", "group_id", "updated_at"),
         Index("ix_companies_sort", "sort_key"),
         Index("ix_companies_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
+        pending_index("companies"),
     )
 
 
@@ -222,6 +237,7 @@ class Person(RecordMixin, db.Model):
         Index("ix_people_group_updated", "group_id", "updated_at"),
         Index("ix_people_sort", "sort_key"),
         Index("ix_people_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
+        pending_index("people"),
     )
 
     @property
@@ -257,6 +273,7 @@ class Deal(RecordMixin, db.Model):
         Index("ix_deals_group_updated", "group_id", "updated_at"),
         Index("ix_deals_sort", "sort_key"),
         Index("ix_deals_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
+        pending_index("deals"),
         CheckConstraint("stage IN ('open', 'won', 'lost')", name="stage"),
     )
 
@@ -293,6 +310,7 @@ class Project(RecordMixin, db.Model):
         Index("ix_projects_group_updated", "group_id", "updated_at"),
         Index("ix_projects_sort", "sort_key"),
         Index("ix_projects_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
+        pending_index("projects"),
     )
 
 

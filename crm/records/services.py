@@ -20,13 +20,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..audit.services import audit
 from ..auth.models import User
 from ..common import utcnow
+from ..customfields.models import CustomFieldValue
 from ..customfields.services import fields_for, set_values
-from ..errors import Conflict, Forbidden, Invalid
+from ..errors import Conflict, Forbidden, Invalid, Refused
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
-from .locking import lock_group
+from .locking import lock_group, lock_groups
 from .models import ContactDetail, Tag, tag_key
 from .schemas import CHOICE_DEFAULTS, PLAIN_FIELDS, RecordInput, custom_values
 from .types import TYPES, RecordType
@@ -95,25 +96,30 @@ def default_group_id(viewer: Viewer, user: User | None, parent=None) -> int:
     return BASIS_ID
 
 
-def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None) -> int:
+def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None, *, lock: bool = True) -> int:
     """The group of a new record: ``group_id`` if given, else the default (:func:`default_group_id`).
     While the group system is off, a new record goes to the default group (the parent's group,
     else the creator's default group, else Basis - ready for when it is switched on again);
-    naming that group is fine, naming another is refused (:class:`GroupsOff`)."""
+    naming that group is fine, naming another is refused (:class:`GroupsOff`). (``lock=False``:
+    the caller locks the group itself before it writes, :func:`create_records`.)"""
     default = default_group_id(viewer, user, parent)
     if group_id is None or group_id == default:
         return default
     require_groups_on(viewer)
-    return _check_group(viewer, group_id)
+    return _check_group(viewer, group_id, lock=lock)
 
 
-def _check_group(viewer: Viewer, group_id: int) -> int:
+def _no_such_group() -> Invalid:
+    return Invalid(fields={"group_id": _("You cannot put records in this group.")})
+
+
+def _check_group(viewer: Viewer, group_id: int, *, lock: bool = True) -> int:
     """A group the record forms and the API may put a record in: one the user is a member of -
     admins too (the forms offer only those; moving records into any group is the bulk
     assignment's, :mod:`.assign`)."""
     # (locked against a concurrent deletion of the group: crm/records/locking.py)
-    if not viewer.is_member(group_id) or lock_group(group_id) is None:
-        raise Invalid(fields={"group_id": _("You cannot put records in this group.")})
+    if not viewer.is_member(group_id) or (lock and lock_group(group_id) is None):
+        raise _no_such_group()
     return group_id
 
 
@@ -200,13 +206,20 @@ def tag_named(name: str, viewer: Viewer, create: bool = True) -> Tag | None:
     return tag
 
 
-def _set_tags(obj, names: list[str], viewer: Viewer) -> None:
+def _set_tags(obj, names: list[str], viewer: Viewer, known: dict[str, Tag] | None = None) -> None:
+    """(``known``: the tags found or made so far by name, for many records at once.)"""
     clean: list[str] = []
     for name in names:
         name = clean_tag_name(name)
         if name and tag_key(name) not in {tag_key(c) for c in clean}:
             clean.append(name)
-    obj.tags = [tag_named(name, viewer) for name in clean]
+    if known is None:
+        obj.tags = [tag_named(name, viewer) for name in clean]
+        return
+    for name in clean:
+        if name not in known:
+            known[name] = tag_named(name, viewer)
+    obj.tags = [known[name] for name in clean]
 
 
 _CONTACT_KINDS = {"emails": "email", "phones": "phone", "addresses": "address"}
@@ -225,7 +238,8 @@ def _set_contact_details(obj, data: RecordInput) -> None:
     obj.contact_details = keep + new
 
 
-def _apply(rtype: RecordType, obj, data: RecordInput, viewer: Viewer) -> dict[int, str | None]:
+def _apply(rtype: RecordType, obj, data: RecordInput, viewer: Viewer,
+           tags: dict[str, Tag] | None = None) -> dict[int, str | None]:
     """Set the fields sent in ``data`` on ``obj`` (a new record: every field), after the checks
     that need the database. Returns the custom field values (field id -> stored text) to write
     once the record has an id. Every refusal of the input is collected into one :class:`Invalid`."""
@@ -260,7 +274,7 @@ def _apply(rtype: RecordType, obj, data: RecordInput, viewer: Viewer) -> dict[in
     if errors:
         raise Invalid(fields=errors)
     if data.sent("tags"):
-        _set_tags(obj, data.tags or [], viewer)
+        _set_tags(obj, data.tags or [], viewer, tags)
     if rtype.has_contact_details:
         _set_contact_details(obj, data)
     return custom
@@ -281,6 +295,53 @@ def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: Us
     if custom:
         set_values(rtype.key, obj.id, custom)
     return obj
+
+
+def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, user: User | None = None, *,
+                   pending_import_id: int | None = None) -> list:
+    """Create many records (a batch of an import), each by the rules of :func:`create_record`, but
+    every check first and the writes after, in one flush: so the writes - on SQLite, the time the
+    write lock is held - take one short stretch instead of spreading over the checks. Returns, per
+    item, the new record or the :class:`Invalid` that refused it (a refused item adds nothing).
+    ``pending_import_id``: the records are pending rows of that import job (they exist for no
+    one until the job's final step, see :mod:`crm.imports.services`)."""
+    out: list = []
+    made: list[tuple] = []
+    tags: dict[str, Tag] = {}  # the batch's tags by name: a new one is made once (nothing is flushed yet)
+    with db.session.no_autoflush:
+        for data in items:
+            obj = rtype.model()
+            try:
+                obj.group_id = group_for_new(viewer, user, data.group_id, lock=False)  # (locked below)
+                if not data.sent("responsible_id") and user is not None:
+                    data = data.model_copy(update={"responsible_id": user.id})
+                    data.model_fields_set.add("responsible_id")
+                custom = _apply(rtype, obj, data, viewer, tags=tags)
+            except Refused as err:
+                out.append(err)
+                continue
+            obj.created_by_id = obj.updated_by_id = viewer.user_id
+            obj.pending_import_id = pending_import_id
+            made.append((obj, custom))
+            out.append(obj)
+    # the groups, locked against their deletion (crm/records/locking.py) - on SQLite this takes the
+    # write lock, so it comes after the checks
+    alive = lock_groups({obj.group_id for obj, _custom in made})
+    for i, item in enumerate(out):
+        if not isinstance(item, Refused) and item.group_id not in alive:
+            out[i] = _no_such_group()
+            item.tags = []  # (out of the session with it: nothing of a refused record is written)
+    made = [(obj, custom) for obj, custom in made if obj.group_id in alive]
+    db.session.add_all([obj for obj, _custom in made])
+    db.session.flush()
+    for obj, custom in made:  # (what set_values does for a record that has no values yet)
+        for field_id, value in custom.items():
+            if value is not None:
+                item = CustomFieldValue(field_id=field_id, value=value)
+                item.attach_to(rtype.key, obj.id)
+                db.session.add(item)
+    db.session.flush()
+    return out
 
 
 def update_record(rtype: RecordType, obj, data: RecordInput, viewer: Viewer, expected_version: int | None = None):
