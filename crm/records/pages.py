@@ -61,6 +61,27 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
         "has_more": capped or page < pages,
         "filter_groups": member_groups(viewer) if viewer.groups_enabled else [],
         "filter_tags": queries.all_tags(rtype, viewer),
+        **filter_choices(rtype, viewer, flt),
+    }
+
+
+def filter_choices(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter) -> dict:
+    """What the list's filter form offers besides text, tag and group: responsible users, the
+    type's states, its custom fields, and the company or person the list is narrowed to (its name
+    only if the viewer fully sees it: any other id reads alike, hidden or never used)."""
+    links = {}
+    for fk, key in rtype.references:
+        wanted = getattr(flt, fk)
+        if wanted is not None:
+            ref = reference(key, wanted, viewer)
+            links[fk] = (TYPES[key], ref.name if ref is not None and ref.level == FULL else None)
+    state = queries.STATE_FILTERS.get(rtype.key)
+    return {
+        "filter_users": active_users(),
+        "filter_state": state[0] if state else None,
+        "filter_fields": fields_for(rtype.key),
+        "filter_values": {f.field_id: f for f in flt.fields},
+        "filter_links": links,
     }
 
 
@@ -158,7 +179,7 @@ def detail_context(rtype: RecordType, obj) -> dict:
 
 def filter_key(flt: queries.ListFilter) -> str:
     """What defines the set of matching records (not its order): a new key clears the selection."""
-    return urlencode(sorted((k, v) for k, v in flt.args().items() if k not in ("sort", "dir")))
+    return urlencode(sorted((k, v) for k, v in flt.pairs() if k not in ("sort", "dir", "count")))
 
 
 def list_extras(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, total: int, capped: bool) -> dict:
