@@ -220,3 +220,28 @@ def test_filter_key_ignores_order_and_count(app):
         a = ListFilter.from_args(TYPES["deal"], MultiDict([("stage", "open"), ("sort", "value")]))
         b = ListFilter.from_args(TYPES["deal"], MultiDict([("stage", "open"), ("count", "exact")]))
         assert filter_key(a) == filter_key(b) != filter_key(ListFilter())
+
+
+def test_column_chooser_shows_custom_fields_and_only_shared_ones_of_restricted_rows(client, make, user, nord):
+    make.enable_groups()
+    sued = make.group("Süd")
+    status = make.field("company", "Kundenstatus", "select", options=["Top", "Neu"], shared_with=[nord])
+    umsatz = make.field("company", "Umsatz", "number")
+    own = make.company("Eigene", group=nord)
+    theirs = make.company("Fremde", group=sued)
+    make.value(status, own, "Neu")
+    make.value(umsatz, own, "123")
+    make.value(status, theirs, "Top")
+    make.value(umsatz, theirs, "987654")
+    plain = client.get("/companies").get_data(as_text=True)
+    assert "Kundenstatus</th>" not in plain
+    assert re.search(rf'name="col" value="{status.id}"', plain)  # offered by the chooser
+    body = client.get(f"/companies?col={status.id}&col={umsatz.id}").get_data(as_text=True)
+    assert "<th scope=\"col\">Kundenstatus</th>" in body and "<th scope=\"col\">Umsatz</th>" in body
+    rows = {name: row for row, name in
+            ((m.group(0), m.group(1)) for m in re.finditer(r'<tr id="row-\d+".*?>([^<]+)</a>.*?</tr>', body, re.S))}
+    assert "<td>Neu</td>" in rows["Eigene"] and "<td>123</td>" in rows["Eigene"]
+    assert "<td>Top</td>" in rows["Fremde"]  # the shared field of a restricted row
+    assert "987654" not in body  # its other field stays hidden
+    # the choice stays in the links, and is no filter (the selection is kept)
+    assert f"col={status.id}" in re.search(r'<a class="sort" href="([^"]+)"', body).group(1)

@@ -15,7 +15,15 @@ from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import Group
 from ..search.queries import matching_record_ids
-from ..visibility import Viewer, fully_visible_to, is_full_column, masked, restricted_rows, visible_to
+from ..visibility import (
+    Viewer,
+    field_value_visible_to,
+    fully_visible_to,
+    is_full_column,
+    masked,
+    restricted_rows,
+    visible_to,
+)
 from .models import TAG_LINKS, Tag, tag_key
 from .types import TYPES, RecordType, display_name_column  # noqa: F401  (the list pages import it from here)
 
@@ -104,6 +112,8 @@ class ListFilter:
     fields: tuple[FieldFilter, ...] = ()
     #: count every matching record (rather than stopping at the cap)
     exact: bool = False
+    #: custom fields shown as extra columns (the column chooser; not a filter)
+    columns: tuple[int, ...] = ()
 
     @classmethod
     def from_args(cls, rtype: RecordType, args) -> ListFilter:
@@ -129,6 +139,7 @@ class ListFilter:
             person_id=to_id(args.get("person_id")) if "person" in refs else None,
             fields=field_filters(rtype.key, args),
             exact=args.get("count") == "exact",
+            columns=tuple(dict.fromkeys(i for i in map(to_id, args.getlist("col")) if i is not None))[:MAX_CHOICES],
         )
 
     @property
@@ -142,7 +153,7 @@ class ListFilter:
         data: dict = {"q": self.q, "tag": self.tag, "group_id": self.group_id or "", "sort": self.sort,
                       "dir": "desc" if self.desc else "", "responsible": self.responsible,
                       "company_id": self.company_id or "", "person_id": self.person_id or "",
-                      "count": "exact" if self.exact else ""}
+                      "count": "exact" if self.exact else "", "col": list(self.columns)}
         if self.states:
             data[_state_name(self.states[0])] = list(self.states)
         for f in self.fields:
@@ -345,6 +356,19 @@ def ids_matching(rtype: RecordType, viewer: Viewer, flt: ListFilter, *, full_onl
     if full_only:
         conds.append(fully_visible_to(model, viewer))
     return select(model.id).where(*conds)
+
+
+def column_values(rtype: RecordType, viewer: Viewer, ids: list[int], field_ids) -> dict[tuple[int, int], str]:
+    """The values of the chosen custom field columns on a list page's rows, (record id, field id)
+    -> value: all of a fully visible row, only the shared fields of a restricted one."""
+    if not ids or not field_ids:
+        return {}
+    fk = getattr(CustomFieldValue, f"{rtype.key}_id")
+    rows = db.session.execute(restricted_rows(
+        select(fk, CustomFieldValue.field_id, CustomFieldValue.value)
+        .where(fk.in_(ids), CustomFieldValue.field_id.in_(list(field_ids)), field_value_visible_to(viewer))
+    ))
+    return {(rid, fid): value for rid, fid, value in rows}
 
 
 def tags_for(rtype: RecordType, ids: list[int]) -> dict[int, list[str]]:
