@@ -16,6 +16,7 @@ from ..auth.models import User
 from ..common import to_id, to_int
 from ..customfields.services import fields_for
 from ..extensions import db
+from ..listviews.services import views_for
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
 from .forms import UNCHANGED, build_form
@@ -68,6 +69,8 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
         "filter_groups": member_groups(viewer) if viewer.groups_enabled else [],
         "filter_tags": queries.all_tags(rtype, viewer),
         "columns": columns,
+        "saved_views": views_for(viewer, rtype.key),
+        "view_query": urlencode(flt.pairs(count="")),
         **filter_choices(rtype, viewer, flt, list(fields.values())),
     }
 
