@@ -54,6 +54,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .groups.views import bp as groups_bp
     from .home.views import bp as home_bp
     from .imports.views import bp as imports_bp
+    from .listviews.views import bp as listviews_bp
     from .notes.views import bp as notes_bp
     from .pipeline.views import bp as pipeline_bp
     from .records.trash_views import bp as trash_bp
@@ -71,6 +72,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(tasks_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(listviews_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(groups_bp)

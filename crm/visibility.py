@@ -79,6 +79,7 @@ from .customfields.models import CustomField, CustomFieldValue, custom_field_sha
 from .extensions import db
 from .groups.models import BASIS_ID, Group, group_members
 from .imports.models import ImportItem, ImportJob
+from .listviews.models import SavedView
 from .notes.models import Note
 from .records.models import MODELS, TAG_LINKS, ContactDetail, Tag
 from .search.models import SearchDoc
@@ -465,6 +466,8 @@ SCOPES: dict[type, Scope] = {
     Group: NoRecordData("group names: a restricted record shows its group's name anyway"),
     Account: NoRecordData("the account name and the extension switches"),
     CustomField: NoRecordData("field definitions (name, kind, options), never values"),
+    SavedView: NoRecordData("a list filter a user saved (what they typed or picked): run as whoever "
+                            "opens it; whose views one is offered is crm.listviews.services' rule"),
     RateCounter: NoRecordData("login throttle counters keyed by address and e-mail"),
     UserSession: NoRecordData("a login: its hashed id, user, times and browser name"),
 }

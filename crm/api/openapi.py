@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..auth.schemas import TokenRequest
 from ..notes.schemas import NoteInput, NoteOut
+from ..records.queries import STATE_FILTERS
 from ..records.schemas import CREATE, FULL_OUT, PATCH, RESTRICTED_OUT
 from ..records.trash import RETENTION_DAYS
 from ..records.types import TYPES, RecordType
@@ -49,6 +50,20 @@ PER_PAGE = query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_ID
                  f"Default 50; more than {api_schemas.MAX_PER_PAGE} are capped to {api_schemas.MAX_PER_PAGE}")
 
 
+def _narrowing_params(rtype: RecordType) -> list:
+    """The state filter (repeated: any of the values) and the link filters of a record type."""
+    out = []
+    if rtype.key in STATE_FILTERS:
+        name, allowed = STATE_FILTERS[rtype.key]
+        out.append({**query(name, {"type": "array", "items": {"type": "string", "enum": list(allowed)}},
+                            f"Any of these {name} values (repeat the parameter; full records only)"),
+                    "style": "form", "explode": True})
+    for fk, key in rtype.references:
+        out.append(query(fk, ID_SCHEMA, f"Records linked to this {key} (one the caller fully sees; "
+                                        "any other id matches nothing)"))
+    return out
+
+
 def record_paths(rtype: RecordType) -> dict:
     name, base, tag = NAMES[rtype.key], f"/{rtype.plural}", rtype.plural
     rid = path_id("record_id")
@@ -56,6 +71,9 @@ def record_paths(rtype: RecordType) -> dict:
         query("q", {"type": "string", "maxLength": 200}, "Text filter (name; emails and phones of full records)"),
         query("group_id", ID_SCHEMA),
         query("tag", {"type": "string", "maxLength": 60}),
+        query("responsible", {"type": "string", "pattern": "^(me|[1-9][0-9]{0,8})$", "maxLength": 9},
+              "Records this user is responsible for: `me` or a user's id (full records only)"),
+        *_narrowing_params(rtype),
         PAGE, PER_PAGE,
         query("sort", {"type": "string", "enum": list(rtype.sorts)}),
         query("dir", {"type": "string", "enum": ["asc", "desc"]}),

@@ -10,7 +10,7 @@ a form or a locale.
 """
 from __future__ import annotations
 
-from flask import abort, current_app, g, jsonify, url_for
+from flask import abort, current_app, g, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
@@ -42,6 +42,27 @@ def _without(body: dict, keys) -> dict:
     return {k: v for k, v in body.items() if k not in keys}
 
 
+def _narrowing_args(rtype: RecordType) -> dict:
+    """The list filters beyond text, tag and group (:func:`crm.records.queries.narrowing`): the
+    responsible user (``me`` or an id), the deal stages or project statuses (repeated: any of
+    them), the linked company and person. A value out of range is a 422, as for ``sort``."""
+    out: dict = {}
+    responsible = str_arg("responsible", 12)
+    if responsible and responsible != "me":
+        out["responsible"] = str(int_arg("responsible", None))
+    elif responsible:
+        out["responsible"] = "me"
+    if rtype.key in queries.STATE_FILTERS:
+        name, allowed = queries.STATE_FILTERS[rtype.key]
+        wanted = request.args.getlist(name)
+        if any(v not in allowed for v in wanted):
+            raise invalid({name: _l("One of: %(names)s.", names=", ".join(allowed))})
+        out["states"] = tuple(v for v in allowed if v in wanted)
+    for fk, _key in rtype.references:
+        out[fk] = int_arg(fk, None)
+    return out
+
+
 def register(rtype: RecordType) -> None:
     plural = rtype.plural
 
@@ -56,7 +77,7 @@ def register(rtype: RecordType) -> None:
         if direction not in ("asc", "desc"):
             raise invalid({"dir": _l("One of: asc, desc.")})
         flt = queries.ListFilter(q=str_arg("q", 200), tag=str_arg("tag", 60), group_id=int_arg("group_id", None),
-                                 sort=sort, desc=direction == "desc")
+                                 sort=sort, desc=direction == "desc", **_narrowing_args(rtype))
         stmt = queries.list_page(rtype, viewer, flt, per_page + 1, (page - 1) * per_page)
         found = db.session.execute(stmt).all()
         rows = [(row.id, bool(row.full)) for row in found]

@@ -86,7 +86,7 @@ class Selection:
         out: list[tuple[str, object]] = [("scope", "all" if self.everything else "ids")]
         if not self.everything:
             out += [("ids", i) for i in self.ids]
-        out += [*self.flt.args().items(), ("page", self.page)]
+        out += [*self.flt.pairs(), ("page", self.page)]
         return out
 
 

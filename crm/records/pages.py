@@ -16,6 +16,7 @@ from ..auth.models import User
 from ..common import to_id, to_int
 from ..customfields.services import fields_for
 from ..extensions import db
+from ..listviews.services import views_for
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
 from .forms import UNCHANGED, build_form
@@ -47,6 +48,12 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
                               viewer)
         for r in rows:
             r[f"{key}_deleted"] = r[f"{key}_fk"] in deleted and not r[f"{key}_ref_id"]
+    fields = {f.id: f for f in fields_for(rtype.key)}
+    columns = [fields[i] for i in flt.columns if i in fields]
+    values = queries.column_values(rtype, viewer, [r["id"] for r in rows], [f.id for f in columns])
+    shared = viewer.shared_field_ids(rtype.key)
+    for r in rows:  # a restricted row shows the shared fields only: the others read "hidden"
+        r["columns"] = [(values.get((r["id"], f.id)), r["full"] or f.id in shared) for f in columns]
     total, capped = queries.count_capped(rtype, viewer, flt, current_app.config["COUNT_CAP"])
     pages = max(1, -(-total // per_page))
     return {
@@ -61,6 +68,30 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
         "has_more": capped or page < pages,
         "filter_groups": member_groups(viewer) if viewer.groups_enabled else [],
         "filter_tags": queries.all_tags(rtype, viewer),
+        "columns": columns,
+        "saved_views": views_for(viewer, rtype.key),
+        "view_query": urlencode(flt.pairs(count="")),
+        **filter_choices(rtype, viewer, flt, list(fields.values())),
+    }
+
+
+def filter_choices(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, fields: list) -> dict:
+    """What the list's filter form offers besides text, tag and group: responsible users, the
+    type's states, its custom fields, and the company or person the list is narrowed to (its name
+    only if the viewer fully sees it: any other id reads alike, hidden or never used)."""
+    links = {}
+    for fk, key in rtype.references:
+        wanted = getattr(flt, fk)
+        if wanted is not None:
+            ref = reference(key, wanted, viewer)
+            links[fk] = (TYPES[key], ref.name if ref is not None and ref.level == FULL else None)
+    state = queries.STATE_FILTERS.get(rtype.key)
+    return {
+        "filter_users": active_users(),
+        "filter_state": state[0] if state else None,
+        "filter_fields": fields,
+        "filter_values": {f.field_id: f for f in flt.fields},
+        "filter_links": links,
     }
 
 
@@ -158,7 +189,7 @@ def detail_context(rtype: RecordType, obj) -> dict:
 
 def filter_key(flt: queries.ListFilter) -> str:
     """What defines the set of matching records (not its order): a new key clears the selection."""
-    return urlencode(sorted((k, v) for k, v in flt.args().items() if k not in ("sort", "dir")))
+    return urlencode(sorted((k, v) for k, v in flt.pairs() if k not in ("sort", "dir", "count", "col")))
 
 
 def list_extras(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, total: int, capped: bool) -> dict:

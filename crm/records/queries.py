@@ -3,8 +3,10 @@ visibility predicates; views execute them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import and_, cast, exists, func, literal, null, select, union_all
+from sqlalchemy import Numeric, and_, case, cast, exists, func, literal, null, select, union_all
 from sqlalchemy.orm import aliased, lazyload
 
 from ..auth.models import User
@@ -13,9 +15,85 @@ from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import Group
 from ..search.queries import matching_record_ids
-from ..visibility import Viewer, fully_visible_to, is_full_column, masked, restricted_rows, visible_to
+from ..visibility import (
+    Viewer,
+    field_value_visible_to,
+    fully_visible_to,
+    is_full_column,
+    masked,
+    restricted_rows,
+    visible_to,
+)
 from .models import TAG_LINKS, Tag, tag_key
 from .types import TYPES, RecordType, display_name_column  # noqa: F401  (the list pages import it from here)
+
+#: the record types' states a list filters by (query parameter -> allowed values)
+STATE_FILTERS = {"deal": ("stage", ("open", "won", "lost")),
+                 "project": ("status", ("planned", "active", "on_hold", "done", "cancelled"))}
+#: the most values one custom field filter (or one state filter) takes
+MAX_CHOICES = 20
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    """A filter on one custom field of the list's type: ``values`` (a select field: any of them;
+    a text or url field: exactly one of them), or ``low``/``high`` (a number or date field: from -
+    to, both ends included, as canonical text: a plain decimal or an ISO date)."""
+
+    field_id: int
+    kind: str
+    values: tuple[str, ...] = ()
+    low: str | None = None
+    high: str | None = None
+
+    def args(self) -> list[tuple[str, str]]:
+        name = f"cf_{self.field_id}"
+        out = [(name, v) for v in self.values]
+        if self.low is not None:
+            out.append((f"{name}_from", self.low))
+        if self.high is not None:
+            out.append((f"{name}_to", self.high))
+        return out
+
+
+def _state_name(state: str) -> str:
+    """The query parameter of a state: "stage" for a deal's, "status" for a project's."""
+    return next(name for name, allowed in STATE_FILTERS.values() if state in allowed)
+
+
+def _bound(kind: str, raw) -> str | None:
+    """A number or date bound from the query string as canonical text; ``None`` if not one."""
+    raw = (raw or "").strip()[:40]
+    if not raw:
+        return None
+    try:
+        if kind == "date":
+            return date.fromisoformat(raw).isoformat()
+        number = Decimal(raw.replace(",", "."))
+    except (ValueError, InvalidOperation):
+        return None
+    return format(number, "f") if number.is_finite() else None
+
+
+def field_filters(entity: str, args) -> tuple[FieldFilter, ...]:
+    """The custom field filters in ``args`` (``cf_<id>=value`` repeated, ``cf_<id>_from`` /
+    ``cf_<id>_to``) for the fields of ``entity``; other names and unusable values are ignored.
+    Field definitions are no secret (every form shows them)."""
+    if not any(k.startswith("cf_") for k in args):
+        return ()
+    out = []
+    for f in db.session.scalars(select(CustomField).options(lazyload(CustomField.shared_with))
+                                .where(CustomField.entity == entity).order_by(CustomField.position, CustomField.id)):
+        name = f"cf_{f.id}"
+        if f.kind in ("number", "date"):
+            low, high = _bound(f.kind, args.get(f"{name}_from")), _bound(f.kind, args.get(f"{name}_to"))
+            if low is not None or high is not None:
+                out.append(FieldFilter(f.id, f.kind, low=low, high=high))
+        else:
+            values = tuple(dict.fromkeys(v.strip()[:200] for v in args.getlist(name) if v.strip()))[:MAX_CHOICES]
+            if values:
+                out.append(FieldFilter(f.id, f.kind, values=values))
+    return tuple(out)
 
 
 @dataclass
@@ -25,24 +103,71 @@ class ListFilter:
     group_id: int | None = None
     sort: str = "name"
     desc: bool = False
+    #: "me" or a user's id as text: records that user is responsible for
+    responsible: str = ""
+    #: a deal's stages or a project's statuses (any of them)
+    states: tuple[str, ...] = ()
+    company_id: int | None = None
+    person_id: int | None = None
+    fields: tuple[FieldFilter, ...] = ()
+    #: count every matching record (rather than stopping at the cap)
+    exact: bool = False
+    #: custom fields shown as extra columns (the column chooser; not a filter)
+    columns: tuple[int, ...] = ()
 
     @classmethod
     def from_args(cls, rtype: RecordType, args) -> ListFilter:
         group = args.get("group_id", "")
         sort = args.get("sort", "name")
+        responsible = (args.get("responsible") or "").strip()
+        if responsible != "me":
+            responsible = str(to_id(responsible) or "")
+        states: tuple[str, ...] = ()
+        if rtype.key in STATE_FILTERS:
+            name, allowed = STATE_FILTERS[rtype.key]
+            states = tuple(s for s in allowed if s in args.getlist(name))
+        refs = {key for _fk, key in rtype.references}
         return cls(
             q=(args.get("q") or "").strip()[:200],
             tag=(args.get("tag") or "").strip()[:60],
             group_id=to_id(group),
             sort=sort if sort in rtype.sorts else "name",
             desc=args.get("dir") == "desc",
+            responsible=responsible,
+            states=states,
+            company_id=to_id(args.get("company_id")) if "company" in refs else None,
+            person_id=to_id(args.get("person_id")) if "person" in refs else None,
+            fields=field_filters(rtype.key, args),
+            exact=args.get("count") == "exact",
+            columns=tuple(dict.fromkeys(i for i in map(to_id, args.getlist("col")) if i is not None))[:MAX_CHOICES],
         )
 
+    @property
+    def narrowed(self) -> bool:
+        """Does the filter leave out anything at all (an empty list then says "nothing matches")?"""
+        return bool(self.q or self.tag or self.group_id or self.responsible or self.states or self.company_id
+                    or self.person_id or self.fields)
+
     def args(self, **changes) -> dict:
-        data = {"q": self.q, "tag": self.tag, "group_id": self.group_id or "", "sort": self.sort,
-                "dir": "desc" if self.desc else ""}
+        """The filter as query parameters (values that repeat as lists), for ``url_for``."""
+        data: dict = {"q": self.q, "tag": self.tag, "group_id": self.group_id or "", "sort": self.sort,
+                      "dir": "desc" if self.desc else "", "responsible": self.responsible,
+                      "company_id": self.company_id or "", "person_id": self.person_id or "",
+                      "count": "exact" if self.exact else "", "col": list(self.columns)}
+        if self.states:
+            data[_state_name(self.states[0])] = list(self.states)
+        for f in self.fields:
+            for k, v in f.args():
+                if k == f"cf_{f.field_id}":
+                    data.setdefault(k, []).append(v)
+                else:
+                    data[k] = v
         data.update(changes)
-        return {k: v for k, v in data.items() if v not in ("", None)}
+        return {k: v for k, v in data.items() if v not in ("", None, [])}
+
+    def pairs(self, **changes) -> list[tuple[str, str]]:
+        """:meth:`args` as (name, value) pairs, one per value (hidden inputs, URL encoding)."""
+        return [(k, str(x)) for k, v in self.args(**changes).items() for x in (v if isinstance(v, list) else [v])]
 
 
 def text_match(rtype: RecordType, viewer: Viewer, q: str):
@@ -70,7 +195,62 @@ def filtered(rtype: RecordType, viewer: Viewer, flt: ListFilter):
         conds.append(model.id.in_(select(fk).join(Tag, Tag.id == link.tag_id).where(Tag.key == tag_key(flt.tag))))
     if flt.group_id is not None and viewer.groups_enabled:
         conds.append(model.group_id == flt.group_id)
+    conds += narrowing(rtype, viewer, flt)
     return and_(*conds)
+
+
+def narrowing(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list:
+    """The conditions of the filters by responsible user, state, linked company or person and
+    custom field values. Each one tests a field that a restricted row hides, so it matches fully
+    visible rows only - except a filter on a custom field shared with the viewer, which a
+    restricted row shows (and so matches by). A link filter names a company or person the viewer
+    fully sees, or matches nothing: a hidden id and a missing id answer alike."""
+    model = rtype.model
+    conds = []
+    full_only = False
+    if flt.responsible:
+        user_id = viewer.user_id if flt.responsible == "me" else to_id(flt.responsible)
+        conds.append(model.responsible_id == user_id)
+        full_only = True
+    if flt.states:
+        conds.append(getattr(model, _state_name(flt.states[0])).in_(flt.states))
+        full_only = True
+    for fk, key, wanted in (("company_id", "company", flt.company_id), ("person_id", "person", flt.person_id)):
+        if wanted is None or not hasattr(model, fk):
+            continue
+        target = aliased(TYPES[key].model, name=f"flt_{key}")
+        conds.append(getattr(model, fk) == wanted)
+        conds.append(exists().where(target.id == wanted, fully_visible_to(target, viewer)))
+        full_only = True
+    shared = viewer.shared_field_ids(rtype.key)
+    for f in flt.fields:
+        conds.append(_field_match(rtype, f))
+        full_only = full_only or f.field_id not in shared
+    if full_only:
+        conds.append(fully_visible_to(model, viewer))
+    return conds
+
+
+def _field_match(rtype: RecordType, f: FieldFilter):
+    """Rows whose value of the custom field ``f`` matches it (an EXISTS over the field values,
+    one primary-key lookup per row through the unique (field, record) index)."""
+    value = CustomFieldValue.value
+    conds = [CustomFieldValue.field_id == f.field_id, getattr(CustomFieldValue, f"{rtype.key}_id") == rtype.model.id]
+    if f.values:
+        conds.append(value.in_(f.values))
+    if f.kind == "number":
+        # the cast only for this field's values (CASE keeps the database from casting others first)
+        number = case((CustomFieldValue.field_id == f.field_id, cast(value, Numeric())), else_=None)
+        if f.low is not None:
+            conds.append(number >= Decimal(f.low))
+        if f.high is not None:
+            conds.append(number <= Decimal(f.high))
+    elif f.kind == "date":  # ISO dates compare as text
+        if f.low is not None:
+            conds.append(value >= f.low)
+        if f.high is not None:
+            conds.append(value <= f.high)
+    return exists().where(*conds)
 
 
 def list_order(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list:
@@ -159,10 +339,15 @@ def list_page(rtype: RecordType, viewer: Viewer, flt: ListFilter, limit: int, of
 
 
 def count_capped(rtype: RecordType, viewer: Viewer, flt: ListFilter, cap: int) -> tuple[int, bool]:
-    """How many rows match, counting at most ``cap + 1`` so large tables stay cheap."""
+    """How many rows match, counting at most ``cap + 1`` so large tables stay cheap; all of them
+    when the user asked for the exact count (``flt.exact``)."""
     model = rtype.model
-    inner = select(model.id).where(filtered(rtype, viewer, flt)).limit(cap + 1).subquery()
-    n = db.session.scalar(restricted_rows(select(func.count()).select_from(inner))) or 0
+    inner = select(model.id).where(filtered(rtype, viewer, flt))
+    if not flt.exact:
+        inner = inner.limit(cap + 1)
+    n = db.session.scalar(restricted_rows(select(func.count()).select_from(inner.subquery()))) or 0
+    if flt.exact:
+        return n, False
     return min(n, cap), n > cap
 
 
@@ -173,6 +358,19 @@ def ids_matching(rtype: RecordType, viewer: Viewer, flt: ListFilter, *, full_onl
     if full_only:
         conds.append(fully_visible_to(model, viewer))
     return select(model.id).where(*conds)
+
+
+def column_values(rtype: RecordType, viewer: Viewer, ids: list[int], field_ids) -> dict[tuple[int, int], str]:
+    """The values of the chosen custom field columns on a list page's rows, (record id, field id)
+    -> value: all of a fully visible row, only the shared fields of a restricted one."""
+    if not ids or not field_ids:
+        return {}
+    fk = getattr(CustomFieldValue, f"{rtype.key}_id")
+    rows = db.session.execute(restricted_rows(
+        select(fk, CustomFieldValue.field_id, CustomFieldValue.value)
+        .where(fk.in_(ids), CustomFieldValue.field_id.in_(list(field_ids)), field_value_visible_to(viewer))
+    ))
+    return {(rid, fid): value for rid, fid, value in rows}
 
 
 def tags_for(rtype: RecordType, ids: list[int]) -> dict[int, list[str]]:

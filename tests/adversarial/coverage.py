@@ -73,6 +73,8 @@ WRITE: dict[tuple[str, str], Write] = {
     ("POST", "/profile/password"): Write("self", "needs the current password"),
     ("POST", "/profile/token"): Write("self", "renews one's own API token"),
     ("POST", "/profile/token/revoke"): Write("self", "revokes one's own API token"),
+    ("POST", "/views"): Write("self", "saves a list view of one's own (without a name: nothing)"),
+    ("POST", "/views/<int:view_id>/delete"): Write("self", "deletes one's own view only; any other id 404"),
     ("POST", f"/{ANY_RECORD}/<int:record_id>/notes"): Write(
         "record", "note on hidden (404) / restricted (403) records", {"view": "notes"}),
     ("POST", "/notes/<int:note_id>/delete"): Write(

@@ -208,6 +208,12 @@ def _ids(world: World, rtype: str) -> list[int]:
     return [*sorted(world.record_ids[r.key] for r in world.records_of(rtype)), world.unused_id()]
 
 
+def _link_filters(world: World) -> list[str]:
+    """A list narrowed to each company and person (the hidden ones, which differ between the
+    worlds, and an unused id among them)."""
+    return [f"?{key}_id={rid}" for key in ("company", "person") for rid in _ids(world, key)]
+
+
 def crawl(s: Script) -> None:
     """Every GET rule of the coverage table, as ``u``."""
     world = s.world
@@ -223,11 +229,13 @@ def crawl(s: Script) -> None:
                     s.get(fill(rule, plural=plural, record_id=rid), api=kind == "api_record", rule=rule)
         elif kind == "list":
             url = fill(rule)
-            for args in ("", "?page=2", f"?tag={TRIED_TAG}", f"?tag={HIDDEN_TAG}", f"?q={name}"):
+            for args in ("", "?page=2", f"?tag={TRIED_TAG}", f"?tag={HIDDEN_TAG}", f"?q={name}",
+                         "?responsible=me&count=exact&stage=open&status=active", *_link_filters(world)):
                 s.get(url + args, rule=rule)
             s.get(url, target="record-list", rule=rule)
         elif kind == "api_list":
-            for args in ("?per_page=100", f"?tag={TRIED_TAG}", f"?q={name}"):
+            for args in ("?per_page=100", f"?tag={TRIED_TAG}", f"?q={name}", "?responsible=me",
+                         *_link_filters(world)):
                 s.get(fill(rule) + args, api=True, rule=rule)
         elif kind in ("search", "api_search"):
             for q in queries:

@@ -858,7 +858,7 @@ def write_self(run: Run, b: Browser, method: str, rule: str, params: dict) -> No
         "/profile/password": {"pw-current": "adversarial-password", "pw-new": "adversarial-password",
                               "pw-repeat": "adversarial-password"},
     }.get(rule, {})
-    run.send(b, method, fill(rule), rule, data=data)
+    run.send(b, method, fill(rule, view_id=1), rule, data=data)
 
 
 def write_public(run: Run, b: Browser, method: str, rule: str, params: dict) -> None:

@@ -203,7 +203,9 @@ def test_api_stateful(fuzz_world, who):
                 suppress_health_check=list(HealthCheck), report_multiple_bugs=False))
         except FlakyStrategyDefinition:
             pass
-        if len(answered) >= wanted:
+        # ... and until a chain reached what it created (which chains are drawn depends on every
+        # operation and parameter in the document: a new list filter changes the draw)
+        if len(answered) >= wanted and any("{" in label and status < 300 for label, status in answered):
             break
     # the chains reached what they created: an operation on one record answered with success
     linked = [(label, status) for label, status in answered if "{" in label and status < 300]

@@ -1,0 +1,247 @@
+"""The list filters a user combines in the URL: responsible user ("mine"), stage and status,
+company and person, custom field values; the exact count; a related list's "show all". Each filter
+matches only what the user may see of a row: a restricted row shows its name and the fields shared
+with the user, so it matches a filter on a shared field and on nothing else, and a hidden company
+answers like one that never existed."""
+import re
+
+import pytest
+
+
+@pytest.fixture
+def nord(make):
+    return make.group("Nord")
+
+
+@pytest.fixture
+def user(make, client, nord):
+    u = make.user("normal", name="Nora Normal", groups=[nord])
+    make.login(client, u)
+    return u
+
+
+def names(client, url: str) -> list[str]:
+    """The record names in the list's table, in order."""
+    resp = client.get(url)
+    assert resp.status_code == 200
+    body = resp.get_data(as_text=True)
+    table = body.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in body else ""
+    plural = url.split("?", 1)[0].strip("/")
+    return [n.strip() for n in re.findall(rf'<td><a href="/{plural}/\d+">([^<]+)</a>', table)]
+
+
+def test_responsible_mine_and_by_user(client, make, user):
+    other = make.user("normal", name="Otto Other")
+    make.deal("Meiner", responsible_id=user.id)
+    make.deal("Ottos", responsible_id=other.id)
+    make.deal("Niemandes")
+    assert names(client, "/deals?responsible=me") == ["Meiner"]
+    assert names(client, f"/deals?responsible={other.id}") == ["Ottos"]
+    assert sorted(names(client, "/deals?responsible=junk")) == ["Meiner", "Niemandes", "Ottos"]
+    # the form offers "mine" and keeps the choice
+    body = client.get("/deals?responsible=me").get_data(as_text=True)
+    assert '<option value="me" selected>' in body
+
+
+def test_stage_and_status_any_of(client, make, user):
+    make.deal("Offen", stage="open")
+    make.deal("Gewonnen", stage="won")
+    make.deal("Verloren", stage="lost")
+    assert names(client, "/deals?stage=won") == ["Gewonnen"]
+    assert names(client, "/deals?stage=open&stage=lost") == ["Offen", "Verloren"]
+    assert len(names(client, "/deals?stage=bogus")) == 3  # an unknown stage is no filter
+    make.project("Aktiv", status="active")
+    make.project("Fertig", status="done")
+    assert names(client, "/projects?status=done") == ["Fertig"]
+    assert names(client, "/projects?status=active&status=done") == ["Aktiv", "Fertig"]
+
+
+def test_filters_combine_and_stay_in_the_links(client, make, user, app):
+    app.config["PAGE_SIZE"] = 2
+    for i in range(3):
+        make.deal(f"Mein offener {i}", stage="open", responsible_id=user.id)
+    make.deal("Mein gewonnener", stage="won", responsible_id=user.id)
+    make.deal("Fremder offener", stage="open")
+    body = client.get("/deals?responsible=me&stage=open").get_data(as_text=True)
+    assert "3 Datensätze" in body or "3 records" in body
+    # the next page and the column headers keep the filter
+    next_link = re.search(r'rel="next"[^>]*|href="([^"]+)" rel="next"', body).group(0)
+    assert "responsible=me" in next_link and "stage=open" in next_link
+    assert names(client, "/deals?responsible=me&stage=open&page=2") == ["Mein offener 2"]
+    header = re.search(r'<a class="sort" href="([^"]+)"[^>]*>(Wert|Value)', body).group(1)
+    assert "responsible=me" in header and "stage=open" in header and "sort=value" in header
+
+
+def test_company_and_person_filter(client, make, user):
+    c = make.company("Kontorhaus")
+    other = make.company("Anderswo")
+    anna = make.person("Kurz", company=c)
+    make.person("Lang", company=other)
+    make.deal("Mit Anna", company=c, person=anna)
+    make.deal("Nur Firma", company=c)
+    make.deal("Woanders", company=other)
+    assert names(client, f"/people?company_id={c.id}") == ["Anna Kurz"]
+    assert names(client, f"/deals?company_id={c.id}") == ["Mit Anna", "Nur Firma"]
+    assert names(client, f"/deals?person_id={anna.id}") == ["Mit Anna"]
+    assert names(client, f"/projects?company_id={c.id}") == []
+    body = client.get(f"/deals?company_id={c.id}").get_data(as_text=True)
+    assert "Kontorhaus" in body  # the filter names its company, and can be removed
+
+
+def test_hidden_company_filters_like_a_missing_one(client, make, user):
+    """A visible person employed by a hidden company: filtering by that company's id tells the
+    user nothing (no rows, no name) - the same answer as for an id that never existed."""
+    secret = make.group("Geheim")
+    make.enable_groups()
+    hidden = make.company("Verborgen AG", group=secret)
+    make.person("Sichtbar", company=hidden)
+    make.deal("Sichtbarer Deal", company=hidden)
+    missing = hidden.id + 1000
+
+    def page(company_id):
+        """The page without what differs per request anyway (the CSRF token) and the id asked for."""
+        body = client.get(f"/deals?company_id={company_id}").get_data(as_text=True)
+        body = re.sub(r'(content|value)="[\w.-]{40,}"', "TOKEN", body)
+        body = body.replace(f"company_id={company_id}", "company_id=ID")
+        return body.replace(f'name="company_id" value="{company_id}"', "name=company_id")
+
+    assert names(client, f"/people?company_id={hidden.id}") == []
+    assert names(client, f"/deals?company_id={hidden.id}") == []
+    assert page(hidden.id) == page(missing)
+    assert "Verborgen" not in page(hidden.id)
+
+
+def test_restricted_rows_match_only_shared_fields(client, make, user, nord):
+    """A restricted row (a record of another group whose type has a field shared with the user)
+    matches a filter on a shared field, never one on a field it hides - nor the responsible
+    user, stage or link it hides."""
+    make.enable_groups()
+    sued = make.group("Süd")
+    status = make.field("company", "Kundenstatus", "select", options=["Top", "Neu"], shared_with=[nord])
+    umsatz = make.field("company", "Umsatz", "number")
+    own = make.company("Eigene Top", group=nord, responsible_id=user.id)
+    theirs = make.company("Fremde Top", group=sued, responsible_id=user.id)
+    for c in (own, theirs):
+        make.value(status, c, "Top")
+        make.value(umsatz, c, "500")
+    assert names(client, f"/companies?cf_{status.id}=Top") == ["Eigene Top", "Fremde Top"]
+    # the number field is not shared: the restricted row's value is hidden and does not match
+    assert names(client, f"/companies?cf_{umsatz.id}_from=100") == ["Eigene Top"]
+    assert names(client, "/companies?responsible=me") == ["Eigene Top"]
+    assert names(client, f"/companies?cf_{status.id}=Top&cf_{umsatz.id}_to=1000") == ["Eigene Top"]
+    # the list without a filter shows both, the restricted one as such
+    assert names(client, "/companies") == ["Eigene Top", "Fremde Top"]
+
+
+def test_hidden_rows_never_match(client, make, user):
+    make.enable_groups()
+    secret = make.group("Geheim")
+    f = make.field("deal", "Quelle", "select", options=["Messe", "Web"])
+    mine = make.deal("Sichtbar", stage="won", responsible_id=user.id)
+    hidden = make.deal("Verborgen", group=secret, stage="won", responsible_id=user.id)
+    make.value(f, mine, "Messe")
+    make.value(f, hidden, "Messe")
+    for url in ("/deals?stage=won", "/deals?responsible=me", f"/deals?cf_{f.id}=Messe"):
+        assert names(client, url) == ["Sichtbar"], url
+
+
+def test_custom_field_values(client, make, user):
+    kind = make.field("company", "Kundenstatus", "select", options=["Top", "Neu", "Alt"])
+    size = make.field("company", "Mitarbeiter", "number")
+    since = make.field("company", "Kunde seit", "date")
+    note = make.field("company", "Kürzel", "text")
+    rows = [("A", "Top", "9", "2020-01-15", "AA"), ("B", "Neu", "120", "2022-06-01", "BB"),
+            ("C", "Alt", "45.5", "2024-12-31", "CC"), ("D", None, None, None, None)]
+    for name, k, n, d, t in rows:
+        c = make.company(name)
+        for f, v in ((kind, k), (size, n), (since, d), (note, t)):
+            if v is not None:
+                make.value(f, c, v)
+    assert names(client, f"/companies?cf_{kind.id}=Top&cf_{kind.id}=Alt") == ["A", "C"]
+    # numbers compare as numbers ("120" > "45.5"), both ends included
+    assert names(client, f"/companies?cf_{size.id}_from=45.5") == ["B", "C"]
+    assert names(client, f"/companies?cf_{size.id}_from=10&cf_{size.id}_to=100") == ["C"]
+    assert names(client, f"/companies?cf_{size.id}_to=9") == ["A"]
+    assert names(client, f"/companies?cf_{since.id}_from=2021-01-01&cf_{since.id}_to=2024-12-31") == ["B", "C"]
+    assert names(client, f"/companies?cf_{note.id}=BB") == ["B"]
+    # a bound that is no number or date is no filter; so is a field of another type or none at all
+    assert len(names(client, f"/companies?cf_{size.id}_from=viel")) == 4
+    assert len(names(client, "/companies?cf_99999=Top")) == 4
+    # the form shows the chosen values again
+    body = client.get(f"/companies?cf_{kind.id}=Top&cf_{size.id}_from=10").get_data(as_text=True)
+    assert re.search(rf'name="cf_{kind.id}" value="Top" checked', body)
+    assert f'name="cf_{size.id}_from" value="10"' in body
+
+
+def test_exact_count_on_request(client, make, user, app):
+    app.config["COUNT_CAP"] = 3
+    for i in range(5):
+        make.company(f"Firma {i}")
+    capped = client.get("/companies").get_data(as_text=True)
+    assert "Mehr als 3" in capped or "More than 3" in capped
+    assert "count=exact" in capped
+    exact = client.get("/companies?count=exact").get_data(as_text=True)
+    assert "5 Datensätze" in exact or "5 records" in exact
+    assert "Mehr als" not in exact and "More than" not in exact
+
+
+def test_related_list_shows_all(client, make, user, app):
+    app.config["PAGE_SIZE"] = 50
+    c = make.company("Großkunde")
+    for i in range(30):
+        make.person(f"Kontakt {i:02d}", company=c)
+    make.person("Fremd")  # not of this company
+    body = client.get(f"/companies/{c.id}").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">(Alle 30 anzeigen|Show all 30)</a>', body)
+    assert link, "the related people list links to all 30"
+    listed = names(client, link.group(1).replace("&amp;", "&"))
+    assert listed == [f"Anna Kontakt {i:02d}" for i in range(30)]
+
+
+def test_bulk_select_all_matching_keeps_the_filter(client, make, user):
+    """"Select all N matching" acts on the filtered set: the filter travels with the dialog."""
+    make.enable_groups()
+    make.deal("Offen 1", stage="open")
+    make.deal("Offen 2", stage="open")
+    make.deal("Gewonnen", stage="won")
+    body = client.get("/deals?stage=open").get_data(as_text=True)
+    assert 'form="bulk" name="stage" value="open"' in body
+    assert re.search(r"(Alle 2 passenden auswählen|Select all 2 matching)", body)
+
+
+def test_filter_key_ignores_order_and_count(app):
+    from werkzeug.datastructures import MultiDict
+
+    from crm.records.pages import filter_key
+    from crm.records.queries import ListFilter
+    from crm.records.types import TYPES
+
+    with app.test_request_context():
+        a = ListFilter.from_args(TYPES["deal"], MultiDict([("stage", "open"), ("sort", "value")]))
+        b = ListFilter.from_args(TYPES["deal"], MultiDict([("stage", "open"), ("count", "exact")]))
+        assert filter_key(a) == filter_key(b) != filter_key(ListFilter())
+
+
+def test_column_chooser_shows_custom_fields_and_only_shared_ones_of_restricted_rows(client, make, user, nord):
+    make.enable_groups()
+    sued = make.group("Süd")
+    status = make.field("company", "Kundenstatus", "select", options=["Top", "Neu"], shared_with=[nord])
+    umsatz = make.field("company", "Umsatz", "number")
+    own = make.company("Eigene", group=nord)
+    theirs = make.company("Fremde", group=sued)
+    make.value(status, own, "Neu")
+    make.value(umsatz, own, "123")
+    make.value(status, theirs, "Top")
+    make.value(umsatz, theirs, "987654")
+    plain = client.get("/companies").get_data(as_text=True)
+    assert "Kundenstatus</th>" not in plain
+    assert re.search(rf'name="col" value="{status.id}"', plain)  # offered by the chooser
+    body = client.get(f"/companies?col={status.id}&col={umsatz.id}").get_data(as_text=True)
+    assert "<th scope=\"col\">Kundenstatus</th>" in body and "<th scope=\"col\">Umsatz</th>" in body
+    rows = {name: row for row, name in
+            ((m.group(0), m.group(1)) for m in re.finditer(r'<tr id="row-\d+".*?>([^<]+)</a>.*?</tr>', body, re.S))}
+    assert "<td>Neu</td>" in rows["Eigene"] and "<td>123</td>" in rows["Eigene"]
+    assert "<td>Top</td>" in rows["Fremde"]  # the shared field of a restricted row
+    assert "987654" not in body  # its other field stays hidden
+    # the choice stays in the links, and is no filter (the selection is kept)
+    assert f"col={status.id}" in re.search(r'<a class="sort" href="([^"]+)"', body).group(1)
