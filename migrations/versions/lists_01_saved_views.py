@@ -1,14 +1,14 @@
 """saved_views: a list page's filter saved under a name, a user's own or shared by an admin
 
 Revision ID: lists_01
-Revises: ops_01_tagkey
+Revises: batches_01
 Create Date: 2026-11-29
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "lists_01"
-down_revision = "ops_01_tagkey"
+down_revision = "batches_01"
 branch_labels = None
 depends_on = None
 
