@@ -49,10 +49,11 @@ def test_notes_of_hidden_and_restricted_records_are_unknown(api, world, make):
     restricted = make.note(world.c_sued, "Süd intern", author=world.admin)
     hidden = make.note(world.p_sued, "Person intern", author=world.admin)
     # the admin is in Nord only: Südwind is restricted, Gustav hidden; both notes are not there
-    for note in (restricted, hidden):
-        for call in (lambda: api.patch(f"/notes/{note.id}", token=world.tokens.admin, json={"body": "x"}),
-                     lambda: api.delete(f"/notes/{note.id}", token=world.tokens.admin)):
-            got, missing = call(), api.patch("/notes/999999", token=world.tokens.admin, json={"body": "x"})
+    admin = world.tokens.admin
+    for nid in (restricted.id, hidden.id):
+        for got, missing in ((api.patch(f"/notes/{nid}", token=admin, json={"body": "x"}),
+                              api.patch("/notes/999999", token=admin, json={"body": "x"})),
+                             (api.delete(f"/notes/{nid}", token=admin), api.delete("/notes/999999", token=admin))):
             assert got.status_code == missing.status_code == 404
             assert got.get_data() == missing.get_data()
     db.session.expire_all()
