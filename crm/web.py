@@ -150,6 +150,7 @@ def init_web(app: Flask) -> None:
     )
     from .settings.forms import ENTITY_LABELS, ROLE_LABELS
     from .settings.forms import KIND_LABELS as FIELD_KIND_LABELS
+    from .tasks.forms import GROUP_LABELS as TASK_GROUP_LABELS
 
     AUDIT_LABELS = {
         "extension_switched": _l("Extension switched"), "group_created": _l("Group created"),
@@ -184,6 +185,7 @@ def init_web(app: Flask) -> None:
         stage_labels=DEAL_STAGE_LABELS,
         status_labels=PROJECT_STATUS_LABELS,
         note_kinds=KIND_LABELS,
+        task_groups=TASK_GROUP_LABELS,
         role_labels=ROLE_LABELS,
         entity_labels=ENTITY_LABELS,
         field_kind_labels=FIELD_KIND_LABELS,

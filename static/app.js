@@ -358,3 +358,28 @@
   });
   document.addEventListener("DOMContentLoaded", syncSelection);
 })();
+
+// ---- quick date choices (a task's edit form: tomorrow, next week) ------------------------
+(function () {
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest("[data-set-date]");
+    if (!button) return;
+    var input = document.getElementById(button.dataset.target);
+    if (!input) return;
+    input.value = button.dataset.setDate;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+})();
+
+// ---- focus after an entry was swapped in place (a note's edit form, the saved note) -----------
+// An element marked data-focus-after-swap takes the focus once (an edit form: its first invalid
+// field, else its first field), so the keyboard stays where the user was working.
+(function () {
+  document.addEventListener("htmx:afterSettle", function () {
+    var el = document.querySelector("[data-focus-after-swap]");
+    if (!el) return;
+    el.removeAttribute("data-focus-after-swap");
+    var inner = el.querySelector("[aria-invalid=true]") || el.querySelector("textarea, input:not([type=hidden]), select");
+    (inner || el).focus();
+  });
+})();

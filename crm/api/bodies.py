@@ -18,6 +18,8 @@ MAX_PAGE = 100_000
 READ_ONLY = ("id", "type", "access", "group", "created_at", "updated_at")
 #: the same for a note
 NOTE_READ_ONLY = ("id", "author", "created_at")
+#: the same for a task
+TASK_READ_ONLY = ("id", "assignee", "created_by", "record", "done_at", "created_at")
 
 
 class AssignInput(Input):

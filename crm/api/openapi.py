@@ -11,11 +11,12 @@ against it.
 from __future__ import annotations
 
 from ..auth.schemas import TokenRequest
-from ..notes.schemas import NoteInput, NoteOut
+from ..notes.schemas import NoteInput, NoteOut, NotePatch
 from ..records.queries import STATE_FILTERS
 from ..records.schemas import CREATE, FULL_OUT, PATCH, RESTRICTED_OUT
 from ..records.trash import RETENTION_DAYS
 from ..records.types import TYPES, RecordType
+from ..tasks.schemas import TaskOut, TaskPatch
 from . import bodies as api_schemas
 from .inputs import MAX_ID
 from .links import add_links
@@ -111,6 +112,26 @@ def record_paths(rtype: RecordType) -> dict:
     }
 
 
+def attached_paths() -> dict:
+    """Notes and tasks by their own id: they follow their record (a note or task of a record the
+    user does not fully see is 404 like an unknown id)."""
+    note, task = path_id("note_id"), path_id("task_id")
+    return {
+        "/notes/{note_id}": {
+            "patch": op("Change a note (its author or an admin); it then shows when it was edited",
+                        _json(ref("Note")), "403", "404", body=ref("NoteUpdate"), params=[note], tag="notes"),
+            "delete": op("Delete a note (its author or an admin)", NO_CONTENT, "403", "404",
+                         params=[note], tag="notes", ok_status="204"),
+        },
+        "/tasks/{task_id}": {
+            "patch": op("Change a task: title, due date (reschedule), assignee, done", _json(ref("Task")),
+                        "403", "404", body=ref("TaskUpdate"), params=[task], tag="tasks"),
+            "delete": op("Delete a task (its creator, extended users and admins)", NO_CONTENT, "403", "404",
+                         params=[task], tag="tasks", ok_status="204"),
+        },
+    }
+
+
 def document() -> dict:
     schemas: dict = {
         "Error": obj({"error": obj({
@@ -137,12 +158,17 @@ def document() -> dict:
         "TokenRequest": model_schema(TokenRequest, schemas, mode="validation"),
         "Note": model_schema(NoteOut, schemas, mode="serialization"),
         "NoteCreate": model_schema(NoteInput, schemas, mode="validation", ignored=api_schemas.NOTE_READ_ONLY),
+        "NoteUpdate": model_schema(NotePatch, schemas, mode="validation",
+                                   ignored=(*api_schemas.NOTE_READ_ONLY, "edited_at")),
+        "Task": model_schema(TaskOut, schemas, mode="serialization"),
+        "TaskUpdate": model_schema(TaskPatch, schemas, mode="validation", ignored=api_schemas.TASK_READ_ONLY),
         "AssignRecords": model_schema(api_schemas.AssignInput, schemas, mode="validation"),
         "AssignCompanies": model_schema(api_schemas.AssignCompaniesInput, schemas, mode="validation"),
     }
     for rtype in TYPES.values():
         generated.update(record_schemas(rtype, schemas))
         paths.update(record_paths(rtype))
+    paths.update(attached_paths())
     schemas.update(generated)
     schemas.update(admin_schemas())
     paths.update(admin_paths())

@@ -23,6 +23,7 @@ from ..notes.schemas import NoteOut
 from ..records.loaders import RestrictedRecord, references_by_type, restricted_projections
 from ..records.schemas import FULL_OUT, RESTRICTED_OUT, dump
 from ..records.types import RecordType
+from ..tasks.schemas import TaskOut
 from ..visibility import Viewer, field_value_visible_to, fully_visible_to
 
 _CONTACT_KINDS = {"emails": "email", "phones": "phone", "addresses": "address"}
@@ -143,4 +144,22 @@ def note_json(note) -> dict:
         "author": {"id": note.author.id, "name": note.author.name} if note.author else None,
         "occurred_at": timestamp(note.occurred_at),
         "created_at": timestamp(note.created_at),
+        "edited_at": timestamp(note.edited_at),
+    })
+
+
+def task_json(task) -> dict:
+    def user(u):
+        return {"id": u.id, "name": u.name} if u is not None else None
+
+    return dump(TaskOut, {
+        "id": task.id,
+        "title": task.title,
+        "due_date": task.due_date.isoformat() if task.due_date else None,
+        "done": bool(task.done),
+        "assignee": user(task.assignee),
+        "created_by": user(task.created_by),
+        "record": {"type": task.record_key, "id": task.record_id} if task.record_key else None,
+        "done_at": timestamp(task.done_at),
+        "created_at": timestamp(task.created_at),
     })

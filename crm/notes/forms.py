@@ -20,3 +20,14 @@ class NoteForm(FlaskForm):
         """What the user typed, parsed (a local time with the account's time zone)."""
         return {"body": self.body.data or "", "kind": self.kind.data,
                 "occurred_at": local_time(self.occurred_at.data)}
+
+
+class NoteEditForm(NoteForm):
+    """The same fields, to change a note (:class:`~.schemas.NotePatch`): the time stays what it was
+    when it is left empty."""
+
+    def to_patch(self) -> dict:
+        data = self.to_input()
+        if data["occurred_at"] is None:
+            del data["occurred_at"]
+        return data

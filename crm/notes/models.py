@@ -22,5 +22,7 @@ class Note(AttachedMixin, db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    #: when the note was last changed after it was written (shown as "edited"); None if never
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     author = relationship("User", lazy="joined")

@@ -35,6 +35,15 @@ class NoteInput(Input):
         json_schema_extra={"format": "date-time"})] | None = None
 
 
+class NotePatch(Input):
+    """A change of a note (``PATCH /notes/<id>``, the edit form): only what is sent changes."""
+
+    body: Annotated[Text(MAX_BODY), Field(min_length=1)] | None = None
+    kind: Literal[NOTE_KINDS] | None = None
+    occurred_at: Annotated[datetime, BeforeValidator(_time), Field(
+        json_schema_extra={"format": "date-time"})] | None = None
+
+
 class AuthorRef(Output):
     id: int
     name: str
@@ -49,3 +58,5 @@ class NoteOut(Output):
     author: AuthorRef | None
     occurred_at: Timestamp
     created_at: Timestamp
+    #: when the note was last changed after it was written; null if never
+    edited_at: Timestamp | None

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..listviews.services import views_for
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
-from .forms import UNCHANGED, build_form
+from .forms import FIELD_ORDER, UNCHANGED, build_form
 from .loaders import FULL, RESTRICTED, reference, references_by_type, trashed_ids
 from .services import member_groups
 from .types import TYPES, RecordType
@@ -200,3 +200,83 @@ def list_extras(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, tota
         n = db.session.scalar(select(func.count()).select_from(inner)) or 0
         total, capped = min(n, cap), n > cap
     return {"selectable": total, "selectable_capped": capped, "filter_key": filter_key(flt)}
+
+
+# --------------------------------------------------------------------------------------------
+# An edit conflict: the other user's version next to yours, field by field
+# --------------------------------------------------------------------------------------------
+
+#: the name of the checkboxes of the conflict table: "take the current value of this field"
+TAKE = "take"
+
+
+def conflict_fields(rtype: RecordType, form) -> list[str]:
+    """The fields of the record form in the order the form shows them."""
+    names = [*FIELD_ORDER[rtype.key], *form.custom_field_names, "tags", "responsible_id"]
+    if form.offers_group:
+        names.append("group_id")
+    return [n for n in names if n in form]
+
+
+def current_form(rtype: RecordType, obj):
+    """The record form filled with the record as it is now (the other user's version)."""
+    theirs = record_form(rtype, obj=obj, formdata=None)
+    fill_form(theirs, rtype, obj)
+    return theirs
+
+
+def _shown(f, ref=None) -> str:
+    """What a form field holds, as the user reads it (the label of a choice, a link's name)."""
+    from flask_babel import format_date, format_decimal
+    from flask_babel import gettext as _
+
+    data = f.data
+    if f.type == "RecordIdField":
+        if ref is None:
+            return "—"
+        if ref.hidden:
+            return str(TYPES[ref.key].hidden_label)
+        return ref.name or "—"
+    choices = getattr(f, "choices", None)
+    if choices:
+        labels = {str(value): str(label) for value, label in choices}
+        if isinstance(data, (list, tuple)):
+            return ", ".join(labels.get(str(v), str(v)) for v in data) or "—"
+        return labels.get(str(data), "—" if data in (None, "") else str(data))
+    if isinstance(data, (list, tuple)):
+        return ", ".join(str(v) for v in data if v not in (None, "")) or "—"
+    if isinstance(data, bool):
+        return _("yes") if data else _("no")
+    if isinstance(data, date):
+        return format_date(data)
+    if isinstance(data, Decimal):
+        return format_decimal(data)
+    if data in (None, ""):
+        return "—"
+    return str(data)
+
+
+def conflict_rows(rtype: RecordType, mine, theirs, mine_refs: dict, their_refs: dict) -> list[dict]:
+    """One row per field: its label, your value, the current one and whether they differ. Only
+    what the user sees of the (fully visible) record: a link to a record they do not fully see
+    reads as the detail page shows it."""
+    rows = []
+    for name in conflict_fields(rtype, mine):
+        yours = _shown(mine[name], mine_refs.get(name))
+        current = _shown(theirs[name], their_refs.get(name))
+        rows.append({"name": name, "label": mine[name].label.text, "mine": yours, "theirs": current,
+                     "differs": yours != current})
+    return rows
+
+
+def take_current(rtype: RecordType, form, obj, names) -> None:
+    """Put the record's current value into each field of ``names`` (the fields the user took over
+    from the other version in the conflict table); the rest keeps what the user typed."""
+    wanted = [n for n in dict.fromkeys(names) if n in conflict_fields(rtype, form)]
+    if not wanted:
+        return
+    theirs = current_form(rtype, obj)
+    picked(rtype, theirs, obj)
+    for name in wanted:
+        form[name].data = theirs[name].data
+        form[name].raw_data = None  # the field shows (and validates) its data, not what was typed

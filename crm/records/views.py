@@ -27,7 +27,19 @@ from ..visibility import current_viewer, fully_visible_to
 from . import queries
 from .forms import error_names, form_input
 from .loaders import RestrictedRecord, load_record
-from .pages import detail_context, fill_form, list_context, page_arg, parent_from_args, picked, record_form
+from .pages import (
+    TAKE,
+    conflict_rows,
+    current_form,
+    detail_context,
+    fill_form,
+    list_context,
+    page_arg,
+    parent_from_args,
+    picked,
+    record_form,
+    take_current,
+)
 from .schemas import record_input
 from .services import EditConflict, create_record, default_group_id, delete_records, inherited_links, update_record
 from .types import TYPES, RecordType
@@ -101,7 +113,10 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         form = record_form(rtype, obj=obj)
         if request.method == "GET":
             fill_form(form, rtype, obj)
+        else:  # after a conflict: the fields the user took over from the current version
+            take_current(rtype, form, obj, request.form.getlist(TAKE))
         conflict = False
+        rows = None
         if form.validate_on_submit():
             version = to_int(form.version.data)  # the record's own version if the field is missing
             try:
@@ -112,11 +127,14 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
                 conflict = True
                 obj = load_record(rtype, record_id, write=True)
                 form.form_errors.append(_(
-                    "Someone else changed this record while you were editing. Your input is "
-                    "kept below; the current version is shown on the right. Save again to overwrite it."
+                    "Someone else changed this record while you were editing. Below, the current "
+                    "version is shown next to yours, field by field, with the differences marked. "
+                    "Keep yours or take the current value per field, then save."
                 ))
                 form.version.raw_data = None
                 form.version.data = obj.version
+                theirs = current_form(rtype, obj)
+                rows = conflict_rows(rtype, form, theirs, picked(rtype, form, obj), picked(rtype, theirs, obj))
             except Refused as refused:
                 db.session.rollback()
                 obj = load_record(rtype, record_id, write=True)
@@ -131,7 +149,8 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
                 return redirect(url_for(f"{rtype.plural}.detail", record_id=obj.id))
         status = 409 if conflict else (400 if request.method == "POST" else 200)
         return render_template("records/form.html", rtype=rtype, form=form, record=obj,
-                               picked=picked(rtype, form, obj), conflict=conflict, parent=None), status
+                               picked=picked(rtype, form, obj), conflict=conflict, conflict_rows=rows,
+                               parent=None), status
 
     @bp.route("/<int:record_id>/delete", methods=["GET", "POST"])
     def delete(record_id: int):

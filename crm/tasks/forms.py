@@ -32,3 +32,8 @@ def task_form(**kwargs) -> TaskForm:
     form = TaskForm(**kwargs)
     form.assignee_id.choices = [(None, "—")] + [(u.id, u.name) for u in active_users()]
     return form
+
+
+#: the headings of the open task list's groups (:data:`.services.GROUPS`)
+GROUP_LABELS = {"overdue": _l("Overdue"), "today": _l("Today"), "this_week": _l("This week"),
+                "later": _l("Later"), "no_date": _l("No due date")}

@@ -24,3 +24,15 @@ def record_names(tasks: list[Task]) -> dict[tuple[str, int], object]:
         if task.record_key:
             wanted.setdefault(task.record_key, set()).add(task.record_id)
     return {(key, rid): ref for key, refs in references_by_type(wanted).items() for rid, ref in refs.items()}
+
+
+
+def open_tasks_of(viewer, user_id: int, limit: int = 20) -> list[Task]:
+    """The user's open tasks, the ones due soonest first (overdue ones first of all, undated ones
+    last): for the home page. One bounded query, under the visibility predicate of tasks."""
+    return list(db.session.scalars(
+        select(Task)
+        .where(task_visible_to(viewer), Task.assignee_id == user_id, Task.done.is_(False))
+        .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
+        .limit(limit)
+    ))

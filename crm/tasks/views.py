@@ -1,13 +1,15 @@
-"""Tasks: the task list, adding a task (on its own or on a record), completing it in place."""
+"""Tasks: the task list (open tasks grouped by due date), adding a task (on its own or on a
+record), editing and rescheduling it, completing it in place."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..common import to_id, to_int
-from ..errors import Refused, apply_to_form
+from ..errors import Refused, apply_to_form, flash_refusal
 from ..extensions import db
 from ..htmx import targets
 from ..input_types import parse_input
@@ -16,21 +18,20 @@ from ..records.types import TYPES
 from ..visibility import current_viewer, task_visible_to
 from .forms import TaskForm, task_form
 from .models import Task
-from .schemas import TaskInput
-from .services import add_task, set_done
+from .schemas import RESCHEDULE_CHOICES, RescheduleInput, TaskInput
+from .services import add_task, delete_task, grouped, reschedule, reschedule_date, set_done, update_task
+from .services import load_task as _load
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 PER_PAGE = 50
 
 
 def load_task(task_id: int, *, write: bool = False) -> Task:
-    """Tasks follow their record: a task of a record the user does not fully see does not exist."""
-    task = db.session.scalar(select(Task).where(Task.id == task_id, task_visible_to(current_viewer())))
-    if task is None:
-        abort(404)
-    if write and task.record_key:
-        load_record(TYPES[task.record_key], task.record_id, write=True)
-    return task
+    """Tasks follow their record (:func:`.services.load_task`): 404 like an unknown id."""
+    try:
+        return _load(task_id, current_viewer(), write=write)
+    except Refused as refused:
+        abort(refused.status)
 
 
 def _record_tasks(key: str, record_id: int, form: TaskForm, status: int = 200):
@@ -65,9 +66,10 @@ def index():
 
     form = task_form(formdata=None)
     form.assignee_id.data = current_user.id
-    return render_template("tasks/index.html", tasks=tasks, names=record_names(tasks), scope=scope,
-                           status=status, page=page, pages=max(1, -(-total // PER_PAGE)), total=total,
-                           task_form=form)
+    groups = grouped(tasks) if status == "open" else [("done", tasks)] if tasks else []
+    return render_template("tasks/index.html", tasks=tasks, groups=groups, names=record_names(tasks),
+                           scope=scope, status=status, page=page, pages=max(1, -(-total // PER_PAGE)),
+                           total=total, task_form=form)
 
 
 @bp.post("")
@@ -111,8 +113,9 @@ def create():
     tasks = list(db.session.scalars(
         select(Task).where(task_visible_to(current_viewer()), Task.assignee_id == current_user.id,
                            Task.done.is_(False)).order_by(Task.due_date).limit(PER_PAGE)))
-    return render_template("tasks/index.html", tasks=tasks, names=record_names(tasks), scope="mine",
-                           status="open", page=1, pages=1, total=len(tasks), task_form=form), 400
+    return render_template("tasks/index.html", tasks=tasks, groups=grouped(tasks), names=record_names(tasks),
+                           scope="mine", status="open", page=1, pages=1, total=len(tasks),
+                           task_form=form), 400
 
 
 @bp.post("/<int:task_id>/toggle")
@@ -121,19 +124,76 @@ def toggle(task_id: int):
     set_done(task, not task.done)
     db.session.commit()
     if targets(f"task-{task.id}"):
-        from .queries import record_names
-
-        return render_template("tasks/_task.html", task=task, names=record_names([task]),
-                               show_record=request.args.get("context") == "list")
+        return _row(task)
     return redirect(request.referrer if _same_site(request.referrer) else url_for("tasks.index"))
+
+
+def _row(task: Task):
+    from .queries import record_names
+
+    return render_template("tasks/_task.html", task=task, names=record_names([task]),
+                           show_record=request.args.get("context") == "list")
+
+
+def _back(task: Task):
+    """Where a change made without htmx returns to: the page it came from, or the task list."""
+    target = request.form.get("next") or request.referrer
+    return redirect(target if _same_site(target) else url_for("tasks.index"))
+
+
+@bp.route("/<int:task_id>/edit", methods=["GET", "POST"])
+def edit(task_id: int):
+    """Change a task's title, due date and assignee."""
+    task = load_task(task_id, write=True)
+    form = task_form(obj=task) if request.method == "GET" else task_form()
+    if form.validate_on_submit():
+        try:
+            update_task(task, parse_input(TaskInput, form.to_input()), current_viewer())
+        except Refused as refused:
+            db.session.rollback()
+            task = load_task(task_id, write=True)
+            apply_to_form(form, refused)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return _back(task)
+    from .queries import record_names
+
+    nxt = request.form.get("next") or request.args.get("next") or request.referrer
+    quick = {when: reschedule_date(RescheduleInput(when=when)).isoformat() for when in RESCHEDULE_CHOICES}
+    return render_template("tasks/edit.html", task=task, form=form, names=record_names([task]),
+                           quick_dates=quick, next=nxt if _same_site(nxt) else None), \
+        400 if request.method == "POST" else 200
+
+
+@bp.post("/<int:task_id>/reschedule")
+def reschedule_view(task_id: int):
+    """Move a task's due date: tomorrow, next week (its Monday), or a date."""
+    task = load_task(task_id, write=True)
+    try:
+        reschedule(task, parse_input(RescheduleInput, {
+            "when": request.form.get("when") or None, "due_date": request.form.get("due_date") or None}),
+            current_viewer())
+    except Refused as refused:
+        db.session.rollback()
+        if targets(f"task-{task_id}"):
+            return _row(load_task(task_id, write=True)), 422
+        flash_refusal(refused)
+        return _back(task)
+    db.session.commit()
+    if targets(f"task-{task.id}"):
+        return _row(task)
+    flash(_("Rescheduled to %(date)s.", date=format_date(task.due_date)), "success")
+    return _back(task)
 
 
 @bp.post("/<int:task_id>/delete")
 def delete(task_id: int):
     task = load_task(task_id, write=True)
-    if task.created_by_id != current_user.id and not current_user.can_delete:
-        abort(403)
-    db.session.delete(task)
+    try:
+        delete_task(task, current_viewer())
+    except Refused as refused:
+        abort(refused.status)
     db.session.commit()
     if targets(f"task-{task_id}"):
         return ""
@@ -146,6 +206,8 @@ def _same_site(url: str | None) -> bool:
     if not url:
         return False
     parts = urlsplit(url)
+    if not parts.scheme and not parts.netloc:
+        return url.startswith("/") and not url.startswith("//") and "\\" not in url
     return parts.netloc == request.host and parts.scheme in ("http", "https")
 
 

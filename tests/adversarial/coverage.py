@@ -38,6 +38,12 @@ GET: dict[str, Probe] = {
     "/search": Probe("search", "q = every token of every record; htmx 'search-live'"),
     "/static/<path:filename>": Probe("static", "app.js, app.css, a missing file"),
     "/tasks": Probe("tasks", "scope mine/created/all × status open/done, page 2"),
+    "/tasks/<int:task_id>/edit": Probe("attached", "every task id + unknown: 404 unless its record is fully "
+                                       "visible (or it is one's own private task)", {"kind": "task"}),
+    "/notes/<int:note_id>": Probe("attached", "every note id + unknown; htmx 'note-*' (cancel of the edit)",
+                                  {"kind": "note", "view": "show", "target": "note-*"}),
+    "/notes/<int:note_id>/edit": Probe("attached", "every note id + unknown; the author's and admins' (403 for "
+                                       "others); htmx 'note-*'", {"kind": "note", "view": "edit", "target": "note-*"}),
     f"/{ANY_RECORD}/<int:record_id>/notes": Probe(
         "record", "every record id × every type; htmx 'notes-more' with offsets",
         {"view": "notes", "targets": ("notes-more",)}),
@@ -84,6 +90,13 @@ WRITE: dict[tuple[str, str], Write] = {
         "task", "tasks of hidden/restricted records, someone else's private task"),
     ("POST", "/tasks/<int:task_id>/delete"): Write(
         "task", "as toggle, plus someone else's task as a normal user", {"delete": True}),
+    ("POST", "/tasks/<int:task_id>/edit"): Write(
+        "task", "as toggle: tasks of hidden/restricted records, someone else's private task", {"edit": True}),
+    ("POST", "/tasks/<int:task_id>/reschedule"): Write(
+        "task", "as toggle: tasks of hidden/restricted records, someone else's private task",
+        {"data": {"when": "tomorrow"}}),
+    ("POST", "/notes/<int:note_id>/edit"): Write(
+        "note_edit", "notes of hidden/restricted records; another author's note as a non-admin"),
     ("POST", "/settings/account"): Write("admin_only", "non-admins: 403"),
     ("POST", "/settings/extensions"): Write("admin_only", "non-admins: 403", {"data": {"groups_enabled": "y"}}),
     ("POST", "/settings/fields/new"): Write("admin_only", "non-admins: 403"),
@@ -189,7 +202,8 @@ HTMX_TARGETS = {
     "*-options": "GET lookup as the link picker asks (leak test)",
     "notes": "POST notes create/delete (writes, CSRF)",
     "tasks": "POST tasks create (writes, CSRF)",
-    "task-*": "POST task toggle/delete (writes, CSRF)",
+    "task-*": "POST task toggle/delete/reschedule (writes, CSRF)",
+    "note-*": "GET/POST a note's edit form in place (leak test, writes)",
     "dialog": "POST bulk actions (writes, CSRF)",
     "assign-preview": "POST bulk assign step=preview (writes)",
     "bulk-message": "POST bulk undo (writes)",
@@ -227,6 +241,13 @@ WRITE.update({
     ("POST", f"{API}/users"): Write("api_admin_only", "non-admins: 403"),
     ("PATCH", f"{API}/users/<api_id:user_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "user"}),
     ("DELETE", f"{API}/users/<api_id:user_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "user"}),
+    ("PATCH", f"{API}/notes/<api_id:note_id>"): Write(
+        "api_note", "notes of hidden/restricted records 404; another author's note as a non-admin 403"),
+    ("DELETE", f"{API}/notes/<api_id:note_id>"): Write("api_note", "as PATCH", {"delete": True}),
+    ("PATCH", f"{API}/tasks/<api_id:task_id>"): Write(
+        "api_task", "tasks of hidden/restricted records and others' private tasks 404"),
+    ("DELETE", f"{API}/tasks/<api_id:task_id>"): Write(
+        "api_task", "as PATCH, plus someone else's task as a normal user 403", {"delete": True}),
 })
 for _plural in PLURALS:
     _key = KEY_OF[_plural]

@@ -421,6 +421,56 @@ def _assignee(world: World, t: Token) -> str:
     return users[(keys.index(t.owner[1]) + 1) % len(users)]
 
 
+def _attached_ids(world: World, kind: str) -> list[tuple[int, str | None]]:
+    """(id, record key or None) of every note or task of the world, private tasks included."""
+    if kind == "note":
+        return [(nid, key) for key, ids in world.note_ids.items() for nid in ids]
+    return [*((tid, key) for key, tid in world.task_ids.items()), *((tid, None) for tid in world.private_task_ids)]
+
+
+def probe_attached(ctx: Ctx, rule: str, params: dict) -> None:
+    """A note or task by its own id (``/notes/<id>``, ``/notes/<id>/edit``, ``/tasks/<id>/edit``):
+    it follows its record. A note or task of a record the user does not fully see (restricted
+    included), or someone else's private task, answers exactly like a never-used id; one the user
+    sees shows its text. A note's edit form is its author's and the admins' (403 for others)."""
+    from crm.extensions import db
+    from crm.models import Note, Task
+
+    world, kind = ctx.world, params["kind"]
+    name = "note_id" if kind == "note" else "task_id"
+    for b in ctx.browsers:
+        unknown_url = fill(rule, **{name: world.unused_id()})
+        unknown = b.get(unknown_url, rule=rule)
+        ctx.check(b, unknown, unknown_url, status=404)
+        base404 = normalized(unknown)
+        me = world.user_ids[b.user.key]
+        for oid, key in _attached_ids(world, kind):
+            url = fill(rule, **{name: oid})
+            row = db.session.get(Note if kind == "note" else Task, oid)
+            db.session.rollback()
+            if key is None:
+                seen = me in (row.created_by_id, row.assignee_id)
+            else:
+                seen = world.level(b.user, world.spec.record(key)) == "full"
+            status = 200 if seen else 404
+            if seen and params.get("view") == "show":
+                status = 302  # without htmx: to the record's page
+            if seen and params.get("view") == "edit" and kind == "note" and not (
+                    b.user.role == "admin" or row.author_id == me):
+                status = 403
+            resp = b.get(url, rule=rule)
+            body = ctx.check(b, resp, url, status=status)
+            if not seen and normalized(resp) != base404:
+                ctx.fail(f"as {b.name}: {url} (not visible) answers differently from a never-used id")
+            if status == 200:
+                text = row.body if kind == "note" else row.title
+                if text.split()[-1].lower() not in body.lower():
+                    ctx.fail(f"as {b.name} on {url}: the {kind}'s text is missing")
+            if seen and params.get("target"):
+                hx = b.get(url, target=params["target"].replace("*", str(oid)), rule=rule)
+                ctx.check(b, hx, f"{url} [htmx]", status=200 if status == 302 else status)
+
+
 def probe_login(ctx: Ctx, rule: str, params: dict) -> None:
     url = fill(rule)
     resp = ctx.anon.get(url, rule=rule)
@@ -583,6 +633,7 @@ PROBERS = {
     "search": probe_search,
     "new": probe_new,
     "tasks": probe_tasks,
+    "attached": probe_attached,
     "home": probe_home,
     "login": probe_login,
     "health": probe_health,

@@ -220,7 +220,8 @@ def test_query_strings_never_fail(app, data):
     rule = data.draw(st.sampled_from(rules), label="rule")
     from .coverage import fill
 
-    url = fill(rule, plural="companies", record_id=ids["company"], field_id=1, group_id=1, user_id=1, job_id=1)
+    url = fill(rule, plural="companies", record_id=ids["company"], field_id=1, group_id=1, user_id=1, job_id=1,
+               note_id=1, task_id=1)
     reads = READS.get(GET[rule].kind, ())
     names = data.draw(st.sets(st.sampled_from(reads or QUERY_PARAMS), min_size=1, max_size=3)) if reads else set()
     names |= data.draw(st.sets(st.sampled_from(QUERY_PARAMS), max_size=1))

@@ -28,7 +28,7 @@ def _targets(world, method: str, rule: str) -> str:
                   "companies")
     rtype = KEY_OF[plural]
     record = world.records_of(rtype)[0]
-    task_rule = "/tasks/<int:task_id>" in rule
+    task_rule = "task_id>" in rule  # /tasks/<int:task_id>, /api/v1/tasks/<api_id:task_id>
     return fill(
         rule, plural=plural, record_id=world.record_ids[record.key],
         note_id=world.note_ids[record.key][0],

@@ -408,12 +408,21 @@ def write_record_new(run: Run, b: Browser, method: str, rule: str, params: dict)
 
 
 def write_note_delete(run: Run, b: Browser, method: str, rule: str, params: dict) -> None:
+    """Delete or change a note the user may change (pages and API): one of a fully visible record,
+    their own or (admins) anyone's."""
     snap = run.snap()
     for pk, row in sorted(snap.rows["notes"].items()):
         key = next(k for k in TYPES if row.get(f"{k}_id"))
         if snap.level(b.user.key, key, row[f"{key}_id"]) == "full" and (
-                b.user.role != "normal" or row["author_id"] == run.world.user_ids[b.user.key]):
-            run.send(b, method, fill(rule, note_id=pk[0]), rule, target="notes")
+                b.user.role == "admin" or row["author_id"] == run.world.user_ids[b.user.key]):
+            url = fill(rule, note_id=pk[0])
+            if rule.startswith("/api/"):
+                run.send(b, method, url, rule, json={"body": "Geändert vom Orakel", "kind": "call"})
+            elif rule.endswith("/edit"):
+                run.send(b, method, url, rule, target=f"note-{pk[0]}",
+                         data={f"note{pk[0]}-body": "Geändert vom Orakel", f"note{pk[0]}-kind": "email"})
+            else:
+                run.send(b, method, url, rule, target="notes")
             return
 
 
@@ -435,7 +444,14 @@ def write_task(run: Run, b: Browser, method: str, rule: str, params: dict) -> No
         mine = row["created_by_id"] == me or row["assignee_id"] == me
         if (key is None and mine) or (key and snap.level(b.user.key, key, row[f"{key}_id"]) == "full"
                                       and (b.user.role != "normal" or mine)):
-            run.send(b, method, fill(rule, task_id=pk[0]), rule, target=f"task-{pk[0]}")
+            url = fill(rule, task_id=pk[0])
+            if rule.startswith("/api/"):
+                run.send(b, method, url, rule, json={"title": "Orakel", "due_date": "2032-02-02", "done": True})
+            elif rule.endswith("/edit"):
+                run.send(b, method, url, rule, data={"title": "Geändert vom Orakel", "due_date": "2032-02-02",
+                                                     "assignee_id": str(me)})
+            else:
+                run.send(b, method, url, rule, target=f"task-{pk[0]}", data=params.get("data"))
             return
 
 
@@ -873,6 +889,9 @@ WRITERS = {
     "record": write_record,
     "record_new": write_record_new,
     "note_delete": write_note_delete,
+    "note_edit": write_note_delete,
+    "api_note": write_note_delete,
+    "api_task": write_task,
     "task_create": write_task_create,
     "task": write_task,
     "bulk": write_bulk,

@@ -135,7 +135,16 @@ def attack_record_new(a: Attack, method: str, rule: str, params: dict) -> None:
 
 
 def attack_note_delete(a: Attack, method: str, rule: str, params: dict) -> None:
+    """Deleting or changing a note (pages and API): a note of a record the user does not fully see
+    is 404 like an unknown one; another author's note is 403 for everyone but admins."""
     ctx, world = a.ctx, a.ctx.world
+    api = rule.startswith("/api/")
+    data = {"note{id}-body": "Übernahme", "note{id}-kind": "note"} if rule.endswith("/edit") else {}
+    body = {"body": "Übernahme"} if api else None
+
+    def fields(nid):
+        return {k.replace("{id}", str(nid)): v for k, v in data.items()}
+
     for b in ctx.browsers:
         unknown = fill(rule, note_id=world.unused_id())
         for r in world.spec.records:
@@ -143,16 +152,22 @@ def attack_note_delete(a: Attack, method: str, rule: str, params: dict) -> None:
             for nid in world.note_ids[r.key]:
                 url = fill(rule, note_id=nid)
                 if lvl != "full":
-                    a.send(b, method, url, rule, 404, same_as=unknown)
-                    a.send(b, method, url, rule, 404, target="notes")
-        # another author's note on a fully visible record, as a normal user
-        if b.user.role == "normal":
-            author_id = world.user_ids[b.user.key]
+                    a.send(b, method, url, rule, 404, same_as=unknown, data=fields(nid), json=body)
+                    if not api:
+                        a.send(b, method, url, rule, 404, target=f"note-{nid}" if data else "notes", data=fields(nid))
+        # another author's note on a fully visible record, as anyone but an admin
+        if b.user.role != "admin":
+            from crm.models import Note
+
+            me = world.user_ids[b.user.key]
+            authors = dict(db.session.execute(db.select(Note.id, Note.author_id)).all())
+            db.session.rollback()
             for r in world.spec.records:
-                if world.level(b.user, r) == "full" and _responsible(world, r) != author_id:
-                    a.send(b, method, fill(rule, note_id=world.note_ids[r.key][0]), rule, 403)
+                others = [n for n in world.note_ids[r.key] if authors.get(n) != me]
+                if world.level(b.user, r) == "full" and others:
+                    a.send(b, method, fill(rule, note_id=others[0]), rule, 403, data=fields(others[0]), json=body)
                     break
-        a.send(b, method, unknown, rule, 404)
+        a.send(b, method, unknown, rule, 404, json=body)
 
 
 def _responsible(world, r) -> int:
@@ -178,24 +193,30 @@ def attack_task_create(a: Attack, method: str, rule: str, params: dict) -> None:
 
 
 def attack_task(a: Attack, method: str, rule: str, params: dict) -> None:
+    """Tasks by id (pages and API: toggle, edit, reschedule, delete): a task of a record the user
+    does not fully see, or someone else's private task, is 404 like an unknown one."""
     ctx, world = a.ctx, a.ctx.world
+    api = rule.startswith("/api/")
+    data = params.get("data") or ({"title": "Übernahme"} if params.get("edit") else None)
+    body = {"title": "Übernahme", "due_date": "2040-01-01"} if api else None
     for b in ctx.browsers:
         unknown = fill(rule, task_id=world.unused_id())
         for r in world.spec.records:
             if r.key in world.task_ids and world.level(b.user, r) != "full":
                 tid = world.task_ids[r.key]
-                a.send(b, method, fill(rule, task_id=tid), rule, 404, same_as=unknown)
-                a.send(b, method, fill(rule, task_id=tid), rule, 404, target=f"task-{tid}")
+                a.send(b, method, fill(rule, task_id=tid), rule, 404, same_as=unknown, data=data, json=body)
+                if not api:
+                    a.send(b, method, fill(rule, task_id=tid), rule, 404, target=f"task-{tid}", data=data)
         for spec_task, tid in zip(world.spec.private_tasks, world.private_task_ids, strict=True):
             if b.user.key not in (spec_task.creator, spec_task.assignee):
-                a.send(b, method, fill(rule, task_id=tid), rule, 404, same_as=unknown)
+                a.send(b, method, fill(rule, task_id=tid), rule, 404, same_as=unknown, data=data, json=body)
         if params.get("delete") and b.user.role == "normal":
             me = world.user_ids[b.user.key]
             for r in world.spec.records:
                 if r.key in world.task_ids and world.level(b.user, r) == "full" and _responsible(world, r) != me:
                     a.send(b, method, fill(rule, task_id=world.task_ids[r.key]), rule, 403)
                     break
-        a.send(b, method, unknown, rule, 404)
+        a.send(b, method, unknown, rule, 404, data=data, json=body)
 
 
 def attack_admin_only(a: Attack, method: str, rule: str, params: dict) -> None:
@@ -597,6 +618,9 @@ ATTACKERS = {
     "record": attack_record,
     "record_new": attack_record_new,
     "note_delete": attack_note_delete,
+    "note_edit": attack_note_delete,
+    "api_note": attack_note_delete,
+    "api_task": attack_task,
     "task_create": attack_task_create,
     "task": attack_task,
     "admin_only": attack_admin_only,
