@@ -35,9 +35,9 @@ from ..records import queries
 from ..records.assign import CASCADE, check_target, find_assignment, preview, undo_assignment
 from ..records.assign import assign_group as assign_service
 from ..records.services import require_groups_on
-from ..records.types import BY_PLURAL, TYPES, RecordType
+from ..records.types import TYPES, RecordType
 from ..visibility import Viewer, viewer_for
-from .models import FINISHED, Job
+from .models import Job
 
 #: a job is taken up at most this often (the second time after its worker died), then failed
 MAX_ATTEMPTS = 2
@@ -194,7 +194,15 @@ def _finish(job: Job, message: str, result: dict, progress: int) -> None:
     db.session.commit()
 
 
+def _hold(job: Job) -> None:
+    """First write of the work's transaction: the job's row, locked until the commit. A reaper that
+    took the job for dead (a long transaction sends no heartbeat) waits for it, and then finds it
+    done - it never runs the work a second time beside the first."""
+    db.session.execute(update(Job).where(Job.id == job.id).values(heartbeat_at=utcnow()))
+
+
 def _assign(job: Job, user: User) -> None:
+    _hold(job)
     p = job.params
     rtype = TYPES[p["type"]]
     viewer = viewer_for(user)
@@ -206,6 +214,7 @@ def _assign(job: Job, user: User) -> None:
 
 
 def _assign_undo(job: Job, user: User) -> None:
+    _hold(job)
     viewer = viewer_for(user)
     entry = find_assignment(job.params["entry_id"], job.params["plural"], viewer)
     if entry is None:
@@ -288,11 +297,3 @@ def purge_trash_daily() -> None:
     purge(None)
     db.session.commit()
 
-
-def finished(job: Job) -> bool:
-    return job.status in FINISHED
-
-
-def record_type(job: Job) -> RecordType | None:
-    key = (job.params or {}).get("type") or (job.params or {}).get("plural")
-    return TYPES.get(key) or BY_PLURAL.get(key)
