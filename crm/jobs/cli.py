@@ -28,5 +28,6 @@ def worker_command(workers: int, no_periodic: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     backend = "Redis" if current_app.config.get("REDIS_URL") else current_app.config["JOBS_SQLITE_PATH"]
     click.echo(f"Kontor worker: queue {huey.name!r} on {backend}, {workers} at a time.")
-    huey.create_consumer(workers=workers, worker_type="thread", periodic=not no_periodic,
+    # an idle worker looks at the queue at least every second (Redis: it waits on the list anyway)
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=not no_periodic, max_delay=1.0,
                          check_worker_health=True).run()

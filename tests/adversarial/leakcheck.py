@@ -438,7 +438,7 @@ def probe_health(ctx: Ctx, rule: str, params: dict) -> None:
         resp = b.get(url, rule=rule)
         ctx.check(b, resp, url, status=200)
         bodies.add(resp.get_data(as_text=True))
-    if len(bodies) != 1 or set(json.loads(bodies.pop())) != {"status", "database", "migrations"}:
+    if len(bodies) != 1 or set(json.loads(bodies.pop())) != {"status", "database", "migrations", "queue"}:
         ctx.fail(f"{url}: answers differ between users, or carry more than the health parts")
 
 
