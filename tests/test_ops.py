@@ -53,11 +53,11 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
 def test_healthz_reports_the_job_queue(database_url, tmp_path):
     """With a real queue (not the tests' immediate mode): "ok" while its SQLite file can be
     opened, 503 "unreachable" when it cannot."""
-    good = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "JOBS_IMMEDIATE": False,
+    good = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "JOBS_IMMEDIATE": False, "REDIS_URL": "",
                        "JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite3")})
     resp = good.test_client().get("/healthz")
     assert (resp.status_code, resp.get_json()["queue"]) == (200, "ok")
-    bad = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "JOBS_IMMEDIATE": False,
+    bad = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "JOBS_IMMEDIATE": False, "REDIS_URL": "",
                       "JOBS_SQLITE_PATH": str(tmp_path / "no" / "such" / "folder" / "jobs.sqlite3")})
     resp = bad.test_client().get("/healthz")
     assert resp.status_code == 503

@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from huey import crontab
 from sqlalchemy import or_, select, update
@@ -210,7 +210,7 @@ def _assign(job: Job, user: User) -> None:
         rtype, viewer, queries.ListFilter.from_args(rtype, p["filter"]))
     result = assign_service(rtype, ids, p["group_id"], viewer, cascade=p["cascade"], source=p["source"])
     moved = sum(result["updated"].values())
-    _finish(job, _("Done: %(num)s records moved.", num=moved), result, moved)
+    _finish(job, ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved), result, moved)
 
 
 def _assign_undo(job: Job, user: User) -> None:
@@ -221,7 +221,8 @@ def _assign_undo(job: Job, user: User) -> None:
         raise Invalid(_("This assignment cannot be undone."))
     result = undo_assignment(entry, viewer)
     restored = sum(result["restored"].values())
-    _finish(job, _("Done: %(num)s records put back.", num=restored), result, restored)
+    _finish(job, ngettext("Done: %(num)s record put back.", "Done: %(num)s records put back.", restored), result,
+            restored)
 
 
 def _search_rebuild(job: Job, user: User | None) -> None:
