@@ -31,10 +31,11 @@ demo: migrate
 	$(FLASK) demo load $(DEMO) --if-empty
 
 ## make run: fresh machine -> venv, install, migrate, demo data if empty, serve on 127.0.0.1:5000
+## together with the job queue's worker (imports, large assignments, the daily purge; Ctrl+C stops both)
 ## (HOST=0.0.0.0 for the office network, PORT=5001 when 5000 is taken). scripts/serve.py refuses a
 ## busy port in one line and announces the URL only once the server answers.
 run: demo
-	@$(BIN)/python scripts/serve.py $(HOST) $(PORT) -- \
+	@$(BIN)/python scripts/serve.py $(HOST) $(PORT) --worker '$(FLASK) worker' -- \
 		$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) 'app:app'
 
 ## make test: the whole suite (browser tests skip themselves when Chromium is missing)

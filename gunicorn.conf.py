@@ -5,9 +5,9 @@
 * ``gthread`` workers: each worker serves several requests at once on threads, so a few slow
   clients (or a long export) no longer hold every worker; the reverse proxy in front buffers
   slow uploads and downloads.
-* ``timeout``: a worker silent this long is killed and restarted. Requests that take longer
-  than a few seconds are meant to become jobs (not yet: imports still run in the web process),
-  so 120 s leaves room for a large import or cascade instead of killing it at 30 s.
+* ``timeout``: a worker silent this long is killed and restarted. What can take longer than a
+  few seconds runs on the job queue (crm/jobs: imports, large group assignments; the worker is
+  ``flask --app app worker``), so 120 s is a generous ceiling, not a budget.
 * ``graceful_timeout``: on a restart or ``systemctl stop`` running requests get this long to
   finish before their worker is killed.
 * Before any worker starts, Kontor checks the database (reachable, migrated) and ``instance/``

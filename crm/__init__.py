@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from . import models  # noqa: F401  (registers every table)
 from .config import build_config
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import configure_queue, csrf, db, login_manager, migrate
 from .visibility import check_registry, install_safety_net
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    configure_queue(app)
     login_manager.init_app(app)
 
     from .i18n import init_i18n
@@ -55,6 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .home.views import bp as home_bp
     from .imports.views import bp as imports_bp
     from .listviews.views import bp as listviews_bp
+    from .jobs.views import bp as jobs_bp
     from .notes.views import bp as notes_bp
     from .pipeline.views import bp as pipeline_bp
     from .records.trash_views import bp as trash_bp
@@ -73,6 +75,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(search_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(listviews_bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(groups_bp)

@@ -128,6 +128,7 @@ def trash_purge(older_than: int | None) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from .jobs.cli import worker_command
     from .ops.backup import backup_command, restore_command
     from .search.cli import search_cli
 
@@ -137,3 +138,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(trash_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(worker_command)

@@ -64,6 +64,16 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_WINDOW_SECONDS": 15 * 60,
         "API_RATE_LIMIT": int(os.environ.get("KONTOR_API_RATE_LIMIT", "600")),  # requests per minute
+        # The job queue (crm/jobs): Redis when REDIS_URL is set (several app servers), else a SQLite
+        # file under instance/; immediate (a job runs when it is started, no worker) in the tests.
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "JOBS_QUEUE_NAME": os.environ.get("KONTOR_QUEUE_NAME", "kontor"),
+        "JOBS_SQLITE_PATH": os.environ.get("KONTOR_QUEUE_FILE", str(instance_path / "jobs.sqlite3")),
+        "JOBS_IMMEDIATE": _bool("KONTOR_JOBS_IMMEDIATE", bool(overrides.get("TESTING"))),
+        # a running job whose worker has not reported for this long is taken up again once, then failed
+        "JOBS_STALE_SECONDS": int(os.environ.get("KONTOR_JOBS_STALE_SECONDS", "120") or 120),
+        # a group assignment (or its undo) moving more records than this runs as a job
+        "BULK_JOB_THRESHOLD": int(os.environ.get("KONTOR_BULK_JOB_THRESHOLD", "2000") or 2000),
         "PAGE_SIZE": 50,
         "COUNT_CAP": 10_000,
     }

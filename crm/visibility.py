@@ -80,6 +80,7 @@ from .extensions import db
 from .groups.models import BASIS_ID, Group, group_members
 from .imports.models import ImportItem, ImportJob
 from .listviews.models import SavedView
+from .jobs.models import Job
 from .notes.models import Note
 from .records.models import MODELS, TAG_LINKS, ContactDetail, Tag
 from .search.models import SearchDoc
@@ -460,6 +461,8 @@ SCOPES: dict[type, Scope] = {
     AssignmentChange: PartOf(AuditEntry, "audit_id"),
     ImportJob: Owned("user_id"),
     ImportItem: PartOf(ImportJob, "job_id"),
+    # a queued job's parameters (ids, a list filter, a group) and its result (counts)
+    Job: Owned("user_id"),
     # The one list of classes that hold no record data.
     User: NoRecordData("names, e-mail addresses and roles of the team: shown to every user "
                        "(responsible, assignee, author); no record field"),

@@ -1,13 +1,17 @@
-"""``make run``'s server start: check the port, start the server, announce the URL once it answers.
+"""``make run``'s server start: check the port, start the server and the job queue's worker,
+announce the URL once the server answers.
 
-    python scripts/serve.py HOST PORT -- gunicorn --bind HOST:PORT ... 'app:app'
+    python scripts/serve.py HOST PORT [--worker 'flask --app app worker'] -- gunicorn --bind HOST:PORT ... 'app:app'
 
 * A port already in use ends at once with one line naming ``PORT=`` (instead of gunicorn's
   retry loop).
 * "Kontor runs on …" is printed only when the server answers HTTP on the port; with
   ``HOST=0.0.0.0`` also the address colleagues on the office network use.
-* Ctrl+C reaches the server (same process group); this script waits for it to stop and exits
-  with its status.
+* ``--worker CMD``: the job queue's worker (imports, large group assignments, the daily purge)
+  starts with the server. If it dies, one line says so (the pages keep working; jobs wait until a
+  worker runs again); when the server stops, the worker is stopped too.
+* Ctrl+C reaches the server and the worker (same process group); this script waits for both to
+  stop and exits with the server's status.
 
 Standard library only: it runs before anything else is imported. gunicorn reads its own
 ``gunicorn.conf.py`` when there is one; the bind given here wins.
@@ -15,6 +19,7 @@ Standard library only: it runs before anything else is imported. gunicorn reads 
 from __future__ import annotations
 
 import errno
+import shlex
 import socket
 import subprocess
 import sys
@@ -57,11 +62,36 @@ def local_url(host: str, port: int) -> str:
     return f"http://[{reach}]:{port}/" if ":" in reach else f"http://{reach}:{port}/"
 
 
+def parse(argv: list[str]) -> tuple[str, str, list[str] | None, list[str]] | None:
+    """(host, port, worker command or None, server command), or None when the usage is wrong."""
+    if len(argv) < 2:
+        return None
+    host, port_text, rest = argv[0], argv[1], argv[2:]
+    worker = None
+    if rest[:1] == ["--worker"] and len(rest) >= 2:
+        worker, rest = shlex.split(rest[1]), rest[2:]
+    if len(rest) < 2 or rest[0] != "--":
+        return None
+    return host, port_text, worker, rest[1:]
+
+
+def stop(proc: subprocess.Popen | None, timeout: float = 30) -> None:
+    """Let a process that got Ctrl+C finish (its jobs, its requests); terminate it if it takes too long."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        proc.wait()
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 4 or argv[2] != "--":
+    parsed = parse(argv)
+    if parsed is None:
         print(__doc__, file=sys.stderr)
         return 2
-    host, port_text, command = argv[0], argv[1], argv[3:]
+    host, port_text, worker_command, command = parsed
     try:
         port = int(port_text)
     except ValueError:
@@ -71,11 +101,23 @@ def main(argv: list[str]) -> int:
         print(f"Port {port} on {host} is in use (another Kontor?). Start on another one: make run PORT={port + 1}",
               file=sys.stderr)
         return 1
+    worker = subprocess.Popen(worker_command) if worker_command else None
     server = subprocess.Popen(command)
+    reported = False
+
+    def watch_worker() -> None:
+        nonlocal reported
+        if worker is not None and not reported and worker.poll() is not None:
+            reported = True
+            print(f"The job worker stopped (exit status {worker.returncode}); see the log above. Pages still "
+                  "work, but imports and large group assignments wait until a worker runs again "
+                  "(flask --app app worker).", file=sys.stderr, flush=True)
+
     url = local_url(host, port)
     deadline = time.monotonic() + READY_TIMEOUT
     try:
         while server.poll() is None and not answers(url):
+            watch_worker()
             if time.monotonic() > deadline:
                 print(f"Kontor did not answer on {url} within {READY_TIMEOUT:.0f} s; see the log above.",
                       file=sys.stderr)
@@ -87,14 +129,18 @@ def main(argv: list[str]) -> int:
                 print(f"Kontor runs on {shown}  (Ctrl+C stops it)", flush=True)
                 if host in ("0.0.0.0", "::"):
                     print(f"On the office network: http://{socket.gethostname()}:{port}/", flush=True)
-        return server.wait()
+        while server.poll() is None:
+            watch_worker()
+            time.sleep(0.5)
+        if worker is not None and worker.poll() is None:
+            worker.terminate()  # the server stopped by itself: the worker goes with it
+        stop(worker)
+        return server.returncode
     except KeyboardInterrupt:
-        # Ctrl+C went to the server too (same process group): let it shut down cleanly
-        try:
-            return server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.terminate()
-            return server.wait()
+        # Ctrl+C went to the server and the worker too (same process group): let them shut down cleanly
+        stop(server)
+        stop(worker)
+        return server.returncode
 
 
 if __name__ == "__main__":

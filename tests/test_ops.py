@@ -29,7 +29,8 @@ def test_healthz_answers_without_login_and_says_nothing_of_records(client, make)
     make.company("Geheim GmbH")
     resp = client.get("/healthz")
     assert resp.status_code == 200 and resp.mimetype == "application/json"
-    assert resp.get_json() == {"status": "ok", "database": "ok", "migrations": "ok"}
+    assert resp.get_json() == {"status": "ok", "database": "ok", "migrations": "ok",
+                               "queue": "immediate"}
     assert resp.headers["Cache-Control"] == "no-store"
 
 
@@ -37,14 +38,37 @@ def test_healthz_is_503_when_the_database_is_behind_the_code(client, monkeypatch
     monkeypatch.setattr(health, "code_heads", lambda: frozenset({"zz_a_revision_not_run_yet"}))
     resp = client.get("/healthz")
     assert resp.status_code == 503
-    assert resp.get_json() == {"status": "error", "database": "ok", "migrations": "behind"}
+    assert resp.get_json() == {"status": "error", "database": "ok", "migrations": "behind",
+                               "queue": "immediate"}
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/no/such/folder/x.db"})
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503
-    assert resp.get_json() == {"status": "error", "database": "unreachable", "migrations": "unknown"}
+    assert resp.get_json() == {"status": "error", "database": "unreachable", "migrations": "unknown",
+                               "queue": "immediate"}
+
+
+def test_healthz_reports_the_job_queue(database_url, tmp_path):
+    """With a real queue (not the tests' immediate mode): "ok" while its SQLite file can be
+    opened, 503 "unreachable" when it cannot."""
+    good = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "JOBS_IMMEDIATE": False, "REDIS_URL": "",
+                       "JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite3")})
+    resp = good.test_client().get("/healthz")
+    assert (resp.status_code, resp.get_json()["queue"]) == (200, "ok")
+    bad = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "JOBS_IMMEDIATE": False, "REDIS_URL": "",
+                      "JOBS_SQLITE_PATH": str(tmp_path / "no" / "such" / "folder" / "jobs.sqlite3")})
+    resp = bad.test_client().get("/healthz")
+    assert resp.status_code == 503
+    assert resp.get_json() == {"status": "error", "database": "ok", "migrations": "ok", "queue": "unreachable"}
+
+
+def test_healthz_reports_an_unreachable_redis(database_url):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "JOBS_IMMEDIATE": False,
+                      "REDIS_URL": "redis://127.0.0.1:1/0"})
+    resp = app.test_client().get("/healthz")
+    assert (resp.status_code, resp.get_json()["queue"]) == (503, "unreachable")
 
 
 # --- start-up checks --------------------------------------------------------------------------

@@ -48,3 +48,46 @@ def test_the_url_is_announced_only_when_the_server_answers():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _http_server(port: int) -> str:
+    return (f"import http.server; http.server.HTTPServer(('127.0.0.1', {port}), "
+            f"http.server.SimpleHTTPRequestHandler).serve_forever()")
+
+
+def test_a_dying_worker_is_reported_and_the_server_keeps_serving():
+    port = free_port()
+    worker = f"{sys.executable} -c 'import time, sys; time.sleep(1); sys.exit(3)'"
+    command = [sys.executable, "-u", str(SERVE), "127.0.0.1", str(port), "--worker", worker, "--",
+               sys.executable, "-c", _http_server(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = iter(proc.stderr.readline, "")  # (the test server logs its requests here too)
+        line = next(ln for ln in lines if "worker" in ln)
+        assert "The job worker stopped (exit status 3)" in line, line
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_ctrl_c_stops_the_server_and_the_worker(tmp_path):
+    import os
+    import signal
+
+    port = free_port()
+    marker = tmp_path / "worker-stopped"
+    worker = (f"{sys.executable} -c 'import time, pathlib\ntry:\n    time.sleep(60)\n"
+              f"except KeyboardInterrupt:\n    pathlib.Path(\"{marker}\").write_text(\"ok\")'")
+    command = [sys.executable, "-u", str(SERVE), "127.0.0.1", str(port), "--worker", worker, "--",
+               sys.executable, "-c", _http_server(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    assert proc.stdout.readline().startswith("Kontor runs on")
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C in the terminal: the whole process group
+    proc.wait(timeout=30)
+    assert marker.read_text() == "ok"  # the worker got it and stopped cleanly
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # the server is gone: its port is free

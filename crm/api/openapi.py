@@ -11,6 +11,7 @@ against it.
 from __future__ import annotations
 
 from ..auth.schemas import TokenRequest
+from ..jobs.schemas import JobOut
 from ..notes.schemas import NoteInput, NoteOut, NotePatch
 from ..records.queries import STATE_FILTERS
 from ..records.schemas import CREATE, FULL_OUT, PATCH, RESTRICTED_OUT
@@ -107,7 +108,8 @@ def record_paths(rtype: RecordType) -> dict:
                        params=[rid], tag=tag, ok_status="201"),
         },
         f"{base}/assign-group": {
-            "post": op(f"Put {rtype.plural} into a group", _json(updated), "409", body=assign, tag=tag),
+            "post": _with_accepted(op(f"Put {rtype.plural} into a group", _json(updated), "409", body=assign,
+                                      tag=tag)),
         },
     }
 
@@ -132,6 +134,16 @@ def attached_paths() -> dict:
     }
 
 
+def _with_accepted(operation: dict) -> dict:
+    """A large assignment (more than BULK_JOB_THRESHOLD records, cascade included) runs as a job."""
+    operation["responses"]["202"] = {
+        "description": "Accepted: a large assignment runs as a job; poll the URL in Location",
+        "headers": {"Location": {"description": "/api/v1/jobs/{job_id}", "schema": {"type": "string"}}},
+        "content": {"application/json": {"schema": obj({"job": ref("Job")})}},
+    }
+    return operation
+
+
 def document() -> dict:
     schemas: dict = {
         "Error": obj({"error": obj({
@@ -152,6 +164,8 @@ def document() -> dict:
             query("q", {"type": "string", "maxLength": 200}),
             query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "Most hits per record type"),
         ])},
+        "/jobs/{job_id}": {"get": op("A job of yours (admins: anyone's); 404 for anyone else, like a made-up id",
+                                     _json(ref("Job")), "404", params=[path_id("job_id")], tag="jobs")},
         "/openapi.json": {"get": op("This document", _json({"type": "object"}), tag="meta", public=True)},
     }
     generated: dict = {
@@ -164,6 +178,7 @@ def document() -> dict:
         "TaskUpdate": model_schema(TaskPatch, schemas, mode="validation", ignored=api_schemas.TASK_READ_ONLY),
         "AssignRecords": model_schema(api_schemas.AssignInput, schemas, mode="validation"),
         "AssignCompanies": model_schema(api_schemas.AssignCompaniesInput, schemas, mode="validation"),
+        "Job": model_schema(JobOut, schemas, mode="serialization"),
     }
     for rtype in TYPES.values():
         generated.update(record_schemas(rtype, schemas))

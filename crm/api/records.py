@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..input_types import parse_input
+from ..jobs.services import start_assignment
 from ..notes.queries import notes_for
 from ..notes.schemas import NoteInput
 from ..notes.services import add_note
@@ -35,6 +36,7 @@ from .bodies import (
     AssignInput,
 )
 from .inputs import int_arg, invalid, json_body, str_arg
+from .jobs import accepted
 from .serialize import note_json, record_json, records_json
 
 
@@ -143,6 +145,10 @@ def register(rtype: RecordType) -> None:
         model = AssignCompaniesInput if rtype.key == "company" else AssignInput
         data = parse_input(model, json_body())
         cascade = tuple(dict.fromkeys(data.cascade or ())) if rtype.key == "company" else ()
+        job = start_assignment(rtype, g.viewer, data.group_id, ids=sorted(set(data.ids)), cascade=cascade,
+                               source="api")
+        if job is not None:  # a large one: 202 and the job's URL to poll
+            return accepted(job)
         result = assign_group(rtype, sorted(set(data.ids)), data.group_id, g.viewer, cascade, source="api")
         db.session.commit()
         updated = result["updated"]

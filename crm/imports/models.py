@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common import utcnow
@@ -29,9 +29,13 @@ class ImportJob(db.Model):
     header: Mapped[list] = mapped_column(JSON, default=list)
     #: column index (as text) -> target field name
     mapping: Mapped[dict] = mapped_column(JSON, default=dict)
-    #: mapping (uploaded) -> queued (mapping chosen) -> checking -> saving -> done | failed;
-    #: done -> undone
+    #: mapping (uploaded) -> queued (mapping chosen) -> checking -> saving -> done | failed |
+    #: cancelled; done -> undone
     status: Mapped[str] = mapped_column(String(10), default="mapping")
+    #: the owner asked to stop it: the runner stops at its next check and saves nothing
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: how often a worker took it up (one whose worker died is taken up once more, then failed)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     total: Mapped[int] = mapped_column(Integer, default=0)
     processed: Mapped[int] = mapped_column(Integer, default=0)
     #: [{"line": n, "field": label, "message": text}, ...] (the first few hundred)

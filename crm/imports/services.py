@@ -22,17 +22,24 @@
 
 The job's state and progress live in the database, so any app server shows the progress of a
 job another one runs; the browser polls it (htmx).
+
+Where it runs: a small file (``IMPORT_INLINE_ROWS``) while the browser waits, a larger one as a
+task on the job queue (:func:`run_import`, run by ``flask --app app worker``; crm/jobs). A job
+whose worker died (no heartbeat for ``JOBS_STALE_SECONDS``) is taken up once more, then failed
+(:func:`reap_stale`); saving is one transaction, so either way nothing is half-imported. The owner
+can cancel a job (:func:`cancel`): a queued one never runs, a running one stops at its next check
+of the flag (every :data:`CHUNK` rows, in the check and in the save) and saves nothing.
 """
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from itertools import islice
 
 from flask import current_app
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, exists, func, insert, not_, select, update
+from huey import crontab
+from sqlalchemy import and_, delete, exists, func, insert, not_, or_, select, update
 
 from ..audit.models import AuditEntry
 from ..audit.services import audit
@@ -40,7 +47,7 @@ from ..auth.models import User
 from ..common import utcnow
 from ..customfields.services import fields_for
 from ..errors import Invalid, Refused
-from ..extensions import db
+from ..extensions import app_periodic_task, app_task, db
 from ..groups.models import Group
 from ..notes.models import Note
 from ..records.forms import build_form, error_names, form_class, form_input
@@ -61,8 +68,10 @@ from . import csvfile, mapping
 from .models import ImportItem, ImportJob
 
 UNDO_WINDOW = timedelta(hours=24)
-#: a running job that has not reported for this long has died with its process
-STALE_AFTER = timedelta(minutes=10)
+#: a job is taken up at most this often (the second time after its worker died), then failed
+MAX_ATTEMPTS = 2
+#: what a job is while a runner works on it
+RUNNING = ("checking", "saving")
 CHUNK = 200
 #: rows per write transaction while saving (measured with bench/import_load.py: a batch holds SQLite's
 #: write lock for a few tens of milliseconds; the checks of the next batch run without it)
@@ -77,6 +86,15 @@ ADDED_AFTER_IMPORT = (Note, Task)
 
 class ImportRefused(Invalid):
     """A request the import refuses (not the file's rows: those go into the job's report)."""
+
+
+class Cancelled(Exception):
+    """The job's owner cancelled it: the runner stops and saves nothing."""
+
+
+def stale_after() -> timedelta:
+    """A running job that has not reported for this long has died with its worker."""
+    return timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
 
 
 def may_import(user) -> bool:
@@ -166,8 +184,17 @@ def _claim(job_id: int) -> bool:
     with db.engine.begin() as conn:
         return conn.execute(
             update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "queued")
-            .values(status="checking", started_at=now, heartbeat_at=now, processed=0)
+            .values(status="checking", started_at=now, heartbeat_at=now, processed=0,
+                    attempts=ImportJob.attempts + 1)
         ).rowcount == 1
+
+
+def _check_cancel(job_id: int) -> None:
+    """Raise :class:`Cancelled` if the owner asked to stop the job. Reads on a connection of its
+    own: on SQLite, while the save holds the write lock, a reader still gets through (WAL)."""
+    with db.engine.connect() as conn:
+        if conn.scalar(select(ImportJob.cancel_requested).where(ImportJob.id == job_id)):
+            raise Cancelled()
 
 
 class _Rows:
@@ -193,7 +220,13 @@ class _Rows:
         self.form_class = form_class(self.rtype, self.fields)
 
     def __iter__(self):
-        return iter(csvfile.rows(self.job.content, self.job.delimiter))
+        """The rows; every :data:`CHUNK` rows (in the check and in the save) a look at whether
+        the job was cancelled."""
+        job_id = self.job.id
+        for n, row in enumerate(csvfile.rows(self.job.content, self.job.delimiter), start=1):
+            if n % CHUNK == 0:
+                _check_cancel(job_id)
+            yield row
 
     def _company(self, name: str) -> list[int]:
         """Companies of that name the user fully sees (a person can only be linked to those)."""
@@ -263,9 +296,17 @@ def run(job_id: int, locale: str | None = None) -> None:
         return
     job = db.session.get(ImportJob, job_id)
     user = db.session.get(User, job.user_id)
+    language = locale or user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     try:
-        with force_locale(locale or user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        with force_locale(language):
+            _check_cancel(job_id)
             _run(job, user)
+    except Cancelled:
+        db.session.rollback()
+        with force_locale(language):
+            _set(job_id, status="cancelled", finished_at=utcnow(), content="",
+                 message=_("The import was cancelled. Nothing was imported."))
+        discard_pending(job_id, job.record_type)  # the batches it had saved
     except Exception:
         db.session.rollback()
         _set(job_id, status="failed", finished_at=utcnow(), content="",
@@ -432,39 +473,92 @@ def discard_pending(job_id: int, key: str) -> int:
     return removed
 
 
-def start(job: ImportJob) -> threading.Thread | None:
-    """Run the job now (small files) or in a thread of this server, which the browser polls."""
-    app = current_app._get_current_object()
+def start(job: ImportJob) -> None:
+    """Run the job now (small files) or put it on the job queue; the browser polls its page.
+    The caller has committed the job as ``queued``."""
     locale = str(get_locale() or "") or None
-    if job.total <= app.config["IMPORT_INLINE_ROWS"]:
+    if job.total <= current_app.config["IMPORT_INLINE_ROWS"]:
         run(job.id, locale)
-        return None
-    thread = threading.Thread(target=_run_in_thread, args=(app, job.id, locale), name=f"import-{job.id}",
-                              daemon=True)
-    thread.start()
-    return thread
+        return
+    run_import(job.id, locale)
 
 
-def _run_in_thread(app, job_id: int, locale: str | None) -> None:
-    with app.app_context():
-        try:
-            run(job_id, locale)
-        except Exception:
-            app.logger.exception("import %s failed", job_id)
-        finally:
-            db.session.remove()
+@app_task()
+def run_import(job_id: int, locale: str | None = None) -> None:
+    """The import as a task on the job queue (crm/jobs): :func:`run` in the worker."""
+    try:
+        run(job_id, locale)
+    except Exception:
+        current_app.logger.exception("import %s failed", job_id)
+
+
+def cancel(job: ImportJob, user) -> bool:
+    """Stop the owner's job: a queued one at once, a running one at its runner's next check (it
+    then saves nothing). Returns whether the job was still running or queued."""
+    if job.user_id != user.id:
+        return False  # (the page offers it to the owner only; explicit deny for everyone else)
+    with db.engine.begin() as conn:
+        queued = conn.execute(
+            update(ImportJob).where(ImportJob.id == job.id, ImportJob.status == "queued").values(
+                status="cancelled", cancel_requested=True, finished_at=utcnow(), content="",
+                message=_("The import was cancelled. Nothing was imported."))
+        ).rowcount
+        running = conn.execute(
+            update(ImportJob).where(ImportJob.id == job.id, ImportJob.status.in_(RUNNING))
+            .values(cancel_requested=True)
+        ).rowcount
+    db.session.refresh(job)
+    return bool(queued or running)
 
 
 def refresh_stale(job: ImportJob) -> ImportJob:
-    """A job whose runner stopped reporting (its process died) is failed; nothing was saved: the
-    rows it had written are pending, and are removed here."""
+    """A job whose runner stopped reporting (its worker died): see :func:`reap_stale`."""
     beat = job.heartbeat_at or job.started_at or job.created_at
-    if job.status in ("checking", "saving") and beat and utcnow() - beat > STALE_AFTER:
-        _set(job.id, status="failed", finished_at=utcnow(), content="",
-             message=_("The import was interrupted. Nothing was imported."))
-        discard_pending(job.id, job.record_type)
+    if job.status in RUNNING and beat and utcnow() - beat > stale_after():
+        reap_stale([job.id])
         db.session.refresh(job)
     return job
+
+
+def reap_stale(ids=None) -> dict[str, int]:
+    """Running jobs whose heartbeat is older than ``JOBS_STALE_SECONDS``: their worker died, and
+    with it the save's transaction, so nothing of them was saved. Taken up once more (back to
+    ``queued``, onto the queue again), failed the second time - or at once if their owner asked
+    to cancel. Each change is conditional on the state just read, and on SQLite waits for the
+    write lock: a save that is still running (it holds the lock) finishes first, and is then no
+    longer "running"."""
+    cutoff = utcnow() - stale_after()
+    stale = (ImportJob.status.in_(RUNNING),
+             or_(ImportJob.heartbeat_at < cutoff, ImportJob.heartbeat_at.is_(None)))
+    stmt = select(ImportJob.id, ImportJob.attempts, ImportJob.cancel_requested, User.locale,
+                  ImportJob.record_type).join(
+        User, User.id == ImportJob.user_id).where(*stale)
+    if ids is not None:
+        stmt = stmt.where(ImportJob.id.in_(ids))
+    with db.engine.connect() as conn:
+        rows = list(conn.execute(stmt))
+    counts = {"retried": 0, "failed": 0}
+    kinds = {row[0]: row[4] for row in rows}
+    for job_id, attempts, cancelled, locale, _kind in rows:
+        retry = attempts < MAX_ATTEMPTS and not cancelled
+        with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            message = _("The import was interrupted. Nothing was imported.")
+        with db.engine.begin() as conn:
+            values = ({"status": "queued", "processed": 0} if retry else
+                      {"status": "failed", "finished_at": utcnow(), "content": "", "message": message})
+            changed = conn.execute(update(ImportJob).where(ImportJob.id == job_id, *stale).values(**values)).rowcount
+        if changed == 1:
+            counts["retried" if retry else "failed"] += 1
+            if retry:  # (the new run removes the dead one's pending rows before it saves)
+                run_import(job_id, locale)
+            else:
+                discard_pending(job_id, kinds[job_id])
+    return counts
+
+
+@app_periodic_task(crontab(minute="*"))
+def reap_stale_periodically() -> None:
+    reap_stale()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -137,6 +138,15 @@ def job(job_id: int):
     if htmx_targets("import-status"):
         return render_template("imports/_status.html", **ctx)
     return render_template("imports/job.html", **ctx)
+
+
+@bp.post("/<int:job_id>/cancel")
+def cancel(job_id: int):
+    """Cancel (the owner): a waiting job never runs, a running one stops and saves nothing."""
+    job = _job(job_id, own=True)
+    if services.cancel(job, current_user):
+        flash(_("The import is being cancelled. Nothing will be imported."), "success")
+    return redirect(url_for(".job", job_id=job_id))
 
 
 @bp.post("/<int:job_id>/undo")

@@ -1,7 +1,6 @@
-"""``GET /healthz`` for the reverse proxy and monitoring: is the database reachable, and are its
-migrations current? JSON, no login, 200 or 503, nothing about records (not even counts).
-
-The job queue is not part of it yet: there is none (imports still run in the web process)."""
+"""``GET /healthz`` for the reverse proxy and monitoring: is the database reachable, are its
+migrations current, and is the job queue's storage (Redis, or the SQLite file) reachable? JSON, no
+login, 200 or 503, nothing about records (not even counts)."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -11,7 +10,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..extensions import db
+from ..extensions import db, huey
 
 bp = Blueprint("ops", __name__)
 
@@ -63,11 +62,24 @@ def _known(revisions: set[str]) -> bool:
         return False
 
 
+def queue_state() -> str:
+    """"ok" | "unreachable": the queue's storage answers (Redis: a round trip; SQLite: the file
+    opens and reads); "immediate" when jobs run without a queue (the test suite)."""
+    if huey.immediate:
+        return "immediate"
+    try:
+        huey.storage.queue_size()
+    except Exception:  # any failure of the broker (connection, file, permissions)
+        return "unreachable"
+    return "ok"
+
+
 @bp.get("/healthz")
 def healthz():
     database, migrations = database_state(db.engine)
-    ok = database == "ok" and migrations == "ok"
-    body = {"status": "ok" if ok else "error", "database": database, "migrations": migrations}
+    queue = queue_state()
+    ok = database == "ok" and migrations == "ok" and queue != "unreachable"
+    body = {"status": "ok" if ok else "error", "database": database, "migrations": migrations, "queue": queue}
     resp = jsonify(body)
     resp.status_code = 200 if ok else 503
     resp.headers["Cache-Control"] = "no-store"

@@ -32,7 +32,8 @@ from ..audit.models import AuditEntry
 from ..common import to_id, to_int
 from ..errors import Refused
 from ..extensions import db
-from ..htmx import is_htmx, targets
+from ..htmx import is_htmx, redirect_htmx, targets
+from ..jobs.services import start_assignment, start_undo
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
 from .assign import CASCADE, assign_group, find_assignment, may_undo, preview, undo_assignment
@@ -184,6 +185,17 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         else:
             status = 200
         if step == "run":
+            try:  # a large one (BULK_JOB_THRESHOLD, cascade included) runs as a job: its page polls it
+                job = start_assignment(rtype, viewer, group.id, cascade=cascade, source="list",
+                                       **({"filter_args": sel.flt.args()} if sel.everything else {"ids": sel.ids}))
+            except Refused as err:
+                db.session.rollback()
+                ctx["error"] = err.summary
+                step, status = "choose", 422
+            else:
+                if job is not None:
+                    return redirect_htmx(url_for("jobs.job", job_id=job.id))
+        if step == "run":
             try:
                 result = assign_group(rtype, ids, group.id, viewer, cascade=cascade, source="list")
             except Refused as err:
@@ -279,6 +291,9 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         if entry is None:
             abort(404)
         sel = Selection.from_form(rtype, request.form)
+        job = start_undo(entry, plural, viewer)  # a large one runs as a job
+        if job is not None:
+            return redirect_htmx(url_for("jobs.job", job_id=job.id))
         try:
             result = undo_assignment(entry, viewer)
         except Refused as err:

@@ -13,9 +13,16 @@ search_cli = AppGroup("search", help="The search index.")
 
 
 @search_cli.command("rebuild")
-def rebuild() -> None:
+@click.option("--queue", "queued", is_flag=True, help="Put it on the job queue: the worker does it.")
+def rebuild(queued: bool) -> None:
     """Refill the search index from the records (after restoring a backup, or if in doubt).
     Migrations do this by themselves."""
+    if queued:
+        from ..jobs.services import start_search_rebuild
+
+        job = start_search_rebuild()
+        click.echo(f"Search index rebuild queued as job {job.id}.")
+        return
     t0 = time.perf_counter()
     with db.engine.begin() as conn:
         if not schema.has_index(conn):

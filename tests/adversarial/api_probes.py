@@ -149,7 +149,26 @@ def probe_api_public(ctx: Ctx, rule: str, params: dict) -> None:
         _json(ctx, b, b.get(url, api=True, rule=rule), url, 200)
 
 
+def probe_api_job(ctx: Ctx, rule: str, params: dict) -> None:
+    """A job is its owner's and the admins': for everyone else 404, the body of an unknown id."""
+    from .leakcheck import job_of
+
+    made = job_of(ctx)
+    if made is None:
+        return
+    job, owner = made
+    unknown = fill(rule, job_id=ctx.world.unused_id())
+    url = fill(rule, job_id=job)
+    for b in ctx.browsers:
+        status = 200 if b.user.key == owner or b.user.role == "admin" else 404
+        got = _json(ctx, b, b.get(url, api=True, rule=rule), url, status)
+        other = _json(ctx, b, b.get(unknown, api=True, rule=rule), unknown, 404)
+        if status == 404 and got != other:
+            ctx.fail(f"as {b.name} on {url}: someone else's job answers unlike an unknown id")
+
+
 API_PROBERS = {
+    "api_job": probe_api_job,
     "api_list": probe_api_list,
     "api_record": probe_api_record,
     "api_search": probe_api_search,

@@ -70,6 +70,8 @@ GET: dict[str, Probe] = {
                                   "htmx 'import-status'", {"job": True}),
     "/import/<int:job_id>/map": Probe("imports", "own job only: someone else's and unknown 404", {"job": True,
                                                                                                  "own": True}),
+    "/jobs/<int:job_id>": Probe("jobs", "a job of one user: its owner and admins 200, everyone else 404 like "
+                                "an unknown id; htmx 'job-status'"),
 }
 
 WRITE: dict[tuple[str, str], Write] = {
@@ -128,6 +130,10 @@ WRITE: dict[tuple[str, str], Write] = {
     ("POST", "/import/<int:job_id>/preview"): Write("import_job", "someone else's job 404", {"step": "preview"}),
     ("POST", "/import/<int:job_id>/undo"): Write("import_job", "someone else's 404, an import not done refused",
                                                  {"step": "undo"}),
+    ("POST", "/import/<int:job_id>/cancel"): Write("import_job", "someone else's 404 (admins too: only the owner "
+                                                   "cancels), a job not running: nothing changes", {"step": "cancel"}),
+    ("POST", "/jobs/<int:job_id>/cancel"): Write("job_cancel", "someone else's 404 like an unknown id; a finished "
+                                                 "job of one's own: refused with a message, nothing changes"),
 }
 
 for _plural in PLURALS:
@@ -208,6 +214,7 @@ HTMX_TARGETS = {
     "assign-preview": "POST bulk assign step=preview (writes)",
     "bulk-message": "POST bulk undo (writes)",
     "import-status": "GET import job state (leak test)",
+    "job-status": "GET job state (leak test)",
     "import-preview": "POST import preview (writes)",
 }
 
@@ -226,6 +233,8 @@ GET.update({
     f"{API}/users": Probe("api_admin", "admins only"),
     f"{API}/users/<api_id:user_id>": Probe("api_admin", "every user id + unknown", {"ids": "user"}),
     f"{API}/openapi.json": Probe("api_public", "anyone, no record data"),
+    f"{API}/jobs/<api_id:job_id>": Probe("api_job", "a job of one user: its owner and admins 200, everyone else "
+                                         "404 like an unknown id"),
 })
 WRITE.update({
     ("POST", f"{API}/tokens"): Write("api_public", "wrong passwords: 401, nothing written"),

@@ -488,7 +488,7 @@ def probe_health(ctx: Ctx, rule: str, params: dict) -> None:
         resp = b.get(url, rule=rule)
         ctx.check(b, resp, url, status=200)
         bodies.add(resp.get_data(as_text=True))
-    if len(bodies) != 1 or set(json.loads(bodies.pop())) != {"status", "database", "migrations"}:
+    if len(bodies) != 1 or set(json.loads(bodies.pop())) != {"status", "database", "migrations", "queue"}:
         ctx.fail(f"{url}: answers differ between users, or carry more than the health parts")
 
 
@@ -547,6 +547,44 @@ def probe_imports(ctx: Ctx, rule: str, params: dict) -> None:
             ctx.check(b, b.get(url, rule=rule), url, status=status)
             if params.get("job") and not params.get("own"):
                 ctx.check(b, b.get(url, target="import-status", rule=rule), f"{url} [import-status]", status=status)
+
+
+def job_of(ctx: Ctx) -> tuple[int, str] | None:
+    """A finished group assignment job (crm/jobs) of one user - a non-admin if there is one - as the
+    worker leaves it: (job id, owner's key); None in a world without users."""
+    from crm.common import utcnow
+    from crm.extensions import db
+    from crm.jobs.models import Job
+
+    users = sorted(ctx.browsers, key=lambda b: b.user.role == "admin")
+    if not users:
+        return None
+    owner = users[0].user.key
+    job = Job(kind="assign", user_id=ctx.world.user_ids[owner], status="done", total=3, progress=3,
+              params={"type": "company", "group_id": 1, "cascade": [], "source": "list", "ids": [1, 2, 3]},
+              result={"updated": {"companies": 3}}, message="3", finished_at=utcnow())
+    db.session.add(job)
+    db.session.commit()
+    return job.id, owner
+
+
+def probe_jobs(ctx: Ctx, rule: str, params: dict) -> None:
+    """A job is its owner's and the admins': for everyone else it answers like an unknown id."""
+    made = job_of(ctx)
+    if made is None:
+        return
+    job, owner = made
+    unknown = fill(rule, job_id=ctx.world.unused_id())
+    url = fill(rule, job_id=job)
+    for b in ctx.browsers:
+        status = 200 if b.user.key == owner or b.user.role == "admin" else 404
+        for target in (None, "job-status"):
+            mine = b.get(url, target=target, rule=rule)
+            ctx.check(b, mine, url, status=status)
+            other = b.get(unknown, target=target, rule=rule)
+            ctx.check(b, other, unknown, status=404)
+            if status == 404 and normalized(mine) != normalized(other):
+                ctx.fail(f"as {b.name} on {url}: someone else's job answers unlike an unknown id")
 
 
 def probe_static(ctx: Ctx, rule: str, params: dict) -> None:
@@ -642,6 +680,7 @@ PROBERS = {
     "admin": probe_admin,
     "pipeline": probe_pipeline,
     "imports": probe_imports,
+    "jobs": probe_jobs,
 }
 
 

@@ -554,6 +554,9 @@ def attack_import_job(a: Attack, method: str, rule: str, params: dict) -> None:
     if step == "preview":
         a.send(b, method, url, rule, 200, data=data, target="import-preview")
         return
+    if step == "cancel":
+        a.send(b, method, url, rule, 302)  # waiting for its columns, not running: nothing to cancel
+        return
     if not world.spec.enabled:
         return  # without the group system the owner fully sees every company: nothing to refuse
     foreign = [g for g, gid in world.group_ids.items() if g not in me.all_groups]
@@ -577,6 +580,26 @@ def attack_import_job(a: Attack, method: str, rule: str, params: dict) -> None:
         if status != "failed":
             ctx.fail(f"import linking a person to {r.key} ({world.level(me, r)}) as {me.key}: {status}")
         a.baseline = after
+
+
+def attack_job_cancel(a: Attack, method: str, rule: str, params: dict) -> None:
+    """Someone else's job answers like an unknown id (admins may look at it, and cancel it while it
+    waits); a finished job is not cancelled: nothing changes."""
+    from .leakcheck import job_of
+
+    made = job_of(a.ctx)
+    if made is None:
+        return
+    job, owner = made
+    a.baseline = dump_database()
+    unknown = fill(rule, job_id=a.ctx.world.unused_id())
+    url = fill(rule, job_id=job)
+    for b in a.ctx.browsers:
+        if b.user.key == owner or b.user.role == "admin":
+            a.send(b, method, url, rule, 302)  # done already: refused with a message
+            b.get(fill("/jobs/<int:job_id>", job_id=job))  # (drains the flash message)
+        else:
+            a.send(b, method, url, rule, 404, same_as=unknown)
 
 
 def attack_trash(a: Attack, method: str, rule: str, params: dict) -> None:
@@ -608,6 +631,7 @@ ATTACKERS = {
     "trash": attack_trash,
     "import_upload": attack_import_upload,
     "import_job": attack_import_job,
+    "job_cancel": attack_job_cancel,
     "api_record": attack_api_record,
     "api_create": attack_api_create,
     "api_assign": attack_api_assign,

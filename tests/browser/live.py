@@ -39,6 +39,7 @@ SERVER_CONFIG = {
     "SECRET_KEY": "browser-tests-secret-key",
     "WTF_CSRF_ENABLED": True,  # as in production: forms and htmx requests must carry the token
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # quick to build; the KDF is not under test here
+    "JOBS_IMMEDIATE": True,  # a job runs when it is queued (no worker process beside the live server)
 }
 
 

@@ -1,0 +1,42 @@
+"""Jobs in the API: ``GET /jobs/<id>``, where a ``202 Accepted`` points (``Location``).
+
+A large group assignment (more than ``BULK_JOB_THRESHOLD`` records, cascade included) answers
+``202`` with the job; the client polls its URL until ``status`` is ``done`` (``result`` holds
+what the synchronous call would have answered), ``failed`` or ``cancelled``. Only the job's owner
+and admins see it: for anyone else it is 404, the same answer as for an id that never existed.
+"""
+from __future__ import annotations
+
+from flask import g, jsonify, url_for
+
+from ..errors import NotFound
+from ..jobs.models import Job
+from ..jobs.schemas import JobOut
+from ..jobs.services import find_job
+from .base import ID as ID_RULE
+from .base import bp
+from .serialize import timestamp
+
+
+def job_json(job: Job) -> dict:
+    return JobOut(
+        id=job.id, kind=job.kind, status=job.status, progress=job.progress, total=job.total,
+        message=job.message or "", result=job.result or {}, created_at=timestamp(job.created_at),
+        finished_at=timestamp(job.finished_at),
+    ).model_dump(mode="json")
+
+
+def accepted(job: Job):
+    """``202 Accepted`` with the job and its URL."""
+    resp = jsonify(job=job_json(job))
+    resp.status_code = 202
+    resp.headers["Location"] = url_for("api.jobs_get", job_id=job.id)
+    return resp
+
+
+@bp.get(f"/jobs/<{ID_RULE}:job_id>", endpoint="jobs_get")
+def get(job_id: int):
+    job = find_job(job_id, g.viewer)
+    if job is None:
+        raise NotFound()
+    return jsonify(job_json(job))

@@ -1,0 +1,53 @@
+"""Jobs: work that takes longer than a request should, run by the worker (``flask --app app worker``).
+
+A job's state lives in the database, not in the worker, so any app server shows its progress and
+its owner can poll it (page or ``GET /api/v1/jobs/<id>``). The CSV import keeps its own, richer
+state in ``import_jobs``; this table holds the other kinds (large group assignments and their
+undo, search rebuild).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..common import utcnow
+from ..extensions import db
+
+#: the kinds of job this table holds
+KINDS = ("assign", "assign_undo", "search_rebuild")
+#: queued -> running -> done | failed | cancelled (cancelled only while queued)
+STATUSES = ("queued", "running", "done", "failed", "cancelled")
+FINISHED = ("done", "failed", "cancelled")
+
+
+class Job(db.Model):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    #: who started it (sees it, with the admins); none for the system's own jobs
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True,
+                                                nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    #: what the job needs to run (ids, filter, target group; no record data beyond ids)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: what it did (counts, the audit entry), once done
+    result: Mapped[dict] = mapped_column(JSON, default=dict)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: how often a worker took it up (a job whose worker died is taken up once more, then failed)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: the language its messages are written in (of the page or request that started it)
+    locale: Mapped[str] = mapped_column(String(10), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED

@@ -1,0 +1,300 @@
+"""Jobs on the queue: large group assignments and their undo, the search rebuild, the daily purge.
+
+Starting a job writes its row (:class:`~.models.Job`, status ``queued``) and commits it *before*
+the task is enqueued, so the worker finds it; the edge then shows the job's page (htmx polls it)
+or answers ``202 Accepted`` with the job's URL. The worker (``flask --app app worker``) runs the
+task in an app context of its own:
+
+* :func:`claim` takes the job (``queued`` -> ``running``, one worker only, ``attempts`` + 1);
+* the work and the job's final state are **one transaction**: a worker killed halfway leaves
+  nothing changed, and the job ``running`` with a heartbeat that gets old;
+* :func:`reap_stale` (every minute, and whenever someone looks at the job) takes such a job up
+  once more, then fails it with a message - never half-applied either way;
+* a job still queued can be cancelled: it then never runs.
+
+A job runs as its owner: the viewer is built when it runs (:func:`~crm.visibility.viewer_for`),
+so it moves exactly what its owner fully sees then, by the same service the request would have
+called (:func:`crm.records.assign.assign_group`). Only the owner and admins find a job
+(:func:`find_job`); for anyone else it does not exist, like a made-up id.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import force_locale, get_locale, ngettext
+from flask_babel import gettext as _
+from huey import crontab
+from sqlalchemy import or_, select, update
+
+from ..auth.models import User
+from ..common import utcnow
+from ..errors import Invalid, Refused
+from ..extensions import app_periodic_task, app_task, db
+from ..records import queries
+from ..records.assign import CASCADE, check_target, find_assignment, preview, undo_assignment
+from ..records.assign import assign_group as assign_service
+from ..records.services import require_groups_on
+from ..records.types import TYPES, RecordType
+from ..visibility import Viewer, viewer_for
+from .models import Job
+
+#: a job is taken up at most this often (the second time after its worker died), then failed
+MAX_ATTEMPTS = 2
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
+
+
+def threshold() -> int:
+    return current_app.config["BULK_JOB_THRESHOLD"]
+
+
+def _locale() -> str:
+    try:
+        return str(get_locale() or "")
+    except (RuntimeError, AttributeError):  # outside a request
+        return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting, finding, cancelling
+# ---------------------------------------------------------------------------------------------
+
+def _create(kind: str, user_id: int | None, params: dict, total: int = 0) -> Job:
+    """The job's row, committed, then the task on the queue (immediate mode: run now)."""
+    job = Job(kind=kind, user_id=user_id, params=params, total=total, status="queued", locale=_locale())
+    db.session.add(job)
+    db.session.commit()
+    run_job(job.id)
+    return job
+
+
+def assignment_size(rtype: RecordType, ids, viewer: Viewer, group_id: int, cascade) -> int:
+    """How many records an assignment would move, the chosen cascade included."""
+    counts = preview(rtype, ids, viewer, group_id, cascade)
+    return counts[rtype.plural] + sum(counts.get(c, 0) for c in cascade)
+
+
+def start_assignment(rtype: RecordType, viewer: Viewer, group_id, *, ids: list[int] | None = None,
+                     filter_args: dict | None = None, cascade=(), source: str = "list") -> Job | None:
+    """A group assignment as a job, if it moves more than :func:`threshold` records; ``None``
+    if it is small enough to run in the request (the caller then calls the service itself).
+
+    The selection is ``ids`` or a list filter (``filter_args``: "all matching", resolved again
+    when the job runs). What the service would refuse at once (group system off, a group the
+    user may not assign to, a cascade of anything but companies) is refused here, before
+    anything is queued; the rest the service checks again when the job runs."""
+    require_groups_on(viewer)
+    cascade = list(dict.fromkeys(cascade or ()))
+    if any(c not in CASCADE for c in cascade) or (cascade and rtype.key != "company"):
+        raise Invalid(fields={"cascade": _("Only companies take people, deals and projects along.")})
+    check_target(viewer, group_id)
+    selection = ids if filter_args is None else queries.ids_matching(
+        rtype, viewer, queries.ListFilter.from_args(rtype, filter_args))
+    size = assignment_size(rtype, selection, viewer, group_id, cascade)
+    db.session.rollback()  # (check_target locked the group: let go before the job runs)
+    if size <= threshold():
+        return None
+    params = {"type": rtype.key, "group_id": group_id, "cascade": cascade, "source": source}
+    if filter_args is None:
+        params["ids"] = sorted(set(ids or ()))
+    else:
+        params["filter"] = dict(filter_args)
+    return _create("assign", viewer.user_id, params, total=size)
+
+
+def undo_size(entry) -> int:
+    return sum((entry.details or {}).get("counts", {}).values())
+
+
+def start_undo(entry, plural: str, viewer: Viewer) -> Job | None:
+    """The undo of a bulk assignment as a job if it moved more than :func:`threshold` records."""
+    size = undo_size(entry)
+    if size <= threshold():
+        return None
+    db.session.rollback()
+    return _create("assign_undo", viewer.user_id, {"entry_id": entry.id, "plural": plural}, total=size)
+
+
+def start_search_rebuild(user_id: int | None = None) -> Job:
+    return _create("search_rebuild", user_id, {})
+
+
+def find_job(job_id: int, viewer: Viewer) -> Job | None:
+    """The job as far as the viewer may know of it: their own; admins any. ``None`` otherwise -
+    someone else's job answers exactly like an id that does not exist."""
+    stmt = select(Job).where(Job.id == job_id)
+    if not viewer.is_admin:
+        stmt = stmt.where(Job.user_id == viewer.user_id)
+    job = db.session.scalar(stmt)
+    return refresh_stale(job) if job is not None else None
+
+
+def cancel(job: Job) -> bool:
+    """Cancel a job that has not started: it never runs. A running one finishes (it is one short
+    transaction); returns whether it was cancelled."""
+    with db.engine.begin() as conn:
+        done = conn.execute(
+            update(Job).where(Job.id == job.id, Job.status == "queued")
+            .values(status="cancelled", cancel_requested=True, finished_at=utcnow(),
+                    message=_("Cancelled before it started. Nothing was changed."))
+        ).rowcount == 1
+    db.session.refresh(job)
+    return done
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------------
+
+def _set(job_id: int, **values) -> None:
+    """Write the job's state in a transaction of its own, so that others see it at once."""
+    with db.engine.begin() as conn:
+        conn.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def claim(job_id: int) -> bool:
+    now = utcnow()
+    with db.engine.begin() as conn:
+        return conn.execute(
+            update(Job).where(Job.id == job_id, Job.status == "queued")
+            .values(status="running", started_at=now, heartbeat_at=now, attempts=Job.attempts + 1)
+        ).rowcount == 1
+
+
+@app_task()
+def run_job(job_id: int) -> None:
+    """The task: run a queued job to its end (done or failed)."""
+    if not claim(job_id):
+        return  # cancelled, or taken by another worker
+    job = db.session.get(Job, job_id)
+    user = db.session.get(User, job.user_id) if job.user_id else None
+    locale = job.locale or (user.locale if user else "") or current_app.config["BABEL_DEFAULT_LOCALE"]
+    try:
+        with force_locale(locale):
+            RUNNERS[job.kind](job, user)
+    except Refused as err:
+        db.session.rollback()
+        _set(job_id, status="failed", finished_at=utcnow(), message=err.summary)
+    except Exception:
+        db.session.rollback()
+        with force_locale(locale):
+            _set(job_id, status="failed", finished_at=utcnow(),
+                 message=_("The job stopped because of an error on our side. Nothing was changed."))
+        raise
+
+
+def _finish(job: Job, message: str, result: dict, progress: int) -> None:
+    """The job's final state, in the transaction of its work; then commit."""
+    db.session.execute(update(Job).where(Job.id == job.id).values(
+        status="done", finished_at=utcnow(), heartbeat_at=utcnow(), message=message, result=result,
+        progress=progress))
+    db.session.commit()
+
+
+def _hold(job: Job) -> None:
+    """First write of the work's transaction: the job's row, locked until the commit. A reaper that
+    took the job for dead (a long transaction sends no heartbeat) waits for it, and then finds it
+    done - it never runs the work a second time beside the first."""
+    db.session.execute(update(Job).where(Job.id == job.id).values(heartbeat_at=utcnow()))
+
+
+def _assign(job: Job, user: User) -> None:
+    _hold(job)
+    p = job.params
+    rtype = TYPES[p["type"]]
+    viewer = viewer_for(user)
+    ids = p["ids"] if "ids" in p else queries.ids_matching(
+        rtype, viewer, queries.ListFilter.from_args(rtype, p["filter"]))
+    result = assign_service(rtype, ids, p["group_id"], viewer, cascade=p["cascade"], source=p["source"])
+    moved = sum(result["updated"].values())
+    _finish(job, ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved), result, moved)
+
+
+def _assign_undo(job: Job, user: User) -> None:
+    _hold(job)
+    viewer = viewer_for(user)
+    entry = find_assignment(job.params["entry_id"], job.params["plural"], viewer)
+    if entry is None:
+        raise Invalid(_("This assignment cannot be undone."))
+    result = undo_assignment(entry, viewer)
+    restored = sum(result["restored"].values())
+    _finish(job, ngettext("Done: %(num)s record put back.", "Done: %(num)s records put back.", restored), result,
+            restored)
+
+
+def _search_rebuild(job: Job, user: User | None) -> None:
+    from ..search import schema
+
+    db.session.rollback()
+    with db.engine.begin() as conn:
+        docs = schema.rebuild(conn)
+    _set(job.id, status="done", finished_at=utcnow(), progress=docs, total=docs, result={"docs": docs},
+         message=_("Search index rebuilt."))
+
+
+RUNNERS = {"assign": _assign, "assign_undo": _assign_undo, "search_rebuild": _search_rebuild}
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs whose worker died
+# ---------------------------------------------------------------------------------------------
+
+def refresh_stale(job: Job) -> Job:
+    if job.status == "running" and _is_stale(job):
+        reap_stale_jobs([job.id])
+        db.session.refresh(job)
+    return job
+
+
+def _is_stale(job: Job) -> bool:
+    beat = job.heartbeat_at or job.started_at or job.created_at
+    return beat is not None and utcnow() - beat > stale_after()
+
+
+def reap_stale_jobs(ids=None) -> dict[str, int]:
+    """Running jobs whose heartbeat is older than ``JOBS_STALE_SECONDS`` (their worker died):
+    taken up once more (back to ``queued``, enqueued again), failed after the second time. Their
+    work was one transaction that died with the worker, so nothing of it was applied. Each change
+    is conditional on the state just read: a second reaper (another app server) changes nothing."""
+    cutoff = utcnow() - stale_after()
+    stale = (Job.status == "running", or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None)))
+    stmt = select(Job.id, Job.attempts, Job.locale).where(*stale)
+    if ids is not None:
+        stmt = stmt.where(Job.id.in_(ids))
+    with db.engine.connect() as conn:
+        rows = list(conn.execute(stmt))
+    counts = {"retried": 0, "failed": 0}
+    for job_id, attempts, locale in rows:
+        with db.engine.begin() as conn:
+            if attempts < MAX_ATTEMPTS:
+                changed = conn.execute(update(Job).where(Job.id == job_id, *stale).values(status="queued"))
+                kind = "retried"
+            else:
+                with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+                    message = _("The job was interrupted twice and has been stopped. Nothing was changed.")
+                changed = conn.execute(update(Job).where(Job.id == job_id, *stale).values(
+                    status="failed", finished_at=utcnow(), message=message))
+                kind = "failed"
+        if changed.rowcount == 1:
+            counts[kind] += 1
+            if kind == "retried":
+                run_job(job_id)
+    return counts
+
+
+@app_periodic_task(crontab(minute="*"))
+def reap_stale_periodically() -> None:
+    reap_stale_jobs()
+
+
+@app_periodic_task(crontab(hour="3", minute="17"))
+def purge_trash_daily() -> None:
+    """The recycle bin's daily purge: records deleted more than 30 days ago, for good (audited)."""
+    from ..records.trash import purge
+
+    purge(None)
+    db.session.commit()
+
