@@ -5,8 +5,8 @@ group assignment's transaction: nothing is applied, and the job is taken up once
 next worker and then done completely - all or nothing, never half.
 
 To kill at a known point, the worker of those tests is the real command with one service
-wrapped: once half the work is done inside the transaction, it writes a flag file and sleeps,
-so the test kills it with the transaction open.
+wrapped: once half the work is done (an import: half its rows saved in batches, pending; an
+assignment: inside its transaction), it writes a flag file and sleeps, so the test kills it there.
 """
 from __future__ import annotations
 
@@ -47,14 +47,14 @@ flag, pause_at = Path(sys.argv[1]), int(sys.argv[2])
 import crm.imports.services as imports
 import crm.jobs.services as jobs
 
-real_create, real_assign, calls = imports.create_record, jobs.assign_service, []
+real_create, real_assign, rows = imports.create_records, jobs.assign_service, []
 
-def create_record(*args, **kwargs):
-    calls.append(1)
-    if len(calls) == pause_at:  # half the file is in the (open) transaction
+def create_records(rtype, batch, *args, **kwargs):
+    rows.extend(batch)
+    if len(rows) >= pause_at:  # half the file is saved (pending), the next batch being written
         flag.write_text("saving")
         time.sleep(600)
-    return real_create(*args, **kwargs)
+    return real_create(rtype, batch, *args, **kwargs)
 
 def assign_service(*args, **kwargs):
     result = real_assign(*args, **kwargs)  # every record moved, not committed
@@ -62,7 +62,7 @@ def assign_service(*args, **kwargs):
     time.sleep(600)
     return result
 
-imports.create_record, jobs.assign_service = create_record, assign_service
+imports.create_records, jobs.assign_service = create_records, assign_service
 from flask.cli import main
 sys.argv = ["flask", "--app", "app", "worker", "--workers", "1"]
 main()
@@ -154,6 +154,13 @@ def queued_import(user, group, rows: int) -> ImportJob:
 
 
 def imported() -> int:
+    """The imported companies that exist (not pending for a running import)."""
+    return db.session.scalar(select(func.count()).select_from(Company).where(
+        Company.name.like("Import %"), Company.pending_import_id.is_(None)))
+
+
+def written() -> int:
+    """The imported companies in the table, pending ones included."""
     return db.session.scalar(select(func.count()).select_from(Company).where(Company.name.like("Import %")))
 
 
@@ -184,13 +191,13 @@ def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_the_next_
     assert import_status(job.id) == "saving"
     worker.send_signal(signal.SIGKILL)
     worker.wait()
-    assert imported() == 0  # its transaction died with it
+    assert imported() == 0 < written()  # its batches so far are pending: they exist for no one
     time.sleep(1.2)  # (JOBS_STALE_SECONDS = 1: its heartbeat is stale now)
     assert imports.reap_stale() == {"retried": 1, "failed": 0}
     assert import_status(job.id) == "queued"
     nxt = queue.worker()
     wait_for(lambda: import_status(job.id) == "done", "import done by the next worker", proc=nxt)
-    assert imported() == rows
+    assert imported() == written() == rows  # each row once: the dead run's pending rows went first
     assert db.session.scalar(select(ImportJob.attempts).where(ImportJob.id == job.id)) == 2
 
 
@@ -207,7 +214,7 @@ def test_an_import_killed_twice_is_failed_with_nothing_imported(queue, owner, tm
     worker.wait()
     time.sleep(1.2)
     assert imports.reap_stale() == {"retried": 0, "failed": 1}
-    assert (import_status(job.id), imported()) == ("failed", 0)
+    assert (import_status(job.id), imported(), written()) == ("failed", 0, 0)
 
 
 def test_a_worker_killed_in_the_middle_of_a_group_assignment_changes_nothing_and_the_next_one_does_it(
