@@ -55,8 +55,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .groups.views import bp as groups_bp
     from .home.views import bp as home_bp
     from .imports.views import bp as imports_bp
-    from .listviews.views import bp as listviews_bp
     from .jobs.views import bp as jobs_bp
+    from .listviews.views import bp as listviews_bp
     from .notes.views import bp as notes_bp
     from .pipeline.views import bp as pipeline_bp
     from .records.trash_views import bp as trash_bp

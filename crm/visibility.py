@@ -79,8 +79,8 @@ from .customfields.models import CustomField, CustomFieldValue, custom_field_sha
 from .extensions import db
 from .groups.models import BASIS_ID, Group, group_members
 from .imports.models import ImportItem, ImportJob
-from .listviews.models import SavedView
 from .jobs.models import Job
+from .listviews.models import SavedView
 from .notes.models import Note
 from .records.models import MODELS, TAG_LINKS, ContactDetail, Tag
 from .search.models import SearchDoc
