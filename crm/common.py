@@ -66,11 +66,33 @@ def parse_id_list(values) -> list[int]:
     return list(dict.fromkeys(out))
 
 
+def _up_to(limit: int) -> str:
+    """A regular expression of the whole numbers 1 to ``limit`` written without sign or leading zero
+    (``1`` to ``2147483647``: ``[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|...``)."""
+    digits = str(limit)
+    arms = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(digits):  # same first i digits as the limit, then a smaller digit, then any
+        low = "1" if i == 0 else "0"
+        if int(d) > int(low):
+            arms.append(f"{digits[:i]}[{low}-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}")
+    arms.append(digits)
+    return "(?:" + "|".join(arms) + ")"
+
+
+#: an id in a URL: 1 to ``MAX_ID``, nothing else
+ID_PATTERN = _up_to(MAX_ID)
+
+
 class IdConverter(IntegerConverter):
-    """``<int:...>`` in every URL: ids beyond ``MAX_ID`` are simply not found (404)."""
+    """``<int:...>`` in every URL: ids beyond ``MAX_ID`` are simply not found (404). The range is in
+    the pattern, not only checked after the match: a rule whose converter refuses a matched value
+    makes werkzeug answer 405 for another method's rule of the same URL."""
+
+    regex = r"\d+"
 
     def __init__(self, url_map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+        self.regex = r"0*" + ID_PATTERN  # (a leading zero is read as before: "007" is 7)
 
 
 def utcnow() -> datetime:

@@ -13,7 +13,9 @@ class IdConverter(common.IdConverter):
     """A record, group or field id in a URL: as everywhere (1 to ``MAX_ID``), and written without
     sign or leading zero (anything else is simply not found)."""
 
-    regex = r"[1-9][0-9]{0,9}"
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, *args, **kwargs)
+        self.regex = common.ID_PATTERN
 
 
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("api_id", IdConverter))

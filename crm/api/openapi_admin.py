@@ -62,7 +62,8 @@ def admin_paths() -> dict:
         "/impact": {
             "post": op("Impact preview: per user whose view would change, per record type, the counts of "
                        "records seen full / restricted / hidden before and after the change; nothing is "
-                       "changed (admins)", _json(ref("ImpactOut")), "403", "422",
+                       "changed (admins); a change that would be refused is refused here too (409: "
+                       "Basis cannot be deleted)", _json(ref("ImpactOut")), "403", "409", "422",
                        body=ref("ImpactRequest"), tag="admin"),
         },
         "/access-review": {

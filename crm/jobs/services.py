@@ -26,6 +26,7 @@ from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from huey import crontab
 from sqlalchemy import or_, select, update
+from werkzeug.datastructures import MultiDict
 
 from ..auth.models import User
 from ..common import utcnow
@@ -78,21 +79,23 @@ def assignment_size(rtype: RecordType, ids, viewer: Viewer, group_id: int, casca
 
 
 def start_assignment(rtype: RecordType, viewer: Viewer, group_id, *, ids: list[int] | None = None,
-                     filter_args: dict | None = None, cascade=(), source: str = "list") -> Job | None:
+                     filter_args: list[tuple[str, str]] | None = None, cascade=(),
+                     source: str = "list") -> Job | None:
     """A group assignment as a job, if it moves more than :func:`threshold` records; ``None``
     if it is small enough to run in the request (the caller then calls the service itself).
 
-    The selection is ``ids`` or a list filter (``filter_args``: "all matching", resolved again
-    when the job runs). What the service would refuse at once (group system off, a group the
-    user may not assign to, a cascade of anything but companies) is refused here, before
-    anything is queued; the rest the service checks again when the job runs."""
+    The selection is ``ids`` or a list filter (``filter_args``: "all matching" as the list's query
+    parameters, :meth:`ListFilter.pairs`; resolved again when the job runs). What the service
+    would refuse at once (group system off, a group the user may not assign to, a cascade of
+    anything but companies) is refused here, before anything is queued; the rest the service
+    checks again when the job runs."""
     require_groups_on(viewer)
     cascade = list(dict.fromkeys(cascade or ()))
     if any(c not in CASCADE for c in cascade) or (cascade and rtype.key != "company"):
         raise Invalid(fields={"cascade": _("Only companies take people, deals and projects along.")})
     check_target(viewer, group_id)
     selection = ids if filter_args is None else queries.ids_matching(
-        rtype, viewer, queries.ListFilter.from_args(rtype, filter_args))
+        rtype, viewer, _list_filter(rtype, filter_args))
     size = assignment_size(rtype, selection, viewer, group_id, cascade)
     db.session.rollback()  # (check_target locked the group: let go before the job runs)
     if size <= threshold():
@@ -101,8 +104,13 @@ def start_assignment(rtype: RecordType, viewer: Viewer, group_id, *, ids: list[i
     if filter_args is None:
         params["ids"] = sorted(set(ids or ()))
     else:
-        params["filter"] = dict(filter_args)
+        params["filter"] = [[name, value] for name, value in filter_args]
     return _create("assign", viewer.user_id, params, total=size)
+
+
+def _list_filter(rtype: RecordType, pairs) -> queries.ListFilter:
+    """The list filter of query parameters kept as (name, value) pairs (a name may repeat)."""
+    return queries.ListFilter.from_args(rtype, MultiDict([(name, value) for name, value in pairs]))
 
 
 def undo_size(entry) -> int:
@@ -207,7 +215,7 @@ def _assign(job: Job, user: User) -> None:
     rtype = TYPES[p["type"]]
     viewer = viewer_for(user)
     ids = p["ids"] if "ids" in p else queries.ids_matching(
-        rtype, viewer, queries.ListFilter.from_args(rtype, p["filter"]))
+        rtype, viewer, _list_filter(rtype, p["filter"]))
     result = assign_service(rtype, ids, p["group_id"], viewer, cascade=p["cascade"], source=p["source"])
     moved = sum(result["updated"].values())
     _finish(job, ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved), result, moved)

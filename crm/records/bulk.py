@@ -187,7 +187,7 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         if step == "run":
             try:  # a large one (BULK_JOB_THRESHOLD, cascade included) runs as a job: its page polls it
                 job = start_assignment(rtype, viewer, group.id, cascade=cascade, source="list",
-                                       **({"filter_args": sel.flt.args()} if sel.everything else {"ids": sel.ids}))
+                                       **({"filter_args": sel.flt.pairs()} if sel.everything else {"ids": sel.ids}))
             except Refused as err:
                 db.session.rollback()
                 ctx["error"] = err.summary

@@ -868,6 +868,25 @@ def _naive(at):
     return at.replace(tzinfo=None) if at.tzinfo is not None else at
 
 
+def write_job_cancel(run: Run, b: Browser, method: str, rule: str, params: dict) -> None:
+    """Cancelling a job: the user's own waiting group assignment (its records stay as they are),
+    and a job of another user's (answered like an unknown id). A cancel changes no record."""
+    from crm.jobs.models import Job
+
+    def waiting(user_key: str) -> int:
+        job = Job(kind="assign", user_id=run.world.user_ids[user_key], status="queued", total=1,
+                  params={"type": "company", "group_id": BASIS_ID, "cascade": [], "source": "list",
+                          "ids": sorted(run.world.record_ids.values())[:1]})
+        db.session.add(job)
+        db.session.commit()
+        return job.id
+
+    run.send(b, method, fill(rule, job_id=waiting(b.user.key)), rule)
+    others = [key for key in run.world.user_ids if key != b.user.key]
+    if others:
+        run.send(b, method, fill(rule, job_id=waiting(others[0])), rule)
+
+
 def write_self(run: Run, b: Browser, method: str, rule: str, params: dict) -> None:
     data = {
         "/profile": {"profile-name": "Orakel", "profile-locale": "de"},
@@ -901,6 +920,7 @@ WRITERS = {
     "api_assign": write_api_assign,
     "import_upload": write_import_upload,
     "import_job": write_import_job,
+    "job_cancel": write_job_cancel,
     "admin_only": write_admin_only,
     "api_admin_only": write_api_admin_only,
     "trash": write_trash,

@@ -1,5 +1,5 @@
-"""Deleting, with confirmation: a note in place (the browser's confirm), a record by its
-confirmation page (extended and admin only) - to the recycle bin, and back from it."""
+"""Deleting, with confirmation: a note in place by its author (the browser's confirm), a record by
+its confirmation page (extended and admin only) - to the recycle bin, and back from it."""
 from __future__ import annotations
 
 import re
@@ -16,8 +16,11 @@ NORMAL = "franz.huber@schmidt.example"  # normal, Süd
 
 
 def _sued_company_with_notes():
-    from sqlalchemy import func, select
+    """A Süd company with two notes or more, all of them written by Maria (extended, Süd): only a
+    note's author (or an admin) deletes it."""
+    from sqlalchemy import func, select, update
 
+    from crm.auth.models import User
     from crm.extensions import db
     from crm.groups.models import Group
     from crm.notes.models import Note
@@ -29,6 +32,9 @@ def _sued_company_with_notes():
         select(Company.id, Company.name, n).join(Note, Note.company_id == Company.id)
         .where(Company.group_id == sued).group_by(Company.id, Company.name).having(n >= 2)
         .order_by(Company.id).limit(1)).one()
+    maria = db.session.scalar(select(User.id).where(User.email == EXTENDED))
+    db.session.execute(update(Note).where(Note.company_id == row.id).values(author_id=maria))
+    db.session.commit()
     return row.id, row.name, row[2]
 
 
