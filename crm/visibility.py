@@ -42,7 +42,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from flask import g, has_request_context
 from sqlalchemy import (
@@ -96,6 +96,13 @@ _UNSCOPED = "kontor_unscoped"
 _RESTRICTED = "kontor_restricted_rows"
 
 
+class GroupName(NamedTuple):
+    """A group of the viewer's, as the pages offer it."""
+
+    id: int
+    name: str
+
+
 @dataclass(frozen=True)
 class Viewer:
     """What one user may see, computed once per request from plain values."""
@@ -106,6 +113,9 @@ class Viewer:
     group_ids: frozenset[int]
     #: per record type: ids of the custom fields shared with one of the user's groups
     shared_fields: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    #: the user's groups with their names, Basis first, then by name (what a list's group filter
+    #: offers; read with the rest, so a page needs no statement of its own for them)
+    groups: tuple[GroupName, ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -138,19 +148,21 @@ def viewer_for(user) -> Viewer:
     stmt = union_all(
         select(literal("enabled"), case((Account.groups_enabled, 1), else_=0), no_text)
         .where(Account.id == ACCOUNT_ID),
-        select(literal("group"), group_members.c.group_id, no_text).where(group_members.c.user_id == user.id),
+        select(literal("group"), Group.id, Group.name).where(or_(Group.id == BASIS_ID, Group.id.in_(member_of))),
         select(literal("shared"), CustomField.id, CustomField.entity)
         .join(custom_field_shares, custom_field_shares.c.field_id == CustomField.id)
         .where(or_(custom_field_shares.c.group_id == BASIS_ID, custom_field_shares.c.group_id.in_(member_of))),
     )
     enabled = False
     group_ids = {BASIS_ID}
+    names: list[GroupName] = []
     shared: dict[str, set[int]] = {}
     for kind, number, entity in db.session.execute(unscoped(stmt)):
         if kind == "enabled":
             enabled = bool(number)
         elif kind == "group":
             group_ids.add(number)
+            names.append(GroupName(number, entity))
         else:
             shared.setdefault(entity, set()).add(number)
     return Viewer(
@@ -159,6 +171,7 @@ def viewer_for(user) -> Viewer:
         groups_enabled=enabled,
         group_ids=frozenset(group_ids),
         shared_fields={k: frozenset(v) for k, v in shared.items()},
+        groups=tuple(sorted(names, key=lambda g: (g.id != BASIS_ID, g.name))),
     )
 
 

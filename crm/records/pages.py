@@ -10,7 +10,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from flask import current_app, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..auth.models import User
 from ..common import to_id, to_int
@@ -20,7 +20,7 @@ from ..listviews.services import views_for
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
 from .forms import FIELD_ORDER, UNCHANGED, build_form
-from .loaders import FULL, RESTRICTED, reference, references_by_type, trashed_ids
+from .loaders import FULL, RESTRICTED, reference, references_by_type, trashed_ids_of
 from .services import member_groups
 from .types import TYPES, RecordType
 
@@ -43,21 +43,23 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
     tags = queries.tags_for(rtype, [r["id"] for r in rows if r["full"]])
     for r in rows:
         r["tags"] = tags.get(r["id"], [])
-    for _fk, key in rtype.references:  # links to records in the recycle bin read "(deleted)"
-        deleted = trashed_ids(key, [r[f"{key}_fk"] for r in rows if r[f"{key}_fk"] and not r[f"{key}_ref_id"]],
-                              viewer)
+    # links to records in the recycle bin read "(deleted)" (one statement for all the link types)
+    deleted = trashed_ids_of({key: [r[f"{key}_fk"] for r in rows if r[f"{key}_fk"] and not r[f"{key}_ref_id"]]
+                              for _fk, key in rtype.references}, viewer)
+    for _fk, key in rtype.references:
         for r in rows:
-            r[f"{key}_deleted"] = r[f"{key}_fk"] in deleted and not r[f"{key}_ref_id"]
+            r[f"{key}_deleted"] = r[f"{key}_fk"] in deleted[key] and not r[f"{key}_ref_id"]
     fields = {f.id: f for f in fields_for(rtype.key)}
     columns = [fields[i] for i in flt.columns if i in fields]
     values = queries.column_values(rtype, viewer, [r["id"] for r in rows], [f.id for f in columns])
     shared = viewer.shared_field_ids(rtype.key)
     for r in rows:  # a restricted row shows the shared fields only: the others read "hidden"
         r["columns"] = [(values.get((r["id"], f.id)), r["full"] or f.id in shared) for f in columns]
-    total, capped = queries.count_capped(rtype, viewer, flt, current_app.config["COUNT_CAP"])
+    (total, capped), selectable = queries.count_capped(
+        rtype, viewer, flt, current_app.config["COUNT_CAP"], selectable=has_restricted(rtype, viewer))
     pages = max(1, -(-total // per_page))
     return {
-        **list_extras(rtype, viewer, flt, total, capped),
+        **list_extras(flt, selectable or (total, capped)),
         "rtype": rtype,
         "rows": rows,
         "flt": flt,
@@ -66,7 +68,7 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
         "total": total,
         "capped": capped,
         "has_more": capped or page < pages,
-        "filter_groups": member_groups(viewer) if viewer.groups_enabled else [],
+        "filter_groups": viewer.groups if viewer.groups_enabled else (),
         "filter_tags": queries.all_tags(rtype, viewer),
         "columns": columns,
         "saved_views": views_for(viewer, rtype.key),
@@ -192,14 +194,15 @@ def filter_key(flt: queries.ListFilter) -> str:
     return urlencode(sorted((k, v) for k, v in flt.pairs() if k not in ("sort", "dir", "count", "col")))
 
 
-def list_extras(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, total: int, capped: bool) -> dict:
-    """For ``_list.html``: how many matching records can be selected (fully visible ones only)."""
-    if viewer.groups_enabled and viewer.sees_restricted(rtype.key):
-        cap = current_app.config["COUNT_CAP"]
-        inner = queries.ids_matching(rtype, viewer, flt).limit(cap + 1).subquery()
-        n = db.session.scalar(select(func.count()).select_from(inner)) or 0
-        total, capped = min(n, cap), n > cap
-    return {"selectable": total, "selectable_capped": capped, "filter_key": filter_key(flt)}
+def has_restricted(rtype: RecordType, viewer: Viewer) -> bool:
+    """Can the viewer's lists of this type hold restricted rows (which cannot be selected)?"""
+    return viewer.groups_enabled and viewer.sees_restricted(rtype.key)
+
+
+def list_extras(flt: queries.ListFilter, selectable: tuple[int, bool]) -> dict:
+    """For ``_list.html``: how many matching records can be selected (fully visible ones only:
+    ``(count, capped)``, as :func:`queries.count_capped` counts them)."""
+    return {"selectable": selectable[0], "selectable_capped": selectable[1], "filter_key": filter_key(flt)}
 
 
 # --------------------------------------------------------------------------------------------

@@ -338,17 +338,27 @@ def list_page(rtype: RecordType, viewer: Viewer, flt: ListFilter, limit: int, of
     return list_select(rtype, viewer, flt, page=ids)
 
 
-def count_capped(rtype: RecordType, viewer: Viewer, flt: ListFilter, cap: int) -> tuple[int, bool]:
+def count_capped(rtype: RecordType, viewer: Viewer, flt: ListFilter, cap: int, *,
+                 selectable: bool = False) -> tuple[tuple[int, bool], tuple[int, bool] | None]:
     """How many rows match, counting at most ``cap + 1`` so large tables stay cheap; all of them
-    when the user asked for the exact count (``flt.exact``)."""
+    when the user asked for the exact count (``flt.exact``): ``(count, capped)``. With
+    ``selectable``, also how many of them the viewer fully sees (at most ``cap + 1``), in the same
+    statement; else ``None``."""
     model = rtype.model
     inner = select(model.id).where(filtered(rtype, viewer, flt))
     if not flt.exact:
         inner = inner.limit(cap + 1)
-    n = db.session.scalar(restricted_rows(select(func.count()).select_from(inner.subquery()))) or 0
-    if flt.exact:
-        return n, False
-    return min(n, cap), n > cap
+    counts = [select(func.count()).select_from(inner.subquery()).scalar_subquery()]
+    if selectable:  # (fully visible: the predicate is in the statement, not left to the safety net)
+        full = ids_matching(rtype, viewer, flt).limit(cap + 1).subquery()
+        counts.append(select(func.count()).select_from(full).scalar_subquery())
+    row = db.session.execute(restricted_rows(select(*counts))).one()
+    n = row[0] or 0
+    total = (n, False) if flt.exact else (min(n, cap), n > cap)
+    if not selectable:
+        return total, None
+    m = row[1] or 0
+    return total, (min(m, cap), m > cap)
 
 
 def ids_matching(rtype: RecordType, viewer: Viewer, flt: ListFilter, *, full_only: bool = True):
