@@ -195,7 +195,7 @@ def test_api_stateful(fuzz_world, who):
     # it is a FailureGroup, or a FlakyFailure if its replay passed), and a new run continues, until
     # the chains made about as many calls as asked for (the first run derandomized, the rest not).
     wanted = STATEFUL_EXAMPLES * STATEFUL_STEPS // 2
-    for attempt in range(5):
+    for attempt in range(12):
         try:
             Workflow.run(settings=settings(
                 max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, phases=[Phase.generate],
