@@ -181,20 +181,16 @@ def reference(key: str, record_id: int | None, viewer: Viewer | None = None) -> 
 
 def trashed_ids(key: str, ids, viewer: Viewer) -> set[int]:
     """Those of ``ids`` (records of type ``key``) that are in the recycle bin in a group the viewer
-    fully sees: a link to one of them reads "(deleted)" to this viewer. Unscoped (the request's
-    safety net hides the bin); the rule is :func:`crm.visibility.trashed_fully_visible_to`."""
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return set()
-    model = TYPES[key].model
-    return set(db.session.scalars(unscoped(
-        select(model.id).where(model.id.in_(ids), trashed_fully_visible_to(model, viewer))
-    )))
+    fully sees: a link to one of them reads "(deleted)" to this viewer (:func:`trashed_ids_of` for
+    one type)."""
+    return trashed_ids_of({key: ids}, viewer)[key]
 
 
 def trashed_ids_of(wanted: dict[str, list], viewer: Viewer) -> dict[str, set[int]]:
-    """:func:`trashed_ids` for several record types in one statement (a list's links to companies
-    and people): record type -> the ids among ``wanted[type]`` that read "(deleted)"."""
+    """Those of ``wanted[type]`` that are in the recycle bin in a group the viewer fully sees, for
+    several record types in one statement (a list's links to companies and people): record type ->
+    the ids whose link reads "(deleted)". Unscoped (the request's safety net hides the bin); the
+    rule is :func:`crm.visibility.trashed_fully_visible_to`."""
     arms = []
     for key, ids in wanted.items():
         ids = {i for i in ids if i is not None}
