@@ -90,4 +90,9 @@ def test_ctrl_c_stops_the_server_and_the_worker(tmp_path):
     proc.wait(timeout=30)
     assert marker.read_text() == "ok"  # the worker got it and stopped cleanly
     with socket.socket() as s:
-        s.bind(("127.0.0.1", port))  # the server is gone: its port is free
+        # the server is gone: its port is free. SO_REUSEADDR as a server binds (and as serve.py checks):
+        # the server closed the announcement's HTTP connection itself, so that connection's TIME_WAIT
+        # holds the port for a minute without it.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen()
