@@ -18,9 +18,11 @@ class TaskInput(Input):
 
 
 class TaskPatch(Input):
-    """A change of a task (``PATCH /tasks/<id>``): only what is sent changes."""
+    """A change of a task (``PATCH /tasks/<id>``): only what is sent changes. A null clears the due
+    date or the assignee, as a null empties a record's field; the title cannot be emptied."""
 
-    title: Line(200, min_length=1) | None = None
+    null_refused = frozenset({"title"})
+    title: Line(200, min_length=1) = None
     due_date: Day | None = None
     assignee_id: Id | None = None
     done: bool | None = None

@@ -68,7 +68,7 @@ def update_task(task: Task, data: TaskInput | TaskPatch, viewer: Viewer) -> Task
     :class:`TaskPatch` (the API) changes what it sends."""
     patch = isinstance(data, TaskPatch)
     names = ("title", "due_date", "assignee_id")
-    changes = {n: getattr(data, n) for n in names if not patch or (data.sent(n) and getattr(data, n) is not None)}
+    changes = {n: getattr(data, n) for n in names if not patch or data.sent(n)}
     if "assignee_id" in changes and changes["assignee_id"] != task.assignee_id:
         _check_assignee(changes["assignee_id"])
     for name, value in changes.items():

@@ -83,6 +83,20 @@ def test_a_task_is_rescheduled_and_edited(api, world, make):
     assert db.session.get(Task, task.id).due_date == date(2031, 3, 4)
 
 
+def test_a_null_clears_a_tasks_due_date_and_assignee_but_not_its_title(api, world, make):
+    task = make.task("Anrufen", record=world.c_nord, assignee=world.normal)
+    task.due_date = date(2031, 3, 4)
+    db.session.commit()
+    refused = api.patch(f"/tasks/{task.id}", token=world.tokens.normal, json={"title": None, "due_date": None})
+    assert refused.status_code == 422 and "title" in refused.get_json()["error"]["fields"]
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).due_date == date(2031, 3, 4)  # nothing of the refused change
+    resp = api.patch(f"/tasks/{task.id}", token=world.tokens.normal, json={"due_date": None, "assignee_id": None})
+    assert resp.status_code == 200, resp.get_json()
+    out = resp.get_json()
+    assert (out["title"], out["due_date"], out["assignee"]) == ("Anrufen", None, None)
+
+
 def test_task_assignee_must_be_an_active_user(api, world, make):
     task = make.task("Anrufen", record=world.c_nord, assignee=world.normal)
     resp = api.patch(f"/tasks/{task.id}", token=world.tokens.normal, json={"assignee_id": 999999})
