@@ -87,4 +87,9 @@ def engine_options(url: str) -> dict:
     cache = {"query_cache_size": 4000}
     if url.startswith("sqlite"):
         return {**cache, "connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {**cache, "pool_size": 10, "max_overflow": 10, "pool_pre_ping": True, "pool_recycle": 1800}
+    # PostgreSQL's JIT compiles a statement whose cost estimate is high before running it: the CSV
+    # export's one statement (a subquery per custom field, contact kind and the tags) spent 8 of
+    # its 12 s on 11k people compiling (bench/export.py). Kontor's statements are short; JIT never
+    # pays for them.
+    return {**cache, "pool_size": 10, "max_overflow": 10, "pool_pre_ping": True, "pool_recycle": 1800,
+            "connect_args": {"options": "-c jit=off"}}

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 
 from flask import Response, abort, stream_with_context
 from flask_babel import gettext as _
-from sqlalchemy import and_, select
+from sqlalchemy import ScalarSelect, and_, case, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
 from ..common import parse_id_list, utcnow
@@ -43,10 +44,8 @@ def _cell(value) -> str:
     """Text for a CSV cell; a leading formula character is escaped so spreadsheets do not run it."""
     if value is None:
         return ""
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+    text = value if value.__class__ is str else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def plain_columns(rtype: RecordType) -> list[str]:
@@ -69,100 +68,92 @@ def header(rtype: RecordType, fields) -> list[str]:
     return [*out, "tags", *[f.name for f in fields]]
 
 
+def _joined(value, separator: str, where, order, outer) -> ScalarSelect:
+    """One cell of several values (a record's e-mail addresses, its tags) in ``order``: a
+    correlated subquery the row's statement reads with it. ``string_agg(… ORDER BY …)`` on
+    PostgreSQL; SQLite's ``group_concat`` has no ORDER BY before 3.44, it concatenates in the order
+    of an ordered subquery."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return (select(func.string_agg(value, aggregate_order_by(literal(separator), *order))).where(where)
+                .correlate(outer).scalar_subquery())
+    ordered = select(value.label("value")).where(where).order_by(*order).correlate(outer).subquery()
+    return select(func.group_concat(ordered.c.value, separator)).scalar_subquery()
+
+
 def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterator[list[str]]:
+    """The CSV's rows, streamed: one statement reads every cell (custom field values, contact
+    details and tags as correlated subqueries), whatever the number of rows; only links to
+    records in the recycle bin ("(deleted)") take one more statement per :data:`CHUNK` rows
+    that have such links.
+
+    The statement's columns are the CSV's columns in their order, then the links to other
+    records (to tell "none" from "(hidden)" / "(deleted)"), so a row needs few changes."""
     model = rtype.model
-    fields = fields_for(rtype.key)
+    key = rtype.key
+    fields = fields_for(key)
     refs = _reference_keys(rtype)
-    cols = []
+    full = is_full_column(model, viewer)
+    cols = [model.id, case((full, literal("full")), else_=literal("restricted")), Group.name]
+    links = []  # (the link column, the CSV position of the linked record's name, its type)
     stmt_joins = []
+    value_at = None
     for name in plain_columns(rtype):
         if name in refs:
             target = TYPES[refs[name]]
             alias = aliased(target.model, name=f"ref_{name}")
             fk = getattr(model, name)
             stmt_joins.append((alias, and_(fk == alias.id, visible_to(alias, viewer))))
-            # the link itself (to tell "none" from "hidden"), the target's id and name if visible
-            cols += [masked(model, viewer, fk), masked(model, viewer, alias.id),
-                     masked(model, viewer, display_name_column(target, alias))]
+            # the target's id and name if visible
+            cols += [masked(model, viewer, alias.id), masked(model, viewer, display_name_column(target, alias))]
+            links.append((masked(model, viewer, fk), len(cols) - 1, refs[name]))
             continue
-        attr = "value_cents" if name == "value" else name
-        column = getattr(model, attr)
+        if name == "value":
+            value_at = len(cols)
+        column = getattr(model, "value_cents" if name == "value" else name)
         cols.append(column if name in rtype.name_fields else masked(model, viewer, column))
+    # contact details and tags: of fully visible rows only (``masked``); the safety net scopes
+    # the subqueries' tables as well
+    if rtype.has_contact_details:
+        dfk = getattr(ContactDetail, f"{key}_id")
+        for kind in ("email", "phone", "address"):
+            mine = and_(dfk == model.id, ContactDetail.kind == kind)
+            cols.append(masked(model, viewer, _joined(ContactDetail.value, "; ", mine,
+                                                      (ContactDetail.position, ContactDetail.id), model)))
+    link = TAG_LINKS[key]
+    tagged = and_(link.tag_id == Tag.id, getattr(link, f"{key}_id") == model.id)
+    cols.append(masked(model, viewer, _joined(Tag.name, ", ", tagged, (Tag.name,), model)))
+    # custom field values: all of a fully visible row, the shared ones of a restricted one
+    fk = getattr(CustomFieldValue, f"{key}_id")
+    for f in fields:
+        cols.append(select(CustomFieldValue.value)
+                    .where(fk == model.id, CustomFieldValue.field_id == f.id, field_value_visible_to(viewer))
+                    .scalar_subquery())
     yield [_cell(name) for name in header(rtype, fields)]  # custom field names are anyone's text
-    stmt = (
-        select(model.id, is_full_column(model, viewer), Group.name, *cols)
-        .join(Group, Group.id == model.group_id)
-    )
+    width = len(cols)
+    stmt = select(*cols, *(c for c, _at, _key in links)).join(Group, Group.id == model.group_id)
     for alias, on in stmt_joins:
         stmt = stmt.outerjoin(alias, on)
     stmt = stmt.where(where).order_by(*(order or [model.sort_key, model.id]))
-    batch: list = []
-    for row in db.session.execute(restricted_rows(stmt).execution_options(yield_per=CHUNK)):
-        batch.append(row)
-        if len(batch) >= CHUNK:
-            yield from _emit(rtype, viewer, batch, fields)
-            batch = []
-    if batch:
-        yield from _emit(rtype, viewer, batch, fields)
-
-
-def _emit(rtype, viewer, rows, fields) -> Iterable[list[str]]:
-    ids = [r[0] for r in rows]
-    full_ids = [r[0] for r in rows if r[1]]
-    key = rtype.key
-    refs = _reference_keys(rtype)
-    values: dict[tuple[int, int], str] = {}
-    fk = getattr(CustomFieldValue, f"{key}_id")
-    for rid, fid, value in db.session.execute(restricted_rows(
-        select(fk, CustomFieldValue.field_id, CustomFieldValue.value)
-        .where(fk.in_(ids), field_value_visible_to(viewer))
-    )):
-        values[(rid, fid)] = value
-    details: dict[tuple[int, str], list[str]] = {}
-    if rtype.has_contact_details and full_ids:
-        dfk = getattr(ContactDetail, f"{key}_id")
-        for rid, kind, value in db.session.execute(
-            select(dfk, ContactDetail.kind, ContactDetail.value).where(dfk.in_(full_ids))
-            .order_by(ContactDetail.position, ContactDetail.id)
-        ):
-            details.setdefault((rid, kind), []).append(value)
-    tags: dict[int, list[str]] = {}
-    if full_ids:
-        link = TAG_LINKS[key]
-        tfk = getattr(link, f"{key}_id")
-        for rid, name in db.session.execute(
-            select(tfk, Tag.name).join(Tag, Tag.id == link.tag_id).where(tfk.in_(full_ids)).order_by(Tag.name)
-        ):
-            tags.setdefault(rid, []).append(name)
+    links = [(width + i, at, target) for i, (_c, at, target) in enumerate(links)]
     hidden, deleted = _("(hidden)"), _("(deleted)")
-    # links to records in the recycle bin whose group the viewer fully sees read "(deleted)"
-    trashed: dict[str, set[int]] = {}
-    position = 3
-    for name in plain_columns(rtype):
-        if name in refs:
-            trashed[name] = trashed_ids(refs[name], [r[position] for r in rows if r[position + 1] is None], viewer)
-            position += 3
-        else:
-            position += 1
-    for row in rows:
-        rid, full, group = row[0], row[1], row[2]
-        out = [rid, "full" if full else "restricted", group]
-        cells = iter(row[3:])
-        for name in plain_columns(rtype):
-            if name in refs:
-                link, target_id, target_name = next(cells), next(cells), next(cells)
-                out += [target_id, target_name if target_id is not None else (
-                    None if link is None else deleted if link in trashed[name] else hidden)]
-                continue
-            value = next(cells)
-            if name == "value" and value is not None:
-                value = f"{value / 100:.2f}"
-            out.append(value)
-        if rtype.has_contact_details:
-            out += ["; ".join(details.get((rid, k), [])) for k in ("email", "phone", "address")]
-        out.append(", ".join(tags.get(rid, [])))
-        out += [values.get((rid, f.id)) for f in fields]
-        yield [_cell(v) for v in out]
+    result = db.session.execute(restricted_rows(stmt).execution_options(yield_per=CHUNK))
+    for rows in result.partitions():
+        # a link the viewer cannot follow: to a record in the recycle bin of a group they fully
+        # see it reads "(deleted)", else "(hidden)"
+        trashed = [trashed_ids(target, [r[link] for r in rows if r[at] is None and r[link] is not None], viewer)
+                   for link, at, target in links]
+        for row in rows:
+            out = list(row[:width])
+            for (link, at, _target), bin_ids in zip(links, trashed, strict=True):
+                if out[at] is None and row[link] is not None:
+                    out[at] = deleted if row[link] in bin_ids else hidden
+            if value_at is not None and out[value_at] is not None:
+                out[value_at] = f"{out[value_at] / 100:.2f}"
+            yield [_cell(v) for v in out]
+
+
+#: the CSV is sent in pieces of about this many characters (a piece per row costs more than the row)
+PIECE = 32_768
 
 
 def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
@@ -171,9 +162,11 @@ def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
     buf.write("\ufeff")  # BOM: Excel opens UTF-8 with umlauts correctly
     for row in rows:
         writer.writerow(row)
-        yield buf.getvalue()
-        buf.seek(0)
-        buf.truncate(0)
+        if buf.tell() >= PIECE:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate(0)
+    yield buf.getvalue()
 
 
 #: most ids one export URL may name (a larger selection is "all matching", the filter itself)
