@@ -47,7 +47,9 @@ def _without(body: dict, keys) -> dict:
 def _narrowing_args(rtype: RecordType) -> dict:
     """The list filters beyond text, tag and group (:func:`crm.records.queries.narrowing`): the
     responsible user (``me`` or an id), the deal stages or project statuses (repeated: any of
-    them), the linked company and person. A value out of range is a 422, as for ``sort``."""
+    them), the linked company and person, custom field values (``cf_<id>`` repeated: any of them;
+    ``cf_<id>_from`` / ``cf_<id>_to`` for numbers and dates). A value out of range is a 422, as for
+    ``sort``."""
     out: dict = {}
     responsible = str_arg("responsible", 12)
     if responsible and responsible != "me":
@@ -62,6 +64,10 @@ def _narrowing_args(rtype: RecordType) -> dict:
         out["states"] = tuple(v for v in allowed if v in wanted)
     for fk, _key in rtype.references:
         out[fk] = int_arg(fk, None)
+    problems = queries.field_filter_problems(rtype.key, request.args)
+    if problems:
+        raise invalid(problems)
+    out["fields"] = queries.field_filters(rtype.key, request.args)
     return out
 
 

@@ -2,10 +2,12 @@
 visibility predicates; views execute them."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Numeric, and_, case, cast, exists, func, literal, null, select, union_all
 from sqlalchemy.orm import aliased, lazyload
 
@@ -94,6 +96,32 @@ def field_filters(entity: str, args) -> tuple[FieldFilter, ...]:
             if values:
                 out.append(FieldFilter(f.id, f.kind, values=values))
     return tuple(out)
+
+
+_FIELD_ARG = re.compile(r"cf_(\d{1,9})(_from|_to)?\Z")
+
+
+def field_filter_problems(entity: str, args) -> dict[str, str]:
+    """What :func:`field_filters` would ignore in ``args``, by parameter name: a ``cf_…`` name
+    that is no custom field of ``entity`` (or the wrong form for its kind: a range for numbers
+    and dates, values for the others), a bound that is no number (``.`` as the decimal point) or
+    ISO date. The API answers these with a 422 (a page ignores them)."""
+    names = [k for k in args if k.startswith("cf_")]
+    if not names:
+        return {}
+    kinds = dict(db.session.execute(select(CustomField.id, CustomField.kind).where(CustomField.entity == entity)).all())
+    problems: dict[str, str] = {}
+    for name in names:
+        match = _FIELD_ARG.match(name)
+        kind = kinds.get(int(match.group(1))) if match else None
+        ranged = kind in ("number", "date")
+        if kind is None or ranged != bool(match.group(2)):
+            problems[name] = _l("No such custom field filter: cf_<id> for a field of this type, "
+                                "cf_<id>_from / cf_<id>_to for its numbers and dates.")
+        elif ranged and any("," in v or _bound(kind, v) is None for v in args.getlist(name)):
+            problems[name] = (_l("A date as YYYY-MM-DD.") if kind == "date"
+                              else _l("A number, with a point as the decimal separator."))
+    return problems
 
 
 @dataclass

@@ -46,3 +46,24 @@ def test_filters_are_in_the_document(api):
     assert {"responsible", "stage", "company_id", "person_id"} <= params
     params = {p["name"] for p in doc["paths"]["/projects"]["get"]["parameters"]}
     assert "status" in params and "stage" not in params
+
+
+def test_custom_field_filters(api, world, make):
+    prio = make.field("deal", "Priorität", kind="select", options=["hoch", "niedrig"])
+    volume = make.field("deal", "Volumen", kind="number")
+    make.value(prio, world.d_nord, "hoch")
+    make.value(prio, world.d_link, "niedrig")
+    make.value(volume, world.d_nord, "1500")
+    make.value(volume, world.d_link, "20.5")
+    token = world.tokens.normal
+    assert _names(api.get(f"/deals?cf_{prio.id}=hoch", token=token)) == ["Nord-Deal"]
+    assert sorted(_names(api.get(f"/deals?cf_{prio.id}=hoch&cf_{prio.id}=niedrig", token=token))) == [
+        "Link-Deal", "Nord-Deal"]
+    assert _names(api.get(f"/deals?cf_{volume.id}_from=100", token=token)) == ["Nord-Deal"]
+    assert _names(api.get(f"/deals?cf_{volume.id}_to=20.5&cf_{prio.id}=niedrig", token=token)) == ["Link-Deal"]
+    company_field = make.field("company", "Branche")
+    for bad in (f"cf_{volume.id}_from=1,5", f"cf_{volume.id}_to=viel", f"cf_{volume.id}=1500",
+                f"cf_{prio.id}_from=hoch", f"cf_{company_field.id}=Top", "cf_999999=x", "cf_abc=x"):
+        resp = api.get(f"/deals?{bad}", token=token)
+        assert resp.status_code == 422, bad
+        assert list(resp.get_json()["error"]["fields"]) == [bad.split("=")[0]]
