@@ -71,6 +71,10 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "JOBS_SQLITE_PATH": os.environ.get("KONTOR_QUEUE_FILE", str(instance_path / "jobs.sqlite3")),
         "JOBS_IMMEDIATE": _bool("KONTOR_JOBS_IMMEDIATE", bool(overrides.get("TESTING"))),
         # a running job whose worker has not reported for this long is taken up again once, then failed
+        # a CSV export of more rows than this runs as a job (a download from the job's page),
+        # kept this many hours
+        "EXPORT_JOB_ROWS": int(os.environ.get("KONTOR_EXPORT_JOB_ROWS", "5000") or 5000),
+        "EXPORT_KEEP_HOURS": int(os.environ.get("KONTOR_EXPORT_KEEP_HOURS", "24") or 24),
         "JOBS_STALE_SECONDS": int(os.environ.get("KONTOR_JOBS_STALE_SECONDS", "120") or 120),
         # a group assignment (or its undo) moving more records than this runs as a job
         "BULK_JOB_THRESHOLD": int(os.environ.get("KONTOR_BULK_JOB_THRESHOLD", "2000") or 2000),

@@ -3,20 +3,20 @@
 A job's state lives in the database, not in the worker, so any app server shows its progress and
 its owner can poll it (page or ``GET /api/v1/jobs/<id>``). The CSV import keeps its own, richer
 state in ``import_jobs``; this table holds the other kinds (large group assignments and their
-undo, search rebuild).
+undo, large CSV exports, search rebuild).
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..common import utcnow
 from ..extensions import db
 
 #: the kinds of job this table holds
-KINDS = ("assign", "assign_undo", "search_rebuild")
+KINDS = ("assign", "assign_undo", "export", "search_rebuild")
 #: queued -> running -> done | failed | cancelled (cancelled only while queued)
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
@@ -47,6 +47,10 @@ class Job(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: an export's CSV, for its owner only (not the admins: it holds what the owner sees), until
+    #: it expires (:func:`crm.jobs.services.expire_exports`); read only by the download
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     @property
     def finished(self) -> bool:

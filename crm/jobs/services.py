@@ -1,4 +1,5 @@
-"""Jobs on the queue: large group assignments and their undo, the search rebuild, the daily purge.
+"""Jobs on the queue: large group assignments and their undo, large CSV exports, the search rebuild,
+the daily purge.
 
 Starting a job writes its row (:class:`~.models.Job`, status ``queued``) and commits it *before*
 the task is enqueued, so the worker finds it; the edge then shows the job's page (htmx polls it)
@@ -19,25 +20,26 @@ called (:func:`crm.records.assign.assign_group`). Only the owner and admins find
 """
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from huey import crontab
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from werkzeug.datastructures import MultiDict
 
 from ..auth.models import User
 from ..common import utcnow
-from ..errors import Invalid, Refused
+from ..errors import Forbidden, Invalid, Refused
 from ..extensions import app_periodic_task, app_task, db
 from ..records import queries
 from ..records.assign import CASCADE, check_target, find_assignment, preview, undo_assignment
 from ..records.assign import assign_group as assign_service
 from ..records.services import require_groups_on
 from ..records.types import TYPES, RecordType
-from ..visibility import Viewer, viewer_for
+from ..visibility import Viewer, fully_visible_to, restricted_rows, viewer_for
 from .models import Job
 
 #: a job is taken up at most this often (the second time after its worker died), then failed
@@ -124,6 +126,72 @@ def start_undo(entry, plural: str, viewer: Viewer) -> Job | None:
         return None
     db.session.rollback()
     return _create("assign_undo", viewer.user_id, {"entry_id": entry.id, "plural": plural}, total=size)
+
+
+def export_where(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, ids=None, full_only: bool = False):
+    """The rows of an export: the list filter's (fully visible and restricted ones), narrowed to
+    ``ids``; ``full_only``: the fully visible ones (a selection on the list, as every bulk action)."""
+    where = queries.filtered(rtype, viewer, flt)
+    if ids is not None:
+        where = and_(where, rtype.model.id.in_(ids))
+    if full_only:
+        where = and_(where, fully_visible_to(rtype.model, viewer))
+    return where
+
+
+def export_size(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, ids=None, full_only: bool = False) -> int:
+    """How many rows the CSV of the list filter (narrowed to ``ids``) has for this viewer."""
+    where = export_where(rtype, viewer, flt, ids, full_only)
+    # restricted rows count (the safety net lets them through as it does for the export itself)
+    return db.session.scalar(restricted_rows(select(func.count()).select_from(rtype.model).where(where)))
+
+
+def export_threshold() -> int:
+    return current_app.config["EXPORT_JOB_ROWS"]
+
+
+def start_export(rtype: RecordType, viewer: Viewer, filter_args: list[tuple[str, str]],
+                 ids: list[int] | None = None, full_only: bool = False) -> Job | None:
+    """A CSV export as a job, if it has more than ``EXPORT_JOB_ROWS`` rows; ``None`` if it is small
+    enough to stream in the request (the caller then does). Extended users and admins only. The
+    filter (and ``ids``) are resolved again when the job runs, as its owner sees then."""
+    _require_export(viewer)
+    flt = _list_filter(rtype, filter_args)
+    size = export_size(rtype, viewer, flt, ids, full_only)
+    if size <= export_threshold():
+        return None
+    params = {"type": rtype.key, "filter": [[name, value] for name, value in filter_args], "full_only": full_only}
+    if ids is not None:
+        params["ids"] = sorted(set(ids))
+    db.session.rollback()
+    return _create("export", viewer.user_id, params, total=size)
+
+
+def _require_export(viewer: Viewer) -> None:
+    user = db.session.get(User, viewer.user_id) if viewer.user_id else None
+    if user is None or not user.active or not user.can_export:
+        raise Forbidden(_("Only extended users and admins export lists."))
+
+
+def export_download(job_id: int, viewer: Viewer) -> tuple[str, bytes] | None:
+    """An export's file: for its owner only - not for admins, whose groups may differ - while it
+    has not expired. ``None`` for anything else, answered like an unknown id."""
+    row = db.session.execute(
+        select(Job.file_name, Job.file).where(Job.id == job_id, Job.kind == "export", Job.status == "done",
+                                              Job.user_id == viewer.user_id, Job.file.is_not(None))
+    ).first()
+    return (row.file_name, row.file) if row is not None else None
+
+
+def expire_exports() -> int:
+    """Drop the files of exports finished more than ``EXPORT_KEEP_HOURS`` ago; their page then
+    says so. Returns how many."""
+    cutoff = utcnow() - timedelta(hours=current_app.config["EXPORT_KEEP_HOURS"])
+    with db.engine.begin() as conn:
+        return conn.execute(
+            update(Job).where(Job.kind == "export", Job.file.is_not(None), Job.finished_at < cutoff)
+            .values(file=None)
+        ).rowcount
 
 
 def start_search_rebuild(user_id: int | None = None) -> Job:
@@ -233,6 +301,43 @@ def _assign_undo(job: Job, user: User) -> None:
             restored)
 
 
+def _export(job: Job, user: User) -> None:
+    """Write the CSV as its owner sees now, reading in one statement (no write transaction open
+    meanwhile); the progress and a heartbeat every :data:`~crm.records.export.CHUNK` rows in
+    transactions of their own; the file and the job's end in one."""
+    from ..records.export import CHUNK, csv_stream, export_filename, export_rows
+
+    viewer = viewer_for(user)
+    _require_export(viewer)
+    p = job.params
+    rtype = TYPES[p["type"]]
+    flt = _list_filter(rtype, p["filter"])
+    where = export_where(rtype, viewer, flt, p.get("ids"), p.get("full_only", False))
+    out = io.BytesIO()
+    counted = _Counted(export_rows(rtype, viewer, where, queries.list_order(rtype, viewer, flt)), job.id, CHUNK)
+    for piece in csv_stream(counted):
+        out.write(piece.encode("utf-8"))
+    rows = counted.n - 1  # (the header)
+    db.session.rollback()  # (the read's transaction)
+    _set(job.id, status="done", finished_at=utcnow(), heartbeat_at=utcnow(), progress=rows, total=rows,
+         file=out.getvalue(), file_name=export_filename(rtype), result={"rows": rows},
+         message=ngettext("Done: %(num)s row exported.", "Done: %(num)s rows exported.", rows))
+
+
+class _Counted:
+    """``rows``, counted, reporting the progress (and that the worker lives) every ``every`` rows."""
+
+    def __init__(self, rows, job_id: int, every: int):
+        self.rows, self.job_id, self.every, self.n = rows, job_id, every, 0
+
+    def __iter__(self):
+        for row in self.rows:
+            if self.n and self.n % self.every == 0:
+                _set(self.job_id, progress=self.n, heartbeat_at=utcnow())
+            self.n += 1
+            yield row
+
+
 def _search_rebuild(job: Job, user: User | None) -> None:
     from ..search import schema
 
@@ -243,7 +348,7 @@ def _search_rebuild(job: Job, user: User | None) -> None:
          message=_("Search index rebuilt."))
 
 
-RUNNERS = {"assign": _assign, "assign_undo": _assign_undo, "search_rebuild": _search_rebuild}
+RUNNERS = {"assign": _assign, "assign_undo": _assign_undo, "export": _export, "search_rebuild": _search_rebuild}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +401,11 @@ def reap_stale_jobs(ids=None) -> dict[str, int]:
 @app_periodic_task(crontab(minute="*"))
 def reap_stale_periodically() -> None:
     reap_stale_jobs()
+
+
+@app_periodic_task(crontab(minute="7"))
+def expire_exports_hourly() -> None:
+    expire_exports()
 
 
 @app_periodic_task(crontab(hour="3", minute="17"))

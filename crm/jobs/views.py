@@ -2,7 +2,7 @@
 it waits. Only its owner - and admins - find it; for anyone else it answers 404 like a made-up id."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from ..audit.models import AuditEntry
@@ -28,7 +28,9 @@ def _context(job: Job) -> dict:
     rtype = TYPES.get(params.get("type", "")) or BY_PLURAL.get(params.get("plural", ""))
     audit_id = (job.result or {}).get("audit_id") if job.kind == "assign" else None
     entry = db.session.get(AuditEntry, audit_id) if audit_id else None
-    return {"job": job, "rtype": rtype, "undo_entry": entry}
+    viewer = current_viewer()
+    download = job.kind == "export" and services.export_download(job.id, viewer) is not None
+    return {"job": job, "rtype": rtype, "undo_entry": entry, "download": download}
 
 
 @bp.get("/<int:job_id>")
@@ -37,6 +39,18 @@ def job(job_id: int):
     if htmx_targets("job-status"):
         return render_template("jobs/_status.html", **ctx)
     return render_template("jobs/job.html", **ctx)
+
+
+@bp.get("/<int:job_id>/download")
+def download(job_id: int):
+    """An export's CSV: its owner's, while it is kept; for anyone else, admins included, 404."""
+    found = services.export_download(job_id, current_viewer())
+    if found is None:
+        abort(404)
+    name, data = found
+    return Response(data, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "X-Content-Type-Options": "nosniff"})
 
 
 @bp.post("/<int:job_id>/cancel")

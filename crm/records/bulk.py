@@ -33,7 +33,7 @@ from ..common import to_id, to_int
 from ..errors import Refused
 from ..extensions import db
 from ..htmx import is_htmx, redirect_htmx, targets
-from ..jobs.services import start_assignment, start_undo
+from ..jobs.services import start_assignment, start_export, start_undo
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
 from .assign import CASCADE, assign_group, find_assignment, may_undo, preview, undo_assignment
@@ -280,6 +280,11 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         viewer = current_viewer()
         sel = Selection.from_form(rtype, request.form)
         flt = sel.flt if sel.everything else queries.ListFilter()
+        # more than EXPORT_JOB_ROWS rows: a job, whose page shows the progress and the download
+        job = start_export(rtype, viewer, sel.flt.pairs() if sel.everything else [],
+                           None if sel.everything else sel.ids, full_only=True)
+        if job is not None:
+            return redirect_htmx(url_for("jobs.job", job_id=job.id))
         return export_response(rtype, flt, sel.ids_select(viewer))
 
     @bp.post("/bulk/undo/<int:entry_id>")

@@ -197,6 +197,9 @@ def export_response(rtype: RecordType, flt: ListFilter, ids=None) -> Response:
         where = and_(where, rtype.model.id.in_(ids))
     rows = export_rows(rtype, viewer, where, list_order(rtype, viewer, flt))
     resp = Response(stream_with_context(csv_stream(rows)), mimetype="text/csv")
-    filename = f"{rtype.plural}-{utcnow():%Y-%m-%d}.csv"
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    resp.headers["Content-Disposition"] = f'attachment; filename="{export_filename(rtype)}"'
     return resp
+
+
+def export_filename(rtype: RecordType) -> str:
+    return f"{rtype.plural}-{utcnow():%Y-%m-%d}.csv"

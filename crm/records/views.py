@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from ..common import to_int
 from ..errors import Refused, apply_to_form
@@ -188,12 +189,35 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
 
     @bp.get("/export.csv")
     def export_csv():
+        """The CSV, streamed; one larger than ``EXPORT_JOB_ROWS`` rows asks to start it as a job."""
+        from ..jobs.services import export_size, export_threshold
         from .export import export_response, parse_ids
 
         if not current_user.can_export:
             abort(403)
-        return export_response(rtype, queries.ListFilter.from_args(rtype, request.args),
-                               parse_ids(request.args.get("ids")))
+        flt = queries.ListFilter.from_args(rtype, request.args)
+        ids = parse_ids(request.args.get("ids"))
+        size = export_size(rtype, current_viewer(), flt, ids)
+        if size > export_threshold():
+            return render_template("records/export_job.html", rtype=rtype, size=size,
+                                   pairs=list(request.args.items(multi=True)))
+        return export_response(rtype, flt, ids)
+
+    @bp.post("/export")
+    def export_job():
+        """Start a large export as a job (the form of ``export.csv``'s page): its page shows the
+        progress and then the download. Small enough by now: the CSV at once."""
+        from ..jobs.services import start_export
+        from .export import export_response, parse_ids
+
+        if not current_user.can_export:
+            abort(403)
+        pairs = [(k, v) for k, v in request.form.items(multi=True) if k not in ("csrf_token", "ids")]
+        ids = parse_ids(request.form.get("ids"))
+        job = start_export(rtype, current_viewer(), pairs, ids)
+        if job is None:
+            return export_response(rtype, queries.ListFilter.from_args(rtype, MultiDict(pairs)), ids)
+        return redirect(url_for("jobs.job", job_id=job.id))
 
     return bp
 

@@ -70,6 +70,8 @@ GET: dict[str, Probe] = {
                                   "htmx 'import-status'", {"job": True}),
     "/import/<int:job_id>/map": Probe("imports", "own job only: someone else's and unknown 404", {"job": True,
                                                                                                  "own": True}),
+    "/jobs/<int:job_id>/download": Probe("job_download", "an export's CSV: its owner 200 (nothing they may not see), "
+                                         "everyone else - admins too - 404 like an unknown id"),
     "/jobs/<int:job_id>": Probe("jobs", "a job of one user: its owner and admins 200, everyone else 404 like "
                                 "an unknown id; htmx 'job-status'"),
 }
@@ -162,6 +164,9 @@ for _plural in PLURALS:
                                                   {"rtype": _key, "action": "delete"}),
         ("POST", f"/{_plural}/bulk/export.csv"): Write("bulk", "hidden/restricted ids export nothing of them",
                                                       {"rtype": _key, "action": "export"}),
+        ("POST", f"/{_plural}/export"): Write("export_job", "a large export as a job: normal users 403; the job's CSV "
+                                             "holds nothing the user may not see (filters on hidden tokens)",
+                                             {"rtype": _key}),
         ("POST", f"/{_plural}/bulk/undo/<int:entry_id>"): Write(
             "bulk_undo", "someone else's assignment 403, another type's or unknown 404", {"rtype": _key}),
         ("POST", f"/{_plural}/new"): Write("record_new", "group not one's own, links to hidden/restricted records",

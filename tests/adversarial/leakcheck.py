@@ -70,8 +70,8 @@ PARTS = {
     "records": ("record",),
     "lists": ("list",),
     "search": ("search", "lookup", "new"),
-    "rest": ("export", "tasks", "home", "login", "health", "page", "static", "admin", "pipeline", "imports",
-             "anonymous"),
+    "rest": ("export", "job_download", "tasks", "home", "login", "health", "page", "static", "admin", "pipeline",
+             "imports", "anonymous"),
     "api": ("api_list", "api_record", "api_search", "api_admin", "api_public"),
 }
 
@@ -587,6 +587,33 @@ def probe_jobs(ctx: Ctx, rule: str, params: dict) -> None:
                 ctx.fail(f"as {b.name} on {url}: someone else's job answers unlike an unknown id")
 
 
+def probe_job_download(ctx: Ctx, rule: str, params: dict) -> None:
+    """An export's CSV (a job's file) is its owner's only: every other user, admins included,
+    gets what an unknown id gets; the owner's holds nothing they may not see."""
+    owner = next((b for b in ctx.browsers if b.user.role != "normal"), None)
+    if owner is None:
+        return
+    threshold = ctx.app.config["EXPORT_JOB_ROWS"]
+    ctx.app.config["EXPORT_JOB_ROWS"] = 0  # every export with a row runs as a job
+    try:
+        started = owner.send("POST", "/companies/export", data={})
+    finally:
+        ctx.app.config["EXPORT_JOB_ROWS"] = threshold
+    if started.status_code != 302:  # no company at all: the CSV came at once
+        ctx.check(owner, started, "POST /companies/export", status=200)
+        return
+    url = started.headers["Location"].replace("http://localhost", "") + "/download"
+    unknown = fill(rule, job_id=ctx.world.unused_id())
+    for b in ctx.browsers:
+        status = 200 if b is owner else 404
+        mine = b.get(url, rule=rule)
+        ctx.check(b, mine, url, status=status)
+        other = b.get(unknown, rule=rule)
+        ctx.check(b, other, unknown, status=404)
+        if status == 404 and normalized(mine) != normalized(other):
+            ctx.fail(f"as {b.name} on {url}: someone else's export answers unlike an unknown id")
+
+
 def probe_static(ctx: Ctx, rule: str, params: dict) -> None:
     for name, status in (("app.js", 200), ("app.css", 200), ("nothing-here.js", 404)):
         url = fill(rule, filename=name)
@@ -681,6 +708,7 @@ PROBERS = {
     "pipeline": probe_pipeline,
     "imports": probe_imports,
     "jobs": probe_jobs,
+    "job_download": probe_job_download,
 }
 
 

@@ -5,6 +5,7 @@ changed (all tables dumped before and after). A hidden target answers exactly li
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from crm.extensions import db
 
@@ -627,7 +628,37 @@ def attack_trash(a: Attack, method: str, rule: str, params: dict) -> None:
                        same_as=unknown if may else None)
 
 
+def attack_export_job(a: Attack, method: str, rule: str, params: dict) -> None:
+    """A large export started as a job (every export is large here): normal users 403 and nothing
+    written; for the others its row is the only change, and its CSV - also for a filter on a token
+    they may not see - holds nothing they may not see."""
+    from crm.jobs.models import Job
+
+    ctx, world = a.ctx, a.ctx.world
+    url = fill(rule)
+    threshold = ctx.app.config["EXPORT_JOB_ROWS"]
+    ctx.app.config["EXPORT_JOB_ROWS"] = 0
+    try:
+        for b in ctx.browsers:
+            hidden = [t for t in world.forbidden(b.user) if t.owner[0] in ("field", "custom")][:1]
+            for data in ({}, *({"q": t.text} for t in hidden), {"ids": "²"}):
+                if b.user.role == "normal":
+                    a.send(b, method, url, rule, 403, data=data)
+                    continue
+                last = db.session.scalar(select(func.max(Job.id))) or 0
+                a.send(b, method, url, rule, (302, 200, 400), data=data, exclude=("rate_counters", "jobs"))
+                job = db.session.scalar(select(func.max(Job.id)))
+                if job and job > last:
+                    try:
+                        b.assert_no_leak(b.get(f"/jobs/{job}/download"), f"the CSV of {method} {url} {data}")
+                    except AssertionError as err:
+                        ctx.fail(str(err))
+    finally:
+        ctx.app.config["EXPORT_JOB_ROWS"] = threshold
+
+
 ATTACKERS = {
+    "export_job": attack_export_job,
     "trash": attack_trash,
     "import_upload": attack_import_upload,
     "import_job": attack_import_job,
