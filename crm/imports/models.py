@@ -13,6 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..common import utcnow
 from ..extensions import db
 
+#: skip a duplicate row; update the existing record with the row's values; create a record anyway
+ON_DUPLICATE = ("skip", "update", "create")
+
 
 class ImportJob(db.Model):
     __tablename__ = "import_jobs"
@@ -43,6 +46,12 @@ class ImportJob(db.Model):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(Text, default="")
     created: Mapped[int] = mapped_column(Integer, default=0)
+    #: what the import does with a row that matches a record the importer fully sees, or repeats an
+    #: earlier row of the file: one of :data:`ON_DUPLICATE` (crm/imports/queries.py finds them)
+    on_duplicate: Mapped[str] = mapped_column(String(8), default="skip", server_default="skip")
+    #: existing records the import changed (``on_duplicate == "update"``), and rows it left out
+    updated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
