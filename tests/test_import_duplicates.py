@@ -251,3 +251,49 @@ def test_the_preview_of_a_restricted_duplicate_is_that_of_a_new_row(app, client,
     job_id = job_id_of(upload(client, "Name\nGeteilt AG\n", encoding="utf-8"))
     assert preview(client, job_id, {"col-0": "name", "group_id": w["nord"].id})["new"] == 1
     assert db.session.scalar(select(func.count()).select_from(Company)) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# A people import creates the companies it names that the importer does not see
+# ---------------------------------------------------------------------------------------------
+
+def test_a_people_import_creates_the_missing_companies_in_the_chosen_group(app, client, make, world):
+    w = world
+    make.company("Da GmbH", group=w["nord"])
+    make.company("Fremd AG", group=w["sued"])  # hidden from u: missing for u, created once more
+    make.login(client, w["u"])
+    text = ("Vorname;Nachname;Firma\nAnna;Kurz;Da GmbH\nBen;Lang;Neu KG\nCarl;Groß;neu kg\n"
+            "Dora;Klein;Fremd AG\n")
+    job_id = job_id_of(upload(client, text, record_type="person", encoding="utf-8"))
+    form = {"col-0": "first_name", "col-1": "last_name", "col-2": "company", "group_id": w["nord"].id}
+    html = client.post(f"/import/{job_id}/preview", data=form,
+                       headers={"HX-Request": "true", "HX-Target": "import-preview"}).get_data(as_text=True)
+    assert 'data-companies="2"' in html and "2 companies are not found" in html
+    html = client.post(f"/import/{job_id}/preview", data={**form, "create_companies": "1"},
+                       headers={"HX-Request": "true", "HX-Target": "import-preview"}).get_data(as_text=True)
+    assert "2 companies will be created." in html
+    client.post(f"/import/{job_id}/map", data={**form, "create_companies": "1"})
+    job = db.session.get(ImportJob, job_id)
+    assert (job.status, job.created, job.companies_created) == ("done", 4, 2)
+    assert "2 companies were created." in client.get(f"/import/{job_id}").get_data(as_text=True)
+    made = db.session.execute(select(Company.name, Company.group_id, Company.id).where(
+        Company.name.in_(["Neu KG", "Fremd AG"]), Company.group_id == w["nord"].id)).all()
+    assert sorted(n for n, _g, _i in made) == ["Fremd AG", "Neu KG"]
+    by_name = {n: i for n, _g, i in made}
+    people = dict(db.session.execute(select(Person.last_name, Person.company_id)).all())
+    assert people["Lang"] == people["Groß"] == by_name["Neu KG"] and people["Klein"] == by_name["Fremd AG"]
+    hidden = db.session.scalar(select(Company).where(Company.name == "Fremd AG", Company.group_id == w["sued"].id))
+    assert hidden.version == 1
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "import"))
+    assert entry.details["counts"] == {"people": 4, "companies": 2}
+
+
+def test_without_the_option_a_missing_company_fails_the_file(app, client, make, world):
+    w = world
+    make.login(client, w["u"])
+    job_id = job_id_of(upload(client, "Vorname;Nachname;Firma\nBen;Lang;Neu KG\n", record_type="person"))
+    client.post(f"/import/{job_id}/map", data={"col-0": "first_name", "col-1": "last_name", "col-2": "company",
+                                                 "group_id": w["nord"].id})
+    job = db.session.get(ImportJob, job_id)
+    assert job.status == "failed" and job.companies_created == 0
+    assert db.session.scalar(select(func.count()).select_from(Company)) == 0

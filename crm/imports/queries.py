@@ -10,7 +10,8 @@ Every match is found in SQL, in chunks, under :func:`crm.visibility.fully_visibl
 importer does not fully see (hidden, restricted, in the recycle bin, pending in another import) is
 never a candidate, so no count, choice or change depends on it.
 
-Names and addresses are compared with SQL's ``lower()``, which on SQLite folds ASCII letters only
+The lookups use expression indexes on ``lower(...)`` (crm/imports/models.py). Names and addresses
+are compared with SQL's ``lower()``, which on SQLite folds ASCII letters only
 (as the company lookup of the import does); PostgreSQL folds every letter.
 """
 from __future__ import annotations
@@ -19,14 +20,22 @@ import re
 from dataclasses import dataclass, field
 from itertools import islice
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from ..extensions import db
 from ..records.models import Company, ContactDetail, Person
 from ..visibility import Viewer, fully_visible_to
 
-#: keys per ``IN (...)`` list (well below SQLite's limit of bound parameters)
-CHUNK = 500
+#: keys per ``IN (...)`` list (up to 3 000 bound parameters: well below SQLite's limit of 32 766)
+CHUNK = 1000
+
+#: a person's name as the lookup compares it, ``lower(last_name) || '|' || lower(first_name)``: the
+#: expression of the index ix_people_name_key (crm/imports/models.py, migration dedupe_01)
+NAME_KEY = (func.lower(Person.last_name).op("||")(literal("|", literal_execute=True))
+            .op("||")(func.lower(Person.first_name)))
+
+# (SQLite's planner, without statistics - no ANALYZE - prefers the indexes of the visibility
+# predicate (deleted_at, group_id) to these expression indexes; PostgreSQL chooses by its statistics)
 
 #: the kinds of a row: no duplicate; matches a record the importer fully sees; repeats an earlier row
 NEW, EXISTING, REPEATED = "new", "existing", "repeated"
@@ -96,13 +105,13 @@ def _people(keys: list[Keys], viewer: Viewer) -> dict[tuple, int]:
         for email, person_id in _rows(stmt):
             found.setdefault(("email", email), person_id)
     wanted = {k.name for k in keys if k.name and not isinstance(k.name[2], str)}
-    for chunk in _chunks(sorted({n[1] for n in wanted})):
-        last = func.lower(Person.last_name)
-        stmt = (select(Person.id, func.lower(Person.first_name), last, Person.company_id)
-                .where(last.in_(chunk), fully_visible_to(Person, viewer)).order_by(Person.id))
+    by_key = {f"{last}|{first}" for first, last, _company in wanted}
+    for chunk in _chunks(sorted(by_key)):
+        stmt = (select(Person.id, func.lower(Person.first_name), func.lower(Person.last_name), Person.company_id)
+                .where(NAME_KEY.in_(chunk), fully_visible_to(Person, viewer)).order_by(Person.id))
         for person_id, first_l, last_l, company_id in _rows(stmt):
             name = (first_l, last_l, company_id)
-            if name in wanted:
+            if name in wanted:  # (the same name at another company is not a duplicate)
                 found.setdefault(("name", name), person_id)
     return found
 
@@ -111,8 +120,7 @@ def _companies(keys: list[Keys], viewer: Viewer) -> dict[tuple, int]:
     found: dict[tuple, int] = {}
     for chunk in _chunks(sorted({k.name[0] for k in keys if k.name})):
         name = func.lower(Company.name)
-        stmt = (select(name, Company.id).where(name.in_(chunk), fully_visible_to(Company, viewer))
-                .order_by(Company.id))
+        stmt = (select(name, Company.id).where(name.in_(chunk), fully_visible_to(Company, viewer)).order_by(Company.id))
         for value, company_id in _rows(stmt):
             found.setdefault(("name", (value,)), company_id)
     for chunk in _chunks(sorted({k.domain for k in keys if k.domain})):

@@ -147,8 +147,9 @@ def preview(job: ImportJob, rows: int = 5) -> list[tuple[int, list[str]]]:
 
 
 def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: int | None,
-              on_duplicate: str = "skip") -> list[str]:
-    """Store the mapping, the group and what to do with duplicates (:data:`ON_DUPLICATE`); queue
+              on_duplicate: str = "skip", create_companies: bool = False) -> list[str]:
+    """Store the mapping, the group, what to do with duplicates (:data:`ON_DUPLICATE`) and, for
+    people, whether to create the companies the file names that the user fully sees none of; queue
     the job. Returns problems (then nothing changes)."""
     if job.status != "mapping":
         return [_("This import has been started already.")]
@@ -171,6 +172,7 @@ def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: 
     job.mapping = {str(i): t for i, t in chosen.items() if t}
     job.group_id = group_id
     job.on_duplicate = on_duplicate
+    job.create_companies = bool(create_companies) and job.record_type == "person"
     job.status = "queued"
     return []
 
@@ -195,10 +197,11 @@ def outcome(kind: str, on_duplicate: str) -> str:
     return "skip"
 
 
-def _input_keys(key: str, data) -> queries.Keys:
-    """The keys of a checked row (its input model)."""
+def _input_keys(key: str, data, new_company: str | None = None) -> queries.Keys:
+    """The keys of a checked row (its input model; ``new_company``: the name of the company the
+    import will create for it)."""
     if key == "person":
-        return queries.person_keys(data.first_name or "", data.last_name or "", data.company_id,
+        return queries.person_keys(data.first_name or "", data.last_name or "", new_company or data.company_id,
                                    data.emails or [])
     return queries.company_keys(data.name or "", data.website or "")
 
@@ -209,7 +212,9 @@ def duplicates(job: ImportJob, viewer: Viewer, chosen: dict[int, str], on_duplic
     as the mapping stands. Rows are read as the mapping says, unchecked (the run checks them)."""
     key = job.record_type
     mapped = {i: t for i, t in chosen.items() if t}
-    counts = dict.fromkeys((queries.NEW, queries.EXISTING, queries.REPEATED, "create", "update", "skip"), 0)
+    counts = dict.fromkeys((queries.NEW, queries.EXISTING, queries.REPEATED, "create", "update", "skip",
+                            "companies"), 0)
+    missing: set[str] = set()
     if "last_name" not in mapped.values() and "name" not in mapped.values():
         return counts
     if on_duplicate not in ON_DUPLICATE:
@@ -223,6 +228,8 @@ def duplicates(job: ImportJob, viewer: Viewer, chosen: dict[int, str], on_duplic
             keys = []
             for data, company in rows:
                 ids = named.get(company.strip().lower(), []) if company else []
+                if company and not ids:
+                    missing.add(company.strip().lower())
                 employer = ids[0] if len(ids) == 1 else (company or None)
                 keys.append(queries.person_keys(data.get("first_name", ""), data.get("last_name", ""), employer,
                                                 data.get("emails", "").split("\n")))
@@ -231,7 +238,28 @@ def duplicates(job: ImportJob, viewer: Viewer, chosen: dict[int, str], on_duplic
         for kind, _id in matcher.classify(keys):
             counts[kind] += 1
             counts[outcome(kind, on_duplicate)] += 1
+    counts["companies"] = len(missing)  # (the companies a people import would create, if chosen)
     return counts
+
+
+def _create_companies(rows: _Rows, job_id: int, viewer: Viewer) -> int:
+    """The companies the people of a job named and the user fully saw none of (the option
+    ``create_companies``), through the record service, in the job's group; the job's pending people
+    are linked to them. Part of the job's final step (all or nothing). Returns how many."""
+    made = 0
+    company = TYPES["company"]
+    extra = {"group_id": rows.group_id} if rows.group_id is not None else {}
+    for name, person_ids in rows.new_companies.values():
+        obj = create_records(company, [record_input("company", {"name": name, **extra})], viewer, rows.user)[0]
+        if isinstance(obj, Refused):
+            raise obj
+        for start in range(0, len(person_ids), queries.CHUNK):
+            # (the job's own pending rows, created a moment ago: part of their creation, not a change)
+            db.session.execute(update(Person).where(Person.id.in_(person_ids[start:start + queries.CHUNK]),
+                                                    Person.pending_import_id == job_id)
+                               .values(company_id=obj.id).execution_options(synchronize_session=False))
+        made += 1
+    return made
 
 
 def _update_input(rtype, obj, data):
@@ -329,6 +357,11 @@ class _Rows:
         #: job's final step; how many rows were left out
         self.updates: list[tuple[int, object]] = []
         self.skipped = 0
+        #: create the companies the user fully sees none of (people): lower-cased name -> (the name as
+        #: first written, ids of the new people naming it); the company of the row checked last
+        self.create_companies = job.record_type == "person" and job.create_companies
+        self.new_companies: dict[str, tuple[str, list[int]]] = {}
+        self.new_company: str | None = None
 
     def __iter__(self):
         """The rows; every :data:`CHUNK` rows (in the check and in the save) a look at whether
@@ -353,10 +386,13 @@ class _Rows:
         """(the input model, errors) of one row; errors are (column label, message)."""
         data, company = mapping.formdata(cells, self.mapping, self.date_fields)
         errors: list[tuple[str, str]] = []
+        self.new_company = None
         if company:
             found = self._company(company)
             if len(found) == 1:
                 data["company_id"] = str(found[0])
+            elif not found and self.create_companies:
+                self.new_company = company
             else:
                 errors.append((self.labels["company"], _("There is no company “%(n)s”.", n=company) if not found
                                else _("There are several companies “%(n)s”.", n=company)))
@@ -489,25 +525,28 @@ def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -
     count = done = created = 0
     lines = iter(rows)
     while batch := list(islice(lines, BATCH)):
-        checked = [(line, *rows.check(cells)) for line, cells in batch]
-        valid = [data for _line, data, problems in checked if not problems]
+        checked = []
+        for line, cells in batch:
+            data, problems = rows.check(cells)
+            checked.append((line, data, problems, rows.new_company))
         decisions = iter([] if count else [
-            (outcome(kind, rows.on_duplicate), record_id)
-            for kind, record_id in rows.matcher.classify([_input_keys(key, data) for data in valid])])
+            (outcome(kind, rows.on_duplicate), record_id) for kind, record_id in rows.matcher.classify(
+                [_input_keys(key, data, new) for _line, data, problems, new in checked if not problems])])
         todo = []
-        for line, data, problems in checked:
+        for line, data, problems, new in checked:
             decision = ("create", None) if problems or count else next(decisions)
-            todo.append((line, data, problems, decision[0]))
+            todo.append((line, data, problems, decision[0], new))
             if decision[0] == "update":
                 rows.updates.append((decision[1], data))
             elif decision[0] == "skip":
                 rows.skipped += 1
         # every check of the service first, then the writes in one flush: on SQLite the write lock
         # is taken by the first INSERT, and held until the commit below
-        results = iter(create_records(rtype, [d for _l, d, p, what in todo if not p and what == "create"],
+        results = iter(create_records(rtype, [d for _l, d, p, what, _n in todo if not p and what == "create"],
                                       viewer, user, pending_import_id=job_id))
         items: list[dict] = []
-        for line, _data, problems, what in todo:
+        links: list[tuple[str, int]] = []
+        for line, _data, problems, what, new in todo:
             if not problems and what == "create":
                 obj = next(results)
                 if isinstance(obj, Refused):  # (a refused row added nothing to the session)
@@ -515,6 +554,8 @@ def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -
                 else:
                     items.append({"job_id": job_id, "record_type": key, "record_id": obj.id,
                                   "version": obj.version})
+                    if new:
+                        links.append((new, obj.id))
             count += _report(errors, line, problems)
             done += 1
         if count:
@@ -531,6 +572,8 @@ def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -
         db.session.commit()
         db.session.expunge_all()  # keep the session small (what the checks use stays loaded)
         created += len(items)
+        for name, person_id in links:
+            rows.new_companies.setdefault(name.strip().lower(), (name.strip(), []))[1].append(person_id)
         after_batch(job_id, done)
     if count:
         discard_pending(job_id, key)
@@ -564,17 +607,21 @@ def _publish(job_id: int, rtype, group_id: int | None, filename: str, viewer: Vi
     # inside a request)
     ids = list(db.session.scalars(unscoped(select(model.id).where(model.pending_import_id == job_id))))
     group = db.session.get(Group, group_id) if group_id else None
+    # (first, while the people are the job's pending rows; before put_back: a person's doc names its company)
+    companies = _create_companies(rows, job_id, viewer)
     db.session.execute(update(model).where(model.pending_import_id == job_id).values(pending_import_id=None)
                        .execution_options(synchronize_session=False))
     put_back(db.session.connection(), key, ids)
     updated, gone = _apply_updates(rtype, rows.updates, viewer)
     skipped = rows.skipped + gone
-    entry = audit(viewer, "import", job_id=job_id, record_type=rtype.plural, counts={rtype.plural: created},
+    counts = {rtype.plural: created, **({"companies": companies} if companies else {})}
+    entry = audit(viewer, "import", job_id=job_id, record_type=rtype.plural, counts=counts,
                   group=group.name if group else None, group_id=group_id, filename=filename,
                   updated=updated, skipped=skipped)
     finished = db.session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "saving")
                                   .values(status="done", created=created, processed=done, finished_at=utcnow(),
-                                          content="", audit_id=entry.id, updated=updated, skipped=skipped)).rowcount
+                                          content="", audit_id=entry.id, updated=updated, skipped=skipped,
+                                          companies_created=companies)).rowcount
     if not finished:  # failed or cancelled meanwhile
         db.session.rollback()
         discard_pending(job_id, key)
