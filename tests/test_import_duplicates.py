@@ -297,3 +297,23 @@ def test_without_the_option_a_missing_company_fails_the_file(app, client, make, 
     job = db.session.get(ImportJob, job_id)
     assert job.status == "failed" and job.companies_created == 0
     assert db.session.scalar(select(func.count()).select_from(Company)) == 0
+
+
+def test_updating_adds_contact_details_and_tags_and_sets_filled_fields(app, client, make, world):
+    """The second import of the same file with 'update': fields the row fills (custom fields, a
+    date among them) are set, e-mail addresses and tags are added, nothing is doubled."""
+    w = world
+    make.login(client, w["u"])
+    from .test_import import GERMAN_EXCEL, columns
+
+    for choice, expected in (("skip", (2, 0)), ("update", (0, 2))):
+        text = GERMAN_EXCEL if choice == "skip" else GERMAN_EXCEL.replace("Wartung, Gewerbe", "Wartung, Neu")
+        job_id = job_id_of(upload(client, text))
+        form = {f"col-{i}": v for i, v in enumerate(columns(client, job_id).values())}
+        client.post(f"/import/{job_id}/map", data={**form, "group_id": w["nord"].id, "on_duplicate": choice})
+        job = db.session.get(ImportJob, job_id)
+        assert (job.status, job.created, job.updated) == ("done", *expected), job.errors
+    c = db.session.scalar(select(Company).where(Company.name == "Müller Heizungsbau GmbH"))
+    assert c.version == 2
+    assert sorted(t.name for t in c.tags) == ["Gewerbe", "Neu", "Wartung"]
+    assert sorted(d.value for d in c.contact_details if d.kind == "email") == ["info@mueller.example"]

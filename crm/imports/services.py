@@ -16,9 +16,17 @@
      and the job's final state - all or nothing. A row the service refuses fails the whole file
      the same way, and a job that fails, is cancelled or dies leaves its pending rows to
      :func:`discard_pending`;
+   *Duplicates* (:mod:`.queries`): a row that matches a record the user fully sees, or repeats
+   an earlier row, is skipped, updates that record or is created anyway, as the job says
+   (``on_duplicate``; the preview counts each, :func:`duplicates`). The updates are made in the
+   final step, through ``crm.records.services.update_record``, each record read again under the
+   visibility predicate (one that left the user's sight meanwhile is skipped). A people job may
+   create the companies its rows name that the user fully sees none of (``create_companies``), in
+   the job's group, in the final step too;
 4. **undo** - :func:`undo` deletes, within 24 hours, exactly the records the import created,
    as far as they still exist and are unchanged: a record edited since (its version moved on),
-   given notes or tasks, or linked from another record since, is kept and counted as such.
+   given notes or tasks, or linked from another record since, is kept and counted as such. (The
+   records an import updated keep the change, and the companies a people import created stay.)
 
 The job's state and progress live in the database, so any app server shows the progress of a
 job another one runs; the browser polls it (htmx).
