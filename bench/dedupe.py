@@ -118,7 +118,8 @@ def measure(url: str, rows: int, people: int, analyze: bool = False) -> dict:
     with app.app_context():
         db.engine.dispose()
     return {"engine": engine, "rows": rows, "people": people, "generate_seconds": s["generate_seconds"],
-            "service_seconds": service, "analyze": analyze, "preview_seconds": page, "counts": counts, "target_s": TARGET_SECONDS}
+            "service_seconds": service, "analyze": analyze, "preview_seconds": page, "counts": counts,
+            "target_s": TARGET_SECONDS}
 
 
 def report(r: dict) -> str:
