@@ -16,9 +16,17 @@
      and the job's final state - all or nothing. A row the service refuses fails the whole file
      the same way, and a job that fails, is cancelled or dies leaves its pending rows to
      :func:`discard_pending`;
+   *Duplicates* (:mod:`.queries`): a row that matches a record the user fully sees, or repeats
+   an earlier row, is skipped, updates that record or is created anyway, as the job says
+   (``on_duplicate``; the preview counts each, :func:`duplicates`). The updates are made in the
+   final step, through ``crm.records.services.update_record``, each record read again under the
+   visibility predicate (one that left the user's sight meanwhile is skipped). A people job may
+   create the companies its rows name that the user fully sees none of (``create_companies``), in
+   the job's group, in the final step too;
 4. **undo** - :func:`undo` deletes, within 24 hours, exactly the records the import created,
    as far as they still exist and are unchanged: a record edited since (its version moved on),
-   given notes or tasks, or linked from another record since, is kept and counted as such.
+   given notes or tasks, or linked from another record since, is kept and counted as such. (The
+   records an import updated keep the change, and the companies a people import created stay.)
 
 The job's state and progress live in the database, so any app server shows the progress of a
 job another one runs; the browser polls it (htmx).
@@ -59,13 +67,14 @@ from ..records.services import (
     delete_records,
     group_for_new,
     member_groups,
+    update_record,
 )
 from ..records.types import TYPES
 from ..search.schema import put_back, take_out
 from ..tasks.models import Task
 from ..visibility import Viewer, fully_visible_to, unscoped, viewer_for
-from . import csvfile, mapping
-from .models import ImportItem, ImportJob
+from . import csvfile, mapping, queries
+from .models import ON_DUPLICATE, ImportItem, ImportJob
 
 UNDO_WINDOW = timedelta(hours=24)
 #: a job is taken up at most this often (the second time after its worker died), then failed
@@ -145,10 +154,15 @@ def preview(job: ImportJob, rows: int = 5) -> list[tuple[int, list[str]]]:
     return out
 
 
-def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: int | None) -> list[str]:
-    """Store the mapping and the group; queue the job. Returns problems (then nothing changes)."""
+def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: int | None,
+              on_duplicate: str = "skip", create_companies: bool = False) -> list[str]:
+    """Store the mapping, the group, what to do with duplicates (:data:`ON_DUPLICATE`) and, for
+    people, whether to create the companies the file names that the user fully sees none of; queue
+    the job. Returns problems (then nothing changes)."""
     if job.status != "mapping":
         return [_("This import has been started already.")]
+    if on_duplicate not in ON_DUPLICATE:
+        return [_("Choose what happens with duplicates.")]
     fields = fields_for(job.record_type)
     problems = mapping.check(job.record_type, chosen, fields)
     if viewer.groups_enabled:
@@ -165,8 +179,134 @@ def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: 
         return problems
     job.mapping = {str(i): t for i, t in chosen.items() if t}
     job.group_id = group_id
+    job.on_duplicate = on_duplicate
+    job.create_companies = bool(create_companies) and job.record_type == "person"
     job.status = "queued"
     return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Duplicates
+# ---------------------------------------------------------------------------------------------
+
+#: rows per round of duplicate lookups in the preview (each round: a few ``IN`` lists of
+#: :data:`crm.imports.queries.CHUNK` keys)
+PREVIEW_BATCH = 2000
+
+
+def outcome(kind: str, on_duplicate: str) -> str:
+    """What the import does with a row of that kind (:mod:`.queries`): ``create``, ``update`` (the
+    record it matches) or ``skip``. A repetition inside the file is skipped unless the choice is to
+    create anyway (the record of its first row is not there yet to update)."""
+    if kind == queries.NEW or on_duplicate == "create":
+        return "create"
+    if kind == queries.EXISTING and on_duplicate == "update":
+        return "update"
+    return "skip"
+
+
+def _input_keys(key: str, data, new_company: str | None = None) -> queries.Keys:
+    """The keys of a checked row (its input model; ``new_company``: the name of the company the
+    import will create for it)."""
+    if key == "person":
+        return queries.person_keys(data.first_name or "", data.last_name or "", new_company or data.company_id,
+                                   data.emails or [])
+    return queries.company_keys(data.name or "", data.website or "")
+
+
+def duplicates(job: ImportJob, viewer: Viewer, chosen: dict[int, str], on_duplicate: str = "skip") -> dict:
+    """How many rows of the file are new, match a record the viewer fully sees, or repeat an earlier
+    row, and what the import will do with them (``create``, ``update``, ``skip``) - for the preview,
+    as the mapping stands. Rows are read as the mapping says, unchecked (the run checks them)."""
+    key = job.record_type
+    mapped = {i: t for i, t in chosen.items() if t}
+    counts = dict.fromkeys((queries.NEW, queries.EXISTING, queries.REPEATED, "create", "update", "skip",
+                            "companies"), 0)
+    missing: set[str] = set()
+    if "last_name" not in mapped.values() and "name" not in mapped.values():
+        return counts
+    if on_duplicate not in ON_DUPLICATE:
+        on_duplicate = "skip"
+    matcher = queries.Matcher(key, viewer)
+    lines = csvfile.rows(job.content, job.delimiter)
+    while batch := list(islice(lines, PREVIEW_BATCH)):
+        rows = [mapping.formdata(cells, mapped, set()) for _line, cells in batch]
+        if key == "person":
+            named = queries.companies_named([c for _d, c in rows if c], viewer)
+            keys = []
+            for data, company in rows:
+                ids = named.get(company.strip().lower(), []) if company else []
+                if company and not ids:
+                    missing.add(company.strip().lower())
+                employer = ids[0] if len(ids) == 1 else (company or None)
+                keys.append(queries.person_keys(data.get("first_name", ""), data.get("last_name", ""), employer,
+                                                data.get("emails", "").split("\n")))
+        else:
+            keys = [queries.company_keys(data.get("name", ""), data.get("website", "")) for data, _c in rows]
+        for kind, _id in matcher.classify(keys):
+            counts[kind] += 1
+            counts[outcome(kind, on_duplicate)] += 1
+    counts["companies"] = len(missing)  # (the companies a people import would create, if chosen)
+    return counts
+
+
+def _create_companies(rows: _Rows, job_id: int, viewer: Viewer) -> int:
+    """The companies the people of a job named and the user fully saw none of (the option
+    ``create_companies``), through the record service, in the job's group; the job's pending people
+    are linked to them. Part of the job's final step (all or nothing). Returns how many."""
+    made = 0
+    company = TYPES["company"]
+    extra = {"group_id": rows.group_id} if rows.group_id is not None else {}
+    for name, person_ids in rows.new_companies.values():
+        obj = create_records(company, [record_input("company", {"name": name, **extra})], viewer, rows.user)[0]
+        if isinstance(obj, Refused):
+            raise obj
+        for start in range(0, len(person_ids), queries.CHUNK):
+            # (the job's own pending rows, created a moment ago: part of their creation, not a change)
+            db.session.execute(update(Person).where(Person.id.in_(person_ids[start:start + queries.CHUNK]),
+                                                    Person.pending_import_id == job_id)
+                               .values(company_id=obj.id).execution_options(synchronize_session=False))
+        made += 1
+    return made
+
+
+def _update_input(rtype, obj, data):
+    """The row's values as a change of the existing record ``obj``: only what the row fills in
+    (an empty cell erases nothing); e-mail addresses, phone numbers, addresses and tags are added
+    to the record's; the record keeps its group and responsible user."""
+    kinds = {"emails": "email", "phones": "phone", "addresses": "address"}
+    patch: dict = {}
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if name in ("group_id", "responsible_id") or value in (None, "", [], {}):
+            continue
+        if name in kinds or name == "tags":
+            have = ([d.value for d in obj.contact_details if d.kind == kinds[name]] if name in kinds
+                    else [t.name for t in obj.tags])
+            known = {v.lower() for v in have}
+            value = have + [v for v in value if v.lower() not in known]
+        elif name == "custom_fields":
+            value = {k: v for k, v in value.items() if v not in (None, "")}
+            if not value:
+                continue
+        patch[name] = value
+    return record_input(rtype.key, patch, patch=True)
+
+
+def _apply_updates(rtype, updates: list[tuple[int, object]], viewer: Viewer) -> tuple[int, int]:
+    """Change the existing records the rows matched (``update``), through the record service: each
+    only if the viewer still fully sees it (read under the predicate, in this transaction); one
+    that has become hidden, restricted or deleted since is left alone and counted as skipped.
+    Returns (updated, skipped)."""
+    model = rtype.model
+    updated = skipped = 0
+    for record_id, data in updates:
+        obj = db.session.scalar(select(model).where(model.id == record_id, fully_visible_to(model, viewer)))
+        if obj is None:
+            skipped += 1
+            continue
+        update_record(rtype, obj, _update_input(rtype, obj, data), viewer)
+        updated += 1
+    return updated, skipped
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,6 +358,18 @@ class _Rows:
         self.users = list(db.session.scalars(select(User).where(User.id == user.id)))
         self.companies: dict[str, list[int]] = {}
         self.form_class = form_class(self.rtype, self.fields)
+        #: the duplicates of the rows (records the viewer fully sees, earlier rows of the file)
+        self.matcher = queries.Matcher(job.record_type, viewer)
+        self.on_duplicate = job.on_duplicate or "skip"
+        #: (record id, the row's input) of the rows that update an existing record, applied in the
+        #: job's final step; how many rows were left out
+        self.updates: list[tuple[int, object]] = []
+        self.skipped = 0
+        #: create the companies the user fully sees none of (people): lower-cased name -> (the name as
+        #: first written, ids of the new people naming it); the company of the row checked last
+        self.create_companies = job.record_type == "person" and job.create_companies
+        self.new_companies: dict[str, tuple[str, list[int]]] = {}
+        self.new_company: str | None = None
 
     def __iter__(self):
         """The rows; every :data:`CHUNK` rows (in the check and in the save) a look at whether
@@ -242,10 +394,13 @@ class _Rows:
         """(the input model, errors) of one row; errors are (column label, message)."""
         data, company = mapping.formdata(cells, self.mapping, self.date_fields)
         errors: list[tuple[str, str]] = []
+        self.new_company = None
         if company:
             found = self._company(company)
             if len(found) == 1:
                 data["company_id"] = str(found[0])
+            elif not found and self.create_companies:
+                self.new_company = company
             else:
                 errors.append((self.labels["company"], _("There is no company “%(n)s”.", n=company) if not found
                                else _("There are several companies “%(n)s”.", n=company)))
@@ -367,7 +522,7 @@ def _save(job: ImportJob, rows: _Rows, viewer: Viewer, user: User) -> None:
     finally:
         session.expire_on_commit = True
     if created is not None:
-        _publish(job_id, rtype, group_id, filename, viewer, created, done)
+        _publish(job_id, rtype, group_id, filename, viewer, created, done, rows)
 
 
 def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -> tuple[int | None, int]:
@@ -378,20 +533,37 @@ def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -
     count = done = created = 0
     lines = iter(rows)
     while batch := list(islice(lines, BATCH)):
-        checked = [(line, *rows.check(cells)) for line, cells in batch]
-        valid = [data for _line, data, problems in checked if not problems]
+        checked = []
+        for line, cells in batch:
+            data, problems = rows.check(cells)
+            checked.append((line, data, problems, rows.new_company))
+        decisions = iter([] if count else [
+            (outcome(kind, rows.on_duplicate), record_id) for kind, record_id in rows.matcher.classify(
+                [_input_keys(key, data, new) for _line, data, problems, new in checked if not problems])])
+        todo = []
+        for line, data, problems, new in checked:
+            decision = ("create", None) if problems or count else next(decisions)
+            todo.append((line, data, problems, decision[0], new))
+            if decision[0] == "update":
+                rows.updates.append((decision[1], data))
+            elif decision[0] == "skip":
+                rows.skipped += 1
         # every check of the service first, then the writes in one flush: on SQLite the write lock
         # is taken by the first INSERT, and held until the commit below
-        results = iter(create_records(rtype, valid, viewer, user, pending_import_id=job_id))
+        results = iter(create_records(rtype, [d for _l, d, p, what, _n in todo if not p and what == "create"],
+                                      viewer, user, pending_import_id=job_id))
         items: list[dict] = []
-        for line, _data, problems in checked:
-            if not problems:
+        links: list[tuple[str, int]] = []
+        for line, _data, problems, what, new in todo:
+            if not problems and what == "create":
                 obj = next(results)
                 if isinstance(obj, Refused):  # (a refused row added nothing to the session)
                     problems = [(rows.label(k), str(m)) for k, m in obj.fields.items()] or [("", obj.message)]
                 else:
                     items.append({"job_id": job_id, "record_type": key, "record_id": obj.id,
                                   "version": obj.version})
+                    if new:
+                        links.append((new, obj.id))
             count += _report(errors, line, problems)
             done += 1
         if count:
@@ -408,6 +580,8 @@ def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -
         db.session.commit()
         db.session.expunge_all()  # keep the session small (what the checks use stays loaded)
         created += len(items)
+        for name, person_id in links:
+            rows.new_companies.setdefault(name.strip().lower(), (name.strip(), []))[1].append(person_id)
         after_batch(job_id, done)
     if count:
         discard_pending(job_id, key)
@@ -432,23 +606,30 @@ def _mark_pending(rtype, job_id: int, items: list[dict]) -> None:
 
 
 def _publish(job_id: int, rtype, group_id: int | None, filename: str, viewer: Viewer, created: int,
-             done: int) -> None:
-    """The final step, one short transaction: the job's pending rows exist from now on (one
-    ``UPDATE`` on the partial index), their search docs come back, the audit entry and the job's
-    final state are written."""
+             done: int, rows: _Rows) -> None:
+    """The final step, one transaction: the job's pending rows exist from now on (one ``UPDATE`` on
+    the partial index), their search docs come back, the rows that update an existing record change
+    it (:func:`_apply_updates`), the audit entry and the job's final state are written."""
     key, model = rtype.key, rtype.model
     # (unscoped: the job's own pending rows, which exist for no one yet - an inline import runs
     # inside a request)
     ids = list(db.session.scalars(unscoped(select(model.id).where(model.pending_import_id == job_id))))
     group = db.session.get(Group, group_id) if group_id else None
+    # (first, while the people are the job's pending rows; before put_back: a person's doc names its company)
+    companies = _create_companies(rows, job_id, viewer)
     db.session.execute(update(model).where(model.pending_import_id == job_id).values(pending_import_id=None)
                        .execution_options(synchronize_session=False))
     put_back(db.session.connection(), key, ids)
-    entry = audit(viewer, "import", job_id=job_id, record_type=rtype.plural, counts={rtype.plural: created},
-                  group=group.name if group else None, group_id=group_id, filename=filename)
+    updated, gone = _apply_updates(rtype, rows.updates, viewer)
+    skipped = rows.skipped + gone
+    counts = {rtype.plural: created, **({"companies": companies} if companies else {})}
+    entry = audit(viewer, "import", job_id=job_id, record_type=rtype.plural, counts=counts,
+                  group=group.name if group else None, group_id=group_id, filename=filename,
+                  updated=updated, skipped=skipped)
     finished = db.session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "saving")
                                   .values(status="done", created=created, processed=done, finished_at=utcnow(),
-                                          content="", audit_id=entry.id)).rowcount
+                                          content="", audit_id=entry.id, updated=updated, skipped=skipped,
+                                          companies_created=companies)).rowcount
     if not finished:  # failed or cancelled meanwhile
         db.session.rollback()
         discard_pending(job_id, key)

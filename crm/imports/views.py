@@ -96,9 +96,13 @@ def _mapping_context(job: ImportJob, chosen: dict[int, str], problems=()):
     for line, cells in sample:
         data, company = mapping.formdata(cells, {i: t for i, t in chosen.items() if t}, date_fields)
         mapped.append((line, [company if t.key == "company" else data.get(t.key, "") for t in used]))
+    on_duplicate = request.form.get("on_duplicate", job.on_duplicate or "skip")
+    create_companies = bool(request.form.get("create_companies")) if request.method == "POST" else job.create_companies
     return {
         "job": job, "rtype": TYPES[job.record_type], "targets": targets, "chosen": chosen, "sample": sample,
-        "used": used, "mapped": mapped, "problems": problems,
+        "used": used, "mapped": mapped, "problems": problems, "on_duplicate": on_duplicate,
+        "create_companies": create_companies,
+        "duplicates": services.duplicates(job, viewer, chosen, on_duplicate),
         "groups": member_groups(viewer) if viewer.groups_enabled else [],
         "group_id": to_id(request.form.get("group_id")) or current_user.default_group_id,
     }
@@ -112,7 +116,8 @@ def map_columns(job_id: int):
     if request.method == "GET":
         return render_template("imports/map.html", **_mapping_context(job, services.job_mapping(job)))
     chosen = _chosen(job)
-    problems = services.configure(job, current_viewer(), chosen, to_id(request.form.get("group_id")))
+    problems = services.configure(job, current_viewer(), chosen, to_id(request.form.get("group_id")),
+                                  request.form.get("on_duplicate", "skip"), bool(request.form.get("create_companies")))
     if problems:
         db.session.rollback()
         return render_template("imports/map.html", **_mapping_context(job, chosen, problems)), 422

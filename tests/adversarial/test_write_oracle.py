@@ -31,6 +31,7 @@ plausible situations in which an action meets records its actor cannot see.
 """
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 import os
@@ -38,6 +39,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from sqlalchemy import func, select, update
 
@@ -586,11 +588,14 @@ def write_import_job(run: Run, b: Browser, method: str, rule: str, params: dict)
     """The whole import as a user does it: upload, map, (preview,) run; then someone else links a
     record the user cannot see to one of the imported companies; then undo."""
     step = params["step"]
-    job = _import(run, b, "Name;Web\nOrakel Eins GmbH;https://eins.example\nOrakel Zwei GmbH;\n")
+    job = _import(run, b, "Name;Web\nOrakel Eins GmbH;https://eins.example\nOrakel Zwei GmbH;\n"
+                  + _duplicate_rows())
     if job is None:
         run.send(b, method, fill(rule, job_id=run.world.unused_id()), rule)
         return
-    mapping = {"col-0": "name", "col-1": "website"}
+    # every company of the world once more, by name and by website: the import updates those the
+    # user fully sees and must leave every other one alone
+    mapping = {"col-0": "name", "col-1": "website", "on_duplicate": "update"}
     if run.snap().spec.enabled:
         mapping["group_id"] = str(_own_groups(run, b)[-1])
     if step == "preview":
@@ -601,6 +606,20 @@ def write_import_job(run: Run, b: Browser, method: str, rule: str, params: dict)
         return
     _link_unseen_to_import(run, b, job)
     run.send(b, method, fill(rule, job_id=job), rule)
+
+
+def _duplicate_rows() -> str:
+    """Rows that repeat every company of the world: its name with a new background, and (as another
+    name) its website's domain."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    company = MODEL["company"]
+    for name, website in db.session.execute(select(company.name, company.website).order_by(company.id)):
+        writer.writerow([name, ""])
+        if website:
+            writer.writerow([f"Orakel {name}", website])
+    db.session.rollback()
+    return out.getvalue()
 
 
 def _link_unseen_to_import(run: Run, b: Browser, job: int) -> None:
@@ -969,7 +988,8 @@ def ordered_writes() -> list[tuple[tuple[str, str], object]]:
     return sorted(WRITE.items(), key=order)
 
 
-def run_write_oracle(app, spec: WorldSpec, world_id: str) -> Run:
+def run_write_oracle(app, spec: WorldSpec, world_id: str, kinds=None) -> Run:
+    """Every write of the coverage table (``kinds``: only the writes of those kinds)."""
     world = build(spec)
     ctx = make_ctx(app, world, world_id)
     browsers = {b.user.key: b for b in ctx.browsers}
@@ -978,6 +998,8 @@ def run_write_oracle(app, spec: WorldSpec, world_id: str) -> Run:
     db.session.rollback()
     main, admin = actors(spec)
     for (method, rule), write in ordered_writes():
+        if kinds is not None and write.kind not in kinds:
+            continue
         user = admin if write.kind in ADMIN_KINDS else main  # (non-admins are refused: test_writes.py)
         if user is not None:
             WRITERS[write.kind](run, browsers[user.key], method, rule, write.params)
@@ -1011,4 +1033,14 @@ def test_every_write_kind_has_valid_inputs():
 def test_no_write_changes_what_its_actor_cannot_fully_see(app, spec):
     reset_database()
     run = run_write_oracle(app, spec, f"write-oracle-{next(_worlds)}")
+    _assert_clean(run)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_an_import_with_duplicates_never_updates_what_its_actor_cannot_see(app, enabled):
+    """The import steps alone (quick; the test above runs them too, among every other write), with
+    every company of the world in the file once more and "update the existing record" chosen."""
+    reset_database()
+    run = run_write_oracle(app, fixed_spec(enabled), f"write-oracle-import-{enabled}",
+                           kinds={"import_upload", "import_job"})
     _assert_clean(run)
