@@ -3,14 +3,14 @@ importer fully sees (skip, update, create anyway), and how many rows it updated 
 people import can create the companies it names that the importer does not see
 
 Revision ID: dedupe_01
-Revises: queue_01
+Revises: export_01
 Create Date: 2026-11-29
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "dedupe_01"
-down_revision = "queue_01"
+down_revision = "export_01"
 branch_labels = None
 depends_on = None
 
