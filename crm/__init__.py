@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .auth.views import bp as auth_bp
     from .customfields.views import bp as fields_bp
     from .groups.views import bp as groups_bp
+    from .history.views import bp as history_bp
     from .home.views import bp as home_bp
     from .imports.views import bp as imports_bp
     from .jobs.views import bp as jobs_bp
@@ -71,6 +72,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(pipeline_bp)  # /deals/pipeline, before the deals' own routes
     register_record_blueprints(app)
     app.register_blueprint(notes_bp)
+    app.register_blueprint(history_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(imports_bp)

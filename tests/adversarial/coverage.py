@@ -47,6 +47,9 @@ GET: dict[str, Probe] = {
     f"/{ANY_RECORD}/<int:record_id>/notes": Probe(
         "record", "every record id × every type; htmx 'notes-more' with offsets",
         {"view": "notes", "targets": ("notes-more",)}),
+    f"/{ANY_RECORD}/<int:record_id>/history": Probe(
+        "record", "every record id × every type (old values are canaries); htmx 'history-body'; restricted "
+        "403, hidden 404", {"view": "history", "targets": ("history-body",)}),
     "/settings": Probe("admin", "redirect for admins, 403 for others"),
     "/settings/account": Probe("admin", "account form"),
     "/settings/audit": Probe("admin", "every action filter, page 2", {"audit": True}),
@@ -203,6 +206,7 @@ HTMX_TARGETS = {
     "record-list": "GET lists (leak test)",
     "notes-more": "GET notes timeline (leak test)",
     "access-body": "GET who-can-see table (leak test)",
+    "history-body": "GET a record's change history (leak test)",
     "search-live": "GET search (leak test)",
     "activity-more": "GET home (leak test)",
     "*-options": "GET lookup as the link picker asks (leak test)",
@@ -267,6 +271,8 @@ for _plural in PLURALS:
                                             {"view": "get", "plural": _plural}),
         f"{API}/{_plural}/{API_ONE}/notes": Probe("api_record", "every record id",
                                                   {"view": "notes", "plural": _plural}),
+        f"{API}/{_plural}/{API_ONE}/history": Probe("api_record", "every record id (old values are canaries)",
+                                                    {"view": "history", "plural": _plural}),
     })
     WRITE.update({
         ("POST", f"{API}/{_plural}"): Write("api_create", "foreign group, links to hidden/restricted", {"rtype": _key}),
