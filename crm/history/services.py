@@ -8,7 +8,7 @@ then, like the audit log) and the custom fields (``custom:<field id>``, the stor
 """
 from __future__ import annotations
 
-from sqlalchemy import insert, literal, select
+from sqlalchemy import exists, insert, literal, select
 from sqlalchemy.orm import aliased
 
 from ..audit.models import AssignmentChange
@@ -16,8 +16,9 @@ from ..common import utcnow
 from ..customfields.models import CustomFieldValue
 from ..extensions import db
 from ..groups.models import Group
+from ..records.models import MODELS
 from ..records.types import RecordType
-from ..visibility import Viewer
+from ..visibility import Viewer, unscoped
 from .models import CUSTOM_PREFIX, FieldChange, RecordEvent
 
 Snapshot = dict[str, "str | None"]
@@ -120,3 +121,16 @@ def records_assigned(rtype: RecordType, audit_id: int, group: str, viewer: Viewe
         .outerjoin(old, old.id == change.old_group_id)
         .where(RecordEvent.audit_id == audit_id, fk.is_not(None)),
     ))
+
+
+def start_histories() -> None:
+    """The "created" event of every record that has no history yet, in one INSERT per type: for
+    records written in bulk without the services (the demo data), so that they appear in the
+    activity stream like any other."""
+    for key, model in MODELS.items():
+        fk = getattr(RecordEvent, f"{key}_id")
+        db.session.execute(insert(RecordEvent).from_select(
+            ["at", "actor_id", "kind", fk.key],
+            unscoped(select(model.created_at, model.created_by_id, literal("created"), model.id)
+                     .where(~exists().where(fk == model.id))),
+        ))

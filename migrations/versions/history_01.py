@@ -42,6 +42,15 @@ def upgrade():
         sa.Column("new", sa.Text(), nullable=True),
     )
     op.create_index("ix_record_event_fields_event_id", "record_event_fields", ["event_id"])
+    # The activity stream reads the history: each existing record starts with its "created" and, if
+    # it changed later (by more than a second, as the stream used to tell them apart), one "changed".
+    later = ("julianday(updated_at) - julianday(created_at) > 1.0 / 86400"
+             if op.get_bind().dialect.name == "sqlite" else "updated_at > created_at + interval '1 second'")
+    for key, table in RECORD_TABLES.items():
+        op.execute(f"INSERT INTO record_events (at, actor_id, kind, {key}_id) "
+                   f"SELECT created_at, created_by_id, 'created', id FROM {table}")
+        op.execute(f"INSERT INTO record_events (at, actor_id, kind, {key}_id) "
+                   f"SELECT updated_at, updated_by_id, 'changed', id FROM {table} WHERE {later}")
 
 
 def downgrade():
