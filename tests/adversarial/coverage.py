@@ -35,6 +35,8 @@ GET: dict[str, Probe] = {
     "/login": Probe("login", "anonymous: the form; logged in: redirect"),
     "/healthz": Probe("health", "anonymous and every user: 200, the same JSON, nothing about records"),
     "/profile": Probe("page", "own profile"),
+    "/dashboard": Probe("page", "the home page's dashboard: numbers over fully visible records only (its own "
+                        "test: tests/test_dashboard.py); htmx 'dashboard'"),
     "/search": Probe("search", "q = every token of every record; htmx 'search-live'"),
     "/static/<path:filename>": Probe("static", "app.js, app.css, a missing file"),
     "/tasks": Probe("tasks", "scope mine/created/all × status open/done, page 2"),
@@ -207,6 +209,7 @@ HTMX_TARGETS = {
     "notes-more": "GET notes timeline (leak test)",
     "access-body": "GET who-can-see table (leak test)",
     "history-body": "GET a record's change history (leak test)",
+    "dashboard": "GET the home page's dashboard (leak test: page)",
     "search-live": "GET search (leak test)",
     "activity-more": "GET home (leak test)",
     "*-options": "GET lookup as the link picker asks (leak test)",
