@@ -52,7 +52,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .customfields.views import bp as fields_bp
+    from .dashboard.views import bp as dashboard_bp
     from .groups.views import bp as groups_bp
+    from .history.views import bp as history_bp
     from .home.views import bp as home_bp
     from .imports.views import bp as imports_bp
     from .jobs.views import bp as jobs_bp
@@ -68,9 +70,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(pipeline_bp)  # /deals/pipeline, before the deals' own routes
     register_record_blueprints(app)
     app.register_blueprint(notes_bp)
+    app.register_blueprint(history_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(imports_bp)

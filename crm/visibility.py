@@ -78,6 +78,7 @@ from .common import RECORD_KEYS
 from .customfields.models import CustomField, CustomFieldValue, custom_field_shares
 from .extensions import db
 from .groups.models import BASIS_ID, Group, group_members
+from .history.models import FieldChange, RecordEvent
 from .imports.models import ImportItem, ImportJob
 from .jobs.models import Job
 from .listviews.models import SavedView
@@ -467,6 +468,10 @@ SCOPES: dict[type, Scope] = {
     CustomFieldValue: Attached(shown=_shared_values),
     **{link: Attached(owners=(key,)) for key, link in TAG_LINKS.items()},
     Tag: Linked(TAG_LINKS, "tag_id"),
+    # a record's change history: only with the record in full (a restricted record shows none of
+    # it, not even a shared field's old values: crm/history/models.py)
+    RecordEvent: Attached(),
+    FieldChange: PartOf(RecordEvent, "event_id"),
     SearchDoc: KeyedBy(shown=_shown_search_docs),
     # The audit log names records, groups and counts as they were; an import job holds its CSV
     # file (record data before it became records). Each is its author's and the admins'.

@@ -11,6 +11,7 @@ from crm.auth.services import hash_password
 from crm.customfields.models import CustomField, CustomFieldValue
 from crm.extensions import db
 from crm.groups.models import BASIS_ID, Group, group_members
+from crm.history.models import RecordEvent
 from crm.models import Account, Company, Deal, Note, Person, Project, Tag, Task, User
 from crm.records.models import ContactDetail
 from crm.visibility import viewer_for
@@ -55,12 +56,28 @@ def _gid(grp) -> int:
     return grp.id if grp is not None else BASIS_ID
 
 
+def _add(record) -> None:
+    """Save a new record with the "created" entry of its change history, as the records' service
+    writes it (the activity stream reads the history)."""
+    db.session.add(record)
+    db.session.flush()
+    created(record)
+    db.session.commit()
+
+
+def created(record) -> RecordEvent:
+    """The "created" history entry of a record made in a test without the service."""
+    event = RecordEvent(kind="created", at=record.created_at, actor_id=record.created_by_id)
+    event.attach_to(record.KEY, record.id)
+    db.session.add(event)
+    return event
+
+
 def company(name: str = "Acme GmbH", group=None, emails=(), tags=(), **kw) -> Company:
     c = Company(name=name, group_id=_gid(group), **kw)
     c.contact_details = [ContactDetail(kind="email", value=e) for e in emails]
     c.tags = [tag(t) for t in tags]
-    db.session.add(c)
-    db.session.commit()
+    _add(c)
     return c
 
 
@@ -70,8 +87,7 @@ def person(last_name: str = "Kurz", first_name: str = "Anna", group=None, compan
                company_id=company.id if company else None, **kw)
     p.contact_details = [ContactDetail(kind="email", value=e) for e in emails]
     p.tags = [tag(t) for t in tags]
-    db.session.add(p)
-    db.session.commit()
+    _add(p)
     return p
 
 
@@ -80,16 +96,14 @@ def deal(name: str = "Deal", group=None, company=None, person=None, value=None, 
              person_id=person.id if person else None, **kw)
     if value is not None:
         d.value = value
-    db.session.add(d)
-    db.session.commit()
+    _add(d)
     return d
 
 
 def project(name: str = "Project", group=None, company=None, person=None, **kw) -> Project:
     p = Project(name=name, group_id=_gid(group), company_id=company.id if company else None,
                 person_id=person.id if person else None, **kw)
-    db.session.add(p)
-    db.session.commit()
+    _add(p)
     return p
 
 

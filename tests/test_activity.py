@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from crm.extensions import db
+from crm.history.models import RecordEvent
 from crm.home.queries import PAGE, Cursor, activity
 from crm.models import Company, Note, Person
 from crm.records.assign import assign_group
@@ -102,11 +103,14 @@ def test_pages_neither_skip_nor_repeat_events_with_equal_timestamps(app, make):
     same = datetime(2026, 5, 4, 3, 2, 1)
     # everything at one and the same moment
     db.session.execute(update(Note).values(created_at=same))
-    db.session.execute(update(Company).values(created_at=same, updated_at=same))
-    db.session.execute(update(Person).values(created_at=same - timedelta(hours=1), updated_at=same))
+    db.session.execute(update(RecordEvent).where(RecordEvent.company_id.is_not(None)).values(at=same))
+    db.session.execute(update(RecordEvent).where(RecordEvent.person_id.is_not(None))
+                       .values(at=same - timedelta(hours=1)))
+    for pid in db.session.scalars(select(Person.id)):  # people: changed an hour after their creation
+        db.session.add(RecordEvent(kind="changed", at=same, person_id=pid))
     db.session.commit()
     all_at_once, cursor = stream(app, make, u, None, 1000)
-    assert cursor is None and len(all_at_once) == 30 + 7 + 6
+    assert cursor is None and len(all_at_once) == 30 + 7 + 6 + 6
     for limit in (1, 7, PAGE):
         paged = everything(app, make, u, limit)
         assert keys(paged) == keys(all_at_once), limit
@@ -132,7 +136,7 @@ def test_load_more_over_http(app, client, make):
 
 
 def test_cursor_token_roundtrip_and_garbage():
-    c = Cursor(datetime(2026, 1, 2, 3, 4, 5, 678), 3, 42)
+    c = Cursor(datetime(2026, 1, 2, 3, 4, 5, 678), 2, 42)
     assert Cursor.parse(c.token()) == c
     for junk in (None, "", "x", "2026-01-01_a_1", "1_2_3_4", "nope_1_2"):
         assert Cursor.parse(junk) is None
@@ -143,6 +147,8 @@ def test_a_run_of_created_records_is_one_line(app, client, make):
     for i in range(8):
         c = Company(name=f"Import {i}", created_by_id=u.id, updated_by_id=u.id)
         db.session.add(c)
+        db.session.flush()
+        make.created(c)
     db.session.commit()
     make.login(client, u)
     body = client.get("/").get_data(as_text=True)
@@ -210,3 +216,20 @@ def test_pages_under_the_group_system_hold_what_the_user_sees_in_order(app, make
     # 16 visible records (created), 32 notes on them; nothing of the group "Fremd"
     assert len(seen) == 16 + 32
     assert not [e for e in seen if (e.rtype.key, e.record_id) in hidden]
+
+
+def test_every_change_of_a_record_is_an_event_of_its_own(app, client, make):
+    """Issue 15: the stream keeps every event - creating, each change, a restore - instead of one
+    line per record at its last change."""
+    from crm.auth.services import issue_token
+
+    boss = make.user("admin", name="Boss")
+    h = {"Authorization": f"Bearer {issue_token(boss)}"}
+    cid = client.post("/api/v1/companies", headers=h, json={"name": "Oft GmbH"}).get_json()["id"]
+    client.patch(f"/api/v1/companies/{cid}", headers=h, json={"website": "https://oft.example"})
+    client.patch(f"/api/v1/companies/{cid}", headers=h, json={"background": "Messe 2026"})
+    client.delete(f"/api/v1/companies/{cid}", headers=h)
+    client.post(f"/api/v1/companies/{cid}/restore", headers=h)
+    events = [e for e in everything(app, make, boss) if e.record_id == cid]
+    assert [e.kind for e in events] == ["changed", "changed", "changed", "created"]
+    assert {e.who for e in events} == {"Boss"}

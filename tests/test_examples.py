@@ -97,3 +97,20 @@ def test_demo_users_exist_with_their_roles(app):
     roles = {u.email: u.role for u in db.session.scalars(select(User))}
     assert roles["katrin.mueller@mueller.example"] == "admin"
     assert roles["thomas.berger@mueller.example"] == "normal"
+
+
+def test_the_example_records_start_their_history_and_show_in_the_activity_stream(app, client):
+    """The demo data is written in bulk, not through the services: each record still gets its
+    "created" history entry, so the home page's stream (which reads the history) shows it."""
+    from sqlalchemy import func
+
+    from crm.history.models import RecordEvent
+
+    examples.load("mueller")
+    db.session.commit()
+    records = sum(db.session.scalar(select(func.count()).select_from(m)) for m in PLURAL)
+    assert db.session.scalar(select(func.count()).select_from(RecordEvent)) == records
+    boss = db.session.scalar(select(User).where(User.role == "admin"))
+    client.post("/login", data={"email": boss.email, "password": DEMO_PASSWORD})
+    home = client.get("/").get_data(as_text=True)
+    assert "event-created" in home

@@ -222,3 +222,26 @@ def test_the_tag_key_migration_merges_only_tags_that_look_the_same(empty_databas
         assert [tuple(r) for r in links] == [(a, 1), (b, 1), (b, 3)]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_history_migration_starts_every_record_with_its_created_and_last_change(empty_database):
+    """history_01: the activity stream reads the change history, so each record that exists before
+    it gets its "created" event, and a "changed" one if it changed later (by more than a second)."""
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": empty_database})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="queue_01")
+        for name, changed in (("Neu", "2026-01-01 10:00:00"), ("Alt", "2026-03-01 09:30:00")):
+            db.session.execute(text(
+                "INSERT INTO companies (name, website, background, sort_key, created_at, updated_at, version, "
+                "group_id) VALUES (:n, '', '', :n, '2026-01-01 10:00:00', :u, 1, 1)"), {"n": name, "u": changed})
+        db.session.commit()
+        db.session.remove()
+        upgrade(directory=MIGRATIONS)
+        rows = db.session.execute(text(
+            "SELECT c.name, e.kind, e.at FROM record_events e JOIN companies c ON c.id = e.company_id "
+            "ORDER BY c.name, e.at")).all()
+        assert [(n, k, str(at)[:19]) for n, k, at in rows] == [
+            ("Alt", "created", "2026-01-01 10:00:00"), ("Alt", "changed", "2026-03-01 09:30:00"),
+            ("Neu", "created", "2026-01-01 10:00:00")]
+        db.session.remove()
+        db.engine.dispose()

@@ -11,6 +11,7 @@ against it.
 from __future__ import annotations
 
 from ..auth.schemas import TokenRequest
+from ..history.schemas import HistoryEntryOut
 from ..jobs.schemas import JobOut
 from ..notes.schemas import NoteInput, NoteOut, NotePatch
 from ..records.queries import STATE_FILTERS
@@ -107,6 +108,10 @@ def record_paths(rtype: RecordType) -> dict:
             "post": op("Add a note", _json(ref("Note"), "Created"), "403", "404", body=ref("NoteCreate"),
                        params=[rid], tag=tag, ok_status="201"),
         },
+        f"{base}/{{record_id}}/history": {
+            "get": op("Change history of a fully visible record, newest first (at most 100 changes)",
+                      _json(ref("HistoryList")), "403", "404", params=[rid], tag=tag),
+        },
         f"{base}/assign-group": {
             "post": _with_accepted(op(f"Put {rtype.plural} into a group", _json(updated), "409", body=assign,
                                       tag=tag)),
@@ -153,6 +158,7 @@ def document() -> dict:
         "Token": obj({"token": {"type": "string"}}),
         "NoteList": obj({"items": {"type": "array", "items": ref("Note")}, "page": {"type": "integer"},
                          "per_page": {"type": "integer"}, "has_more": {"type": "boolean"}}),
+        "HistoryList": obj({"items": {"type": "array", "items": ref("HistoryEntry")}}),
         "AssignedCompanies": obj({"updated": obj({p: {"type": "integer"}
                                                   for p in ("companies", "people", "deals", "projects")})}),
         "SearchResult": obj({"items": {"type": "array", "items": {"anyOf": [ref(n) for n in NAMES.values()]}}}),
@@ -179,6 +185,7 @@ def document() -> dict:
         "AssignRecords": model_schema(api_schemas.AssignInput, schemas, mode="validation"),
         "AssignCompanies": model_schema(api_schemas.AssignCompaniesInput, schemas, mode="validation"),
         "Job": model_schema(JobOut, schemas, mode="serialization"),
+        "HistoryEntry": model_schema(HistoryEntryOut, schemas, mode="serialization"),
     }
     for rtype in TYPES.values():
         generated.update(record_schemas(rtype, schemas))

@@ -14,6 +14,7 @@ from flask import abort, current_app, g, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
+from ..history.queries import history_of
 from ..input_types import parse_input
 from ..jobs.services import start_assignment
 from ..notes.queries import notes_for
@@ -37,7 +38,7 @@ from .bodies import (
 )
 from .inputs import int_arg, invalid, json_body, str_arg
 from .jobs import accepted
-from .serialize import note_json, record_json, records_json
+from .serialize import history_json, note_json, record_json, records_json
 
 
 def _without(body: dict, keys) -> dict:
@@ -140,6 +141,10 @@ def register(rtype: RecordType) -> None:
         return jsonify(items=[note_json(n) for n in found[:per_page]], page=page, per_page=per_page,
                        has_more=len(found) > per_page)
 
+    def history(record_id: int):
+        record = load_record(rtype, record_id, write=True)  # like notes: only of fully visible records
+        return jsonify(items=[history_json(e) for e in history_of(rtype, record.id, g.viewer)])
+
     def add(record_id: int):
         record = load_record(rtype, record_id, write=True)
         data = parse_input(NoteInput, _without(json_body(), NOTE_READ_ONLY))
@@ -172,6 +177,7 @@ def register(rtype: RecordType) -> None:
     bp.add_url_rule(f"{one}/restore", f"{plural}_restore", restore, methods=["POST"])
     bp.add_url_rule(f"{one}/notes", f"{plural}_notes", notes, methods=["GET"])
     bp.add_url_rule(f"{one}/notes", f"{plural}_add_note", add, methods=["POST"])
+    bp.add_url_rule(f"{one}/history", f"{plural}_history", history, methods=["GET"])
     bp.add_url_rule(f"{rule}/assign-group", f"{plural}_assign_group", assign, methods=["POST"])
 
 

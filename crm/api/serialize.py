@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from ..customfields.models import CustomFieldValue
 from ..customfields.services import fields_for
 from ..extensions import db
+from ..history.schemas import HistoryEntryOut
 from ..notes.schemas import NoteOut
 from ..records.loaders import RestrictedRecord, references_by_type, restricted_projections
 from ..records.schemas import FULL_OUT, RESTRICTED_OUT, dump
@@ -145,6 +146,14 @@ def note_json(note) -> dict:
         "occurred_at": timestamp(note.occurred_at),
         "created_at": timestamp(note.created_at),
         "edited_at": timestamp(note.edited_at),
+    })
+
+
+def history_json(entry) -> dict:
+    return dump(HistoryEntryOut, {
+        "id": entry.id, "at": timestamp(entry.at), "kind": entry.kind, "who": entry.who,
+        "changes": [{"field": c.field, "label": c.label, "old": c.old, "new": c.new,
+                     "old_hidden": c.old_hidden, "new_hidden": c.new_hidden} for c in entry.changes],
     })
 
 

@@ -22,6 +22,8 @@ from ..common import utcnow
 from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group, group_members
+from ..history.models import RecordEvent
+from ..history.services import start_histories
 from ..notes.models import Note
 from ..records.models import Company, ContactDetail, Deal, Person, Project, Tag
 from ..settings.models import ACCOUNT_ID, Account
@@ -321,7 +323,7 @@ def wipe() -> None:
     from ..auth.models import RateCounter, User
     from ..records.models import TAG_TABLES
 
-    for model in (AssignmentChange, AuditEntry, Note, Task, CustomFieldValue, ContactDetail):
+    for model in (AssignmentChange, AuditEntry, RecordEvent, Note, Task, CustomFieldValue, ContactDetail):
         db.session.execute(delete(model))
     for table in TAG_TABLES.values():
         db.session.execute(delete(table))
@@ -369,4 +371,5 @@ def load(key: str, seed: int = 7) -> Example:
         db.session.flush()
         _schmidt(builder, status)
     db.session.flush()
+    start_histories()
     return example

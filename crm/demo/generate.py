@@ -18,6 +18,7 @@ from ..auth.services import hash_password
 from ..common import utcnow
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group, group_members
+from ..history.services import start_histories
 from ..notes.models import Note
 from ..records.models import TAG_TABLES, Company, ContactDetail, Deal, Person, Project, Tag, sort_key
 from ..tasks.models import Task
@@ -266,6 +267,7 @@ def timed(counts: Counts, seed: int = 1, progress=None) -> tuple[dict, float]:
     schema.drop_triggers(db.session.connection())
     try:
         done = generate(counts, seed, progress)
+        start_histories()
         schema.rebuild(db.session.connection())  # (re-creates the triggers first)
         db.session.commit()
         if db.session.get_bind().dialect.name == "postgresql":

@@ -1,24 +1,27 @@
 """The home page's activity stream: notes, created and changed records, group assignments - only of
 what the user fully sees.
 
-Events come from four kinds of sources (notes, each record table, the audit log's group
-assignments), each read newest first by an indexed timestamp and narrowed in SQL by the
-visibility predicates. The pages are cut by a *keyset* cursor ``(time, source, id)``, a strict
-total order: "load more" continues exactly after the last event shown, so events with equal
-timestamps are neither skipped nor repeated, however many share a timestamp.
+Events come from three sources (notes, the records' change history - :mod:`crm.history` - and
+the audit log's group assignments), each read newest first by an indexed timestamp and narrowed
+in SQL by the visibility predicates. The pages are cut by a *keyset* cursor ``(time, source,
+id)``, a strict total order: "load more" continues exactly after the last event shown, so events
+with equal timestamps are neither skipped nor repeated, however many share a timestamp.
 
-A record appears once, at its last change ("created" if it was never changed after creation).
+Every change of a record is an event of its own (created, changed, restored from the recycle
+bin), not one line per record at its last change. A group assignment is one line from the audit
+log (the history's per-record "assigned" events are not repeated here).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..extensions import db
+from ..history.models import RecordEvent
 from ..notes.models import Note
 from ..records.types import TYPES, RecordType, display_name_column
 from ..visibility import Viewer, fully_visible_to, group_fully_visible_to, unscoped
@@ -27,8 +30,11 @@ PAGE = 20
 
 #: the sources, in the order of the cursor's second part (ties on time go by source, then id)
 NOTE_SOURCE = 0
-RECORD_SOURCES = {key: i + 1 for i, key in enumerate(TYPES)}
-ASSIGN_SOURCE = len(TYPES) + 1
+RECORD_SOURCE = 1
+ASSIGN_SOURCE = 2
+#: the change history's kinds the stream shows, as what it shows them as (a record in the recycle
+#: bin is not fully visible, so its "deleted" never shows; an assignment comes from the audit log)
+STREAM_KINDS = {"created": "created", "changed": "changed", "restored": "changed"}
 
 
 @dataclass(frozen=True)
@@ -100,31 +106,33 @@ def _where(stmt, *conds):
     return stmt.where(*conds) if conds else stmt
 
 
-def _union(arms: list):
-    """One statement of several ordered, limited selects (SQLite wants each in a subquery)."""
-    return union_all(*[select(arm.subquery()) for arm in arms]).subquery()
-
-
-def _notes(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
-    """Notes of fully visible records, newest first, in one pass over the notes' time index: each
-    note read is tested by a lookup of its record - a correlated scalar subquery, which neither
-    planner can turn into "all visible records first" (a join SQLite may reorder; an EXISTS
-    PostgreSQL may hash over every visible record)."""
-    notes = Note.__table__  # the columns only: the record test below is the visibility rule
+def _of_visible_records(table, viewer: Viewer):
+    """For rows of ``table`` attached to a record (notes, history events): the condition "its
+    record is fully visible", and the columns record key, record id and display name. The test is
+    a lookup of each row's record - a correlated scalar subquery, which neither planner can turn
+    into "all visible records first" (a join SQLite may reorder; an EXISTS PostgreSQL may hash
+    over every visible record) - so the rows are read in one pass over their time index."""
     visible, names = [], []
     for rtype in TYPES.values():
         model = rtype.model
-        fk = notes.c[f"{rtype.key}_id"]
+        fk = table.c[f"{rtype.key}_id"]
         seen = select(literal(1)).where(model.id == fk, fully_visible_to(model, viewer)).scalar_subquery()
         visible.append(and_(fk.is_not(None), seen.is_not(None)))
         names.append(select(display_name_column(rtype)).where(model.id == fk).scalar_subquery())
-    record_key = case(*((notes.c[f"{k}_id"].is_not(None), k) for k in TYPES))
-    record_id = func.coalesce(*(notes.c[f"{k}_id"] for k in TYPES))
+    record_key = case(*((table.c[f"{k}_id"].is_not(None), k) for k in TYPES))
+    record_id = func.coalesce(*(table.c[f"{k}_id"] for k in TYPES))
+    return or_(*visible), record_key, record_id, func.coalesce(*names)
+
+
+def _notes(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
+    """Notes of fully visible records, newest first (:func:`_of_visible_records`)."""
+    notes = Note.__table__  # the columns only: the record test is the visibility rule
+    visible, record_key, record_id, name = _of_visible_records(notes, viewer)
     stmt = (
         select(notes.c.id, notes.c.created_at, notes.c.kind, notes.c.body, record_key, record_id,
-               func.coalesce(*names), User.name)
+               name, User.name)
         .outerjoin(User, User.id == notes.c.author_id)
-        .where(or_(*visible))
+        .where(visible)
         .order_by(notes.c.created_at.desc(), notes.c.id.desc())
         .limit(limit)
     )
@@ -136,50 +144,24 @@ def _notes(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
     ]
 
 
-#: up to this many groups, the stream reads records per group (see :func:`_records`)
-PER_GROUP_ARMS = 8
-
-
 def _records(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
-    """Records by their last change, per type newest first, merged and cut in SQL.
-
-    A user in a few groups may see a small share of all records: then one arm per type and group
-    (the index on (group, last change) hands over the newest ``limit`` of each by itself). A user
-    in more than :data:`PER_GROUP_ARMS` groups gets one arm per type, walking the (last change, id)
-    index and testing each row's group: such a user sees a large share, and per-group arms would
-    make the statement grow with the groups twice over (each arm repeats the viewer's group list:
-    at 200 groups more parameters than a database accepts)."""
-    arms = []
-    if viewer.groups_enabled and len(viewer.group_ids) <= PER_GROUP_ARMS:
-        groups = sorted(viewer.group_ids)
-    else:
-        groups = [None]
-    for rtype in TYPES.values():
-        model = rtype.model
-        table = model.__table__  # the columns only: the visibility test is the one below
-        source = RECORD_SOURCES[rtype.key]
-        for group_id in groups:
-            arm = (
-                select(literal(source).label("source"), table.c.id,
-                       display_name_column(rtype, table.c).label("name"), table.c.created_at.label("created"),
-                       table.c.updated_at.label("at"), User.name.label("who"))
-                .select_from(table)
-                .outerjoin(User, User.id == table.c.updated_by_id)
-                .order_by(table.c.updated_at.desc(), table.c.id.desc())
-                .limit(limit)
-            )
-            in_group = None if group_id is None else table.c.group_id == group_id
-            arms.append(_where(arm, in_group, fully_visible_to(model, viewer),
-                               _after(table.c.updated_at, table.c.id, source, cursor)))
-    merged = _union(arms)
-    stmt = select(merged).order_by(merged.c.at.desc(), merged.c.source.desc(), merged.c.id.desc()).limit(limit)
-    by_source = {RECORD_SOURCES[k]: t for k, t in TYPES.items()}
-    events = []
-    # Core on purpose (each arm carries fully_visible_to): so outside the net
-    for r in db.session.execute(unscoped(stmt)):
-        kind = "created" if r.created and r.at and abs((r.at - r.created).total_seconds()) < 1 else "changed"
-        events.append(Event(r.at, kind, r.who, Cursor(r.at, r.source, r.id), by_source[r.source], r.id, r.name))
-    return events
+    """Every change of a fully visible record (its history's events), newest first, in one pass
+    over the events' (time, id) index (:func:`_of_visible_records`)."""
+    events = RecordEvent.__table__  # the columns only: the record test is the visibility rule
+    visible, record_key, record_id, name = _of_visible_records(events, viewer)
+    stmt = (
+        select(events.c.id, events.c.at, events.c.kind, record_key, record_id, name, User.name)
+        .outerjoin(User, User.id == events.c.actor_id)
+        .where(visible, events.c.kind.in_(list(STREAM_KINDS)))
+        .order_by(events.c.at.desc(), events.c.id.desc())
+        .limit(limit)
+    )
+    stmt = _where(stmt, _after(events.c.at, events.c.id, RECORD_SOURCE, cursor))
+    return [
+        Event(at, STREAM_KINDS[kind], who, Cursor(at, RECORD_SOURCE, eid), TYPES[key], rid, rname)
+        # Core on purpose (the rule is written out above, once per event): so outside the net
+        for eid, at, kind, key, rid, rname, who in db.session.execute(unscoped(stmt))
+    ]
 
 
 def _assignments(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:

@@ -88,8 +88,9 @@ BATCH = 50
 MAX_ERRORS_KEPT = 300
 #: What users attach to a record after it was imported: a record carrying one of these is no longer
 #: as the import left it, and the undo leaves it alone. (The rest that hangs on a record - contact
-#: details, field values, tags - comes with the file's rows; tests/test_import.py checks that every
-#: class crm.visibility.SCOPES declares as attached is one or the other.)
+#: details, field values, tags, the "created" entry of its change history - comes with the file's
+#: rows; tests/test_import.py checks that every class crm.visibility.SCOPES declares as attached is
+#: one or the other.)
 ADDED_AFTER_IMPORT = (Note, Task)
 
 

@@ -31,6 +31,7 @@ from ..common import utcnow
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..groups.models import Group
+from ..history import services as history
 from ..visibility import Viewer, fully_visible_to, group_fully_visible_to
 from .locking import lock_group, lock_groups
 from .models import Company, Deal, Person, Project
@@ -128,6 +129,7 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
             .execution_options(synchronize_session=False)
         )
         updated[plural] = result.rowcount
+        history.records_assigned(BY_PLURAL[plural], entry.id, group.name, viewer)
     counts = {p: updated[p] for p in [rtype.plural, *cascade]}
     entry.details = {**entry.details, "counts": counts, "undoable": sum(counts.values()) > 0}
     db.session.flush()

@@ -25,6 +25,7 @@ from ..customfields.services import fields_for, set_values
 from ..errors import Conflict, Forbidden, Invalid, Refused
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group
+from ..history import services as history
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
 from .locking import lock_group, lock_groups
@@ -294,6 +295,8 @@ def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: Us
     db.session.flush()
     if custom:
         set_values(rtype.key, obj.id, custom)
+    group = db.session.scalar(select(Group.name).where(Group.id == obj.group_id))
+    history.record_created(rtype, PLAIN_FIELDS[rtype.key], obj, viewer, group, custom)
     return obj
 
 
@@ -340,6 +343,9 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
                 item = CustomFieldValue(field_id=field_id, value=value)
                 item.attach_to(rtype.key, obj.id)
                 db.session.add(item)
+    names = dict(db.session.execute(select(Group.id, Group.name).where(Group.id.in_(alive))).all()) if made else {}
+    for obj, custom in made:
+        history.record_created(rtype, PLAIN_FIELDS[rtype.key], obj, viewer, names.get(obj.group_id), custom)
     db.session.flush()
     return out
 
@@ -363,6 +369,7 @@ def update_record(rtype: RecordType, obj, data: RecordInput, viewer: Viewer, exp
 
 def _update(rtype: RecordType, obj, data: RecordInput, viewer: Viewer) -> None:
     old_group = obj.group_id
+    before = history.snapshot(rtype, PLAIN_FIELDS[rtype.key], obj)
     if data.group_id is not None and data.group_id != old_group:
         require_groups_on(viewer)  # (the record's current group, sent back unchanged, is fine)
         obj.group_id = _check_group(viewer, data.group_id)
@@ -374,11 +381,14 @@ def _update(rtype: RecordType, obj, data: RecordInput, viewer: Viewer) -> None:
     if custom:
         set_values(rtype.key, obj.id, custom)
         obj.updated_at = utcnow()  # a change of custom values alone is still a change of the record
+    groups = None
     if obj.group_id != old_group:
         both = select(Group.id, Group.name).where(Group.id.in_([old_group, obj.group_id]))
         names = dict(db.session.execute(both).all())
         audit(viewer, "group_assigned", group=names.get(obj.group_id), group_id=obj.group_id,
               counts={rtype.plural: 1}, source="form", previous=names.get(old_group))
+        groups = (names.get(old_group), names.get(obj.group_id))
+    history.record_changed(rtype, PLAIN_FIELDS[rtype.key], obj, before, viewer, custom, groups)
 
 
 def delete_records(rtype: RecordType, ids_stmt, viewer: Viewer) -> int:

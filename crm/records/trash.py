@@ -30,6 +30,7 @@ from ..common import utcnow
 from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..groups.models import Group
+from ..history import services as history
 from ..search import schema as search_index
 from ..visibility import Viewer, fully_visible_to, trashed_fully_visible_to, unscoped
 from .types import TYPES, RecordType, display_name_column
@@ -87,6 +88,7 @@ def trash_records(rtype: RecordType, ids_stmt, viewer: Viewer) -> int:
             .execution_options(synchronize_session=False)
         ).rowcount
     search_index.take_out(db.session.connection(), rtype.key, ids)
+    history.records_status(rtype, ids, "deleted", viewer)
     audit(viewer, "records_deleted", record_type=rtype.plural, counts={rtype.plural: moved},
           ids=ids[:AUDIT_IDS])
     _expire(model, ids)
@@ -178,6 +180,7 @@ def restore_record(rtype: RecordType, record_id: int, viewer: Viewer) -> int:
     if not done:
         raise NotInTrash()
     search_index.put_back(db.session.connection(), rtype.key, [record_id])
+    history.records_status(rtype, [record_id], "restored", viewer)
     audit(viewer, "records_restored", record_type=rtype.plural, counts={rtype.plural: 1}, ids=[record_id])
     _expire(model, [record_id])
     return record_id

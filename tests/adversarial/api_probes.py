@@ -84,6 +84,7 @@ def probe_api_list(ctx: Ctx, rule: str, params: dict) -> None:
 API_STATUS = {
     "get": {"full": 200, "restricted": 200, "hidden": 404, "missing": 404},
     "notes": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+    "history": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
 }
 
 
@@ -114,7 +115,8 @@ def probe_api_record(ctx: Ctx, rule: str, params: dict) -> None:
                 emails = [t for t in world.tokens_of(rec.key) if t.owner[2] == "emails"] if lvl == "full" else []
                 ctx.expect_present(b, text, [*names, *shared, *emails], url)
             else:
-                ctx.expect_present(b, text, [t for t in world.tokens if t.owner == ("note", rec.key)], url)
+                kind = "history" if view == "history" else "note"
+                ctx.expect_present(b, text, [t for t in world.tokens if t.owner == (kind, rec.key)], url)
 
 
 def probe_api_search(ctx: Ctx, rule: str, params: dict) -> None:

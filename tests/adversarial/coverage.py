@@ -35,6 +35,8 @@ GET: dict[str, Probe] = {
     "/login": Probe("login", "anonymous: the form; logged in: redirect"),
     "/healthz": Probe("health", "anonymous and every user: 200, the same JSON, nothing about records"),
     "/profile": Probe("page", "own profile"),
+    "/dashboard": Probe("page", "the home page's dashboard: numbers over fully visible records only (its own "
+                        "test: tests/test_dashboard.py); htmx 'dashboard'"),
     "/search": Probe("search", "q = every token of every record; htmx 'search-live'"),
     "/static/<path:filename>": Probe("static", "app.js, app.css, a missing file"),
     "/tasks": Probe("tasks", "scope mine/created/all × status open/done, page 2"),
@@ -47,6 +49,9 @@ GET: dict[str, Probe] = {
     f"/{ANY_RECORD}/<int:record_id>/notes": Probe(
         "record", "every record id × every type; htmx 'notes-more' with offsets",
         {"view": "notes", "targets": ("notes-more",)}),
+    f"/{ANY_RECORD}/<int:record_id>/history": Probe(
+        "record", "every record id × every type (old values are canaries); htmx 'history-body'; restricted "
+        "403, hidden 404", {"view": "history", "targets": ("history-body",)}),
     "/settings": Probe("admin", "redirect for admins, 403 for others"),
     "/settings/account": Probe("admin", "account form"),
     "/settings/audit": Probe("admin", "every action filter, page 2", {"audit": True}),
@@ -208,6 +213,8 @@ HTMX_TARGETS = {
     "record-list": "GET lists (leak test)",
     "notes-more": "GET notes timeline (leak test)",
     "access-body": "GET who-can-see table (leak test)",
+    "history-body": "GET a record's change history (leak test)",
+    "dashboard": "GET the home page's dashboard (leak test: page)",
     "search-live": "GET search (leak test)",
     "activity-more": "GET home (leak test)",
     "*-options": "GET lookup as the link picker asks (leak test)",
@@ -272,6 +279,8 @@ for _plural in PLURALS:
                                             {"view": "get", "plural": _plural}),
         f"{API}/{_plural}/{API_ONE}/notes": Probe("api_record", "every record id",
                                                   {"view": "notes", "plural": _plural}),
+        f"{API}/{_plural}/{API_ONE}/history": Probe("api_record", "every record id (old values are canaries)",
+                                                    {"view": "history", "plural": _plural}),
     })
     WRITE.update({
         ("POST", f"{API}/{_plural}"): Write("api_create", "foreign group, links to hidden/restricted", {"rtype": _key}),

@@ -154,6 +154,7 @@ RECORD_STATUS = {
     "edit": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     "delete": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     "notes": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+    "history": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     # "who can see this?": only with the group system on (else 404 for everyone)
     "access": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
 }
@@ -197,6 +198,8 @@ def probe_record(ctx: Ctx, rule: str, params: dict) -> None:
                     ctx.expect_present(b, body, world.name_tokens(rec.key), url)
                 elif view == "notes":
                     ctx.expect_present(b, body, attached_tokens(world, rec, ("note",)), url)
+                elif view == "history":
+                    ctx.expect_present(b, body, attached_tokens(world, rec, ("history",)), url)
                 elif view == "access":
                     # the full panel for admins; anyone else sees their own line only (product.md §8)
                     if b.user.role == "admin":

@@ -28,6 +28,7 @@ from crm.auth.services import hash_password
 from crm.customfields.models import CustomField, CustomFieldValue
 from crm.extensions import db
 from crm.groups.models import BASIS_ID, Group, group_members
+from crm.history.models import CUSTOM_PREFIX, FieldChange, RecordEvent
 from crm.models import Account, Company, Deal, Note, Person, Project, Tag, Task, User
 from crm.records.models import ContactDetail
 
@@ -126,6 +127,8 @@ class Token:
     * ``("field", record_key, name)`` - a plain field (``name`` in NAME_FIELDS: the display name);
     * ``("custom", record_key, field_key)`` - a custom field value;
     * ``("note", record_key)`` / ``("task", record_key)`` - a note body / task title of a record;
+    * ``("history", record_key)`` - an old value in the record's change history (of a plain field
+      and of every custom field, shared ones included: a restricted viewer sees no history);
     * ``("private", creator_key, assignee_key)`` - a task without a record.
     """
 
@@ -141,7 +144,7 @@ class Token:
 
     @property
     def record_key(self) -> str | None:
-        return self.owner[1] if self.owner[0] in ("field", "custom", "note", "task") else None
+        return self.owner[1] if self.owner[0] in ("field", "custom", "note", "task", "history") else None
 
     @property
     def is_name(self) -> bool:
@@ -306,6 +309,16 @@ def build(spec: WorldSpec, *, issue_api_tokens: bool = True) -> World:
             value = CustomFieldValue(field_id=world.field_ids[f.key], value=raw)
             value.attach_to(r.type, obj.id)
             db.session.add(value)
+        # the change history: an old value of a plain field and of each custom field (canaries)
+        changes = []
+        for name in ("background" if r.type in ("company", "person") else "description",
+                     *(f"{CUSTOM_PREFIX}{world.field_ids[f.key]}" for f in spec.fields if f.entity == r.type)):
+            old = mint.text("hs")
+            add(Token(old, ("history", r.key)))
+            changes.append(FieldChange(field=name, old=f"Alt {old}", new=None))
+        event = RecordEvent(kind="changed", at=obj.updated_at, actor_id=obj.responsible_id, fields=changes)
+        event.attach_to(r.type, obj.id)
+        db.session.add(event)
         world.note_ids[r.key] = []
         for n in range(r.notes):
             body = mint.text("nt")
