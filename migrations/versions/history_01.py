@@ -1,14 +1,14 @@
 """record_events, record_event_fields: a record's change history (who changed which field when)
 
 Revision ID: history_01
-Revises: queue_01
+Revises: dedupe_01
 Create Date: 2026-11-29
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "history_01"
-down_revision = "queue_01"
+down_revision = "dedupe_01"
 branch_labels = None
 depends_on = None
 
