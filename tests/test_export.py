@@ -126,7 +126,7 @@ def test_several_addresses_and_tags_keep_their_order(client, make):
 def test_the_export_reads_every_cell_in_one_statement_however_many_rows(client, make, monkeypatch, world):
     from sqlalchemy import event
 
-    from crm.records import export
+    from crm.records import csvrows as export
 
     monkeypatch.setattr(export, "CHUNK", 2)  # several chunks from a few rows
     make.login(client, world["u"])

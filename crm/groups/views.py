@@ -14,7 +14,7 @@ from ..auth.models import User
 from ..common import utcnow
 from ..errors import Refused, apply_to_form, flash_refusal
 from ..extensions import db
-from ..records.export import _cell, csv_stream
+from ..records.csvrows import _cell, csv_stream
 from ..records.types import TYPES
 from ..settings.forms import ROLE_LABELS, GroupDeleteForm, GroupForm
 from ..visibility import current_viewer

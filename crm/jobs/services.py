@@ -305,7 +305,7 @@ def _export(job: Job, user: User) -> None:
     """Write the CSV as its owner sees now, reading in one statement (no write transaction open
     meanwhile); the progress and a heartbeat every :data:`~crm.records.export.CHUNK` rows in
     transactions of their own; the file and the job's end in one."""
-    from ..records.export import CHUNK, csv_stream, export_filename, export_rows
+    from ..records.csvrows import CHUNK, csv_stream, export_filename, export_rows
 
     viewer = viewer_for(user)
     _require_export(viewer)
