@@ -52,6 +52,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .customfields.views import bp as fields_bp
+    from .files.views import bp as files_bp
     from .groups.views import bp as groups_bp
     from .home.views import bp as home_bp
     from .imports.views import bp as imports_bp
@@ -72,6 +73,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_record_blueprints(app)
     app.register_blueprint(notes_bp)
     app.register_blueprint(tasks_bp)
+    app.register_blueprint(files_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(listviews_bp)
