@@ -128,9 +128,9 @@ def trash_purge(older_than: int | None) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from .files.cli import files_cli
     from .jobs.cli import worker_command
     from .ops.backup import backup_command, restore_command
-    from .files.cli import files_cli
     from .search.cli import search_cli
 
     app.cli.add_command(users_cli)

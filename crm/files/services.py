@@ -237,7 +237,7 @@ def _after_commit(session) -> None:
     _discard(session.info.pop(_DISCARD_ON_COMMIT, []))
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session) -> None:
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session, previous_transaction) -> None:
     session.info.pop(_DISCARD_ON_COMMIT, None)
     _discard(session.info.pop(_DISCARD_ON_ROLLBACK, []))
