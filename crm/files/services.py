@@ -166,7 +166,15 @@ def file_response(attachment: Attachment, *, inline: bool = False) -> Response:
     resp.headers.set("Content-Disposition", disposition, filename=ascii_name,
                      **{"filename*": "UTF-8''" + quote(attachment.name, safe="")})
     resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    # nothing in a file runs: no scripts, no plugins, no frames of others; a sandbox too, except for
+    # a PDF shown inline (browsers' PDF viewers refuse to run in a sandboxed document)
+    policy = "default-src 'none'; img-src 'self'; object-src 'none'; frame-ancestors 'none'"
+    if disposition == "inline" and attachment.content_type == "application/pdf":
+        resp.headers["Content-Security-Policy"] = policy
+    elif disposition == "inline":  # the browser's own image page styles itself inline; no script runs
+        resp.headers["Content-Security-Policy"] = policy + "; style-src 'unsafe-inline'; sandbox"
+    else:
+        resp.headers["Content-Security-Policy"] = policy + "; sandbox"
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 

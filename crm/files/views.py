@@ -62,9 +62,7 @@ def _back(rtype, record):
 def section(plural: str, record_id: int):
     rtype = BY_PLURAL[plural]
     record = load_record(rtype, record_id, write=True)  # files exist only for fully visible records
-    if targets("files"):
-        return _section(rtype, record)
-    return _back(rtype, record)
+    return _section(rtype, record)
 
 
 @bp.post(f"/<{PLURALS}:plural>/<int:record_id>/files")

@@ -4,9 +4,12 @@ changed (all tables dumped before and after). A hidden target answers exactly li
 """
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from crm.extensions import db
+from crm.files.models import Attachment
 
 from . import figures
 from .coverage import ANY_RECORD, KEY_OF, PLURALS, WRITE, fill
@@ -86,7 +89,8 @@ def attack_record(a: Attack, method: str, rule: str, params: dict) -> None:
         for b in ctx.browsers:
             unknown = fill(rule, plural=plural, record_id=world.unused_id())
             data = edit_data(ctx, b, rtype) if view == "edit" else (
-                {"body": "Übernahme", "kind": "note"} if view == "notes" else {})
+                {"body": "Übernahme", "kind": "note"} if view == "notes" else
+                {"files": (io.BytesIO(b"Uebernahme"), "Übernahme.txt")} if view == "files" else {})
             for r in world.records_of(rtype):
                 lvl = world.level(b.user, r)
                 url = fill(rule, plural=plural, record_id=world.record_ids[r.key])
@@ -168,6 +172,34 @@ def attack_note_delete(a: Attack, method: str, rule: str, params: dict) -> None:
                     a.send(b, method, fill(rule, note_id=others[0]), rule, 403, data=fields(others[0]), json=body)
                     break
         a.send(b, method, unknown, rule, 404, json=body)
+
+
+def attack_file_delete(a: Attack, method: str, rule: str, params: dict) -> None:
+    """Deleting a file (page and API): a file of a record the user does not fully see is 404 like
+    an unknown one; another uploader's file is 403 for normal users (extended users and admins may
+    delete any file of a record they fully see)."""
+    ctx, world = a.ctx, a.ctx.world
+    api = rule.startswith("/api/")
+    for b in ctx.browsers:
+        unknown = fill(rule, file_id=world.unused_id())
+        for r in world.spec.records:
+            if world.level(b.user, r) == "full":
+                continue
+            for fid in world.file_ids[r.key]:
+                url = fill(rule, file_id=fid)
+                a.send(b, method, url, rule, 404, same_as=unknown)
+                if not api:
+                    a.send(b, method, url, rule, 404, target="files")
+        if b.user.role == "normal":
+            me = world.user_ids[b.user.key]
+            uploaders = dict(db.session.execute(db.select(Attachment.id, Attachment.uploaded_by_id)).all())
+            db.session.rollback()
+            for r in world.spec.records:
+                others = [f for f in world.file_ids[r.key] if uploaders.get(f) != me]
+                if world.level(b.user, r) == "full" and others:
+                    a.send(b, method, fill(rule, file_id=others[0]), rule, 403)
+                    break
+        a.send(b, method, unknown, rule, 404)
 
 
 def _responsible(world, r) -> int:
@@ -642,6 +674,7 @@ ATTACKERS = {
     "record": attack_record,
     "record_new": attack_record_new,
     "note_delete": attack_note_delete,
+    "file_delete": attack_file_delete,
     "note_edit": attack_note_delete,
     "api_note": attack_note_delete,
     "api_task": attack_task,
