@@ -247,5 +247,7 @@ def _after_commit(session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session, previous_transaction) -> None:
+    if session.in_transaction():  # a savepoint rolled back: the outer transaction may still commit
+        return
     session.info.pop(_DISCARD_ON_COMMIT, None)
     _discard(session.info.pop(_DISCARD_ON_ROLLBACK, []))
