@@ -46,7 +46,7 @@ class Attack:
     def send(self, b: Browser, method: str, url: str, rule: str, expected, *, data=None, target=None,
              same_as: str | None = None, json=None, exclude: tuple = ("rate_counters",)) -> None:
         api = url.startswith("/api/")
-        body = {"json": json if json is not None else {}} if api else {"data": data or {}}
+        body = {"json": json if json is not None else {}} if api else {"data": _uploads(data or {})}
         resp = b.send(method, url, rule=rule, target=target, api=api, **body)
         figures.add("unauthorized_attempts")
         allowed = expected if isinstance(expected, tuple) else (expected,)
@@ -58,6 +58,8 @@ class Attack:
         except AssertionError as err:
             self.ctx.fail(str(err))
         if same_as is not None:
+            if not api:
+                body = {"data": _uploads(data or {})}  # a file read by the first request is closed
             other = b.send(method, same_as, target=target, api=api, **body)
             if normalized(other) != normalized(resp) or other.status_code != resp.status_code:
                 import difflib
@@ -72,6 +74,12 @@ class Attack:
             figures.add("unauthorized_writes")
             self.ctx.fail(f"{context} CHANGED THE DATABASE: {diff_dumps(self.baseline, after)}")
         self.baseline = after
+
+
+def _uploads(data: dict) -> dict:
+    """Form data with each ``(bytes, name)`` as a fresh file to upload (one per request)."""
+    return {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) and isinstance(v[0], bytes) else v
+            for k, v in data.items()}
 
 
 def edit_data(ctx: Ctx, b: Browser, rtype: str) -> dict:
@@ -90,7 +98,7 @@ def attack_record(a: Attack, method: str, rule: str, params: dict) -> None:
             unknown = fill(rule, plural=plural, record_id=world.unused_id())
             data = edit_data(ctx, b, rtype) if view == "edit" else (
                 {"body": "Übernahme", "kind": "note"} if view == "notes" else
-                {"files": (io.BytesIO(b"Uebernahme"), "Übernahme.txt")} if view == "files" else {})
+                {"files": (b"Uebernahme", "\u00dcbernahme.txt")} if view == "files" else {})
             for r in world.records_of(rtype):
                 lvl = world.level(b.user, r)
                 url = fill(rule, plural=plural, record_id=world.record_ids[r.key])
