@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .auth.views import bp as auth_bp
     from .customfields.views import bp as fields_bp
     from .dashboard.views import bp as dashboard_bp
+    from .files.views import bp as files_bp
     from .groups.views import bp as groups_bp
     from .history.views import bp as history_bp
     from .home.views import bp as home_bp
@@ -76,6 +77,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(notes_bp)
     app.register_blueprint(history_bp)
     app.register_blueprint(tasks_bp)
+    app.register_blueprint(files_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(listviews_bp)

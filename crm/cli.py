@@ -128,6 +128,7 @@ def trash_purge(older_than: int | None) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from .files.cli import files_cli
     from .jobs.cli import worker_command
     from .ops.backup import backup_command, restore_command
     from .search.cli import search_cli
@@ -135,6 +136,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(files_cli)
     app.cli.add_command(trash_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -78,6 +78,17 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "JOBS_STALE_SECONDS": int(os.environ.get("KONTOR_JOBS_STALE_SECONDS", "120") or 120),
         # a group assignment (or its undo) moving more records than this runs as a job
         "BULK_JOB_THRESHOLD": int(os.environ.get("KONTOR_BULK_JOB_THRESHOLD", "2000") or 2000),
+        # Attached files (crm/files): the store (local directory or an S3-compatible bucket) and the
+        # largest file accepted, in MB
+        "FILE_STORAGE": os.environ.get("KONTOR_FILE_STORAGE", "local").strip().lower() or "local",
+        "FILE_DIR": os.environ.get("KONTOR_FILE_DIR", str(instance_path / "files")),
+        "S3_BUCKET": os.environ.get("KONTOR_S3_BUCKET", ""),
+        "S3_ENDPOINT_URL": os.environ.get("KONTOR_S3_ENDPOINT_URL", ""),
+        "S3_REGION": os.environ.get("KONTOR_S3_REGION", ""),
+        "S3_ACCESS_KEY_ID": os.environ.get("KONTOR_S3_ACCESS_KEY_ID", ""),
+        "S3_SECRET_ACCESS_KEY": os.environ.get("KONTOR_S3_SECRET_ACCESS_KEY", ""),
+        "S3_PREFIX": os.environ.get("KONTOR_S3_PREFIX", ""),
+        "MAX_UPLOAD_MB": int(os.environ.get("KONTOR_MAX_UPLOAD_MB", "25") or 25),
         "PAGE_SIZE": 50,
         "COUNT_CAP": 10_000,
     }

@@ -2,6 +2,7 @@
 from .audit.models import AssignmentChange, AuditEntry  # noqa: F401
 from .auth.models import RateCounter, User, UserSession  # noqa: F401
 from .customfields.models import CustomField, CustomFieldValue, custom_field_shares  # noqa: F401
+from .files.models import Attachment  # noqa: F401
 from .groups.models import BASIS_ID, Group, group_members  # noqa: F401
 from .history.models import FieldChange, RecordEvent  # noqa: F401
 from .imports.models import ImportItem, ImportJob  # noqa: F401

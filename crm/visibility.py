@@ -77,6 +77,7 @@ from .auth.models import RateCounter, User, UserSession
 from .common import RECORD_KEYS
 from .customfields.models import CustomField, CustomFieldValue, custom_field_shares
 from .extensions import db
+from .files.models import Attachment
 from .groups.models import BASIS_ID, Group, group_members
 from .history.models import FieldChange, RecordEvent
 from .imports.models import ImportItem, ImportJob
@@ -464,6 +465,7 @@ SCOPES: dict[type, Scope] = {
     **{model: OwnGroup() for model in MODELS.values()},
     Note: Attached(),
     Task: Attached(also=_private_task),
+    Attachment: Attached(),
     ContactDetail: Attached(owners=("company", "person")),
     CustomFieldValue: Attached(shown=_shared_values),
     **{link: Attached(owners=(key,)) for key, link in TAG_LINKS.items()},
@@ -588,6 +590,11 @@ def criteria_for(cls, viewer: Viewer, *, restricted: bool = False, declared=None
 
 def note_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     return criteria_for(Note, viewer)
+
+
+def attachment_visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """Files of fully visible records; nothing of a restricted or hidden one."""
+    return criteria_for(Attachment, viewer)
 
 
 def task_visible_to(viewer: Viewer) -> ColumnElement[bool]:

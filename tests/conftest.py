@@ -99,8 +99,9 @@ class FreshContextClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database_url):
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+def app(database_url, tmp_path):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "FILE_DIR": str(tmp_path / "files")})
     app.test_client_class = FreshContextClient
     with app.app_context():
         if ON_PG:

@@ -134,6 +134,24 @@ def task(title: str = "Call back", record=None, assignee=None, created_by=None, 
     return t
 
 
+def attachment(record, name: str = "Angebot.pdf", data: bytes = b"%PDF-1.4 test", uploader=None,
+               content_type: str = "application/pdf"):
+    """A file on a record, its bytes in the app's store (as an upload leaves it, without the rules)."""
+    from io import BytesIO
+
+    from crm.files.models import Attachment
+    from crm.files.storage import new_key, storage
+
+    key = new_key()
+    storage().put(key, BytesIO(data), content_type)
+    a = Attachment(storage_key=key, name=name, content_type=content_type, size=len(data),
+                   uploaded_by_id=uploader.id if uploader else None)
+    a.attach_to(record.KEY, record.id)
+    db.session.add(a)
+    db.session.commit()
+    return a
+
+
 def field(entity: str = "company", name: str = "Kundenstatus", kind: str = "text", options=(),
           shared_with=()) -> CustomField:
     f = CustomField(entity=entity, name=name, kind=kind, options=list(options))

@@ -11,6 +11,7 @@ against it.
 from __future__ import annotations
 
 from ..auth.schemas import TokenRequest
+from ..files.schemas import FileList, FileOut
 from ..history.schemas import HistoryEntryOut
 from ..jobs.schemas import JobOut
 from ..notes.schemas import NoteInput, NoteOut, NotePatch
@@ -112,6 +113,14 @@ def record_paths(rtype: RecordType) -> dict:
             "get": op("Change history of a fully visible record, newest first (at most 100 changes)",
                       _json(ref("HistoryList")), "403", "404", params=[rid], tag=tag),
         },
+        f"{base}/{{record_id}}/files": {
+            "get": op("Files of a fully visible record, newest first", _json(ref("FileList")), "403", "404",
+                      params=[rid], tag=tag),
+            "post": _multipart(op("Upload one or more files (all or none; each at most KONTOR_MAX_UPLOAD_MB, "
+                                  "its type sniffed from the bytes)", _json(ref("FileList"), "Created"),
+                                  "400", "403", "404", "413", "415", "422", params=[rid], tag=tag,
+                                  ok_status="201")),
+        },
         f"{base}/assign-group": {
             "post": _with_accepted(op(f"Put {rtype.plural} into a group", _json(updated), "409", body=assign,
                                       tag=tag)),
@@ -135,6 +144,35 @@ def attached_paths() -> dict:
                         "403", "404", body=ref("TaskUpdate"), params=[task], tag="tasks"),
             "delete": op("Delete a task (its creator, extended users and admins)", NO_CONTENT, "403", "404",
                          params=[task], tag="tasks", ok_status="204"),
+        },
+    }
+
+
+def _multipart(operation: dict) -> dict:
+    """An upload: ``multipart/form-data`` with one or more parts named ``files``."""
+    operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": ["files"], "properties": {
+            "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}},
+        "encoding": {"files": {"contentType": "application/octet-stream"}},
+    }}}
+    return operation
+
+
+def file_paths() -> dict:
+    """A file by its id: it follows its record (a file of a record the caller does not fully see is
+    404 like an unknown id)."""
+    fid = path_id("file_id")
+    binary = {"description": "The bytes, streamed: Content-Disposition attachment (inline only for images "
+                             "and PDF with ?inline=1), X-Content-Type-Options nosniff",
+              "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    return {
+        "/files/{file_id}": {
+            "get": op("Download a file", binary, "404", params=[
+                fid, query("inline", {"type": "string", "enum": ["1"]},
+                           "1: let a browser show it (images and PDF only; anything else stays a download)")],
+                tag="files"),
+            "delete": op("Delete a file for good (its uploader, extended users and admins); audited",
+                         NO_CONTENT, "403", "404", params=[fid], tag="files", ok_status="204"),
         },
     }
 
@@ -186,11 +224,14 @@ def document() -> dict:
         "AssignCompanies": model_schema(api_schemas.AssignCompaniesInput, schemas, mode="validation"),
         "Job": model_schema(JobOut, schemas, mode="serialization"),
         "HistoryEntry": model_schema(HistoryEntryOut, schemas, mode="serialization"),
+        "File": model_schema(FileOut, schemas, mode="serialization"),
+        "FileList": model_schema(FileList, schemas, mode="serialization"),
     }
     for rtype in TYPES.values():
         generated.update(record_schemas(rtype, schemas))
         paths.update(record_paths(rtype))
     paths.update(attached_paths())
+    paths.update(file_paths())
     schemas.update(generated)
     schemas.update(admin_schemas())
     paths.update(admin_paths())

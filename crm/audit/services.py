@@ -9,7 +9,8 @@ Not every write is audited. What is (the actions in :data:`ACTIONS`):
   sessions ended;
 * records changing group: a bulk assignment (with what it moved, for its undo) and its undo, and a
   form or API save that moves a record to another group;
-* imports and their undo; records moved to the recycle bin, restored from it and purged.
+* imports and their undo; records moved to the recycle bin, restored from it and purged;
+* files attached to records: uploaded and deleted (record, file name, size).
 
 Not audited: creating or editing a record in its group, its notes, tasks, tags, contact details
 and custom field values (the record's ``updated_at`` / ``updated_by`` say who changed it last).
@@ -25,6 +26,7 @@ ACTIONS = (
     "member_removed", "field_created", "field_renamed", "field_deleted", "field_shared",
     "group_assigned", "assignment_undone", "user_created", "user_changed", "user_deleted", "default_group_set",
     "import", "import_undone", "sessions_ended", "records_deleted", "records_restored", "records_purged",
+    "file_uploaded", "file_deleted",
 )
 
 

@@ -85,6 +85,7 @@ API_STATUS = {
     "get": {"full": 200, "restricted": 200, "hidden": 404, "missing": 404},
     "notes": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     "history": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+    "files": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
 }
 
 
@@ -115,7 +116,7 @@ def probe_api_record(ctx: Ctx, rule: str, params: dict) -> None:
                 emails = [t for t in world.tokens_of(rec.key) if t.owner[2] == "emails"] if lvl == "full" else []
                 ctx.expect_present(b, text, [*names, *shared, *emails], url)
             else:
-                kind = "history" if view == "history" else "note"
+                kind = {"history": "history", "notes": "note", "files": "file"}[view]
                 ctx.expect_present(b, text, [t for t in world.tokens if t.owner == (kind, rec.key)], url)
 
 
@@ -169,7 +170,15 @@ def probe_api_job(ctx: Ctx, rule: str, params: dict) -> None:
             ctx.fail(f"as {b.name} on {url}: someone else's job answers unlike an unknown id")
 
 
+def probe_api_file(ctx: Ctx, rule: str, params: dict) -> None:
+    """A file's bytes by its id: the page prober's checks, with the bearer token."""
+    from .leakcheck import probe_file
+
+    probe_file(ctx, rule, {**params, "api": True})
+
+
 API_PROBERS = {
+    "api_file": probe_api_file,
     "api_job": probe_api_job,
     "api_list": probe_api_list,
     "api_record": probe_api_record,

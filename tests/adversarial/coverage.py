@@ -52,6 +52,10 @@ GET: dict[str, Probe] = {
     f"/{ANY_RECORD}/<int:record_id>/history": Probe(
         "record", "every record id × every type (old values are canaries); htmx 'history-body'; restricted "
         "403, hidden 404", {"view": "history", "targets": ("history-body",)}),
+    f"/{ANY_RECORD}/<int:record_id>/files": Probe(
+        "record", "every record id × every type; htmx 'files'", {"view": "files", "targets": ("files",)}),
+    "/files/<int:file_id>": Probe("file", "every file id + unknown, download and ?inline=1: 404 like an unknown id "
+                                  "unless its record is fully visible; its bytes and name as canaries"),
     "/settings": Probe("admin", "redirect for admins, 403 for others"),
     "/settings/account": Probe("admin", "account form"),
     "/settings/audit": Probe("admin", "every action filter, page 2", {"audit": True}),
@@ -92,6 +96,10 @@ WRITE: dict[tuple[str, str], Write] = {
     ("POST", "/views/<int:view_id>/delete"): Write("self", "deletes one's own view only; any other id 404"),
     ("POST", f"/{ANY_RECORD}/<int:record_id>/notes"): Write(
         "record", "note on hidden (404) / restricted (403) records", {"view": "notes"}),
+    ("POST", f"/{ANY_RECORD}/<int:record_id>/files"): Write(
+        "record", "upload to hidden (404) / restricted (403) records", {"view": "files"}),
+    ("POST", "/files/<int:file_id>/delete"): Write(
+        "file_delete", "files of hidden/restricted records 404; another uploader's file as a normal user 403"),
     ("POST", "/notes/<int:note_id>/delete"): Write(
         "note_delete", "notes of hidden/restricted records; another author's note as a normal user"),
     ("POST", "/tasks"): Write("task_create", "task on hidden/restricted records, unknown record"),
@@ -219,6 +227,7 @@ HTMX_TARGETS = {
     "activity-more": "GET home (leak test)",
     "*-options": "GET lookup as the link picker asks (leak test)",
     "notes": "POST notes create/delete (writes, CSRF)",
+    "files": "GET/POST a record's files section, upload and delete (leak test, writes, CSRF)",
     "tasks": "POST tasks create (writes, CSRF)",
     "task-*": "POST task toggle/delete/reschedule (writes, CSRF)",
     "note-*": "GET/POST a note's edit form in place (leak test, writes)",
@@ -245,6 +254,7 @@ GET.update({
     f"{API}/users": Probe("api_admin", "admins only"),
     f"{API}/users/<api_id:user_id>": Probe("api_admin", "every user id + unknown", {"ids": "user"}),
     f"{API}/openapi.json": Probe("api_public", "anyone, no record data"),
+    f"{API}/files/<api_id:file_id>": Probe("api_file", "as /files/<id>: every file id + unknown, with the token"),
     f"{API}/jobs/<api_id:job_id>": Probe("api_job", "a job of one user: its owner and admins 200, everyone else "
                                          "404 like an unknown id"),
 })
@@ -265,6 +275,9 @@ WRITE.update({
     ("PATCH", f"{API}/notes/<api_id:note_id>"): Write(
         "api_note", "notes of hidden/restricted records 404; another author's note as a non-admin 403"),
     ("DELETE", f"{API}/notes/<api_id:note_id>"): Write("api_note", "as PATCH", {"delete": True}),
+    ("DELETE", f"{API}/files/<api_id:file_id>"): Write(
+        "file_delete", "files of hidden/restricted records 404; another uploader's file as a normal user 403",
+        {"api": True}),
     ("PATCH", f"{API}/tasks/<api_id:task_id>"): Write(
         "api_task", "tasks of hidden/restricted records and others' private tasks 404"),
     ("DELETE", f"{API}/tasks/<api_id:task_id>"): Write(
@@ -281,6 +294,8 @@ for _plural in PLURALS:
                                                   {"view": "notes", "plural": _plural}),
         f"{API}/{_plural}/{API_ONE}/history": Probe("api_record", "every record id (old values are canaries)",
                                                     {"view": "history", "plural": _plural}),
+        f"{API}/{_plural}/{API_ONE}/files": Probe("api_record", "every record id; file names as canaries",
+                                                  {"view": "files", "plural": _plural}),
     })
     WRITE.update({
         ("POST", f"{API}/{_plural}"): Write("api_create", "foreign group, links to hidden/restricted", {"rtype": _key}),
@@ -292,6 +307,8 @@ for _plural in PLURALS:
             "trash", "any record not in the bin: 404 like an unknown id, for everyone"),
         ("POST", f"{API}/{_plural}/{API_ONE}/notes"): Write("api_record", "hidden 404, restricted 403",
                                                            {"view": "notes", "plural": _plural}),
+        ("POST", f"{API}/{_plural}/{API_ONE}/files"): Write("api_record", "hidden 404, restricted 403",
+                                                           {"view": "files", "plural": _plural}),
         ("POST", f"{API}/{_plural}/assign-group"): Write("api_assign", "ids not fully visible are not moved",
                                                         {"rtype": _key}),
     })

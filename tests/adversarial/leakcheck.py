@@ -71,8 +71,8 @@ PARTS = {
     "lists": ("list",),
     "search": ("search", "lookup", "new"),
     "rest": ("export", "job_download", "tasks", "home", "login", "health", "page", "static", "admin", "pipeline",
-             "imports", "anonymous"),
-    "api": ("api_list", "api_record", "api_search", "api_admin", "api_public"),
+             "imports", "anonymous", "file"),
+    "api": ("api_list", "api_record", "api_search", "api_admin", "api_public", "api_file"),
 }
 
 
@@ -155,6 +155,7 @@ RECORD_STATUS = {
     "delete": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     "notes": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     "history": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+    "files": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     # "who can see this?": only with the group system on (else 404 for everyone)
     "access": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
 }
@@ -191,7 +192,8 @@ def probe_record(ctx: Ctx, rule: str, params: dict) -> None:
                         ctx.check(b, hx, f"{url} [{params['targets'][0]}]", status=status)
                     continue
                 if view == "detail" and lvl == "full":
-                    ctx.expect_present(b, body, world.tokens_of(rec.key) + attached_tokens(world, rec), url)
+                    ctx.expect_present(b, body, world.tokens_of(rec.key)
+                                       + attached_tokens(world, rec, ("note", "task", "file")), url)
                 elif view == "detail":
                     ctx.expect_present(b, body, [t for t in world.tokens_of(rec.key) if world.allowed(b.user, t)], url)
                 elif view == "edit":
@@ -200,6 +202,8 @@ def probe_record(ctx: Ctx, rule: str, params: dict) -> None:
                     ctx.expect_present(b, body, attached_tokens(world, rec, ("note",)), url)
                 elif view == "history":
                     ctx.expect_present(b, body, attached_tokens(world, rec, ("history",)), url)
+                elif view == "files":
+                    ctx.expect_present(b, body, attached_tokens(world, rec, ("file",)), url)
                 elif view == "access":
                     # the full panel for admins; anyone else sees their own line only (product.md §8)
                     if b.user.role == "admin":
@@ -474,6 +478,35 @@ def probe_attached(ctx: Ctx, rule: str, params: dict) -> None:
                 ctx.check(b, hx, f"{url} [htmx]", status=200 if status == 302 else status)
 
 
+def probe_file(ctx: Ctx, rule: str, params: dict) -> None:
+    """A file by its own id (``/files/<id>``, ``/api/v1/files/<id>``), as a download and as an inline
+    preview: it follows its record. A file of a record the user does not fully see (restricted
+    included) answers exactly like a never-used id; one the user sees is its bytes, as a download
+    (``Content-Disposition: attachment``; these are text files, never inline) with ``nosniff``."""
+    world, api = ctx.world, params.get("api", False)
+    for b in ctx.browsers:
+        unknown_url = fill(rule, file_id=world.unused_id())
+        unknown = b.get(unknown_url, api=api, rule=rule)
+        ctx.check(b, unknown, unknown_url, status=404)
+        base404 = normalized(unknown)
+        for key, ids in world.file_ids.items():
+            seen = world.level(b.user, world.spec.record(key)) == "full"
+            for fid in ids:
+                for args in ("", "?inline=1"):
+                    url = fill(rule, file_id=fid) + args
+                    resp = b.get(url, api=api, rule=rule)
+                    body = ctx.check(b, resp, url, status=200 if seen else 404)
+                    if not seen and normalized(resp) != base404:
+                        ctx.fail(f"as {b.name}: {url} (not visible) answers differently from a never-used id")
+                    if resp.status_code != 200:
+                        continue
+                    ctx.expect_present(b, body, attached_tokens(world, world.spec.record(key), ("file_bytes",)), url)
+                    ctx.expect_present(b, resp.headers.get("Content-Disposition", ""),
+                                       attached_tokens(world, world.spec.record(key), ("file",)), f"{url} (name)")
+                    if not resp.headers.get("Content-Disposition", "").startswith("attachment"):
+                        ctx.fail(f"as {b.name} on {url}: a text file is not a download")
+
+
 def probe_login(ctx: Ctx, rule: str, params: dict) -> None:
     url = fill(rule)
     resp = ctx.anon.get(url, rule=rule)
@@ -668,7 +701,7 @@ def anonymous(ctx: Ctx, rule: str) -> None:
     world = ctx.world
     rid = world.all_record_ids()[0] if world.record_ids else 1
     url = fill(rule, plural="companies", record_id=rid, field_id=1, group_id=1, user_id=1,
-               filename="app.js", note_id=1, task_id=1, job_id=1)
+               filename="app.js", note_id=1, task_id=1, job_id=1, file_id=1)
     resp = ctx.anon.get(url, rule=rule)
     if rule in ("/login", "/static/<path:filename>", "/api/v1/openapi.json", "/healthz"):
         expected = (200,)
@@ -702,6 +735,7 @@ PROBERS = {
     "new": probe_new,
     "tasks": probe_tasks,
     "attached": probe_attached,
+    "file": probe_file,
     "home": probe_home,
     "login": probe_login,
     "health": probe_health,

@@ -268,6 +268,10 @@ def crawl(s: Script) -> None:
                 ids = sorted([*world.task_ids.values(), *world.private_task_ids])
             for oid in [*ids, world.unused_id()]:
                 s.get(fill(rule, note_id=oid, task_id=oid), rule=rule)
+        elif kind in ("file", "api_file"):  # a file by its own id: those of hidden records, and unknown
+            ids = sorted(i for ids in world.file_ids.values() for i in ids)
+            for fid in [*ids, world.unused_id()]:
+                s.get(fill(rule, file_id=fid), api=kind == "api_file", rule=rule)
         elif kind in ("jobs", "api_job", "job_download"):  # the first jobs (another user's, if any), an unknown id
             for jid in (1, 2, world.unused_id()):
                 s.get(fill(rule, job_id=jid), api=kind == "api_job", rule=rule)
@@ -387,6 +391,6 @@ def test_every_get_kind_is_requested():
     """A new kind of GET probe in coverage.GET needs its requests in :func:`crawl`."""
     known = {"record", "api_record", "list", "api_list", "search", "api_search", "lookup", "new", "export",
              "home", "tasks", "page", "pipeline", "admin", "api_admin", "api_public", "imports", "login", "static",
-             "trash", "health", "attached", "jobs", "api_job", "job_download"}
+             "trash", "health", "attached", "jobs", "api_job", "job_download", "file", "api_file"}
     assert {p.kind for p in GET.values()} <= known
 

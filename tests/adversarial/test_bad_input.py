@@ -136,7 +136,8 @@ def _setup(app) -> dict:
 
             c0 = first["company"].key
             found = [(fill(rule, plural="companies", record_id=ids["company"], note_id=world.note_ids[c0][0],
-                           task_id=world.task_ids.get(c0, 1), field_id=1, group_id=gid, entry_id=1, job_id=1,
+                           file_id=world.file_ids[c0][0], task_id=world.task_ids.get(c0, 1), field_id=1,
+                           group_id=gid, entry_id=1, job_id=1,
                            view_id=1, user_id=world.user_ids["norm_b"]), {"name": [], "value": []})]
         for url, fields in found[:2]:
             targets.append((method, rule, url, fields))
@@ -221,7 +222,7 @@ def test_query_strings_never_fail(app, data):
     from .coverage import fill
 
     url = fill(rule, plural="companies", record_id=ids["company"], field_id=1, group_id=1, user_id=1, job_id=1,
-               view_id=1, note_id=1, task_id=1)
+               view_id=1, note_id=1, task_id=1, file_id=1)
     reads = READS.get(GET[rule].kind, ())
     names = data.draw(st.sets(st.sampled_from(reads or QUERY_PARAMS), min_size=1, max_size=3)) if reads else set()
     names |= data.draw(st.sets(st.sampled_from(QUERY_PARAMS), max_size=1))
@@ -306,6 +307,7 @@ def test_api_bodies_never_fail(app, data):
     b: Browser = state["admin"]
     url = fill(rule, plural="companies", record_id=state["ids"]["company"], field_id=1, job_id=1, view_id=1,
                note_id=world.note_ids[next(iter(world.note_ids))][0], task_id=next(iter(world.task_ids.values())),
+               file_id=world.file_ids[next(iter(world.file_ids))][0],
                group_id=world.group_ids["Agenten"],
                user_id=min(uid for key, uid in world.user_ids.items() if key != b.user.key))
     url = url.replace("/api/v1/companies/", "/api/v1/companies/").replace("<api_id:record_id>", "1")

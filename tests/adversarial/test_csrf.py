@@ -31,7 +31,7 @@ def _targets(world, method: str, rule: str) -> str:
     task_rule = "task_id>" in rule  # /tasks/<int:task_id>, /api/v1/tasks/<api_id:task_id>
     return fill(
         rule, plural=plural, record_id=world.record_ids[record.key],
-        note_id=world.note_ids[record.key][0],
+        note_id=world.note_ids[record.key][0], file_id=world.file_ids[record.key][0],
         task_id=world.task_ids[record.key] if task_rule else 0,
         field_id=next(iter(world.field_ids.values())),
         group_id=world.group_ids["Agenten"], user_id=world.user_ids["norm_b"], entry_id=1, job_id=1, view_id=1,

@@ -11,7 +11,7 @@ row that ``u`` could not fully see before the request is byte-identical afterwar
 * **Which rows**: the rows of the records ``u`` does not fully see, by the oracle of world.py
   (product.md §4, not ``crm.visibility``) applied to the state of the database just before the
   request, and of everything attached to them: tag links and their tags, contact details, notes,
-  tasks, custom field values, search documents. All columns, ``version`` and ``updated_at``
+  tasks, files, custom field values, search documents. All columns, ``version`` and ``updated_at``
   included; a row that disappears counts as changed.
 * **The recycle bin** (product.md §8): a record in the bin is on no surface for anyone, so its
   rows (and what hangs on it) are protected from every request except the bin's own actions
@@ -84,6 +84,7 @@ ATTACHED = {
     "notes": TYPES,
     "tasks": TYPES,
     "custom_field_values": TYPES,
+    "attachments": TYPES,
 }
 TAG_LINKS = {k: f"{k}_tags" for k in TYPES}
 WATCHED = (*TABLE.values(), *ATTACHED, *TAG_LINKS.values(), "tags", "search_docs")
@@ -241,7 +242,8 @@ class Run:
         guarded = protected(before, b.user.key, self.world.user_ids[b.user.key],
                             bin_action=write is not None and write.kind == "trash")
         api = url.startswith("/api/")
-        body = {"json": json if json is not None else {}} if api else {"data": data if data is not None else {}}
+        body = ({"json": json if json is not None else {}} if api and data is None
+                else {"data": data if data is not None else {}})  # (the API's uploads: multipart data)
         resp = b.send(method, url, rule=rule, target=target, api=api, **body)
         self.sent += 1
         figures.add("unauthorized_attempts")
@@ -380,6 +382,8 @@ def write_record(run: Run, b: Browser, method: str, rule: str, params: dict) -> 
             url = fill(rule, plural=plural, record_id=rid)
             if view == "notes":
                 run.send(b, method, url, rule, data={"body": "Notiz vom Orakel", "kind": "call"}, target="notes")
+            elif view == "files":
+                run.send(b, method, url, rule, data={"files": (io.BytesIO(b"Orakel"), "Orakel.txt")}, target="files")
             elif view == "edit":
                 changes = {NAME[rtype]: f"Geändert {rid}", "tags": "Orakel"}
                 if run.snap().spec.enabled:
@@ -425,6 +429,18 @@ def write_note_delete(run: Run, b: Browser, method: str, rule: str, params: dict
                          data={f"note{pk[0]}-body": "Geändert vom Orakel", f"note{pk[0]}-kind": "email"})
             else:
                 run.send(b, method, url, rule, target="notes")
+            return
+
+
+def write_file_delete(run: Run, b: Browser, method: str, rule: str, params: dict) -> None:
+    """Delete a file the user may delete (pages and API): one of a fully visible record, their own
+    upload or (extended users, admins) anyone's."""
+    snap = run.snap()
+    for pk, row in sorted(snap.rows["attachments"].items()):
+        key = next(k for k in TYPES if row.get(f"{k}_id"))
+        if snap.level(b.user.key, key, row[f"{key}_id"]) == "full" and (
+                b.user.role != "normal" or row["uploaded_by_id"] == run.world.user_ids[b.user.key]):
+            run.send(b, method, fill(rule, file_id=pk[0]), rule, target=None if rule.startswith("/api/") else "files")
             return
 
 
@@ -537,6 +553,8 @@ def write_api_record(run: Run, b: Browser, method: str, rule: str, params: dict)
         url = fill(rule, record_id=rid)
         if view == "notes":
             run.send(b, method, url, rule, json={"body": "Notiz vom Orakel", "kind": "meeting"})
+        elif view == "files":
+            run.send(b, method, url, rule, data={"files": (io.BytesIO(b"Orakel"), "Orakel.txt")})
         elif view == "delete":
             run.send(b, method, url, rule)
         else:
@@ -937,6 +955,7 @@ WRITERS = {
     "record": write_record,
     "record_new": write_record_new,
     "note_delete": write_note_delete,
+    "file_delete": write_file_delete,
     "note_edit": write_note_delete,
     "api_note": write_note_delete,
     "api_task": write_task,

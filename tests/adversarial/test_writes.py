@@ -4,10 +4,13 @@ changed (all tables dumped before and after). A hidden target answers exactly li
 """
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import func, select
 
 from crm.extensions import db
+from crm.files.models import Attachment
 
 from . import figures
 from .coverage import ANY_RECORD, KEY_OF, PLURALS, WRITE, fill
@@ -44,7 +47,7 @@ class Attack:
     def send(self, b: Browser, method: str, url: str, rule: str, expected, *, data=None, target=None,
              same_as: str | None = None, json=None, exclude: tuple = ("rate_counters",)) -> None:
         api = url.startswith("/api/")
-        body = {"json": json if json is not None else {}} if api else {"data": data or {}}
+        body = {"json": json if json is not None else {}} if api else {"data": _uploads(data or {})}
         resp = b.send(method, url, rule=rule, target=target, api=api, **body)
         figures.add("unauthorized_attempts")
         allowed = expected if isinstance(expected, tuple) else (expected,)
@@ -56,6 +59,8 @@ class Attack:
         except AssertionError as err:
             self.ctx.fail(str(err))
         if same_as is not None:
+            if not api:
+                body = {"data": _uploads(data or {})}  # a file read by the first request is closed
             other = b.send(method, same_as, target=target, api=api, **body)
             if normalized(other) != normalized(resp) or other.status_code != resp.status_code:
                 import difflib
@@ -70,6 +75,12 @@ class Attack:
             figures.add("unauthorized_writes")
             self.ctx.fail(f"{context} CHANGED THE DATABASE: {diff_dumps(self.baseline, after)}")
         self.baseline = after
+
+
+def _uploads(data: dict) -> dict:
+    """Form data with each ``(bytes, name)`` as a fresh file to upload (one per request)."""
+    return {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) and isinstance(v[0], bytes) else v
+            for k, v in data.items()}
 
 
 def edit_data(ctx: Ctx, b: Browser, rtype: str) -> dict:
@@ -87,7 +98,8 @@ def attack_record(a: Attack, method: str, rule: str, params: dict) -> None:
         for b in ctx.browsers:
             unknown = fill(rule, plural=plural, record_id=world.unused_id())
             data = edit_data(ctx, b, rtype) if view == "edit" else (
-                {"body": "Übernahme", "kind": "note"} if view == "notes" else {})
+                {"body": "Übernahme", "kind": "note"} if view == "notes" else
+                {"files": (b"Uebernahme", "\u00dcbernahme.txt")} if view == "files" else {})
             for r in world.records_of(rtype):
                 lvl = world.level(b.user, r)
                 url = fill(rule, plural=plural, record_id=world.record_ids[r.key])
@@ -169,6 +181,34 @@ def attack_note_delete(a: Attack, method: str, rule: str, params: dict) -> None:
                     a.send(b, method, fill(rule, note_id=others[0]), rule, 403, data=fields(others[0]), json=body)
                     break
         a.send(b, method, unknown, rule, 404, json=body)
+
+
+def attack_file_delete(a: Attack, method: str, rule: str, params: dict) -> None:
+    """Deleting a file (page and API): a file of a record the user does not fully see is 404 like
+    an unknown one; another uploader's file is 403 for normal users (extended users and admins may
+    delete any file of a record they fully see)."""
+    ctx, world = a.ctx, a.ctx.world
+    api = rule.startswith("/api/")
+    for b in ctx.browsers:
+        unknown = fill(rule, file_id=world.unused_id())
+        for r in world.spec.records:
+            if world.level(b.user, r) == "full":
+                continue
+            for fid in world.file_ids[r.key]:
+                url = fill(rule, file_id=fid)
+                a.send(b, method, url, rule, 404, same_as=unknown)
+                if not api:
+                    a.send(b, method, url, rule, 404, target="files")
+        if b.user.role == "normal":
+            me = world.user_ids[b.user.key]
+            uploaders = dict(db.session.execute(db.select(Attachment.id, Attachment.uploaded_by_id)).all())
+            db.session.rollback()
+            for r in world.spec.records:
+                others = [f for f in world.file_ids[r.key] if uploaders.get(f) != me]
+                if world.level(b.user, r) == "full" and others:
+                    a.send(b, method, fill(rule, file_id=others[0]), rule, 403)
+                    break
+        a.send(b, method, unknown, rule, 404)
 
 
 def _responsible(world, r) -> int:
@@ -673,6 +713,7 @@ ATTACKERS = {
     "record": attack_record,
     "record_new": attack_record_new,
     "note_delete": attack_note_delete,
+    "file_delete": attack_file_delete,
     "note_edit": attack_note_delete,
     "api_note": attack_note_delete,
     "api_task": attack_task,

@@ -9,7 +9,7 @@ The oracle reads product.md §4 directly and never imports ``crm.visibility``:
 * hidden - otherwise.
 
 Notes follow their record (full only); a task of a record follows it too, a task without a record
-belongs to its creator and assignee.
+belongs to its creator and assignee. So do files: their names and their bytes are tokens too.
 
 Every token is unique in the world and cannot occur by chance in a page (letters ``kx`` + a
 serial + a field code + ``q``; numbers and years far from anything the app prints), so "token in
@@ -74,6 +74,7 @@ class RecordSpec:
     person: str | None = None  # key of a person record (deals, projects)
     notes: int = 1
     task: bool = True
+    files: int = 1
     common_tag: bool = False
 
 
@@ -129,6 +130,7 @@ class Token:
     * ``("note", record_key)`` / ``("task", record_key)`` - a note body / task title of a record;
     * ``("history", record_key)`` - an old value in the record's change history (of a plain field
       and of every custom field, shared ones included: a restricted viewer sees no history);
+    * ``("file", record_key)`` / ``("file_bytes", record_key)`` - a file's name / a word in its bytes;
     * ``("private", creator_key, assignee_key)`` - a task without a record.
     """
 
@@ -144,7 +146,8 @@ class Token:
 
     @property
     def record_key(self) -> str | None:
-        return self.owner[1] if self.owner[0] in ("field", "custom", "note", "task", "history") else None
+        return self.owner[1] if self.owner[0] in ("field", "custom", "note", "task", "history", "file",
+                                                  "file_bytes") else None
 
     @property
     def is_name(self) -> bool:
@@ -196,6 +199,7 @@ class World:
     field_ids: dict[str, int] = field(default_factory=dict)
     record_ids: dict[str, int] = field(default_factory=dict)
     note_ids: dict[str, list[int]] = field(default_factory=dict)
+    file_ids: dict[str, list[int]] = field(default_factory=dict)
     task_ids: dict[str, int] = field(default_factory=dict)
     private_task_ids: list[int] = field(default_factory=list)
     api_tokens: dict[str, str] = field(default_factory=dict)
@@ -225,6 +229,7 @@ class World:
     def unused_id(self) -> int:
         return max([*self.record_ids.values(), *self.group_ids.values(), *self.user_ids.values(),
                     *self.field_ids.values(), *[i for ids in self.note_ids.values() for i in ids],
+                    *[i for ids in self.file_ids.values() for i in ids],
                     *self.task_ids.values(), *self.private_task_ids, 0]) + 1000
 
     def tokens_of(self, record_key: str) -> list[Token]:
@@ -248,7 +253,7 @@ class World:
             return token.is_name
         if kind == "custom":
             return field_shared_with(self.spec, user, token.owner[2])
-        return False  # notes and tasks of restricted records
+        return False  # notes, tasks and files of restricted records
 
     def forbidden(self, user: UserSpec) -> list[Token]:
         return [t for t in self.tokens if not self.allowed(user, t)]
@@ -257,6 +262,23 @@ class World:
 # ----------------------------------------------------------------------------------------------
 # the builder
 # ----------------------------------------------------------------------------------------------
+
+def _file(key: str, record_id: int, name: str, data: bytes, uploader_id: int, at: datetime) -> int:
+    """A file on a record, its bytes in the app's store (as an upload leaves it)."""
+    from io import BytesIO
+
+    from crm.files.models import Attachment
+    from crm.files.storage import new_key, storage
+
+    storage_key = new_key()
+    storage().put(storage_key, BytesIO(data), "text/plain")
+    f = Attachment(storage_key=storage_key, name=name, content_type="text/plain", size=len(data),
+                   uploaded_by_id=uploader_id, created_at=at)
+    f.attach_to(key, record_id)
+    db.session.add(f)
+    db.session.flush()
+    return f.id
+
 
 def build(spec: WorldSpec, *, issue_api_tokens: bool = True) -> World:
     """Write ``spec`` into the (empty but seeded) database. Runs outside any request."""
@@ -329,6 +351,13 @@ def build(spec: WorldSpec, *, issue_api_tokens: bool = True) -> World:
             db.session.add(note)
             db.session.flush()
             world.note_ids[r.key].append(note.id)
+        world.file_ids[r.key] = []
+        for n in range(r.files):
+            name, word = mint.text("fn"), mint.text("fb")
+            add(Token(name, ("file", r.key)))
+            add(Token(word, ("file_bytes", r.key)))
+            world.file_ids[r.key].append(_file(r.type, obj.id, f"Datei {name}.txt", f"Inhalt {word}\n".encode(),
+                                               obj.responsible_id, base_time + timedelta(hours=i, minutes=n)))
         if r.task:
             title = mint.text("tk")
             add(Token(title, ("task", r.key)))

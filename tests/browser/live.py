@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -165,7 +166,9 @@ class LiveServer:
         from crm import create_app
 
         self.database_url = database_url
-        self.app: Flask = create_app({**SERVER_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **(config or {})})
+        files = tempfile.mkdtemp(prefix="kontor-files-")  # uploads of the test, never into instance/
+        self.app: Flask = create_app({**SERVER_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "FILE_DIR": files,
+                                      **(config or {})})
         self.errors: list[BaseException] = []
         got_request_exception.connect(self._record_error, self.app, weak=False)
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
