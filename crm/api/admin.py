@@ -19,6 +19,7 @@ from ..customfields.schemas import FieldCreate, FieldList, FieldOut, FieldUpdate
 from ..extensions import db
 from ..groups import services as groups
 from ..groups.models import BASIS_ID, Group
+from ..groups.queries import contact_ids
 from ..groups.schemas import (
     AccessReviewOut,
     GroupCreate,
@@ -120,7 +121,7 @@ def users_delete(user_id: int):
 
 def group_out(group: Group) -> GroupOut:
     return GroupOut(id=group.id, name=group.name, builtin=bool(group.builtin or group.id == BASIS_ID),
-                    member_ids=groups.member_ids(group))
+                    member_ids=groups.member_ids(group), contact_ids=contact_ids(group.id))
 
 
 def _group_or_404(group_id: int) -> Group:

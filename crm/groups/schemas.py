@@ -17,16 +17,24 @@ class GroupCreate(Input):
 
 
 class GroupUpdate(Input):
-    """Only what is sent changes: a new name, the complete member list, or both."""
+    """Only what is sent changes: a new name, the complete member list, the complete list of
+    contact persons (members whom users are told to ask about the group's records), or several."""
 
     name: Name = None
     member_ids: Ids = None
+    contact_ids: Ids = None
 
 
 class MemberChange(Input):
     """Users to add to a group or take out of it, many at once."""
 
     user_ids: Annotated[Ids, Field(min_length=1)]
+
+
+class ContactChange(Input):
+    """The complete list of a group's contact persons (members of it; may be empty)."""
+
+    user_ids: Ids = []
 
 
 class GroupDelete(Input):
@@ -42,6 +50,8 @@ class GroupOut(BaseModel):
     name: str
     builtin: bool
     member_ids: list[int]
+    #: the members named as whom to ask about the group's records
+    contact_ids: list[int] = []
 
 
 class GroupList(BaseModel):

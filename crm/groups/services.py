@@ -17,9 +17,9 @@ from ..records.services import GroupsOff, groups_off_message, groups_on
 from ..records.types import TYPES
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import unscoped
-from .models import BASIS_ID, Group, group_members
-from .queries import AccessState, UserImpact, current_state, impact, level_counts
-from .schemas import GroupCreate, GroupDelete, GroupUpdate, ImpactRequest, MemberChange
+from .models import BASIS_ID, Group, group_contacts, group_members
+from .queries import AccessState, UserImpact, contact_ids, current_state, impact, level_counts
+from .schemas import ContactChange, GroupCreate, GroupDelete, GroupUpdate, ImpactRequest, MemberChange
 
 
 def _invalid(field: str, message) -> Invalid:
@@ -96,11 +96,13 @@ def update_group(actor, group: Group, data: GroupUpdate) -> None:
     if group.id == BASIS_ID:
         if data.name is not None and _clean_name(data.name) != group.name:
             raise _invalid("name", _l("Basis cannot be renamed."))
-        return
-    if data.name is not None:
-        _rename(actor, group, data.name)
-    if data.member_ids is not None:
-        set_members(actor, group, data.member_ids)
+    else:
+        if data.name is not None:
+            _rename(actor, group, data.name)
+        if data.member_ids is not None:
+            set_members(actor, group, data.member_ids)
+    if data.contact_ids is not None:  # after the members: a contact must be one
+        set_contacts(actor, group, ContactChange(user_ids=data.contact_ids))
 
 
 def record_counts(group_ids: list[int] | None = None, *, trashed: bool = False) -> dict[int, dict[str, int]]:
@@ -203,6 +205,11 @@ def remove_member(actor, group: Group, user: User) -> bool:
     )
     if not result.rowcount:
         return False
+    # a contact person of the group is one of its members (set_contacts): no longer
+    db.session.execute(
+        delete(group_contacts).where(group_contacts.c.group_id == group.id, group_contacts.c.user_id == user.id)
+    )
+    db.session.expire(group, ["contacts"])
     audit(actor, "member_removed", group=group.name, group_id=group.id, user=user.email, user_id=user.id)
     return True
 
@@ -259,11 +266,35 @@ def set_members(actor, group: Group, user_ids: list[int]) -> None:
     db.session.expire(group, ["members"])
 
 
-def _check_users(user_ids: list[int]) -> None:
+def set_contacts(actor, group: Group, data: ContactChange) -> bool:
+    """Make ``data.user_ids`` exactly the group's contact persons (whom a user who sees one of its
+    records restricted, or moves records into it, is told to ask). Each must be a member of the
+    group (every user is one of Basis). Audited when the list changes; False if it did not."""
+    require_admin(actor)
+    _check_users(data.user_ids, "contact_ids")
+    members = set(member_ids(group))
+    if outside := [uid for uid in data.user_ids if uid not in members]:
+        user = db.session.get(User, min(outside))
+        raise _invalid("contact_ids", _l("%(name)s is not a member of the group.", name=user.name))
+    before = contact_ids(group.id)
+    if set(before) == set(data.user_ids):
+        return False
+    db.session.execute(delete(group_contacts).where(group_contacts.c.group_id == group.id))
+    if data.user_ids:
+        db.session.execute(group_contacts.insert(), [{"group_id": group.id, "user_id": uid}
+                                                     for uid in sorted(data.user_ids)])
+    db.session.expire(group, ["contacts"])
+    names = list(db.session.scalars(select(User.name).where(User.id.in_(data.user_ids)).order_by(User.name)))
+    audit(actor, "contacts_set", group=group.name, group_id=group.id, users=names,
+          user_ids=sorted(data.user_ids))
+    return True
+
+
+def _check_users(user_ids: list[int], field: str = "member_ids") -> None:
     """Every user named exists (an unknown id is refused, never skipped)."""
     known = set(db.session.scalars(select(User.id).where(User.id.in_(user_ids)))) if user_ids else set()
     if unknown := set(user_ids) - known:
-        raise _invalid("member_ids", _l("There is no user with the id %(id)s.", id=min(unknown)))
+        raise _invalid(field, _l("There is no user with the id %(id)s.", id=min(unknown)))
 
 
 def set_default_group(actor, user: User, group_id: int | None) -> None:

@@ -20,7 +20,8 @@ from ..settings.forms import ROLE_LABELS, GroupDeleteForm, GroupForm
 from ..visibility import current_viewer
 from . import services
 from .models import BASIS_ID, Group
-from .schemas import GroupCreate, GroupDelete, GroupUpdate, MemberChange
+from .queries import contact_ids
+from .schemas import ContactChange, GroupCreate, GroupDelete, GroupUpdate, MemberChange
 
 bp = admin_blueprint("groups", __name__)
 
@@ -104,7 +105,7 @@ def _edit_page(group: Group, form: GroupForm, impact=None, added_impact=None):
     q = request.args.get("q", "")
     return render_template("settings/group_form.html", group=group, form=form, impact=impact,
                            q=q, candidates=services.member_candidates(current_viewer(), group, q),
-                           added_impact=added_impact,
+                           added_impact=added_impact, contact_ids=set(contact_ids(group.id)),
                            counts=services.record_counts([group.id]).get(group.id, {}))
 
 
@@ -149,6 +150,21 @@ def remove_members(group_id: int):
     else:
         db.session.commit()
         flash(ngettext("%(num)s member removed.", "%(num)s members removed.", removed), "success")
+    return redirect(url_for("groups.edit", group_id=group_id))
+
+
+@bp.post("/groups/<int:group_id>/contacts")
+def set_contacts(group_id: int):
+    """Name the ticked members as the group's contact persons (whom to ask about its records)."""
+    group = db.session.get(Group, group_id) or abort(404)
+    try:
+        services.set_contacts(current_viewer(), group, ContactChange.parse({"user_ids": _member_ids_posted()}))
+    except Refused as refused:
+        db.session.rollback()
+        flash_refusal(refused)
+    else:
+        db.session.commit()
+        flash(_("Contact persons saved."), "success")
     return redirect(url_for("groups.edit", group_id=group_id))
 
 

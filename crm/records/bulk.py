@@ -32,6 +32,7 @@ from ..audit.models import AuditEntry
 from ..common import to_id, to_int
 from ..errors import Refused
 from ..extensions import db
+from ..groups.queries import contact_names
 from ..htmx import is_htmx, redirect_htmx, targets
 from ..jobs.services import start_assignment, start_undo
 from ..visibility import Viewer, current_viewer, fully_visible_to
@@ -179,6 +180,7 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         ids = sel.ids_select(viewer)
         ctx = {"groups": groups, "group": group, "cascade": cascade, "selected": selected,
                "leaving": group is not None and not viewer.is_member(group.id)}
+        ctx["contacts"] = contact_names(group.id) if ctx["leaving"] else []
         if step in ("confirm", "run") and group is None:
             ctx["error"] = _("Choose one of the groups offered.") if raw else _("Choose a group.")
             step, status = "choose", 422

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from ..common import to_int
 from ..errors import Refused, apply_to_form
 from ..extensions import db
+from ..groups.queries import contact_names
 from ..htmx import redirect_htmx, targets
 from ..visibility import current_viewer, fully_visible_to
 from . import queries
@@ -62,7 +63,8 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
     def detail(record_id: int):
         record = load_record(rtype, record_id)
         if isinstance(record, RestrictedRecord):
-            return render_template("records/restricted.html", rtype=rtype, record=record)
+            return render_template("records/restricted.html", rtype=rtype, record=record,
+                                   contacts=contact_names(record.group_id))
         return render_template("records/detail.html", **detail_context(rtype, record))
 
     @bp.get("/<int:record_id>/access")

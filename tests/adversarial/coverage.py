@@ -113,6 +113,8 @@ WRITE: dict[tuple[str, str], Write] = {
     ("POST", "/settings/groups/<int:group_id>/members/remove"): Write("admin_only", "non-admins: 403",
                                                                       {"ids": "group"}),
     ("POST", "/settings/groups/<int:group_id>/delete"): Write("admin_only", "non-admins: 403", {"ids": "group"}),
+    ("POST", "/settings/groups/<int:group_id>/contacts"): Write("admin_only", "non-admins: 403",
+                                                                {"ids": "group"}),
     ("POST", "/settings/users/new"): Write("admin_only", "non-admins: 403"),
     ("POST", "/settings/users/<int:user_id>"): Write("admin_only", "non-admins: 403", {"ids": "user"}),
     ("POST", "/settings/users/<int:user_id>/delete"): Write("admin_only", "non-admins: 403", {"ids": "user"}),

@@ -657,6 +657,8 @@ def write_admin_only(run: Run, b: Browser, method: str, rule: str, params: dict)
             page = "/settings/groups"
         if "/members/" in rule:
             page = url.rsplit("/members/", 1)[0]  # the add and remove forms are on the group's page
+        if rule.endswith("/contacts"):
+            page = url.removesuffix("/contacts")  # so is the form naming the contact persons
         _submit(run, b, page, url, rule, changes, allow=allow)
 
 
