@@ -77,7 +77,7 @@ from .auth.models import RateCounter, User, UserSession
 from .common import RECORD_KEYS
 from .customfields.models import CustomField, CustomFieldValue, custom_field_shares
 from .extensions import db
-from .groups.models import BASIS_ID, Group, TypeDefault, group_members
+from .groups.models import BASIS_ID, Group, HandOver, TypeDefault, group_members
 from .imports.models import ImportItem, ImportJob
 from .jobs.models import Job
 from .listviews.models import SavedView
@@ -482,6 +482,7 @@ SCOPES: dict[type, Scope] = {
     Group: NoRecordData("group names: a restricted record shows its group's name anyway"),
     Account: NoRecordData("the account name and the extension switches"),
     TypeDefault: NoRecordData("the group new records of a type go to: no record field"),
+    HandOver: NoRecordData("which group's members may hand records over to which group: no record field"),
     CustomField: NoRecordData("field definitions (name, kind, options), never values"),
     SavedView: NoRecordData("a list filter a user saved (what they typed or picked): run as whoever "
                             "opens it; whose views one is offered is crm.listviews.services' rule"),

@@ -33,8 +33,12 @@ from ..groups.schemas import (
     ReviewGroup,
     ReviewUser,
     TypeChange,
+    TypeDefaultList,
+    TypeDefaultOut,
+    TypeDefaultSet,
     UserImpactOut,
 )
+from ..records.types import TYPES
 from ..settings import services as settings
 from ..settings.schemas import SettingsUpdate
 from ..users import services as users
@@ -206,6 +210,29 @@ def access_review():
                           group_ids=sorted({BASIS_ID} | state.members.get(p.id, frozenset())),
                           counts={key: _levels(levels) for key, levels in counts[p.id].items()})
                for p in state.users]))
+
+
+# -- default group per record type ---------------------------------------------------------------
+
+def _type_defaults() -> TypeDefaultList:
+    defaults = groups.type_defaults()
+    return TypeDefaultList(items=[
+        TypeDefaultOut(record_type=key, group_id=td.group_id if td else None, allow_own=bool(td and td.allow_own))
+        for key in TYPES for td in [defaults.get(key)]])
+
+
+@bp.get("/type-defaults")
+@admin_only
+def type_defaults_get():
+    return _json(_type_defaults())
+
+
+@bp.patch("/type-defaults")
+@admin_only
+def type_defaults_set():
+    groups.set_type_default(g.viewer, TypeDefaultSet.parse(json_body()))
+    db.session.commit()
+    return _json(_type_defaults())
 
 
 # -- custom fields -----------------------------------------------------------------------------

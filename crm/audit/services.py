@@ -26,7 +26,7 @@ ACTIONS = (
     "member_removed", "field_created", "field_renamed", "field_deleted", "field_shared",
     "group_assigned", "assignment_undone", "user_created", "user_changed", "user_deleted", "default_group_set",
     "import", "import_undone", "sessions_ended", "records_deleted", "records_restored", "records_purged",
-    "contacts_set", "type_default_set",
+    "contacts_set", "type_default_set", "handover_set", "handover_removed",
 )
 
 

@@ -61,3 +61,17 @@ class TypeDefault(db.Model):
     record_type: Mapped[str] = mapped_column(String(10), primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     allow_own: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HandOver(db.Model):
+    """A hand-over target (issue 18, Meier): members of ``source`` may move records of ``source``
+    into ``target`` although they are not members of it (e.g. Leads -> Company, labelled "An
+    Company übergeben"). The records then leave their view (:mod:`crm.records.assign`)."""
+
+    __tablename__ = "handover_targets"
+
+    source_group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    target_group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True,
+                                                 index=True)
+    #: what the action is called ("An Company übergeben"); empty: "Hand over to <target>"
+    label: Mapped[str] = mapped_column(String(80), default="")

@@ -10,6 +10,9 @@ from ..schematypes import Id, Ids, Input, line
 
 Name = line(80)
 
+#: the record types a default group can be set for
+RECORD_TYPES = ("company", "person", "deal", "project")
+
 
 class GroupCreate(Input):
     name: Name
@@ -35,6 +38,33 @@ class ContactChange(Input):
     """The complete list of a group's contact persons (members of it; may be empty)."""
 
     user_ids: Ids = []
+
+
+class TypeDefaultSet(Input):
+    """The group new records of one type go to, whoever creates them (``group_id`` null: none, the
+    creator's default applies); ``allow_own``: a creator may choose one of their groups instead."""
+
+    record_type: Literal[RECORD_TYPES]
+    group_id: Id | None = None
+    allow_own: bool = False
+
+
+class HandOverSet(Input):
+    """A hand-over target of a group: its members may move its records into ``target_id``;
+    ``label`` names the action ("An Company übergeben"; empty: "Hand over to <target>")."""
+
+    target_id: Id
+    label: line(80) = ""
+
+
+class TypeDefaultOut(BaseModel):
+    record_type: str
+    group_id: int | None
+    allow_own: bool
+
+
+class TypeDefaultList(BaseModel):
+    items: list[TypeDefaultOut]
 
 
 class GroupDelete(Input):

@@ -17,9 +17,18 @@ from ..records.services import GroupsOff, groups_off_message, groups_on
 from ..records.types import TYPES
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import unscoped
-from .models import BASIS_ID, Group, group_contacts, group_members
+from .models import BASIS_ID, Group, HandOver, TypeDefault, group_contacts, group_members
 from .queries import AccessState, UserImpact, contact_ids, current_state, impact, level_counts
-from .schemas import ContactChange, GroupCreate, GroupDelete, GroupUpdate, ImpactRequest, MemberChange
+from .schemas import (
+    ContactChange,
+    GroupCreate,
+    GroupDelete,
+    GroupUpdate,
+    HandOverSet,
+    ImpactRequest,
+    MemberChange,
+    TypeDefaultSet,
+)
 
 
 def _invalid(field: str, message) -> Invalid:
@@ -167,6 +176,11 @@ def delete_group(actor, group: Group, data: GroupDelete) -> dict[str, int]:
             )
             moved[TYPES[key].plural] = result.rowcount
     db.session.execute(update(User).where(User.default_group_id == group.id).values(default_group_id=None))
+    # (the foreign keys would take these along; said here, like the users' default group above)
+    db.session.execute(delete(TypeDefault).where(TypeDefault.group_id == group.id))
+    db.session.execute(delete(group_contacts).where(group_contacts.c.group_id == group.id))
+    db.session.execute(delete(HandOver).where(
+        (HandOver.source_group_id == group.id) | (HandOver.target_group_id == group.id)))
     audit(actor, "group_deleted", group=group.name, group_id=group.id,
           moved_to=move_to.name if move_to else None, counts=moved)
     db.session.delete(group)
@@ -307,6 +321,79 @@ def set_default_group(actor, user: User, group_id: int | None) -> None:
     user.default_group_id = group_id
     name = db.session.get(Group, group_id).name if group_id else None
     audit(actor, "default_group_set", user=user.email, user_id=user.id, group=name)
+
+
+def handovers_of(group: Group) -> list[tuple[Group, str]]:
+    """The hand-over targets of ``group``: (target group, label), by the target's name."""
+    return [(target, label) for target, label in db.session.execute(
+        select(Group, HandOver.label).join(HandOver, HandOver.target_group_id == Group.id)
+        .where(HandOver.source_group_id == group.id).order_by(Group.name))]
+
+
+def set_handover(actor, group: Group, data: HandOverSet) -> None:
+    """Allow the members of ``group`` to hand its records over to ``data.target_id`` (or relabel
+    that hand-over). Audited."""
+    require_admin(actor)
+    target = db.session.get(Group, data.target_id)
+    if target is None:
+        raise _invalid("target_id", _l("There is no such group."))
+    if target.id == group.id:
+        raise _invalid("target_id", _l("Choose another group."))
+    label = " ".join(data.label.split())
+    current = db.session.get(HandOver, (group.id, target.id))
+    if current is not None and current.label == label:
+        return
+    if current is None:
+        db.session.add(HandOver(source_group_id=group.id, target_group_id=target.id, label=label))
+    else:
+        current.label = label
+    audit(actor, "handover_set", group=group.name, group_id=group.id, target=target.name, target_id=target.id,
+          label=label)
+    db.session.flush()
+
+
+def remove_handover(actor, group: Group, target_id: int) -> bool:
+    """No longer let the members of ``group`` hand records over to ``target_id``; False if they
+    could not. Audited."""
+    require_admin(actor)
+    current = db.session.get(HandOver, (group.id, target_id))
+    if current is None:
+        return False
+    target = db.session.get(Group, target_id)
+    db.session.delete(current)
+    audit(actor, "handover_removed", group=group.name, group_id=group.id, target=target.name, target_id=target_id)
+    db.session.flush()
+    return True
+
+
+def type_defaults() -> dict[str, TypeDefault]:
+    """The default group per record type that has one (record type key -> its setting)."""
+    return {td.record_type: td for td in db.session.scalars(select(TypeDefault))}
+
+
+def set_type_default(actor, data: TypeDefaultSet) -> bool:
+    """Set (or, with no ``group_id``, remove) the group new records of ``data.record_type`` go to,
+    whoever creates them (:func:`crm.records.services.group_for_new` applies it). Audited when it
+    changes; False if it did not."""
+    require_admin(actor)
+    if data.group_id is not None and db.session.get(Group, data.group_id) is None:
+        raise _invalid("group_id", _l("There is no such group."))
+    current = db.session.get(TypeDefault, data.record_type)
+    allow_own = data.allow_own if data.group_id is not None else False
+    if (current.group_id if current else None) == data.group_id and (
+            current is None or current.allow_own == allow_own):
+        return False
+    if data.group_id is None:
+        db.session.delete(current)
+    elif current is None:
+        db.session.add(TypeDefault(record_type=data.record_type, group_id=data.group_id, allow_own=allow_own))
+    else:
+        current.group_id, current.allow_own = data.group_id, allow_own
+    name = db.session.get(Group, data.group_id).name if data.group_id else None
+    audit(actor, "type_default_set", record_type=data.record_type, group=name, group_id=data.group_id,
+          allow_own=allow_own)
+    db.session.flush()
+    return True
 
 
 # --------------------------------------------------------------------------------------------
