@@ -127,11 +127,13 @@ def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None, *, l
     ``key``: the record type, whose default group (:func:`type_default`) a new record goes to even
     if the creator is not a member of it; another group only if the admin allows creators to choose
     one of their own (refused otherwise, with the same answer for every group)."""
+    td = type_default(key)
     default = default_group_id(viewer, user, parent, key)
     if group_id is None or group_id == default:
+        if td is not None and lock and lock_group(default) is None:  # deleted meanwhile
+            raise _no_such_group()
         return default
     require_groups_on(viewer)
-    td = type_default(key)
     if td is not None and not td.allow_own:
         raise _no_such_group()
     return _check_group(viewer, group_id, lock=lock)
