@@ -184,7 +184,11 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
                 groups.append(target)
         group = next((g for g in groups if g.id == group_id), None)
         ids = sel.ids_select(viewer)
+        # opened from a record's page (its hand-over button): done, it goes to the list, where the
+        # dialog's answer has its place (the record may have left the user's view)
+        from_detail = request.form.get("origin") == "detail"
         ctx = {"groups": groups, "group": group, "cascade": cascade, "selected": selected, "handovers": handovers,
+               "from_detail": from_detail,
                "leaving": group is not None and not viewer.is_member(group.id)}
         ctx["contacts"] = contact_names(group.id) if ctx["leaving"] else []
         if step in ("confirm", "run") and group is None:
@@ -220,6 +224,9 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
                                            group=group.name)
                 else:
                     message = _("Nothing changed: the records are in %(group)s already.", group=group.name)
+                if from_detail:
+                    flash(message, "success")
+                    return redirect_htmx(url_for(f"{rtype.plural}.index"))
                 return _done(rtype, sel, message, entry_id=result["audit_id"])
         counts = preview(rtype, ids, viewer, group.id if group else None,
                          list(CASCADE) if rtype.key == "company" else ())
