@@ -89,6 +89,16 @@ def test_the_agent_hands_a_lead_over_and_it_leaves_their_view(client, make, meie
     assert db.session.get(Company, m["lead"].id).group_id == m["company"].id
 
 
+def test_hand_over_from_the_records_page_ends_on_the_list(client, make, meier):
+    m = meier
+    make.login(client, m["agent"])
+    confirm = assign(client, [m["lead"].id], m["company"].id, step="confirm", origin="detail")
+    assert 'name="origin" value="detail"' in confirm.text
+    done = assign(client, [m["lead"].id], m["company"].id, origin="detail")
+    assert done.status_code == 204 and done.headers["HX-Redirect"].endswith("/companies")
+    assert "Der Gruppe Company zugewiesen" in client.get("/companies").text
+
+
 def test_hand_over_moves_only_records_of_the_source_group(client, make, meier):
     m = meier
     make.login(client, m["agent"])
