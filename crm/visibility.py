@@ -78,7 +78,7 @@ from .common import RECORD_KEYS
 from .customfields.models import CustomField, CustomFieldValue, custom_field_shares
 from .extensions import db
 from .files.models import Attachment
-from .groups.models import BASIS_ID, Group, group_members
+from .groups.models import BASIS_ID, Group, HandOver, TypeDefault, group_members
 from .history.models import FieldChange, RecordEvent
 from .imports.models import ImportItem, ImportJob
 from .jobs.models import Job
@@ -488,6 +488,8 @@ SCOPES: dict[type, Scope] = {
                        "(responsible, assignee, author); no record field"),
     Group: NoRecordData("group names: a restricted record shows its group's name anyway"),
     Account: NoRecordData("the account name and the extension switches"),
+    TypeDefault: NoRecordData("the group new records of a type go to: no record field"),
+    HandOver: NoRecordData("which group's members may hand records over to which group: no record field"),
     CustomField: NoRecordData("field definitions (name, kind, options), never values"),
     SavedView: NoRecordData("a list filter a user saved (what they typed or picked): run as whoever "
                             "opens it; whose views one is offered is crm.listviews.services' rule"),
@@ -499,6 +501,7 @@ SCOPES: dict[type, Scope] = {
 CORE_TABLES: dict[str, Scope] = {
     "group_members": NoRecordData("who is in which group: no record field"),
     "custom_field_shares": NoRecordData("which field is shared with which group: no record field"),
+    "group_contacts": NoRecordData("whom to ask about a group's records: no record field"),
 }
 
 

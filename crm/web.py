@@ -165,6 +165,8 @@ def init_web(app: Flask) -> None:
         "records_deleted": _l("Moved to the recycle bin"),
         "records_restored": _l("Restored from the recycle bin"), "records_purged": _l("Recycle bin emptied"),
         "file_uploaded": _l("File uploaded"), "file_deleted": _l("File deleted"),
+        "contacts_set": _l("Contact persons set"), "type_default_set": _l("Default group of a type set"),
+        "handover_set": _l("Hand-over allowed"), "handover_removed": _l("Hand-over removed"),
     }
     list_columns = {
         "company": [_l("Website"), _l("Tags"), _l("Responsible"), _l("Last change")],

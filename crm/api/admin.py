@@ -19,6 +19,7 @@ from ..customfields.schemas import FieldCreate, FieldList, FieldOut, FieldUpdate
 from ..extensions import db
 from ..groups import services as groups
 from ..groups.models import BASIS_ID, Group
+from ..groups.queries import contact_ids
 from ..groups.schemas import (
     AccessReviewOut,
     GroupCreate,
@@ -32,8 +33,12 @@ from ..groups.schemas import (
     ReviewGroup,
     ReviewUser,
     TypeChange,
+    TypeDefaultList,
+    TypeDefaultOut,
+    TypeDefaultSet,
     UserImpactOut,
 )
+from ..records.types import TYPES
 from ..settings import services as settings
 from ..settings.schemas import SettingsUpdate
 from ..users import services as users
@@ -120,7 +125,7 @@ def users_delete(user_id: int):
 
 def group_out(group: Group) -> GroupOut:
     return GroupOut(id=group.id, name=group.name, builtin=bool(group.builtin or group.id == BASIS_ID),
-                    member_ids=groups.member_ids(group))
+                    member_ids=groups.member_ids(group), contact_ids=contact_ids(group.id))
 
 
 def _group_or_404(group_id: int) -> Group:
@@ -205,6 +210,29 @@ def access_review():
                           group_ids=sorted({BASIS_ID} | state.members.get(p.id, frozenset())),
                           counts={key: _levels(levels) for key, levels in counts[p.id].items()})
                for p in state.users]))
+
+
+# -- default group per record type ---------------------------------------------------------------
+
+def _type_defaults() -> TypeDefaultList:
+    defaults = groups.type_defaults()
+    return TypeDefaultList(items=[
+        TypeDefaultOut(record_type=key, group_id=td.group_id if td else None, allow_own=bool(td and td.allow_own))
+        for key in TYPES for td in [defaults.get(key)]])
+
+
+@bp.get("/type-defaults")
+@admin_only
+def type_defaults_get():
+    return _json(_type_defaults())
+
+
+@bp.patch("/type-defaults")
+@admin_only
+def type_defaults_set():
+    groups.set_type_default(g.viewer, TypeDefaultSet.parse(json_body()))
+    db.session.commit()
+    return _json(_type_defaults())
 
 
 # -- custom fields -----------------------------------------------------------------------------

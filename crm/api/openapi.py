@@ -16,7 +16,7 @@ from ..history.schemas import HistoryEntryOut
 from ..jobs.schemas import JobOut
 from ..notes.schemas import NoteInput, NoteOut, NotePatch
 from ..records.queries import STATE_FILTERS
-from ..records.schemas import CREATE, FULL_OUT, PATCH, RESTRICTED_OUT
+from ..records.schemas import CREATE, ELSEWHERE_OUT, FULL_OUT, PATCH, RESTRICTED_OUT
 from ..records.trash import RETENTION_DAYS
 from ..records.types import TYPES, RecordType
 from ..tasks.schemas import TaskOut, TaskPatch
@@ -36,6 +36,7 @@ def record_schemas(rtype: RecordType, schemas: dict) -> dict:
     return {
         f"{name}Full": model_schema(FULL_OUT[rtype.key], schemas, mode="serialization"),
         f"{name}Restricted": model_schema(RESTRICTED_OUT[rtype.key], schemas, mode="serialization"),
+        f"{name}Elsewhere": model_schema(ELSEWHERE_OUT[rtype.key], schemas, mode="serialization"),
         name: {"oneOf": [ref(f"{name}Full"), ref(f"{name}Restricted")]},
         f"{name}List": obj({"items": {"type": "array", "items": ref(name)}, "page": {"type": "integer"},
                             "per_page": {"type": "integer"}, "has_more": {"type": "boolean"}}),
@@ -88,7 +89,10 @@ def record_paths(rtype: RecordType) -> dict:
     return {
         base: {
             "get": op(f"List {rtype.plural}", _json(ref(f"{name}List")), "422", params=list_params, tag=tag),
-            "post": op(f"Create a {rtype.key}", _json(ref(f"{name}Full"), "Created"), "409",
+            "post": op(f"Create a {rtype.key}: the record as you now see it; in the type's default group "
+                       "(Settings -> Gruppen) that you are not a member of, only its id and group",
+                       _json({"oneOf": [ref(f"{name}Full"), ref(f"{name}Restricted"), ref(f"{name}Elsewhere")]},
+                             "Created"), "409",
                        body=ref(f"{name}Create"), tag=tag, ok_status="201"),
         },
         f"{base}/{{record_id}}": {

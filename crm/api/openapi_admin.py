@@ -7,15 +7,27 @@ from __future__ import annotations
 from pydantic.json_schema import models_json_schema
 
 from ..customfields.schemas import FieldCreate, FieldList, FieldOut, FieldUpdate
-from ..groups.schemas import AccessReviewOut, GroupCreate, GroupList, GroupOut, GroupUpdate, ImpactOut, ImpactRequest
+from ..groups.schemas import (
+    AccessReviewOut,
+    GroupCreate,
+    GroupList,
+    GroupOut,
+    GroupUpdate,
+    ImpactOut,
+    ImpactRequest,
+    TypeDefaultList,
+    TypeDefaultSet,
+)
 from ..settings.schemas import SettingsOut, SettingsUpdate
 from ..users.schemas import UserCreate, UserList, UserOut, UserUpdate
 from .oas import ID_SCHEMA, NO_CONTENT, _json, op, path_id, query, ref
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
-INPUTS = (UserCreate, UserUpdate, GroupCreate, GroupUpdate, FieldCreate, FieldUpdate, SettingsUpdate, ImpactRequest)
-OUTPUTS = (UserOut, UserList, GroupOut, GroupList, FieldOut, FieldList, SettingsOut, ImpactOut, AccessReviewOut)
+INPUTS = (UserCreate, UserUpdate, GroupCreate, GroupUpdate, FieldCreate, FieldUpdate, SettingsUpdate, ImpactRequest,
+          TypeDefaultSet)
+OUTPUTS = (UserOut, UserList, GroupOut, GroupList, FieldOut, FieldList, SettingsOut, ImpactOut, AccessReviewOut,
+           TypeDefaultList)
 
 
 def admin_schemas() -> dict:
@@ -69,6 +81,14 @@ def admin_paths() -> dict:
         "/access-review": {
             "get": op("Access review: every active user's groups and counts of records seen full / "
                       "restricted / hidden per type (admins)", _json(ref("AccessReviewOut")), "403", tag="admin"),
+        },
+        "/type-defaults": {
+            "get": op("The default group of each record type: new records go there, whoever creates them; "
+                      "`allow_own`: a creator may choose one of their groups instead (admins)",
+                      _json(ref("TypeDefaultList")), "403", tag="admin"),
+            "patch": op("Set or (with a null `group_id`) remove the default group of one record type, "
+                        "audited (admins)", _json(ref("TypeDefaultList")), "403",
+                        body=ref("TypeDefaultSet"), tag="admin"),
         },
         "/custom-fields": {
             "get": op("All custom fields (admins)", _json(ref("FieldList")), "403", tag="admin"),

@@ -23,9 +23,10 @@ from ..notes.services import add_note
 from ..records import queries
 from ..records.assign import CASCADE, assign_group
 from ..records.loaders import load_record
-from ..records.schemas import record_input
+from ..records.schemas import ELSEWHERE_OUT, dump, record_input
 from ..records.services import create_record, delete_records, update_record
 from ..records.types import TYPES, RecordType
+from ..visibility import HIDDEN
 from .base import ID as ID_RULE
 from .base import api_user, bp
 from .bodies import (
@@ -99,9 +100,15 @@ def register(rtype: RecordType) -> None:
     def create():
         data = record_input(rtype.key, _without(json_body(), (*READ_ONLY, "version")))
         obj = create_record(rtype, data, g.viewer, api_user())
+        record_id, group_id, group_name = obj.id, obj.group_id, obj.group.name
         db.session.commit()
-        body = record_json(rtype, load_record(rtype, obj.id), g.viewer)
-        return jsonify(body), 201, {"Location": url_for(f"api.{plural}_get", record_id=obj.id)}
+        if g.viewer.level(rtype.key, group_id) == HIDDEN:
+            # the type's default group, which the creator is not in: gone from their view
+            body = dump(ELSEWHERE_OUT[rtype.key], {"id": record_id, "type": rtype.key, "access": "hidden",
+                                                   "group": {"id": group_id, "name": group_name}})
+        else:
+            body = record_json(rtype, load_record(rtype, record_id), g.viewer)
+        return jsonify(body), 201, {"Location": url_for(f"api.{plural}_get", record_id=record_id)}
 
     def get(record_id: int):
         return jsonify(record_json(rtype, load_record(rtype, record_id), g.viewer))

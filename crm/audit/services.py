@@ -4,7 +4,8 @@ the change they describe, or not at all.
 Not every write is audited. What is (the actions in :data:`ACTIONS`):
 
 * the group system: the extension switch, groups created / renamed / deleted, every membership
-  added or removed, a user's default group, custom fields created / renamed / deleted / shared;
+  added or removed, a group's contact persons, a user's default group, the default group of a record
+  type, custom fields created / renamed / deleted / shared;
 * users: created (page, API, command line), changed (role, name, e-mail, active, password), their
   sessions ended;
 * records changing group: a bulk assignment (with what it moved, for its undo) and its undo, and a
@@ -27,6 +28,7 @@ ACTIONS = (
     "group_assigned", "assignment_undone", "user_created", "user_changed", "user_deleted", "default_group_set",
     "import", "import_undone", "sessions_ended", "records_deleted", "records_restored", "records_purged",
     "file_uploaded", "file_deleted",
+    "contacts_set", "type_default_set", "handover_set", "handover_removed",
 )
 
 

@@ -34,7 +34,26 @@ from ..visibility import (
     not_trashed,
     unscoped,
 )
-from .models import BASIS_ID, Group, group_members
+from .models import BASIS_ID, Group, group_contacts, group_members
+
+
+def contact_ids(group_id: int) -> list[int]:
+    """The ids of a group's contact persons (active or not), in order."""
+    return list(db.session.scalars(
+        select(group_contacts.c.user_id).where(group_contacts.c.group_id == group_id)
+        .order_by(group_contacts.c.user_id)))
+
+
+def contact_names(group_id: int | None) -> list[str]:
+    """Whom to ask about the records of a group: the names of its active contact persons, by name
+    (none for no group). Shown to anyone who sees the group's name: on a restricted record and
+    in the warning before records move into a group one is not a member of."""
+    if group_id is None:
+        return []
+    return list(db.session.scalars(
+        select(User.name).join(group_contacts, group_contacts.c.user_id == User.id)
+        .where(group_contacts.c.group_id == group_id, User.active.is_(True)).order_by(User.name, User.id)))
+
 
 #: users per statement: each brings its group ids as bound parameters (SQLite takes 32,766)
 CHUNK = 40

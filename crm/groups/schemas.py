@@ -10,6 +10,9 @@ from ..schematypes import Id, Ids, Input, line
 
 Name = line(80)
 
+#: the record types a default group can be set for
+RECORD_TYPES = ("company", "person", "deal", "project")
+
 
 class GroupCreate(Input):
     name: Name
@@ -17,16 +20,51 @@ class GroupCreate(Input):
 
 
 class GroupUpdate(Input):
-    """Only what is sent changes: a new name, the complete member list, or both."""
+    """Only what is sent changes: a new name, the complete member list, the complete list of
+    contact persons (members whom users are told to ask about the group's records), or several."""
 
     name: Name = None
     member_ids: Ids = None
+    contact_ids: Ids = None
 
 
 class MemberChange(Input):
     """Users to add to a group or take out of it, many at once."""
 
     user_ids: Annotated[Ids, Field(min_length=1)]
+
+
+class ContactChange(Input):
+    """The complete list of a group's contact persons (members of it; may be empty)."""
+
+    user_ids: Ids = []
+
+
+class TypeDefaultSet(Input):
+    """The group new records of one type go to, whoever creates them (``group_id`` null: none, the
+    creator's default applies); ``allow_own``: a creator may choose one of their groups instead."""
+
+    record_type: Literal[RECORD_TYPES]
+    group_id: Id | None = None
+    allow_own: bool = False
+
+
+class HandOverSet(Input):
+    """A hand-over target of a group: its members may move its records into ``target_id``;
+    ``label`` names the action ("An Company übergeben"; empty: "Hand over to <target>")."""
+
+    target_id: Id
+    label: line(80) = ""
+
+
+class TypeDefaultOut(BaseModel):
+    record_type: str
+    group_id: int | None
+    allow_own: bool
+
+
+class TypeDefaultList(BaseModel):
+    items: list[TypeDefaultOut]
 
 
 class GroupDelete(Input):
@@ -42,6 +80,8 @@ class GroupOut(BaseModel):
     name: str
     builtin: bool
     member_ids: list[int]
+    #: the members named as whom to ask about the group's records
+    contact_ids: list[int] = []
 
 
 class GroupList(BaseModel):

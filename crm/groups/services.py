@@ -17,9 +17,18 @@ from ..records.services import GroupsOff, groups_off_message, groups_on
 from ..records.types import TYPES
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import unscoped
-from .models import BASIS_ID, Group, group_members
-from .queries import AccessState, UserImpact, current_state, impact, level_counts
-from .schemas import GroupCreate, GroupDelete, GroupUpdate, ImpactRequest, MemberChange
+from .models import BASIS_ID, Group, HandOver, TypeDefault, group_contacts, group_members
+from .queries import AccessState, UserImpact, contact_ids, current_state, impact, level_counts
+from .schemas import (
+    ContactChange,
+    GroupCreate,
+    GroupDelete,
+    GroupUpdate,
+    HandOverSet,
+    ImpactRequest,
+    MemberChange,
+    TypeDefaultSet,
+)
 
 
 def _invalid(field: str, message) -> Invalid:
@@ -96,11 +105,13 @@ def update_group(actor, group: Group, data: GroupUpdate) -> None:
     if group.id == BASIS_ID:
         if data.name is not None and _clean_name(data.name) != group.name:
             raise _invalid("name", _l("Basis cannot be renamed."))
-        return
-    if data.name is not None:
-        _rename(actor, group, data.name)
-    if data.member_ids is not None:
-        set_members(actor, group, data.member_ids)
+    else:
+        if data.name is not None:
+            _rename(actor, group, data.name)
+        if data.member_ids is not None:
+            set_members(actor, group, data.member_ids)
+    if data.contact_ids is not None:  # after the members: a contact must be one
+        set_contacts(actor, group, ContactChange(user_ids=data.contact_ids))
 
 
 def record_counts(group_ids: list[int] | None = None, *, trashed: bool = False) -> dict[int, dict[str, int]]:
@@ -165,6 +176,11 @@ def delete_group(actor, group: Group, data: GroupDelete) -> dict[str, int]:
             )
             moved[TYPES[key].plural] = result.rowcount
     db.session.execute(update(User).where(User.default_group_id == group.id).values(default_group_id=None))
+    # (the foreign keys would take these along; said here, like the users' default group above)
+    db.session.execute(delete(TypeDefault).where(TypeDefault.group_id == group.id))
+    db.session.execute(delete(group_contacts).where(group_contacts.c.group_id == group.id))
+    db.session.execute(delete(HandOver).where(
+        (HandOver.source_group_id == group.id) | (HandOver.target_group_id == group.id)))
     audit(actor, "group_deleted", group=group.name, group_id=group.id,
           moved_to=move_to.name if move_to else None, counts=moved)
     db.session.delete(group)
@@ -203,6 +219,11 @@ def remove_member(actor, group: Group, user: User) -> bool:
     )
     if not result.rowcount:
         return False
+    # a contact person of the group is one of its members (set_contacts): no longer
+    db.session.execute(
+        delete(group_contacts).where(group_contacts.c.group_id == group.id, group_contacts.c.user_id == user.id)
+    )
+    db.session.expire(group, ["contacts"])
     audit(actor, "member_removed", group=group.name, group_id=group.id, user=user.email, user_id=user.id)
     return True
 
@@ -259,11 +280,35 @@ def set_members(actor, group: Group, user_ids: list[int]) -> None:
     db.session.expire(group, ["members"])
 
 
-def _check_users(user_ids: list[int]) -> None:
+def set_contacts(actor, group: Group, data: ContactChange) -> bool:
+    """Make ``data.user_ids`` exactly the group's contact persons (whom a user who sees one of its
+    records restricted, or moves records into it, is told to ask). Each must be a member of the
+    group (every user is one of Basis). Audited when the list changes; False if it did not."""
+    require_admin(actor)
+    _check_users(data.user_ids, "contact_ids")
+    members = set(member_ids(group))
+    if outside := [uid for uid in data.user_ids if uid not in members]:
+        user = db.session.get(User, min(outside))
+        raise _invalid("contact_ids", _l("%(name)s is not a member of the group.", name=user.name))
+    before = contact_ids(group.id)
+    if set(before) == set(data.user_ids):
+        return False
+    db.session.execute(delete(group_contacts).where(group_contacts.c.group_id == group.id))
+    if data.user_ids:
+        db.session.execute(group_contacts.insert(), [{"group_id": group.id, "user_id": uid}
+                                                     for uid in sorted(data.user_ids)])
+    db.session.expire(group, ["contacts"])
+    names = list(db.session.scalars(select(User.name).where(User.id.in_(data.user_ids)).order_by(User.name)))
+    audit(actor, "contacts_set", group=group.name, group_id=group.id, users=names,
+          user_ids=sorted(data.user_ids))
+    return True
+
+
+def _check_users(user_ids: list[int], field: str = "member_ids") -> None:
     """Every user named exists (an unknown id is refused, never skipped)."""
     known = set(db.session.scalars(select(User.id).where(User.id.in_(user_ids)))) if user_ids else set()
     if unknown := set(user_ids) - known:
-        raise _invalid("member_ids", _l("There is no user with the id %(id)s.", id=min(unknown)))
+        raise _invalid(field, _l("There is no user with the id %(id)s.", id=min(unknown)))
 
 
 def set_default_group(actor, user: User, group_id: int | None) -> None:
@@ -276,6 +321,79 @@ def set_default_group(actor, user: User, group_id: int | None) -> None:
     user.default_group_id = group_id
     name = db.session.get(Group, group_id).name if group_id else None
     audit(actor, "default_group_set", user=user.email, user_id=user.id, group=name)
+
+
+def handovers_of(group: Group) -> list[tuple[Group, str]]:
+    """The hand-over targets of ``group``: (target group, label), by the target's name."""
+    return [(target, label) for target, label in db.session.execute(
+        select(Group, HandOver.label).join(HandOver, HandOver.target_group_id == Group.id)
+        .where(HandOver.source_group_id == group.id).order_by(Group.name))]
+
+
+def set_handover(actor, group: Group, data: HandOverSet) -> None:
+    """Allow the members of ``group`` to hand its records over to ``data.target_id`` (or relabel
+    that hand-over). Audited."""
+    require_admin(actor)
+    target = db.session.get(Group, data.target_id)
+    if target is None:
+        raise _invalid("target_id", _l("There is no such group."))
+    if target.id == group.id:
+        raise _invalid("target_id", _l("Choose another group."))
+    label = " ".join(data.label.split())
+    current = db.session.get(HandOver, (group.id, target.id))
+    if current is not None and current.label == label:
+        return
+    if current is None:
+        db.session.add(HandOver(source_group_id=group.id, target_group_id=target.id, label=label))
+    else:
+        current.label = label
+    audit(actor, "handover_set", group=group.name, group_id=group.id, target=target.name, target_id=target.id,
+          label=label)
+    db.session.flush()
+
+
+def remove_handover(actor, group: Group, target_id: int) -> bool:
+    """No longer let the members of ``group`` hand records over to ``target_id``; False if they
+    could not. Audited."""
+    require_admin(actor)
+    current = db.session.get(HandOver, (group.id, target_id))
+    if current is None:
+        return False
+    target = db.session.get(Group, target_id)
+    db.session.delete(current)
+    audit(actor, "handover_removed", group=group.name, group_id=group.id, target=target.name, target_id=target_id)
+    db.session.flush()
+    return True
+
+
+def type_defaults() -> dict[str, TypeDefault]:
+    """The default group per record type that has one (record type key -> its setting)."""
+    return {td.record_type: td for td in db.session.scalars(select(TypeDefault))}
+
+
+def set_type_default(actor, data: TypeDefaultSet) -> bool:
+    """Set (or, with no ``group_id``, remove) the group new records of ``data.record_type`` go to,
+    whoever creates them (:func:`crm.records.services.group_for_new` applies it). Audited when it
+    changes; False if it did not."""
+    require_admin(actor)
+    if data.group_id is not None and db.session.get(Group, data.group_id) is None:
+        raise _invalid("group_id", _l("There is no such group."))
+    current = db.session.get(TypeDefault, data.record_type)
+    allow_own = data.allow_own if data.group_id is not None else False
+    if (current.group_id if current else None) == data.group_id and (
+            current is None or current.allow_own == allow_own):
+        return False
+    if data.group_id is None:
+        db.session.delete(current)
+    elif current is None:
+        db.session.add(TypeDefault(record_type=data.record_type, group_id=data.group_id, allow_own=allow_own))
+    else:
+        current.group_id, current.allow_own = data.group_id, allow_own
+    name = db.session.get(Group, data.group_id).name if data.group_id else None
+    audit(actor, "type_default_set", record_type=data.record_type, group=name, group_id=data.group_id,
+          allow_own=allow_own)
+    db.session.flush()
+    return True
 
 
 # --------------------------------------------------------------------------------------------

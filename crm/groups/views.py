@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from ..adminpages import admin_blueprint
 from ..auth.models import User
-from ..common import utcnow
+from ..common import to_id, utcnow
 from ..errors import Refused, apply_to_form, flash_refusal
 from ..extensions import db
 from ..records.csvrows import _cell, csv_stream
@@ -20,7 +20,17 @@ from ..settings.forms import ROLE_LABELS, GroupDeleteForm, GroupForm
 from ..visibility import current_viewer
 from . import services
 from .models import BASIS_ID, Group
-from .schemas import GroupCreate, GroupDelete, GroupUpdate, MemberChange
+from .queries import contact_ids
+from .schemas import (
+    RECORD_TYPES,
+    ContactChange,
+    GroupCreate,
+    GroupDelete,
+    GroupUpdate,
+    HandOverSet,
+    MemberChange,
+    TypeDefaultSet,
+)
 
 bp = admin_blueprint("groups", __name__)
 
@@ -42,6 +52,7 @@ def _users() -> list[User]:
 
 def _index_page(form: GroupForm, status: int = 200):
     return render_template("settings/groups.html", groups=all_groups(), counts=services.record_counts(),
+                           defaults=services.type_defaults(),
                            user_count=db.session.scalar(select(func.count()).select_from(User)),
                            form=form, enabled=services.account().groups_enabled), status
 
@@ -69,6 +80,26 @@ def create():
             flash(_("Group %(name)s was created.", name=group.name), "success")
             return redirect(url_for("groups.index"))
     return _index_page(form, 400)
+
+
+@bp.post("/groups/defaults")
+def set_defaults():
+    """The default group of each record type (one select and one checkbox per type), in one
+    transaction."""
+    try:
+        for key in RECORD_TYPES:
+            raw = request.form.get(f"group_{key}", "")
+            services.set_type_default(current_viewer(), TypeDefaultSet.parse({
+                "record_type": key,
+                "group_id": (int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else raw) or None,
+                "allow_own": request.form.get(f"allow_own_{key}") == "y"}))
+    except Refused as refused:
+        db.session.rollback()
+        flash_refusal(refused)
+    else:
+        db.session.commit()
+        flash(_("Default groups saved."), "success")
+    return redirect(url_for("groups.index"))
 
 
 @bp.route("/groups/<int:group_id>", methods=["GET", "POST"])
@@ -104,7 +135,9 @@ def _edit_page(group: Group, form: GroupForm, impact=None, added_impact=None):
     q = request.args.get("q", "")
     return render_template("settings/group_form.html", group=group, form=form, impact=impact,
                            q=q, candidates=services.member_candidates(current_viewer(), group, q),
-                           added_impact=added_impact,
+                           added_impact=added_impact, contact_ids=set(contact_ids(group.id)),
+                           handovers=services.handovers_of(group),
+                           other_groups=[g for g in all_groups() if g.id not in (group.id, BASIS_ID)],
                            counts=services.record_counts([group.id]).get(group.id, {}))
 
 
@@ -149,6 +182,50 @@ def remove_members(group_id: int):
     else:
         db.session.commit()
         flash(ngettext("%(num)s member removed.", "%(num)s members removed.", removed), "success")
+    return redirect(url_for("groups.edit", group_id=group_id))
+
+
+@bp.post("/groups/<int:group_id>/contacts")
+def set_contacts(group_id: int):
+    """Name the ticked members as the group's contact persons (whom to ask about its records)."""
+    group = db.session.get(Group, group_id) or abort(404)
+    try:
+        services.set_contacts(current_viewer(), group, ContactChange.parse({"user_ids": _member_ids_posted()}))
+    except Refused as refused:
+        db.session.rollback()
+        flash_refusal(refused)
+    else:
+        db.session.commit()
+        flash(_("Contact persons saved."), "success")
+    return redirect(url_for("groups.edit", group_id=group_id))
+
+
+@bp.post("/groups/<int:group_id>/handovers")
+def add_handover(group_id: int):
+    """Let the group's members hand its records over to another group (or relabel that)."""
+    group = db.session.get(Group, group_id) or abort(404)
+    raw = request.form.get("target_id", "")
+    try:
+        services.set_handover(current_viewer(), group, HandOverSet.parse({
+            "target_id": int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else raw or None,
+            "label": request.form.get("label", "")}))
+    except Refused as refused:
+        db.session.rollback()
+        flash_refusal(refused)
+    else:
+        db.session.commit()
+        flash(_("Hand-over saved."), "success")
+    return redirect(url_for("groups.edit", group_id=group_id))
+
+
+@bp.post("/groups/<int:group_id>/handovers/remove")
+def remove_handover(group_id: int):
+    """No longer let the group's members hand records over to the group ``target_id`` names."""
+    group = db.session.get(Group, group_id) or abort(404)
+    target_id = to_id(request.form.get("target_id", ""))
+    if target_id is not None and services.remove_handover(current_viewer(), group, target_id):
+        db.session.commit()
+        flash(_("Hand-over removed."), "success")
     return redirect(url_for("groups.edit", group_id=group_id))
 
 

@@ -16,6 +16,13 @@ group assignment back to the previous group, so the undoer must be allowed to as
 member of that group; admins any group) and must fully see the record there or where it is now.
 An assignment is undone once (a second, concurrent undo is refused).
 
+Hand-over targets (:class:`~crm.groups.models.HandOver`, set by an admin): a member of group A may
+move records *of A* into group B if A -> B is configured, though not a member of B; the records then
+leave their view. Records in other groups are not moved there (not counted, as if not selected);
+a user with no hand-over into a group gets the same refusal as for any foreign group. The undo
+follows the rule above: records the hand-over took out of the actor's sight stay where they are
+(an admin who is a member of B can put them back).
+
 While the group system is off, both refuse (:class:`~.services.GroupsOff`) and move nothing.
 """
 from __future__ import annotations
@@ -30,7 +37,7 @@ from ..audit.services import audit
 from ..common import utcnow
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
-from ..groups.models import Group
+from ..groups.models import Group, HandOver
 from ..history import services as history
 from ..visibility import Viewer, fully_visible_to, group_fully_visible_to
 from .locking import lock_group, lock_groups
@@ -42,13 +49,38 @@ from .types import BY_PLURAL, TYPES, RecordType
 CASCADE = {"people": Person, "deals": Deal, "projects": Project}
 
 
+def handover_sources(viewer: Viewer, group_id: int) -> list[int]:
+    """The viewer's groups whose records they may hand over into ``group_id`` though not a member
+    of it (none for an admin or a member of ``group_id``: they may assign there anyway)."""
+    if viewer.is_admin or viewer.is_member(group_id):
+        return []
+    return list(db.session.scalars(
+        select(HandOver.source_group_id).where(HandOver.target_group_id == group_id,
+                                               HandOver.source_group_id.in_(sorted(viewer.group_ids)))
+        .order_by(HandOver.source_group_id)))
+
+
+def handover_targets(viewer: Viewer) -> list[tuple[Group, int, str]]:
+    """The groups the viewer may hand records over to (not being a member): ``(group, source group
+    id, label)``, by the target's name."""
+    if viewer.is_admin:
+        return []
+    rows = db.session.execute(
+        select(Group, HandOver.source_group_id, HandOver.label)
+        .join(HandOver, HandOver.target_group_id == Group.id)
+        .where(HandOver.source_group_id.in_(sorted(viewer.group_ids)), Group.id.not_in(sorted(viewer.group_ids)))
+        .order_by(Group.name, HandOver.source_group_id))
+    return [(group, source, label) for group, source, label in rows]
+
+
 def check_target(viewer: Viewer, group_id) -> Group:
-    """The group records may be assigned to: one of the viewer's groups; admins any group. Locked
-    against its deletion until the caller commits (:func:`~crm.records.locking.lock_group`)."""
+    """The group records may be assigned to: one of the viewer's groups; admins any group; a
+    hand-over target of one of the viewer's groups (:func:`handover_sources`). Locked against its
+    deletion until the caller commits (:func:`~crm.records.locking.lock_group`)."""
     if not isinstance(group_id, int) or isinstance(group_id, bool):
         raise Invalid(fields={"group_id": _("Choose a group.")})
     group = lock_group(group_id)
-    if group is None or not (viewer.is_admin or viewer.is_member(group.id)):
+    if group is None or not (viewer.is_admin or viewer.is_member(group.id) or handover_sources(viewer, group.id)):
         raise Invalid(fields={"group_id": _("You cannot assign records to this group.")})
     return group
 
@@ -65,14 +97,20 @@ def targets(rtype: RecordType, ids, viewer: Viewer, group_id: int, cascade: Iter
     in the target group."""
     model = rtype.model
     out: dict[str, object] = {}
+    # into a group the viewer is not a member of (and not an admin): only records of the groups
+    # that hand over to it (:func:`handover_sources`; none: nothing, check_target refuses anyway)
+    sources = handover_sources(viewer, group_id) if group_id > 0 and not (
+        viewer.is_admin or viewer.is_member(group_id)) else None
     selected = and_(ids_clause(model, ids), fully_visible_to(model, viewer))
     if rtype.key == "company":
         companies = select(Company.id).where(selected)
         for name in cascade:
             child = CASCADE[name]
             out[name] = and_(child.company_id.in_(companies), fully_visible_to(child, viewer),
-                             child.group_id != group_id)
-    out[rtype.plural] = and_(selected, model.group_id != group_id)
+                             child.group_id != group_id,
+                             *([child.group_id.in_(sources)] if sources is not None else []))
+    out[rtype.plural] = and_(selected, model.group_id != group_id,
+                             *([model.group_id.in_(sources)] if sources is not None else []))
     return out
 
 

@@ -32,11 +32,12 @@ from ..audit.models import AuditEntry
 from ..common import to_id, to_int
 from ..errors import Refused
 from ..extensions import db
+from ..groups.queries import contact_names
 from ..htmx import is_htmx, redirect_htmx, targets
 from ..jobs.services import start_assignment, start_export, start_undo
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
-from .assign import CASCADE, assign_group, find_assignment, may_undo, preview, undo_assignment
+from .assign import CASCADE, assign_group, find_assignment, handover_targets, may_undo, preview, undo_assignment
 from .pages import list_context
 from .services import GroupsOff, allowed_groups, delete_records, require_groups_on
 from .tagging import add_tag, remove_tag, tags_in
@@ -175,10 +176,21 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         group_id = to_id(raw)
         cascade = [c for c in request.form.getlist("cascade") if c in CASCADE] if rtype.key == "company" else []
         groups = allowed_groups(viewer)
+        # the hand-over targets of the viewer's groups (records of those groups only), with their labels
+        handovers: dict[int, str] = {}
+        for target, _source, label in handover_targets(viewer):
+            if target.id not in handovers:
+                handovers[target.id] = label or _("Hand over to %(group)s", group=target.name)
+                groups.append(target)
         group = next((g for g in groups if g.id == group_id), None)
         ids = sel.ids_select(viewer)
-        ctx = {"groups": groups, "group": group, "cascade": cascade, "selected": selected,
+        # opened from a record's page (its hand-over button): done, it goes to the list, where the
+        # dialog's answer has its place (the record may have left the user's view)
+        from_detail = request.form.get("origin") == "detail"
+        ctx = {"groups": groups, "group": group, "cascade": cascade, "selected": selected, "handovers": handovers,
+               "from_detail": from_detail,
                "leaving": group is not None and not viewer.is_member(group.id)}
+        ctx["contacts"] = contact_names(group.id) if ctx["leaving"] else []
         if step in ("confirm", "run") and group is None:
             ctx["error"] = _("Choose one of the groups offered.") if raw else _("Choose a group.")
             step, status = "choose", 422
@@ -212,6 +224,9 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
                                            group=group.name)
                 else:
                     message = _("Nothing changed: the records are in %(group)s already.", group=group.name)
+                if from_detail:
+                    flash(message, "success")
+                    return redirect_htmx(url_for(f"{rtype.plural}.index"))
                 return _done(rtype, sel, message, entry_id=result["audit_id"])
         counts = preview(rtype, ids, viewer, group.id if group else None,
                          list(CASCADE) if rtype.key == "company" else ())

@@ -16,12 +16,15 @@ from ..auth.models import User
 from ..common import to_id, to_int
 from ..customfields.services import fields_for
 from ..extensions import db
+from ..groups.models import Group
+from ..groups.queries import contact_names
 from ..listviews.services import views_for
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
+from .assign import handover_targets
 from .forms import FIELD_ORDER, UNCHANGED, build_form
 from .loaders import FULL, RESTRICTED, reference, references_by_type, trashed_ids_of
-from .services import member_groups
+from .services import member_groups, new_record_groups, type_default
 from .types import TYPES, RecordType
 
 
@@ -97,13 +100,27 @@ def filter_choices(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, f
     }
 
 
-def record_form(rtype: RecordType, obj=None, **kwargs):
-    """The record form of ``rtype`` for the current user (their groups, the active users)."""
+def record_form(rtype: RecordType, obj=None, *, new: bool = False, **kwargs):
+    """The record form of ``rtype`` for the current user (their groups, the active users; for a
+    ``new`` record the groups it may go to, :func:`~crm.records.services.new_record_groups`)."""
     viewer = current_viewer()
+    groups = new_record_groups(viewer, rtype.key) if new else member_groups(viewer)
     return build_form(
-        rtype, fields_for(rtype.key), groups=member_groups(viewer), users=active_users(),
+        rtype, fields_for(rtype.key), groups=groups, users=active_users(),
         groups_enabled=viewer.groups_enabled, obj=obj, **kwargs,
     )
+
+
+def default_notice(rtype: RecordType) -> dict | None:
+    """What the new-record form tells a creator who is not a member of the type's default group:
+    its name, whether they may choose one of their groups instead, and whom to ask (None if the
+    type has no default, the creator is a member, or the group system is off)."""
+    viewer = current_viewer()
+    td = type_default(rtype.key)
+    if td is None or not viewer.groups_enabled or viewer.is_member(td.group_id):
+        return None
+    return {"group": db.session.get(Group, td.group_id).name, "allow_own": td.allow_own,
+            "contacts": contact_names(td.group_id)}
 
 
 def fill_form(form, rtype: RecordType, obj) -> None:
@@ -187,6 +204,15 @@ def detail_context(rtype: RecordType, obj) -> dict:
         "tasks": tasks_for_record(rtype.key, obj.id),
         "users": active_users(),
     }
+
+
+def record_handovers(obj) -> list[tuple]:
+    """The hand-over targets of a fully visible record's group for the current user (issue 18):
+    ``(group, label)``. Loaded by the detail page on demand, like the "who can see this" panel."""
+    viewer = current_viewer()
+    if not viewer.groups_enabled:
+        return []
+    return [(target, label) for target, source, label in handover_targets(viewer) if source == obj.group_id]
 
 
 def filter_key(flt: queries.ListFilter) -> str:

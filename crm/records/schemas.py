@@ -378,10 +378,37 @@ class ProjectRestricted(_Restricted):
     name: str
 
 
+class _Elsewhere(Output):
+    """A record its creator just put in a group they are not a member of (the type's default group,
+    Settings -> Gruppen): it is gone from their view, so the answer says no more than where it went."""
+
+    id: int
+    access: Literal["hidden"]
+    group: GroupRef
+
+
+class CompanyElsewhere(_Elsewhere):
+    type: Literal["company"]
+
+
+class PersonElsewhere(_Elsewhere):
+    type: Literal["person"]
+
+
+class DealElsewhere(_Elsewhere):
+    type: Literal["deal"]
+
+
+class ProjectElsewhere(_Elsewhere):
+    type: Literal["project"]
+
+
 FULL_OUT: dict[str, type[Output]] = {
     "company": CompanyFull, "person": PersonFull, "deal": DealFull, "project": ProjectFull}
 RESTRICTED_OUT: dict[str, type[Output]] = {
     "company": CompanyRestricted, "person": PersonRestricted, "deal": DealRestricted, "project": ProjectRestricted}
+ELSEWHERE_OUT: dict[str, type[Output]] = {
+    "company": CompanyElsewhere, "person": PersonElsewhere, "deal": DealElsewhere, "project": ProjectElsewhere}
 
 
 def dump(model: type[Output], data: dict) -> dict:

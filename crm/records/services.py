@@ -24,7 +24,7 @@ from ..customfields.models import CustomFieldValue
 from ..customfields.services import fields_for, set_values
 from ..errors import Conflict, Forbidden, Invalid, Refused
 from ..extensions import db
-from ..groups.models import BASIS_ID, Group
+from ..groups.models import BASIS_ID, Group, TypeDefault
 from ..history import services as history
 from ..settings.models import ACCOUNT_ID, Account
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
@@ -87,9 +87,29 @@ def member_groups(viewer: Viewer) -> list[Group]:
     ))
 
 
-def default_group_id(viewer: Viewer, user: User | None, parent=None) -> int:
-    """The parent record's group when created from another record, else the user's default group
-    (if still a member), else Basis."""
+def type_default(key: str | None) -> TypeDefault | None:
+    """The group an admin set for every new record of type ``key`` (Settings -> Gruppen), if any."""
+    return db.session.get(TypeDefault, key) if key is not None else None
+
+
+def new_record_groups(viewer: Viewer, key: str) -> list[Group]:
+    """The groups a new record of type ``key`` may go to (what the new-record form offers): the
+    type's default group, plus the creator's own groups if the admin allows choosing one (or no
+    default is set); without a default, the creator's groups."""
+    td = type_default(key)
+    own = member_groups(viewer)
+    if td is None:
+        return own
+    default = db.session.get(Group, td.group_id)
+    return [default] + ([g for g in own if g.id != td.group_id] if td.allow_own else [])
+
+
+def default_group_id(viewer: Viewer, user: User | None, parent=None, key: str | None = None) -> int:
+    """The type's default group (``key``: the record type, if it has one set), else the parent
+    record's group when created from another record, else the user's default group (if still a
+    member), else Basis."""
+    if (td := type_default(key)) is not None:
+        return td.group_id
     if parent is not None and viewer.is_member(parent.group_id):
         return parent.group_id
     if user is not None and user.default_group_id and viewer.is_member(user.default_group_id):
@@ -97,16 +117,26 @@ def default_group_id(viewer: Viewer, user: User | None, parent=None) -> int:
     return BASIS_ID
 
 
-def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None, *, lock: bool = True) -> int:
+def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None, *, lock: bool = True,
+                  key: str | None = None) -> int:
     """The group of a new record: ``group_id`` if given, else the default (:func:`default_group_id`).
     While the group system is off, a new record goes to the default group (the parent's group,
     else the creator's default group, else Basis - ready for when it is switched on again);
     naming that group is fine, naming another is refused (:class:`GroupsOff`). (``lock=False``:
-    the caller locks the group itself before it writes, :func:`create_records`.)"""
-    default = default_group_id(viewer, user, parent)
+    the caller locks the group itself before it writes, :func:`create_records`.)
+
+    ``key``: the record type, whose default group (:func:`type_default`) a new record goes to even
+    if the creator is not a member of it; another group only if the admin allows creators to choose
+    one of their own (refused otherwise, with the same answer for every group)."""
+    td = type_default(key)
+    default = default_group_id(viewer, user, parent, key)
     if group_id is None or group_id == default:
+        if td is not None and lock and lock_group(default) is None:  # deleted meanwhile
+            raise _no_such_group()
         return default
     require_groups_on(viewer)
+    if td is not None and not td.allow_own:
+        raise _no_such_group()
     return _check_group(viewer, group_id, lock=lock)
 
 
@@ -285,7 +315,7 @@ def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: Us
     """Create a record from its input; its group as :func:`group_for_new` says (``parent``: the
     record it is created from, if any); its responsible user, when not sent, the creator."""
     obj = rtype.model()
-    obj.group_id = group_for_new(viewer, user, data.group_id, parent)
+    obj.group_id = group_for_new(viewer, user, data.group_id, parent, key=rtype.key)
     if not data.sent("responsible_id") and user is not None:
         data = data.model_copy(update={"responsible_id": user.id})
         data.model_fields_set.add("responsible_id")

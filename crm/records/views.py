@@ -23,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 from ..common import to_int
 from ..errors import Refused, apply_to_form
 from ..extensions import db
+from ..groups.queries import contact_names
 from ..htmx import redirect_htmx, targets
 from ..visibility import current_viewer, fully_visible_to
 from . import queries
@@ -32,6 +33,7 @@ from .pages import (
     TAKE,
     conflict_rows,
     current_form,
+    default_notice,
     detail_context,
     fill_form,
     list_context,
@@ -39,6 +41,7 @@ from .pages import (
     parent_from_args,
     picked,
     record_form,
+    record_handovers,
     take_current,
 )
 from .schemas import record_input
@@ -63,8 +66,17 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
     def detail(record_id: int):
         record = load_record(rtype, record_id)
         if isinstance(record, RestrictedRecord):
-            return render_template("records/restricted.html", rtype=rtype, record=record)
+            return render_template("records/restricted.html", rtype=rtype, record=record,
+                                   contacts=contact_names(record.group_id))
         return render_template("records/detail.html", **detail_context(rtype, record))
+
+    @bp.get("/<int:record_id>/handovers")
+    def handovers(record_id: int):
+        """The detail page's hand-over buttons (loaded on demand): the groups the record's group may
+        hand records over to though the user is not a member there."""
+        record = load_record(rtype, record_id, write=True)  # hidden 404, restricted 403
+        return render_template("records/_handovers.html", rtype=rtype, record=record,
+                               handovers=record_handovers(record))
 
     @bp.get("/<int:record_id>/access")
     def access(record_id: int):
@@ -85,9 +97,9 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
     def new():
         viewer = current_viewer()
         parent = parent_from_args()
-        form = record_form(rtype)
+        form = record_form(rtype, new=True)
         if request.method == "GET":
-            form.group_id.data = default_group_id(viewer, current_user, parent)
+            form.group_id.data = default_group_id(viewer, current_user, parent, rtype.key)
             if parent is not None:
                 for fk, target in inherited_links(rtype, parent, viewer).items():
                     getattr(form, fk).data = target
@@ -100,12 +112,19 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
                 db.session.rollback()
                 apply_to_form(form, refused, error_names(form))
             else:
+                name, group_id, group_name = obj.display_name, obj.group_id, obj.group.name
                 db.session.commit()
+                if viewer.groups_enabled and not viewer.is_member(group_id):
+                    flash(_("%(type)s “%(name)s” was created in the group %(group)s, which you are not a "
+                            "member of, so you no longer see it.", type=rtype.label, name=name,
+                            group=group_name), "warning")
+                    return redirect(url_for(f"{rtype.plural}.index"))
                 flash(_("%(type)s “%(name)s” was created.", type=rtype.label, name=obj.display_name), "success")
                 return redirect(url_for(f"{rtype.plural}.detail", record_id=obj.id))
         status = 400 if request.method == "POST" else 200
         return render_template("records/form.html", rtype=rtype, form=form, record=None,
-                               picked=picked(rtype, form), parent=parent), status
+                               picked=picked(rtype, form), parent=parent,
+                               default_notice=default_notice(rtype)), status
 
     @bp.route("/<int:record_id>/edit", methods=["GET", "POST"])
     def edit(record_id: int):

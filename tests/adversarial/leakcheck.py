@@ -158,6 +158,8 @@ RECORD_STATUS = {
     "files": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     # "who can see this?": only with the group system on (else 404 for everyone)
     "access": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+    # the hand-over buttons of a detail page (issue 18)
+    "handovers": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
 }
 
 

@@ -690,10 +690,14 @@ def write_admin_only(run: Run, b: Browser, method: str, rule: str, params: dict)
         page = url.removesuffix("/move") if rule.endswith("/move") else url
         if rule.endswith("/sessions/end"):
             page = url.removesuffix("/sessions/end")  # the button is on the user's page
-        if rule == "/settings/groups":
+        if rule in ("/settings/groups", "/settings/groups/defaults"):
             page = "/settings/groups"
         if "/members/" in rule:
             page = url.rsplit("/members/", 1)[0]  # the add and remove forms are on the group's page
+        if rule.endswith("/contacts"):
+            page = url.removesuffix("/contacts")  # so is the form naming the contact persons
+        if "/handovers" in rule:  # and the hand-over forms
+            page = url.rsplit("/handovers", 1)[0]
         _submit(run, b, page, url, rule, changes, allow=allow)
 
 
@@ -754,6 +758,8 @@ def write_api_admin_only(run: Run, b: Browser, method: str, rule: str, params: d
         allow = _values_of_field(tid)
     elif rule.endswith("/settings"):
         body = {"groups_enabled": snap.spec.enabled}
+    elif rule.endswith("/type-defaults"):
+        body = {"record_type": "deal", "group_id": (groups or [BASIS_ID])[-1], "allow_own": True}
     elif rule.endswith("/users/<api_id:user_id>") and method == "PATCH":
         body = {"name": "Orakel umbenannt", "role": "extended"}
     elif rule.endswith("/users"):

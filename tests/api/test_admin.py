@@ -121,7 +121,8 @@ def test_list_groups_marks_basis_builtin(api, world):
                                                    world.sued_user.id}
     assert set(by_name["Nord"]["member_ids"]) == {world.admin.id, world.normal.id, world.extended.id}
     one = api.get(f"/groups/{world.sued.id}", token=world.tokens.admin).get_json()
-    assert one == {"id": world.sued.id, "name": "Süd", "builtin": False, "member_ids": [world.sued_user.id]}
+    assert one == {"id": world.sued.id, "name": "Süd", "builtin": False, "member_ids": [world.sued_user.id],
+                   "contact_ids": []}
     assert api.get("/groups/999", token=world.tokens.admin).status_code == 404
 
 

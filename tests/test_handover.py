@@ -1,0 +1,155 @@
+"""Hand-over targets (issue 18, Meier): an admin lets the members of Leads hand records over to
+Company ("An Company übergeben"); a call-centre agent, not in Company, hands a qualified lead over
+and it leaves their view. Allowed exactly where configured; anywhere else the answer is the one
+for any foreign group."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from crm.audit.models import AuditEntry
+from crm.extensions import db
+from crm.groups.models import HandOver
+from crm.models import Company, Person
+
+HX = {"HX-Request": "true", "HX-Target": "dialog"}
+
+
+def assign(client, ids, target, step="run", **extra):
+    return client.post("/companies/bulk/assign", data={
+        "scope": "ids", "ids": [str(i) for i in ids], "target_id": str(target), "step": step, **extra}, headers=HX)
+
+
+@pytest.fixture
+def meier(make, client):
+    make.enable_groups()
+    admin = make.user("admin", name="Ines Intern")
+    agent = make.user("normal", name="Anton Agent")
+    company = make.group("Company", [admin])
+    leads = make.group("Leads", [admin, agent])
+    fremd = make.group("Fremd")
+    lead = make.company("Bäckerei Kühn", group=leads)
+    lead_person = make.person("Kühn", "Karl", group=leads, company=lead)
+    other_lead = make.company("Metzgerei Lang", group=leads)
+    in_basis = make.company("Basis GmbH")
+    make.login(client, admin)
+    resp = client.post(f"/settings/groups/{leads.id}/handovers",
+                       data={"target_id": str(company.id), "label": "An Company übergeben"})
+    assert resp.status_code == 302
+    client.post("/logout")
+    return locals()
+
+
+def test_admin_configures_the_hand_over_audited(client, make, meier):
+    m = meier
+    ho = db.session.scalar(select(HandOver))
+    assert (ho.source_group_id, ho.target_group_id, ho.label) == (m["leads"].id, m["company"].id,
+                                                                 "An Company übergeben")
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "handover_set"))
+    assert entry.details["group"] == "Leads" and entry.details["target"] == "Company"
+    make.login(client, m["admin"])
+    page = client.get(f"/settings/groups/{m['leads'].id}").text
+    assert "An Company übergeben" in page
+    assert "hat den Mitgliedern von Leads erlaubt, Datensätze an Company zu übergeben" in client.get(
+        "/settings/audit").text
+
+
+def test_only_admins_configure_hand_overs(client, make, meier):
+    m = meier
+    make.login(client, m["agent"])
+    assert client.post(f"/settings/groups/{m['leads'].id}/handovers",
+                       data={"target_id": str(m["fremd"].id)}).status_code == 403
+    assert client.post(f"/settings/groups/{m['leads'].id}/handovers/remove",
+                       data={"target_id": str(m["company"].id)}).status_code == 403
+    assert db.session.scalar(select(HandOver.target_group_id)) == m["company"].id
+
+
+def test_the_agent_hands_a_lead_over_and_it_leaves_their_view(client, make, meier):
+    m = meier
+    make.login(client, m["agent"])
+    detail = client.get(f"/companies/{m['lead'].id}").text
+    assert f'/companies/{m["lead"].id}/handovers' in detail
+    buttons = client.get(f"/companies/{m['lead'].id}/handovers").text
+    assert "An Company übergeben" in buttons and f'"target_id": "{m["company"].id}"' in buttons
+    dialog = client.post("/companies/bulk/assign", data={"scope": "ids", "ids": [str(m["lead"].id)]}, headers=HX)
+    assert "Company (An Company übergeben)" in dialog.text
+    confirm = assign(client, [m["lead"].id], m["company"].id, step="confirm")
+    assert 'role="alert"' in confirm.text  # the records will leave the agent's view
+    done = assign(client, [m["lead"].id], m["company"].id, cascade=["people"])
+    assert done.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Company, m["lead"].id).group_id == m["company"].id
+    assert db.session.get(Person, m["lead_person"].id).group_id == m["company"].id
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "group_assigned"))
+    assert entry.actor_id == m["agent"].id and entry.details["counts"] == {"companies": 1, "people": 1}
+    assert client.get(f"/companies/{m['lead'].id}").status_code == 404
+    # the agent's undo cannot touch what left their sight; an admin in Company can put it back
+    client.post(f"/companies/bulk/undo/{entry.id}", headers=HX)
+    db.session.expire_all()
+    assert db.session.get(Company, m["lead"].id).group_id == m["company"].id
+
+
+def test_hand_over_from_the_records_page_ends_on_the_list(client, make, meier):
+    m = meier
+    make.login(client, m["agent"])
+    confirm = assign(client, [m["lead"].id], m["company"].id, step="confirm", origin="detail")
+    assert 'name="origin" value="detail"' in confirm.text
+    done = assign(client, [m["lead"].id], m["company"].id, origin="detail")
+    assert done.status_code == 204 and done.headers["HX-Redirect"].endswith("/companies")
+    assert "Der Gruppe Company zugewiesen" in client.get("/companies").text
+
+
+def test_hand_over_moves_only_records_of_the_source_group(client, make, meier):
+    m = meier
+    make.login(client, m["agent"])
+    assert "An Company übergeben" not in client.get(f"/companies/{m['in_basis'].id}/handovers").text
+    assign(client, [m["in_basis"].id, m["other_lead"].id], m["company"].id)
+    db.session.expire_all()
+    assert db.session.get(Company, m["in_basis"].id).group_id == 1  # Basis hands nothing over
+    assert db.session.get(Company, m["other_lead"].id).group_id == m["company"].id
+
+
+def test_without_a_hand_over_the_answer_is_that_of_any_foreign_group(client, make, meier, api_token):
+    m = meier
+    make.login(client, m["agent"])
+    to_fremd = assign(client, [m["lead"].id], m["fremd"].id)
+    to_unknown = assign(client, [m["lead"].id], 99999)
+    assert to_fremd.status_code == to_unknown.status_code == 422
+    assert to_fremd.text.replace(str(m["fremd"].id), "X") == to_unknown.text.replace("99999", "X")
+    token = api_token(m["agent"])
+    api = {"Authorization": f"Bearer {token}"}
+    ok = client.post("/api/v1/companies/assign-group", headers=api,
+                     json={"ids": [m["other_lead"].id], "group_id": m["company"].id})
+    assert ok.status_code == 200 and ok.get_json()["updated"]["companies"] == 1
+    fremd = client.post("/api/v1/companies/assign-group", headers=api, json={"ids": [m["lead"].id],
+                                                                            "group_id": m["fremd"].id})
+    unknown = client.post("/api/v1/companies/assign-group", headers=api, json={"ids": [m["lead"].id],
+                                                                              "group_id": 99999})
+    assert fremd.status_code == unknown.status_code == 422 and fremd.get_json() == unknown.get_json()
+    db.session.expire_all()
+    assert db.session.get(Company, m["lead"].id).group_id == m["leads"].id
+
+
+def test_removed_hand_over_is_refused_again(client, make, meier):
+    m = meier
+    make.login(client, m["admin"])
+    client.post(f"/settings/groups/{m['leads'].id}/handovers/remove", data={"target_id": str(m["company"].id)})
+    assert db.session.scalar(select(HandOver)) is None
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "handover_removed")) is not None
+    client.post("/logout")
+    make.login(client, m["agent"])
+    assert "An Company übergeben" not in client.get(f"/companies/{m['lead'].id}/handovers").text
+    assert assign(client, [m["lead"].id], m["company"].id).status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Company, m["lead"].id).group_id == m["leads"].id
+
+
+@pytest.fixture
+def api_token():
+    from crm.auth.services import issue_token
+
+    def make_token(user):
+        token = issue_token(user)
+        db.session.commit()
+        return token
+    return make_token
