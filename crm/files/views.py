@@ -55,7 +55,7 @@ def _section(rtype, record, errors=(), status=200):
 
 
 def _back(rtype, record):
-    return redirect(url_for(f"{rtype.plural}.detail", record_id=record.id) + "#files")
+    return redirect(url_for(f"{rtype.plural}.detail", record_id=record.id, files=1) + "#files")
 
 
 @bp.get(f"/<{PLURALS}:plural>/<int:record_id>/files")
