@@ -164,6 +164,8 @@ def init_web(app: Flask) -> None:
         "import_undone": _l("Import undone"), "sessions_ended": _l("Sessions ended"),
         "records_deleted": _l("Moved to the recycle bin"),
         "records_restored": _l("Restored from the recycle bin"), "records_purged": _l("Recycle bin emptied"),
+        "stage_created": _l("Stage created"), "stage_changed": _l("Stage changed"),
+        "stage_deleted": _l("Stage deleted"),
     }
     list_columns = {
         "company": [_l("Website"), _l("Tags"), _l("Responsible"), _l("Last change")],
@@ -173,6 +175,7 @@ def init_web(app: Flask) -> None:
     }
 
     from .records.trash import RETENTION_DAYS
+    from .stages.queries import stage_names
 
     app.jinja_env.globals.update(
         trash_retention_days=RETENTION_DAYS,
@@ -183,6 +186,7 @@ def init_web(app: Flask) -> None:
         format_currency=format_currency,
         list_columns=list_columns,
         stage_labels=DEAL_STAGE_LABELS,
+        deal_stage_names=stage_names,
         status_labels=PROJECT_STATUS_LABELS,
         note_kinds=KIND_LABELS,
         task_groups=TASK_GROUP_LABELS,

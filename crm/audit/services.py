@@ -5,6 +5,7 @@ Not every write is audited. What is (the actions in :data:`ACTIONS`):
 
 * the group system: the extension switch, groups created / renamed / deleted, every membership
   added or removed, a user's default group, custom fields created / renamed / deleted / shared;
+* the deal stages: created, changed (name, probability), deleted (and where their deals moved);
 * users: created (page, API, command line), changed (role, name, e-mail, active, password), their
   sessions ended;
 * records changing group: a bulk assignment (with what it moved, for its undo) and its undo, and a
@@ -25,6 +26,7 @@ ACTIONS = (
     "member_removed", "field_created", "field_renamed", "field_deleted", "field_shared",
     "group_assigned", "assignment_undone", "user_created", "user_changed", "user_deleted", "default_group_set",
     "import", "import_undone", "sessions_ended", "records_deleted", "records_restored", "records_purged",
+    "stage_created", "stage_changed", "stage_deleted",
 )
 
 
