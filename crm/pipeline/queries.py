@@ -1,7 +1,8 @@
 """The deals pipeline: deals by stage with their sums, and pipeline value per stage and month.
 
 Every figure is a SQL aggregate over the deals the viewer *fully* sees: a restricted deal's
-value and stage are hidden, so it is neither on the board nor in a sum.
+value and stage are hidden, so it is neither on the board nor in a sum. The board's columns are
+the stages an admin defined (crm.stages), in their order; the chart sums by the stages' kind.
 """
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from sqlalchemy import and_, extract, func, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..records.models import DEAL_STAGES, Company, Deal
+from ..records.models import Company, Deal
+from ..stages.models import DealStage
+from ..stages.queries import all_stages
 from ..visibility import Viewer, fully_visible_to, restricted_rows, visible_to
 
 #: cards per stage column
@@ -24,7 +27,7 @@ MONTHS = 12
 
 @dataclass
 class Column:
-    stage: str
+    stage: DealStage
     count: int = 0
     #: currency -> sum of values in cents
     sums: dict[str, int] = field(default_factory=dict)
@@ -33,31 +36,32 @@ class Column:
     cards: list = field(default_factory=list)
 
 
-def stage_sums(viewer: Viewer) -> dict[str, Column]:
-    columns = {stage: Column(stage) for stage in DEAL_STAGES}
+def stage_sums(viewer: Viewer) -> dict[int, Column]:
+    """A column per stage (by stage id, in the board's order) with its count and sums."""
+    columns = {stage.id: Column(stage) for stage in all_stages()}
     stmt = (
-        select(Deal.stage, Deal.currency, func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
+        select(Deal.stage_id, Deal.currency, func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
         .where(fully_visible_to(Deal, viewer))
-        .group_by(Deal.stage, Deal.currency)
+        .group_by(Deal.stage_id, Deal.currency)
     )
-    for stage, currency, count, total in db.session.execute(stmt):
-        column = columns[stage]
+    for stage_id, currency, count, total in db.session.execute(stmt):
+        column = columns[stage_id]
         column.count += count
         column.counts[currency] = count
         column.sums[currency] = int(total)
     return columns
 
 
-def board(viewer: Viewer, cards: int = CARDS) -> dict[str, Column]:
-    """The three columns with their sums and the first cards (soonest target date first)."""
+def board(viewer: Viewer, cards: int = CARDS) -> dict[int, Column]:
+    """A column per stage with its sums and the first cards (soonest target date first)."""
     columns = stage_sums(viewer)
     company = aliased(Company)
     ranked = (
         select(
-            Deal.id, Deal.name, Deal.stage, Deal.value_cents, Deal.currency, Deal.target_date,
+            Deal.id, Deal.name, Deal.stage_id, Deal.version, Deal.value_cents, Deal.currency, Deal.target_date,
             Deal.company_id, company.id.label("company_ref"), company.name.label("company_name"),
             func.row_number().over(
-                partition_by=Deal.stage,
+                partition_by=Deal.stage_id,
                 order_by=(Deal.target_date.is_(None), Deal.target_date, Deal.value_cents.desc(), Deal.id),
             ).label("pos"),
         )
@@ -66,13 +70,13 @@ def board(viewer: Viewer, cards: int = CARDS) -> dict[str, Column]:
         .subquery()
     )
     # restricted companies are let through for their names on the cards (the deals are fully visible)
-    stmt = restricted_rows(select(ranked).where(ranked.c.pos <= cards).order_by(ranked.c.stage, ranked.c.pos))
+    stmt = restricted_rows(select(ranked).where(ranked.c.pos <= cards).order_by(ranked.c.stage_id, ranked.c.pos))
     for row in db.session.execute(stmt):
-        columns[row.stage].cards.append(row)
+        columns[row.stage_id].cards.append(row)
     return columns
 
 
-def currencies(columns: dict[str, Column]) -> list[str]:
+def currencies(columns: dict[int, Column]) -> list[str]:
     """Currencies in use, the largest total first."""
     totals: dict[str, int] = defaultdict(int)
     for column in columns.values():
@@ -81,7 +85,7 @@ def currencies(columns: dict[str, Column]) -> list[str]:
     return sorted(totals, key=lambda c: (-totals[c], c))
 
 
-def deals_in(columns: dict[str, Column], currency: str) -> int:
+def deals_in(columns: dict[int, Column], currency: str) -> int:
     """How many deals of this currency the columns hold (every stage)."""
     return sum(column.counts.get(currency, 0) for column in columns.values())
 

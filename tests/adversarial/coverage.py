@@ -142,6 +142,9 @@ WRITE: dict[tuple[str, str], Write] = {
                                                  {"step": "undo"}),
     ("POST", "/import/<int:job_id>/cancel"): Write("import_job", "someone else's 404 (admins too: only the owner "
                                                    "cancels), a job not running: nothing changes", {"step": "cancel"}),
+    ("POST", "/deals/<int:record_id>/stage"): Write(
+        "record", "the board's move: hidden 404 like unknown, restricted 403; htmx 'pipeline-board'",
+        {"view": "stage", "plural": "deals"}),
     ("POST", "/jobs/<int:job_id>/cancel"): Write("job_cancel", "someone else's 404 like an unknown id; a finished "
                                                  "job of one's own: refused with a message, nothing changes"),
 }
@@ -213,6 +216,7 @@ def fill(rule: str, **values) -> str:
 #: HX-Target ids the suite sends (``*`` stands for an id or a field name). Every target a template
 #: swaps into or a view asks ``targets()`` about must be listed here (test_htmx_targets_are_covered).
 HTMX_TARGETS = {
+    "pipeline-board": "POST the board's move of a deal (write tests, write oracle)",
     "record-list": "GET lists (leak test)",
     "notes-more": "GET notes timeline (leak test)",
     "access-body": "GET who-can-see table (leak test)",

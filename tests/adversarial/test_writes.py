@@ -86,7 +86,8 @@ def attack_record(a: Attack, method: str, rule: str, params: dict) -> None:
         for b in ctx.browsers:
             unknown = fill(rule, plural=plural, record_id=world.unused_id())
             data = edit_data(ctx, b, rtype) if view == "edit" else (
-                {"body": "Übernahme", "kind": "note"} if view == "notes" else {})
+                {"body": "Übernahme", "kind": "note"} if view == "notes" else
+                {"stage_id": "2"} if view == "stage" else {})
             for r in world.records_of(rtype):
                 lvl = world.level(b.user, r)
                 url = fill(rule, plural=plural, record_id=world.record_ids[r.key])
