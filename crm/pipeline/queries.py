@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import and_, extract, func, select
 from sqlalchemy.orm import aliased
 
+from ..auth.models import User
 from ..extensions import db
 from ..records.models import Company, Deal
 from ..stages.models import DealStage
@@ -134,3 +135,53 @@ def by_month(viewer: Viewer, currency: str, first: date, months: int = MONTHS, *
             visible, (Deal.target_date.is_(None)) | (Deal.target_date < first) | (Deal.target_date >= end))
     ) or 0
     return Chart(currency, [month_start(first, i) for i in range(months)], values, outside)
+
+
+@dataclass
+class Forecast:
+    """The weighted forecast of one currency: each open deal's value times its stage's
+    probability, by month of the target date and by responsible user."""
+
+    currency: str
+    months: list[date]
+    #: month -> weighted cents (the months shown only)
+    by_month: dict[date, int]
+    #: (user id or None, name) -> weighted cents, the largest first (every target date)
+    by_user: list[tuple[int | None, str, int]]
+    #: weighted cents of every open deal of the currency
+    total: int
+
+
+def forecast(viewer: Viewer, currency: str, first: date, months: int = MONTHS) -> Forecast:
+    """One aggregate over the open deals the viewer fully sees: weighted value per month of the
+    target date and responsible user (a deal without a target date counts for its user only)."""
+    first = month_start(first)
+    end = month_start(first, months)
+    year, month = extract("year", Deal.target_date), extract("month", Deal.target_date)
+    weighted = func.coalesce(func.sum(Deal.value_cents * DealStage.probability), 0)
+    stmt = (
+        select(year, month, Deal.responsible_id, weighted)
+        .join(DealStage, DealStage.id == Deal.stage_id)
+        .where(fully_visible_to(Deal, viewer), Deal.currency == currency, Deal.stage == "open")
+        .group_by(year, month, Deal.responsible_id)
+    )
+    by_month: dict[date, int] = defaultdict(int)
+    by_user: dict[int | None, int] = defaultdict(int)
+    # summed in cents × per cent, rounded to cents once at the end
+    for y, m, user_id, weight in db.session.execute(stmt):
+        by_user[user_id] += int(weight)
+        if y is not None:
+            day = date(int(y), int(m), 1)
+            if first <= day < end:
+                by_month[day] += int(weight)
+    ids = [u for u in by_user if u is not None]
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
+    users = sorted(((uid, names.get(uid, ""), _cents(w)) for uid, w in by_user.items()),
+                   key=lambda row: (-row[2], row[1]))
+    return Forecast(currency, [month_start(first, i) for i in range(months)],
+                    {day: _cents(w) for day, w in by_month.items()}, users, _cents(sum(by_user.values())))
+
+
+def _cents(weight: int) -> int:
+    """Cents × per cent -> cents, half up."""
+    return (weight + 50) // 100

@@ -48,7 +48,7 @@ def index():
     chart = queries.by_month(viewer, currency, first, total=queries.deals_in(columns, currency))
     return render_template(
         "pipeline/index.html", columns=columns, currencies=in_use or [currency], currency=currency, chart=chart,
-        svg=geometry(chart, DEAL_STAGE_LABELS), first=first,
+        svg=geometry(chart, DEAL_STAGE_LABELS), first=first, forecast=queries.forecast(viewer, currency, first),
         earlier=queries.month_start(first, -6), later=queries.month_start(first, 6),
     )
 
