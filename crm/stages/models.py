@@ -17,6 +17,9 @@ from ..records.models import DEAL_STAGES, Deal
 
 #: the kinds of a stage (what ``deals.stage`` holds)
 STAGE_KINDS = DEAL_STAGES
+#: the stages a database starts with, one per kind: (name, probability, kind), in their order
+#: (migrations/versions/stages_01_deal_stages.py writes the same)
+DEFAULT_STAGES = (("Offen", 10, "open"), ("Gewonnen", 100, "won"), ("Verloren", 0, "lost"))
 
 
 class DealStage(db.Model):
