@@ -121,7 +121,8 @@ class _Linked(RecordInput):
 class _Deal(_Linked):
     value: Number(DEAL_VALUE, VALUE_DESCRIPTION) | None = None
     currency: Literal[CURRENCIES] | None = None
-    stage_id: Id | None = Field(default=None, description="The deal's stage (GET /api/v1/deal-stages)")
+    stage_id: Id | None = Field(default=None, description="The deal's stage (defined by admins under "
+                                                          "Settings -> Deal stages)")
     stage: Literal[DEAL_STAGES] | None = Field(
         default=None, description="The kind of the stage: without stage_id, a deal of another kind moves to "
                                   "the first stage of this kind")
