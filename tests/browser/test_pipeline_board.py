@@ -106,3 +106,19 @@ def test_a_refused_move_puts_the_card_back_and_says_why(kontor, new_page):
     expect(offen.locator(f"#deal-{deal_id}")).to_be_visible()  # back where it was
     expect(verloren.locator(f"#deal-{deal_id}")).to_have_count(0)
     assert server.run(_deal, deal_id) == ("open", stages["Offen"])
+
+
+def test_the_stage_settings_define_a_column_of_the_board(kontor, new_page):
+    server = kontor("schmidt")
+    page = new_page(locale="en-GB")
+    login(page, server, BOSS)
+    page.goto(server.url("/settings/stages"))
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="New stage").click()
+    page.locator("#name").fill("Angebot versandt")
+    page.locator("#probability").fill("40")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("table")).to_contain_text("Angebot versandt")
+    assert axe_violations(page) == []
+    page.goto(server.url("/deals/pipeline"))
+    expect(page.locator("#pipeline-board h2").last).to_contain_text("Angebot versandt")
