@@ -66,6 +66,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .records.views import register_record_blueprints
     from .search.views import bp as search_bp
     from .settings.views import bp as settings_bp
+    from .stages.views import bp as stages_bp
     from .tasks.views import bp as tasks_bp
     from .users.views import bp as users_bp
 
@@ -86,6 +87,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(users_bp)
     app.register_blueprint(groups_bp)
     app.register_blueprint(fields_bp)
+    app.register_blueprint(stages_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(trash_bp)
     app.register_blueprint(api_bp)

@@ -87,6 +87,7 @@ from .notes.models import Note
 from .records.models import MODELS, TAG_LINKS, ContactDetail, Tag
 from .search.models import SearchDoc
 from .settings.models import ACCOUNT_ID, Account
+from .stages.models import DealStage
 from .tasks.models import Task
 
 Level = Literal["full", "restricted", "hidden"]
@@ -495,6 +496,8 @@ SCOPES: dict[type, Scope] = {
                             "opens it; whose views one is offered is crm.listviews.services' rule"),
     RateCounter: NoRecordData("login throttle counters keyed by address and e-mail"),
     UserSession: NoRecordData("a login: its hashed id, user, times and browser name"),
+    DealStage: NoRecordData("the pipeline's stages (name, order, probability, kind): the team's "
+                            "vocabulary; which deal is in a stage is the deal's"),
 }
 
 #: Core tables of ``db.metadata`` that no class maps.

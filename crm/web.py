@@ -167,6 +167,8 @@ def init_web(app: Flask) -> None:
         "file_uploaded": _l("File uploaded"), "file_deleted": _l("File deleted"),
         "contacts_set": _l("Contact persons set"), "type_default_set": _l("Default group of a type set"),
         "handover_set": _l("Hand-over allowed"), "handover_removed": _l("Hand-over removed"),
+        "stage_created": _l("Stage created"), "stage_changed": _l("Stage changed"),
+        "stage_deleted": _l("Stage deleted"),
     }
     list_columns = {
         "company": [_l("Website"), _l("Tags"), _l("Responsible"), _l("Last change")],
@@ -176,6 +178,7 @@ def init_web(app: Flask) -> None:
     }
 
     from .records.trash import RETENTION_DAYS
+    from .stages.queries import stage_names
 
     app.jinja_env.globals.update(
         trash_retention_days=RETENTION_DAYS,
@@ -186,6 +189,7 @@ def init_web(app: Flask) -> None:
         format_currency=format_currency,
         list_columns=list_columns,
         stage_labels=DEAL_STAGE_LABELS,
+        deal_stage_names=stage_names,
         status_labels=PROJECT_STATUS_LABELS,
         note_kinds=KIND_LABELS,
         task_groups=TASK_GROUP_LABELS,

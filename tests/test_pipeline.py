@@ -32,8 +32,13 @@ def world(make):
 
 
 def sums(app, make, user):
+    """Count and sums per stage, by the stage's kind (the migration's three stages, one per kind)."""
     with make.acting_as(app, user) as viewer:
-        return {stage: (col.count, col.sums) for stage, col in stage_sums(viewer).items()}
+        return {col.stage.kind: (col.count, col.sums) for col in stage_sums(viewer).values()}
+
+
+def column(columns, kind):
+    return next(col for col in columns.values() if col.stage.kind == kind)
 
 
 def test_sums_per_stage_and_currency_over_fully_visible_deals(app, make, world):
@@ -52,7 +57,7 @@ def test_sums_change_when_a_deal_moves_to_a_group_the_user_is_not_in(app, make, 
         db.session.commit()
     assert sums(app, make, w["u"])["open"] == (1, {"EUR": 25050})
     with make.acting_as(app, w["u"]) as viewer:
-        cards = [c.name for c in board(viewer)["open"].cards]
+        cards = [c.name for c in column(board(viewer), "open").cards]
         chart = by_month(viewer, "EUR", w["month"])
     assert cards == ["B"]
     assert chart.values == {(w["month"], "open"): 25050}
@@ -81,8 +86,8 @@ def test_board_cards_by_target_date(app, make, world):
     make.deal("Früh", group=w["nord"], value=1, target_date=date(2020, 1, 1))
     with make.acting_as(app, w["u"]) as viewer:
         columns = board(viewer, cards=2)
-    assert [c.name for c in columns["open"].cards] == ["Früh", "A"]
-    assert columns["open"].count == 3
+    assert [c.name for c in column(columns, "open").cards] == ["Früh", "A"]
+    assert column(columns, "open").count == 3
 
 
 def test_page_renders_svg_without_inline_styles_or_scripts(client, make, world):
@@ -119,9 +124,10 @@ def test_chart_axis_is_written_like_the_amounts_on_the_cards(client, make, world
     assert ticks[-1] == top and ticks[1] == quarter, ticks
 
 
-def test_page_reads_the_deals_three_times_and_counts_those_outside_the_months(client, make, world):
-    """The sums, the cards and the months (issue 17): the deals outside the months shown are the
-    sums' count minus the months' - not a fourth pass over every deal the user sees."""
+def test_page_reads_the_deals_four_times_and_counts_those_outside_the_months(client, make, world):
+    """The sums, the cards, the months and the weighted forecast (issues 17, 15): the deals outside
+    the months shown are the sums' count minus the months' - not another pass over every deal the
+    user sees."""
     from sqlalchemy import event
 
     make.deal("Später", group=world["nord"], value=10, target_date=month_start(world["month"], 14))
@@ -136,7 +142,39 @@ def test_page_reads_the_deals_three_times_and_counts_those_outside_the_months(cl
         html = client.get("/deals/pipeline").get_data(as_text=True)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-    assert len([s for s in seen if re.search(r"\bFROM deals\b", s)]) == 3
+    assert len([s for s in seen if re.search(r"\bFROM deals\b", s)]) == 4
     # D has no target date, "Später" is after the months shown (the Süd deal is not counted)
     assert "2 Angebote haben kein Zieldatum in diesen Monaten" in html or \
         "2 deals have no target date in these months" in html
+
+
+def test_weighted_forecast_by_month_and_responsible_over_fully_visible_open_deals(app, make, world):
+    """Value × the probability of the stage, open deals only (C won, D lost: not counted), and
+    never the Süd deal the user sees restricted."""
+    from crm.pipeline.queries import forecast
+    from crm.stages.models import DealStage
+    from crm.stages.schemas import StageCreate
+    from crm.stages.services import create_stage
+
+    w = world
+    admin = make.user("admin", name="Ada")
+    with make.acting_as(app, admin) as viewer:
+        angebot = create_stage(viewer, StageCreate.parse({"name": "Angebot", "probability": 50, "kind": "open"}))
+        db.session.commit()
+    w["b"].stage_id, w["b"].responsible_id = angebot.id, admin.id  # 250.50 at 50 %
+    make.deal("Ohne Datum", group=w["nord"], value=100, stage="open")  # 10 % of 100, no month
+    db.session.commit()
+    assert db.session.get(DealStage, w["a"].stage_id).probability == 10
+    with make.acting_as(app, w["u"]) as viewer:
+        f = forecast(viewer, "EUR", month_start(w["month"], -5))
+    # A: 1000 × 10 % = 100.00; B: 250.50 × 50 % = 125.25; "Ohne Datum": 100 × 10 % = 10.00
+    assert f.by_month == {w["month"]: 100_00 + 125_25}
+    assert f.total == 100_00 + 125_25 + 10_00
+    assert f.by_user == [(admin.id, "Ada", 125_25), (None, "", 110_00)]
+
+
+def test_the_forecast_is_on_the_page(client, make, world):
+    make.login(client, world["u"])
+    html = client.get("/deals/pipeline", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+    assert "Weighted forecast" in html
+    assert "€125.05" in html  # (1000 + 250.50) × 10 %, the Süd deal not counted

@@ -103,6 +103,8 @@ def full_json(rtype: RecordType, objs: list, viewer: Viewer) -> list[dict]:
         }
         for name in rtype.fields:
             item[name] = _plain(rtype, obj, name, refs)
+        if rtype.key == "deal":
+            item["stage_id"] = obj.stage_id
         item["responsible_id"] = obj.responsible_id
         item["custom_fields"] = {f.name: custom_value(f.kind, values.get((obj.id, f.id))) for f in fields}
         item["created_at"] = timestamp(obj.created_at)

@@ -6,6 +6,7 @@ Not every write is audited. What is (the actions in :data:`ACTIONS`):
 * the group system: the extension switch, groups created / renamed / deleted, every membership
   added or removed, a group's contact persons, a user's default group, the default group of a record
   type, custom fields created / renamed / deleted / shared;
+* the deal stages: created, changed (name, probability), deleted (and where their deals moved);
 * users: created (page, API, command line), changed (role, name, e-mail, active, password), their
   sessions ended;
 * records changing group: a bulk assignment (with what it moved, for its undo) and its undo, and a
@@ -29,6 +30,7 @@ ACTIONS = (
     "import", "import_undone", "sessions_ended", "records_deleted", "records_restored", "records_purged",
     "file_uploaded", "file_deleted",
     "contacts_set", "type_default_set", "handover_set", "handover_removed",
+    "stage_created", "stage_changed", "stage_deleted",
 )
 
 

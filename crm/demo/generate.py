@@ -21,6 +21,7 @@ from ..groups.models import BASIS_ID, Group, group_members
 from ..history.services import start_histories
 from ..notes.models import Note
 from ..records.models import TAG_TABLES, Company, ContactDetail, Deal, Person, Project, Tag, sort_key
+from ..stages.queries import all_stages
 from ..tasks.models import Task
 from . import words
 
@@ -178,9 +179,16 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         company_id, group = company_for()
         return company_id, None, group
 
+    stages = all_stages()
+
+    def stage() -> dict:
+        """A stage of the pipeline (open ones twice as often), with its kind."""
+        s = rnd.choice([s for s in stages for _ in range(2 if s.kind == "open" else 1)])
+        return {"stage": s.kind, "stage_id": s.id}
+
     for model, n, extra in (
         (Deal, counts.deals, lambda: {"value_cents": rnd.randint(10, 5000) * 10000, "currency": "EUR",
-                                      "stage": rnd.choice(["open", "open", "won", "lost"]),
+                                      **stage(),
                                       "target_date": today + timedelta(days=rnd.randint(-200, 300)),
                                       "description": ""}),
         (Project, counts.projects, lambda: {"status": rnd.choice(["planned", "active", "done"]),

@@ -1,7 +1,8 @@
 """The deals pipeline: deals by stage with their sums, and pipeline value per stage and month.
 
 Every figure is a SQL aggregate over the deals the viewer *fully* sees: a restricted deal's
-value and stage are hidden, so it is neither on the board nor in a sum.
+value and stage are hidden, so it is neither on the board nor in a sum. The board's columns are
+the stages an admin defined (crm.stages), in their order; the chart sums by the stages' kind.
 """
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from datetime import date
 from sqlalchemy import and_, extract, func, select
 from sqlalchemy.orm import aliased
 
+from ..auth.models import User
 from ..extensions import db
-from ..records.models import DEAL_STAGES, Company, Deal
+from ..records.models import Company, Deal
+from ..stages.models import DealStage
+from ..stages.queries import all_stages
 from ..visibility import Viewer, fully_visible_to, restricted_rows, visible_to
 
 #: cards per stage column
@@ -24,7 +28,7 @@ MONTHS = 12
 
 @dataclass
 class Column:
-    stage: str
+    stage: DealStage
     count: int = 0
     #: currency -> sum of values in cents
     sums: dict[str, int] = field(default_factory=dict)
@@ -33,31 +37,32 @@ class Column:
     cards: list = field(default_factory=list)
 
 
-def stage_sums(viewer: Viewer) -> dict[str, Column]:
-    columns = {stage: Column(stage) for stage in DEAL_STAGES}
+def stage_sums(viewer: Viewer) -> dict[int, Column]:
+    """A column per stage (by stage id, in the board's order) with its count and sums."""
+    columns = {stage.id: Column(stage) for stage in all_stages()}
     stmt = (
-        select(Deal.stage, Deal.currency, func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
+        select(Deal.stage_id, Deal.currency, func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
         .where(fully_visible_to(Deal, viewer))
-        .group_by(Deal.stage, Deal.currency)
+        .group_by(Deal.stage_id, Deal.currency)
     )
-    for stage, currency, count, total in db.session.execute(stmt):
-        column = columns[stage]
+    for stage_id, currency, count, total in db.session.execute(stmt):
+        column = columns[stage_id]
         column.count += count
         column.counts[currency] = count
         column.sums[currency] = int(total)
     return columns
 
 
-def board(viewer: Viewer, cards: int = CARDS) -> dict[str, Column]:
-    """The three columns with their sums and the first cards (soonest target date first)."""
+def board(viewer: Viewer, cards: int = CARDS) -> dict[int, Column]:
+    """A column per stage with its sums and the first cards (soonest target date first)."""
     columns = stage_sums(viewer)
     company = aliased(Company)
     ranked = (
         select(
-            Deal.id, Deal.name, Deal.stage, Deal.value_cents, Deal.currency, Deal.target_date,
+            Deal.id, Deal.name, Deal.stage_id, Deal.version, Deal.value_cents, Deal.currency, Deal.target_date,
             Deal.company_id, company.id.label("company_ref"), company.name.label("company_name"),
             func.row_number().over(
-                partition_by=Deal.stage,
+                partition_by=Deal.stage_id,
                 order_by=(Deal.target_date.is_(None), Deal.target_date, Deal.value_cents.desc(), Deal.id),
             ).label("pos"),
         )
@@ -66,13 +71,13 @@ def board(viewer: Viewer, cards: int = CARDS) -> dict[str, Column]:
         .subquery()
     )
     # restricted companies are let through for their names on the cards (the deals are fully visible)
-    stmt = restricted_rows(select(ranked).where(ranked.c.pos <= cards).order_by(ranked.c.stage, ranked.c.pos))
+    stmt = restricted_rows(select(ranked).where(ranked.c.pos <= cards).order_by(ranked.c.stage_id, ranked.c.pos))
     for row in db.session.execute(stmt):
-        columns[row.stage].cards.append(row)
+        columns[row.stage_id].cards.append(row)
     return columns
 
 
-def currencies(columns: dict[str, Column]) -> list[str]:
+def currencies(columns: dict[int, Column]) -> list[str]:
     """Currencies in use, the largest total first."""
     totals: dict[str, int] = defaultdict(int)
     for column in columns.values():
@@ -81,7 +86,7 @@ def currencies(columns: dict[str, Column]) -> list[str]:
     return sorted(totals, key=lambda c: (-totals[c], c))
 
 
-def deals_in(columns: dict[str, Column], currency: str) -> int:
+def deals_in(columns: dict[int, Column], currency: str) -> int:
     """How many deals of this currency the columns hold (every stage)."""
     return sum(column.counts.get(currency, 0) for column in columns.values())
 
@@ -130,3 +135,53 @@ def by_month(viewer: Viewer, currency: str, first: date, months: int = MONTHS, *
             visible, (Deal.target_date.is_(None)) | (Deal.target_date < first) | (Deal.target_date >= end))
     ) or 0
     return Chart(currency, [month_start(first, i) for i in range(months)], values, outside)
+
+
+@dataclass
+class Forecast:
+    """The weighted forecast of one currency: each open deal's value times its stage's
+    probability, by month of the target date and by responsible user."""
+
+    currency: str
+    months: list[date]
+    #: month -> weighted cents (the months shown only)
+    by_month: dict[date, int]
+    #: (user id or None, name) -> weighted cents, the largest first (every target date)
+    by_user: list[tuple[int | None, str, int]]
+    #: weighted cents of every open deal of the currency
+    total: int
+
+
+def forecast(viewer: Viewer, currency: str, first: date, months: int = MONTHS) -> Forecast:
+    """One aggregate over the open deals the viewer fully sees: weighted value per month of the
+    target date and responsible user (a deal without a target date counts for its user only)."""
+    first = month_start(first)
+    end = month_start(first, months)
+    year, month = extract("year", Deal.target_date), extract("month", Deal.target_date)
+    weighted = func.coalesce(func.sum(Deal.value_cents * DealStage.probability), 0)
+    stmt = (
+        select(year, month, Deal.responsible_id, weighted)
+        .join(DealStage, DealStage.id == Deal.stage_id)
+        .where(fully_visible_to(Deal, viewer), Deal.currency == currency, Deal.stage == "open")
+        .group_by(year, month, Deal.responsible_id)
+    )
+    by_month: dict[date, int] = defaultdict(int)
+    by_user: dict[int | None, int] = defaultdict(int)
+    # summed in cents × per cent, rounded to cents once at the end
+    for y, m, user_id, weight in db.session.execute(stmt):
+        by_user[user_id] += int(weight)
+        if y is not None:
+            day = date(int(y), int(m), 1)
+            if first <= day < end:
+                by_month[day] += int(weight)
+    ids = [u for u in by_user if u is not None]
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
+    users = sorted(((uid, names.get(uid, ""), _cents(w)) for uid, w in by_user.items()),
+                   key=lambda row: (-row[2], row[1]))
+    return Forecast(currency, [month_start(first, i) for i in range(months)],
+                    {day: _cents(w) for day, w in by_month.items()}, users, _cents(sum(by_user.values())))
+
+
+def _cents(weight: int) -> int:
+    """Cents × per cent -> cents, half up."""
+    return (weight + 50) // 100

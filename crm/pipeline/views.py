@@ -1,13 +1,23 @@
 """``/deals/pipeline``: the deals board by stage with sums per currency, and the chart of
-pipeline value per stage and month."""
+pipeline value per stage and month; ``POST /deals/<id>/stage`` moves a deal to another stage
+(the board's drag and drop, and its keyboard alternative: a form on each card)."""
 from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from ..common import utcnow
-from ..records.types import CURRENCIES, DEAL_STAGE_LABELS
+from ..common import to_id, to_int, utcnow
+from ..errors import Invalid, Refused, flash_refusal
+from ..extensions import db
+from ..htmx import targets
+from ..records.loaders import load_record
+from ..records.schemas import record_input
+from ..records.services import update_record
+from ..records.types import CURRENCIES, DEAL_STAGE_LABELS, TYPES
+from ..stages.models import DealStage
 from ..visibility import current_viewer
 from . import queries
 from .chart import geometry
@@ -38,6 +48,41 @@ def index():
     chart = queries.by_month(viewer, currency, first, total=queries.deals_in(columns, currency))
     return render_template(
         "pipeline/index.html", columns=columns, currencies=in_use or [currency], currency=currency, chart=chart,
-        svg=geometry(chart, DEAL_STAGE_LABELS), first=first,
+        svg=geometry(chart, DEAL_STAGE_LABELS), first=first, forecast=queries.forecast(viewer, currency, first),
         earlier=queries.month_start(first, -6), later=queries.month_start(first, 6),
     )
+
+
+#: the element the board's script swaps after a move (crm/htmx.py: the request names it)
+BOARD = "pipeline-board"
+
+
+@bp.post("/deals/<int:record_id>/stage")
+def move(record_id: int):
+    """Move a fully visible deal to the stage ``stage_id`` (hidden: 404 like an unknown id;
+    restricted: 403). ``version``: the version the board showed; a stale one is a 409. The
+    board's script gets the board again, or the refusal as JSON; a plain form a redirect."""
+    rtype = TYPES["deal"]
+    obj = load_record(rtype, record_id, write=True)
+    viewer = current_viewer()
+    name = obj.name
+    try:
+        stage_id = to_id(request.form.get("stage_id"))
+        if stage_id is None:
+            raise Invalid(fields={"stage_id": _l("No such stage.")})
+        data = record_input("deal", {"stage_id": stage_id}, patch=True)
+        if data.stage_id != obj.stage_id:  # (dropped back where it was: nothing to save)
+            update_record(rtype, obj, data, viewer, expected_version=to_int(request.form.get("version")))
+    except Refused as refused:
+        db.session.rollback()
+        if targets(BOARD):
+            return jsonify(error={"code": refused.code, "message": refused.message, "fields": refused.fields}), \
+                refused.status
+        flash_refusal(refused)
+    else:
+        db.session.commit()
+        if targets(BOARD):
+            return render_template("pipeline/_board.html", columns=queries.board(viewer))
+        flash(_("“%(name)s” is now in the stage %(stage)s.", name=name,
+                stage=db.session.get(DealStage, obj.stage_id).name), "success")
+    return redirect(url_for("pipeline.index") + f"#deal-{record_id}")

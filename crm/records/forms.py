@@ -19,8 +19,9 @@ from ..common import to_id
 from ..customfields.models import CustomField
 from ..decimals import DecimalError, format_typed, parse_typed
 from ..forms_common import IsoDateField, Strip, lines
+from ..stages.queries import all_stages
 from .schemas import CREATE, PLAIN_FIELDS
-from .types import CURRENCIES, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, RecordType
+from .types import CURRENCIES, PROJECT_STATUS_LABELS, RecordType
 
 
 def _optional_int(value):
@@ -175,8 +176,7 @@ class DealForm(RecordForm):
     value = LocalDecimalField(_l("Value"), validators=[Optional()])
     currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES], default="EUR",
                            validate_choice=False)
-    stage = SelectField(_l("Stage"), choices=list(DEAL_STAGE_LABELS.items()), default="open",
-                        validate_choice=False)
+    stage_id = SelectField(_l("Stage"), coerce=_optional_int, validate_choice=False)
     target_date = IsoDateField(_l("Target date"), validators=[Optional()])
     company_id = RecordIdField(_l("Company"))
     person_id = RecordIdField(_l("Person"))
@@ -253,6 +253,11 @@ def build_form(rtype: RecordType, fields: list[CustomField], *, groups, users, g
     # message then goes on top of the form.
     form.offers_group = groups_enabled
     form.group_id.hidden_from_user = not groups_enabled
+    if rtype.key == "deal":
+        stages = all_stages()
+        form.stage_id.choices = [(s.id, s.name) for s in stages]
+        if form.stage_id.data is None:  # a new deal: the first open stage
+            form.stage_id.data = next((s.id for s in stages if s.kind == "open"), None)
     form.responsible_id.choices = [(None, "—")] + [(u.id, u.name) for u in users]
     for name, hint in _hints(rtype).items():
         field = getattr(form, name, None)

@@ -255,7 +255,9 @@ class Deal(RecordMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     value_cents: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    #: the kind of the deal's stage (open / won / lost), kept with ``stage_id`` by the service
     stage: Mapped[str] = mapped_column(String(8), default="open")
+    stage_id: Mapped[int] = mapped_column(ForeignKey("deal_stages.id", ondelete="RESTRICT"), index=True)
     target_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     company_id: Mapped[int | None] = mapped_column(
         ForeignKey("companies.id", ondelete="SET NULL"), nullable=True, index=True

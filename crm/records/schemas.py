@@ -121,7 +121,11 @@ class _Linked(RecordInput):
 class _Deal(_Linked):
     value: Number(DEAL_VALUE, VALUE_DESCRIPTION) | None = None
     currency: Literal[CURRENCIES] | None = None
-    stage: Literal[DEAL_STAGES] | None = None
+    stage_id: Id | None = Field(default=None, description="The deal's stage (defined by admins under "
+                                                          "Settings -> Deal stages)")
+    stage: Literal[DEAL_STAGES] | None = Field(
+        default=None, description="The kind of the stage: without stage_id, a deal of another kind moves to "
+                                  "the first stage of this kind")
     target_date: Day | None = None
 
 
@@ -182,7 +186,7 @@ PLAIN_FIELDS = {
     "company": ("name", "website", "emails", "phones", "addresses", "background"),
     "person": ("salutation", "title", "first_name", "last_name", "company_id", "position", "emails",
                "phones", "addresses", "background"),
-    "deal": ("name", "value", "currency", "stage", "target_date", "company_id", "person_id", "description"),
+    "deal": ("name", "value", "currency", "stage_id", "target_date", "company_id", "person_id", "description"),
     "project": ("name", "status", "start_date", "target_date", "company_id", "person_id", "description"),
 }
 #: the choice fields and the value null (or not sent on a create) stands for
@@ -333,7 +337,8 @@ class _LinkedFields(Output):
 class _DealFields(_LinkedFields):
     value: NumberOut | None = Field(description="Exact to the cent: read it as a decimal")
     currency: Literal[CURRENCIES]
-    stage: Literal[DEAL_STAGES]
+    stage: Literal[DEAL_STAGES] = Field(description="The kind of the deal's stage")
+    stage_id: int
 
 
 class _ProjectFields(_LinkedFields):

@@ -27,6 +27,7 @@ from ..extensions import db
 from ..groups.models import BASIS_ID, Group, TypeDefault
 from ..history import services as history
 from ..settings.models import ACCOUNT_ID, Account
+from ..stages.services import stage_of_input
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
 from .locking import lock_group, lock_groups
 from .models import ContactDetail, Tag, tag_key
@@ -283,6 +284,12 @@ def _apply(rtype: RecordType, obj, data: RecordInput, viewer: Viewer,
         if value is None:
             value = CHOICE_DEFAULTS.get(name, None if name.endswith("_date") or name == "value" else "")
         setattr(obj, name, value)
+    if rtype.key == "deal" and (new or data.sent("stage_id") or data.sent("stage")):
+        try:
+            stage = stage_of_input(data.stage_id, data.stage, obj.stage_id)
+            obj.stage_id, obj.stage = stage.id, stage.kind
+        except Refused as err:
+            errors.update(err.fields)
     if rtype.key == "project" and obj.start_date and obj.target_date and obj.target_date < obj.start_date:
         errors["target_date"] = _("The target date lies before the start.")
     for fk, key in rtype.references:

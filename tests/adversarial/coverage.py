@@ -63,6 +63,9 @@ GET: dict[str, Probe] = {
     "/settings/fields": Probe("admin", "field list"),
     "/settings/fields/new": Probe("admin", "new field per entity", {"entity_args": True}),
     "/settings/fields/<int:field_id>": Probe("admin", "every field id + unknown", {"ids": "field"}),
+    "/settings/stages": Probe("admin", "the deal stages: names, kinds, probabilities; no deal, no count"),
+    "/settings/stages/new": Probe("admin", "new stage form"),
+    "/settings/stages/<int:stage_id>": Probe("admin", "every stage id + unknown", {"ids": "stage"}),
     "/settings/groups": Probe("admin", "groups with record counts"),
     "/settings/groups/<int:group_id>": Probe("admin", "every group id + unknown", {"ids": "group"}),
     "/settings/groups/<int:group_id>/delete": Probe("admin", "every group id + unknown",
@@ -120,6 +123,13 @@ WRITE: dict[tuple[str, str], Write] = {
     ("POST", "/settings/fields/<int:field_id>"): Write("admin_only", "non-admins: 403", {"ids": "field"}),
     ("POST", "/settings/fields/<int:field_id>/delete"): Write("admin_only", "non-admins: 403", {"ids": "field"}),
     ("POST", "/settings/fields/<int:field_id>/move"): Write("admin_only", "non-admins: 403", {"ids": "field"}),
+    ("POST", "/settings/stages/new"): Write("admin_only", "non-admins: 403",
+                                            {"data": {"name": "Neu", "probability": "5", "kind": "open"}}),
+    ("POST", "/settings/stages/<int:stage_id>"): Write("admin_only", "non-admins: 403", {"ids": "stage"}),
+    ("POST", "/settings/stages/<int:stage_id>/move"): Write("admin_only", "non-admins: 403", {"ids": "stage"}),
+    ("POST", "/settings/stages/<int:stage_id>/delete"): Write(
+        "admin_only", "non-admins: 403; an admin's answer never depends on deals they cannot see "
+        "(tests/test_stages.py)", {"ids": "stage", "data": {"move_to": "1"}}),
     ("POST", "/settings/groups"): Write("admin_only", "non-admins: 403", {"data": {"name": "Neu"}}),
     ("POST", "/settings/groups/<int:group_id>"): Write("admin_only", "non-admins: 403 (the impact preview too)",
                                                        {"ids": "group"}),
@@ -154,6 +164,9 @@ WRITE: dict[tuple[str, str], Write] = {
                                                  {"step": "undo"}),
     ("POST", "/import/<int:job_id>/cancel"): Write("import_job", "someone else's 404 (admins too: only the owner "
                                                    "cancels), a job not running: nothing changes", {"step": "cancel"}),
+    ("POST", "/deals/<int:record_id>/stage"): Write(
+        "record", "the board's move: hidden 404 like unknown, restricted 403; htmx 'pipeline-board'",
+        {"view": "stage", "plural": "deals"}),
     ("POST", "/jobs/<int:job_id>/cancel"): Write("job_cancel", "someone else's 404 like an unknown id; a finished "
                                                  "job of one's own: refused with a message, nothing changes"),
 }
@@ -215,8 +228,11 @@ def covered() -> set[tuple[str, str]]:
 
 
 def fill(rule: str, **values) -> str:
-    """The URL of ``rule`` with its placeholders filled (``<int:record_id>`` -> values['record_id'])."""
+    """The URL of ``rule`` with its placeholders filled (``<int:record_id>`` -> values['record_id']);
+    a deal stage not given is the first of the migration's (every world has it)."""
     import re
+
+    values = {"stage_id": 1, **values}
 
     def repl(m):
         name = m.group(1).split(":")[-1]
@@ -228,6 +244,7 @@ def fill(rule: str, **values) -> str:
 #: HX-Target ids the suite sends (``*`` stands for an id or a field name). Every target a template
 #: swaps into or a view asks ``targets()`` about must be listed here (test_htmx_targets_are_covered).
 HTMX_TARGETS = {
+    "pipeline-board": "POST the board's move of a deal (write tests, write oracle)",
     "record-list": "GET lists (leak test)",
     "notes-more": "GET notes timeline (leak test)",
     "access-body": "GET who-can-see table (leak test)",

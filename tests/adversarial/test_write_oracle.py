@@ -378,6 +378,14 @@ def write_record(run: Run, b: Browser, method: str, rule: str, params: dict) -> 
     view = params["view"]
     for plural in _plurals(rule, params):
         rtype = KEY_OF[plural]
+        if view == "stage":  # the board's move: of deals the user does not fully see too (refused)
+            snap = run.snap()
+            unseen = [r for lvl in ("restricted", "hidden") for r in snap.ids(b.user.key, rtype, lvl)[:1]]
+            for rid in [*_targets(run, b, rtype), *unseen]:
+                for stage_id in ("2", "1"):
+                    run.send(b, method, fill(rule, plural=plural, record_id=rid), rule, data={"stage_id": stage_id},
+                             target="pipeline-board" if stage_id == "2" else None)
+            continue
         for rid in _targets(run, b, rtype):
             url = fill(rule, plural=plural, record_id=rid)
             if view == "notes":

@@ -99,7 +99,8 @@ def attack_record(a: Attack, method: str, rule: str, params: dict) -> None:
             unknown = fill(rule, plural=plural, record_id=world.unused_id())
             data = edit_data(ctx, b, rtype) if view == "edit" else (
                 {"body": "Übernahme", "kind": "note"} if view == "notes" else
-                {"files": (b"Uebernahme", "\u00dcbernahme.txt")} if view == "files" else {})
+                {"files": (b"Uebernahme", "\u00dcbernahme.txt")} if view == "files" else
+                {"stage_id": "2"} if view == "stage" else {})
             for r in world.records_of(rtype):
                 lvl = world.level(b.user, r)
                 url = fill(rule, plural=plural, record_id=world.record_ids[r.key])
@@ -262,13 +263,14 @@ def attack_task(a: Attack, method: str, rule: str, params: dict) -> None:
 
 def attack_admin_only(a: Attack, method: str, rule: str, params: dict) -> None:
     ctx, world = a.ctx, a.ctx.world
-    ids = {"field": world.field_ids, "group": world.group_ids, "user": world.user_ids}.get(params.get("ids"), {})
+    ids = {"field": world.field_ids, "group": world.group_ids, "user": world.user_ids,
+           "stage": {"open": 1, "won": 2, "lost": 3}}.get(params.get("ids"), {})
     targets = list(ids.values()) or [None]
     for b in ctx.browsers:
         if b.user.role == "admin":
             continue
         for tid in targets:
-            url = fill(rule, field_id=tid, group_id=tid, user_id=tid)
+            url = fill(rule, field_id=tid, group_id=tid, user_id=tid, stage_id=tid or 1)
             a.send(b, method, url, rule, 403, data=params.get("data", {"name": "Übernahme"}))
 
 

@@ -1,0 +1,1 @@
+"""Deal stages an admin defines (name, order, probability, kind open / won / lost)."""

@@ -1,0 +1,123 @@
+"""The pipeline board (issue 15): a column per admin-defined stage, a deal moved by drag and drop
+(the board's script posts with ``HX-Target: pipeline-board``) or by the form on its card (the
+keyboard's way). Only a fully visible deal moves; a hidden one answers like an unknown id, a
+restricted one 403, a stale version 409 - and nothing changes."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.records.models import Deal
+from crm.stages.models import DealStage
+from crm.stages.schemas import StageCreate
+from crm.stages.services import create_stage
+
+BOARD = {"HX-Request": "true", "HX-Target": "pipeline-board"}
+
+
+def stage(name: str) -> DealStage:
+    return db.session.scalar(select(DealStage).where(DealStage.name == name))
+
+
+@pytest.fixture
+def world(app, make):
+    make.enable_groups()
+    admin = make.user("admin")
+    u = make.user()
+    nord = make.group("Nord", [u, admin])
+    sued = make.group("Süd")
+    make.field("deal", "Quelle", shared_with=[nord])  # Süd's deals are restricted for u
+    with make.acting_as(app, admin) as viewer:
+        create_stage(viewer, StageCreate.parse({"name": "Angebot", "probability": 50, "kind": "open"}))
+        db.session.commit()
+    return {
+        "u": u, "admin": admin,
+        "mine": make.deal("Mein Deal", group=nord, value=1000),
+        "restricted": make.deal("Süd-Deal", group=sued, value=5),
+        "hidden": make.deal("Geheim-Deal", group=make.group("Geheim"), value=7),
+    }
+
+
+def _column_of(html: str, name: str) -> str:
+    """The part of the board from the column ``name`` to the next column."""
+    return re.split(r'<article class="pipeline-column', html.split(f">{name}</span>", 1)[1])[0]
+
+
+def test_the_board_has_a_column_per_stage_in_the_admins_order(client, make, world):
+    make.login(client, world["u"])
+    html = client.get("/deals/pipeline").get_data(as_text=True)
+    names = re.findall(r'<h2 id="stage-\d+"><span class="badge stage-\w+">([^<]+)</span>', html)
+    assert names == ["Offen", "Gewonnen", "Verloren", "Angebot"]
+    assert "Mein Deal" in _column_of(html, "Offen")
+    assert "Süd-Deal" not in html and "Geheim-Deal" not in html  # only deals seen in full
+    assert 'src="/static/vendor/sortablejs-1.15.6/Sortable.min.js"' in html
+    assert "<script>" not in html and not re.search(r"\son\w+=", html) and not re.search(r"\sstyle=", html)
+
+
+def test_the_keyboard_form_moves_a_deal(client, make, world):
+    make.login(client, world["u"])
+    deal = world["mine"]
+    resp = client.post(f"/deals/{deal.id}/stage", data={"stage_id": str(stage("Angebot").id),
+                                                        "version": str(deal.version)})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/deals/pipeline#deal-{deal.id}")
+    db.session.refresh(deal)
+    assert (deal.stage_id, deal.stage) == (stage("Angebot").id, "open")
+    html = client.get("/deals/pipeline").get_data(as_text=True)
+    assert "Mein Deal" in _column_of(html, "Angebot") and "Mein Deal" not in _column_of(html, "Offen")
+
+
+def test_a_drop_answers_with_the_board_and_changes_the_kind(client, make, world):
+    make.login(client, world["u"])
+    deal = world["mine"]
+    resp = client.post(f"/deals/{deal.id}/stage", headers=BOARD,
+                       data={"stage_id": str(stage("Gewonnen").id), "version": str(deal.version)})
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert html.lstrip().startswith("<section") and 'id="pipeline-board"' in html and "<html" not in html
+    assert "Mein Deal" in _column_of(html, "Gewonnen")
+    db.session.refresh(deal)
+    assert deal.stage == "won"
+
+
+def test_a_stale_card_is_refused_with_409_and_nothing_changes(client, make, world):
+    make.login(client, world["u"])
+    deal = world["mine"]
+    stale = deal.version
+    deal.name = "Von jemand anderem geändert"
+    db.session.commit()
+    resp = client.post(f"/deals/{deal.id}/stage", headers=BOARD,
+                       data={"stage_id": str(stage("Gewonnen").id), "version": str(stale)})
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "conflict"
+    db.session.refresh(deal)
+    assert deal.stage == "open"
+
+
+def test_moving_a_deal_one_cannot_fully_see_is_refused_like_elsewhere(app, client, make, world):
+    make.login(client, world["u"])
+    outsider = app.test_client()  # in Basis only: no deal field is shared with them
+    make.login(outsider, make.user())
+    target = str(stage("Gewonnen").id)
+    for headers in ({}, BOARD):
+        hidden = outsider.post(f"/deals/{world['hidden'].id}/stage", headers=headers, data={"stage_id": target})
+        unknown = outsider.post("/deals/999999/stage", headers=headers, data={"stage_id": target})
+        assert hidden.status_code == unknown.status_code == 404
+        assert hidden.get_data() == unknown.get_data()
+        restricted = client.post(f"/deals/{world['restricted'].id}/stage", headers=headers, data={"stage_id": target})
+        assert restricted.status_code == 403
+    for key in ("hidden", "restricted"):
+        db.session.refresh(world[key])
+        assert world[key].stage == "open" and world[key].version == 1
+
+
+def test_an_unknown_stage_is_refused(client, make, world):
+    make.login(client, world["u"])
+    deal = world["mine"]
+    for sent in ("999", "", "x"):
+        resp = client.post(f"/deals/{deal.id}/stage", headers=BOARD, data={"stage_id": sent})
+        assert resp.status_code == 422 and "stage_id" in resp.get_json()["error"]["fields"]
+    db.session.refresh(deal)
+    assert deal.version == 1
+    assert db.session.scalar(select(Deal.stage).where(Deal.id == deal.id)) == "open"
