@@ -12,6 +12,7 @@ from sqlalchemy import func, literal, select, union_all
 from ..extensions import db
 from ..records.models import Deal
 from ..records.types import TYPES, RecordType, display_name_column
+from ..stages.models import DealStage
 from ..tasks.models import Task
 from ..visibility import Viewer, fully_visible_to, task_visible_to, unscoped
 
@@ -41,10 +42,10 @@ class Dashboard:
         return sum(n for n, _s, _w in self.my_open.values())
 
 
-def weighted_open_value(value_cents, stage):
-    """The SQL expression of a deal's weighted value. Deals have no stage probability yet, so this
-    is the plain value; once stages carry a probability (the "stages" branch), weigh it here."""
-    return func.coalesce(value_cents, 0)
+def weighted_open_value(value_cents, probability):
+    """The SQL expression of a deal's value times its stage's probability in percent; the sum of
+    these, divided by 100, is the weighted sum (as the pipeline's forecast)."""
+    return func.coalesce(value_cents, 0) * probability
 
 
 def dashboard_for(viewer: Viewer, user_id: int, today: date) -> Dashboard:
@@ -53,11 +54,12 @@ def dashboard_for(viewer: Viewer, user_id: int, today: date) -> Dashboard:
     visible = fully_visible_to(Deal, viewer)
     mine = (
         select(Deal.currency, func.count(), func.coalesce(func.sum(Deal.value_cents), 0),
-               func.coalesce(func.sum(weighted_open_value(Deal.value_cents, Deal.stage)), 0))
+               func.coalesce(func.sum(weighted_open_value(Deal.value_cents, DealStage.probability)), 0))
+        .join(DealStage, DealStage.id == Deal.stage_id)
         .where(visible, Deal.responsible_id == user_id, Deal.stage == "open")
         .group_by(Deal.currency)
     )
-    out.my_open = {cur: (n, int(s), int(w)) for cur, n, s, w in db.session.execute(mine)}
+    out.my_open = {cur: (n, int(s), int(w) // 100) for cur, n, s, w in db.session.execute(mine)}
     out.tasks_due = db.session.scalar(
         select(func.count()).select_from(Task)
         .where(task_visible_to(viewer), Task.assignee_id == user_id, Task.done.is_(False),
