@@ -26,6 +26,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -204,13 +205,21 @@ def delete_file(file_id: int, viewer: Viewer) -> Attachment:
     return attachment
 
 
-def sweep() -> int:
+#: bytes younger than this are never swept: an upload stores them before its row commits
+SWEEP_MIN_AGE = timedelta(hours=1)
+
+
+def sweep(min_age: timedelta = SWEEP_MIN_AGE) -> int:
     """Remove bytes from the store that no file row names any more (files of purged records, or a
-    delete whose commit could not reach the store). Outside requests only (the command line)."""
+    delete whose commit could not reach the store), if they were stored at least ``min_age`` ago -
+    an upload in progress has its bytes stored and its row not yet committed. Outside requests only
+    (the command line, the worker's daily purge)."""
     store = storage()
+    cutoff = datetime.now(UTC) - min_age
+    old = [key for key, stored_at in store.entries() if stored_at <= cutoff]
     known = set(db.session.scalars(select(Attachment.storage_key)))
     gone = 0
-    for stored in list(store.keys()):
+    for stored in old:
         if stored not in known:
             store.delete(stored)
             gone += 1

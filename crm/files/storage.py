@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -44,6 +45,10 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
     def keys(self) -> Iterator[str]: ...
+
+    def entries(self) -> Iterator[tuple[str, datetime]]:
+        """Every key with the time (UTC) its bytes were stored."""
+        ...
 
 
 class LocalStorage:
@@ -80,10 +85,13 @@ class LocalStorage:
         self._path(key).unlink(missing_ok=True)
 
     def keys(self) -> Iterator[str]:
+        return (key for key, _at in self.entries())
+
+    def entries(self) -> Iterator[tuple[str, datetime]]:
         if self.root.is_dir():
             for path in self.root.glob("*/*"):
                 if path.is_file() and path.suffix != ".part":
-                    yield path.name
+                    yield path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
 class S3Storage:
@@ -120,10 +128,13 @@ class S3Storage:
         self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
 
     def keys(self) -> Iterator[str]:
+        return (key for key, _at in self.entries())
+
+    def entries(self) -> Iterator[tuple[str, datetime]]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
         for page in pages:
             for item in page.get("Contents", []):
-                yield item["Key"][len(self.prefix):]
+                yield item["Key"][len(self.prefix):], item["LastModified"]
 
 
 def storage_from_config(config) -> Storage:

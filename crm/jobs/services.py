@@ -410,9 +410,12 @@ def expire_exports_hourly() -> None:
 
 @app_periodic_task(crontab(hour="3", minute="17"))
 def purge_trash_daily() -> None:
-    """The recycle bin's daily purge: records deleted more than 30 days ago, for good (audited)."""
+    """The recycle bin's daily purge: records deleted more than 30 days ago, for good (audited), then the
+    bytes of files that no row names any more."""
+    from ..files.services import sweep
     from ..records.trash import purge
 
     purge(None)
     db.session.commit()
+    sweep()  # the purged records' files (the rows went with them), an hour old at least
 
