@@ -38,6 +38,7 @@ the query's job (:func:`masked`).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -668,6 +669,15 @@ class _Criteria(LoaderCriteriaOption):
     def _resolve_where_criteria(self, ext_info):
         crit = super()._resolve_where_criteria(ext_info)
         return ext_info._adapter.traverse(crit) if ext_info.is_aliased_class else crit
+
+
+def access_fingerprint(viewer: Viewer) -> str:
+    """A digest of everything a viewer's access depends on (role, groups, shared fields, the group
+    system switch): something made for this viewer (an export's file) stays theirs only while it
+    is unchanged."""
+    parts = [viewer.user_id, viewer.role, viewer.groups_enabled, sorted(viewer.group_ids),
+             sorted((key, sorted(ids)) for key, ids in viewer.shared_fields.items())]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def _viewer_key(viewer: Viewer | None):

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
+from crm.auth.services import issue_token
 from crm.common import utcnow
 from crm.extensions import db
 from crm.jobs import services
@@ -93,7 +94,12 @@ def test_the_download_is_the_owners_only_and_answers_others_like_an_unknown_id(a
     made_up = client.get(f"/jobs/{job_id + 1000}/download")
     assert theirs.status_code == made_up.status_code == 404  # ... but not what its owner sees
     assert make.without_csrf(theirs.data) == make.without_csrf(made_up.data)
-    assert "herunterladen" not in client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "herunterladen" not in page and "4 Zeilen" not in page  # not even how many rows it holds
+    token = issue_token(w["admin"])
+    shown = client.get(f"/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert (shown["status"], shown["total"], shown["progress"], shown["message"], shown["result"]) == (
+        "done", 0, 0, "", {})
 
 
 def test_an_export_expires(app, client, make, world):
@@ -104,7 +110,7 @@ def test_an_export_expires(app, client, make, world):
     db.session.commit()
     assert services.expire_exports() == 1
     assert client.get(f"/jobs/{job_id}/download").status_code == 404
-    assert "abgelaufen" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "nicht mehr verfügbar" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
 
 
 def test_normal_users_start_no_export(app, client, make, world):
@@ -153,3 +159,17 @@ def test_the_worker_writes_what_the_owner_sees_when_it_runs_outside_any_request(
     assert later != streamed and b"@nord.example" not in later
     app.config["EXPORT_JOB_ROWS"] = 100
     assert later == client.get("/companies/export.csv").data
+
+
+@pytest.mark.parametrize("change", ["left the group", "may no longer export"])
+def test_an_export_is_no_longer_downloadable_when_its_owners_access_changed(app, client, make, world, change):
+    w = world
+    job_id, _streamed = start(app, client, make, w["owner"])
+    assert client.get(f"/jobs/{job_id}/download").status_code == 200
+    if change == "left the group":
+        w["nord"].members.remove(w["owner"])
+    else:
+        w["owner"].role = "normal"
+    db.session.commit()
+    assert client.get(f"/jobs/{job_id}/download").status_code == 404
+    assert "nicht mehr verfügbar" in client.get(f"/jobs/{job_id}").get_data(as_text=True)

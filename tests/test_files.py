@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import socket
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -233,5 +234,9 @@ def test_record_purge_takes_the_files_and_sweep_the_bytes(app, make, world, clie
     assert key in set(storage().keys())
     assert sweep() == 0  # stored just now: it could be an upload whose row is not committed yet
     assert key in set(storage().keys())
+    # something in the store that is no file of ours (a desktop's metadata, another program's
+    # object) stays, and does not stop the sweep
+    foreign = Path(app.config["FILE_DIR"]) / key[:2] / ".DS_Store"
+    foreign.write_bytes(b"x")
     assert sweep(min_age=timedelta(0)) == 1
-    assert key not in set(storage().keys())
+    assert key not in set(storage().keys()) and foreign.exists()

@@ -368,7 +368,7 @@ def test_undo_removes_exactly_the_imported_records(app, client, make, world):
 
 def test_undo_keeps_records_changed_since_and_says_so(app, client, make, world):
     w = world
-    job = imported(app, client, make, w, ["Bleibt", "Geaendert", "Notiert", "Verlinkt", "Geloescht", "Weg"])
+    job = imported(app, client, make, w, ["Bleibt", "Geaendert", "Notiert", "Verlinkt", "Geloescht", "Weg", "Datei"])
     from crm.records.schemas import record_input
     from crm.records.services import update_record
     from crm.records.types import TYPES
@@ -379,15 +379,16 @@ def test_undo_keeps_records_changed_since_and_says_so(app, client, make, world):
                       viewer)  # contact details only
         db.session.commit()
     make.note(company("Notiert"), "Anruf")
+    make.attachment(company("Datei"), "Vertrag.pdf", b"%PDF-1.4 Vertrag", w["u"], "application/pdf")
     make.person("Mitarbeiter", company=company("Verlinkt"), group=w["nord"])
     db.session.delete(company("Geloescht"))
     db.session.commit()
     resp = client.post(f"/import/{job.id}/undo", follow_redirects=True)
     text = resp.get_data(as_text=True)
-    assert live_names() == ["Geaendert", "Notiert", "Verlinkt"]
-    assert "2 records deleted. 3 were changed since the import and were kept. 1 had been deleted already." in text
+    assert live_names() == ["Datei", "Geaendert", "Notiert", "Verlinkt"]  # a file attached since keeps it too
+    assert "2 records deleted. 4 were changed since the import and were kept. 1 had been deleted already." in text
     undone = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "import_undone"))
-    assert (undone.details["counts"], undone.details["kept"], undone.details["gone"]) == ({"companies": 2}, 3, 1)
+    assert (undone.details["counts"], undone.details["kept"], undone.details["gone"]) == ({"companies": 2}, 4, 1)
 
 
 def test_undo_only_within_24_hours_and_by_the_importer_or_an_admin(app, client, make, world):

@@ -123,3 +123,21 @@ def test_deleting_the_group_removes_the_default(client, make, mueller):
     assert db.session.get(TypeDefault, "deal") is None
     client.post("/deals/new", data={"name": "Danach"})
     assert db.session.scalar(select(Deal)).group_id == 1
+
+
+def test_an_import_keeps_the_type_default_too(app, make, mueller):
+    """A batch of an import goes through the same rule: Sandra's own group is refused for deals
+    (the admin did not allow it), Finanzen - not hers - is taken."""
+    from crm.errors import Invalid
+    from crm.records.schemas import record_input
+    from crm.records.services import create_records
+    from crm.records.types import TYPES
+
+    with make.acting_as(app, mueller["sandra"]) as viewer:
+        own, default = create_records(TYPES["deal"], [
+            record_input("deal", {"name": "Import eigen", "group_id": mueller["vertrieb"].id}),
+            record_input("deal", {"name": "Import Finanzen"})], viewer, mueller["sandra"])
+        db.session.commit()
+    assert isinstance(own, Invalid) and "group_id" in own.fields
+    assert default.group_id == mueller["finanzen"].id
+    assert [d.name for d in db.session.scalars(select(Deal))] == ["Import Finanzen"]

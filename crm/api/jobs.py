@@ -12,16 +12,20 @@ from flask import g, jsonify, url_for
 from ..errors import NotFound
 from ..jobs.models import Job
 from ..jobs.schemas import JobOut
-from ..jobs.services import find_job
+from ..jobs.services import find_job, shows_numbers
 from .base import ID as ID_RULE
 from .base import bp
 from .serialize import timestamp
 
 
 def job_json(job: Job) -> dict:
+    """The job as the API shows it; someone else's export (an admin's view) without its counts
+    and message (:func:`crm.jobs.services.shows_numbers`)."""
+    numbers = shows_numbers(job, g.viewer)
     return JobOut(
-        id=job.id, kind=job.kind, status=job.status, progress=job.progress, total=job.total,
-        message=job.message or "", result=job.result or {}, created_at=timestamp(job.created_at),
+        id=job.id, kind=job.kind, status=job.status, progress=job.progress if numbers else 0,
+        total=job.total if numbers else 0, message=(job.message or "") if numbers else "",
+        result=(job.result or {}) if numbers else {}, created_at=timestamp(job.created_at),
         finished_at=timestamp(job.finished_at),
     ).model_dump(mode="json")
 

@@ -43,7 +43,7 @@ from ..records.loaders import load_record
 from ..records.types import TYPES
 from ..visibility import Viewer, attachment_visible_to
 from .models import MAX_NAME, Attachment
-from .storage import CHUNK, new_key, storage
+from .storage import CHUNK, is_storage_key, new_key, storage
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +220,14 @@ def sweep(min_age: timedelta = SWEEP_MIN_AGE) -> int:
     known = set(db.session.scalars(select(Attachment.storage_key)))
     gone = 0
     for stored in old:
-        if stored not in known:
+        if stored in known or not is_storage_key(stored):
+            continue  # (something that is no file of ours - another program's object - stays)
+        try:
             store.delete(stored)
-            gone += 1
+        except Exception as err:  # (S3 or disk) one that cannot be deleted now is tried again next time
+            log.warning("file sweep: %s not deleted: %s", stored, err)
+            continue
+        gone += 1
     return gone
 
 

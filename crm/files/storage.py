@@ -29,6 +29,11 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
+def is_storage_key(key: str) -> bool:
+    """Whether ``key`` has the form of the keys this store generates."""
+    return 16 <= len(key) <= 64 and set(key) <= _KEY_CHARS
+
+
 def _checked(key: str) -> str:
     if not (16 <= len(key) <= 64 and set(key) <= _KEY_CHARS):
         raise ValueError(f"not a storage key: {key!r}")

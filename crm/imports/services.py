@@ -56,6 +56,7 @@ from ..common import utcnow
 from ..customfields.services import fields_for
 from ..errors import Invalid, Refused
 from ..extensions import app_periodic_task, app_task, db
+from ..files.models import Attachment
 from ..groups.models import Group
 from ..notes.models import Note
 from ..records.forms import build_form, error_names, form_class, form_input
@@ -67,6 +68,7 @@ from ..records.services import (
     delete_records,
     group_for_new,
     member_groups,
+    type_default,
     update_record,
 )
 from ..records.types import TYPES
@@ -91,7 +93,7 @@ MAX_ERRORS_KEPT = 300
 #: details, field values, tags, the "created" entry of its change history - comes with the file's
 #: rows; tests/test_import.py checks that every class crm.visibility.SCOPES declares as attached is
 #: one or the other.)
-ADDED_AFTER_IMPORT = (Note, Task)
+ADDED_AFTER_IMPORT = (Note, Task, Attachment)
 
 
 class ImportRefused(Invalid):
@@ -167,8 +169,12 @@ def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: 
     fields = fields_for(job.record_type)
     problems = mapping.check(job.record_type, chosen, fields)
     if viewer.groups_enabled:
-        if group_id is None or not viewer.is_member(group_id):
+        # the admin's default group of the type (Settings -> Gruppen) holds for imports too
+        td = type_default(job.record_type)
+        if group_id is None or not (viewer.is_member(group_id) or (td is not None and group_id == td.group_id)):
             problems.append(_("Choose one of your groups."))
+        elif td is not None and not td.allow_own and group_id != td.group_id:
+            problems.append(_("You cannot put records in this group."))
     elif group_id is not None:
         # off: the new records go to the default group; naming another group is refused
         try:

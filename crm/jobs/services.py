@@ -39,7 +39,7 @@ from ..records.assign import CASCADE, check_target, find_assignment, preview, un
 from ..records.assign import assign_group as assign_service
 from ..records.services import require_groups_on
 from ..records.types import TYPES, RecordType
-from ..visibility import Viewer, fully_visible_to, restricted_rows, viewer_for
+from ..visibility import Viewer, access_fingerprint, fully_visible_to, restricted_rows, viewer_for
 from .models import Job
 
 #: a job is taken up at most this often (the second time after its worker died), then failed
@@ -173,14 +173,43 @@ def _require_export(viewer: Viewer) -> None:
         raise Forbidden(_("Only extended users and admins export lists."))
 
 
+def _export_of(job_id: int, viewer: Viewer):
+    """The conditions under which an export's file is the viewer's: their own finished export,
+    kept, written for exactly the access they have now (a user who lost a group, a shared field or
+    the right to export since gets nothing), and they may still export."""
+    user = db.session.get(User, viewer.user_id) if viewer.user_id else None
+    if user is None or not user.active or not user.can_export:
+        return None
+    return (Job.id == job_id, Job.kind == "export", Job.status == "done", Job.user_id == viewer.user_id,
+            Job.file.is_not(None))
+
+
 def export_download(job_id: int, viewer: Viewer) -> tuple[str, bytes] | None:
     """An export's file: for its owner only - not for admins, whose groups may differ - while it
-    has not expired. ``None`` for anything else, answered like an unknown id."""
-    row = db.session.execute(
-        select(Job.file_name, Job.file).where(Job.id == job_id, Job.kind == "export", Job.status == "done",
-                                              Job.user_id == viewer.user_id, Job.file.is_not(None))
-    ).first()
-    return (row.file_name, row.file) if row is not None else None
+    has not expired and the owner's access is what it was when it was written. ``None`` for
+    anything else, answered like an unknown id."""
+    where = _export_of(job_id, viewer)
+    if where is None:
+        return None
+    row = db.session.execute(select(Job.file_name, Job.file, Job.params).where(*where)).first()
+    if row is None or (row.params or {}).get("access") != access_fingerprint(viewer):
+        return None
+    return row.file_name, row.file
+
+
+def export_ready(job_id: int, viewer: Viewer) -> bool:
+    """Whether :func:`export_download` would give the viewer the file (without reading it)."""
+    where = _export_of(job_id, viewer)
+    if where is None:
+        return False
+    params = db.session.scalar(select(Job.params).where(*where))
+    return params is not None and params.get("access") == access_fingerprint(viewer)
+
+
+def shows_numbers(job: Job, viewer: Viewer) -> bool:
+    """Whether the viewer sees a job's counts and messages: an export's are its owner's only (an
+    admin looking at it would learn how many records match a filter in groups they may not see)."""
+    return job.kind != "export" or job.user_id == viewer.user_id
 
 
 def expire_exports() -> int:
@@ -311,6 +340,7 @@ def _export(job: Job, user: User) -> None:
     _require_export(viewer)
     p = job.params
     rtype = TYPES[p["type"]]
+    _set(job.id, heartbeat_at=utcnow())  # (the statement may take a while before its first row)
     flt = _list_filter(rtype, p["filter"])
     where = export_where(rtype, viewer, flt, p.get("ids"), p.get("full_only", False))
     out = io.BytesIO()
@@ -319,9 +349,12 @@ def _export(job: Job, user: User) -> None:
         out.write(piece.encode("utf-8"))
     rows = counted.n - 1  # (the header)
     db.session.rollback()  # (the read's transaction)
-    _set(job.id, status="done", finished_at=utcnow(), heartbeat_at=utcnow(), progress=rows, total=rows,
-         file=out.getvalue(), file_name=export_filename(rtype), result={"rows": rows},
-         message=ngettext("Done: %(num)s row exported.", "Done: %(num)s rows exported.", rows))
+    with db.engine.begin() as conn:  # only if still this run's: a reaper may have taken it for dead
+        conn.execute(update(Job).where(Job.id == job.id, Job.status == "running").values(
+            status="done", finished_at=utcnow(), heartbeat_at=utcnow(), progress=rows, total=rows,
+            file=out.getvalue(), file_name=export_filename(rtype), result={"rows": rows},
+            params={**p, "access": access_fingerprint(viewer)},
+            message=ngettext("Done: %(num)s row exported.", "Done: %(num)s rows exported.", rows)))
 
 
 class _Counted:

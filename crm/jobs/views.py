@@ -29,8 +29,9 @@ def _context(job: Job) -> dict:
     audit_id = (job.result or {}).get("audit_id") if job.kind == "assign" else None
     entry = db.session.get(AuditEntry, audit_id) if audit_id else None
     viewer = current_viewer()
-    download = job.kind == "export" and services.export_download(job.id, viewer) is not None
-    return {"job": job, "rtype": rtype, "undo_entry": entry, "download": download}
+    download = job.kind == "export" and services.export_ready(job.id, viewer)
+    return {"job": job, "rtype": rtype, "undo_entry": entry, "download": download,
+            "numbers": services.shows_numbers(job, viewer)}
 
 
 @bp.get("/<int:job_id>")

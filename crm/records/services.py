@@ -352,7 +352,8 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
         for data in items:
             obj = rtype.model()
             try:
-                obj.group_id = group_for_new(viewer, user, data.group_id, lock=False)  # (locked below)
+                # (locked below)
+                obj.group_id = group_for_new(viewer, user, data.group_id, lock=False, key=rtype.key)
                 if not data.sent("responsible_id") and user is not None:
                     data = data.model_copy(update={"responsible_id": user.id})
                     data.model_fields_set.add("responsible_id")

@@ -25,7 +25,7 @@ from ..errors import Refused, apply_to_form
 from ..extensions import db
 from ..groups.queries import contact_names
 from ..htmx import redirect_htmx, targets
-from ..visibility import current_viewer, fully_visible_to
+from ..visibility import HIDDEN, current_viewer, fully_visible_to
 from . import queries
 from .forms import error_names, form_input
 from .loaders import RestrictedRecord, load_record
@@ -114,7 +114,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
             else:
                 name, group_id, group_name = obj.display_name, obj.group_id, obj.group.name
                 db.session.commit()
-                if viewer.groups_enabled and not viewer.is_member(group_id):
+                if viewer.level(rtype.key, group_id) == HIDDEN:
                     flash(_("%(type)s “%(name)s” was created in the group %(group)s, which you are not a "
                             "member of, so you no longer see it.", type=rtype.label, name=name,
                             group=group_name), "warning")
