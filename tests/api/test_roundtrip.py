@@ -318,8 +318,10 @@ def shown(plural: str, record: dict, locale: str) -> list[str]:
     if plural == "deals":
         if record["value"] is not None:
             out.append(format_currency(Decimal(record["value"]), record["currency"], locale=locale))
-        with force_locale(locale):
-            out.append(str(escape(str(DEAL_STAGE_LABELS[record["stage"]]))))
+        from crm.extensions import db
+        from crm.stages.models import DealStage
+
+        out.append(str(escape(db.session.get(DealStage, record["stage_id"]).name)))  # the admin's stage name
     if plural == "projects":
         with force_locale(locale):
             out.append(str(escape(str(PROJECT_STATUS_LABELS[record["status"]]))))

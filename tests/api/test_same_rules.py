@@ -30,7 +30,7 @@ def _rules(other_group: int, select_field: int, date_field: int = 0, url_field: 
     return {
         "too long name": Rule("companies", Company, {"name": "x" * 201}, {"name": "x" * 201}, "name"),
         "missing required": Rule("people", Person, {"last_name": ""}, {"first_name": "Anna"}, "last_name"),
-        "bad choice": Rule("deals", Deal, {"name": "D", "stage": "maybe"}, {"name": "D", "stage": "maybe"}, "stage"),
+        "bad choice": Rule("deals", Deal, {"name": "D", "stage_id": "999"}, {"name": "D", "stage_id": 999}, "stage_id"),
         "bad date": Rule("deals", Deal, {"name": "D", "target_date": "31.02.2026"},
                          {"name": "D", "target_date": "31.02.2026"}, "target_date"),
         "bad email": Rule("companies", Company, {"name": "A", "emails": "nope"},
