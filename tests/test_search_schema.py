@@ -102,6 +102,9 @@ def test_a_later_batch_migration_keeps_search_working(tmp_path, make, app):
 
         upgrade(directory=str(migrations))
         assert "nickname" in {c["name"] for c in inspect(db.engine).get_columns("people")}
+        with db.engine.connect() as conn:  # the duplicate lookups' expression index came back
+            assert conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'ix_people_name_key'").scalar() == 1
         from crm.search.queries import search
         from tests import factories
 

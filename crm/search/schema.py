@@ -287,19 +287,29 @@ def create_triggers(conn) -> None:
 
 @contextmanager
 def triggers_set_aside(conn):
-    """For a migration that rebuilds a source table on SQLite (batch mode): the triggers as they
+    """For a migration that rebuilds a table on SQLite (batch mode): the search triggers as they
     are in the database (not as the current code would write them) are dropped and put back
-    afterwards, unchanged. The block must not change records (the index would not follow); a
-    no-op on PostgreSQL, which alters tables in place."""
-    if conn.dialect.name != "sqlite" or not has_index(conn):
+    afterwards, unchanged; so are the expression indexes (the duplicate lookups' ``lower(...)``),
+    which the batch mode can neither reflect nor copy. The block must not change records (the
+    search index would not follow); a no-op on PostgreSQL, which alters tables in place."""
+    if conn.dialect.name != "sqlite":
         yield
         return
-    names = [name for name, _table in trigger_names()]
-    saved = conn.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN ("
-        + ", ".join(f"'{n}'" for n in names) + ") ORDER BY name").scalars().all()
-    drop_triggers(conn)
+    saved: list[str] = []
+    if has_index(conn):
+        names = [name for name, _table in trigger_names()]
+        saved = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN ("
+            + ", ".join(f"'{n}'" for n in names) + ") ORDER BY name").scalars().all()
+        drop_triggers(conn)
+    expressions = [(name, sql) for name, sql in conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+        if any(column is None for _seq, _cid, column in conn.exec_driver_sql(f'PRAGMA index_info("{name}")'))]
+    for name, _sql in expressions:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
     yield
+    for _name, sql in expressions:
+        conn.exec_driver_sql(sql)
     for stmt in saved:
         conn.exec_driver_sql(stmt)
 
