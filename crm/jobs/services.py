@@ -332,7 +332,7 @@ def _assign_undo(job: Job, user: User) -> None:
 
 def _export(job: Job, user: User) -> None:
     """Write the CSV as its owner sees now, reading in one statement (no write transaction open
-    meanwhile); the progress and a heartbeat every :data:`~crm.records.export.CHUNK` rows in
+    meanwhile); the progress and a heartbeat every :data:`~crm.records.csvrows.CHUNK` rows in
     transactions of their own; the file and the job's end in one."""
     from ..records.csvrows import CHUNK, csv_stream, export_filename, export_rows
 
