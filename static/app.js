@@ -22,6 +22,7 @@
     clearTimeout(el._timer);
     el._timer = setTimeout(function () { el.hidden = true; }, 6000);
   }
+  window.kontorToast = toast;  // (static/pipeline.js tells its refusals the same way)
   document.addEventListener("htmx:responseError", function (evt) {
     var status = evt.detail.xhr.status;
     var el = document.getElementById("toast");

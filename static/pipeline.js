@@ -12,12 +12,7 @@
   }
 
   function toast(text) {
-    var el = document.getElementById("toast");
-    if (!el) return;
-    el.textContent = text;
-    el.hidden = false;
-    clearTimeout(el._timer);
-    el._timer = setTimeout(function () { el.hidden = true; }, 6000);
+    if (window.kontorToast) window.kontorToast(text);  // static/app.js
   }
 
   function statusMessage(status) {
