@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from ..adminpages import admin_blueprint
 from ..auth.models import User
-from ..common import to_id, utcnow
+from ..common import to_id, to_int, utcnow
 from ..errors import Refused, apply_to_form, flash_refusal
 from ..extensions import db
 from ..records.csvrows import _cell, csv_stream
@@ -91,7 +91,7 @@ def set_defaults():
             raw = request.form.get(f"group_{key}", "")
             services.set_type_default(current_viewer(), TypeDefaultSet.parse({
                 "record_type": key,
-                "group_id": (int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else raw) or None,
+                "group_id": to_int(raw, raw) or None,  # a number if written as one, for the model to check
                 "allow_own": request.form.get(f"allow_own_{key}") == "y"}))
     except Refused as refused:
         db.session.rollback()
@@ -207,7 +207,7 @@ def add_handover(group_id: int):
     raw = request.form.get("target_id", "")
     try:
         services.set_handover(current_viewer(), group, HandOverSet.parse({
-            "target_id": int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else raw or None,
+            "target_id": to_int(raw, raw or None),  # a number if written as one, for the model to check
             "label": request.form.get("label", "")}))
     except Refused as refused:
         db.session.rollback()
