@@ -87,8 +87,8 @@ class Watch:
 
     problems: list[str] = field(default_factory=list)
     allowed: list[tuple[int, re.Pattern]] = field(default_factory=list)
-    #: static files whose loading was cut off (by a navigation), until they load after all
-    cut_off: dict[str, str] = field(default_factory=dict)
+    #: static files whose loading was cut off: url -> (problem, the page, its url then)
+    cut_off: dict[str, tuple[str, object, str]] = field(default_factory=dict)
 
     def allow(self, status: int, path: str) -> None:
         """Announce an answer with this status for URLs whose path matches the regex ``path``."""
@@ -103,7 +103,10 @@ class Watch:
         page.on("response", self._response)
 
     def all_problems(self) -> list[str]:
-        return self.problems + list(self.cut_off.values())
+        # A file cut off because the test went on to another page broke nothing anyone saw; one
+        # cut off on the page the test ended on did (unless it loaded after all: requestfinished).
+        stuck = [problem for problem, page, where in self.cut_off.values() if page.url == where]
+        return self.problems + stuck
 
     def _console(self, msg) -> None:
         if msg.type == "error" and not _RESOURCE_ERROR.match(msg.text):
@@ -116,9 +119,10 @@ class Watch:
             # htmx cancels a request superseded by a newer one (hx-sync="this:replace"): intended.
             if req.resource_type in ("xhr", "fetch"):
                 return
-            # A navigation may cut off a static file the next page then loads: fine if it does.
+            # A navigation may cut off a static file of the page it leaves (a lazily loaded
+            # section's script, say): judged at the end, see all_problems.
             if "/static/" in req.url:
-                self.cut_off[req.url] = problem
+                self.cut_off[req.url] = (problem, page, page.url)
                 return
         self.problems.append(problem)
 
