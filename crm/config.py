@@ -75,6 +75,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # kept this many hours
         "EXPORT_JOB_ROWS": int(os.environ.get("KONTOR_EXPORT_JOB_ROWS", "5000") or 5000),
         "EXPORT_KEEP_HOURS": int(os.environ.get("KONTOR_EXPORT_KEEP_HOURS", "24") or 24),
+        "HANDOVER_UNDO_MINUTES": int(os.environ.get("KONTOR_HANDOVER_UNDO_MINUTES", "10") or 10),
         "JOBS_STALE_SECONDS": int(os.environ.get("KONTOR_JOBS_STALE_SECONDS", "120") or 120),
         # a group assignment (or its undo) moving more records than this runs as a job
         "BULK_JOB_THRESHOLD": int(os.environ.get("KONTOR_BULK_JOB_THRESHOLD", "2000") or 2000),

@@ -4,15 +4,19 @@ and it leaves their view. Allowed exactly where configured; anywhere else the an
 for any foreign group."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from crm.audit.models import AuditEntry
+from crm.common import utcnow
 from crm.extensions import db
 from crm.groups.models import HandOver
 from crm.models import Company, Person
 
 HX = {"HX-Request": "true", "HX-Target": "dialog"}
+UNDO = {"HX-Request": "true", "HX-Target": "bulk-message"}
 
 
 def assign(client, ids, target, step="run", **extra):
@@ -76,17 +80,79 @@ def test_the_agent_hands_a_lead_over_and_it_leaves_their_view(client, make, meie
     confirm = assign(client, [m["lead"].id], m["company"].id, step="confirm")
     assert 'role="alert"' in confirm.text  # the records will leave the agent's view
     done = assign(client, [m["lead"].id], m["company"].id, cascade=["people"])
-    assert done.status_code == 200
+    assert done.status_code == 200 and "(10 Minuten lang möglich)" in done.text
     db.session.expire_all()
     assert db.session.get(Company, m["lead"].id).group_id == m["company"].id
     assert db.session.get(Person, m["lead_person"].id).group_id == m["company"].id
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "group_assigned"))
     assert entry.actor_id == m["agent"].id and entry.details["counts"] == {"companies": 1, "people": 1}
     assert client.get(f"/companies/{m['lead'].id}").status_code == 404
-    # the agent's undo cannot touch what left their sight; an admin in Company can put it back
-    client.post(f"/companies/bulk/undo/{entry.id}", headers=HX)
+    # changed their mind at once: the agent's own undo puts the untouched lead back
+    undone = client.post(f"/companies/bulk/undo/{entry.id}", data={"scope": "ids"}, headers=UNDO)
+    assert "Rückgängig gemacht" in undone.text
+    db.session.expire_all()
+    assert db.session.get(Company, m["lead"].id).group_id == m["leads"].id
+    assert db.session.get(Person, m["lead_person"].id).group_id == m["leads"].id
+    assert client.get(f"/companies/{m['lead'].id}").status_code == 200
+
+
+def hand_over(client, make, m) -> AuditEntry:
+    make.login(client, m["agent"])
+    assert assign(client, [m["lead"].id], m["company"].id, cascade=["people"]).status_code == 200
+    return db.session.scalar(select(AuditEntry).where(AuditEntry.action == "group_assigned"))
+
+
+def test_after_the_short_time_the_agent_cannot_undo_the_hand_over(client, make, meier, app):
+    m = meier
+    entry = hand_over(client, make, m)
+    entry.at -= timedelta(minutes=app.config["HANDOVER_UNDO_MINUTES"] + 1)
+    db.session.commit()
+    done = assign(client, [m["other_lead"].id], m["company"].id)
+    assert f"/bulk/undo/{entry.id}" not in done.text  # no longer offered
+    undone = client.post(f"/companies/bulk/undo/{entry.id}", data={"scope": "ids"}, headers=UNDO)
+    assert "nur 10 Minuten lang" in undone.text
     db.session.expire_all()
     assert db.session.get(Company, m["lead"].id).group_id == m["company"].id
+    client.post("/logout")
+    # an admin who sees Company can always put it back
+    make.login(client, m["admin"])
+    client.post(f"/companies/bulk/undo/{entry.id}", data={}, follow_redirects=False)
+    db.session.expire_all()
+    assert db.session.get(Company, m["lead"].id).group_id == m["leads"].id
+
+
+@pytest.mark.parametrize("touch", ["edit", "note", "file", "task", "task done", "note edited"])
+def test_what_company_did_meanwhile_keeps_the_record_there(client, make, meier, touch):
+    """Putting back a record someone in Company worked on would show the agent that work: the
+    record stays; the untouched person still comes back."""
+    m = meier
+    task = make.task("Rückruf", record=m["lead"]) if touch == "task done" else None
+    note = make.note(m["lead"], "alt") if touch == "note edited" else None
+    db.session.commit()
+    entry = hand_over(client, make, m)
+    db.session.expire_all()
+    lead = db.session.get(Company, m["lead"].id)
+    later = utcnow() + timedelta(seconds=1)
+    if touch == "edit":
+        lead.background = "geheim"
+    elif touch == "note":
+        make.note(lead, "Vertraulich").created_at = later
+    elif touch == "file":
+        from crm.files.models import Attachment
+        db.session.add(Attachment(company_id=lead.id, name="a.txt", content_type="text/plain", size=1,
+                                  storage_key="k", created_at=later))
+    elif touch == "task":
+        make.task("Angebot", record=lead).created_at = later
+    elif touch == "task done":
+        task.done_at = later
+    else:
+        note.edited_at = later
+    db.session.commit()
+    undone = client.post(f"/companies/bulk/undo/{entry.id}", data={"scope": "ids"}, headers=UNDO)
+    assert "1 Firma" in undone.text  # kept where it is
+    db.session.expire_all()
+    assert db.session.get(Company, m["lead"].id).group_id == m["company"].id
+    assert db.session.get(Person, m["lead_person"].id).group_id == m["leads"].id
 
 
 def test_hand_over_from_the_records_page_ends_on_the_list(client, make, meier):

@@ -19,27 +19,39 @@ An assignment is undone once (a second, concurrent undo is refused).
 Hand-over targets (:class:`~crm.groups.models.HandOver`, set by an admin): a member of group A may
 move records *of A* into group B if A -> B is configured, though not a member of B; the records then
 leave their view. Records in other groups are not moved there (not counted, as if not selected);
-a user with no hand-over into a group gets the same refusal as for any foreign group. The undo
-follows the rule above: records the hand-over took out of the actor's sight stay where they are
-(an admin who is a member of B can put them back).
+a user with no hand-over into a group gets the same refusal as for any foreign group.
+
+Undoing a hand-over (issue 18: "undoable by the user for a short time, by admins always"): the
+records left the actor's sight, so the rule above would keep every one of them in B. For
+``HANDOVER_UNDO_MINUTES`` (``KONTOR_HANDOVER_UNDO_MINUTES``, 10) the actor may still put back the
+records *nobody has touched since*: same version, not deleted, and no note, file or task added,
+edited or completed on them after the hand-over (:func:`_untouched_since`). Such a record is, to
+the field, what the actor handed over - putting it back shows them nothing of B. What someone in B
+did to a record in those minutes keeps it in B (counted as skipped, like any changed record). After
+the window, the ordinary rule again: an admin, or someone who sees the records in B.
 
 While the group system is off, both refuse (:class:`~.services.GroupsOff`) and move nothing.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, literal, or_, select, update
 
 from ..audit.models import AssignmentChange, AuditEntry
 from ..audit.services import audit
 from ..common import utcnow
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
+from ..files.models import Attachment
 from ..groups.models import Group, HandOver
 from ..history import services as history
-from ..visibility import Viewer, fully_visible_to, group_fully_visible_to
+from ..notes.models import Note
+from ..tasks.models import Task
+from ..visibility import Viewer, fully_visible_to, group_fully_visible_to, not_trashed
 from .locking import lock_group, lock_groups
 from .models import Company, Deal, Person, Project
 from .services import require_groups_on
@@ -169,7 +181,9 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
         updated[plural] = result.rowcount
         history.records_assigned(BY_PLURAL[plural], entry.id, group.name, viewer)
     counts = {p: updated[p] for p in [rtype.plural, *cascade]}
-    entry.details = {**entry.details, "counts": counts, "undoable": sum(counts.values()) > 0}
+    entry.details = {**entry.details, "counts": counts, "undoable": sum(counts.values()) > 0,
+                     # into a group the actor does not see: they may undo it for a short time only
+                     "handover": not (viewer.is_admin or viewer.is_member(group.id))}
     db.session.flush()
     db.session.expire_all()
     return {"audit_id": entry.id, "updated": counts}
@@ -182,8 +196,14 @@ def undoable(entry: AuditEntry) -> bool:
 
 
 def may_undo(entry: AuditEntry, viewer: Viewer) -> bool:
-    """Who may undo: admins any bulk assignment, everyone else their own."""
-    return undoable(entry) and (viewer.is_admin or entry.actor_id == viewer.user_id)
+    """Who may undo: admins any bulk assignment, everyone else their own (a hand-over only for
+    ``HANDOVER_UNDO_MINUTES``)."""
+    return undoable(entry) and (viewer.is_admin or (
+        entry.actor_id == viewer.user_id and not _handover_undo_over(entry, viewer)))
+
+
+def _handover_undo_over(entry: AuditEntry, viewer: Viewer) -> bool:
+    return bool((entry.details or {}).get("handover")) and not handover_undo_open(entry, viewer)
 
 
 def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, int]]:
@@ -191,6 +211,9 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
     docstring for which ones). Returns ``{"restored": {plural: n}, "skipped": {plural: n}}``."""
     if not undoable(entry):
         raise Conflict(_("This assignment cannot be undone."))
+    if not viewer.is_admin and entry.actor_id == viewer.user_id and _handover_undo_over(entry, viewer):
+        raise Conflict(_("A hand-over can be undone by the one who made it for %(minutes)s minutes only; "
+                         "an admin can still undo it.", minutes=current_app.config["HANDOVER_UNDO_MINUTES"]))
     if not may_undo(entry, viewer):
         raise Forbidden(_("Only the person who made an assignment, or an admin, can undo it."))
     require_groups_on(viewer, None)
@@ -225,7 +248,7 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
                 model.version == change.new_version,
                 model.group_id == target,
                 change.old_group_id.in_(select(Group.id)),
-                _may_restore(model, viewer),
+                _may_restore(rtype, viewer, entry, now),
             )
             .values(group_id=change.old_group_id, version=model.version + 1, updated_at=now,
                     updated_by_id=viewer.user_id)
@@ -239,11 +262,37 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
     return {"restored": restored, "skipped": skipped}
 
 
-def _may_restore(model, viewer: Viewer):
+def _may_restore(rtype: RecordType, viewer: Viewer, entry: AuditEntry, now):
     """The undoer fully sees the record where it is now and in its previous group. An undo never
     changes a record its actor cannot fully see (product.md §8): records the assignment moved out
-    of the actor's sight stay where they are (an admin of another group can move them back)."""
-    return and_(fully_visible_to(model, viewer), group_fully_visible_to(AssignmentChange.old_group_id, viewer))
+    of the actor's sight stay where they are (an admin of another group can move them back) -
+    except, for a short time, the untouched records of the actor's own hand-over (module
+    docstring)."""
+    model = rtype.model
+    back_there = group_fully_visible_to(AssignmentChange.old_group_id, viewer)
+    if handover_undo_open(entry, viewer, now):
+        return and_(back_there, not_trashed(model), _untouched_since(rtype, entry.at))
+    return and_(fully_visible_to(model, viewer), back_there)
+
+
+def handover_undo_open(entry: AuditEntry, viewer: Viewer, now=None) -> bool:
+    """The actor's own hand-over, less than ``HANDOVER_UNDO_MINUTES`` ago."""
+    minutes = current_app.config["HANDOVER_UNDO_MINUTES"]
+    return (bool((entry.details or {}).get("handover")) and entry.actor_id == viewer.user_id
+            and (now or utcnow()) - entry.at <= timedelta(minutes=minutes))
+
+
+def _untouched_since(rtype: RecordType, at) -> ColumnElement[bool]:
+    """No note, file or task of the record was added, edited or completed after ``at`` (its own
+    fields: the version check of the caller)."""
+    model, fk = rtype.model, f"{rtype.key}_id"
+    later = [
+        select(Note.id).where(getattr(Note, fk) == model.id,
+                              or_(Note.created_at > at, Note.edited_at > at)),
+        select(Attachment.id).where(getattr(Attachment, fk) == model.id, Attachment.created_at > at),
+        select(Task.id).where(getattr(Task, fk) == model.id, or_(Task.created_at > at, Task.done_at > at)),
+    ]
+    return and_(*(~q.exists() for q in later))
 
 
 
