@@ -27,6 +27,9 @@ from ..groups.schemas import (
     GroupList,
     GroupOut,
     GroupUpdate,
+    HandOverList,
+    HandOverOut,
+    HandOverSet,
     ImpactOut,
     ImpactRequest,
     LevelCounts,
@@ -175,6 +178,38 @@ def _move_to() -> int | str | None:
 def groups_delete(group_id: int):
     group = _group_or_404(group_id)
     groups.delete_group(g.viewer, group, GroupDelete.parse({"move_to": _move_to()}))
+    db.session.commit()
+    return "", 204
+
+
+# -- hand-over targets ----------------------------------------------------------------------------
+
+def _handovers(group: Group) -> HandOverList:
+    return HandOverList(items=[HandOverOut(target_id=target.id, target=target.name, label=label)
+                               for target, label in groups.handovers_of(group)])
+
+
+@bp.get(f"/groups/<{ID}:group_id>/handovers")
+@admin_only
+def handovers_get(group_id: int):
+    return _json(_handovers(_group_or_404(group_id)))
+
+
+@bp.put(f"/groups/<{ID}:group_id>/handovers")
+@admin_only
+def handovers_set(group_id: int):
+    """Let the members of the group hand its records over to ``target_id`` (or relabel it)."""
+    group = _group_or_404(group_id)
+    groups.set_handover(g.viewer, group, HandOverSet.parse(json_body()))
+    db.session.commit()
+    return _json(_handovers(group))
+
+
+@bp.delete(f"/groups/<{ID}:group_id>/handovers/<{ID}:target_id>")
+@admin_only
+def handovers_delete(group_id: int, target_id: int):
+    if not groups.remove_handover(g.viewer, _group_or_404(group_id), target_id):
+        abort(404)
     db.session.commit()
     return "", 204
 

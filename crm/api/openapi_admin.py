@@ -13,6 +13,8 @@ from ..groups.schemas import (
     GroupList,
     GroupOut,
     GroupUpdate,
+    HandOverList,
+    HandOverSet,
     ImpactOut,
     ImpactRequest,
     TypeDefaultList,
@@ -25,9 +27,9 @@ from .oas import ID_SCHEMA, NO_CONTENT, _json, op, path_id, query, ref
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 INPUTS = (UserCreate, UserUpdate, GroupCreate, GroupUpdate, FieldCreate, FieldUpdate, SettingsUpdate, ImpactRequest,
-          TypeDefaultSet)
+          TypeDefaultSet, HandOverSet)
 OUTPUTS = (UserOut, UserList, GroupOut, GroupList, FieldOut, FieldList, SettingsOut, ImpactOut, AccessReviewOut,
-           TypeDefaultList)
+           TypeDefaultList, HandOverList)
 
 
 def admin_schemas() -> dict:
@@ -70,6 +72,19 @@ def admin_paths() -> dict:
             "delete": op("Delete a group; its records move to `move_to` (admins)", NO_CONTENT,
                          "403", "404", "409", "422", tag="admin", ok_status="204",
                          params=[gid, query("move_to", ID_SCHEMA, "Required while the group holds records")]),
+        },
+        "/groups/{group_id}/handovers": {
+            "get": op("The hand-over targets of a group: groups its members may move its records into "
+                      "though not members there (admins)", _json(ref("HandOverList")), "403", "404",
+                      params=[gid], tag="admin"),
+            "put": op("Let the members of a group hand its records over to `target_id`, with the action's "
+                      "`label` (or relabel it), audited (admins)", _json(ref("HandOverList")), "403", "404",
+                      "422", body=ref("HandOverSet"), params=[gid], tag="admin"),
+        },
+        "/groups/{group_id}/handovers/{target_id}": {
+            "delete": op("No longer let the members of a group hand its records over to `target_id`, "
+                         "audited (admins); 404 if they could not", NO_CONTENT, "403", "404", tag="admin",
+                         ok_status="204", params=[gid, path_id("target_id")]),
         },
         "/impact": {
             "post": op("Impact preview: per user whose view would change, per record type, the counts of "

@@ -88,6 +88,18 @@ class GroupList(BaseModel):
     items: list[GroupOut]
 
 
+class HandOverOut(BaseModel):
+    """A hand-over target of a group: its members may move its records into ``target_id``."""
+
+    target_id: int
+    target: str
+    label: str
+
+
+class HandOverList(BaseModel):
+    items: list[HandOverOut]
+
+
 
 #: the changes an impact preview answers for
 CHANGES = ("members", "delete_group", "sharing", "groups_enabled")

@@ -229,10 +229,11 @@ def covered() -> set[tuple[str, str]]:
 
 def fill(rule: str, **values) -> str:
     """The URL of ``rule`` with its placeholders filled (``<int:record_id>`` -> values['record_id']);
-    a deal stage not given is the first of the migration's (every world has it)."""
+    a deal stage not given is the first of the migration's (every world has it), a hand-over target
+    not given Basis."""
     import re
 
-    values = {"stage_id": 1, **values}
+    values = {"stage_id": 1, "target_id": 1, **values}
 
     def repl(m):
         name = m.group(1).split(":")[-1]
@@ -280,6 +281,8 @@ GET.update({
     f"{API}/settings": Probe("api_admin", "admins only"),
     f"{API}/access-review": Probe("api_admin", "admins only: names, group ids and counts, no record"),
     f"{API}/type-defaults": Probe("api_admin", "admins only: a group id per record type, no record"),
+    f"{API}/groups/<api_id:group_id>/handovers": Probe("api_admin", "admins only: group ids, names and labels, "
+                                                       "no record; every group id + unknown", {"ids": "group"}),
     f"{API}/users": Probe("api_admin", "admins only"),
     f"{API}/users/<api_id:user_id>": Probe("api_admin", "every user id + unknown", {"ids": "user"}),
     f"{API}/openapi.json": Probe("api_public", "anyone, no record data"),
@@ -300,6 +303,10 @@ WRITE.update({
     ("PATCH", f"{API}/settings"): Write("api_admin_only", "non-admins: 403", {"json": {"groups_enabled": False}}),
     ("PATCH", f"{API}/type-defaults"): Write("api_admin_only", "non-admins: 403; changes no record",
                                              {"json": {"record_type": "deal", "group_id": 1}}),
+    ("PUT", f"{API}/groups/<api_id:group_id>/handovers"): Write(
+        "api_admin_only", "non-admins: 403; changes no record", {"ids": "group", "json": {"target_id": 1}}),
+    ("DELETE", f"{API}/groups/<api_id:group_id>/handovers/<api_id:target_id>"): Write(
+        "api_admin_only", "non-admins: 403; changes no record", {"ids": "group"}),
     ("POST", f"{API}/users"): Write("api_admin_only", "non-admins: 403"),
     ("PATCH", f"{API}/users/<api_id:user_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "user"}),
     ("DELETE", f"{API}/users/<api_id:user_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "user"}),

@@ -102,6 +102,9 @@ class Api:
     def patch(self, path, **kw):
         return self.call("PATCH", path, **kw)
 
+    def put(self, path, **kw):
+        return self.call("PUT", path, **kw)
+
     def delete(self, path, **kw):
         return self.call("DELETE", path, **kw)
 
