@@ -29,6 +29,8 @@ from crm.rules.schemas import RuleChange, RuleInput
     ("Am Markt 5", Address(None, None, None)),
     ("", Address()),
     ("Rue 1\nParis\nFrance", Address(None, None, "France")),
+    ("Hauptstraße 1\n34117\nKassel", Address("34117", "Kassel", None)),  # an import's columns
+    ("Hauptstraße 1\n34117\nKassel\nDeutschland", Address("34117", "Kassel", "Deutschland")),
 ])
 def test_the_address_parser(text, expected):
     assert parse_address(text) == expected

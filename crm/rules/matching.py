@@ -7,8 +7,10 @@ An address is a free-text contact detail ("Hauptstr. 3\\n20123 Hamburg\\nDeutsch
 :func:`parse_address` reads it as:
 
 - postcode: the first number of 4 or 5 digits standing alone (not part of a longer number);
-- city: what follows that number on its line (up to a comma), trimmed;
-- country: the last line, if there is more than one line and it has no digit in it; else none.
+- city: what follows that number on its line (up to a comma), trimmed; if nothing does, the next
+  line (an import joins its street, postcode and city columns with line breaks);
+- country: the last line, if it has no digit in it and comes after the postcode's line and the
+  city (without a postcode: if there is more than one line); else none.
 
 The first address of a record counts; people, deals and projects without one use their company's.
 Texts are compared case-insensitively (:func:`fold`).
@@ -36,16 +38,27 @@ class Address:
     country: str | None = None
 
 
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
 def parse_address(text: str | None) -> Address:
     """Postcode, city and country of a free-text address (see the module's docstring)."""
     text = (text or "").strip()
     if not text:
         return Address()
-    match = _POSTCODE.search(text)
-    postcode = match.group(1) if match else None
-    city = match.group(2).strip() or None if match else None
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    country = lines[-1] if len(lines) > 1 and not any(c.isdigit() for c in lines[-1]) else None
+    postcode = city = None
+    last_used = 0  # the lines up to this index are street, postcode and city
+    for i, line in enumerate(lines):
+        match = _POSTCODE.search(line)
+        if match:
+            postcode, city, last_used = match.group(1), match.group(2).strip() or None, i
+            if city is None and i + 1 < len(lines) and not _has_digit(lines[i + 1]):
+                city, last_used = lines[i + 1].split(",")[0].strip() or None, i + 1
+            break
+    last = len(lines) - 1
+    country = lines[last] if last > last_used and not _has_digit(lines[last]) else None
     return Address(postcode, city, country)
 
 
