@@ -59,6 +59,10 @@ class RuleOut(BaseModel):
                    follow=rule.follow)
 
 
+class RuleList(BaseModel):
+    items: list[RuleOut]
+
+
 class ApplyRequest(Input):
     record_type: Literal[RULE_TYPES]
 

@@ -293,6 +293,7 @@ GET.update({
     f"{API}/settings": Probe("api_admin", "admins only"),
     f"{API}/access-review": Probe("api_admin", "admins only: names, group ids and counts, no record"),
     f"{API}/type-defaults": Probe("api_admin", "admins only: a group id per record type, no record"),
+    f"{API}/assignment-rules": Probe("api_admin", "admins only: rules (conditions, target groups), no record"),
     f"{API}/users": Probe("api_admin", "admins only"),
     f"{API}/users/<api_id:user_id>": Probe("api_admin", "every user id + unknown", {"ids": "user"}),
     f"{API}/openapi.json": Probe("api_public", "anyone, no record data"),
@@ -302,6 +303,10 @@ GET.update({
 })
 WRITE.update({
     ("POST", f"{API}/tokens"): Write("api_public", "wrong passwords: 401, nothing written"),
+    ("POST", f"{API}/assignment-rules"): Write("api_admin_only", "non-admins: 403; changes no record"),
+    ("PATCH", f"{API}/assignment-rules/<api_id:rule_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "rule"}),
+    ("DELETE", f"{API}/assignment-rules/<api_id:rule_id>"): Write("api_admin_only", "non-admins: 403",
+                                                                 {"ids": "rule"}),
     ("POST", f"{API}/custom-fields"): Write("api_admin_only", "non-admins: 403"),
     ("PATCH", f"{API}/custom-fields/<api_id:field_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "field"}),
     ("DELETE", f"{API}/custom-fields/<api_id:field_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "field"}),

@@ -783,6 +783,12 @@ def write_api_admin_only(run: Run, b: Browser, method: str, rule: str, params: d
         allow = _values_of_field(tid)
     elif rule.endswith("/settings"):
         body = {"groups_enabled": snap.spec.enabled}
+    elif rule.endswith("/assignment-rules") and method == "POST":
+        body = {"record_type": "deal", "name": "Orakel API", "group_id": (groups or [BASIS_ID])[-1],
+                "conditions": [{"kind": "tag", "value": "Orakel"}]}
+    elif "/assignment-rules/" in rule:
+        url = fill(rule, rule_id=(_rules() or [1])[-1])
+        body = {"name": "Orakel umbenannt"} if method == "PATCH" else {}
     elif rule.endswith("/type-defaults"):
         body = {"record_type": "deal", "group_id": (groups or [BASIS_ID])[-1], "allow_own": True}
     elif rule.endswith("/users/<api_id:user_id>") and method == "PATCH":
