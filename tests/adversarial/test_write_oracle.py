@@ -59,6 +59,7 @@ from .leakcheck import make_ctx
 from .probes import Browser, form_data
 from .test_random_worlds import worlds
 from .world import (
+    COMMON_TAG,
     MODEL,
     PLURAL,
     TYPES,
@@ -684,11 +685,11 @@ def write_admin_only(run: Run, b: Browser, method: str, rule: str, params: dict)
             allow = _values_of_field(tid)
         elif rule == "/settings/extensions":
             changes = {"groups_enabled": "y"} if snap.spec.enabled else {}
-        elif rule == "/settings/rules/new":  # a rule every record matches: apply then moves what it may
-            changes = {"name": "Orakel", "record_type": "company", "conditions-0-kind": "creator_group",
-                       "conditions-0-group_id": str(BASIS_ID), "follow": "y",
-                       "group_id": str(max(snap._group_names))}
-        elif rule == "/settings/rules/apply":
+        elif rule == "/settings/rules/new":
+            changes = _every_record_rule(snap)
+        elif rule == "/settings/rules/apply":  # with a rule every record matches: it moves what it may
+            new = "/settings/rules/new"
+            _submit(run, b, new, new, new, _every_record_rule(snap))
             page = "/settings/rules/apply?record_type=company"
         elif rule in ("/settings/groups", "/settings/fields/new"):
             changes = {"name": "Orakel", "entity": "company", "kind": "text"}
@@ -724,6 +725,13 @@ def _bystander(run: Run, b: Browser) -> int:
     main = actors(run.world.spec)[0].key
     ids = sorted(uid for key, uid in run.world.user_ids.items() if key not in (b.user.key, main))
     return (ids[:-1] or ids or [run.world.unused_id()])[0]
+
+
+def _every_record_rule(snap: Snapshot) -> dict:
+    """The new-rule form filled with a company rule that several companies of every world match
+    (their common tag), into the newest group, people, deals and projects following."""
+    return {"name": "Orakel", "record_type": "company", "conditions-0-kind": "tag",
+            "conditions-0-value": COMMON_TAG, "follow": "y", "group_id": str(max(snap._group_names))}
 
 
 def _rules() -> list[int]:
