@@ -156,3 +156,13 @@ def test_the_import_applies_the_rules_and_the_import_condition(client, make, sch
     client.post("/companies/new", data={"name": "Messe Hand", "group_id": str(schmidt["vertrieb"].id)})
     assert company("Messe Hand").group_id == schmidt["vertrieb"].id
     assert db.session.scalar(select(Person)) is None and db.session.scalar(select(Deal)) is None
+
+
+def test_the_new_record_form_names_the_rules_groups_the_creator_is_not_in(client, make, schmidt):
+    make.login(client, schmidt["sven"])  # in Vertrieb and Süd, not in Nord
+    form = client.get("/companies/new").text
+    assert 'id="rules-notice"' in form and "(Nord)" in form and "rules-notice" in form.split('name="group_id"')[0][-300:]
+    client.post("/logout")
+    make.login(client, schmidt["boss"])  # the admin is in none of them
+    assert "(Nord, Süd)" in client.get("/companies/new").text
+    assert 'id="rules-notice"' not in client.get("/people/new").text  # people have no rules
