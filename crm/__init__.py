@@ -64,6 +64,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .pipeline.views import bp as pipeline_bp
     from .records.trash_views import bp as trash_bp
     from .records.views import register_record_blueprints
+    from .rules.views import bp as rules_bp
     from .search.views import bp as search_bp
     from .settings.views import bp as settings_bp
     from .stages.views import bp as stages_bp
@@ -88,6 +89,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(groups_bp)
     app.register_blueprint(fields_bp)
     app.register_blueprint(stages_bp)
+    app.register_blueprint(rules_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(trash_bp)
     app.register_blueprint(api_bp)

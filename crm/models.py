@@ -19,6 +19,7 @@ from .records.models import (  # noqa: F401
     Project,
     Tag,
 )
+from .rules.models import AssignmentRule  # noqa: F401
 from .search.models import SearchDoc  # noqa: F401
 from .settings.models import ACCOUNT_ID, Account  # noqa: F401
 from .stages.models import DealStage  # noqa: F401

@@ -86,6 +86,7 @@ from .jobs.models import Job
 from .listviews.models import SavedView
 from .notes.models import Note
 from .records.models import MODELS, TAG_LINKS, ContactDetail, Tag
+from .rules.models import AssignmentRule
 from .search.models import SearchDoc
 from .settings.models import ACCOUNT_ID, Account
 from .stages.models import DealStage
@@ -497,6 +498,7 @@ SCOPES: dict[type, Scope] = {
                             "opens it; whose views one is offered is crm.listviews.services' rule"),
     RateCounter: NoRecordData("login throttle counters keyed by address and e-mail"),
     UserSession: NoRecordData("a login: its hashed id, user, times and browser name"),
+    AssignmentRule: NoRecordData("where new records of a type go (conditions, a target group): no record field"),
     DealStage: NoRecordData("the pipeline's stages (name, order, probability, kind): the team's "
                             "vocabulary; which deal is in a stage is the deal's"),
 }

@@ -169,6 +169,8 @@ def init_web(app: Flask) -> None:
         "handover_set": _l("Hand-over allowed"), "handover_removed": _l("Hand-over removed"),
         "stage_created": _l("Stage created"), "stage_changed": _l("Stage changed"),
         "stage_deleted": _l("Stage deleted"),
+        "rule_created": _l("Assignment rule created"), "rule_changed": _l("Assignment rule changed"),
+        "rule_deleted": _l("Assignment rule deleted"), "rules_applied": _l("Assignment rules applied"),
     }
     list_columns = {
         "company": [_l("Website"), _l("Tags"), _l("Responsible"), _l("Last change")],

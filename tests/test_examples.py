@@ -114,3 +114,38 @@ def test_the_example_records_start_their_history_and_show_in_the_activity_stream
     client.post("/login", data={"email": boss.email, "password": DEMO_PASSWORD})
     home = client.get("/").get_data(as_text=True)
     assert "event-created" in home
+
+
+def test_schmidt_ships_two_postcode_rules_and_they_sort_companies(app, client):
+    from crm.audit.models import AuditEntry
+    from crm.rules import services as rules
+    from crm.rules.models import AssignmentRule
+
+    examples.load("schmidt")
+    db.session.commit()
+    assert [(r.name, r.conditions, r.group.name, r.follow) for r in rules.rules_of("company")] == [
+        ("PLZ 1–3 → Nord", [{"kind": "postcode", "value": "1,2,3"}], "Nord", True),
+        ("PLZ 7–9 → Süd", [{"kind": "postcode", "value": "7,8,9"}], "Süd", True)]
+    client.post("/login", data={"email": "claudia.schmidt@schmidt.example", "password": DEMO_PASSWORD})
+    # the unqualified leads in Basis would move by their postcode; the preview counts what then moves
+    page = client.get("/settings/rules/apply?record_type=company").text
+    assert 'id="rules-preview"' in page and "Nord" in page and "Süd" in page
+    from crm.models import User
+
+    boss = db.session.scalar(select(User).where(User.email == "claudia.schmidt@schmidt.example"))
+    from tests.factories import acting_as
+
+    with acting_as(app, boss) as viewer:
+        moves = rules.plan(viewer, "company")
+    expected = {m.group: m.counts for m in moves}
+    assert sum(expected["Nord"].values()) > 0 and sum(expected["Süd"].values()) > 0
+    client.post("/settings/rules/apply", data={"record_type": "company"})
+    moved = {e.details["group"]: e.details["counts"] for e in db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "group_assigned"))}
+    assert moved == expected
+    # a new company in Hamburg lands in Nord
+    client.post("/companies/new", data={"name": "Hafenlogistik GmbH", "addresses": "Kai 1\n20457 Hamburg",
+                                        "group_id": "1"})
+    nord = db.session.scalar(select(Group).where(Group.name == "Nord"))
+    assert db.session.scalar(select(Company.group_id).where(Company.name == "Hafenlogistik GmbH")) == nord.id
+    assert db.session.scalar(select(AssignmentRule.id).where(AssignmentRule.group_id == nord.id)) is not None

@@ -42,6 +42,9 @@ from ..groups.schemas import (
     UserImpactOut,
 )
 from ..records.types import TYPES
+from ..rules import services as rules
+from ..rules.models import AssignmentRule
+from ..rules.schemas import RuleChange, RuleInput, RuleList, RuleOut
 from ..settings import services as settings
 from ..settings.schemas import SettingsUpdate
 from ..users import services as users
@@ -268,6 +271,42 @@ def type_defaults_set():
     groups.set_type_default(g.viewer, TypeDefaultSet.parse(json_body()))
     db.session.commit()
     return _json(_type_defaults())
+
+
+# -- assignment rules ----------------------------------------------------------------------------
+
+def _rule_or_404(rule_id: int) -> AssignmentRule:
+    return db.session.get(AssignmentRule, rule_id) or abort(404)
+
+
+@bp.get("/assignment-rules")
+@admin_only
+def rules_list():
+    return _json(RuleList(items=[RuleOut.of(r) for r in rules.all_rules()]))
+
+
+@bp.post("/assignment-rules")
+@admin_only
+def rules_create():
+    rule = rules.create_rule(g.viewer, RuleInput.parse(json_body()))
+    db.session.commit()
+    return _json(RuleOut.of(rule), 201)
+
+
+@bp.patch(f"/assignment-rules/<{ID}:rule_id>")
+@admin_only
+def rules_update(rule_id: int):
+    rules.update_rule(g.viewer, _rule_or_404(rule_id), RuleChange.parse(json_body()))
+    db.session.commit()
+    return _json(RuleOut.of(_rule_or_404(rule_id)))
+
+
+@bp.delete(f"/assignment-rules/<{ID}:rule_id>")
+@admin_only
+def rules_delete(rule_id: int):
+    rules.delete_rule(g.viewer, _rule_or_404(rule_id))
+    db.session.commit()
+    return "", 204
 
 
 # -- custom fields -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ..groups.schemas import (
     TypeDefaultList,
     TypeDefaultSet,
 )
+from ..rules.schemas import RuleChange, RuleInput, RuleList, RuleOut
 from ..settings.schemas import SettingsOut, SettingsUpdate
 from ..users.schemas import UserCreate, UserList, UserOut, UserUpdate
 from .oas import ID_SCHEMA, NO_CONTENT, _json, op, path_id, query, ref
@@ -27,9 +28,9 @@ from .oas import ID_SCHEMA, NO_CONTENT, _json, op, path_id, query, ref
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 INPUTS = (UserCreate, UserUpdate, GroupCreate, GroupUpdate, FieldCreate, FieldUpdate, SettingsUpdate, ImpactRequest,
-          TypeDefaultSet, HandOverSet)
+          TypeDefaultSet, HandOverSet, RuleInput, RuleChange)
 OUTPUTS = (UserOut, UserList, GroupOut, GroupList, FieldOut, FieldList, SettingsOut, ImpactOut, AccessReviewOut,
-           TypeDefaultList, HandOverList)
+           TypeDefaultList, HandOverList, RuleOut, RuleList)
 
 
 def admin_schemas() -> dict:
@@ -40,7 +41,7 @@ def admin_schemas() -> dict:
 
 
 def admin_paths() -> dict:
-    uid, gid, fid = path_id("user_id"), path_id("group_id"), path_id("field_id")
+    uid, gid, fid, rid = path_id("user_id"), path_id("group_id"), path_id("field_id"), path_id("rule_id")
     delete_user = op("Delete a user (204); one who has written, created, been responsible for or deleted "
                      "anything is deactivated instead (200 and the user). Not oneself, not the last active "
                      "admin (409) (admins)", NO_CONTENT, "403", "404", "409", params=[uid], tag="admin",
@@ -104,6 +105,21 @@ def admin_paths() -> dict:
             "patch": op("Set or (with a null `group_id`) remove the default group of one record type, "
                         "audited (admins)", _json(ref("TypeDefaultList")), "403",
                         body=ref("TypeDefaultSet"), tag="admin"),
+        },
+        "/assignment-rules": {
+            "get": op("The assignment rules of every record type, in their order: the first rule whose "
+                      "conditions all hold puts a new record into its group (admins)",
+                      _json(ref("RuleList")), "403", tag="admin"),
+            "post": op("Add an assignment rule, last in the order of its type; audited (admins)",
+                       _json(ref("RuleOut"), "Created"), "403", "422", body=ref("RuleInput"), tag="admin",
+                       ok_status="201"),
+        },
+        "/assignment-rules/{rule_id}": {
+            "patch": op("Change an assignment rule, or move it one step up or down (`move`); audited (admins)",
+                        _json(ref("RuleOut")), "403", "404", "422", body=ref("RuleChange"), params=[rid],
+                        tag="admin"),
+            "delete": op("Delete an assignment rule; audited (admins)", NO_CONTENT, "403", "404",
+                         params=[rid], tag="admin", ok_status="204"),
         },
         "/custom-fields": {
             "get": op("All custom fields (admins)", _json(ref("FieldList")), "403", tag="admin"),

@@ -31,6 +31,7 @@ ACTIONS = (
     "file_uploaded", "file_deleted",
     "contacts_set", "type_default_set", "handover_set", "handover_removed",
     "stage_created", "stage_changed", "stage_deleted",
+    "rule_created", "rule_changed", "rule_deleted", "rules_applied",
 )
 
 

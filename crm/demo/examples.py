@@ -7,7 +7,9 @@
   lives in Basis, so the agents see nothing but Leads.
 * Schmidt: Basis (unqualified leads; everyone), Nord and Süd (qualified leads of the region with
   their deals and projects; that region's sales staff and all non-sales staff). The company field
-  "Kundenstatus" is shared with Nord and Süd.
+  "Kundenstatus" is shared with Nord and Süd. Two assignment rules put new companies with a
+  postcode starting with 1, 2 or 3 into Nord, with 7, 8 or 9 into Süd (their people, deals and
+  projects follow when applied to existing records).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from ..history.models import RecordEvent
 from ..history.services import start_histories
 from ..notes.models import Note
 from ..records.models import Company, ContactDetail, Deal, Person, Project, Tag
+from ..rules.models import AssignmentRule
 from ..settings.models import ACCOUNT_ID, Account
 from ..tasks.models import Task
 from . import words
@@ -330,6 +333,7 @@ def wipe() -> None:
     for model in (Deal, Project, Person, Company, Tag, CustomField):
         db.session.execute(delete(model))
     db.session.execute(delete(group_members))
+    db.session.execute(delete(AssignmentRule))
     db.session.execute(update(User).values(default_group_id=None))
     db.session.execute(delete(Group).where(Group.id != BASIS_ID))
     db.session.execute(delete(User))
@@ -370,6 +374,13 @@ def load(key: str, seed: int = 7) -> Example:
         db.session.add(CustomField(entity="deal", name="Wahrscheinlichkeit %", kind="number", position=1))
         db.session.flush()
         _schmidt(builder, status)
+        # the regions' assignment rules (issue 18): new companies sort themselves by postcode
+        db.session.add_all([
+            AssignmentRule(record_type="company", position=1, name="PLZ 1–3 → Nord", group_id=groups["Nord"].id,
+                           conditions=[{"kind": "postcode", "value": "1,2,3"}], follow=True),
+            AssignmentRule(record_type="company", position=2, name="PLZ 7–9 → Süd", group_id=groups["Süd"].id,
+                           conditions=[{"kind": "postcode", "value": "7,8,9"}], follow=True),
+        ])
     db.session.flush()
     start_histories()
     return example

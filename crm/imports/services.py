@@ -558,7 +558,8 @@ def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -
         # every check of the service first, then the writes in one flush: on SQLite the write lock
         # is taken by the first INSERT, and held until the commit below
         results = iter(create_records(rtype, [d for _l, d, p, what, _n in todo if not p and what == "create"],
-                                      viewer, user, pending_import_id=job_id))
+                                      viewer, user, pending_import_id=job_id,
+                                      import_name=rows.job.filename or ""))
         items: list[dict] = []
         links: list[tuple[str, int]] = []
         for line, _data, problems, what, new in todo:

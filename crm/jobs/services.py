@@ -39,6 +39,7 @@ from ..records.assign import CASCADE, check_target, find_assignment, preview, un
 from ..records.assign import assign_group as assign_service
 from ..records.services import require_groups_on
 from ..records.types import TYPES, RecordType
+from ..rules import services as rules
 from ..visibility import Viewer, access_fingerprint, fully_visible_to, restricted_rows, viewer_for
 from .models import Job
 
@@ -113,6 +114,17 @@ def start_assignment(rtype: RecordType, viewer: Viewer, group_id, *, ids: list[i
 def _list_filter(rtype: RecordType, pairs) -> queries.ListFilter:
     """The list filter of query parameters kept as (name, value) pairs (a name may repeat)."""
     return queries.ListFilter.from_args(rtype, MultiDict([(name, value) for name, value in pairs]))
+
+
+def start_rules_apply(viewer: Viewer, record_type: str) -> Job | None:
+    """Applying the assignment rules of a type to its existing records as a job, if it moves more
+    than :func:`threshold` records (the plan's count); ``None`` if small enough for the request."""
+    require_groups_on(viewer, None)
+    size = rules.plan_size(rules.plan(viewer, record_type))
+    db.session.rollback()
+    if size <= threshold():
+        return None
+    return _create("rules_apply", viewer.user_id, {"type": record_type}, total=size)
 
 
 def undo_size(entry) -> int:
@@ -330,6 +342,15 @@ def _assign_undo(job: Job, user: User) -> None:
             restored)
 
 
+def _rules_apply(job: Job, user: User) -> None:
+    _hold(job)
+    results = rules.apply(viewer_for(user), job.params["type"])
+    moved = sum(sum(r["updated"].values()) for r in results)
+    _finish(job, ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved),
+            {"assignments": [{"audit_id": r["audit_id"], "group": r["group"], "updated": r["updated"]}
+                             for r in results]}, moved)
+
+
 def _export(job: Job, user: User) -> None:
     """Write the CSV as its owner sees now, reading in one statement (no write transaction open
     meanwhile); the progress and a heartbeat every :data:`~crm.records.csvrows.CHUNK` rows in
@@ -381,7 +402,8 @@ def _search_rebuild(job: Job, user: User | None) -> None:
          message=_("Search index rebuilt."))
 
 
-RUNNERS = {"assign": _assign, "assign_undo": _assign_undo, "export": _export, "search_rebuild": _search_rebuild}
+RUNNERS = {"assign": _assign, "assign_undo": _assign_undo, "rules_apply": _rules_apply,
+           "export": _export, "search_rebuild": _search_rebuild}
 
 
 # ---------------------------------------------------------------------------------------------

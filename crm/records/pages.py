@@ -24,7 +24,7 @@ from . import queries
 from .assign import handover_targets
 from .forms import FIELD_ORDER, UNCHANGED, build_form
 from .loaders import FULL, RESTRICTED, reference, references_by_type, trashed_ids_of
-from .services import member_groups, new_record_groups, type_default
+from .services import assignment_rules, member_groups, new_record_groups, type_default
 from .types import TYPES, RecordType
 
 
@@ -109,6 +109,17 @@ def record_form(rtype: RecordType, obj=None, *, new: bool = False, **kwargs):
         rtype, fields_for(rtype.key), groups=groups, users=active_users(),
         groups_enabled=viewer.groups_enabled, obj=obj, **kwargs,
     )
+
+
+def rules_notice(rtype: RecordType) -> list[str]:
+    """The groups the type's assignment rules may put a new record into that the creator is not a
+    member of (the new-record form warns that it may then leave their view); none while the group
+    system is off."""
+    viewer = current_viewer()
+    if not viewer.groups_enabled:
+        return []
+    ids = {r.group_id for r in assignment_rules(rtype.key) if not viewer.is_member(r.group_id)}
+    return sorted(db.session.scalars(select(Group.name).where(Group.id.in_(ids)))) if ids else []
 
 
 def default_notice(rtype: RecordType) -> dict | None:

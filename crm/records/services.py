@@ -26,11 +26,13 @@ from ..errors import Conflict, Forbidden, Invalid, Refused
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group, TypeDefault
 from ..history import services as history
+from ..rules.matching import Facts, first_match, parse_address
+from ..rules.models import AssignmentRule
 from ..settings.models import ACCOUNT_ID, Account
 from ..stages.services import stage_of_input
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
 from .locking import lock_group, lock_groups
-from .models import ContactDetail, Tag, tag_key
+from .models import Company, ContactDetail, Tag, tag_key
 from .schemas import CHOICE_DEFAULTS, PLAIN_FIELDS, RecordInput, custom_values
 from .types import TYPES, RecordType
 
@@ -139,6 +141,57 @@ def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None, *, l
     if td is not None and not td.allow_own:
         raise _no_such_group()
     return _check_group(viewer, group_id, lock=lock)
+
+
+def rules_decide(viewer: Viewer, user: User | None, group_id, parent=None, key: str | None = None) -> bool:
+    """Whether the assignment rules may decide a new record's group: the group system is on and the
+    creator left the group at its default (sent none, or the default the form preselects). A group
+    the creator chose instead - one of their own, where the type allows it - beats the rules."""
+    return viewer.groups_enabled and (group_id is None or group_id == default_group_id(viewer, user, parent, key))
+
+
+def _company_address(viewer: Viewer, company_id: int | None, cache: dict | None = None) -> str | None:
+    """The first address of a company the viewer fully sees (a person's, deal's or project's
+    company, for a record that has no address of its own)."""
+    if company_id is None:
+        return None
+    if cache is not None and company_id in cache:
+        return cache[company_id]
+    value = db.session.scalar(
+        select(ContactDetail.value).join(Company, Company.id == ContactDetail.company_id)
+        .where(Company.id == company_id, ContactDetail.kind == "address", fully_visible_to(Company, viewer))
+        .order_by(ContactDetail.position, ContactDetail.id).limit(1))
+    if cache is not None:
+        cache[company_id] = value
+    return value
+
+
+def rule_facts(rtype: RecordType, obj, viewer: Viewer, custom: dict[int, str | None],
+               import_name: str | None = None, cache: dict | None = None) -> Facts:
+    """What the assignment rules look at for a new record ``obj`` (its fields set by :func:`_apply`):
+    its first address, else its company's; its tags; its custom values; the creator's groups;
+    the import's file name (``None``: not an import)."""
+    address = None
+    if rtype.has_contact_details:
+        own = sorted((d for d in obj.contact_details if d.kind == "address"), key=lambda d: d.position)
+        address = own[0].value if own else None
+    if address is None and rtype.key != "company":
+        address = _company_address(viewer, getattr(obj, "company_id", None), cache)
+    return Facts(address=parse_address(address), tags=frozenset(t.name for t in getattr(obj, "tags", ())),
+                 fields={k: v for k, v in custom.items() if v is not None},
+                 creator_groups=frozenset(viewer.group_ids), import_name=import_name)
+
+
+def assignment_rules(key: str) -> list[AssignmentRule]:
+    """The assignment rules of a record type, in their order (Settings -> Gruppen)."""
+    return list(db.session.scalars(select(AssignmentRule).where(AssignmentRule.record_type == key)
+                                   .order_by(AssignmentRule.position, AssignmentRule.id)))
+
+
+def rule_group(rules: list[AssignmentRule], facts: Facts) -> int | None:
+    """The target group of the first rule that matches ``facts``, if any (:mod:`crm.rules.matching`)."""
+    rule = first_match(rules, facts)
+    return rule.group_id if rule is not None else None
 
 
 def _no_such_group() -> Invalid:
@@ -327,6 +380,12 @@ def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: Us
         data = data.model_copy(update={"responsible_id": user.id})
         data.model_fields_set.add("responsible_id")
     custom = _apply(rtype, obj, data, viewer)
+    if rules_decide(viewer, user, data.group_id, parent, rtype.key) and (rules := assignment_rules(rtype.key)):
+        # an assignment rule beats the type's default group (the creator is creating the record:
+        # it may leave their view, as with a default group they are not a member of)
+        ruled = rule_group(rules, rule_facts(rtype, obj, viewer, custom))
+        if ruled is not None and ruled != obj.group_id and lock_group(ruled) is not None:
+            obj.group_id = ruled
     obj.created_by_id = obj.updated_by_id = viewer.user_id
     db.session.add(obj)
     db.session.flush()
@@ -338,16 +397,20 @@ def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: Us
 
 
 def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, user: User | None = None, *,
-                   pending_import_id: int | None = None) -> list:
+                   pending_import_id: int | None = None, import_name: str | None = None) -> list:
     """Create many records (a batch of an import), each by the rules of :func:`create_record`, but
     every check first and the writes after, in one flush: so the writes - on SQLite, the time the
     write lock is held - take one short stretch instead of spreading over the checks. Returns, per
     item, the new record or the :class:`Invalid` that refused it (a refused item adds nothing).
     ``pending_import_id``: the records are pending rows of that import job (they exist for no
-    one until the job's final step, see :mod:`crm.imports.services`)."""
+    one until the job's final step, see :mod:`crm.imports.services`). ``import_name``: the
+    import's file name; the assignment rules then decide every record's group (the import's
+    group is for the rows no rule matches), otherwise as in :func:`create_record`."""
     out: list = []
     made: list[tuple] = []
     tags: dict[str, Tag] = {}  # the batch's tags by name: a new one is made once (nothing is flushed yet)
+    rules = assignment_rules(rtype.key) if viewer.groups_enabled else []
+    addresses: dict[int, str | None] = {}  # the companies' addresses (for people, deals, projects)
     with db.session.no_autoflush:
         for data in items:
             obj = rtype.model()
@@ -358,6 +421,9 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
                     data = data.model_copy(update={"responsible_id": user.id})
                     data.model_fields_set.add("responsible_id")
                 custom = _apply(rtype, obj, data, viewer, tags=tags)
+                if rules and (import_name is not None or rules_decide(viewer, user, data.group_id, key=rtype.key)):
+                    ruled = rule_group(rules, rule_facts(rtype, obj, viewer, custom, import_name, addresses))
+                    obj.group_id = ruled if ruled is not None else obj.group_id
             except Refused as err:
                 out.append(err)
                 continue

@@ -42,6 +42,7 @@ from .pages import (
     picked,
     record_form,
     record_handovers,
+    rules_notice,
     take_current,
 )
 from .schemas import record_input
@@ -124,7 +125,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         status = 400 if request.method == "POST" else 200
         return render_template("records/form.html", rtype=rtype, form=form, record=None,
                                picked=picked(rtype, form), parent=parent,
-                               default_notice=default_notice(rtype)), status
+                               default_notice=default_notice(rtype), rules_notice=rules_notice(rtype)), status
 
     @bp.route("/<int:record_id>/edit", methods=["GET", "POST"])
     def edit(record_id: int):

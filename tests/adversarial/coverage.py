@@ -66,6 +66,11 @@ GET: dict[str, Probe] = {
     "/settings/stages": Probe("admin", "the deal stages: names, kinds, probabilities; no deal, no count"),
     "/settings/stages/new": Probe("admin", "new stage form"),
     "/settings/stages/<int:stage_id>": Probe("admin", "every stage id + unknown", {"ids": "stage"}),
+    "/settings/rules": Probe("admin", "the assignment rules per type: conditions and target groups; no record"),
+    "/settings/rules/new": Probe("admin", "new assignment rule form"),
+    "/settings/rules/<int:rule_id>": Probe("admin", "every rule id + unknown", {"ids": "rule"}),
+    "/settings/rules/apply": Probe("admin", "the preview of applying the rules: counts per target group of records "
+                                   "the admin fully sees (tests/test_assignment_rules_pages.py)"),
     "/settings/groups": Probe("admin", "groups with record counts"),
     "/settings/groups/<int:group_id>": Probe("admin", "every group id + unknown", {"ids": "group"}),
     "/settings/groups/<int:group_id>/delete": Probe("admin", "every group id + unknown",
@@ -130,6 +135,13 @@ WRITE: dict[tuple[str, str], Write] = {
     ("POST", "/settings/stages/<int:stage_id>/delete"): Write(
         "admin_only", "non-admins: 403; an admin's answer never depends on deals they cannot see "
         "(tests/test_stages.py)", {"ids": "stage", "data": {"move_to": "1"}}),
+    ("POST", "/settings/rules/new"): Write("admin_only", "non-admins: 403", {"data": {"name": "Neu"}}),
+    ("POST", "/settings/rules/<int:rule_id>"): Write("admin_only", "non-admins: 403", {"ids": "rule"}),
+    ("POST", "/settings/rules/<int:rule_id>/move"): Write("admin_only", "non-admins: 403", {"ids": "rule"}),
+    ("POST", "/settings/rules/<int:rule_id>/delete"): Write("admin_only", "non-admins: 403", {"ids": "rule"}),
+    ("POST", "/settings/rules/apply"): Write(
+        "admin_only", "non-admins: 403; an admin moves only records they fully see (the oracle's guard)",
+        {"data": {"record_type": "company"}}),
     ("POST", "/settings/groups"): Write("admin_only", "non-admins: 403", {"data": {"name": "Neu"}}),
     ("POST", "/settings/groups/<int:group_id>"): Write("admin_only", "non-admins: 403 (the impact preview too)",
                                                        {"ids": "group"}),
@@ -230,10 +242,10 @@ def covered() -> set[tuple[str, str]]:
 def fill(rule: str, **values) -> str:
     """The URL of ``rule`` with its placeholders filled (``<int:record_id>`` -> values['record_id']);
     a deal stage not given is the first of the migration's (every world has it), a hand-over target
-    not given Basis."""
+    not given Basis; an assignment rule not given is id 1 (the write oracle's admin adds one)."""
     import re
 
-    values = {"stage_id": 1, "target_id": 1, **values}
+    values = {"stage_id": 1, "target_id": 1, "rule_id": 1, **values}
 
     def repl(m):
         name = m.group(1).split(":")[-1]
@@ -283,6 +295,7 @@ GET.update({
     f"{API}/type-defaults": Probe("api_admin", "admins only: a group id per record type, no record"),
     f"{API}/groups/<api_id:group_id>/handovers": Probe("api_admin", "admins only: group ids, names and labels, "
                                                        "no record; every group id + unknown", {"ids": "group"}),
+    f"{API}/assignment-rules": Probe("api_admin", "admins only: rules (conditions, target groups), no record"),
     f"{API}/users": Probe("api_admin", "admins only"),
     f"{API}/users/<api_id:user_id>": Probe("api_admin", "every user id + unknown", {"ids": "user"}),
     f"{API}/openapi.json": Probe("api_public", "anyone, no record data"),
@@ -292,6 +305,10 @@ GET.update({
 })
 WRITE.update({
     ("POST", f"{API}/tokens"): Write("api_public", "wrong passwords: 401, nothing written"),
+    ("POST", f"{API}/assignment-rules"): Write("api_admin_only", "non-admins: 403; changes no record"),
+    ("PATCH", f"{API}/assignment-rules/<api_id:rule_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "rule"}),
+    ("DELETE", f"{API}/assignment-rules/<api_id:rule_id>"): Write("api_admin_only", "non-admins: 403",
+                                                                 {"ids": "rule"}),
     ("POST", f"{API}/custom-fields"): Write("api_admin_only", "non-admins: 403"),
     ("PATCH", f"{API}/custom-fields/<api_id:field_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "field"}),
     ("DELETE", f"{API}/custom-fields/<api_id:field_id>"): Write("api_admin_only", "non-admins: 403", {"ids": "field"}),

@@ -675,6 +675,8 @@ def probe_admin(ctx: Ctx, rule: str, params: dict) -> None:
         ids = list(world.user_ids.values())
     elif ids_kind == "stage":
         ids = [1, 2, 3]  # the migration's stages
+    elif ids_kind == "rule":
+        ids = []  # the worlds have no assignment rules: an id answers admins 404, like an unknown one
     else:
         ids = [None]
     extra = [""]
@@ -685,7 +687,7 @@ def probe_admin(ctx: Ctx, rule: str, params: dict) -> None:
     for b in ctx.browsers:
         admin = b.user.role == "admin"
         for rid in ids + ([world.unused_id()] if ids_kind else []):
-            url = fill(rule, field_id=rid, group_id=rid, user_id=rid, stage_id=rid)
+            url = fill(rule, field_id=rid, group_id=rid, user_id=rid, stage_id=rid, rule_id=rid)
             for e in extra:
                 resp = b.get(url + e, rule=rule)
                 if not admin:

@@ -59,6 +59,7 @@ from .leakcheck import make_ctx
 from .probes import Browser, form_data
 from .test_random_worlds import worlds
 from .world import (
+    COMMON_TAG,
     MODEL,
     PLURAL,
     TYPES,
@@ -672,9 +673,9 @@ def write_admin_only(run: Run, b: Browser, method: str, rule: str, params: dict)
     snap = run.snap()
     kind = params.get("ids")
     ids = {"field": sorted(pk[0] for pk in _fields()), "group": sorted(i for i in snap._group_names if i != BASIS_ID),
-           "user": sorted(run.world.user_ids.values())}.get(kind, [None])
+           "user": sorted(run.world.user_ids.values()), "rule": _rules()}.get(kind, [None])
     for tid in ids[-1:]:
-        url = fill(rule, field_id=tid, group_id=tid, user_id=tid)
+        url = fill(rule, field_id=tid, group_id=tid, user_id=tid, rule_id=tid)
         allow = None
         changes: dict = {}
         if (method, rule) in GROUP_DELETE:
@@ -684,6 +685,12 @@ def write_admin_only(run: Run, b: Browser, method: str, rule: str, params: dict)
             allow = _values_of_field(tid)
         elif rule == "/settings/extensions":
             changes = {"groups_enabled": "y"} if snap.spec.enabled else {}
+        elif rule == "/settings/rules/new":
+            changes = _every_record_rule(snap)
+        elif rule == "/settings/rules/apply":  # with a rule every record matches: it moves what it may
+            new = "/settings/rules/new"
+            _submit(run, b, new, new, new, _every_record_rule(snap))
+            page = "/settings/rules/apply?record_type=company"
         elif rule in ("/settings/groups", "/settings/fields/new"):
             changes = {"name": "Orakel", "entity": "company", "kind": "text"}
         elif rule == "/settings/users/new":
@@ -695,11 +702,14 @@ def write_admin_only(run: Run, b: Browser, method: str, rule: str, params: dict)
             url = fill(rule, user_id=max(run.world.user_ids.values()))
         elif rule == "/settings/users/<int:user_id>/sessions/end":
             url = fill(rule, user_id=_bystander(run, b))
-        page = url.removesuffix("/move") if rule.endswith("/move") else url
+        if rule != "/settings/rules/apply":
+            page = url.removesuffix("/move") if rule.endswith("/move") else url
         if rule.endswith("/sessions/end"):
             page = url.removesuffix("/sessions/end")  # the button is on the user's page
         if rule in ("/settings/groups", "/settings/groups/defaults"):
             page = "/settings/groups"
+        if rule.startswith("/settings/rules/<int:rule_id>/"):
+            page = "/settings/rules"  # the move and delete buttons are on the list
         if "/members/" in rule:
             page = url.rsplit("/members/", 1)[0]  # the add and remove forms are on the group's page
         if rule.endswith("/contacts"):
@@ -715,6 +725,21 @@ def _bystander(run: Run, b: Browser) -> int:
     main = actors(run.world.spec)[0].key
     ids = sorted(uid for key, uid in run.world.user_ids.items() if key not in (b.user.key, main))
     return (ids[:-1] or ids or [run.world.unused_id()])[0]
+
+
+def _every_record_rule(snap: Snapshot) -> dict:
+    """The new-rule form filled with a company rule that several companies of every world match
+    (their common tag), into the newest group, people, deals and projects following."""
+    return {"name": "Orakel", "record_type": "company", "conditions-0-kind": "tag",
+            "conditions-0-value": COMMON_TAG, "follow": "y", "group_id": str(max(snap._group_names))}
+
+
+def _rules() -> list[int]:
+    from crm.rules.models import AssignmentRule
+
+    ids = sorted(db.session.scalars(select(AssignmentRule.id)))
+    db.session.rollback()
+    return ids
 
 
 def _fields() -> list[tuple]:
@@ -768,6 +793,12 @@ def write_api_admin_only(run: Run, b: Browser, method: str, rule: str, params: d
         body = {"groups_enabled": snap.spec.enabled}
     elif rule.endswith("/handovers") and method == "PUT":
         body = {"target_id": BASIS_ID, "label": "Orakel übergeben"}
+    elif rule.endswith("/assignment-rules") and method == "POST":
+        body = {"record_type": "deal", "name": "Orakel API", "group_id": (groups or [BASIS_ID])[-1],
+                "conditions": [{"kind": "tag", "value": "Orakel"}]}
+    elif "/assignment-rules/" in rule:
+        url = fill(rule, rule_id=(_rules() or [1])[-1])
+        body = {"name": "Orakel umbenannt"} if method == "PATCH" else {}
     elif rule.endswith("/type-defaults"):
         body = {"record_type": "deal", "group_id": (groups or [BASIS_ID])[-1], "allow_own": True}
     elif rule.endswith("/users/<api_id:user_id>") and method == "PATCH":

@@ -270,7 +270,7 @@ def attack_admin_only(a: Attack, method: str, rule: str, params: dict) -> None:
         if b.user.role == "admin":
             continue
         for tid in targets:
-            url = fill(rule, field_id=tid, group_id=tid, user_id=tid, stage_id=tid or 1)
+            url = fill(rule, field_id=tid, group_id=tid, user_id=tid, stage_id=tid or 1, rule_id=tid or 1)
             a.send(b, method, url, rule, 403, data=params.get("data", {"name": "Übernahme"}))
 
 

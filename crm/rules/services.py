@@ -1,0 +1,290 @@
+"""Assignment rules (admins only): add, change, reorder and delete the ordered rules of a record
+type, each change audited. The create path applies them (:func:`crm.records.services.rule_group`),
+the import too (it creates through the same path); :func:`preview` and :func:`apply` put existing
+records where the rules say."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from ..audit.services import audit
+from ..auth.services import require_admin
+from ..customfields.models import CustomField, CustomFieldValue
+from ..errors import Invalid, NotFound
+from ..extensions import db
+from ..groups.models import BASIS_ID, Group, group_members
+from ..imports.models import ImportItem, ImportJob
+from ..records.assign import CASCADE, assign_group
+from ..records.assign import preview as assign_preview
+from ..records.models import TAG_LINKS, Company, ContactDetail, Tag
+from ..records.services import require_groups_on
+from ..records.types import TYPES
+from ..visibility import Viewer, fully_visible_to, unscoped
+from .matching import Facts, first_match, parse_address, valid_postcode_spec
+from .models import MAX_RULES, AssignmentRule
+from .schemas import Condition, RuleChange, RuleInput
+
+
+def rules_of(record_type: str) -> list[AssignmentRule]:
+    """The rules of one type, in their order."""
+    return list(db.session.scalars(
+        select(AssignmentRule).where(AssignmentRule.record_type == record_type)
+        .order_by(AssignmentRule.position, AssignmentRule.id)))
+
+
+def all_rules() -> list[AssignmentRule]:
+    return list(db.session.scalars(
+        select(AssignmentRule).order_by(AssignmentRule.record_type, AssignmentRule.position, AssignmentRule.id)))
+
+
+def get_rule(actor, rule_id: int) -> AssignmentRule:
+    require_admin(actor)
+    rule = db.session.get(AssignmentRule, rule_id)
+    if rule is None:
+        raise NotFound()
+    return rule
+
+
+def _check_conditions(record_type: str, conditions: list[Condition]) -> list[dict]:
+    """The conditions as stored; each refers to what exists (a group, a text or select field of the
+    type) and says something (a value; a valid postcode list)."""
+    out: list[dict] = []
+    for i, cond in enumerate(conditions):
+        field = f"conditions.{i}"
+        item: dict = {"kind": cond.kind, "value": cond.value}
+        if cond.kind == "postcode" and not valid_postcode_spec(cond.value):
+            raise Invalid(fields={field: str(_l('Postcode prefixes or ranges, e.g. "1,2,3" or "20000-29999".'))})
+        if cond.kind in ("country", "city", "tag", "field") and not cond.value:
+            raise Invalid(fields={field: str(_l("This field is required."))})
+        if cond.kind == "field":
+            known = db.session.scalar(select(CustomField.id).where(
+                CustomField.id == cond.field_id, CustomField.entity == record_type,
+                CustomField.kind.in_(("text", "select"))))
+            if known is None:
+                raise Invalid(fields={field: str(_l("There is no such text or select field."))})
+            item["field_id"] = cond.field_id
+        if cond.kind == "creator_group":
+            if cond.group_id is None or db.session.get(Group, cond.group_id) is None:
+                raise Invalid(fields={field: str(_l("There is no such group."))})
+            item = {"kind": cond.kind, "value": "", "group_id": cond.group_id}
+        out.append(item)
+    return out
+
+
+def _check_target(group_id: int) -> Group:
+    group = db.session.get(Group, group_id)
+    if group is None:
+        raise Invalid(fields={"group_id": str(_l("There is no such group."))})
+    return group
+
+
+def _details(rule: AssignmentRule) -> dict:
+    return {"rule_id": rule.id, "record_type": rule.record_type, "name": rule.name, "position": rule.position,
+            "conditions": list(rule.conditions), "group": rule.group.name if rule.group else None,
+            "group_id": rule.group_id, "follow": rule.follow}
+
+
+def create_rule(actor, data: RuleInput) -> AssignmentRule:
+    """A new rule, last in the order of its type. Audited."""
+    require_admin(actor)
+    conditions = _check_conditions(data.record_type, data.conditions)
+    group = _check_target(data.group_id)
+    count, last = db.session.execute(
+        select(func.count(AssignmentRule.id), func.max(AssignmentRule.position))
+        .where(AssignmentRule.record_type == data.record_type)).one()
+    if count >= MAX_RULES:
+        raise Invalid(fields={"record_type": str(_l("At most %(n)d rules per record type.", n=MAX_RULES))})
+    rule = AssignmentRule(record_type=data.record_type, position=(last or 0) + 1, name=data.name,
+                          conditions=conditions, group_id=group.id, group=group,
+                          follow=data.follow and data.record_type == "company")
+    db.session.add(rule)
+    db.session.flush()
+    audit(actor, "rule_created", **_details(rule))
+    return rule
+
+
+def _move(rule: AssignmentRule, direction: str) -> bool:
+    """Swap the rule with its neighbour in the order of its type."""
+    rules = rules_of(rule.record_type)
+    i = rules.index(rule)
+    j = i - 1 if direction == "up" else i + 1
+    if not 0 <= j < len(rules):
+        return False
+    other = rules[j]
+    rule.position, other.position = other.position, rule.position
+    if rule.position == other.position:  # (never equal when made here; renumber to be safe)
+        rules[i], rules[j] = rules[j], rules[i]
+        for pos, r in enumerate(rules, 1):
+            r.position = pos
+    return True
+
+
+def update_rule(actor, rule: AssignmentRule, data: RuleChange) -> bool:
+    """Change what is sent; audited when something changed. False if nothing did."""
+    require_admin(actor)
+    before = _details(rule)
+    if data.name is not None:
+        rule.name = data.name
+    if data.conditions is not None:
+        rule.conditions = _check_conditions(rule.record_type, data.conditions)
+    if data.group_id is not None:
+        rule.group = _check_target(data.group_id)
+        rule.group_id = rule.group.id
+    if data.follow is not None:
+        rule.follow = data.follow and rule.record_type == "company"
+    if data.move is not None:
+        _move(rule, data.move)
+    db.session.flush()
+    after = _details(rule)
+    if after == before:
+        return False
+    audit(actor, "rule_changed", **after, previous={k: v for k, v in before.items() if after[k] != v})
+    return True
+
+
+def delete_rule(actor, rule: AssignmentRule) -> None:
+    """Delete a rule (the ones after it keep their order). Audited."""
+    require_admin(actor)
+    audit(actor, "rule_deleted", **_details(rule))
+    db.session.delete(rule)
+    db.session.flush()
+
+
+# --------------------------------------------------------------------------------------------
+# Apply to existing records: the plan, its preview, the assignments
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Move:
+    """One bulk assignment of the plan: the records that go to ``group_id`` (and, for companies
+    whose rule says so, their people, deals and projects: ``follow``)."""
+
+    group_id: int
+    group: str
+    follow: bool
+    ids: tuple[int, ...]
+    #: what it would move, per type (crm.records.assign.preview: fully visible, not yet there)
+    counts: dict
+
+
+def _first_addresses(fk, ids_select) -> dict[int, str]:
+    out: dict[int, str] = {}
+    rows = db.session.execute(
+        select(fk, ContactDetail.value).where(fk.in_(ids_select), ContactDetail.kind == "address")
+        .order_by(fk, ContactDetail.position, ContactDetail.id))
+    for record_id, value in rows:
+        out.setdefault(record_id, value)
+    return out
+
+
+def _facts(record_type: str, viewer: Viewer, rules: list[AssignmentRule]):
+    """(id, group id, :class:`Facts`) of every record of the type the viewer fully sees, reading only
+    what the rules ask about, a few set-based selects for all of them."""
+    rtype = TYPES[record_type]
+    model = rtype.model
+    visible = select(model.id).where(fully_visible_to(model, viewer))
+    kinds = {c.get("kind") for r in rules for c in r.conditions}
+    cols = [model.id, model.group_id, model.created_by_id]
+    has_company = record_type != "company"
+    if has_company:
+        cols.append(model.company_id)
+    rows = db.session.execute(select(*cols).where(fully_visible_to(model, viewer)).order_by(model.id)).all()
+    addresses: dict[int, str] = {}
+    company_addresses: dict[int, str] = {}
+    if kinds & {"postcode", "city", "country"}:
+        if rtype.has_contact_details:
+            addresses = _first_addresses(getattr(ContactDetail, f"{record_type}_id"), visible)
+        if has_company:
+            company_addresses = _first_addresses(
+                ContactDetail.company_id, select(Company.id).where(fully_visible_to(Company, viewer)))
+    tags: dict[int, set[str]] = defaultdict(set)
+    if "tag" in kinds:
+        link = TAG_LINKS[record_type]
+        fk = getattr(link, f"{record_type}_id")
+        for record_id, name in db.session.execute(
+                select(fk, Tag.name).join(Tag, Tag.id == link.tag_id).where(fk.in_(visible))):
+            tags[record_id].add(name)
+    values: dict[int, dict[int, str]] = defaultdict(dict)
+    field_ids = {c.get("field_id") for r in rules for c in r.conditions if c.get("kind") == "field"}
+    if field_ids:
+        fk = getattr(CustomFieldValue, f"{record_type}_id")
+        for record_id, field_id, value in db.session.execute(
+                select(fk, CustomFieldValue.field_id, CustomFieldValue.value)
+                .where(fk.in_(visible), CustomFieldValue.field_id.in_(field_ids))):
+            values[record_id][field_id] = value
+    groups: dict[int, set[int]] = defaultdict(lambda: {BASIS_ID})
+    if "creator_group" in kinds:
+        for group_id, user_id in db.session.execute(
+                unscoped(select(group_members.c.group_id, group_members.c.user_id))):  # (no record data)
+            groups[user_id].add(group_id)
+    imported: dict[int, str] = {}
+    if "import" in kinds:
+        # (unscoped: which import made a record the admin fully sees, whoever ran it; only the
+        # file name is read)
+        imported = dict(db.session.execute(unscoped(
+            select(ImportItem.record_id, ImportJob.filename).join(ImportJob, ImportJob.id == ImportItem.job_id)
+            .where(ImportItem.record_type == record_type, ImportItem.record_id.in_(visible)))).all())
+    for row in rows:
+        record_id, group_id, creator = row[0], row[1], row[2]
+        address = addresses.get(record_id)
+        if address is None and has_company and row[3] is not None:
+            address = company_addresses.get(row[3])
+        yield record_id, group_id, Facts(
+            address=parse_address(address), tags=frozenset(tags.get(record_id, ())),
+            fields=values.get(record_id, {}), creator_groups=frozenset(groups[creator]) if creator else frozenset(),
+            import_name=imported.get(record_id))
+
+
+def plan(viewer: Viewer, record_type: str) -> list[Move]:
+    """What applying the rules of a type to its existing records would do: per target group (and
+    whether the company's people, deals and projects follow), the records the admin fully sees
+    whose first matching rule names a group they are not in yet, and how many records of each type
+    that assignment would move. Nothing is written."""
+    require_admin(viewer)
+    rules = rules_of(record_type)
+    if not rules:
+        return []
+    chosen: dict[tuple[int, bool], list[int]] = defaultdict(list)
+    for record_id, group_id, facts in _facts(record_type, viewer, rules):
+        rule = first_match(rules, facts)
+        if rule is not None and (rule.group_id != group_id or rule.follow):
+            chosen[(rule.group_id, rule.follow)].append(record_id)
+    names = dict(db.session.execute(select(Group.id, Group.name)).all())
+    rtype = TYPES[record_type]
+    out = []
+    for (group_id, follow), ids in sorted(chosen.items(), key=lambda item: (names[item[0][0]], item[0][1])):
+        cascade = tuple(CASCADE) if follow else ()
+        counts = assign_preview(rtype, ids, viewer, group_id, cascade)
+        if sum(counts.values()):
+            out.append(Move(group_id, names[group_id], follow, tuple(ids), counts))
+    return out
+
+
+def preview(viewer: Viewer, record_type: str) -> list[Move]:
+    """The plan, for the page and the API: counts per target group."""
+    return plan(viewer, record_type)
+
+
+def apply(viewer: Viewer, record_type: str) -> list[dict]:
+    """Apply the rules of a type to its existing records: one audited, undoable bulk assignment per
+    target group (:func:`crm.records.assign.assign_group`), in the caller's transaction, and one
+    ``rules_applied`` entry naming them. Only records the admin fully sees move (the assignment
+    service selects them so again). Returns the assignments' results."""
+    require_admin(viewer)
+    require_groups_on(viewer, None)
+    rtype = TYPES[record_type]
+    results = []
+    for move in plan(viewer, record_type):
+        result = assign_group(rtype, list(move.ids), move.group_id, viewer,
+                              cascade=list(CASCADE) if move.follow else [], source="rules")
+        results.append({"group_id": move.group_id, "group": move.group, **result})
+    audit(viewer, "rules_applied", record_type=record_type,
+          assignments=[{"audit_id": r["audit_id"], "group": r["group"], "counts": r["updated"]} for r in results])
+    return results
+
+
+def plan_size(moves: list[Move]) -> int:
+    return sum(sum(m.counts.values()) for m in moves)

@@ -1,0 +1,136 @@
+"""The settings pages of the assignment rules (Settings -> Gruppen -> Zuweisungsregeln; admins only)
+and "apply to existing records": the preview's counts per target group equal what then moves,
+only records the admin fully sees move, as undoable bulk assignments (on the job queue when large)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from crm.audit.models import AuditEntry
+from crm.extensions import db
+from crm.models import Company, ContactDetail, Deal, Person
+from crm.records.assign import undo_assignment
+from crm.rules import services
+from crm.rules.models import AssignmentRule
+
+
+@pytest.fixture
+def world(make):
+    make.enable_groups()
+    boss = make.user("admin", name="Boss")
+    sven = make.user("extended", name="Sven")
+    nord, sued = make.group("Nord", [boss]), make.group("Süd", [boss])
+    geheim = make.group("Geheim", [sven])
+    return {"boss": boss, "sven": sven, "nord": nord, "sued": sued, "geheim": geheim}
+
+
+def add_rule(client, **kw):
+    data = {"record_type": "company", "name": "Nord", "conditions-0-kind": "postcode",
+            "conditions-0-value": "1,2,3", "group_id": "", "follow": "y", **kw}
+    return client.post("/settings/rules/new", data=data)
+
+
+def test_admin_adds_edits_moves_and_deletes_rules_on_the_page(client, make, world):
+    make.login(client, world["boss"])
+    assert 'href="/settings/rules"' in client.get("/settings/groups").text
+    assert add_rule(client, group_id=str(world["nord"].id)).status_code == 302
+    assert add_rule(client, name="Süd", group_id=str(world["sued"].id), **{"conditions-0-value": "7,8,9",
+                    "conditions-1-kind": "tag", "conditions-1-value": "Kunde"}).status_code == 302
+    page = client.get("/settings/rules").text
+    assert page.index(">Nord</a>") < page.index(">Süd</a>") and "„Kunde“" in page
+    sued = db.session.scalar(select(AssignmentRule).where(AssignmentRule.name == "Süd"))
+    client.post(f"/settings/rules/{sued.id}/move", data={"direction": "up"})
+    assert [r.name for r in services.rules_of("company")] == ["Süd", "Nord"]
+    form = client.get(f"/settings/rules/{sued.id}").text
+    assert 'value="7,8,9"' in form and 'value="Kunde"' in form
+    resp = client.post(f"/settings/rules/{sued.id}", data={
+        "name": "Süden", "conditions-0-kind": "city", "conditions-0-value": "München",
+        "group_id": str(world["sued"].id)})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(AssignmentRule, sued.id).conditions == [{"kind": "city", "value": "München"}]
+    client.post(f"/settings/rules/{sued.id}/delete")
+    assert [r.name for r in services.rules_of("company")] == ["Nord"]
+    actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions == ["rule_created", "rule_created", "rule_changed", "rule_changed", "rule_deleted"]
+    assert "Zuweisungsregel" in client.get("/settings/audit").text
+
+
+def test_a_bad_condition_is_shown_on_its_row(client, make, world):
+    make.login(client, world["boss"])
+    resp = add_rule(client, group_id=str(world["nord"].id), **{"conditions-0-value": "1,x"})
+    assert resp.status_code == 400 and "20000-29999" in resp.text
+    assert services.all_rules() == []
+
+
+def test_only_admins_see_the_rule_pages(client, make, world):
+    make.login(client, world["sven"])
+    for url in ("/settings/rules", "/settings/rules/new", "/settings/rules/apply"):
+        assert client.get(url).status_code == 403
+    assert add_rule(client, group_id=str(world["geheim"].id)).status_code == 403
+    assert client.post("/settings/rules/apply", data={"record_type": "company"}).status_code == 403
+    assert services.all_rules() == []
+
+
+def company_at(make, name, address, group):
+    c = make.company(name, group=group)
+    c.contact_details = [ContactDetail(kind="address", value=address, position=0)]
+    db.session.commit()
+    return c
+
+
+def test_apply_moves_what_the_preview_counted_and_only_what_the_admin_fully_sees(client, make, world):
+    w = world
+    db.session.add_all([
+        AssignmentRule(record_type="company", position=1, name="Nord", group_id=w["nord"].id, follow=True,
+                       conditions=[{"kind": "postcode", "value": "1,2,3"}]),
+        AssignmentRule(record_type="company", position=2, name="Süd", group_id=w["sued"].id, follow=False,
+                       conditions=[{"kind": "postcode", "value": "7,8,9"}])])
+    hh = company_at(make, "Hafen", "Kai 1\n20457 Hamburg", None)
+    make.person("Kurz", company=hh)
+    make.deal("Großauftrag", company=hh)
+    muc = company_at(make, "Bayern", "Platz 1\n80331 München", None)
+    make.person("Lang", company=muc)  # Süd's rule takes nobody along
+    company_at(make, "Schon Nord", "Weg 1\n10115 Berlin", w["nord"])  # already there: not counted
+    company_at(make, "Köln", "Dom 1\n50667 Köln", None)  # no rule
+    secret = company_at(make, "Geheim", "Weg 2\n20095 Hamburg", w["geheim"])  # the admin does not see it
+    make.login(client, w["boss"])
+    page = client.get("/settings/rules/apply?record_type=company").text
+    assert "Geheim" not in page
+    rows = dict(__import__("re").findall(r'<tr><th scope="row">([^<]+)</th>((?:<td class="num">\d+</td>)+)', page))
+    nums = {g: [int(n) for n in __import__("re").findall(r">(\d+)<", cells)] for g, cells in rows.items()}
+    assert nums == {"Nord": [1, 1, 1, 0], "Süd": [1, 0, 0, 0]}
+    resp = client.post("/settings/rules/apply", data={"record_type": "company"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    moved = {"Nord": [db.session.get(Company, hh.id).group_id,
+                      *db.session.scalars(select(Person.group_id).where(Person.company_id == hh.id)),
+                      *db.session.scalars(select(Deal.group_id).where(Deal.company_id == hh.id))],
+             "Süd": [db.session.get(Company, muc.id).group_id]}
+    assert moved == {"Nord": [w["nord"].id] * 3, "Süd": [w["sued"].id]}
+    assert db.session.scalar(select(Person.group_id).where(Person.company_id == muc.id)) != w["sued"].id
+    assert db.session.get(Company, secret.id).group_id == w["geheim"].id
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "group_assigned")
+                                 .order_by(AuditEntry.id)).all()
+    assert [(e.details["group"], e.details["counts"]) for e in entries] == [
+        ("Nord", {"people": 1, "deals": 1, "projects": 0, "companies": 1}), ("Süd", {"companies": 1})]
+    assert "Nichts" in client.get("/settings/rules/apply?record_type=company").text or \
+        'id="rules-preview"' in client.get("/settings/rules/apply?record_type=company").text
+    with make.acting_as(client.application, w["boss"]) as viewer:  # undoable as any bulk assignment
+        undo_assignment(entries[0], viewer)
+        db.session.commit()
+    assert db.session.get(Company, hh.id).group_id != w["nord"].id
+
+
+def test_a_large_apply_runs_as_a_job(client, make, world, app):
+    app.config["BULK_JOB_THRESHOLD"] = 2
+    db.session.add(AssignmentRule(record_type="company", position=1, name="Nord", group_id=world["nord"].id,
+                                  follow=False, conditions=[{"kind": "postcode", "value": "2"}]))
+    for i in range(3):
+        company_at(make, f"Firma {i}", f"Weg {i}\n2000{i} Hamburg", None)
+    make.login(client, world["boss"])
+    resp = client.post("/settings/rules/apply", data={"record_type": "company"})
+    assert "/jobs/" in resp.headers["Location"]
+    db.session.expire_all()
+    assert set(db.session.scalars(select(Company.group_id))) == {world["nord"].id}
+    assert "Zuweisungsregeln" in client.get(resp.headers["Location"]).text
