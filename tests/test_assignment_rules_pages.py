@@ -122,6 +122,29 @@ def test_apply_moves_what_the_preview_counted_and_only_what_the_admin_fully_sees
     assert db.session.get(Company, hh.id).group_id != w["nord"].id
 
 
+def test_an_apply_larger_than_one_statement_takes_several_assignments(client, make, world, monkeypatch):
+    """Each assignment names its records as bound parameters (SQLite takes 32,766): a rule set
+    that sends more companies to one group than one statement holds moves them in pieces, each
+    undoable, and the preview counts them all."""
+    w = world
+    monkeypatch.setattr(services, "IDS_PER_STATEMENT", 2)
+    db.session.add(AssignmentRule(record_type="company", position=1, name="Nord", group_id=w["nord"].id,
+                                  follow=True, conditions=[{"kind": "postcode", "value": "2"}]))
+    companies = [company_at(make, f"Hafen {i}", f"Kai {i}\n2045{i} Hamburg", None) for i in range(5)]
+    make.person("Kurz", company=companies[4])
+    with make.acting_as(client.application, w["boss"]) as viewer:
+        assert [m.counts for m in services.preview(viewer, "company")] == [
+            {"people": 1, "deals": 0, "projects": 0, "companies": 5}]
+        results = services.apply(viewer, "company")
+        db.session.commit()
+    assert [sum(r["updated"].values()) for r in results] == [2, 2, 2]
+    db.session.expire_all()
+    assert {db.session.get(Company, c.id).group_id for c in companies} == {w["nord"].id}
+    assert db.session.scalar(select(Person.group_id).where(Person.company_id == companies[4].id)) == w["nord"].id
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "rules_applied"))
+    assert len(entry.details["assignments"]) == 3
+
+
 def test_a_large_apply_runs_as_a_job(client, make, world, app):
     app.config["BULK_JOB_THRESHOLD"] = 2
     db.session.add(AssignmentRule(record_type="company", position=1, name="Nord", group_id=world["nord"].id,

@@ -238,6 +238,15 @@ def _facts(record_type: str, viewer: Viewer, rules: list[AssignmentRule]):
             import_name=imported.get(record_id))
 
 
+#: record ids per assignment (and per count of the preview): each id is a bound parameter of the
+#: statement, and SQLite takes 32,766 of them, PostgreSQL 65,535
+IDS_PER_STATEMENT = 10_000
+
+
+def _chunks(ids: list[int] | tuple[int, ...]) -> list[list[int]]:
+    return [list(ids[i:i + IDS_PER_STATEMENT]) for i in range(0, len(ids), IDS_PER_STATEMENT)]
+
+
 def plan(viewer: Viewer, record_type: str) -> list[Move]:
     """What applying the rules of a type to its existing records would do: per target group (and
     whether the company's people, deals and projects follow), the records the admin fully sees
@@ -257,7 +266,10 @@ def plan(viewer: Viewer, record_type: str) -> list[Move]:
     out = []
     for (group_id, follow), ids in sorted(chosen.items(), key=lambda item: (names[item[0][0]], item[0][1])):
         cascade = tuple(CASCADE) if follow else ()
-        counts = assign_preview(rtype, ids, viewer, group_id, cascade)
+        counts: dict[str, int] = {}
+        for chunk in _chunks(ids):
+            for plural, n in assign_preview(rtype, chunk, viewer, group_id, cascade).items():
+                counts[plural] = counts.get(plural, 0) + n
         if sum(counts.values()):
             out.append(Move(group_id, names[group_id], follow, tuple(ids), counts))
     return out
@@ -270,7 +282,7 @@ def preview(viewer: Viewer, record_type: str) -> list[Move]:
 
 def apply(viewer: Viewer, record_type: str) -> list[dict]:
     """Apply the rules of a type to its existing records: one audited, undoable bulk assignment per
-    target group (:func:`crm.records.assign.assign_group`), in the caller's transaction, and one
+    target group (:func:`crm.records.assign.assign_group`; one per ``IDS_PER_STATEMENT`` records), in the caller's transaction, and one
     ``rules_applied`` entry naming them. Only records the admin fully sees move (the assignment
     service selects them so again). Returns the assignments' results."""
     require_admin(viewer)
@@ -278,9 +290,10 @@ def apply(viewer: Viewer, record_type: str) -> list[dict]:
     rtype = TYPES[record_type]
     results = []
     for move in plan(viewer, record_type):
-        result = assign_group(rtype, list(move.ids), move.group_id, viewer,
-                              cascade=list(CASCADE) if move.follow else [], source="rules")
-        results.append({"group_id": move.group_id, "group": move.group, **result})
+        for chunk in _chunks(move.ids):  # (more than IDS_PER_STATEMENT records: several assignments)
+            result = assign_group(rtype, chunk, move.group_id, viewer,
+                                  cascade=list(CASCADE) if move.follow else [], source="rules")
+            results.append({"group_id": move.group_id, "group": move.group, **result})
     audit(viewer, "rules_applied", record_type=record_type,
           assignments=[{"audit_id": r["audit_id"], "group": r["group"], "counts": r["updated"]} for r in results])
     return results
