@@ -282,9 +282,10 @@ def preview(viewer: Viewer, record_type: str) -> list[Move]:
 
 def apply(viewer: Viewer, record_type: str) -> list[dict]:
     """Apply the rules of a type to its existing records: one audited, undoable bulk assignment per
-    target group (:func:`crm.records.assign.assign_group`; one per ``IDS_PER_STATEMENT`` records), in the caller's transaction, and one
-    ``rules_applied`` entry naming them. Only records the admin fully sees move (the assignment
-    service selects them so again). Returns the assignments' results."""
+    target group (:func:`crm.records.assign.assign_group`; one per ``IDS_PER_STATEMENT`` records),
+    in the caller's transaction, and one ``rules_applied`` entry naming them. Only records the
+    admin fully sees move (the assignment service selects them so again). Returns the
+    assignments' results."""
     require_admin(viewer)
     require_groups_on(viewer, None)
     rtype = TYPES[record_type]
