@@ -48,17 +48,15 @@ def build(url: str, companies: int) -> None:
     db.session.commit()
 
 
-def setup_actor():
-    """An admin in every group (so every record is fully visible) and an empty target group."""
+def admin_in_every_group():
+    """The group system on and the first admin a member of every group (every record fully
+    visible to them); committed. Returns the admin's viewer."""
     from crm.auth.models import User
     from crm.groups.models import Group, group_members
     from crm.settings.models import ACCOUNT_ID, Account
     from crm.visibility import viewer_for
 
     db.session.get(Account, ACCOUNT_ID).groups_enabled = True
-    target = Group(name="Ziel")
-    db.session.add(target)
-    db.session.flush()
     admin = db.session.scalar(select(User).where(User.role == "admin").order_by(User.id))
     have = set(db.session.scalars(select(group_members.c.group_id).where(group_members.c.user_id == admin.id)))
     rows = [{"group_id": gid, "user_id": admin.id} for gid in db.session.scalars(select(Group.id))
@@ -66,7 +64,17 @@ def setup_actor():
     if rows:
         db.session.execute(insert(group_members), rows)
     db.session.commit()
-    return viewer_for(admin), target.id
+    return viewer_for(admin)
+
+
+def setup_actor():
+    """An admin in every group (so every record is fully visible) and an empty target group."""
+    from crm.groups.models import Group
+
+    target = Group(name="Ziel")
+    db.session.add(target)
+    db.session.flush()
+    return admin_in_every_group(), target.id
 
 
 def baseline(target: int) -> dict[str, int]:

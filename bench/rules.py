@@ -62,21 +62,10 @@ def build(companies: int) -> None:
 
 
 def setup_admin():
-    """An admin in every group, the group system on."""
-    from crm.auth.models import User
-    from crm.groups.models import Group, group_members
-    from crm.settings.models import ACCOUNT_ID, Account
-    from crm.visibility import viewer_for
+    """An admin in every group, the group system on (as the cascade benchmark's actor)."""
+    from cascade import admin_in_every_group
 
-    db.session.get(Account, ACCOUNT_ID).groups_enabled = True
-    admin = db.session.scalar(select(User).where(User.role == "admin").order_by(User.id))
-    have = set(db.session.scalars(select(group_members.c.group_id).where(group_members.c.user_id == admin.id)))
-    rows = [{"group_id": gid, "user_id": admin.id} for gid in db.session.scalars(select(Group.id))
-            if gid not in have and gid != 1]
-    if rows:
-        db.session.execute(insert(group_members), rows)
-    db.session.commit()
-    return viewer_for(admin)
+    return admin_in_every_group()
 
 
 def timed(fn):

@@ -20,19 +20,15 @@ from ..imports.models import ImportItem, ImportJob
 from ..records.assign import CASCADE, assign_group
 from ..records.assign import preview as assign_preview
 from ..records.models import TAG_LINKS, Company, ContactDetail, Tag
-from ..records.services import require_groups_on
+from ..records.services import assignment_rules, require_groups_on
 from ..records.types import TYPES
 from ..visibility import Viewer, fully_visible_to, unscoped
 from .matching import Facts, first_match, parse_address, valid_postcode_spec
 from .models import MAX_RULES, AssignmentRule
 from .schemas import Condition, RuleChange, RuleInput
 
-
-def rules_of(record_type: str) -> list[AssignmentRule]:
-    """The rules of one type, in their order."""
-    return list(db.session.scalars(
-        select(AssignmentRule).where(AssignmentRule.record_type == record_type)
-        .order_by(AssignmentRule.position, AssignmentRule.id)))
+#: the rules of one type, in their order (the create path's query: crm/records/services.py)
+rules_of = assignment_rules
 
 
 def all_rules() -> list[AssignmentRule]:
