@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.audit.models import AuditEntry
+from crm.auth.services import issue_token
 from crm.extensions import db
 from crm.models import Company, ContactDetail, Deal, Person
 from crm.records.assign import undo_assignment
@@ -157,3 +158,41 @@ def test_a_large_apply_runs_as_a_job(client, make, world, app):
     db.session.expire_all()
     assert set(db.session.scalars(select(Company.group_id))) == {world["nord"].id}
     assert "Zuweisungsregeln" in client.get(resp.headers["Location"]).text
+
+
+def test_a_large_preview_runs_as_a_job_whose_page_shows_the_counts_to_its_owner_only(client, make, world, app):
+    """Above the job threshold the page does not evaluate the rules in the request: it offers the
+    preview as a job, whose page shows the counts and the button that applies them - to the
+    admin who started it; another admin sees the job without a number."""
+    app.config["BULK_JOB_THRESHOLD"] = 2
+    w = world
+    db.session.add(AssignmentRule(record_type="company", position=1, name="Nord", group_id=w["nord"].id,
+                                  follow=True, conditions=[{"kind": "postcode", "value": "2"}]))
+    hamburg = [company_at(make, f"Firma {i}", f"Weg {i}\n2000{i} Hamburg", None) for i in range(2)]
+    make.person("Kurz", company=hamburg[0])
+    company_at(make, "Köln", "Dom 1\n50667 Köln", None)
+    company_at(make, "Geheim", "Weg 2\n20095 Hamburg", w["geheim"])  # the admin does not see it
+    make.login(client, w["boss"])
+    page = client.get("/settings/rules/apply?record_type=company").text
+    assert 'action="/settings/rules/preview"' in page and 'id="rules-preview"' not in page
+    resp = client.post("/settings/rules/preview", data={"record_type": "company"})
+    job_url = resp.headers["Location"]
+    assert "/jobs/" in job_url
+    job_page = client.get(job_url).text
+    row = __import__("re").search(r'<tr><th scope="row">Nord</th>((?:<td class="num">\d+</td>)+)', job_page)
+    assert [int(n) for n in __import__("re").findall(r">(\d+)<", row.group(1))] == [2, 1, 0, 0]
+    assert 'action="/settings/rules/apply"' in job_page
+    db.session.expire_all()
+    assert w["nord"].id not in set(db.session.scalars(select(Company.group_id)))  # a preview moves nothing
+    job_id = int(job_url.rstrip("/").rsplit("/", 1)[1])
+    token = issue_token(w["boss"])
+    api = client.get(f"/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert api["kind"] == "rules_preview" and api["result"]["moves"][0]["counts"]["companies"] == 2
+    other = app.test_client()
+    make.login(other, make.user("admin", name="Other"))
+    seen = other.get(job_url)
+    assert seen.status_code == 200 and 'id="rules-preview"' not in seen.text and "Nord" not in seen.text
+    resp = client.post("/settings/rules/apply", data={"record_type": "company"})
+    assert "/jobs/" in resp.headers["Location"]
+    db.session.expire_all()
+    assert {db.session.get(Company, c.id).group_id for c in hamburg} == {w["nord"].id}

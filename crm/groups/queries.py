@@ -7,7 +7,7 @@ where each group's records are) is read once into an :class:`AccessState`. A cha
 state made from it in memory (:meth:`AccessState.with_members` and the others): nothing is written,
 so a preview takes no lock, leaves no trace in the audit log or the search index, and cannot be
 left half-done by an error. The counts are SQL: the records are counted per group first
-(one small aggregate per record type), and each user's level of a group comes from the
+(one aggregate per record type, read once), and each user's level of a group comes from the
 predicates of :mod:`crm.visibility` (:func:`~crm.visibility.group_fully_visible_to`,
 :func:`~crm.visibility.group_restricted_to`) applied to the :class:`~crm.visibility.Viewer` the
 state gives that user. Admin statistics across all groups, hence ``unscoped``.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import Integer, case, column, func, literal, select, values
 
 from ..auth.models import User
 from ..customfields.models import CustomField, custom_field_shares
@@ -164,21 +164,28 @@ def level_counts(state: AccessState, people: Iterable[UserRef] | None = None) ->
         group_id = model.group_id
         if state.moved:
             group_id = case(state.moved, value=model.group_id, else_=model.group_id)
-        per_group = (select(group_id.label("group_id"), func.count().label("n"))
-                     .where(not_trashed(model)).group_by(group_id).subquery("per_group"))
-        total = func.coalesce(func.sum(per_group.c.n), 0)
+        # the table is read once per type; the users' predicates then run over its (at most one
+        # row per group) counts, so the cost is flat in the number of records per user chunk
+        counted = db.session.execute(unscoped(
+            select(group_id, func.count()).where(not_trashed(model)).group_by(group_id))).all()
+        if not counted:
+            for person in people:
+                out[person.id][key] = Levels()
+            continue
+        n = sum(int(count) for _, count in counted)
+        per_group = (values(column("group_id", Integer), column("n", Integer), name="per_group")
+                     .data([(int(gid), int(count)) for gid, count in counted]).cte("per_group"))
         for start in range(0, len(people), CHUNK):
             chunk = people[start:start + CHUNK]
-            columns = [total]
+            columns = []
             for person in chunk:
                 viewer = state.viewer(person)
                 for predicate in (group_fully_visible_to(per_group.c.group_id, viewer),
                                   group_restricted_to(key, per_group.c.group_id, viewer)):
                     columns.append(func.coalesce(func.sum(case((predicate, per_group.c.n), else_=literal(0))), 0))
             row = db.session.execute(unscoped(select(*columns).select_from(per_group))).one()
-            n = int(row[0])
             for i, person in enumerate(chunk):
-                full, restricted = int(row[1 + 2 * i]), int(row[2 + 2 * i])
+                full, restricted = int(row[2 * i]), int(row[2 * i + 1])
                 out[person.id][key] = Levels(full, restricted, n - full - restricted)
     return out
 

@@ -16,7 +16,7 @@ from ..common import utcnow
 from ..extensions import db
 
 #: the kinds of job this table holds
-KINDS = ("assign", "assign_undo", "export", "search_rebuild")
+KINDS = ("assign", "assign_undo", "rules_apply", "rules_preview", "export", "search_rebuild")
 #: queued -> running -> done | failed | cancelled (cancelled only while queued)
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")

@@ -117,14 +117,25 @@ def _list_filter(rtype: RecordType, pairs) -> queries.ListFilter:
 
 
 def start_rules_apply(viewer: Viewer, record_type: str) -> Job | None:
-    """Applying the assignment rules of a type to its existing records as a job, if it moves more
-    than :func:`threshold` records (the plan's count); ``None`` if small enough for the request."""
+    """Applying the assignment rules of a type to its existing records as a job, if it could move
+    more than :func:`threshold` records (:func:`crm.rules.services.work_bound`: counts, the plan
+    itself is computed by the job); ``None`` if small enough for the request."""
     require_groups_on(viewer, None)
-    size = rules.plan_size(rules.plan(viewer, record_type))
+    size = rules.work_bound(viewer, record_type)
     db.session.rollback()
     if size <= threshold():
         return None
     return _create("rules_apply", viewer.user_id, {"type": record_type}, total=size)
+
+
+def start_rules_preview(viewer: Viewer, record_type: str) -> Job:
+    """The preview of applying the assignment rules of a type, as a job (the page offers it when
+    :func:`crm.rules.services.work_bound` is above :func:`threshold`): the counts per target group
+    become the job's result, which its page shows with the button that applies them."""
+    require_groups_on(viewer, None)
+    size = rules.work_bound(viewer, record_type)
+    db.session.rollback()
+    return _create("rules_preview", viewer.user_id, {"type": record_type}, total=size)
 
 
 def undo_size(entry) -> int:
@@ -219,9 +230,10 @@ def export_ready(job_id: int, viewer: Viewer) -> bool:
 
 
 def shows_numbers(job: Job, viewer: Viewer) -> bool:
-    """Whether the viewer sees a job's counts and messages: an export's are its owner's only (an
-    admin looking at it would learn how many records match a filter in groups they may not see)."""
-    return job.kind != "export" or job.user_id == viewer.user_id
+    """Whether the viewer sees a job's counts and messages: an export's and a rules preview's are
+    their owner's only (an admin looking at them would learn how many records match a filter, or
+    would move, in groups they may not see)."""
+    return job.kind not in ("export", "rules_preview") or job.user_id == viewer.user_id
 
 
 def expire_exports() -> int:
@@ -351,6 +363,14 @@ def _rules_apply(job: Job, user: User) -> None:
                              for r in results]}, moved)
 
 
+def _rules_preview(job: Job, user: User) -> None:
+    moves = rules.preview(viewer_for(user), job.params["type"])
+    n = rules.plan_size(moves)
+    db.session.rollback()  # (the plan only read)
+    _finish(job, ngettext("Preview ready: %(num)s record would move.", "Preview ready: %(num)s records would move.", n),
+            {"moves": rules.moves_out(moves)}, n)
+
+
 def _export(job: Job, user: User) -> None:
     """Write the CSV as its owner sees now, reading in one statement (no write transaction open
     meanwhile); the progress and a heartbeat every :data:`~crm.records.csvrows.CHUNK` rows in
@@ -403,7 +423,7 @@ def _search_rebuild(job: Job, user: User | None) -> None:
 
 
 RUNNERS = {"assign": _assign, "assign_undo": _assign_undo, "rules_apply": _rules_apply,
-           "export": _export, "search_rebuild": _search_rebuild}
+           "rules_preview": _rules_preview, "export": _export, "search_rebuild": _search_rebuild}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -271,6 +271,27 @@ def plan(viewer: Viewer, record_type: str) -> list[Move]:
     return out
 
 
+def work_bound(viewer: Viewer, record_type: str) -> int:
+    """At most how many records applying the rules of a type could move, from counts alone (no
+    rule evaluated, a few milliseconds at any size): the records of the type the admin fully sees,
+    and, when a rule takes a company's people, deals and projects along, those the admin fully sees
+    too. It decides whether the preview and the apply run in the request or on the job queue
+    before anything is computed. 0 without rules."""
+    require_admin(viewer)
+    rules = rules_of(record_type)
+    if not rules:
+        return 0
+    models = [TYPES[record_type].model] + (list(CASCADE.values()) if any(r.follow for r in rules) else [])
+    return sum(db.session.scalar(select(func.count()).select_from(model).where(fully_visible_to(model, viewer)))
+               for model in models)
+
+
+def moves_out(moves: list[Move]) -> list[dict]:
+    """The plan as plain values (a preview job's result): per target group its name, whether the
+    company's records follow, and the counts - not the record ids."""
+    return [{"group_id": m.group_id, "group": m.group, "follow": m.follow, "counts": m.counts} for m in moves]
+
+
 def preview(viewer: Viewer, record_type: str) -> list[Move]:
     """The plan, for the page and the API: counts per target group."""
     return plan(viewer, record_type)

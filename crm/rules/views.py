@@ -151,6 +151,22 @@ def apply():
         moved = sum(sum(r["updated"].values()) for r in results)
         flash(ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved), "success")
         return redirect(url_for("rules.apply", record_type=key))
-    moves = services.preview(viewer, key) if viewer.groups_enabled else []
+    large = viewer.groups_enabled and services.work_bound(viewer, key) > jobs.threshold()
+    moves = services.moves_out(services.preview(viewer, key)) if viewer.groups_enabled and not large else []
     return render_template("settings/rules_apply.html", key=key, moves=moves, rule_types=RULE_TYPES,
-                           has_rules=bool(services.rules_of(key)))
+                           has_rules=bool(services.rules_of(key)), large=large)
+
+
+@bp.post("/rules/preview")
+def preview_job():
+    """The preview as a job, for types with more records than a request should evaluate: its page
+    shows the counts when done, with the button that applies the rules."""
+    key = request.form.get("record_type", "company")
+    key = key if key in RULE_TYPES else "company"
+    try:
+        job = jobs.start_rules_preview(current_viewer(), key)
+    except Refused as refused:
+        db.session.rollback()
+        flash_refusal(refused)
+        return redirect(url_for("rules.apply", record_type=key))
+    return redirect(url_for("jobs.job", job_id=job.id))

@@ -142,6 +142,9 @@ WRITE: dict[tuple[str, str], Write] = {
     ("POST", "/settings/rules/apply"): Write(
         "admin_only", "non-admins: 403; an admin moves only records they fully see (the oracle's guard)",
         {"data": {"record_type": "company"}}),
+    ("POST", "/settings/rules/preview"): Write(
+        "admin_only", "non-admins: 403; a job that only counts, its numbers its owner's only "
+        "(tests/test_assignment_rules_pages.py)", {"data": {"record_type": "company"}}),
     ("POST", "/settings/groups"): Write("admin_only", "non-admins: 403", {"data": {"name": "Neu"}}),
     ("POST", "/settings/groups/<int:group_id>"): Write("admin_only", "non-admins: 403 (the impact preview too)",
                                                        {"ids": "group"}),
