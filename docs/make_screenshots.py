@@ -97,6 +97,23 @@ def take_all(server: LiveServer, browser, locale: str) -> None:
     resp = page.goto(server.url("/deals/pipeline"))
     if resp is not None and resp.ok:
         shot(page, "pipeline", full_page=True)
+
+    # 4a. the impact preview: what adding Lars Petersen to Süd would change, before saving
+    page.goto(server.url("/settings/groups"))
+    page.locator("table.groups").get_by_role("link", name="Süd", exact=True).click()
+    page.locator("#member-q").fill("lars")
+    page.locator("section.members #member-q + button").click()
+    found = page.locator("section.members fieldset").last
+    expect(found.get_by_role("checkbox")).to_have_count(1)
+    found.get_by_role("checkbox").check()
+    page.locator("section.members button[name=preview]").click()
+    expect(page.locator("#impact tbody tr").first).to_be_visible()
+    shot(page, "impact-preview", clip_to="#impact")
+
+    # 4b. the access review: users x groups, and what each sees per type
+    page.set_viewport_size({"width": 1680, "height": 760})  # (the counts table is wide)
+    page.goto(server.url("/settings/access-review"))
+    shot(page, "access-review")
     context.close()
 
     # 5. what a Nord salesman sees of a Süd company: name, group, shared field - nothing else
