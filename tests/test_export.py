@@ -63,6 +63,18 @@ def test_extended_user_gets_full_and_restricted_rows_but_no_hidden(client, make,
         assert secret not in text
 
 
+def test_the_files_column_counts_a_fully_visible_records_files_and_says_nothing_of_a_restricted_ones(
+        client, make, world):
+    w = world
+    make.attachment(w["mine"], "Angebot.pdf")
+    make.attachment(w["mine"], "Plan.pdf")
+    make.attachment(w["theirs"], "Vertrag.pdf")
+    make.company("Leerhaus", group=w["nord"])
+    make.login(client, w["u"])
+    data = {r["name"]: r["files"] for r in rows(client.get("/companies/export.csv"))}
+    assert data == {"Nordwerk": "2", "Leerhaus": "0", "Südhaus": ""}
+
+
 def test_hidden_records_and_links_to_them_are_not_exported(client, make, world):
     w = world
     make.login(client, w["u"])

@@ -2,7 +2,8 @@
 the request) and for an export job (:mod:`crm.jobs.services`, written by the worker).
 
 Restricted rows carry only the columns a restricted record shows: id, access, group, the name
-and the shared custom fields; every other cell is empty. Hidden records are not there. A link to
+and the shared custom fields; every other cell is empty (the count of files too: "Dateien:
+verborgen"). Hidden records are not there. A link to
 another record (a person's company) carries that record's id and name only if the user may see
 it; a link to a hidden record says "(hidden)" without id or name, as the pages do.
 """
@@ -21,6 +22,7 @@ from ..common import utcnow
 from ..customfields.models import CustomFieldValue
 from ..customfields.services import fields_for
 from ..extensions import db
+from ..files.models import Attachment
 from ..groups.models import Group
 from ..visibility import (
     Viewer,
@@ -63,7 +65,7 @@ def header(rtype: RecordType, fields) -> list[str]:
             out.append(refs[name])  # the linked record's name, next to its id
     if rtype.has_contact_details:
         out += ["emails", "phones", "addresses"]
-    return [*out, "tags", *[f.name for f in fields]]
+    return [*out, "tags", "files", *[f.name for f in fields]]
 
 
 def _joined(value, separator: str, where, order, outer) -> ScalarSelect:
@@ -120,6 +122,9 @@ def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterato
     link = TAG_LINKS[key]
     tagged = and_(link.tag_id == Tag.id, getattr(link, f"{key}_id") == model.id)
     cols.append(masked(model, viewer, _joined(Tag.name, ", ", tagged, (Tag.name,), model)))
+    # how many files the record has (its files are its content: empty for a restricted row)
+    cols.append(masked(model, viewer, select(func.count(Attachment.id))
+                       .where(getattr(Attachment, f"{key}_id") == model.id).correlate(model).scalar_subquery()))
     # custom field values: all of a fully visible row, the shared ones of a restricted one
     fk = getattr(CustomFieldValue, f"{key}_id")
     for f in fields:
