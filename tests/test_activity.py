@@ -233,3 +233,23 @@ def test_every_change_of_a_record_is_an_event_of_its_own(app, client, make):
     events = [e for e in everything(app, make, boss) if e.record_id == cid]
     assert [e.kind for e in events] == ["changed", "changed", "changed", "created"]
     assert {e.who for e in events} == {"Boss"}
+
+
+def test_a_file_added_to_a_record_is_an_event_shown_to_those_who_see_the_record_in_full(app, client, make):
+    """Files are records' content: the stream names a file and its record to whoever fully sees
+    that record, to nobody else (a restricted viewer neither); deleted, the file leaves the stream."""
+    make.enable_groups()
+    u = make.user(name="Nora")
+    nord, sued = make.group("Nord", [u]), make.group("Süd")
+    make.field("company", "Status", shared_with=[nord])  # Süd's companies are restricted for u
+    mine, theirs = make.company("Sichtbar GmbH", group=nord), make.company("Geheim AG", group=sued)
+    uploaded = make.attachment(mine, "Angebot-2027.pdf", uploader=u)
+    make.attachment(theirs, "Geheimvertrag.pdf")
+    events = [e for e in everything(app, make, u) if e.kind == "file"]
+    assert [(e.name, e.details["file"], e.who) for e in events] == [("Sichtbar GmbH", "Angebot-2027.pdf", "Nora")]
+    make.login(client, u)
+    page = client.get("/").text
+    assert "Angebot-2027.pdf" in page and "Geheimvertrag" not in page
+    db.session.delete(uploaded)
+    db.session.commit()
+    assert not [e for e in everything(app, make, u) if e.kind == "file"]

@@ -1,11 +1,12 @@
-"""The home page's activity stream: notes, created and changed records, group assignments - only of
-what the user fully sees.
+"""The home page's activity stream: notes, created and changed records, group assignments, files
+added - only of what the user fully sees.
 
-Events come from three sources (notes, the records' change history - :mod:`crm.history` - and
-the audit log's group assignments), each read newest first by an indexed timestamp and narrowed
-in SQL by the visibility predicates. The pages are cut by a *keyset* cursor ``(time, source,
-id)``, a strict total order: "load more" continues exactly after the last event shown, so events
-with equal timestamps are neither skipped nor repeated, however many share a timestamp.
+Events come from four sources (notes, the records' change history - :mod:`crm.history` - the
+audit log's group assignments, and the files attached to records), each read newest first by an
+indexed timestamp and narrowed in SQL by the visibility predicates. The pages are cut by a
+*keyset* cursor ``(time, source, id)``, a strict total order: "load more" continues exactly
+after the last event shown, so events with equal timestamps are neither skipped nor repeated,
+however many share a timestamp.
 
 Every change of a record is an event of its own (created, changed, restored from the recycle
 bin), not one line per record at its last change. A group assignment is one line from the audit
@@ -21,6 +22,7 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..extensions import db
+from ..files.models import Attachment
 from ..history.models import RecordEvent
 from ..notes.models import Note
 from ..records.types import TYPES, RecordType, display_name_column
@@ -32,6 +34,7 @@ PAGE = 20
 NOTE_SOURCE = 0
 RECORD_SOURCE = 1
 ASSIGN_SOURCE = 2
+FILE_SOURCE = 3
 #: the change history's kinds the stream shows, as what it shows them as (a record in the recycle
 #: bin is not fully visible, so its "deleted" never shows; an assignment comes from the audit log)
 STREAM_KINDS = {"created": "created", "changed": "changed", "restored": "changed"}
@@ -53,7 +56,7 @@ class Cursor:
             cursor = cls(datetime.fromisoformat(at), int(source), int(ident))
         except ValueError:
             return None
-        if cursor.at.tzinfo is not None or not (0 <= cursor.source <= ASSIGN_SOURCE and 0 <= cursor.id < 2**31):
+        if cursor.at.tzinfo is not None or not (0 <= cursor.source <= FILE_SOURCE and 0 <= cursor.id < 2**31):
             return None  # not one we made
         return cursor
 
@@ -68,7 +71,7 @@ class NoteText:
 @dataclass
 class Event:
     at: datetime
-    kind: str  # note / created / changed / assigned
+    kind: str  # note / created / changed / assigned / file
     who: str | None
     cursor: Cursor
     rtype: RecordType | None = None
@@ -184,6 +187,26 @@ def _assignments(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Even
     ]
 
 
+def _files(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
+    """Files added to fully visible records, newest first (:func:`_of_visible_records`; a file
+    deleted is gone from the stream too, as it is from its record)."""
+    files = Attachment.__table__  # the columns only: the record test is the visibility rule
+    visible, record_key, record_id, name = _of_visible_records(files, viewer)
+    stmt = (
+        select(files.c.id, files.c.created_at, files.c.name, record_key, record_id, name, User.name)
+        .outerjoin(User, User.id == files.c.uploaded_by_id)
+        .where(visible)
+        .order_by(files.c.created_at.desc(), files.c.id.desc())
+        .limit(limit)
+    )
+    stmt = _where(stmt, _after(files.c.created_at, files.c.id, FILE_SOURCE, cursor))
+    return [
+        Event(at, "file", who, Cursor(at, FILE_SOURCE, fid), TYPES[key], rid, rname, details={"file": fname})
+        # Core on purpose (the rule is written out above, once per file): so outside the net
+        for fid, at, fname, key, rid, rname, who in db.session.execute(unscoped(stmt))
+    ]
+
+
 def activity(viewer: Viewer, cursor: Cursor | None = None, limit: int = PAGE, *,
              notes: int | None = None) -> tuple[list[Event], Cursor | None]:
     """One page of events, newest first, and the cursor of the next page (None at the end).
@@ -192,7 +215,7 @@ def activity(viewer: Viewer, cursor: Cursor | None = None, limit: int = PAGE, *,
     are exactly the next events of the whole stream. ``notes``: read at most this many notes
     (see :func:`page`) - then the events are exact only up to the last note read."""
     events = _notes(viewer, cursor, min(limit, notes or limit) + 1) + _records(viewer, cursor, limit + 1) + \
-        _assignments(viewer, cursor, limit + 1)
+        _assignments(viewer, cursor, limit + 1) + _files(viewer, cursor, limit + 1)
     events.sort(key=lambda e: (e.cursor.at, e.cursor.source, e.cursor.id), reverse=True)
     page = events[:limit]
     more = len(events) > limit
