@@ -2,8 +2,8 @@
 ``DATABASE_URL`` names one (as ``.ci/run`` does).
 
 * SQLite: the migrations run once per test session into a template file, which each test copies.
-* PostgreSQL: one database per xdist worker, migrated once; each test empties every table and puts
-  the built-in rows back.
+* PostgreSQL: one database per xdist worker, migrated once; each test empties every table, sets
+  every sequence back to 1 and puts the built-in rows back.
 """
 from __future__ import annotations
 
@@ -71,8 +71,16 @@ def database_template(tmp_path_factory, worker_id):
 
 
 def _empty_pg() -> None:
-    tables = [t.name for t in db.metadata.sorted_tables]
-    db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    """Every table emptied (children first; the search tables once more at the end, whatever a
+    trigger wrote meanwhile) and every sequence back to 1. ``DELETE`` and not ``TRUNCATE``: on
+    tables of a few rows it takes some 60 ms where ``TRUNCATE … RESTART IDENTITY`` takes 600 ms
+    (it makes new files for every table and index) - per test."""
+    tables = list(reversed(db.metadata.sorted_tables))
+    for table in tables + [t for t in tables if t.name.startswith("search")]:
+        db.session.execute(table.delete())
+    db.session.execute(text(
+        "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'S' AND n.nspname = current_schema()"))
     db.session.commit()
     from crm.bootstrap import seed_builtin_rows
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -81,21 +81,34 @@ class Rule(Protocol):
     conditions: list
 
 
-def postcode_matches(spec: str, postcode: str | None) -> bool:
-    """``spec``: comma-separated prefixes ("1,2,3") and ranges ("20000-29999", both ends included,
-    compared as numbers of the postcode's length)."""
-    if not postcode:
-        return False
+def postcode_test(spec: str) -> Callable[[str | None], bool]:
+    """``spec`` read once: comma-separated prefixes ("1,2,3") and ranges ("20000-29999", both ends
+    included, compared as numbers of the postcode's length); the test of a postcode."""
+    prefixes: list[str] = []
+    ranges: list[tuple[int, int]] = []
     for part in (p.strip() for p in (spec or "").split(",")):
         if not part:
             continue
         if "-" in part:
             low, _dash, high = (x.strip() for x in part.partition("-"))
-            if low.isdigit() and high.isdigit() and int(low) <= int(postcode) <= int(high):
-                return True
-        elif postcode.startswith(part):
+            if low.isdigit() and high.isdigit():
+                ranges.append((int(low), int(high)))
+        else:
+            prefixes.append(part)
+    starts = tuple(prefixes)
+
+    def test(postcode: str | None) -> bool:
+        if not postcode:
+            return False
+        if starts and postcode.startswith(starts):
             return True
-    return False
+        return any(low <= int(postcode) <= high for low, high in ranges)
+    return test
+
+
+def postcode_matches(spec: str, postcode: str | None) -> bool:
+    """Whether ``postcode`` matches ``spec`` (:func:`postcode_test`)."""
+    return postcode_test(spec)(postcode)
 
 
 def valid_postcode_spec(spec: str) -> bool:
@@ -110,33 +123,61 @@ def valid_postcode_spec(spec: str) -> bool:
     return True
 
 
-def holds(condition: dict, facts: Facts) -> bool:
-    """One condition (a dict as stored on :class:`crm.rules.models.AssignmentRule`). An unknown
-    kind never holds."""
+def condition_test(condition: dict) -> Callable[[Facts], bool]:
+    """One condition (a dict as stored on :class:`crm.rules.models.AssignmentRule`) read once: the
+    test of a record's facts. An unknown kind never holds."""
     kind, value = condition.get("kind"), condition.get("value") or ""
+    wanted = fold(value)
     if kind == "postcode":
-        return postcode_matches(value, facts.address.postcode)
+        test = postcode_test(value)
+        return lambda facts: test(facts.address.postcode)
     if kind == "country":
-        return facts.address.country is not None and fold(facts.address.country) == fold(value)
+        return lambda facts: facts.address.country is not None and fold(facts.address.country) == wanted
     if kind == "city":
-        return facts.address.city is not None and fold(facts.address.city) == fold(value)
+        return lambda facts: facts.address.city is not None and fold(facts.address.city) == wanted
     if kind == "tag":
-        return fold(value) in {fold(t) for t in facts.tags}
+        return lambda facts: wanted in {fold(t) for t in facts.tags}
     if kind == "field":
-        current = facts.fields.get(condition.get("field_id"))
-        return current is not None and fold(current) == fold(value)
+        field_id = condition.get("field_id")
+
+        def field_holds(facts: Facts) -> bool:
+            current = facts.fields.get(field_id)
+            return current is not None and fold(current) == wanted
+        return field_holds
     if kind == "creator_group":
-        return condition.get("group_id") in facts.creator_groups
+        group_id = condition.get("group_id")
+        return lambda facts: group_id in facts.creator_groups
     if kind == "import":
-        return facts.import_name is not None and fold(value) in fold(facts.import_name)
-    return False
+        return lambda facts: facts.import_name is not None and wanted in fold(facts.import_name)
+    return lambda facts: False
+
+
+def holds(condition: dict, facts: Facts) -> bool:
+    """Whether one condition holds for a record's facts (:func:`condition_test`)."""
+    return condition_test(condition)(facts)
 
 
 def matches(rule: Rule, facts: Facts) -> bool:
     """All of the rule's conditions hold (a rule without conditions matches nothing)."""
-    return bool(rule.conditions) and all(holds(c, facts) for c in rule.conditions)
+    return Matcher([rule]).first(facts) is rule
+
+
+class Matcher:
+    """Rules read once, in the given order, for the facts of many records (an import, the rules
+    applied to every existing record): :meth:`first` is the first rule that matches."""
+
+    def __init__(self, rules: Sequence[Rule]):
+        self._rules = [(rule, tuple(condition_test(c) for c in rule.conditions)) for rule in rules]
+
+    def first(self, facts: Facts):
+        """The first rule whose conditions all hold (a rule without conditions matches nothing),
+        or None."""
+        for rule, tests in self._rules:
+            if tests and all(test(facts) for test in tests):
+                return rule
+        return None
 
 
 def first_match(rules: Sequence[Rule], facts: Facts):
     """The first rule (in the given order) that matches, or None."""
-    return next((rule for rule in rules if matches(rule, facts)), None)
+    return Matcher(rules).first(facts)

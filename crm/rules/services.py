@@ -23,7 +23,7 @@ from ..records.models import TAG_LINKS, Company, ContactDetail, Tag
 from ..records.services import assignment_rules, require_groups_on
 from ..records.types import TYPES
 from ..visibility import Viewer, fully_visible_to, unscoped
-from .matching import Facts, first_match, parse_address, valid_postcode_spec
+from .matching import Facts, Matcher, parse_address, valid_postcode_spec
 from .models import MAX_RULES, AssignmentRule
 from .schemas import Condition, RuleChange, RuleInput
 
@@ -253,8 +253,9 @@ def plan(viewer: Viewer, record_type: str) -> list[Move]:
     if not rules:
         return []
     chosen: dict[tuple[int, bool], list[int]] = defaultdict(list)
+    matcher = Matcher(rules)
     for record_id, group_id, facts in _facts(record_type, viewer, rules):
-        rule = first_match(rules, facts)
+        rule = matcher.first(facts)
         if rule is not None and (rule.group_id != group_id or rule.follow):
             chosen[(rule.group_id, rule.follow)].append(record_id)
     names = dict(db.session.execute(select(Group.id, Group.name)).all())
