@@ -127,44 +127,52 @@ def _of_visible_records(table, viewer: Viewer):
     return or_(*visible), record_key, record_id, func.coalesce(*names)
 
 
-def _notes(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
-    """Notes of fully visible records, newest first (:func:`_of_visible_records`)."""
-    notes = Note.__table__  # the columns only: the record test is the visibility rule
-    visible, record_key, record_id, name = _of_visible_records(notes, viewer)
+def _attached(table, at, author, columns, source: int, viewer: Viewer, cursor: Cursor | None, limit: int,
+              *where) -> list:
+    """Rows of ``table`` (attached to a record: notes, history events, files) whose record the
+    viewer fully sees, newest first by ``at`` after the cursor, as ``(id, at, *columns, record key,
+    record id, record name, author name)`` - in one pass over the (time, id) index
+    (:func:`_of_visible_records`)."""
+    visible, record_key, record_id, name = _of_visible_records(table, viewer)
     stmt = (
-        select(notes.c.id, notes.c.created_at, notes.c.kind, notes.c.body, record_key, record_id,
-               name, User.name)
-        .outerjoin(User, User.id == notes.c.author_id)
-        .where(visible)
-        .order_by(notes.c.created_at.desc(), notes.c.id.desc())
+        select(table.c.id, at, *columns, record_key, record_id, name, User.name)
+        .outerjoin(User, User.id == author)
+        .where(visible, *where)
+        .order_by(at.desc(), table.c.id.desc())
         .limit(limit)
     )
-    stmt = _where(stmt, _after(notes.c.created_at, notes.c.id, NOTE_SOURCE, cursor))
-    return [
-        Event(at, "note", who, Cursor(at, NOTE_SOURCE, nid), TYPES[key], rid, name, note=NoteText(nid, kind, body))
-        # Core on purpose (the rule is written out above, once per note): so outside the net
-        for nid, at, kind, body, key, rid, name, who in db.session.execute(unscoped(stmt))
-    ]
+    stmt = _where(stmt, _after(at, table.c.id, source, cursor))
+    # Core on purpose (the rule is written out above, once per row): so outside the net
+    return db.session.execute(unscoped(stmt)).all()
+
+
+def _notes(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
+    """Notes of fully visible records, newest first."""
+    notes = Note.__table__  # the columns only: the record test is the visibility rule
+    rows = _attached(notes, notes.c.created_at, notes.c.author_id, [notes.c.kind, notes.c.body], NOTE_SOURCE,
+                     viewer, cursor, limit)
+    return [Event(at, "note", who, Cursor(at, NOTE_SOURCE, nid), TYPES[key], rid, name,
+                  note=NoteText(nid, kind, body))
+            for nid, at, kind, body, key, rid, name, who in rows]
 
 
 def _records(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
-    """Every change of a fully visible record (its history's events), newest first, in one pass
-    over the events' (time, id) index (:func:`_of_visible_records`)."""
+    """Every change of a fully visible record (its history's events), newest first."""
     events = RecordEvent.__table__  # the columns only: the record test is the visibility rule
-    visible, record_key, record_id, name = _of_visible_records(events, viewer)
-    stmt = (
-        select(events.c.id, events.c.at, events.c.kind, record_key, record_id, name, User.name)
-        .outerjoin(User, User.id == events.c.actor_id)
-        .where(visible, events.c.kind.in_(list(STREAM_KINDS)))
-        .order_by(events.c.at.desc(), events.c.id.desc())
-        .limit(limit)
-    )
-    stmt = _where(stmt, _after(events.c.at, events.c.id, RECORD_SOURCE, cursor))
-    return [
-        Event(at, STREAM_KINDS[kind], who, Cursor(at, RECORD_SOURCE, eid), TYPES[key], rid, rname)
-        # Core on purpose (the rule is written out above, once per event): so outside the net
-        for eid, at, kind, key, rid, rname, who in db.session.execute(unscoped(stmt))
-    ]
+    rows = _attached(events, events.c.at, events.c.actor_id, [events.c.kind], RECORD_SOURCE, viewer, cursor,
+                     limit, events.c.kind.in_(list(STREAM_KINDS)))
+    return [Event(at, STREAM_KINDS[kind], who, Cursor(at, RECORD_SOURCE, eid), TYPES[key], rid, rname)
+            for eid, at, kind, key, rid, rname, who in rows]
+
+
+def _files(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
+    """Files added to fully visible records, newest first (a file deleted is gone from the stream
+    too, as it is from its record)."""
+    files = Attachment.__table__  # the columns only: the record test is the visibility rule
+    rows = _attached(files, files.c.created_at, files.c.uploaded_by_id, [files.c.name], FILE_SOURCE, viewer,
+                     cursor, limit)
+    return [Event(at, "file", who, Cursor(at, FILE_SOURCE, fid), TYPES[key], rid, rname, details={"file": fname})
+            for fid, at, fname, key, rid, rname, who in rows]
 
 
 def _assignments(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
