@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from ..auth.models import User
 from ..extensions import db
 from ..records.models import Company, Deal
-from ..stages.models import DealStage
+from ..stages.models import DealReason, DealStage
 from ..stages.queries import all_stages
 from ..visibility import Viewer, fully_visible_to, restricted_rows, visible_to
 
@@ -185,3 +185,19 @@ def forecast(viewer: Viewer, currency: str, first: date, months: int = MONTHS) -
 def _cents(weight: int) -> int:
     """Cents × per cent -> cents, half up."""
     return (weight + 50) // 100
+
+
+def lost_by_reason(viewer: Viewer) -> list[tuple[str | None, int]]:
+    """How many lost deals the viewer fully sees have each reason (``None``: none given), most
+    first: one aggregate, so no count includes a deal the viewer cannot fully see. Only reasons
+    some such deal has are listed (a deleted one too, while deals carry it)."""
+    count = func.count(Deal.id)
+    stmt = (
+        select(DealReason.name, count)
+        .select_from(Deal)
+        .outerjoin(DealReason, DealReason.id == Deal.reason_id)
+        .where(fully_visible_to(Deal, viewer), Deal.stage == "lost")
+        .group_by(DealReason.id, DealReason.name)
+        .order_by(count.desc(), DealReason.name)
+    )
+    return [(name, n) for name, n in db.session.execute(stmt)]
