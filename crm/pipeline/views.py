@@ -50,7 +50,7 @@ def index():
         "pipeline/index.html", columns=columns, currencies=in_use or [currency], currency=currency, chart=chart,
         svg=geometry(chart, DEAL_STAGE_LABELS), first=first, forecast=queries.forecast(viewer, currency, first),
         earlier=queries.month_start(first, -6), later=queries.month_start(first, 6),
-        lost_reasons=queries.lost_by_reason(viewer),
+        lost_reasons=queries.lost_by_reason(columns),
     )
 
 
