@@ -131,6 +131,8 @@ def test_the_deal_form_shows_and_keeps_the_reason(make, client):
     assert resp.status_code == 302
     page = client.get(f"/deals/{deal.id}").get_data(as_text=True)
     assert "Preis zu hoch" in page and "Mein Text" in page
+    history = client.get(f"/deals/{deal.id}/history").get_data(as_text=True)
+    assert "Grund" in history and "Alt" in history and "Preis zu hoch" in history  # by name, not id
     # an open stage: the (hidden) reason fields are not sent, and the reason goes
     resp = client.post(f"/deals/{deal.id}/edit", data={**form, "stage_id": str(stage("Offen").id)})
     assert resp.status_code == 302
