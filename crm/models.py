@@ -22,5 +22,5 @@ from .records.models import (  # noqa: F401
 from .rules.models import AssignmentRule  # noqa: F401
 from .search.models import SearchDoc  # noqa: F401
 from .settings.models import ACCOUNT_ID, Account  # noqa: F401
-from .stages.models import DealStage  # noqa: F401
+from .stages.models import DealReason, DealStage  # noqa: F401
 from .tasks.models import Task  # noqa: F401

@@ -89,7 +89,7 @@ from .records.models import MODELS, TAG_LINKS, ContactDetail, Tag
 from .rules.models import AssignmentRule
 from .search.models import SearchDoc
 from .settings.models import ACCOUNT_ID, Account
-from .stages.models import DealStage
+from .stages.models import DealReason, DealStage
 from .tasks.models import Task
 
 Level = Literal["full", "restricted", "hidden"]
@@ -501,6 +501,8 @@ SCOPES: dict[type, Scope] = {
     AssignmentRule: NoRecordData("where new records of a type go (conditions, a target group): no record field"),
     DealStage: NoRecordData("the pipeline's stages (name, order, probability, kind): the team's "
                             "vocabulary; which deal is in a stage is the deal's"),
+    DealReason: NoRecordData("the won/lost reasons (name, outcome, order): the team's vocabulary; which "
+                             "deal has a reason, and its note, is the deal's"),
 }
 
 #: Core tables of ``db.metadata`` that no class maps.

@@ -169,6 +169,8 @@ def init_web(app: Flask) -> None:
         "handover_set": _l("Hand-over allowed"), "handover_removed": _l("Hand-over removed"),
         "stage_created": _l("Stage created"), "stage_changed": _l("Stage changed"),
         "stage_deleted": _l("Stage deleted"),
+        "reason_created": _l("Reason created"), "reason_changed": _l("Reason renamed"),
+        "reason_deleted": _l("Reason deleted"),
         "rule_created": _l("Assignment rule created"), "rule_changed": _l("Assignment rule changed"),
         "rule_deleted": _l("Assignment rule deleted"), "rules_applied": _l("Assignment rules applied"),
     }
@@ -180,7 +182,7 @@ def init_web(app: Flask) -> None:
     }
 
     from .records.trash import RETENTION_DAYS
-    from .stages.queries import stage_names
+    from .stages.queries import reason_names, stage_names
 
     app.jinja_env.globals.update(
         trash_retention_days=RETENTION_DAYS,
@@ -192,6 +194,7 @@ def init_web(app: Flask) -> None:
         list_columns=list_columns,
         stage_labels=DEAL_STAGE_LABELS,
         deal_stage_names=stage_names,
+        deal_reason_names=reason_names,
         status_labels=PROJECT_STATUS_LABELS,
         note_kinds=KIND_LABELS,
         task_groups=TASK_GROUP_LABELS,

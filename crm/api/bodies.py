@@ -14,8 +14,9 @@ from .inputs import MAX_IDS
 MAX_PER_PAGE = 200
 MAX_PAGE = 100_000
 
-#: keys a record's JSON shows that a write ignores (so a record read can be sent back as it is)
-READ_ONLY = ("id", "type", "access", "group", "created_at", "updated_at")
+#: keys a record's JSON shows that a write ignores (so a record read can be sent back as it is; a
+#: deal's ``reason`` is its won/lost reason's name, written as ``reason_id``)
+READ_ONLY = ("id", "type", "access", "group", "created_at", "updated_at", "reason")
 #: the same for a note
 NOTE_READ_ONLY = ("id", "author", "created_at")
 #: the same for a task

@@ -24,6 +24,7 @@ from ..notes.schemas import NoteOut
 from ..records.loaders import RestrictedRecord, references_by_type, restricted_projections
 from ..records.schemas import FULL_OUT, RESTRICTED_OUT, dump
 from ..records.types import RecordType
+from ..stages.queries import reason_names
 from ..tasks.schemas import TaskOut
 from ..visibility import Viewer, field_value_visible_to, fully_visible_to
 
@@ -59,6 +60,8 @@ def restricted_json(record: RestrictedRecord) -> dict:
 
 
 def _plain(rtype: RecordType, obj, name: str, refs: dict):
+    if name == "reason":  # a deal's won/lost reason, by name (refs["reason"]: the reasons' names)
+        return refs["reason"].get(obj.reason_id)
     if name in _CONTACT_KINDS:
         return [d.value for d in obj.contact_details if d.kind == _CONTACT_KINDS[name]]
     if name == "tags":
@@ -93,6 +96,8 @@ def full_json(rtype: RecordType, objs: list, viewer: Viewer) -> list[dict]:
         wanted.setdefault(key, []).extend(getattr(o, fk_name) for o in objs)
     by_type = references_by_type(wanted, viewer)
     refs = {fk_name: by_type.get(key, {}) for fk_name, key in rtype.references}
+    if rtype.key == "deal":
+        refs["reason"] = reason_names()
     out = []
     for obj in objs:
         item = {
@@ -105,6 +110,7 @@ def full_json(rtype: RecordType, objs: list, viewer: Viewer) -> list[dict]:
             item[name] = _plain(rtype, obj, name, refs)
         if rtype.key == "deal":
             item["stage_id"] = obj.stage_id
+            item["reason_id"] = obj.reason_id
         item["responsible_id"] = obj.responsible_id
         item["custom_fields"] = {f.name: custom_value(f.kind, values.get((obj.id, f.id))) for f in fields}
         item["created_at"] = timestamp(obj.created_at)

@@ -7,6 +7,7 @@ Not every write is audited. What is (the actions in :data:`ACTIONS`):
   added or removed, a group's contact persons, a user's default group, the default group of a record
   type, custom fields created / renamed / deleted / shared;
 * the deal stages: created, changed (name, probability), deleted (and where their deals moved);
+  the won/lost reasons: created, renamed, deleted;
 * users: created (page, API, command line), changed (role, name, e-mail, active, password), their
   sessions ended;
 * records changing group: a bulk assignment (with what it moved, for its undo) and its undo, and a
@@ -31,6 +32,7 @@ ACTIONS = (
     "file_uploaded", "file_deleted",
     "contacts_set", "type_default_set", "handover_set", "handover_removed",
     "stage_created", "stage_changed", "stage_deleted",
+    "reason_created", "reason_changed", "reason_deleted",
     "rule_created", "rule_changed", "rule_deleted", "rules_applied",
 )
 

@@ -30,10 +30,13 @@ from ..notes.models import Note
 from ..records.models import Company, ContactDetail, Deal, Person, Project, Tag
 from ..rules.models import AssignmentRule
 from ..settings.models import ACCOUNT_ID, Account
+from ..stages.models import DealReason
 from ..tasks.models import Task
 from . import words
 
 DEMO_PASSWORD = "demo1234"
+#: the won/lost reasons every example ships with (Settings -> Deal stages), in their order
+REASONS = {"lost": ("Preis zu hoch", "Mitbewerber", "Kein Budget"), "won": ("Preis", "Beziehung", "Produkt")}
 
 
 @dataclass
@@ -74,6 +77,18 @@ class Builder:
         self.used_names: set[str] = set()
         self.tags: dict[str, Tag] = {}
         self.today = date.today()
+        # (a generator of its own: the reasons leave every other record of an example as it was)
+        self.reason_rnd = random.Random(seed + 1)
+        self.reasons: dict[str, list[DealReason]] = {}
+
+    def load_reasons(self) -> None:
+        """The example's won/lost reasons (:data:`REASONS`), unless the database has some."""
+        if db.session.scalar(select(DealReason.id).limit(1)) is None:
+            for outcome, names in REASONS.items():
+                db.session.add_all([DealReason(name=n, outcome=outcome, position=i) for i, n in enumerate(names, 1)])
+            db.session.flush()
+        for r in db.session.scalars(select(DealReason).where(DealReason.retired_at.is_(None))):
+            self.reasons.setdefault(r.outcome, []).append(r)
 
     def tag(self, name: str) -> Tag:
         if name not in self.tags:
@@ -138,6 +153,8 @@ class Builder:
                  description="", group_id=self.groups[group].id, responsible_id=self.users[owner].id,
                  created_by_id=self.users[owner].id, updated_by_id=self.users[owner].id)
         d.value = self.rnd.randint(8, 400) * 250
+        if stage in self.reasons and self.reason_rnd.random() < 0.8:  # most won and lost deals say why
+            d.reason_id = self.reason_rnd.choice(self.reasons[stage]).id
         db.session.add(d)
         return d
 
@@ -330,7 +347,7 @@ def wipe() -> None:
         db.session.execute(delete(model))
     for table in TAG_TABLES.values():
         db.session.execute(delete(table))
-    for model in (Deal, Project, Person, Company, Tag, CustomField):
+    for model in (Deal, Project, Person, Company, Tag, CustomField, DealReason):
         db.session.execute(delete(model))
     db.session.execute(delete(group_members))
     db.session.execute(delete(AssignmentRule))
@@ -362,6 +379,7 @@ def load(key: str, seed: int = 7) -> Example:
             db.session.execute(group_members.insert().values(group_id=groups[gname].id, user_id=user.id))
     db.session.flush()
     builder = Builder(seed, users, groups)
+    builder.load_reasons()
     if key == "mueller":
         _mueller(builder)
     elif key == "meier":

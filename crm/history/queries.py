@@ -17,6 +17,7 @@ from ..auth.models import User
 from ..customfields.models import CustomField
 from ..extensions import db
 from ..records.types import DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, TYPES, RecordType, display_name_column
+from ..stages.models import DealReason
 from ..visibility import Viewer, criteria_for, fully_visible_to
 from .models import CUSTOM_PREFIX, RecordEvent
 
@@ -32,6 +33,7 @@ FIELD_LABELS = {
     "position": _l("Position"), "value": _l("Value"), "currency": _l("Currency"), "stage": _l("Stage"),
     "target_date": _l("Target date"), "description": _l("Description"), "status": _l("Status"),
     "start_date": _l("Start"),
+    "reason_id": _l("Reason"), "reason_note": _l("Note on the reason"),
 }
 CHOICE_LABELS = {"stage": DEAL_STAGE_LABELS, "status": PROJECT_STATUS_LABELS}
 #: fields whose value is another record's id, by that record's type
@@ -76,7 +78,7 @@ def _names(fields, viewer: Viewer) -> dict:
     or "custom"); a record only if the viewer fully sees it."""
     wanted: dict[str, set[int]] = {}
     for f in fields:
-        kind = REFERENCES.get(f.field) or ("user" if f.field == "responsible_id" else None)
+        kind = REFERENCES.get(f.field) or {"responsible_id": "user", "reason_id": "reason"}.get(f.field)
         if kind:
             wanted.setdefault(kind, set()).update(int(v) for v in (f.old, f.new) if v and v.isdigit())
         elif f.field.startswith(CUSTOM_PREFIX):
@@ -87,6 +89,8 @@ def _names(fields, viewer: Viewer) -> dict:
             stmt = select(User.id, User.name).where(User.id.in_(ids))
         elif kind == "custom":
             stmt = select(CustomField.id, CustomField.name).where(CustomField.id.in_(ids))
+        elif kind == "reason":  # a deal's won/lost reason: the team's vocabulary, by name
+            stmt = select(DealReason.id, DealReason.name).where(DealReason.id.in_(ids))
         else:
             model = TYPES[kind].model
             stmt = select(model.id, display_name_column(TYPES[kind])).where(
@@ -100,6 +104,9 @@ def _change(field: str, old: str | None, new: str | None, names: dict) -> Change
         label = names.get(("custom", int(field[len(CUSTOM_PREFIX):])), str(_l("Deleted field")))
         return Change(field, label, old, new)
     label = str(FIELD_LABELS.get(field, field))
+    if field == "reason_id":
+        old, new = (names.get(("reason", int(v)), v) if v and v.isdigit() else v for v in (old, new))
+        return Change(field, label, old, new)
     kind = REFERENCES.get(field) or ("user" if field == "responsible_id" else None)
     if kind:
         def show(v):

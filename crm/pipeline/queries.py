@@ -17,7 +17,7 @@ from ..auth.models import User
 from ..extensions import db
 from ..records.models import Company, Deal
 from ..stages.models import DealStage
-from ..stages.queries import all_stages
+from ..stages.queries import all_stages, reason_names
 from ..visibility import Viewer, fully_visible_to, restricted_rows, visible_to
 
 #: cards per stage column
@@ -34,22 +34,27 @@ class Column:
     sums: dict[str, int] = field(default_factory=dict)
     #: currency -> number of deals
     counts: dict[str, int] = field(default_factory=dict)
+    #: won/lost reason id (None: none) -> number of deals
+    reasons: dict[int | None, int] = field(default_factory=dict)
     cards: list = field(default_factory=list)
 
 
 def stage_sums(viewer: Viewer) -> dict[int, Column]:
-    """A column per stage (by stage id, in the board's order) with its count and sums."""
+    """A column per stage (by stage id, in the board's order) with its count and sums (and, in the
+    same pass, its deals' count per won/lost reason)."""
     columns = {stage.id: Column(stage) for stage in all_stages()}
     stmt = (
-        select(Deal.stage_id, Deal.currency, func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
+        select(Deal.stage_id, Deal.currency, Deal.reason_id, func.count(),
+               func.coalesce(func.sum(Deal.value_cents), 0))
         .where(fully_visible_to(Deal, viewer))
-        .group_by(Deal.stage_id, Deal.currency)
+        .group_by(Deal.stage_id, Deal.currency, Deal.reason_id)
     )
-    for stage_id, currency, count, total in db.session.execute(stmt):
+    for stage_id, currency, reason_id, count, total in db.session.execute(stmt):
         column = columns[stage_id]
         column.count += count
-        column.counts[currency] = count
-        column.sums[currency] = int(total)
+        column.counts[currency] = column.counts.get(currency, 0) + count
+        column.sums[currency] = column.sums.get(currency, 0) + int(total)
+        column.reasons[reason_id] = column.reasons.get(reason_id, 0) + count
     return columns
 
 
@@ -185,3 +190,17 @@ def forecast(viewer: Viewer, currency: str, first: date, months: int = MONTHS) -
 def _cents(weight: int) -> int:
     """Cents × per cent -> cents, half up."""
     return (weight + 50) // 100
+
+
+def lost_by_reason(columns: dict[int, Column]) -> list[tuple[str | None, int]]:
+    """How many lost deals of the board's ``columns`` (:func:`stage_sums`: the deals the viewer
+    fully sees, so no count includes a deal they cannot fully see) have each reason (``None``:
+    none given), most first. Only reasons some such deal has are listed (a deleted one too)."""
+    counts: dict[int | None, int] = defaultdict(int)
+    for column in columns.values():
+        if column.stage.kind == "lost":
+            for reason_id, n in column.reasons.items():
+                counts[reason_id] += n
+    names = reason_names() if counts else {}
+    rows = [(names.get(rid) if rid is not None else None, n) for rid, n in counts.items()]
+    return sorted(rows, key=lambda row: (-row[1], row[0] is None, row[0] or ""))

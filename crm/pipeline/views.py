@@ -50,6 +50,7 @@ def index():
         "pipeline/index.html", columns=columns, currencies=in_use or [currency], currency=currency, chart=chart,
         svg=geometry(chart, DEAL_STAGE_LABELS), first=first, forecast=queries.forecast(viewer, currency, first),
         earlier=queries.month_start(first, -6), later=queries.month_start(first, 6),
+        lost_reasons=queries.lost_by_reason(columns),
     )
 
 
@@ -60,8 +61,9 @@ BOARD = "pipeline-board"
 @bp.post("/deals/<int:record_id>/stage")
 def move(record_id: int):
     """Move a fully visible deal to the stage ``stage_id`` (hidden: 404 like an unknown id;
-    restricted: 403). ``version``: the version the board showed; a stale one is a 409. The
-    board's script gets the board again, or the refusal as JSON; a plain form a redirect."""
+    restricted: 403), with the optional won/lost ``reason_id`` and ``reason_note``. ``version``: the
+    version the board showed; a stale one is a 409. The board's script gets the board again, or the
+    refusal as JSON; a plain form a redirect."""
     rtype = TYPES["deal"]
     obj = load_record(rtype, record_id, write=True)
     viewer = current_viewer()
@@ -70,8 +72,15 @@ def move(record_id: int):
         stage_id = to_id(request.form.get("stage_id"))
         if stage_id is None:
             raise Invalid(fields={"stage_id": _l("No such stage.")})
-        data = record_input("deal", {"stage_id": stage_id}, patch=True)
-        if data.stage_id != obj.stage_id:  # (dropped back where it was: nothing to save)
+        # a won/lost reason and its note may come along (the keyboard form's fields); without
+        # them, the service keeps the deal's reason within its outcome and clears it outside
+        sent = {"stage_id": stage_id}
+        if request.form.get("reason_id"):
+            sent["reason_id"] = to_id(request.form.get("reason_id")) or -1  # (no id: refused as unknown)
+        if request.form.get("reason_note"):
+            sent["reason_note"] = request.form.get("reason_note")
+        data = record_input("deal", sent, patch=True)
+        if data.stage_id != obj.stage_id or len(sent) > 1:  # (dropped back where it was: nothing to save)
             update_record(rtype, obj, data, viewer, expected_version=to_int(request.form.get("version")))
     except Refused as refused:
         db.session.rollback()

@@ -24,6 +24,7 @@ from ..customfields.services import fields_for
 from ..extensions import db
 from ..files.models import Attachment
 from ..groups.models import Group
+from ..stages.models import DealReason
 from ..visibility import (
     Viewer,
     field_value_visible_to,
@@ -109,6 +110,10 @@ def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterato
             continue
         if name == "value":
             value_at = len(cols)
+        if name == "reason":  # a deal's won/lost reason, by name (the reasons are no record data)
+            cols.append(masked(model, viewer, select(DealReason.name).where(DealReason.id == model.reason_id)
+                               .correlate(model).scalar_subquery()))
+            continue
         column = getattr(model, "value_cents" if name == "value" else name)
         cols.append(column if name in rtype.name_fields else masked(model, viewer, column))
     # contact details and tags: of fully visible rows only (``masked``); the safety net scopes

@@ -19,9 +19,10 @@ from ..common import to_id
 from ..customfields.models import CustomField
 from ..decimals import DecimalError, format_typed, parse_typed
 from ..forms_common import IsoDateField, Strip, lines
-from ..stages.queries import all_stages
+from ..stages.models import REASON_OUTCOMES
+from ..stages.queries import all_stages, reasons
 from .schemas import CREATE, PLAIN_FIELDS
-from .types import CURRENCIES, PROJECT_STATUS_LABELS, RecordType
+from .types import CURRENCIES, DEAL_STAGE_LABELS, PROJECT_STATUS_LABELS, RecordType
 
 
 def _optional_int(value):
@@ -177,6 +178,10 @@ class DealForm(RecordForm):
     currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES], default="EUR",
                            validate_choice=False)
     stage_id = SelectField(_l("Stage"), coerce=_optional_int, validate_choice=False)
+    # (shown for a won or lost stage only: app.css, by the stage option's data-kind)
+    reason_id = SelectField(_l("Reason"), coerce=_optional_int, validate_choice=False,
+                            description=_l("Why the deal was won or lost"))
+    reason_note = TextAreaField(_l("Note on the reason"), filters=[Strip])
     target_date = IsoDateField(_l("Target date"), validators=[Optional()])
     company_id = RecordIdField(_l("Company"))
     person_id = RecordIdField(_l("Person"))
@@ -255,9 +260,10 @@ def build_form(rtype: RecordType, fields: list[CustomField], *, groups, users, g
     form.group_id.hidden_from_user = not groups_enabled
     if rtype.key == "deal":
         stages = all_stages()
-        form.stage_id.choices = [(s.id, s.name) for s in stages]
+        form.stage_id.choices = [(s.id, s.name, {"data-kind": s.kind}) for s in stages]
         if form.stage_id.data is None:  # a new deal: the first open stage
             form.stage_id.data = next((s.id for s in stages if s.kind == "open"), None)
+        form.reason_id.choices = reason_choices(form.reason_id.data)
     form.responsible_id.choices = [(None, "—")] + [(u.id, u.name) for u in users]
     for name, hint in _hints(rtype).items():
         field = getattr(form, name, None)
@@ -266,11 +272,27 @@ def build_form(rtype: RecordType, fields: list[CustomField], *, groups, users, g
     return form
 
 
+def reason_choices(current: int | None) -> dict:
+    """The won/lost reasons by outcome (the select's groups), with "—" first; a deal's current
+    reason stays offered after it was deleted (so saving the form keeps it)."""
+    out: dict = {"": [(None, "—")]}
+    for reason in reasons(retired=True):
+        if reason.retired_at is None or reason.id == current:
+            out.setdefault(str(DEAL_STAGE_LABELS[reason.outcome]), []).append((reason.id, reason.name))
+    return out
+
+
 def form_input(rtype: RecordType, form: RecordForm) -> dict:
     """What the form parsed, as the input of the record's model (API names). A link kept as it is
-    (:data:`UNCHANGED`) is left out, so the service does not touch it."""
+    (:data:`UNCHANGED`) is left out, so the service does not touch it. A deal's reason fields are
+    not shown for an open stage, so then they are not sent either (the service clears them)."""
     data = {name: getattr(form, name).data for name in FIELD_ORDER[rtype.key]}
     data = {k: v for k, v in data.items() if v is not UNCHANGED}
+    if rtype.key == "deal":
+        kinds = {c[0]: c[2].get("data-kind") for c in form.stage_id.choices or []}
+        if kinds.get(form.stage_id.data) not in REASON_OUTCOMES:
+            data.pop("reason_id", None)
+            data.pop("reason_note", None)
     data["tags"] = form.tags.data
     data["responsible_id"] = form.responsible_id.data
     if form.group_id.data is not None:  # not sent (the group system is off): the default / unchanged

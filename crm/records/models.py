@@ -266,6 +266,11 @@ class Deal(RecordMixin, db.Model):
         ForeignKey("people.id", ondelete="SET NULL"), nullable=True, index=True
     )
     description: Mapped[str] = mapped_column(Text, default="")
+    #: why a won or lost deal ended so (an admin's list per outcome, crm.stages); none while open
+    reason_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deal_reasons.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    reason_note: Mapped[str] = mapped_column(Text, default="")
 
     company = relationship("Company", foreign_keys=[company_id])
     person = relationship("Person", foreign_keys=[person_id])

@@ -279,7 +279,7 @@ def _shown(f, ref=None) -> str:
         return ref.name or "—"
     choices = getattr(f, "choices", None)
     if choices:
-        labels = {str(value): str(label) for value, label in choices}
+        labels = {str(c[0]): str(c[1]) for c in f.iter_choices()}
         if isinstance(data, (list, tuple)):
             return ", ".join(labels.get(str(v), str(v)) for v in data) or "—"
         return labels.get(str(data), "—" if data in (None, "") else str(data))

@@ -47,6 +47,7 @@ MAX_TEXT = 20_000
 MAX_TAGS, MAX_TAG = 50, 60
 MAX_EMAILS, MAX_PHONES, MAX_ADDRESSES = 20, 20, 10
 MAX_CUSTOM_TEXT, MAX_CUSTOM_URL = 2000, 500
+MAX_REASON_NOTE = 2000
 
 Name = Line(200, min_length=1)
 Tags = Items(Line(MAX_TAG), MAX_TAGS, separator=",")
@@ -126,6 +127,11 @@ class _Deal(_Linked):
     stage: Literal[DEAL_STAGES] | None = Field(
         default=None, description="The kind of the stage: without stage_id, a deal of another kind moves to "
                                   "the first stage of this kind")
+    reason_id: Id | None = Field(default=None, description="Why a won or lost deal ended so: a reason of its "
+                                 "outcome (Settings -> Deal stages); null removes it. Leaving won or lost "
+                                 "clears the reason and its note")
+    reason_note: Text(MAX_REASON_NOTE) | None = Field(default=None, description="The deal's own words on "
+                                                      "its reason (won or lost deals only)")
     target_date: Day | None = None
 
 
@@ -186,7 +192,8 @@ PLAIN_FIELDS = {
     "company": ("name", "website", "emails", "phones", "addresses", "background"),
     "person": ("salutation", "title", "first_name", "last_name", "company_id", "position", "emails",
                "phones", "addresses", "background"),
-    "deal": ("name", "value", "currency", "stage_id", "target_date", "company_id", "person_id", "description"),
+    "deal": ("name", "value", "currency", "stage_id", "reason_id", "reason_note", "target_date", "company_id",
+             "person_id", "description"),
     "project": ("name", "status", "start_date", "target_date", "company_id", "person_id", "description"),
 }
 #: the choice fields and the value null (or not sent on a create) stands for
@@ -339,6 +346,9 @@ class _DealFields(_LinkedFields):
     currency: Literal[CURRENCIES]
     stage: Literal[DEAL_STAGES] = Field(description="The kind of the deal's stage")
     stage_id: int
+    reason_id: int | None = Field(description="The won/lost reason (won or lost deals only)")
+    reason: str | None = Field(description="The reason's name (also of a reason deleted since)")
+    reason_note: str
 
 
 class _ProjectFields(_LinkedFields):

@@ -29,7 +29,7 @@ from ..history import services as history
 from ..rules.matching import Facts, first_match, parse_address
 from ..rules.models import AssignmentRule
 from ..settings.models import ACCOUNT_ID, Account
-from ..stages.services import stage_of_input
+from ..stages.services import reason_of_input, stage_of_input
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
 from .locking import lock_group, lock_groups
 from .models import Company, ContactDetail, Tag, tag_key
@@ -331,18 +331,28 @@ def _apply(rtype: RecordType, obj, data: RecordInput, viewer: Viewer,
     errors: dict[str, str] = {}
     new = obj.id is None
     for name in PLAIN_FIELDS[rtype.key]:
-        if name in ("emails", "phones", "addresses") or name.endswith("_id") or not (new or data.sent(name)):
+        if name in ("emails", "phones", "addresses", "reason_note") or name.endswith("_id") \
+                or not (new or data.sent(name)):
             continue
         value = getattr(data, name)
         if value is None:
             value = CHOICE_DEFAULTS.get(name, None if name.endswith("_date") or name == "value" else "")
         setattr(obj, name, value)
-    if rtype.key == "deal" and (new or data.sent("stage_id") or data.sent("stage")):
-        try:
-            stage = stage_of_input(data.stage_id, data.stage, obj.stage_id)
-            obj.stage_id, obj.stage = stage.id, stage.kind
-        except Refused as err:
-            errors.update(err.fields)
+    if rtype.key == "deal":
+        previous_kind = None if new else obj.stage
+        if new or data.sent("stage_id") or data.sent("stage"):
+            try:
+                stage = stage_of_input(data.stage_id, data.stage, obj.stage_id)
+                obj.stage_id, obj.stage = stage.id, stage.kind
+            except Refused as err:
+                errors.update(err.fields)
+        if "stage_id" not in errors and "stage" not in errors:
+            try:
+                obj.reason_id, obj.reason_note = reason_of_input(
+                    obj.stage, previous_kind, data.sent("reason_id"), data.reason_id, data.sent("reason_note"),
+                    data.reason_note, obj.reason_id, obj.reason_note or "")
+            except Refused as err:
+                errors.update(err.fields)
     if rtype.key == "project" and obj.start_date and obj.target_date and obj.target_date < obj.start_date:
         errors["target_date"] = _("The target date lies before the start.")
     for fk, key in rtype.references:

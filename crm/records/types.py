@@ -64,7 +64,7 @@ DEAL = RecordType(
     label=_l("Deal"), label_plural=_l("Deals"),
     name_fields=("name",),
     fields=("name", "value", "currency", "stage", "company_id", "person_id", "target_date",
-            "description", "tags"),
+            "description", "reason", "reason_note", "tags"),
     sorts={
         "name": (_l("Name"), "sort_key"),
         "value": (_l("Value"), "value_cents"),

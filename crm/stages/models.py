@@ -2,8 +2,11 @@
 or lost - and a deal keeps its stage's kind in ``deals.stage``, so every sum and filter by kind
 (the list filter, the chart, the API's ``stage``) reads the deal alone.
 
-A stage holds no record data: its name, order and probability are the team's vocabulary, shown
-to every user (crm.visibility.SCOPES says so)."""
+A won or lost deal may carry a *reason* (:class:`DealReason`, "Preis zu hoch") from the list an admin
+keeps per outcome, plus a note of its own (``deals.reason_id``, ``deals.reason_note``).
+
+A stage or a reason holds no record data: their names, order and probability are the team's
+vocabulary, shown to every user (crm.visibility.SCOPES says so); which deal has one is the deal's."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,6 +39,28 @@ class DealStage(db.Model):
     probability: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(8), default="open")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+#: the outcomes a reason belongs to (the stage kinds that end a deal)
+REASON_OUTCOMES = ("won", "lost")
+
+
+class DealReason(db.Model):
+    """Why deals are won or lost ("Preis zu hoch", "Mitbewerber"): an admin's list per outcome.
+
+    A deleted reason is *retired* (``retired_at``), never removed: deals that carry it keep
+    showing it, it is no longer offered, and no deal may be given it again. (Refusing to delete a
+    reason in use would let the answer depend on deals the admin may not see.)"""
+
+    __tablename__ = "deal_reasons"
+    __table_args__ = (CheckConstraint("outcome IN ('won', 'lost')", name="outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    outcome: Mapped[str] = mapped_column(String(8))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 @event.listens_for(Deal, "before_insert")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from ..schematypes import Input, line
-from .models import STAGE_KINDS
+from .models import REASON_OUTCOMES, STAGE_KINDS
 
 Kind = Literal[STAGE_KINDS]
 Probability = Annotated[int, Field(ge=0, le=100, description="Per cent, 0-100")]
@@ -33,3 +33,17 @@ class StageOut(BaseModel):
     position: int
     probability: int
     kind: Kind
+
+
+Outcome = Literal[REASON_OUTCOMES]
+
+
+class ReasonCreate(Input):
+    name: line(60)
+    outcome: Outcome
+
+
+class ReasonUpdate(Input):
+    """A reason is renamed only; its outcome is fixed (deals carry it as a reason of that outcome)."""
+
+    name: line(60)

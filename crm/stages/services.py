@@ -5,7 +5,12 @@ A stage's *kind* (open / won / lost) is fixed once it exists, and a stage is del
 another stage of the same kind: every deal keeps its kind (``deals.stage``), so no sum, filter or
 forecast of a deal changes behind the back of those who see it. The target is required whether or
 not the stage holds deals, so the answer never depends on deals the admin cannot see (as a group's
-deletion, the move takes along every deal of the stage, those in the recycle bin included)."""
+deletion, the move takes along every deal of the stage, those in the recycle bin included).
+
+The won/lost reasons (:class:`~.models.DealReason`) are kept the same way: admins add, rename,
+reorder and delete them (audited); a deleted reason is retired, never removed, so the answer does
+not depend on whether deals the admin cannot see carry it, and those deals keep showing it.
+:func:`reason_of_input` is the rule of a deal's reason, which the records' service applies."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -13,12 +18,13 @@ from sqlalchemy import func, select, update
 
 from ..audit.services import audit
 from ..auth.services import require_admin
+from ..common import utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..records.models import Deal
-from .models import DealStage
-from .queries import all_stages, first_of_kind
-from .schemas import StageCreate, StageUpdate
+from .models import REASON_OUTCOMES, DealReason, DealStage
+from .queries import all_stages, first_of_kind, reasons
+from .schemas import ReasonCreate, ReasonUpdate, StageCreate, StageUpdate
 
 
 def _name_taken(name: str, other_than: int | None = None) -> bool:
@@ -127,3 +133,116 @@ def stage_of_input(stage_id: int | None, kind: str | None, current: DealStage | 
     if stage is None:  # (every kind keeps a stage: delete_stage refuses the last one)
         raise NotFound(fields={"stage": _l("No such stage.")})
     return stage
+
+
+# ---------------------------------------------------------------------------------------------
+# Won/lost reasons
+# ---------------------------------------------------------------------------------------------
+
+def _reason_taken(name: str, outcome: str, other_than: int | None = None) -> bool:
+    """A reason of this name (case-insensitively) is in use for the outcome (retired ones are not)."""
+    stmt = select(DealReason.id).where(func.lower(DealReason.name) == name.lower(), DealReason.outcome == outcome,
+                                       DealReason.retired_at.is_(None))
+    if other_than is not None:
+        stmt = stmt.where(DealReason.id != other_than)
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def _reason_name_taken() -> Invalid:
+    return Invalid(fields={"name": _l("A reason of this name exists already.")})
+
+
+def create_reason(actor, data: ReasonCreate) -> DealReason:
+    """A new reason, last of its outcome (audited)."""
+    require_admin(actor)
+    if _reason_taken(data.name, data.outcome):
+        raise _reason_name_taken()
+    last = db.session.scalar(select(func.max(DealReason.position)).where(DealReason.outcome == data.outcome)) or 0
+    reason = DealReason(name=data.name, outcome=data.outcome, position=last + 1)
+    db.session.add(reason)
+    db.session.flush()
+    audit(actor, "reason_created", reason=reason.name, reason_id=reason.id, outcome=reason.outcome)
+    return reason
+
+
+def live_reason(reason_id: int) -> DealReason:
+    """A reason that is not retired (:class:`NotFound` otherwise, as for an unknown id)."""
+    reason = db.session.get(DealReason, reason_id)
+    if reason is None or reason.retired_at is not None:
+        raise NotFound(_l("There is no such reason."))
+    return reason
+
+
+def rename_reason(actor, reason: DealReason, data: ReasonUpdate) -> DealReason:
+    """Rename a reason (audited when the name changed); deals that carry it show the new name."""
+    require_admin(actor)
+    if data.name != reason.name:
+        if _reason_taken(data.name, reason.outcome, reason.id):
+            raise _reason_name_taken()
+        previous, reason.name = reason.name, data.name
+        db.session.flush()
+        audit(actor, "reason_changed", reason=reason.name, reason_id=reason.id, previous=previous)
+    return reason
+
+
+def move_reason(actor, reason: DealReason, direction: int) -> None:
+    """Move a reason one place up (-1) or down (+1) among those of its outcome (not audited, as a stage)."""
+    require_admin(actor)
+    items = reasons(reason.outcome)
+    idx = next(i for i, r in enumerate(items) if r.id == reason.id)
+    other = idx + direction
+    if 0 <= other < len(items):
+        items[idx], items[other] = items[other], items[idx]
+    for pos, r in enumerate(items, start=1):
+        r.position = pos
+    db.session.flush()
+
+
+def delete_reason(actor, reason: DealReason) -> None:
+    """Delete a reason: it is retired, no longer offered, while the deals that carry it keep it
+    (audited). Never refused for being in use: whether it is may depend on deals the admin
+    cannot see."""
+    require_admin(actor)
+    reason.retired_at = utcnow()
+    db.session.flush()
+    audit(actor, "reason_deleted", reason=reason.name, reason_id=reason.id, outcome=reason.outcome)
+
+
+def reason_of_input(kind: str, previous_kind: str | None, sent_reason: bool, reason_id: int | None,
+                    sent_note: bool, note: str | None, current_id: int | None, current_note: str
+                    ) -> tuple[int | None, str]:
+    """A deal's reason and note after a write: its stage is now of ``kind`` (what
+    :func:`stage_of_input` decided), it was of ``previous_kind`` (``None``: a new deal).
+    ``sent_*``: whether the input has the field; ``current_*``: what the deal has.
+
+    - An open deal has none: leaving won or lost clears both (so does moving from won to lost or
+      back, unless a new reason or note is sent); a reason or note sent for an open deal is refused.
+    - A won or lost deal may have a reason of its outcome - a reason of the other outcome, an
+      unknown or a deleted one is refused, except that the deal's current reason, deleted
+      meanwhile, may be sent back unchanged - and a note.
+
+    :class:`Invalid` on the field at fault."""
+    if kind not in REASON_OUTCOMES:
+        errors = {}
+        if sent_reason and reason_id is not None:
+            errors["reason_id"] = _l("Only a won or lost deal has a reason.")
+        if sent_note and note:
+            errors["reason_note"] = _l("Only a won or lost deal has a reason.")
+        if errors:
+            raise Invalid(fields=errors)
+        return None, ""
+    if previous_kind != kind:  # the deal left the outcome its reason and note were about
+        current_id, current_note = None, ""
+    new_id = current_id
+    if sent_reason and reason_id is None:
+        new_id = None
+    elif sent_reason and reason_id != current_id:
+        reason = db.session.get(DealReason, reason_id)
+        if reason is None or reason.retired_at is not None:
+            raise Invalid(fields={"reason_id": _l("There is no such reason.")})
+        if reason.outcome != kind:
+            raise Invalid(fields={"reason_id": _l("This reason is for won deals.") if reason.outcome == "won"
+                                  else _l("This reason is for lost deals.")})
+        new_id = reason.id
+    new_note = (note or "") if sent_note else current_note
+    return new_id, new_note

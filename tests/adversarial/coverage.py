@@ -135,6 +135,14 @@ WRITE: dict[tuple[str, str], Write] = {
     ("POST", "/settings/stages/<int:stage_id>/delete"): Write(
         "admin_only", "non-admins: 403; an admin's answer never depends on deals they cannot see "
         "(tests/test_stages.py)", {"ids": "stage", "data": {"move_to": "1"}}),
+    ("POST", "/settings/stages/reasons/new"): Write("admin_only", "non-admins: 403",
+                                                    {"data": {"name": "Neu", "outcome": "lost"}}),
+    ("POST", "/settings/stages/reasons/<int:reason_id>"): Write("admin_only", "non-admins: 403; the worlds have "
+                                                                "no reasons, an admin's id answers 404"),
+    ("POST", "/settings/stages/reasons/<int:reason_id>/move"): Write("admin_only", "non-admins: 403"),
+    ("POST", "/settings/stages/reasons/<int:reason_id>/delete"): Write(
+        "admin_only", "non-admins: 403; deleting retires, never refused for deals in use, so no answer depends on "
+        "deals the admin cannot see (tests/test_reasons.py)"),
     ("POST", "/settings/rules/new"): Write("admin_only", "non-admins: 403", {"data": {"name": "Neu"}}),
     ("POST", "/settings/rules/<int:rule_id>"): Write("admin_only", "non-admins: 403", {"ids": "rule"}),
     ("POST", "/settings/rules/<int:rule_id>/move"): Write("admin_only", "non-admins: 403", {"ids": "rule"}),
@@ -245,10 +253,11 @@ def covered() -> set[tuple[str, str]]:
 def fill(rule: str, **values) -> str:
     """The URL of ``rule`` with its placeholders filled (``<int:record_id>`` -> values['record_id']);
     a deal stage not given is the first of the migration's (every world has it), a hand-over target
-    not given Basis; an assignment rule not given is id 1 (the write oracle's admin adds one)."""
+    not given Basis; an assignment rule not given is id 1 (the write oracle's admin adds one), a
+    won/lost reason likewise."""
     import re
 
-    values = {"stage_id": 1, "target_id": 1, "rule_id": 1, **values}
+    values = {"stage_id": 1, "target_id": 1, "rule_id": 1, "reason_id": 1, **values}
 
     def repl(m):
         name = m.group(1).split(":")[-1]

@@ -277,6 +277,7 @@ def test_ids_beyond_32_bits_are_simply_not_found(app):
 API_KEYS = ("name", "first_name", "last_name", "website", "background", "emails", "phones", "addresses", "tags",
             "group_id", "responsible_id", "custom_fields", "company_id", "person_id", "value", "currency", "stage",
             "target_date", "start_date", "status", "description", "position", "title", "salutation", "version",
+            "stage_id", "reason_id", "reason_note",
             "ids", "cascade", "body", "kind", "occurred_at", "member_ids", "shared_with", "entity", "options",
             "groups_enabled", "email", "password", "role", "default_group_id", "id", "type", "access",
             "locale", "active", "group_ids")
