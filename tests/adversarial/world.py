@@ -509,12 +509,13 @@ def reset_database() -> None:
     from crm.bootstrap import seed_builtin_rows
 
     db.session.remove()
-    tables = [t.name for t in db.metadata.sorted_tables]
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        for name in reversed(tables):
-            db.session.execute(text(f'DELETE FROM "{name}"'))
+        from tests.conftest import _empty_pg
+
+        _empty_pg()  # (as between tests: DELETE and the sequences back to 1)
+        return
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(text(f'DELETE FROM "{table.name}"'))
     db.session.commit()
     seed_builtin_rows()
 
