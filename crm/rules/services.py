@@ -274,7 +274,8 @@ def plan(viewer: Viewer, record_type: str) -> list[Move]:
 
 def work_bound(viewer: Viewer, record_type: str) -> int:
     """At most how many records applying the rules of a type could move, from counts alone (no
-    rule evaluated, a few milliseconds at any size): the records of the type the admin fully sees,
+    rule evaluated; one count per type, 0.9 s at 500k records on a loaded machine against 79 s for
+    the plan, ``bench/rules.py``): the records of the type the admin fully sees,
     and, when a rule takes a company's people, deals and projects along, those the admin fully sees
     too. It decides whether the preview and the apply run in the request or on the job queue
     before anything is computed. 0 without rules."""
