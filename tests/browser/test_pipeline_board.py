@@ -118,7 +118,7 @@ def test_the_stage_settings_define_a_column_of_the_board(kontor, new_page):
     page.locator("#name").fill("Angebot versandt")
     page.locator("#probability").fill("40")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("table")).to_contain_text("Angebot versandt")
+    expect(page.locator("table#stages")).to_contain_text("Angebot versandt")
     assert axe_violations(page) == []
     page.goto(server.url("/deals/pipeline"))
     expect(page.locator("#pipeline-board h2").last).to_contain_text("Angebot versandt")
