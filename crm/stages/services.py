@@ -27,11 +27,16 @@ from .queries import all_stages, first_of_kind, reasons
 from .schemas import ReasonCreate, ReasonUpdate, StageCreate, StageUpdate
 
 
-def _name_taken(name: str, other_than: int | None = None) -> bool:
-    stmt = select(DealStage.id).where(func.lower(DealStage.name) == name.lower())
+def _named(model, name: str, other_than: int | None, *where) -> bool:
+    """A row of ``model`` (a stage, a reason) has this name, case-insensitively, among ``where``."""
+    stmt = select(model.id).where(func.lower(model.name) == name.lower(), *where)
     if other_than is not None:
-        stmt = stmt.where(DealStage.id != other_than)
+        stmt = stmt.where(model.id != other_than)
     return db.session.scalar(stmt.limit(1)) is not None
+
+
+def _name_taken(name: str, other_than: int | None = None) -> bool:
+    return _named(DealStage, name, other_than)
 
 
 def _taken() -> Invalid:
@@ -141,11 +146,7 @@ def stage_of_input(stage_id: int | None, kind: str | None, current: DealStage | 
 
 def _reason_taken(name: str, outcome: str, other_than: int | None = None) -> bool:
     """A reason of this name (case-insensitively) is in use for the outcome (retired ones are not)."""
-    stmt = select(DealReason.id).where(func.lower(DealReason.name) == name.lower(), DealReason.outcome == outcome,
-                                       DealReason.retired_at.is_(None))
-    if other_than is not None:
-        stmt = stmt.where(DealReason.id != other_than)
-    return db.session.scalar(stmt.limit(1)) is not None
+    return _named(DealReason, name, other_than, DealReason.outcome == outcome, DealReason.retired_at.is_(None))
 
 
 def _reason_name_taken() -> Invalid:
