@@ -95,6 +95,14 @@ class IdConverter(IntegerConverter):
         self.regex = r"0*" + ID_PATTERN  # (a leading zero is read as before: "007" is 7)
 
 
+def name_among(name: str, names) -> bool:
+    """``name`` is one of ``names``, case-insensitively in Python's full Unicode sense. The admins'
+    short lists (groups, stages, reasons, fields) compare names so, not with SQL ``lower()``: SQLite
+    lowers ASCII only, so "Ärger" and "ärger" would pass its check and then break the unique index."""
+    key = name.casefold()
+    return any(other.casefold() == key for other in names)
+
+
 def utcnow() -> datetime:
     """Naive UTC; Flask-Babel converts to the configured time zone for display."""
     return datetime.now(UTC).replace(tzinfo=None)

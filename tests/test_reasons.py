@@ -49,6 +49,10 @@ def test_admin_keeps_reasons_per_outcome(app, make):
         with pytest.raises(Invalid) as err:  # a name once per outcome, case-insensitively
             services.create_reason(viewer, ReasonCreate.parse({"name": "zu teuer", "outcome": "lost"}))
         assert err.value.fields == {"name": "Einen Grund dieses Namens gibt es schon."}
+        services.create_reason(viewer, ReasonCreate.parse({"name": "Übermacht", "outcome": "won"}))
+        with pytest.raises(Invalid) as err:  # (a non-ASCII capital too: SQLite's lower() leaves it)
+            services.create_reason(viewer, ReasonCreate.parse({"name": "übermacht", "outcome": "won"}))
+        assert err.value.fields == {"name": "Einen Grund dieses Namens gibt es schon."}
         services.create_reason(viewer, ReasonCreate.parse({"name": "Zu teuer", "outcome": "won"}))  # other outcome
         services.delete_reason(viewer, rival)
         services.create_reason(viewer, ReasonCreate.parse({"name": "Mitbewerber", "outcome": "lost"}))  # freed
@@ -56,8 +60,8 @@ def test_admin_keeps_reasons_per_outcome(app, make):
     assert [r.name for r in reasons("lost")] == ["Zu teuer", "Mitbewerber"]
     assert [r.name for r in reasons("lost", retired=True)] == ["Mitbewerber", "Zu teuer", "Mitbewerber"]
     actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
-    assert actions == ["reason_created"] * 3 + ["reason_changed", "reason_created", "reason_deleted",
-                                                "reason_created"]
+    assert actions == ["reason_created"] * 3 + ["reason_changed", "reason_created", "reason_created",
+                                                "reason_deleted", "reason_created"]
     with make.acting_as(app, make.user("extended")) as viewer, pytest.raises(Forbidden):
         services.create_reason(viewer, ReasonCreate.parse({"name": "X", "outcome": "lost"}))
 

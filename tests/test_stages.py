@@ -45,11 +45,15 @@ def test_admin_defines_renames_reorders_a_stage(app, make):
         with pytest.raises(Invalid) as err:
             services.create_stage(viewer, StageCreate.parse({"name": "offen", "probability": 5, "kind": "open"}))
         assert "name" in err.value.fields
+        services.create_stage(viewer, StageCreate.parse({"name": "Änderung", "probability": 5, "kind": "open"}))
+        with pytest.raises(Invalid) as err:  # (a non-ASCII capital too: SQLite's lower() leaves it)
+            services.create_stage(viewer, StageCreate.parse({"name": "änderung", "probability": 5, "kind": "open"}))
+        assert "name" in err.value.fields
         with pytest.raises(Invalid) as err:
             StageCreate.parse({"name": "Zu viel", "probability": 101, "kind": "open"})
         assert "probability" in err.value.fields
     actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
-    assert actions == ["stage_created", "stage_changed"]
+    assert actions == ["stage_created", "stage_changed", "stage_created"]
 
 
 def test_only_admins_define_stages(app, make):

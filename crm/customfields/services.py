@@ -9,6 +9,7 @@ from sqlalchemy.orm import lazyload
 
 from ..audit.services import audit
 from ..auth.services import require_admin
+from ..common import name_among
 from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..groups.models import Group
@@ -50,13 +51,11 @@ def set_values(entity: str, record_id: int, values: dict[int, str | None]) -> No
 
 
 def _name_taken(entity: str, name: str, exclude: int | None = None) -> bool:
-    """Names compare case-insensitively in Python's full Unicode sense: SQL ``lower()`` differs
-    between the databases (SQLite lowers ASCII only) - a record type has a few dozen fields."""
+    """A field of ``entity`` has this name (:func:`crm.common.name_among`; a type has a few dozen)."""
     stmt = select(CustomField.name).where(CustomField.entity == entity)
     if exclude:
         stmt = stmt.where(CustomField.id != exclude)
-    key = name.casefold()
-    return any(taken.casefold() == key for taken in db.session.scalars(stmt))
+    return name_among(name, db.session.scalars(stmt))
 
 
 def _check(entity: str, name: str, kind: str, options: list[str], shared_with: list[int] | None,

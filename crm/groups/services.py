@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 from ..audit.services import audit
 from ..auth.models import User
 from ..auth.services import require_admin
+from ..common import name_among
 from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..records.locking import lock_group
@@ -66,10 +67,11 @@ def _clean_name(name: str) -> str:
 
 
 def _unique(name: str, exclude_id: int | None = None) -> None:
-    stmt = select(Group.id).where(func.lower(Group.name) == name.lower())
+    """No other group has this name (:func:`crm.common.name_among`; groups are a few hundred)."""
+    stmt = select(Group.name)
     if exclude_id is not None:
         stmt = stmt.where(Group.id != exclude_id)
-    if db.session.scalar(stmt) is not None:
+    if name_among(name, db.session.scalars(stmt)):
         raise _conflict("name", _l("A group of this name exists already."))
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 
 from ..audit.services import audit
 from ..auth.services import require_admin
-from ..common import utcnow
+from ..common import name_among, utcnow
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..records.models import Deal
@@ -28,11 +28,12 @@ from .schemas import ReasonCreate, ReasonUpdate, StageCreate, StageUpdate
 
 
 def _named(model, name: str, other_than: int | None, *where) -> bool:
-    """A row of ``model`` (a stage, a reason) has this name, case-insensitively, among ``where``."""
-    stmt = select(model.id).where(func.lower(model.name) == name.lower(), *where)
+    """A row of ``model`` (a stage, a reason) among ``where`` has this name
+    (:func:`crm.common.name_among`)."""
+    stmt = select(model.name).where(*where)
     if other_than is not None:
         stmt = stmt.where(model.id != other_than)
-    return db.session.scalar(stmt.limit(1)) is not None
+    return name_among(name, db.session.scalars(stmt))
 
 
 def _name_taken(name: str, other_than: int | None = None) -> bool:

@@ -29,3 +29,15 @@ def test_a_custom_field_name_taken_in_other_letters_case_is_a_conflict_not_a_ser
     again = api.post("/custom-fields", token=token, json=body)
     assert again.status_code == 409, again.get_json()
     assert set(again.get_json()["error"]["fields"]) == {"name"}
+
+
+@pytest.mark.parametrize("again", ["Ärger Nord", "ärger nord"])
+def test_a_group_name_taken_in_other_letters_case_is_a_conflict_not_a_server_error(api, make, again):
+    """As for fields: ``POST /groups`` with a taken name that holds a non-ASCII capital answered 500
+    on SQLite (its ``lower()`` left "Ä" alone, the check missed the name, the unique index refused
+    it). schemathesis's stateful run found it with "…Ûñ…" in CI. Taken is taken in any case."""
+    token = issue_token(make.user("admin"))
+    assert api.post("/groups", token=token, json={"name": "Ärger Nord"}).status_code == 201
+    answer = api.post("/groups", token=token, json={"name": again})
+    assert answer.status_code == 409, answer.get_json()
+    assert set(answer.get_json()["error"]["fields"]) == {"name"}
