@@ -90,6 +90,20 @@ def test_board_cards_by_target_date(app, make, world):
     assert column(columns, "open").count == 3
 
 
+def test_board_cards_without_a_target_date_come_last_the_larger_value_first(app, make, world):
+    """(Each column is read as two arms, the dated deals and the undated ones: the undated come
+    after every dated one, whatever their value, and the column still stops at ``cards``.)"""
+    w = world
+    make.deal("Ohne Datum klein", group=w["nord"], value=1)
+    make.deal("Ohne Datum groß", group=w["nord"], value=900000)
+    make.deal("Früh", group=w["nord"], value=1, target_date=date(2020, 1, 1))
+    with make.acting_as(app, w["u"]) as viewer:
+        every = [c.name for c in column(board(viewer), "open").cards]
+        four = [c.name for c in column(board(viewer, cards=4), "open").cards]
+    assert every[0] == "Früh" and every[-2:] == ["Ohne Datum groß", "Ohne Datum klein"] and len(every) == 5
+    assert four == every[:4]
+
+
 def test_page_renders_svg_without_inline_styles_or_scripts(client, make, world):
     make.login(client, world["u"])
     resp = client.get("/deals/pipeline")

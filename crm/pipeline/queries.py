@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, extract, func, select
+from sqlalchemy import and_, extract, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from ..auth.models import User
@@ -59,26 +59,44 @@ def stage_sums(viewer: Viewer) -> dict[int, Column]:
 
 
 def board(viewer: Viewer, cards: int = CARDS) -> dict[int, Column]:
-    """A column per stage with its sums and the first cards (soonest target date first)."""
+    """A column per stage with its sums and the first cards (soonest target date first, those
+    without one last; then the larger value, then the id).
+
+    Each stage's cards are two arms of one statement - the dated deals by target date, the undated
+    ones by value - each with its ``LIMIT``: the index ``ix_deals_board`` is in that order, so a
+    column is read from its start (for a viewer who sees a small share: until ``cards`` of theirs
+    are found) instead of ranking every deal the viewer sees."""
     columns = stage_sums(viewer)
+    fields = (Deal.id, Deal.name, Deal.stage_id, Deal.version, Deal.value_cents, Deal.currency,
+              Deal.target_date, Deal.company_id)
+    arms = []
+    for stage_id, column in columns.items():
+        if not column.count:
+            continue
+        for dated in (True, False):
+            order = (Deal.target_date,) if dated else ()
+            arm = (select(*fields)
+                   .where(Deal.stage_id == stage_id,
+                          Deal.target_date.is_not(None) if dated else Deal.target_date.is_(None),
+                          fully_visible_to(Deal, viewer))
+                   .order_by(*order, Deal.value_cents.desc(), Deal.id)
+                   .limit(cards))
+            arms.append(select(arm.subquery()))  # (SQLite: an arm's own ORDER BY and LIMIT need a sub-select)
+    if not arms:
+        return columns
+    first = union_all(*arms).subquery()
     company = aliased(Company)
-    ranked = (
-        select(
-            Deal.id, Deal.name, Deal.stage_id, Deal.version, Deal.value_cents, Deal.currency, Deal.target_date,
-            Deal.company_id, company.id.label("company_ref"), company.name.label("company_name"),
-            func.row_number().over(
-                partition_by=Deal.stage_id,
-                order_by=(Deal.target_date.is_(None), Deal.target_date, Deal.value_cents.desc(), Deal.id),
-            ).label("pos"),
-        )
-        .outerjoin(company, and_(company.id == Deal.company_id, visible_to(company, viewer)))
-        .where(fully_visible_to(Deal, viewer))
-        .subquery()
-    )
     # restricted companies are let through for their names on the cards (the deals are fully visible)
-    stmt = restricted_rows(select(ranked).where(ranked.c.pos <= cards).order_by(ranked.c.stage_id, ranked.c.pos))
+    stmt = restricted_rows(
+        select(first, company.id.label("company_ref"), company.name.label("company_name"))
+        .outerjoin(company, and_(company.id == first.c.company_id, visible_to(company, viewer)))
+        .order_by(first.c.stage_id, first.c.target_date.is_(None), first.c.target_date,
+                  first.c.value_cents.desc(), first.c.id)
+    )
     for row in db.session.execute(stmt):
-        columns[row.stage_id].cards.append(row)
+        column = columns[row.stage_id]
+        if len(column.cards) < cards:  # (each arm brings up to ``cards``: the dated ones come first)
+            column.cards.append(row)
     return columns
 
 

@@ -280,6 +280,8 @@ class Deal(RecordMixin, db.Model):
         Index("ix_deals_group_updated", "group_id", "updated_at"),
         Index("ix_deals_sort", "sort_key"),
         Index("ix_deals_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
+        # a stage's cards on the board: soonest target date, larger value, id (crm.pipeline.queries.board)
+        Index("ix_deals_board", "stage_id", "target_date", text("value_cents DESC"), "id"),
         pending_index("deals"),
         CheckConstraint("stage IN ('open', 'won', 'lost')", name="stage"),
     )
