@@ -121,3 +121,35 @@ def test_an_unknown_stage_is_refused(client, make, world):
     db.session.refresh(deal)
     assert deal.version == 1
     assert db.session.scalar(select(Deal.stage).where(Deal.id == deal.id)) == "open"
+
+
+def test_a_deal_dropped_on_lost_gets_its_reason_on_its_card(client, make, world):
+    """The board's drop sends only the stage; the lost card then offers the lost reasons (not the
+    won ones) in a form of its own, which saves the reason and leaves the stage alone."""
+    from crm.stages.models import DealReason
+
+    price = DealReason(name="Preis zu hoch", outcome="lost", position=1)
+    won = DealReason(name="Beziehung", outcome="won", position=1)
+    db.session.add_all([price, won])
+    db.session.commit()
+    make.login(client, world["u"])
+    deal = world["mine"]
+    board = client.post(f"/deals/{deal.id}/stage", headers=BOARD,
+                        data={"stage_id": str(stage("Verloren").id), "version": str(deal.version)})
+    card = _column_of(board.get_data(as_text=True), "Verloren")
+    assert f'id="reason-{deal.id}"' in card and "Preis zu hoch" in card and "Beziehung" not in card
+    db.session.refresh(deal)
+    wrong = client.post(f"/deals/{deal.id}/stage", data={  # a won reason on a lost deal: refused
+        "stage_id": str(deal.stage_id), "version": str(deal.version), "reason_id": str(won.id)})
+    assert wrong.status_code == 302
+    db.session.refresh(deal)
+    assert deal.reason_id is None and "Beziehung" not in client.get("/deals/pipeline").get_data(as_text=True)
+    resp = client.post(f"/deals/{deal.id}/stage", data={
+        "stage_id": str(deal.stage_id), "version": str(deal.version), "reason_id": str(price.id)})
+    assert resp.status_code == 302
+    db.session.refresh(deal)
+    assert (deal.stage, deal.reason_id) == ("lost", price.id)
+    html = client.get("/deals/pipeline").get_data(as_text=True)
+    card = _column_of(html, "Verloren")
+    assert "Grund: Preis zu hoch" in card and f'id="reason-{deal.id}"' not in card
+    assert "Der Grund von „Mein Deal“ wurde gespeichert." in html

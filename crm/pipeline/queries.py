@@ -68,7 +68,7 @@ def board(viewer: Viewer, cards: int = CARDS) -> dict[int, Column]:
     are found) instead of ranking every deal the viewer sees."""
     columns = stage_sums(viewer)
     fields = (Deal.id, Deal.name, Deal.stage_id, Deal.version, Deal.value_cents, Deal.currency,
-              Deal.target_date, Deal.company_id)
+              Deal.target_date, Deal.company_id, Deal.reason_id)
     arms = []
     for stage_id, column in columns.items():
         if not column.count:

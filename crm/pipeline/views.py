@@ -18,6 +18,7 @@ from ..records.schemas import record_input
 from ..records.services import update_record
 from ..records.types import CURRENCIES, DEAL_STAGE_LABELS, TYPES
 from ..stages.models import DealStage
+from ..stages.queries import reason_names, reasons
 from ..visibility import current_viewer
 from . import queries
 from .chart import geometry
@@ -36,6 +37,12 @@ def _first_month(raw: str | None) -> date:
     return queries.month_start(utcnow().date(), -5)
 
 
+def _reasons() -> dict:
+    """What the board's won and lost cards need of the reasons: the choices per outcome, and every
+    reason's name (a deleted one still shows on the deals that have it)."""
+    return {"reason_choices": {kind: reasons(kind) for kind in ("won", "lost")}, "reason_names": reason_names()}
+
+
 @bp.get("/deals/pipeline")
 def index():
     viewer = current_viewer()
@@ -50,7 +57,7 @@ def index():
         "pipeline/index.html", columns=columns, currencies=in_use or [currency], currency=currency, chart=chart,
         svg=geometry(chart, DEAL_STAGE_LABELS), first=first, forecast=queries.forecast(viewer, currency, first),
         earlier=queries.month_start(first, -6), later=queries.month_start(first, 6),
-        lost_reasons=queries.lost_by_reason(columns),
+        lost_reasons=queries.lost_by_reason(columns), **_reasons(),
     )
 
 
@@ -67,7 +74,7 @@ def move(record_id: int):
     rtype = TYPES["deal"]
     obj = load_record(rtype, record_id, write=True)
     viewer = current_viewer()
-    name = obj.name
+    name, before = obj.name, obj.stage_id
     try:
         stage_id = to_id(request.form.get("stage_id"))
         if stage_id is None:
@@ -91,7 +98,11 @@ def move(record_id: int):
     else:
         db.session.commit()
         if targets(BOARD):
-            return render_template("pipeline/_board.html", columns=queries.board(viewer))
-        flash(_("“%(name)s” is now in the stage %(stage)s.", name=name,
-                stage=db.session.get(DealStage, obj.stage_id).name), "success")
+            return render_template("pipeline/_board.html", columns=queries.board(viewer), **_reasons())
+        if stage_id == before:  # the card's reason form (or a move to where the deal is: nothing to say)
+            if request.form.get("reason_id"):
+                flash(_("The reason of “%(name)s” was saved.", name=name), "success")
+        else:
+            flash(_("“%(name)s” is now in the stage %(stage)s.", name=name,
+                    stage=db.session.get(DealStage, obj.stage_id).name), "success")
     return redirect(url_for("pipeline.index") + f"#deal-{record_id}")

@@ -85,6 +85,13 @@ def test_drag_a_deal_to_another_stage_and_back_by_keyboard(kontor, new_page, wid
     expect(page).to_have_url(re.compile(rf"/deals/pipeline#deal-{deal_id}$"))
     expect(page.locator(f'.pipeline-cards[data-stage="{stages["Verloren"]}"] #deal-{deal_id}')).to_be_visible()
     assert server.run(_deal, deal_id) == ("lost", stages["Verloren"])
+
+    # -- the lost card asks for its reason, from the lost reasons --------------------------------
+    lost_card = page.locator(f'.pipeline-cards[data-stage="{stages["Verloren"]}"] #deal-{deal_id}')
+    lost_card.locator(f"#reason-{deal_id}").select_option(label="Preis zu hoch")
+    lost_card.locator(".card-reason button").click()
+    expect(lost_card).to_contain_text("Grund: Preis zu hoch")
+    expect(lost_card.locator(f"#reason-{deal_id}")).to_have_count(0)
     assert axe_violations(page) == []
 
 
