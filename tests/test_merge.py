@@ -186,3 +186,81 @@ def test_people_merge_moves_deals_and_projects(app, make, world):
     assert [d.value for d in survivor.contact_details] == ["anna@example.com"]
     assert db.session.get(Deal, deal.id).person_id == a.id
     assert db.session.get(Project, project.id).person_id == a.id
+
+
+# -- the page ----------------------------------------------------------------------------------
+
+def test_page_compares_merges_and_undoes(client, make, world):
+    w = world
+    make.login(client, w["ext_user"])
+    page = client.get(f"/companies/{w['keep']}")
+    assert f"/companies/{w['keep']}/merge" in page.get_data(as_text=True)
+    compare = client.get(f"/companies/{w['keep']}/merge?other_id={w['dup']}")
+    html = compare.get_data(as_text=True)
+    assert compare.status_code == 200 and 'name="choice:background"' in html
+    assert 'name="choice:website"' in html and "Verborgen" not in html  # the hidden person: not named
+    moving = html[html.index('id="merge-moving"'):]
+    assert "Personen: 1" in moving and "Angebote: 1" in moving  # counted over what the actor fully sees
+    version = db.session.get(Company, w["keep"]).version
+    done = client.post(f"/companies/{w['keep']}/merge", data={
+        "other_id": w["dup"],
+        "keep_version": version, "choice:background": "other"})
+    assert done.status_code == 303, done.get_data(as_text=True)[:300]
+    survivor = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "zusammengeführt" in survivor and "/undo" in survivor
+    db.session.expire_all()
+    assert db.session.get(Company, w["keep"]).background == "Aus dem Import"
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "records_merged")).one()
+    undone = client.post(f"/merges/{entry.id}/undo")
+    assert undone.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Company, w["dup"]).deleted_at is None
+    again = client.post(f"/merges/{entry.id}/undo")
+    assert again.status_code == 409
+
+
+def test_page_bad_input_is_a_clear_message(client, make, world):
+    w = world
+    hidden = make.company("Süd GmbH", group=w["sued_group"])
+    db.session.commit()
+    make.login(client, w["ext_user"])
+    same = client.get(f"/companies/{w['keep']}/merge?other_id={w['keep']}").get_data(as_text=True)
+    assert 'id="merge-error"' in same
+    shown_hidden = client.get(f"/companies/{w['keep']}/merge?other_id={hidden.id}").get_data(as_text=True)
+    shown_missing = client.get(f"/companies/{w['keep']}/merge?other_id=99999").get_data(as_text=True)
+    def error(html):
+        return html[html.index('id="merge-error"'):].split("</p>")[0]
+    assert error(shown_hidden) == error(shown_missing)
+    assert "Süd GmbH" not in shown_hidden
+    stale = client.post(f"/companies/{w['keep']}/merge", data={"other_id": w["dup"], "keep_version": 99})
+    assert stale.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(Company, w["dup"]).deleted_at is None
+    assert client.get(f"/companies/{hidden.id}/merge").status_code == 404
+    assert client.get("/deals/1/merge").status_code == 404
+
+
+# -- the API -----------------------------------------------------------------------------------
+
+def test_api_merges_and_answers_hidden_like_missing(client, make, world):
+    w = world
+    auth = {"Authorization": f"Bearer {issue_token(w['ext_user'])}"}
+    hidden = make.company("Süd GmbH", group=w["sued_group"])
+    db.session.commit()
+    url = f"/api/v1/companies/{w['keep']}/merge"
+    as_hidden = client.post(url, json={"other_id": hidden.id}, headers=auth)
+    as_missing = client.post(url, json={"other_id": 99999}, headers=auth)
+    assert as_hidden.status_code == as_missing.status_code == 404
+    assert as_hidden.get_json() == as_missing.get_json()
+    keep_hidden = client.post(f"/api/v1/companies/{hidden.id}/merge", json={"other_id": w["keep"]}, headers=auth)
+    keep_missing = client.post("/api/v1/companies/99999/merge", json={"other_id": w["keep"]}, headers=auth)
+    assert keep_hidden.status_code == 404 and keep_hidden.get_json() == keep_missing.get_json()
+    assert client.post(url, json={"other_id": w["dup"], "choices": {"name": "maybe"}},
+                       headers=auth).status_code == 422
+    done = client.post(url, json={"other_id": w["dup"], "choices": {"background": "other"}}, headers=auth)
+    assert done.status_code == 200, done.get_json()
+    body = done.get_json()
+    assert body["id"] == w["keep"] and body["background"] == "Aus dem Import"
+    assert sorted(body["tags"]) == ["Kunde", "Messe"]
+    assert client.get(f"/api/v1/companies/{w['dup']}", headers=auth).status_code == 404
+    assert client.post("/api/v1/deals/1/merge", json={"other_id": 2}, headers=auth).status_code in (404, 405)

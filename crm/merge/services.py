@@ -77,6 +77,7 @@ class Merged:
     audit_id: int
     #: what moved to the survivor, by kind ("notes", "tasks", "files", "people", "deals", "projects")
     moved: dict[str, int]
+    other_name: str = ""
 
 
 def mergeable(rtype: RecordType) -> bool:
@@ -226,7 +227,7 @@ def merge(viewer: Viewer, rtype: RecordType, keep_id: int, data: MergeInput) -> 
             "contacts": [d.id for d in added_contacts], "tags": [t.id for t in added_tags],
             "moved": {k: [list(pair) for pair in v] if k in _LINKED_PLURALS else v for k, v in moved.items()},
         })
-    return Merged(keep, entry.id, counts)
+    return Merged(keep, entry.id, counts, other_name)
 
 
 _LINKED_PLURALS = {TYPES[k].plural for links in LINKED.values() for k, _fk in links}
@@ -356,6 +357,6 @@ def undo_merge(entry: AuditEntry, viewer: Viewer):
         groups = (names.get(old_group), names.get(keep.group_id))
     history.record_changed(rtype, plain, keep, before, viewer, custom, groups)
     audit(viewer, "merge_undone", of=entry.id, record_type=rtype.plural, keep_id=keep_id, other_id=other_id,
-          keep_name=keep.display_name, counts=details.get("counts") or {})
+          keep_name=keep.display_name, other_name=details.get("other_name"), counts=details.get("counts") or {})
     return keep
 
