@@ -9,8 +9,8 @@ from flask import g, jsonify
 from ..extensions import db
 from ..input_types import parse_input
 from ..merge.schemas import MergeInput
-from ..merge.services import mergeable
 from ..merge.services import merge as merge_records
+from ..merge.services import mergeable
 from ..records.loaders import load_record
 from ..records.types import TYPES, RecordType
 from .base import ID, bp

@@ -135,7 +135,8 @@ def merge(plural: str, record_id: int):
             return redirect(url_for(f"{rtype.plural}.detail", record_id=keep.id), code=303)
     ctx = {"rtype": rtype, "record": keep, "other": other, "error": error, "form": pick, "picked": {}}
     if other is not None:
-        ctx.update(rows=_rows(rtype, keep, other), moving=[(KINDS[k], n) for k, n in preview(rtype, other.id, viewer).items()])
+        moving = preview(rtype, other.id, viewer)
+        ctx.update(rows=_rows(rtype, keep, other), moving=[(KINDS[k], n) for k, n in moving.items()])
     return render_template("merge/merge.html", **ctx), status
 
 
