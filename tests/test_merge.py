@@ -217,6 +217,27 @@ def test_page_compares_merges_and_undoes(client, make, world):
     assert db.session.get(Company, w["dup"]).deleted_at is None
     again = client.post(f"/merges/{entry.id}/undo")
     assert again.status_code == 409
+    assert "rückgängig" in again.get_data(as_text=True)
+
+
+def test_admin_undoes_from_the_audit_log(client, make, world):
+    w = world
+    _merge(client.application, make, w["ext_user"], COMPANIES, w["keep"], w["dup"])
+    outsider = make.user("admin")  # an admin who does not see Nord: the undo would change records
+    admin = make.user("admin", groups=[w["nord_group"]])  # they cannot fully see - refused
+    db.session.commit()
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "records_merged")).one()
+    make.login(client, outsider)
+    assert client.post(f"/merges/{entry.id}/undo").status_code == 409
+    db.session.expire_all()
+    assert db.session.get(Company, w["dup"]).deleted_at is not None
+    client = client.application.test_client()
+    make.login(client, admin)
+    log = client.get("/settings/audit").get_data(as_text=True)
+    assert f"/merges/{entry.id}/undo" in log and "Hafenwerk" in log
+    assert client.post(f"/merges/{entry.id}/undo").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Company, w["dup"]).deleted_at is None
 
 
 def test_page_bad_input_is_a_clear_message(client, make, world):

@@ -176,3 +176,9 @@ def merge_undo_entry(rtype: RecordType, record) -> AuditEntry | None:
             ok = may_undo(entry, viewer) and (d.get("undo") or {}).get("keep_version") == record.version
             return entry if ok else None
     return None
+
+
+@bp.app_template_global("may_undo_merge")
+def may_undo_merge(entry: AuditEntry) -> bool:
+    """The audit log's Undo of a merge (the actor's own, an admin's any, not undone yet)."""
+    return may_undo(entry, current_viewer())

@@ -32,7 +32,7 @@ def _duplicates():
 
 def test_merge_a_person_with_its_duplicate(kontor, new_page):
     server = kontor("schmidt")
-    keep, dup = server.run(_duplicates)
+    keep, _dup = server.run(_duplicates)
     page = new_page(locale="en-GB")
     login(page, server, EXTENDED)
     page.goto(server.url(f"/people/{keep}"))
