@@ -85,6 +85,11 @@ def test_fields_per_side_union_and_moves_only_what_the_actor_fully_sees(app, mak
     changed = db.session.scalars(select(RecordEvent).where(RecordEvent.company_id == w["keep"],
                                                            RecordEvent.kind == "changed")).one()
     assert {"background", "emails", "tags"} <= {c.field for c in changed.fields}
+    moved = db.session.scalars(select(RecordEvent).where(RecordEvent.person_id == w["seen"],
+                                                         RecordEvent.kind == "changed")).one()
+    assert [(c.field, c.old, c.new) for c in moved.fields] == [("company_id", str(w["dup"]), str(w["keep"]))]
+    assert not db.session.scalars(select(RecordEvent).where(RecordEvent.person_id == w["hidden"],
+                                                            RecordEvent.kind == "changed")).all()
 
 
 def test_refusals_same_hidden_restricted_trashed_role_stale(app, make, world):

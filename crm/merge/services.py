@@ -255,6 +255,7 @@ def _move(rtype: RecordType, from_id: int, to_id: int, viewer: Viewer) -> dict[s
                 .values({link: to_id, "version": model.version + 1, "updated_at": now,
                          "updated_by_id": viewer.user_id})
                 .execution_options(synchronize_session=False))
+        history.records_relinked(TYPES[key], ids, link, from_id, to_id, viewer)
         versions = dict(db.session.execute(
             select(model.id, model.version).where(model.id.in_(ids))).all()) if ids else {}
         out[plural] = [(i, versions[i]) for i in ids]
@@ -326,6 +327,8 @@ def undo_merge(entry: AuditEntry, viewer: Viewer):
                              "updated_by_id": viewer.user_id})
                     .execution_options(synchronize_session=False)).rowcount != 1:
                 raise MergeConflict()
+        history.records_relinked(TYPES[key], [i for i, _v in moved.get(plural) or []], link, keep_id, other_id,
+                                 viewer)
     db.session.expire_all()
     keep = db.session.get(model, keep_id)
     plain = PLAIN_FIELDS[rtype.key]
