@@ -290,3 +290,4 @@ def test_api_merges_and_answers_hidden_like_missing(client, make, world):
     assert sorted(body["tags"]) == ["Kunde", "Messe"]
     assert client.get(f"/api/v1/companies/{w['dup']}", headers=auth).status_code == 404
     assert client.post("/api/v1/deals/1/merge", json={"other_id": 2}, headers=auth).status_code in (404, 405)
+

@@ -9,7 +9,9 @@ transaction, with one audit entry (``records_merged``):
   bin, so merging needs the role that may delete (admins, extended users);
 * per mergeable field (:data:`~.schemas.MERGEABLE`, and the custom fields) the survivor keeps its
   own value or takes the other's. The group obeys the rules of assigning
-  (:func:`crm.records.assign.check_target`) and is no choice while the group system is off;
+  (:func:`crm.records.assign.check_target`; as the actor fully sees the other record, its group is
+  one they may assign to, so the survivor never leaves their view) and is no choice while the
+  group system is off;
   a linked company and the responsible user are checked as a save checks them;
 * contact details and tags are united (a value the survivor has already is not added twice);
 * notes, tasks and files of the other record, and the records linked to it (a company's people,

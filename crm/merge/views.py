@@ -117,6 +117,7 @@ def merge(plural: str, record_id: int):
                 "other_version": to_id(request.form.get("other_version"))}
         try:
             done = merge_records(viewer, rtype, keep.id, parse_input(MergeInput, data))
+            name = done.survivor.display_name
             db.session.commit()
         except Refused as err:
             db.session.rollback()
@@ -130,8 +131,7 @@ def merge(plural: str, record_id: int):
             except Refused:
                 pass
         else:
-            flash(_("“%(other)s” was merged into “%(name)s”.", other=done.other_name,
-                    name=done.survivor.display_name), "success")
+            flash(_("“%(other)s” was merged into “%(name)s”.", other=done.other_name, name=name), "success")
             return redirect(url_for(f"{rtype.plural}.detail", record_id=keep.id), code=303)
     ctx = {"rtype": rtype, "record": keep, "other": other, "error": error, "form": pick, "picked": {}}
     if other is not None:
