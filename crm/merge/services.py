@@ -215,7 +215,8 @@ def merge(viewer: Viewer, rtype: RecordType, keep_id: int, data: MergeInput) -> 
     history.record_changed(rtype, plain, keep, before, viewer, custom, groups)
     moved = _move(rtype, other.id, keep.id, viewer)
     other_name, other_id = other.display_name, other.id
-    trash_records(rtype, [other_id], viewer, audited=False)
+    if trash_records(rtype, [other_id], viewer, audited=False) != 1:
+        raise EditConflict()  # (merged or deleted by someone else meanwhile: the caller rolls back)
     other_version = db.session.scalar(unscoped(select(rtype.model.version).where(rtype.model.id == other_id)))
     counts = {k: len(v) for k, v in moved.items()}
     entry = audit(
