@@ -200,6 +200,8 @@ def test_page_compares_merges_and_undoes(client, make, world):
     make.login(client, w["ext_user"])
     page = client.get(f"/companies/{w['keep']}")
     assert f"/companies/{w['keep']}/merge" in page.get_data(as_text=True)
+    picker = client.get(f"/companies/{w['keep']}/merge").get_data(as_text=True)
+    assert "/companies/lookup?field=other_id" in picker  # the record picker, of companies
     compare = client.get(f"/companies/{w['keep']}/merge?other_id={w['dup']}")
     html = compare.get_data(as_text=True)
     assert compare.status_code == 200 and 'name="choice:background"' in html
