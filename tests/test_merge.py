@@ -260,8 +260,11 @@ def test_page_bad_input_is_a_clear_message(client, make, world):
         return html[html.index('id="merge-error"'):].split("</p>")[0]
     assert error(shown_hidden) == error(shown_missing)
     assert "Süd GmbH" not in shown_hidden
-    stale = client.post(f"/companies/{w['keep']}/merge", data={"other_id": w["dup"], "keep_version": 99})
+    stale = client.post(f"/companies/{w['keep']}/merge", data={"other_id": w["dup"], "keep_version": 99,
+                                                               "choice:background": "other"})
     assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert 'id="merge-error"' in html and 'name="choice:background" value="other" checked' in html
     db.session.expire_all()
     assert db.session.get(Company, w["dup"]).deleted_at is None
     assert client.get(f"/companies/{hidden.id}/merge").status_code == 404

@@ -99,6 +99,8 @@ def merge(plural: str, record_id: int):
     source = request.form if request.method == "POST" else request.args
     pick = PickForm(formdata=request.args if request.method == "GET" else None)
     other, error, status = None, None, 200
+    # the choices made so far (kept when a POST is refused: nothing the user picked is lost)
+    chosen = {k[len("choice:"):]: v for k, v in request.form.items() if k.startswith("choice:")}
     raw = source.get("other_id")
     if raw:
         other_id = to_id(raw)
@@ -111,8 +113,7 @@ def merge(plural: str, record_id: int):
         except Refused as err:
             error, status, other = err.message, 400 if request.method == "POST" else 200, None
     if request.method == "POST" and other is not None:
-        choices = {k[len("choice:"):]: v for k, v in request.form.items() if k.startswith("choice:")}
-        data = {"other_id": other.id, "choices": choices,
+        data = {"other_id": other.id, "choices": chosen,
                 "keep_version": to_id(request.form.get("keep_version")),
                 "other_version": to_id(request.form.get("other_version"))}
         try:
@@ -133,7 +134,8 @@ def merge(plural: str, record_id: int):
         else:
             flash(_("“%(other)s” was merged into “%(name)s”.", other=done.other_name, name=name), "success")
             return redirect(url_for(f"{rtype.plural}.detail", record_id=keep.id), code=303)
-    ctx = {"rtype": rtype, "record": keep, "other": other, "error": error, "form": pick, "picked": {}}
+    ctx = {"rtype": rtype, "record": keep, "other": other, "error": error, "form": pick, "picked": {},
+           "chosen": chosen}
     if other is not None:
         moving = preview(rtype, other.id, viewer)
         ctx.update(rows=_rows(rtype, keep, other), moving=[(KINDS[k], n) for k, n in moving.items()])
