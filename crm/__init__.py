@@ -60,6 +60,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .imports.views import bp as imports_bp
     from .jobs.views import bp as jobs_bp
     from .listviews.views import bp as listviews_bp
+    from .merge.views import bp as merge_bp
     from .notes.views import bp as notes_bp
     from .pipeline.views import bp as pipeline_bp
     from .records.trash_views import bp as trash_bp
@@ -83,6 +84,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(search_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(listviews_bp)
+    app.register_blueprint(merge_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(users_bp)

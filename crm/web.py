@@ -173,6 +173,7 @@ def init_web(app: Flask) -> None:
         "reason_deleted": _l("Reason deleted"),
         "rule_created": _l("Assignment rule created"), "rule_changed": _l("Assignment rule changed"),
         "rule_deleted": _l("Assignment rule deleted"), "rules_applied": _l("Assignment rules applied"),
+        "records_merged": _l("Records merged"), "merge_undone": _l("Merge undone"),
     }
     list_columns = {
         "company": [_l("Website"), _l("Tags"), _l("Responsible"), _l("Last change")],

@@ -14,6 +14,7 @@ from ..auth.schemas import TokenRequest
 from ..files.schemas import FileList, FileOut
 from ..history.schemas import HistoryEntryOut
 from ..jobs.schemas import JobOut
+from ..merge.schemas import MERGEABLE, MergeInput
 from ..notes.schemas import NoteInput, NoteOut, NotePatch
 from ..records.queries import STATE_FILTERS
 from ..records.schemas import CREATE, ELSEWHERE_OUT, FULL_OUT, PATCH, RESTRICTED_OUT
@@ -125,6 +126,13 @@ def record_paths(rtype: RecordType) -> dict:
                                   "400", "403", "404", "413", "415", "422", params=[rid], tag=tag,
                                   ok_status="201")),
         },
+        **({f"{base}/{{record_id}}/merge": {
+            "post": op(f"Merge another {rtype.key} into this one (extended users and admins; both fully "
+                       "visible): fields chosen per side, contact details and tags united, notes, tasks, "
+                       "files and linked records the caller fully sees moved; the other goes to the "
+                       "recycle bin. Answers the survivor", _json(ref(f"{name}Full")), "403", "404", "409",
+                       "422", body=ref("MergeRequest"), params=[rid], tag=tag),
+        }} if rtype.key in MERGEABLE else {}),
         f"{base}/assign-group": {
             "post": _with_accepted(op(f"Put {rtype.plural} into a group", _json(updated), "409", body=assign,
                                       tag=tag)),
@@ -219,6 +227,7 @@ def document() -> dict:
     generated: dict = {
         "TokenRequest": model_schema(TokenRequest, schemas, mode="validation"),
         "Note": model_schema(NoteOut, schemas, mode="serialization"),
+        "MergeRequest": model_schema(MergeInput, schemas, mode="validation"),
         "NoteCreate": model_schema(NoteInput, schemas, mode="validation", ignored=api_schemas.NOTE_READ_ONLY),
         "NoteUpdate": model_schema(NotePatch, schemas, mode="validation",
                                    ignored=(*api_schemas.NOTE_READ_ONLY, "edited_at")),

@@ -138,4 +138,4 @@ def openapi():
     return jsonify(document())
 
 
-from . import admin, attached, files, jobs, records  # noqa: E402,F401  (register their routes on bp)
+from . import admin, attached, files, jobs, merge, records  # noqa: E402,F401  (register their routes on bp)

@@ -13,6 +13,7 @@ Not every write is audited. What is (the actions in :data:`ACTIONS`):
 * records changing group: a bulk assignment (with what it moved, for its undo) and its undo, and a
   form or API save that moves a record to another group;
 * imports and their undo; records moved to the recycle bin, restored from it and purged;
+* two records merged into one, and the undo of a merge;
 * files attached to records: uploaded and deleted (record, file name, size).
 
 Not audited: creating or editing a record in its group, its notes, tasks, tags, contact details
@@ -34,6 +35,7 @@ ACTIONS = (
     "stage_created", "stage_changed", "stage_deleted",
     "reason_created", "reason_changed", "reason_deleted",
     "rule_created", "rule_changed", "rule_deleted", "rules_applied",
+    "records_merged", "merge_undone",
 )
 
 

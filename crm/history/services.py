@@ -102,6 +102,14 @@ def records_status(rtype: RecordType, ids: list[int], kind: str, viewer: Viewer 
         {"at": now, "actor_id": actor, "kind": kind, f"{rtype.key}_id": i} for i in ids])
 
 
+def records_relinked(rtype: RecordType, ids: list[int], field: str, old: int | None, new: int | None,
+                     viewer: Viewer) -> None:
+    """The records ``ids`` now link to ``new`` instead of ``old`` by ``field`` (a merge moved them
+    to the survivor, or its undo back): one "changed" event each with that one change."""
+    for record_id in ids:
+        _event(rtype, record_id, "changed", viewer, [(field, _text(old), _text(new))])
+
+
 def records_assigned(rtype: RecordType, audit_id: int, group: str, viewer: Viewer) -> None:
     """The records a bulk assignment moved (its :class:`AssignmentChange` rows of this type): one
     event each with its group change, old name -> ``group``, in two set-based INSERTs."""

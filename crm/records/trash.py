@@ -68,10 +68,11 @@ def cutoff(days: int = RETENTION_DAYS, now: datetime | None = None) -> datetime:
 
 # -- delete ------------------------------------------------------------------------------------
 
-def trash_records(rtype: RecordType, ids_stmt, viewer: Viewer) -> int:
+def trash_records(rtype: RecordType, ids_stmt, viewer: Viewer, *, audited: bool = True) -> int:
     """Move the records selected by ``ids_stmt`` (ids, or a select of ids) that the viewer fully
-    sees to the recycle bin, in the caller's transaction, with one audit entry. Returns how many
-    moved. (The caller checked the role.)"""
+    sees to the recycle bin, in the caller's transaction, with one audit entry (``audited=False``:
+    the caller's own entry says it, as a merge's does). Returns how many moved. (The caller
+    checked the role.)"""
     model = rtype.model
     chosen = select(model.id).where(model.id.in_(ids_stmt), fully_visible_to(model, viewer))
     ids = list(db.session.scalars(chosen.order_by(model.id)))
@@ -89,8 +90,9 @@ def trash_records(rtype: RecordType, ids_stmt, viewer: Viewer) -> int:
         ).rowcount
     search_index.take_out(db.session.connection(), rtype.key, ids)
     history.records_status(rtype, ids, "deleted", viewer)
-    audit(viewer, "records_deleted", record_type=rtype.plural, counts={rtype.plural: moved},
-          ids=ids[:AUDIT_IDS])
+    if audited:
+        audit(viewer, "records_deleted", record_type=rtype.plural, counts={rtype.plural: moved},
+              ids=ids[:AUDIT_IDS])
     _expire(model, ids)
     return moved
 
@@ -165,9 +167,10 @@ def trash_count(viewer: Viewer) -> int:
 
 # -- restore -----------------------------------------------------------------------------------
 
-def restore_record(rtype: RecordType, record_id: int, viewer: Viewer) -> int:
+def restore_record(rtype: RecordType, record_id: int, viewer: Viewer, *, audited: bool = True) -> int:
     """Take one record out of the bin. :class:`NotInTrash` unless the viewer may (the deleter or
-    an admin, within the retention time, fully seeing the record's group now). Returns the id."""
+    an admin, within the retention time, fully seeing the record's group now). Returns the id.
+    (``audited=False``: the caller's own entry says it, as the undo of a merge's does.)"""
     model = rtype.model
     now = utcnow()
     allowed = and_(model.id == record_id, model.deleted_at.is_not(None), model.deleted_at >= cutoff(now=now),
@@ -181,7 +184,8 @@ def restore_record(rtype: RecordType, record_id: int, viewer: Viewer) -> int:
         raise NotInTrash()
     search_index.put_back(db.session.connection(), rtype.key, [record_id])
     history.records_status(rtype, [record_id], "restored", viewer)
-    audit(viewer, "records_restored", record_type=rtype.plural, counts={rtype.plural: 1}, ids=[record_id])
+    if audited:
+        audit(viewer, "records_restored", record_type=rtype.plural, counts={rtype.plural: 1}, ids=[record_id])
     _expire(model, [record_id])
     return record_id
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 PLURALS = ("companies", "people", "deals", "projects")
 KEY_OF = {"companies": "company", "people": "person", "deals": "deal", "projects": "project"}
 ANY_RECORD = "<any(companies, people, deals, projects):plural>"
+MERGEABLE = "<any(people, companies):plural>"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ GET: dict[str, Probe] = {
         "record", "every record id × every type; htmx 'files'", {"view": "files", "targets": ("files",)}),
     "/files/<int:file_id>": Probe("file", "every file id + unknown, download and ?inline=1: 404 like an unknown id "
                                   "unless its record is fully visible; its bytes and name as canaries"),
+    f"/{MERGEABLE}/<int:record_id>/merge": Probe(
+        "record", "every record id of people and companies: the merge page (picker); hidden 404 like unknown, "
+        "restricted 403, normal users 403", {"view": "merge", "plurals": ("people", "companies")}),
     "/settings": Probe("admin", "redirect for admins, 403 for others"),
     "/settings/account": Probe("admin", "account form"),
     "/settings/audit": Probe("admin", "every action filter, page 2", {"audit": True}),
@@ -183,6 +187,11 @@ WRITE: dict[tuple[str, str], Write] = {
         "import_job", "someone else's job 404; a group not one's own refused; a person linked to a company the "
         "importer does not fully see fails the file: nothing imported", {"step": "map"}),
     ("POST", "/import/<int:job_id>/preview"): Write("import_job", "someone else's job 404", {"step": "preview"}),
+    ("POST", f"/{MERGEABLE}/<int:record_id>/merge"): Write(
+        "merge", "survivor hidden 404 like unknown, restricted 403; the other hidden/restricted/unknown refused; "
+        "normal users 403; nothing changes", {"plurals": ("people", "companies")}),
+    ("POST", "/merges/<int:entry_id>/undo"): Write(
+        "merge_undo", "someone else's merge and an unknown id: 404; nothing changes"),
     ("POST", "/import/<int:job_id>/undo"): Write("import_job", "someone else's 404, an import not done refused",
                                                  {"step": "undo"}),
     ("POST", "/import/<int:job_id>/cancel"): Write("import_job", "someone else's 404 (admins too: only the owner "
@@ -379,3 +388,7 @@ for _plural in PLURALS:
         ("POST", f"{API}/{_plural}/assign-group"): Write("api_assign", "ids not fully visible are not moved",
                                                         {"rtype": _key}),
     })
+    if _plural in ("people", "companies"):
+        WRITE[("POST", f"{API}/{_plural}/{API_ONE}/merge")] = Write(
+            "merge", "as the page: hidden 404 like unknown, restricted 403, the other hidden 404 / restricted 403",
+            {"plurals": (_plural,), "api": True})

@@ -160,12 +160,14 @@ RECORD_STATUS = {
     "access": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     # the hand-over buttons of a detail page (issue 18)
     "handovers": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+    # the merge page of people and companies (issue 15; like delete, by role)
+    "merge": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
 }
 
 
 def probe_record(ctx: Ctx, rule: str, params: dict) -> None:
     view = params["view"]
-    plurals = [params["plural"]] if "plural" in params else list(PLURALS)
+    plurals = [params["plural"]] if "plural" in params else list(params.get("plurals", PLURALS))
     world = ctx.world
     ids = world.all_record_ids()
     for plural in plurals:
@@ -181,7 +183,7 @@ def probe_record(ctx: Ctx, rule: str, params: dict) -> None:
                 url = fill(rule, plural=plural, record_id=rid)
                 resp = b.get(url, rule=rule)
                 status = RECORD_STATUS[view][lvl]
-                if view == "delete" and lvl == "full" and b.user.role == "normal":
+                if view in ("delete", "merge") and lvl == "full" and b.user.role == "normal":
                     status = 403
                 if view == "access" and lvl == "full" and not world.spec.enabled:
                     status = 404

@@ -241,7 +241,7 @@ class Run:
         before = self.snap()
         write = WRITE.get((method, rule))
         guarded = protected(before, b.user.key, self.world.user_ids[b.user.key],
-                            bin_action=write is not None and write.kind == "trash")
+                            bin_action=write is not None and write.kind in ("trash", "merge_undo"))
         api = url.startswith("/api/")
         body = ({"json": json if json is not None else {}} if api and data is None
                 else {"data": data if data is not None else {}})  # (the API's uploads: multipart data)
@@ -550,6 +550,46 @@ def _move_out_of_sight(run: Run, b: Browser, rtype: str, ids: list[int]) -> None
         group_id=foreign[0], version=model.version + 1, updated_at=utcnow()))
     db.session.commit()
     run.changed_behind()
+
+
+def write_merge(run: Run, b: Browser, method: str, rule: str, params: dict) -> None:
+    """Merge two records the user fully sees - those that records the user does not fully see link
+    to first (they must stay where they are) - taking the other's name; also a record the user does
+    not fully see as the other one (refused)."""
+    api = params.get("api", False)
+    for plural in params["plurals"]:
+        rtype = KEY_OF[plural]
+        pair = _targets(run, b, rtype, 2)
+        unseen = _not_full(run, b, rtype)[:1]
+        if not pair:
+            continue
+        # the other record (the one that goes to the bin) is the one unseen records link to most
+        url = fill(rule, plural=plural, record_id=pair[-1])
+        for other in [*unseen, *pair[:-1]]:
+            if api:
+                run.send(b, method, url, rule, json={"other_id": other, "choices": {NAME[rtype]: "other"}})
+            else:
+                run.send(b, method, url, rule, data={"other_id": str(other), f"choice:{NAME[rtype]}": "other"})
+
+
+def write_merge_undo(run: Run, b: Browser, method: str, rule: str, params: dict) -> None:
+    """Merge two people or companies (as the user, through the page) and undo it; merge again, let
+    another user move the survivor out of the user's sight, and undo again (refused: nothing changes)."""
+    for attempt in range(2):
+        rtype, pair = next(((t, p) for t in ("company", "person") if len(p := _targets(run, b, t, 2)) == 2),
+                           (None, []))
+        if rtype is None:
+            return
+        run.send(b, "POST", f"/{PLURAL[rtype]}/{pair[1]}/merge",
+                 "/<any(people, companies):plural>/<int:record_id>/merge", data={"other_id": str(pair[0])})
+        entry = db.session.scalar(select(func.max(AuditEntry.id)).where(
+            AuditEntry.action == "records_merged", AuditEntry.actor_id == run.world.user_ids[b.user.key]))
+        db.session.rollback()
+        if entry is None:
+            return
+        if attempt and run.snap().spec.enabled:
+            _move_out_of_sight(run, b, rtype, pair[1:])
+        run.send(b, method, fill(rule, entry_id=entry), rule)
 
 
 API_NAME = NAME
@@ -999,6 +1039,8 @@ def write_public(run: Run, b: Browser, method: str, rule: str, params: dict) -> 
 
 
 WRITERS = {
+    "merge": write_merge,
+    "merge_undo": write_merge_undo,
     "record": write_record,
     "record_new": write_record_new,
     "note_delete": write_note_delete,

@@ -449,6 +449,50 @@ def attack_bulk_undo(a: Attack, method: str, rule: str, params: dict) -> None:
     a.restart()  # the setup moved records: the oracle's world again
 
 
+def attack_merge(a: Attack, method: str, rule: str, params: dict) -> None:
+    """Merging two people or companies (page and API): the survivor hidden answers like an unknown
+    id, restricted 403; a full survivor with another record the user does not fully see (or an
+    unknown one) is refused - the page with its message (400), the API 404/403; normal users 403.
+    Nothing changes in any case."""
+    ctx, world = a.ctx, a.ctx.world
+    api = params.get("api", False)
+    for plural in params["plurals"]:
+        rtype = KEY_OF[plural]
+        records = world.records_of(rtype)
+        for b in ctx.browsers:
+            levels = {r.key: world.level(b.user, r) for r in records}
+            full = [r for r in records if levels[r.key] == "full"]
+
+            def body(other_id: int) -> dict:
+                return {"json": {"other_id": other_id}} if api else {"data": {"other_id": str(other_id)}}
+
+            unknown = fill(rule, plural=plural, record_id=world.unused_id())
+            for r in records:
+                url = fill(rule, plural=plural, record_id=world.record_ids[r.key])
+                partner = next((o for o in full if o.key != r.key), None)
+                some = body(world.record_ids[partner.key] if partner else world.unused_id())
+                if levels[r.key] == "hidden":
+                    a.send(b, method, url, rule, 404, same_as=unknown, **some)
+                elif levels[r.key] == "restricted":
+                    a.send(b, method, url, rule, 403, **some)
+                elif b.user.role == "normal":
+                    a.send(b, method, url, rule, 403, **some)
+                else:
+                    for o in records:
+                        if levels[o.key] == "full":
+                            continue
+                        expected = 400 if not api else (404 if levels[o.key] == "hidden" else 403)
+                        a.send(b, method, url, rule, expected, **body(world.record_ids[o.key]))
+                    a.send(b, method, url, rule, 400 if not api else 404, **body(world.unused_id()))
+            a.send(b, method, unknown, rule, 404, **body(world.unused_id()))
+
+
+def attack_merge_undo(a: Attack, method: str, rule: str, params: dict) -> None:
+    """The undo of a merge: an unknown entry (and a merge that is not one's own, answered alike) 404."""
+    for b in a.ctx.browsers:
+        a.send(b, method, fill(rule, entry_id=a.ctx.world.unused_id()), rule, 404)
+
+
 # -- the JSON API ---------------------------------------------------------------------------------
 
 API_VALID = {"company": {"name": "Übernommen"}, "person": {"last_name": "Übernommen"},
@@ -700,6 +744,8 @@ def attack_export_job(a: Attack, method: str, rule: str, params: dict) -> None:
 
 
 ATTACKERS = {
+    "merge": attack_merge,
+    "merge_undo": attack_merge_undo,
     "export_job": attack_export_job,
     "trash": attack_trash,
     "import_upload": attack_import_upload,
