@@ -11,13 +11,14 @@ does not fully see (hidden, restricted, in the recycle bin, pending in another i
 candidate, so no count, choice or change depends on it.
 
 One statement per kind of key, whatever the number of rows: the file's keys are sent as one
-parameter and read as a table (:func:`_table_of`), and each key looks up the first record that has
-it in a correlated subquery, through an expression index on ``lower(...)`` (crm/imports/models.py).
-That shape leaves the planner one choice: the keys are the only table of the outer query, and
-inside, one key is an equality on the index. (With ``IN`` lists of many keys, SQLite's planner -
-without statistics - started from the index of the visibility predicate, ``deleted_at``, and
-scanned every visible record per list: bench/NOTES.md.) A website's domain has no index: it is one
-``IN (SELECT ...)`` over the visible companies. Names and addresses are compared with SQL's
+parameter and read as a table (:func:`_table_of`), and the records are joined to it by a ``LEFT
+JOIN`` through the expression indexes on ``lower(...)`` (crm/imports/models.py). That shape leaves
+SQLite's planner (without statistics) one order: the keys outside, one index lookup per key inside.
+(With ``IN`` lists of many keys it started from the index of the visibility predicate,
+``deleted_at``, and scanned every visible record per list; with a plain join it scanned the keys
+per visible record; a correlated subquery per key made PostgreSQL, before its statistics, hash the
+visible records per key: bench/NOTES.md.) A website's domain has no index: it is one ``IN (SELECT
+...)`` over the visible companies. Names and addresses are compared with SQL's
 ``lower()``, which on SQLite folds ASCII letters only (as the company lookup of the import does);
 PostgreSQL folds every letter.
 """
@@ -27,7 +28,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, String, bindparam, func, literal, select, type_coerce
+from sqlalchemy import Integer, String, and_, bindparam, func, literal, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..extensions import db
@@ -106,16 +107,18 @@ def _table_of(rows: list[tuple], types: tuple) -> tuple:
 
 
 def _people(keys: list[Keys], viewer: Viewer) -> dict[tuple, int]:
-    """Key -> id of the first person (by id) the viewer fully sees that has it."""
+    """Key -> id of the first person (by id) the viewer fully sees that has it. (``LEFT JOIN``s
+    with the visibility in their ``ON``: a record the viewer does not fully see joins as NULL,
+    which ``min()`` leaves out; a key no record has comes back with NULL.)"""
     found: dict[tuple, int] = {}
     emails = sorted({e for k in keys for e in k.emails})
     if emails:
         table, (email,) = _table_of([(e,) for e in emails], (String(),))
-        first = (select(func.min(ContactDetail.person_id)).join(Person, Person.id == ContactDetail.person_id)
-                 .where(ContactDetail.kind == "email", func.lower(ContactDetail.value) == email,
-                        fully_visible_to(Person, viewer))
-                 .scalar_subquery())
-        for value, person_id in _rows(select(email, first).select_from(table)):
+        stmt = (select(email, func.min(Person.id)).select_from(table)
+                .outerjoin(ContactDetail, and_(ContactDetail.kind == "email", func.lower(ContactDetail.value) == email))
+                .outerjoin(Person, and_(Person.id == ContactDetail.person_id, fully_visible_to(Person, viewer)))
+                .group_by(email))
+        for value, person_id in _rows(stmt):
             if person_id is not None:
                 found[("email", value)] = person_id
     # (no company: 0, which no company's id is; the same name at another company is no duplicate)
@@ -123,11 +126,13 @@ def _people(keys: list[Keys], viewer: Viewer) -> dict[tuple, int]:
                     for first, last, company in {k.name for k in keys if k.name and not isinstance(k.name[2], str)})
     if wanted:
         table, (name, first, last, company) = _table_of(wanted, (String(), String(), String(), Integer()))
-        match = (select(func.min(Person.id))
-                 .where(NAME_KEY == name, func.lower(Person.first_name) == first, func.lower(Person.last_name) == last,
-                        func.coalesce(Person.company_id, 0) == company, fully_visible_to(Person, viewer))
-                 .scalar_subquery())
-        for first_l, last_l, company_id, person_id in _rows(select(first, last, company, match).select_from(table)):
+        stmt = (select(first, last, company, func.min(Person.id)).select_from(table)
+                .outerjoin(Person, and_(NAME_KEY == name, func.lower(Person.first_name) == first,
+                                        func.lower(Person.last_name) == last,
+                                        func.coalesce(Person.company_id, 0) == company,
+                                        fully_visible_to(Person, viewer)))
+                .group_by(name, first, last, company))
+        for first_l, last_l, company_id, person_id in _rows(stmt):
             if person_id is not None:
                 found[("name", (first_l, last_l, company_id or None))] = person_id
     return found
@@ -139,10 +144,9 @@ def _named(names, viewer: Viewer) -> list[tuple[str, int | None, int | None]]:
     if not names:
         return []
     table, (name,) = _table_of([(n,) for n in sorted(names)], (String(),))
-    lowest, highest = (select(edge(Company.id)).where(func.lower(Company.name) == name,
-                                                      fully_visible_to(Company, viewer)).scalar_subquery()
-                       for edge in (func.min, func.max))
-    return _rows(select(name, lowest, highest).select_from(table))
+    return _rows(select(name, func.min(Company.id), func.max(Company.id)).select_from(table)
+                 .outerjoin(Company, and_(func.lower(Company.name) == name, fully_visible_to(Company, viewer)))
+                 .group_by(name))
 
 
 def _companies(keys: list[Keys], viewer: Viewer) -> dict[tuple, int]:
