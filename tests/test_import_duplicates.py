@@ -7,7 +7,7 @@ import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, inspect, select
+from sqlalchemy import event, func, inspect, select
 
 from crm.audit.models import AuditEntry
 from crm.auth.models import User
@@ -138,6 +138,41 @@ def test_companies_match_by_name_or_website_domain(app, client, make, world):
     form = {"col-0": "name", "col-1": "website", "group_id": w["nord"].id}
     got = preview(client, job_id, form)
     assert (got["existing"], got["repeated"], got["new"]) == (2, 1, 3)
+
+
+def test_the_preview_runs_as_many_statements_for_2500_rows_as_for_5(app, client, make, world):
+    """The preview looks duplicates up with one statement per kind of key (the companies named,
+    e-mail addresses, names), whatever the length of the file: the file's keys travel as one
+    parameter. (It ran a few per 1,000 keys before: 36-55 s for 20,000 rows, bench/NOTES.md.)"""
+    w = world
+    people_world(make, w)
+    make.company("Acme GmbH", group=w["nord"])
+    make.login(client, w["u"])
+    form = {"col-0": "first_name", "col-1": "last_name", "col-2": "emails", "col-3": "company",
+            "group_id": w["nord"].id, "on_duplicate": "update"}
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    def statements(rows: int) -> tuple[int, dict]:
+        lines = [f"Neu{i};Import{i};neu{i}@example.com;Firma {i % 7}" for i in range(rows - 2)]
+        text = "\n".join(["Vorname;Nachname;E-Mail;Firma", *lines, "Anna;Kurz;ANNA@example.com;",
+                          "Ben;Geheim;;Acme GmbH"]) + "\n"
+        job_id = job_id_of(upload(client, text, record_type="person"))
+        seen.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            got = preview(client, job_id, form)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen), got
+
+    few, few_counts = statements(5)
+    many, many_counts = statements(2500)
+    assert many == few
+    assert (few_counts["existing"], few_counts["new"]) == (1, 4)  # Anna by e-mail; Ben in Süd is not seen
+    assert (many_counts["existing"], many_counts["new"]) == (1, 2499)
 
 
 def test_an_unknown_choice_is_refused(app, client, make, world):

@@ -196,11 +196,6 @@ def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: 
 # Duplicates
 # ---------------------------------------------------------------------------------------------
 
-#: rows per round of duplicate lookups in the preview (each round: a few ``IN`` lists of
-#: :data:`crm.imports.queries.CHUNK` keys)
-PREVIEW_BATCH = 2000
-
-
 def outcome(kind: str, on_duplicate: str) -> str:
     """What the import does with a row of that kind (:mod:`.queries`): ``create``, ``update`` (the
     record it matches) or ``skip``. A repetition inside the file is skipped unless the choice is to
@@ -234,25 +229,23 @@ def duplicates(job: ImportJob, viewer: Viewer, chosen: dict[int, str], on_duplic
         return counts
     if on_duplicate not in ON_DUPLICATE:
         on_duplicate = "skip"
-    matcher = queries.Matcher(key, viewer)
-    lines = csvfile.rows(job.content, job.delimiter)
-    while batch := list(islice(lines, PREVIEW_BATCH)):
-        rows = [mapping.formdata(cells, mapped, set()) for _line, cells in batch]
-        if key == "person":
-            named = queries.companies_named([c for _d, c in rows if c], viewer)
-            keys = []
-            for data, company in rows:
-                ids = named.get(company.strip().lower(), []) if company else []
-                if company and not ids:
-                    missing.add(company.strip().lower())
-                employer = ids[0] if len(ids) == 1 else (company or None)
-                keys.append(queries.person_keys(data.get("first_name", ""), data.get("last_name", ""), employer,
-                                                data.get("emails", "").split("\n")))
-        else:
-            keys = [queries.company_keys(data.get("name", ""), data.get("website", "")) for data, _c in rows]
-        for kind, _id in matcher.classify(keys):
-            counts[kind] += 1
-            counts[outcome(kind, on_duplicate)] += 1
+    # the whole file at once (at most IMPORT_MAX_ROWS rows): one statement per kind of key
+    rows = [mapping.formdata(cells, mapped, set()) for _line, cells in csvfile.rows(job.content, job.delimiter)]
+    if key == "person":
+        named = queries.companies_named([c for _d, c in rows if c], viewer)
+        keys = []
+        for data, company in rows:
+            ids = named.get(company.strip().lower(), []) if company else []
+            if company and not ids:
+                missing.add(company.strip().lower())
+            employer = ids[0] if len(ids) == 1 else (company or None)
+            keys.append(queries.person_keys(data.get("first_name", ""), data.get("last_name", ""), employer,
+                                            data.get("emails", "").split("\n")))
+    else:
+        keys = [queries.company_keys(data.get("name", ""), data.get("website", "")) for data, _c in rows]
+    for kind, _id in queries.Matcher(key, viewer).classify(keys):
+        counts[kind] += 1
+        counts[outcome(kind, on_duplicate)] += 1
     counts["companies"] = len(missing)  # (the companies a people import would create, if chosen)
     return counts
 
