@@ -414,7 +414,7 @@ def test_a_file_name_finds_its_record_for_full_viewers_only(app, make, world, fi
     assert find(app, make, sued_user, "angebot") == []
 
 
-def test_file_matches_on_the_page_and_in_the_api(app, client, make, world, files):
+def test_file_matches_on_the_pages_and_in_the_api(app, client, make, world, files):
     from crm.auth.services import issue_token
 
     w = world
@@ -425,6 +425,11 @@ def test_file_matches_on_the_page_and_in_the_api(app, client, make, world, files
     assert "Datei: Angebot_2026-03.pdf" in live.get_data(as_text=True)
     page = client.get("/search?q=rahmenvertrag").get_data(as_text=True)
     assert "Alpenglück" not in page and "Rahmenvertrag" not in page.replace("q=rahmenvertrag", "")
+    # the list's text filter: the same index, the same rule
+    body = list_body(client, "companies", "angebot")
+    assert "Hafenwerk Nord GmbH" in body and list_count(body) == 1
+    assert list_count(list_body(client, "companies", "rahmenvertrag")) == 0
+    assert list_count(list_body(client, "people", "lebenslauf")) == 0
     headers = {"Authorization": f"Bearer {issue_token(w['nord_user'])}"}
     items = client.get("/api/v1/search?q=angebot", headers=headers).get_json()["items"]
     assert [(i["type"], i["id"], i["access"]) for i in items] == [("company", w["mine"].id, "full")]
