@@ -245,3 +245,43 @@ def test_the_history_migration_starts_every_record_with_its_created_and_last_cha
             ("Neu", "created", "2026-01-01 10:00:00")]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_file_search_migration_indexes_the_files_there_are_and_goes_back(empty_database):
+    """filesearch_01: the names of the files attached before it are found after it; its downgrade
+    leaves the triggers, functions and docs as the revision before had them."""
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": empty_database})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="filesearch_01-1")
+        db.session.execute(text(
+            "INSERT INTO companies (name, website, background, sort_key, created_at, updated_at, version, "
+            "group_id) VALUES ('Hafenwerk', '', '', 'hafenwerk', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1, 1)"))
+        cid = db.session.execute(text("SELECT id FROM companies")).scalar_one()
+        db.session.execute(text(
+            "INSERT INTO attachments (storage_key, name, content_type, size, created_at, company_id) "
+            "VALUES ('k1', 'Angebot_2026-03.pdf', 'application/pdf', 3, CURRENT_TIMESTAMP, :c)"), {"c": cid})
+        db.session.commit()
+        db.session.remove()
+
+        def state():
+            with db.engine.connect() as conn:
+                docs = sorted(conn.execute(text("SELECT record_type, record_id, kind, body FROM search_docs")).all())
+                return docs, schema_objects(conn)
+
+        before = state()
+        assert [d[2] for d in before[0]] == ["name"]
+        upgrade(directory=MIGRATIONS, revision="filesearch_01")
+        docs, objects = state()
+        assert ("company", cid, "file", "Angebot_2026-03.pdf") in docs
+        assert {f"search_attachments_{e}" for e in ("insert", "update", "delete")} <= {o[1] for o in objects}
+        downgrade(directory=MIGRATIONS, revision="-1")
+        assert state() == before
+        # (the search through the models: at the head, whose columns they have)
+        upgrade(directory=MIGRATIONS)
+        with factories.acting_as(app, factories.user("admin")) as viewer:
+            from crm.search.queries import search
+
+            assert [(h.name, h.matched) for h in search(viewer, "angebot 2026")] == [
+                ("Hafenwerk", "Angebot_2026-03.pdf")]
+        db.session.remove()
+        db.engine.dispose()

@@ -105,7 +105,7 @@ def test_a_restricted_hit_carries_nothing_hidden(app, make, world):
     hit = find(app, make, w["nord_user"], "Alpen")[0]
     shown = {k: v for k, v in vars(hit).items() if k != "rtype"}
     assert shown == {"id": w["theirs"].id, "name": "Alpenglück Süd AG", "group": "Süd", "full": False,
-                     "matched": None}
+                     "matched": None, "matched_kind": None}
 
 
 def test_extension_off_everyone_finds_everything(app, make, world):
@@ -382,3 +382,86 @@ def test_list_filter_finds_and_counts_every_match(client, make, monkeypatch):
     make.login(client, make.user("normal"))
     body = list_body(client, "companies", "lager")
     assert list_count(body) == 5 and all(f"Lagerhaus {i}" in body for i in range(5))
+
+
+# ---------------------------------------------------------------------------------------------
+# File names (kind "file"): content of the record, like an e-mail address
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def files(make, world):
+    """A file on each company of ``world`` and on its hidden person."""
+    w = world
+    return {
+        "mine": make.attachment(w["mine"], "Angebot_2026-03.pdf"),
+        "theirs": make.attachment(w["theirs"], "Rahmenvertrag Süd.pdf"),
+        "hidden": make.attachment(w["hidden"], "Lebenslauf-Vera.pdf"),
+    }
+
+
+def test_a_file_name_finds_its_record_for_full_viewers_only(app, make, world, files):
+    w = world
+    nord_user, sued_user = w["nord_user"], w["sued_user"]
+    for q in ("angebot", "2026", "03 pdf", "Angebot_2026-03.pdf", "angebot 2026 03"):
+        assert names(find(app, make, nord_user, q)) == ["Hafenwerk Nord GmbH"], q
+    hit = find(app, make, nord_user, "angebot")[0]
+    assert (hit.full, hit.matched, hit.matched_kind) == (True, "Angebot_2026-03.pdf", "file")
+    # restricted (Alpenglück: a shared field) and hidden (Vera) records never match by a file
+    for q in ("rahmenvertrag", "vertrag süd", "lebenslauf", "vera pdf"):
+        assert find(app, make, nord_user, q) == [], q
+    assert names(find(app, make, sued_user, "rahmenvertr")) == ["Alpenglück Süd AG"]
+    assert names(find(app, make, sued_user, "lebenslauf")) == ["Vera Verborgen"]
+    assert find(app, make, sued_user, "angebot") == []
+
+
+def test_file_matches_on_the_pages_and_in_the_api(app, client, make, world, files):
+    from crm.auth.services import issue_token
+
+    w = world
+    make.login(client, w["nord_user"])
+    page = client.get("/search?q=angebot").get_data(as_text=True)
+    assert f'/companies/{w["mine"].id}' in page and "Datei: Angebot_2026-03.pdf" in page
+    live = client.get("/search?q=angebot", headers={"HX-Request": "true", "HX-Target": "search-live"})
+    assert "Datei: Angebot_2026-03.pdf" in live.get_data(as_text=True)
+    page = client.get("/search?q=rahmenvertrag").get_data(as_text=True)
+    assert "Alpenglück" not in page and "Rahmenvertrag" not in page.replace("q=rahmenvertrag", "")
+    # the list's text filter: the same index, the same rule
+    body = list_body(client, "companies", "angebot")
+    assert "Hafenwerk Nord GmbH" in body and list_count(body) == 1
+    assert list_count(list_body(client, "companies", "rahmenvertrag")) == 0
+    assert list_count(list_body(client, "people", "lebenslauf")) == 0
+    headers = {"Authorization": f"Bearer {issue_token(w['nord_user'])}"}
+    items = client.get("/api/v1/search?q=angebot", headers=headers).get_json()["items"]
+    assert [(i["type"], i["id"], i["access"]) for i in items] == [("company", w["mine"].id, "full")]
+    for q in ("rahmenvertrag", "lebenslauf"):
+        assert client.get(f"/api/v1/search?q={q}", headers=headers).get_json() == {"items": []}, q
+
+
+def test_a_deleted_file_is_no_longer_found(app, make, world, files):
+    from crm.files.services import delete_file
+
+    u = make.user("extended", groups=[world["nord"]])
+    with make.acting_as(app, u) as viewer:
+        assert names(search(viewer, "angebot")) == ["Hafenwerk Nord GmbH"]
+        delete_file(files["mine"].id, viewer)
+        db.session.commit()
+        assert search(viewer, "angebot") == []
+
+
+def test_a_file_of_a_record_in_the_recycle_bin_is_not_found_until_restored(app, make, world, files):
+    from crm.records.trash import restore_record
+
+    u = make.user("extended", groups=[world["nord"]])
+    company_id = world["mine"].id
+    with make.acting_as(app, u) as viewer:
+        delete_records(TYPES["company"], [company_id], viewer)
+        db.session.commit()
+        assert search(viewer, "angebot") == []
+    # (its docs left the index: they take no place among a search's candidates)
+    assert db.session.scalar(select(text("count(*)")).select_from(text("search_docs")).where(
+        text("record_type = 'company' AND kind = 'file' AND record_id = :id").bindparams(id=company_id))) == 0
+    with make.acting_as(app, u) as viewer:
+        restore_record(TYPES["company"], company_id, viewer)
+        db.session.commit()
+        hit = search(viewer, "angebot")[0]
+        assert (hit.name, hit.matched_kind) == ("Hafenwerk Nord GmbH", "file")

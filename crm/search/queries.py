@@ -3,10 +3,11 @@
 
 What a viewer can find, per record:
 
-* a record they fully see - by its name, emails, phones and text/select custom field values;
+* a record they fully see - by its name, emails, phones, text/select custom field values and
+  the names of its files;
 * a restricted record - only by what it shows: its display name and the values of the fields
-  shared with one of the viewer's groups. A hidden email, phone or field never makes it match
-  (that would tell the value); the hit carries name, group and the lock only;
+  shared with one of the viewer's groups. A hidden email, phone, field or file name never makes
+  it match (that would tell the value); the hit carries name, group and the lock only;
 * a hidden record - never.
 
 Every word of the query must be the start of a word of the same text ("ann ku" finds "Anna
@@ -69,9 +70,11 @@ class Hit:
     name: str
     group: str
     full: bool
-    #: the email, phone or field value that matched, when it was not the name (only ever a text
-    #: the viewer may see on this record)
+    #: the email, phone, field value or file name that matched, when it was not the name (only
+    #: ever a text the viewer may see on this record)
     matched: str | None = None
+    #: what ``matched`` is: the doc kind of crm.search.schema ("email", "phone", "field", "file")
+    matched_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -325,7 +328,9 @@ def search(viewer: Viewer, q: str, limit: int = 50) -> list[Hit]:
         if (t, rid) in hits or per_type[t] >= limit:
             continue
         per_type[t] += 1
-        hits[(t, rid)] = Hit(types[t], rid, name, group, bool(full), None if kind == "name" else body)
+        other = kind != "name"
+        hits[(t, rid)] = Hit(types[t], rid, name, group, bool(full), body if other else None,
+                             kind if other else None)
     return list(hits.values())
 
 

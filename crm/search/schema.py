@@ -5,25 +5,31 @@ triggers, and a full-text index over it (SQLite FTS5 / PostgreSQL tsvector + GIN
 
 * ``name``  - the display name (company/deal/project name, a person's first and last name);
 * ``email`` / ``phone`` - one per contact detail of a company or person;
-* ``field`` - one per value of a text or select custom field.
+* ``field`` - one per value of a text or select custom field;
+* ``file`` - one per file attached to a record (crm/files): its name ("Angebot_2026-03.pdf" is
+  found by "angebot", "2026", "03" and "pdf").
 
 Each doc carries its record's ``group_id``, so the index can answer "matches *and* may be matched by
 this viewer" by itself: a doc may match for a viewer when the viewer fully sees its group, or when
 the doc shows on a restricted record (the name, a field shared with one of the viewer's groups).
-The query (``crm.search.queries``) then checks the same against the records themselves.
+Contact details and file names never show on a restricted record. The query
+(``crm.search.queries``) then checks the same against the records themselves.
 
-Triggers on the record tables, ``contact_details`` and ``custom_field_values`` keep the docs
-current for every write path: the ORM services, bulk ``UPDATE`` of group assignments, Core bulk
-inserts of ``demo generate``, cascading deletes. A second set of triggers feeds the docs into the
-full-text index (SQLite); on PostgreSQL a ``BEFORE`` trigger computes the ``tsv`` column.
+Triggers on the record tables, ``contact_details``, ``custom_field_values`` and ``attachments``
+keep the docs current for every write path: the ORM services, bulk ``UPDATE`` of group
+assignments, Core bulk inserts of ``demo generate``, cascading deletes. A second set of triggers
+feeds the docs into the full-text index (SQLite); on PostgreSQL a ``BEFORE`` trigger computes the
+``tsv`` column.
 
 Triggers change only in the revision that changes them: ``flask db upgrade`` with nothing to do
 touches nothing, so it is safe against a running installation (issue 16). A revision that
 changes what the triggers do calls :func:`create_triggers` (and :func:`rebuild` if the docs
-change); :func:`triggers_set_aside` lets a later SQLite batch migration rebuild a record table
-(copy, drop, rename - the rename fails while a trigger names the table) and puts back exactly the
-triggers that were there. ``tests/test_migrations.py`` fails if the code's triggers and those a
-migrated database has differ.
+change). Both take only the source tables the database has at that revision: the
+``attachments`` table comes after the search index (``files_01``), and its triggers and docs
+with ``filesearch_01``. :func:`triggers_set_aside` lets a later SQLite batch migration rebuild a
+record table (copy, drop, rename - the rename fails while a trigger names the table) and puts
+back exactly the triggers that were there. ``tests/test_migrations.py`` fails if the code's
+triggers and those a migrated database has differ.
 
 Text normalisation is the same on both sides of a search: lower case, accents removed, split at
 everything that is not a letter or digit. SQLite's ``unicode61`` tokenizer does it for the index
@@ -113,6 +119,13 @@ def _value_insert(row: str) -> str:
     )
 
 
+def _file_insert(row: str) -> str:
+    return (
+        f"{_INSERT} SELECT {_owner_type(row, _VALUE_OWNERS)}, {_owner_id(row, _VALUE_OWNERS)}, 'file', "
+        f"{row}.id, NULL, {_owner_group(row, _VALUE_OWNERS)}, {row}.name"
+    )
+
+
 def _doc_statements(row: str) -> dict[str, list[str]]:
     """Statements per trigger, written once with ``{row}`` standing for NEW/OLD."""
     out: dict[str, list[str]] = {}
@@ -142,15 +155,23 @@ def _doc_statements(row: str) -> dict[str, list[str]]:
         _value_insert("NEW"),
     ]
     out["custom_field_values:delete"] = ["DELETE FROM search_docs WHERE kind = 'field' AND source_id = OLD.id"]
+    # (a file's name does not change today; a merge may move a file to another record)
+    out["attachments:insert"] = [_file_insert("NEW")]
+    out["attachments:update"] = [
+        "DELETE FROM search_docs WHERE kind = 'file' AND source_id = OLD.id",
+        _file_insert("NEW"),
+    ]
+    out["attachments:delete"] = ["DELETE FROM search_docs WHERE kind = 'file' AND source_id = OLD.id"]
     return out
 
 
-SOURCE_TABLES = (*RECORD_TABLES.values(), "contact_details", "custom_field_values")
+SOURCE_TABLES = (*RECORD_TABLES.values(), "contact_details", "custom_field_values", "attachments")
 #: the columns whose change matters to the index
 _WATCHED = {
     "people": "first_name, last_name, group_id",
     "contact_details": "kind, value, company_id, person_id",
     "custom_field_values": "field_id, value, company_id, person_id, deal_id, project_id",
+    "attachments": "name, company_id, person_id, deal_id, project_id",
 }
 
 
@@ -188,10 +209,12 @@ SQLITE_TABLES = [
 ]
 
 
-def _sqlite_triggers() -> list[str]:
+def _sqlite_triggers(tables=SOURCE_TABLES) -> list[str]:
     stmts = []
     for name, body in _doc_statements("NEW").items():
         table, event = name.split(":")
+        if table not in tables:
+            continue
         stmts.append(
             f"CREATE TRIGGER search_{table}_{event} AFTER {_event_sql(table, event)} ON {table} FOR EACH ROW BEGIN "
             + "; ".join(body) + "; END"
@@ -237,10 +260,12 @@ PG_TABLES = [
 ]
 
 
-def _pg_triggers() -> list[str]:
+def _pg_triggers(tables=SOURCE_TABLES) -> list[str]:
     stmts = [PG_WORDS, PG_DOC_FUNCTION]
     for name, body in _doc_statements("NEW").items():
         table, event = name.split(":")
+        if table not in tables:
+            continue
         fn = f"kontor_search_{table}_{event}"
         ret = "OLD" if event == "delete" else "NEW"
         stmts.append(
@@ -276,13 +301,34 @@ def drop_triggers(conn) -> None:
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}" if pg else f"DROP TRIGGER IF EXISTS {name}")
 
 
+def source_tables(conn) -> tuple[str, ...]:
+    """The tables that feed the index and exist in this database (at an older revision, while
+    the migrations run, not all of them do yet)."""
+    present = set(sa_inspect(conn).get_table_names())
+    return tuple(t for t in SOURCE_TABLES if t in present)
+
+
 def create_triggers(conn) -> None:
-    """(Re)create the triggers; a no-op before the search tables exist."""
+    """(Re)create the triggers, of the source tables the database has; a no-op before the search
+    tables exist."""
     if not has_index(conn):
         return
     drop_triggers(conn)
-    for stmt in (_pg_triggers() if conn.dialect.name == "postgresql" else _sqlite_triggers()):
+    tables = source_tables(conn)
+    for stmt in (_pg_triggers(tables) if conn.dialect.name == "postgresql" else _sqlite_triggers(tables)):
         conn.exec_driver_sql(stmt)
+
+
+def drop_source(conn, table: str, kind: str) -> None:
+    """Take a source table out of the index: its triggers (and on PostgreSQL their functions) and
+    its docs of ``kind``. For the downgrade of the revision that added it."""
+    pg = conn.dialect.name == "postgresql"
+    for event in _EVENTS:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS search_{table}_{event}"
+                             + (f" ON {table}" if pg else ""))
+        if pg:
+            conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS kontor_search_{table}_{event}()")
+    conn.exec_driver_sql(f"DELETE FROM search_docs WHERE kind = '{kind}'")
 
 
 @contextmanager
@@ -332,9 +378,11 @@ def drop_index_objects(conn) -> None:
         conn.exec_driver_sql("DROP TABLE IF EXISTS search_fts")
 
 
-def _insert_docs(conn, key: str, ids: list[int] | None = None, *, bin_column: bool = True) -> None:
+def _insert_docs(conn, key: str, ids: list[int] | None = None, *, bin_column: bool = True,
+                 files: bool = True) -> None:
     """The docs of the records of type ``key`` (those with ``ids``; all without), none of a record
-    in the recycle bin (``bin_column``: the tables have it - not yet while older migrations run)."""
+    in the recycle bin (``bin_column``: the tables have it - not yet while older migrations run;
+    ``files``: the names of their files - not before the ``filesearch_01`` revision)."""
     table = RECORD_TABLES[key]
     where = "r.deleted_at IS NULL" if bin_column else "1 = 1"
     if ids is not None:
@@ -353,6 +401,11 @@ def _insert_docs(conn, key: str, ids: list[int] | None = None, *, bin_column: bo
         f"FROM custom_field_values v JOIN {table} r ON r.id = v.{key}_id "
         f"JOIN custom_fields f ON f.id = v.field_id WHERE f.kind IN ({_FIELD_KINDS_IN}) AND {where}"
     )
+    if files:
+        conn.exec_driver_sql(
+            f"{_INSERT} SELECT '{key}', r.id, 'file', a.id, NULL, r.group_id, a.name "
+            f"FROM attachments a JOIN {table} r ON r.id = a.{key}_id WHERE {where}"
+        )
 
 
 #: ids per statement when docs are taken out or put back
@@ -385,8 +438,9 @@ def rebuild(conn) -> int:
         conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
     create_triggers(conn)  # from here the docs' own triggers fill the full-text index
     bin_column = any(c["name"] == "deleted_at" for c in sa_inspect(conn).get_columns("companies"))
+    files = "attachments" in source_tables(conn)
     for key in RECORD_TABLES:
-        _insert_docs(conn, key, bin_column=bin_column)
+        _insert_docs(conn, key, bin_column=bin_column, files=files)
     return conn.exec_driver_sql("SELECT count(*) FROM search_docs").scalar_one()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .coverage import KEY_OF, fill
-from .leakcheck import PAGE_SIZE, Ctx, q_expectation, query_tokens
+from .leakcheck import PAGE_SIZE, Ctx, file_name_tokens, q_expectation, query_tokens
 from .world import COMMON_TAG, NAME_FIELDS, PLURAL, World
 
 #: what a restricted record's JSON may carry (interfaces.md, "A restricted record carries only …")
@@ -125,7 +125,7 @@ def probe_api_search(ctx: Ctx, rule: str, params: dict) -> None:
     url = fill(rule)
     for b in ctx.browsers:
         everything = [r for r in world.spec.records if world.level(b.user, r) != "hidden"]
-        for t in query_tokens(ctx, b, world.spec.records):
+        for t in query_tokens(ctx, b, world.spec.records) + file_name_tokens(ctx, b, world.spec.records):
             q = f"{url}?q={t.text}"
             body = _json(ctx, b, b.get(q, api=True, rule=rule), q, 200) or {}
             _check_items(ctx, b, body.get("items"), q)

@@ -38,7 +38,7 @@ GET: dict[str, Probe] = {
     "/profile": Probe("page", "own profile"),
     "/dashboard": Probe("page", "the home page's dashboard: numbers over fully visible records only (its own "
                         "test: tests/test_dashboard.py); htmx 'dashboard'"),
-    "/search": Probe("search", "q = every token of every record; htmx 'search-live'"),
+    "/search": Probe("search", "q = every token and file name of every record; htmx 'search-live'"),
     "/static/<path:filename>": Probe("static", "app.js, app.css, a missing file"),
     "/tasks": Probe("tasks", "scope mine/created/all × status open/done, page 2"),
     "/tasks/<int:task_id>/edit": Probe("attached", "every task id + unknown: 404 unless its record is fully "
@@ -307,7 +307,7 @@ HTMX_TARGETS = {
 API = "/api/v1"
 API_ONE = "<api_id:record_id>"
 GET.update({
-    f"{API}/search": Probe("api_search", "q = tokens of every record"),
+    f"{API}/search": Probe("api_search", "q = tokens and file names of every record"),
     f"{API}/groups": Probe("api_admin", "admins only"),
     f"{API}/groups/<api_id:group_id>": Probe("api_admin", "every group id + unknown", {"ids": "group"}),
     f"{API}/custom-fields": Probe("api_admin", "admins only"),
