@@ -7,7 +7,7 @@ docs, the existing files' names among them. The downgrade takes exactly that out
 triggers are the same in both revisions and stay.
 
 Revision ID: filesearch_01
-Revises: reasons_01
+Revises: board_01
 Create Date: 2026-11-29
 """
 from alembic import op
@@ -15,7 +15,7 @@ from alembic import op
 from crm.search import schema as search_schema
 
 revision = "filesearch_01"
-down_revision = "reasons_01"
+down_revision = "board_01"
 branch_labels = None
 depends_on = None
 
