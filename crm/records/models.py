@@ -112,6 +112,15 @@ def pending_index(table: str) -> Index:
     return Index(f"ix_{table}_pending", "pending_import_id", sqlite_where=where, postgresql_where=where)
 
 
+def trash_index(table: str) -> Index:
+    """The recycle bin's rows (its page, the purge): a partial index of them only. A full index of
+    ``deleted_at`` holds one value, NULL, for nearly every row, and SQLite's planner took it for
+    the visibility rule's ``deleted_at IS NULL`` - then sorted every visible row for a list's
+    first page (1.45 s instead of 0.84 s for a deal list at 1M deals, ``bench/pipeline.py``)."""
+    where = text("deleted_at IS NOT NULL")
+    return Index(f"ix_{table}_deleted_at", "deleted_at", sqlite_where=where, postgresql_where=where)
+
+
 class RecordMixin:
     """Columns every grouped record has. ``group_id`` is never NULL: no record is "ungrouped".
 
@@ -131,7 +140,7 @@ class RecordMixin:
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # (indexed: trash_index)
     pending_import_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     @declared_attr
@@ -208,6 +217,7 @@ class Company(RecordMixin, db.Model):
         Index("ix_companies_sort", "sort_key"),
         Index("ix_companies_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
         pending_index("companies"),
+        trash_index("companies"),
     )
 
 
@@ -238,6 +248,7 @@ class Person(RecordMixin, db.Model):
         Index("ix_people_sort", "sort_key"),
         Index("ix_people_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
         pending_index("people"),
+        trash_index("people"),
     )
 
     @property
@@ -283,6 +294,7 @@ class Deal(RecordMixin, db.Model):
         # a stage's cards on the board: soonest target date, larger value, id (crm.pipeline.queries.board)
         Index("ix_deals_board", "stage_id", "target_date", text("value_cents DESC"), "id"),
         pending_index("deals"),
+        trash_index("deals"),
         CheckConstraint("stage IN ('open', 'won', 'lost')", name="stage"),
     )
 
@@ -320,6 +332,7 @@ class Project(RecordMixin, db.Model):
         Index("ix_projects_sort", "sort_key"),
         Index("ix_projects_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
         pending_index("projects"),
+        trash_index("projects"),
     )
 
 
