@@ -12,10 +12,8 @@ statements per request and the most bound parameters of one statement. Prints a 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -35,7 +33,7 @@ def main() -> None:
     sys.path.insert(0, args.code)
 
     from flask_migrate import upgrade
-    from sqlalchemy import event, insert, select, update
+    from sqlalchemy import insert, select, update
 
     from crm import create_app
     from crm.auth.models import User
@@ -66,28 +64,18 @@ def main() -> None:
         db.session.remove()
     print(f"generated {n} people in {args.groups} groups in {seconds:.1f} s ({url.split(':')[0]})")
 
+    from pagetimer import listen, time_page
+
     stats: list[tuple[int, int]] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        stats.append((1, len(parameters or ())))
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", count)
+    listen(app, db, stats)
     print("| page | groups | p50 ms | p50 CPU ms | statements | max parameters | status |")
     print("|---|---|---|---|---|---|---|")
     for size in sizes:
         client = app.test_client()
         client.post("/login", data={"email": emails[size], "password": "demo1234"})
         for name, path in PAGES:
-            walls, cpus, status = [], [], None
-            for _ in range(args.rounds):
-                stats.clear()
-                w0, c0 = time.perf_counter(), time.process_time()
-                resp = client.get(path)
-                walls.append((time.perf_counter() - w0) * 1000)
-                cpus.append((time.process_time() - c0) * 1000)
-                status = resp.status_code
-            print(f"| {name} | {size} | {statistics.median(walls):.1f} | {statistics.median(cpus):.1f} | "
+            wall, cpu, status = time_page(client, path, args.rounds, stats)
+            print(f"| {name} | {size} | {wall:.1f} | {cpu:.1f} | "
                   f"{len(stats)} | {max((p for _s, p in stats), default=0)} | {status} |", flush=True)
 
 

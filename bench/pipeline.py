@@ -15,10 +15,8 @@ of issue 8 (p50 ≤ 30 ms at 100k) are the yardstick.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -40,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from flask_migrate import upgrade
-    from sqlalchemy import event, func, insert, select, update
+    from sqlalchemy import func, insert, select, update
 
     from crm import create_app
     from crm.auth.models import User
@@ -78,29 +76,18 @@ def main() -> None:
         db.session.remove()
     print(f"generated {deals:,} deals in {stages} stages in {seconds:.1f} s ({url.split(':')[0]})")
 
-    statements: list[int] = []
+    from pagetimer import listen, time_page
 
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(1)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", count)
+    stats: list[tuple[int, int]] = []
+    listen(app, db, stats)
     print("| page | user | p50 ms | p50 CPU ms | statements | status |")
     print("|---|---|---|---|---|---|")
     for who, email in emails.items():
         client = app.test_client()
         client.post("/login", data={"email": email, "password": "demo1234"})
         for name, path in PAGES:
-            walls, cpus, status = [], [], None
-            for _ in range(args.rounds):
-                statements.clear()
-                w0, c0 = time.perf_counter(), time.process_time()
-                resp = client.get(path)
-                walls.append((time.perf_counter() - w0) * 1000)
-                cpus.append((time.process_time() - c0) * 1000)
-                status = resp.status_code
-            print(f"| {name} | {who} | {statistics.median(walls):.1f} | {statistics.median(cpus):.1f} | "
-                  f"{len(statements)} | {status} |", flush=True)
+            wall, cpu, status = time_page(client, path, args.rounds, stats)
+            print(f"| {name} | {who} | {wall:.1f} | {cpu:.1f} | {len(stats)} | {status} |", flush=True)
 
 
 if __name__ == "__main__":
