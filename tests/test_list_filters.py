@@ -245,3 +245,47 @@ def test_column_chooser_shows_custom_fields_and_only_shared_ones_of_restricted_r
     assert "987654" not in body  # its other field stays hidden
     # the choice stays in the links, and is no filter (the selection is kept)
     assert f"col={status.id}" in re.search(r'<a class="sort" href="([^"]+)"', body).group(1)
+
+
+@pytest.mark.parametrize("sort", ["name", "updated"])
+def test_a_page_read_group_by_group_is_the_page_of_the_whole_list(app, make, sort, monkeypatch):
+    """A viewer in a few groups gets a list sorted by name or last change from one arm per group
+    (``PER_GROUP_ARMS``, each group's first rows from its index): every page, both directions and
+    with a filter, is the one the plain query gives - hidden and trashed deals never in it."""
+    from datetime import timedelta
+
+    from crm.common import utcnow
+    from crm.records import queries
+    from crm.records.models import Deal
+    from crm.records.queries import ListFilter, list_page
+    from crm.records.trash import trash_records
+    from crm.records.types import TYPES
+
+    make.enable_groups()
+    u = make.user()
+    mine = [make.group(f"G{i}", [u]) for i in range(3)]
+    other = make.group("Fremd")
+    now = utcnow()
+    for i in range(14):
+        group = [*mine, other][i % 4]
+        deal = make.deal(f"Deal {(i * 7) % 14:02d}", group=group, value=i, stage="won" if i % 3 else "open")
+        deal.updated_at = now - timedelta(minutes=(i * 5) % 14)
+    make.deal("Deal 00", group=mine[1])  # (a tie on the name: the id decides)
+    from crm.extensions import db
+
+    db.session.commit()
+    with make.acting_as(app, make.user("admin", groups=[mine[0]])) as admin:
+        first = db.session.scalar(db.select(Deal.id).where(Deal.group_id == mine[0].id))
+        assert trash_records(TYPES["deal"], [first], admin) == 1
+        db.session.commit()
+    with make.acting_as(app, u) as viewer:
+        for flt in (ListFilter(sort=sort), ListFilter(sort=sort, desc=True), ListFilter(sort=sort, states=("open",))):
+            for offset in (0, 3, 8):
+                page = [r.id for r in db.session.execute(list_page(TYPES["deal"], viewer, flt, 4, offset))]
+                monkeypatch.setattr(queries, "PER_GROUP_ARMS", 0)
+                plain = [r.id for r in db.session.execute(list_page(TYPES["deal"], viewer, flt, 4, offset))]
+                monkeypatch.setattr(queries, "PER_GROUP_ARMS", 8)
+                assert page == plain, (flt, offset)
+        every = [r.id for r in db.session.execute(list_page(TYPES["deal"], viewer, ListFilter(sort=sort), 50))]
+    groups = dict(db.session.execute(db.select(Deal.id, Deal.group_id)).all())
+    assert len(every) == 11 and all(groups[i] != other.id for i in every), [(i, groups[i]) for i in every]

@@ -165,9 +165,9 @@ def undo(entry_id: int):
 def merge_undo_entry(rtype: RecordType, record) -> AuditEntry | None:
     """The latest merge into ``record`` that the viewer may undo and that nothing changed since
     (the survivor's version as the merge left it), for the Undo button on its page."""
-    if not mergeable(rtype):
-        return None
     viewer = current_viewer()
+    if not mergeable(rtype) or not may_merge(viewer):  # (who may not merge has no merge to undo)
+        return None
     stmt = (select(AuditEntry).where(AuditEntry.action == "records_merged", AuditEntry.undone_at.is_(None))
             .order_by(AuditEntry.id.desc()).limit(20))
     if not viewer.is_admin:

@@ -349,21 +349,52 @@ def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter, page=None):
     return restricted_rows(stmt.order_by(*list_order(rtype, viewer, flt)))
 
 
+#: up to this many groups a list sorted by name or by last change finds its page group by group
+#: (:func:`list_page`), like the home page's stream (``crm.home.queries.PER_GROUP_ARMS``)
+PER_GROUP_ARMS = 8
+
+
+def _group_arms(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> tuple[int, ...] | None:
+    """The viewer's groups, if the page is best found by reading each group's first rows from its
+    (group, sort key) index - a list sorted by name or last change, of a viewer who sees only the
+    records of a few groups; else ``None``. (A viewer who sees every record, restricted or not,
+    walks the sort index itself; a text filter is answered by the full-text index.)"""
+    if flt.sort not in ("name", "updated") or flt.q or flt.group_id is not None:
+        return None
+    if not viewer.groups_enabled or viewer.sees_restricted(rtype.key):
+        return None
+    groups = tuple(sorted(viewer.group_ids))
+    return groups if 0 < len(groups) <= PER_GROUP_ARMS else None
+
+
 def list_page(rtype: RecordType, viewer: Viewer, flt: ListFilter, limit: int, offset: int = 0):
     """One page of :func:`list_select` as a "late row lookup": the ids of the page are found first
     by a narrow query (filter, order, limit, offset: what the indexes on (group, sort key) answer
     without touching the rows), and only those rows are joined to their group, responsible user
-    and references. Sorting or skipping a deep page then never drags joined rows along."""
+    and references. Sorting or skipping a deep page then never drags joined rows along.
+
+    For a viewer who sees the records of a few groups only (:func:`_group_arms`), the ids come
+    from one arm per group, each the group's first ``offset + limit`` rows in the list's order
+    (its index in that order), merged and cut: SQLite otherwise sorts every visible row for the
+    first page (0.84 s at 1M deals for a viewer of 3 of 20 groups, ``bench/pipeline.py``)."""
     model = rtype.model
-    ids = (
-        select(model.id.label("id"))
-        .where(filtered(rtype, viewer, flt))
-        .order_by(*list_order(rtype, viewer, flt))
-        .limit(limit)
-        .offset(offset)
-        .subquery("page")
-    )
-    return list_select(rtype, viewer, flt, page=ids)
+    order = list_order(rtype, viewer, flt)
+    groups = _group_arms(rtype, viewer, flt)
+    if groups is None:
+        ids = select(model.id.label("id")).where(filtered(rtype, viewer, flt)).order_by(*order)
+    else:
+        key = getattr(model, rtype.sorts[flt.sort][1])
+        arms = [select(select(model.id.label("id"), key.label("k"))
+                       .where(filtered(rtype, viewer, flt), model.group_id == group)
+                       .order_by(*order).limit(offset + limit).subquery())
+                for group in groups]
+        merged = union_all(*arms).subquery("arms")
+        outer = [merged.c.k.desc() if flt.desc else merged.c.k.asc(),
+                 merged.c.id.desc() if flt.desc else merged.c.id.asc()]
+        if db.engine.dialect.name == "postgresql" and key.expression.nullable:
+            outer[0] = outer[0].nulls_last()  # (as list_order has it)
+        ids = select(merged.c.id.label("id")).order_by(*outer)
+    return list_select(rtype, viewer, flt, page=ids.limit(limit).offset(offset).subquery("page"))
 
 
 def count_capped(rtype: RecordType, viewer: Viewer, flt: ListFilter, cap: int, *,
