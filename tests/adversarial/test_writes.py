@@ -773,6 +773,7 @@ ATTACKERS = {
 }
 
 
+@pytest.mark.timeout(1800)  # (every write route by every attacker: 14 minutes on a loaded 2-core machine)
 @pytest.mark.parametrize("enabled", [True, False], ids=["groups-on", "groups-off"])
 def test_every_write_is_refused_and_changes_nothing(app, enabled):
     world = build(fixed_spec(enabled))
