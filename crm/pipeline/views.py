@@ -18,7 +18,7 @@ from ..records.schemas import record_input
 from ..records.services import update_record
 from ..records.types import CURRENCIES, DEAL_STAGE_LABELS, TYPES
 from ..stages.models import DealStage
-from ..stages.queries import reason_names, reasons
+from ..stages.queries import reasons
 from ..visibility import current_viewer
 from . import queries
 from .chart import geometry
@@ -39,8 +39,12 @@ def _first_month(raw: str | None) -> date:
 
 def _reasons() -> dict:
     """What the board's won and lost cards need of the reasons: the choices per outcome, and every
-    reason's name (a deleted one still shows on the deals that have it)."""
-    return {"reason_choices": {kind: reasons(kind) for kind in ("won", "lost")}, "reason_names": reason_names()}
+    reason's name (a deleted one still shows on the deals that have it). One statement: the list is
+    an admin's short one."""
+    every = reasons(retired=True)
+    return {"reason_choices": {kind: [r for r in every if r.outcome == kind and r.retired_at is None]
+                               for kind in ("won", "lost")},
+            "reason_names": {r.id: r.name for r in every}}
 
 
 @bp.get("/deals/pipeline")
