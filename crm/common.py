@@ -98,7 +98,8 @@ class IdConverter(IntegerConverter):
 def name_among(name: str, names) -> bool:
     """``name`` is one of ``names``, case-insensitively in Python's full Unicode sense. The admins'
     short lists (groups, stages, reasons, fields) compare names so, not with SQL ``lower()``: SQLite
-    lowers ASCII only, so "Ärger" and "ärger" would pass its check and then break the unique index."""
+    lowers ASCII only, so a taken name with a non-ASCII capital ("Ärger") passed that check and the
+    insert then failed on the unique index (a 500)."""
     key = name.casefold()
     return any(other.casefold() == key for other in names)
 
