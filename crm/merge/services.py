@@ -45,7 +45,7 @@ from ..groups.models import Group
 from ..history import services as history
 from ..notes.models import Note
 from ..records.assign import check_target
-from ..records.loaders import restricted_projection
+from ..records.loaders import load_for_write
 from ..records.models import ContactDetail
 from ..records.schemas import PLAIN_FIELDS
 from ..records.services import EditConflict, _check_reference, _check_user, require_groups_on
@@ -91,18 +91,6 @@ def may_merge(viewer: Viewer) -> bool:
     return viewer.role in ("admin", "extended")
 
 
-def load_full(rtype: RecordType, record_id: int, viewer: Viewer):
-    """The record if the viewer fully sees it (not in the bin); a restricted one is
-    :class:`Forbidden`, a hidden or missing one :class:`NotFound` (the same answer)."""
-    model = rtype.model
-    obj = db.session.scalar(select(model).where(model.id == record_id, fully_visible_to(model, viewer)))
-    if obj is not None:
-        return obj
-    if restricted_projection(rtype, record_id, viewer) is not None:
-        raise Forbidden()
-    raise NotFound(str(rtype.not_found))
-
-
 def choice_keys(rtype: RecordType, viewer: Viewer) -> list[str]:
     """The keys a merge of this type takes among its choices (the group only while groups are on)."""
     keys = [k for k in MERGEABLE[rtype.key] if k != "group_id" or viewer.groups_enabled]
@@ -140,10 +128,10 @@ def merge(viewer: Viewer, rtype: RecordType, keep_id: int, data: MergeInput) -> 
         raise NotFound()
     if not may_merge(viewer):
         raise Forbidden(_("You may not merge records."))
-    keep = load_full(rtype, keep_id, viewer)
+    keep = load_for_write(rtype, keep_id, viewer)
     if data.other_id == keep.id:
         raise Invalid(fields={"other_id": _("Choose another record to merge with.")})
-    other = load_full(rtype, data.other_id, viewer)
+    other = load_for_write(rtype, data.other_id, viewer)
     if (data.keep_version is not None and data.keep_version != keep.version) or (
             data.other_version is not None and data.other_version != other.version):
         raise EditConflict()

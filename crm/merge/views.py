@@ -17,12 +17,12 @@ from ..extensions import db
 from ..groups.models import Group
 from ..history.services import stored_custom
 from ..input_types import parse_input
-from ..records.loaders import reference
+from ..records.loaders import load_for_write, reference
 from ..records.types import BY_PLURAL, TYPES, RecordType
 from ..visibility import current_viewer
 from .forms import PickForm
 from .schemas import CUSTOM_KEY, MergeInput
-from .services import choice_keys, find_merge, load_full, may_merge, may_undo, mergeable, preview, undo_merge
+from .services import choice_keys, find_merge, may_merge, may_undo, mergeable, preview, undo_merge
 from .services import merge as merge_records
 
 bp = Blueprint("merge", __name__)
@@ -51,7 +51,7 @@ def _load(rtype: RecordType, record_id: int):
     """The survivor, as every write loads it: hidden 404, restricted 403; and the role."""
     viewer = current_viewer()
     try:
-        keep = load_full(rtype, record_id, viewer)
+        keep = load_for_write(rtype, record_id, viewer)
     except Refused as err:
         abort(err.status)
     if not may_merge(viewer):
@@ -109,7 +109,7 @@ def merge(plural: str, record_id: int):
                 raise Refused(str(rtype.not_found))
             if other_id == keep.id:
                 raise Refused(_("Choose another record to merge with."))
-            other = load_full(rtype, other_id, viewer)
+            other = load_for_write(rtype, other_id, viewer)
         except Refused as err:
             error, status, other = err.message, 400 if request.method == "POST" else 200, None
     if request.method == "POST" and other is not None:
@@ -128,7 +128,7 @@ def merge(plural: str, record_id: int):
             keep = _load(rtype, record_id)
             other = None
             try:
-                other = load_full(rtype, data["other_id"], viewer)
+                other = load_for_write(rtype, data["other_id"], viewer)
             except Refused:
                 pass
         else:
