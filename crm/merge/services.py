@@ -52,11 +52,20 @@ from ..records.services import EditConflict, _check_reference, _check_user, requ
 from ..records.trash import NotInTrash, restore_record, trash_records
 from ..records.types import TYPES, RecordType
 from ..tasks.models import Task
-from ..visibility import Viewer, fully_visible_to, unscoped
+from ..visibility import (
+    Viewer,
+    attachment_visible_to,
+    fully_visible_to,
+    note_visible_to,
+    task_visible_to,
+    unscoped,
+)
 from .schemas import CUSTOM_KEY, MERGEABLE, MergeInput
 
 #: what hangs on a record and moves with a merge, by the name the counts use
 ATTACHED = {"notes": Note, "tasks": Task, "files": Attachment}
+#: which of them the actor sees (:mod:`crm.visibility`): only those move
+ATTACHED_VISIBLE = {"notes": note_visible_to, "tasks": task_visible_to, "files": attachment_visible_to}
 #: the records that link to a merged record and move to the survivor: (type key, foreign key)
 LINKED = {
     "company": (("person", "company_id"), ("deal", "company_id"), ("project", "company_id")),
@@ -102,8 +111,9 @@ def to_move(rtype: RecordType, other_id: int, viewer: Viewer) -> dict[str, list[
     out: dict[str, list[int]] = {}
     fk = f"{rtype.key}_id"
     for name, cls in ATTACHED.items():
-        # (they follow their record, which the viewer fully sees; the safety net scopes them too)
-        out[name] = list(db.session.scalars(select(cls.id).where(getattr(cls, fk) == other_id).order_by(cls.id)))
+        # (they follow their record, which the viewer fully sees - and another's private task stays)
+        out[name] = list(db.session.scalars(
+            select(cls.id).where(getattr(cls, fk) == other_id, ATTACHED_VISIBLE[name](viewer)).order_by(cls.id)))
     for key, link in LINKED[rtype.key]:
         model = TYPES[key].model
         out[TYPES[key].plural] = list(db.session.scalars(
