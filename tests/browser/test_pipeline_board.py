@@ -43,16 +43,33 @@ def _changed_by_someone_else(deal_id: int) -> None:
 
 
 def _drag(page, card, target) -> None:
-    """Drag with the mouse as a person does: press, move in steps, release. The card is the last
-    of its column, brought to the middle of the screen: on a phone the columns stand one below the
-    other, and the next one starts just below it."""
+    """Drag with the mouse as a person does: press, move in steps, hold over the other column
+    until the board shows the card there, release. The card is the last of its column, brought
+    to the middle of the screen: on a phone the columns stand one below the other, and the next
+    one starts just below it. The pointer aims at the middle of the part of the column that is
+    on the screen, away from its edges, where the board would scroll the page. The board
+    (SortableJS) notices where the pointer is on a timer; on a loaded machine a release right
+    after the last step can come before it looked - a person waits for the card to show in the
+    column, and so does this."""
+    card_id = card.get_attribute("id")
     card.evaluate("el => el.scrollIntoView({block: 'center'})")
     box = card.bounding_box()
     page.mouse.move(box["x"] + 12, box["y"] + 8)
     page.mouse.down()
-    dest = target.bounding_box()
-    page.mouse.move(dest["x"] + dest["width"] / 2, dest["y"] + 12, steps=12)
-    page.mouse.move(dest["x"] + dest["width"] / 2, dest["y"] + 16, steps=2)
+    screen = page.viewport_size["height"]
+
+    def aim() -> tuple[float, float]:
+        dest = target.bounding_box()
+        top, bottom = max(dest["y"], 60), min(dest["y"] + dest["height"], screen - 60)
+        return dest["x"] + dest["width"] / 2, (top + bottom) / 2
+
+    page.mouse.move(*aim(), steps=12)
+    for wiggle in range(100):  # up to about 10 s
+        x, y = aim()
+        page.mouse.move(x, y + wiggle % 2, steps=2)
+        if target.locator(f"#{card_id}").count():
+            break
+        page.wait_for_timeout(100)
     page.mouse.up()
 
 
