@@ -11,6 +11,9 @@ fully visible). Timed, each in a transaction rolled back after:
 * the **preview**: :func:`crm.rules.services.preview` (the facts of every company, the first
   matching rule, the counts per target group through :func:`crm.records.assign.preview`);
 * the **apply**: :func:`crm.rules.services.apply` (one bulk assignment per target group);
+* the **longest step**: on the job queue the apply is one write transaction per bulk assignment
+  (:func:`crm.rules.services.steps` / ``apply_step``): the longest one, the most a colleague's
+  save waits for the apply on SQLite (each step rolled back after it);
 * the **bound**: :func:`crm.rules.services.work_bound`, the counts by which the page and the apply
   decide between the request and the job queue before any rule is evaluated.
 
@@ -88,7 +91,7 @@ def measure(url: str, size: int, repeat: int) -> dict:
         viewer = setup_admin()
         engine = db.engine.dialect.name
         version = db.session.scalar(text("select sqlite_version()" if engine == "sqlite" else "show server_version"))
-        runs: dict[str, list[float]] = {"bound": [], "preview": [], "apply": []}
+        runs: dict[str, list[float]] = {"bound": [], "preview": [], "apply": [], "longest step": []}
         for _ in range(repeat):
             t, bound = timed(lambda: services.work_bound(viewer, "company"))
             runs["bound"].append(t)
@@ -99,6 +102,16 @@ def measure(url: str, size: int, repeat: int) -> dict:
             t, results = timed(lambda: services.apply(viewer, "company"))
             runs["apply"].append(t)
             db.session.rollback()
+            # on the job queue each step of the apply is a write transaction of its own (issue 16):
+            # the longest of them is how long a colleague's save can wait (rolled back one by one)
+            steps = services.steps(viewer, "company")
+            db.session.rollback()
+            longest = 0.0
+            for move, ids in steps:
+                t, _ = timed(lambda m=move, i=ids: services.apply_step(viewer, "company", m, i))
+                longest = max(longest, t)
+                db.session.rollback()
+            runs["longest step"].append(longest)
             previewed = {m.group_id: m.counts for m in moves}
             applied = {r["group_id"]: r["updated"] for r in results}
             assert previewed == applied, (previewed, applied)
@@ -123,8 +136,8 @@ def main(argv=None) -> dict:
           f"(built in {r['build_seconds']:.1f} s)")
     print(f"moves {r['moved_total']:,} records in {r['targets']} bulk assignments (preview = apply: checked)")
     print(f"bound    {r['bound']:,} records could move (counts only: request or job queue)")
-    for key in ("bound", "preview", "apply"):
-        print(f"{key:8s} {med[key]:.3f} s   (runs: {', '.join(f'{x:.3f}' for x in runs[key])})")
+    for key in ("bound", "preview", "apply", "longest step"):
+        print(f"{key:12s} {med[key]:.3f} s   (runs: {', '.join(f'{x:.3f}' for x in runs[key])})")
     return r
 
 

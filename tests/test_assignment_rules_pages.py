@@ -160,6 +160,45 @@ def test_a_large_apply_runs_as_a_job(client, make, world, app):
     assert "Zuweisungsregeln" in client.get(resp.headers["Location"]).text
 
 
+def test_a_large_apply_commits_each_assignment_and_a_stopped_one_says_what_it_moved(client, make, world, app,
+                                                                                    monkeypatch):
+    """On the job queue each bulk assignment of an apply is a transaction of its own (the team's
+    saves go on between them, issue 16). Stopped by an error after the first, that one stays -
+    whole, audited, undoable - and the job says what moved; applied again, the rest moves."""
+    from crm.jobs.models import Job
+
+    app.config["BULK_JOB_THRESHOLD"] = 2
+    monkeypatch.setattr(services, "IDS_PER_STATEMENT", 2)
+    db.session.add(AssignmentRule(record_type="company", position=1, name="Nord", group_id=world["nord"].id,
+                                  follow=False, conditions=[{"kind": "postcode", "value": "2"}]))
+    companies = [company_at(make, f"Firma {i}", f"Weg {i}\n2000{i} Hamburg", None) for i in range(5)]
+    real, calls = services.apply_step, []
+
+    def second_fails(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("the disk is full")
+        return real(*args)
+
+    monkeypatch.setattr(services, "apply_step", second_fails)
+    make.login(client, world["boss"])
+    client.post("/settings/rules/apply", data={"record_type": "company"})
+    db.session.expire_all()
+    job = db.session.scalar(select(Job).where(Job.kind == "rules_apply"))
+    assert job.status == "failed"
+    assert "Zuvor wurden 2 Datensätze verschoben" in job.message and "Nichts wurde geändert" not in job.message
+    moved = [c.id for c in companies if db.session.get(Company, c.id).group_id == world["nord"].id]
+    assert len(moved) == 2
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "group_assigned")).details["counts"] == {
+        "companies": 2}
+    monkeypatch.setattr(services, "apply_step", real)
+    client.post("/settings/rules/apply", data={"record_type": "company"})
+    db.session.expire_all()
+    assert {db.session.get(Company, c.id).group_id for c in companies} == {world["nord"].id}
+    last = db.session.scalar(select(Job).where(Job.kind == "rules_apply").order_by(Job.id.desc()))
+    assert last.status == "done" and last.progress == 3 and len(last.result["assignments"]) == 2
+
+
 def test_a_large_preview_runs_as_a_job_whose_page_shows_the_counts_to_its_owner_only(client, make, world, app):
     """Above the job threshold the page does not evaluate the rules in the request: it offers the
     preview as a job, whose page shows the counts and the button that applies them - to the

@@ -8,7 +8,9 @@ task in an app context of its own:
 
 * :func:`claim` takes the job (``queued`` -> ``running``, one worker only, ``attempts`` + 1);
 * the work and the job's final state are **one transaction**: a worker killed halfway leaves
-  nothing changed, and the job ``running`` with a heartbeat that gets old;
+  nothing changed, and the job ``running`` with a heartbeat that gets old - except applying the
+  assignment rules, whose plan is read first and whose bulk assignments (each whole, audited and
+  undoable by itself) are a transaction each, recorded in the job's result as they are done;
 * :func:`reap_stale` (every minute, and whenever someone looks at the job) takes such a job up
   once more, then fails it with a message - never half-applied either way;
 * a job still queued can be cancelled: it then never runs.
@@ -306,13 +308,30 @@ def run_job(job_id: int) -> None:
             RUNNERS[job.kind](job, user)
     except Refused as err:
         db.session.rollback()
-        _set(job_id, status="failed", finished_at=utcnow(), message=err.summary)
+        with force_locale(locale):
+            before = _done_before(db.session.scalar(select(Job.result).where(Job.id == job_id)))
+        _set(job_id, status="failed", finished_at=utcnow(),
+             message=f"{err.summary} {before}" if before else err.summary)
     except Exception:
         db.session.rollback()
         with force_locale(locale):
+            before = _done_before(db.session.scalar(select(Job.result).where(Job.id == job_id)))
             _set(job_id, status="failed", finished_at=utcnow(),
-                 message=_("The job stopped because of an error on our side. Nothing was changed."))
+                 message=(_("The job stopped because of an error on our side.") + " " + before) if before
+                 else _("The job stopped because of an error on our side. Nothing was changed."))
         raise
+
+
+def _done_before(result: dict | None) -> str | None:
+    """What a job working in several transactions (applying the rules) had done, for the message
+    of a job that stopped before its end; ``None`` if it had done nothing."""
+    assignments = (result or {}).get("assignments") or []
+    if not assignments:
+        return None
+    moved = _moved(assignments)
+    return ngettext("Before that, %(num)s record was moved; each assignment can be undone in the audit log.",
+                    "Before that, %(num)s records were moved; each assignment can be undone in the audit log.",
+                    moved)
 
 
 def _finish(job: Job, message: str, result: dict, progress: int) -> None:
@@ -355,12 +374,46 @@ def _assign_undo(job: Job, user: User) -> None:
 
 
 def _rules_apply(job: Job, user: User) -> None:
-    _hold(job)
-    results = rules.apply(viewer_for(user), job.params["type"])
-    moved = sum(sum(r["updated"].values()) for r in results)
-    _finish(job, ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved),
-            {"assignments": [{"audit_id": r["audit_id"], "group": r["group"], "updated": r["updated"]}
-                             for r in results]}, moved)
+    """Applying the rules, large: the plan is read first (no write lock meanwhile: at 100k
+    companies it takes a minute), then each of its bulk assignments is a transaction of its own,
+    with the job's progress and heartbeat, so that the team's saves go on between them. Each
+    assignment is whole and undoable by itself; the job's result lists those done, so a job that a
+    dead worker's reaper takes up again goes on with what is left (the plan, made again, holds no
+    record that is where its rule says any more), and a job that fails says what was moved."""
+    viewer = viewer_for(user)
+    key = job.params["type"]
+    job_id, attempt = job.id, job.attempts
+    plan = rules.steps(viewer, key, beat=lambda: _set(job_id, heartbeat_at=utcnow()))
+    db.session.rollback()  # (the plan only read)
+    done = list((job.result or {}).get("assignments", ()))  # an earlier attempt's, committed
+    for move, ids in plan:
+        if not _hold_running(job_id, attempt):
+            db.session.rollback()
+            return  # taken for dead meanwhile (and taken up again, or failed): not this run's any more
+        result = rules.apply_step(viewer, key, move, ids)
+        done.append({"audit_id": result["audit_id"], "group": result["group"], "updated": result["updated"]})
+        db.session.execute(update(Job).where(Job.id == job_id).values(
+            heartbeat_at=utcnow(), progress=_moved(done), result={"assignments": done}))
+        db.session.commit()
+    if not _hold_running(job_id, attempt):
+        db.session.rollback()
+        return
+    rules.record_applied(viewer, key, done)
+    moved = _moved(done)
+    _finish(db.session.get(Job, job_id), ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved),
+            {"assignments": done}, moved)
+
+
+def _moved(assignments: list[dict]) -> int:
+    return sum(sum(a["updated"].values()) for a in assignments)
+
+
+def _hold_running(job_id: int, attempt: int) -> bool:
+    """:func:`_hold` for work in several transactions: the job's row, locked until the commit, and
+    whether it is still this run's (a reaper that took it for dead set it back to ``queued``, or
+    failed it, and another run may have claimed it since)."""
+    return db.session.execute(update(Job).where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
+                              .values(heartbeat_at=utcnow())).rowcount == 1
 
 
 def _rules_preview(job: Job, user: User) -> None:
@@ -445,24 +498,27 @@ def _is_stale(job: Job) -> bool:
 def reap_stale_jobs(ids=None) -> dict[str, int]:
     """Running jobs whose heartbeat is older than ``JOBS_STALE_SECONDS`` (their worker died):
     taken up once more (back to ``queued``, enqueued again), failed after the second time. Their
-    work was one transaction that died with the worker, so nothing of it was applied. Each change
+    work was one transaction that died with the worker, so nothing of it was applied (applying the
+    rules: the assignments its result lists were, and a second run goes on from there). Each change
     is conditional on the state just read: a second reaper (another app server) changes nothing."""
     cutoff = utcnow() - stale_after()
     stale = (Job.status == "running", or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None)))
-    stmt = select(Job.id, Job.attempts, Job.locale).where(*stale)
+    stmt = select(Job.id, Job.attempts, Job.locale, Job.result).where(*stale)
     if ids is not None:
         stmt = stmt.where(Job.id.in_(ids))
     with db.engine.connect() as conn:
         rows = list(conn.execute(stmt))
     counts = {"retried": 0, "failed": 0}
-    for job_id, attempts, locale in rows:
+    for job_id, attempts, locale, result in rows:
         with db.engine.begin() as conn:
             if attempts < MAX_ATTEMPTS:
                 changed = conn.execute(update(Job).where(Job.id == job_id, *stale).values(status="queued"))
                 kind = "retried"
             else:
                 with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-                    message = _("The job was interrupted twice and has been stopped. Nothing was changed.")
+                    before = _done_before(result)
+                    message = (_("The job was interrupted twice and has been stopped.") + " " + before if before
+                               else _("The job was interrupted twice and has been stopped. Nothing was changed."))
                 changed = conn.execute(update(Job).where(Job.id == job_id, *stale).values(
                     status="failed", finished_at=utcnow(), message=message))
                 kind = "failed"

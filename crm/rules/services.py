@@ -237,24 +237,29 @@ def _facts(record_type: str, viewer: Viewer, rules: list[AssignmentRule]):
 #: record ids per assignment (and per count of the preview): each id is a bound parameter of the
 #: statement, and SQLite takes 32,766 of them, PostgreSQL 65,535
 IDS_PER_STATEMENT = 10_000
+#: records of the plan between two calls of its ``beat``
+BEAT_EVERY = 5_000
 
 
 def _chunks(ids: list[int] | tuple[int, ...]) -> list[list[int]]:
     return [list(ids[i:i + IDS_PER_STATEMENT]) for i in range(0, len(ids), IDS_PER_STATEMENT)]
 
 
-def plan(viewer: Viewer, record_type: str) -> list[Move]:
+def plan(viewer: Viewer, record_type: str, beat=None) -> list[Move]:
     """What applying the rules of a type to its existing records would do: per target group (and
     whether the company's people, deals and projects follow), the records the admin fully sees
     whose first matching rule names a group they are not in yet, and how many records of each type
-    that assignment would move. Nothing is written."""
+    that assignment would move. Nothing is written. ``beat``: called every ``BEAT_EVERY`` records
+    (a job's heartbeat: at 100k companies the plan takes a minute)."""
     require_admin(viewer)
     rules = rules_of(record_type)
     if not rules:
         return []
     chosen: dict[tuple[int, bool], list[int]] = defaultdict(list)
     matcher = Matcher(rules)
-    for record_id, group_id, facts in _facts(record_type, viewer, rules):
+    for n, (record_id, group_id, facts) in enumerate(_facts(record_type, viewer, rules), 1):
+        if beat is not None and n % BEAT_EVERY == 0:
+            beat()
         rule = matcher.first(facts)
         if rule is not None and (rule.group_id != group_id or rule.follow):
             chosen[(rule.group_id, rule.follow)].append(record_id)
@@ -299,23 +304,40 @@ def preview(viewer: Viewer, record_type: str) -> list[Move]:
     return plan(viewer, record_type)
 
 
-def apply(viewer: Viewer, record_type: str) -> list[dict]:
-    """Apply the rules of a type to its existing records: one audited, undoable bulk assignment per
-    target group (:func:`crm.records.assign.assign_group`; one per ``IDS_PER_STATEMENT`` records),
-    in the caller's transaction, and one ``rules_applied`` entry naming them. Only records the
-    admin fully sees move (the assignment service selects them so again). Returns the
-    assignments' results."""
+def steps(viewer: Viewer, record_type: str, beat=None) -> list[tuple[Move, list[int]]]:
+    """The plan as the bulk assignments that carry it out: per target group, its records in
+    pieces of at most ``IDS_PER_STATEMENT`` (one assignment, one audit entry, one undo each)."""
     require_admin(viewer)
     require_groups_on(viewer, None)
-    rtype = TYPES[record_type]
-    results = []
-    for move in plan(viewer, record_type):
-        for chunk in _chunks(move.ids):  # (more than IDS_PER_STATEMENT records: several assignments)
-            result = assign_group(rtype, chunk, move.group_id, viewer,
-                                  cascade=list(CASCADE) if move.follow else [], source="rules")
-            results.append({"group_id": move.group_id, "group": move.group, **result})
+    return [(move, chunk) for move in plan(viewer, record_type, beat) for chunk in _chunks(move.ids)]
+
+
+def apply_step(viewer: Viewer, record_type: str, move: Move, ids: list[int]) -> dict:
+    """One step of :func:`steps`: the audited, undoable bulk assignment of ``ids`` to the move's
+    group (:func:`crm.records.assign.assign_group`, which moves only what the admin fully sees
+    *now*, and only what is not there yet), in the caller's transaction. Returns its result with
+    the group."""
+    require_admin(viewer)
+    require_groups_on(viewer, None)
+    result = assign_group(TYPES[record_type], ids, move.group_id, viewer,
+                          cascade=list(CASCADE) if move.follow else [], source="rules")
+    return {"group_id": move.group_id, "group": move.group, **result}
+
+
+def record_applied(viewer: Viewer, record_type: str, results: list[dict]) -> None:
+    """The one ``rules_applied`` entry naming the assignments of an apply."""
     audit(viewer, "rules_applied", record_type=record_type,
           assignments=[{"audit_id": r["audit_id"], "group": r["group"], "counts": r["updated"]} for r in results])
+
+
+def apply(viewer: Viewer, record_type: str) -> list[dict]:
+    """Apply the rules of a type to its existing records, in the caller's transaction (the request,
+    for a small apply): every step of :func:`steps`, then :func:`record_applied`. Only records the
+    admin fully sees move (the assignment service selects them so again). Returns the
+    assignments' results. (A large apply runs on the job queue, one transaction per step:
+    ``crm.jobs.services``.)"""
+    results = [apply_step(viewer, record_type, move, ids) for move, ids in steps(viewer, record_type)]
+    record_applied(viewer, record_type, results)
     return results
 
 
