@@ -129,6 +129,7 @@ def test_an_apply_larger_than_one_statement_takes_several_assignments(client, ma
     undoable, and the preview counts them all."""
     w = world
     monkeypatch.setattr(services, "IDS_PER_STATEMENT", 2)
+    monkeypatch.setattr(services, "STEP_SIZE", 2)
     db.session.add(AssignmentRule(record_type="company", position=1, name="Nord", group_id=w["nord"].id,
                                   follow=True, conditions=[{"kind": "postcode", "value": "2"}]))
     companies = [company_at(make, f"Hafen {i}", f"Kai {i}\n2045{i} Hamburg", None) for i in range(5)]
@@ -168,7 +169,7 @@ def test_a_large_apply_commits_each_assignment_and_a_stopped_one_says_what_it_mo
     from crm.jobs.models import Job
 
     app.config["BULK_JOB_THRESHOLD"] = 2
-    monkeypatch.setattr(services, "IDS_PER_STATEMENT", 2)
+    monkeypatch.setattr(services, "STEP_SIZE", 2)
     db.session.add(AssignmentRule(record_type="company", position=1, name="Nord", group_id=world["nord"].id,
                                   follow=False, conditions=[{"kind": "postcode", "value": "2"}]))
     companies = [company_at(make, f"Firma {i}", f"Weg {i}\n2000{i} Hamburg", None) for i in range(5)]
