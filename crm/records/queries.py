@@ -379,10 +379,13 @@ def list_page(rtype: RecordType, viewer: Viewer, flt: ListFilter, limit: int, of
     For a viewer who sees the records of a few groups only (:func:`_group_arms`), the ids come
     from one arm per group, each the group's first ``offset + limit`` rows in the list's order
     (its index in that order), merged and cut: SQLite otherwise sorts every visible row for the
-    first page (0.84 s at 1M deals for a viewer of 3 of 20 groups, ``bench/pipeline.py``). A key
-    that can be empty (a deal's value) has a second arm per group for the rows without one, so
-    that each arm's order is the index's in either direction: PostgreSQL's ``NULLS LAST`` of
-    :func:`list_order` would not be (it walks an ascending index backwards NULLs first)."""
+    first page (0.84 s at 1M deals for a viewer of 3 of 20 groups, ``bench/pipeline.py``). On
+    PostgreSQL a key that can be empty (a deal's value) has a second arm per group for the rows
+    without one, so that each arm's order is the index's in either direction: :func:`list_order`'s
+    ``NULLS LAST`` is not (an ascending index walked backwards has the NULLs first). SQLite's
+    NULLs come first ascending and last descending, as its index has them: one arm is enough (and
+    an arm of the empty ones only would be read through the name index there, every row of the
+    group, when the group has none)."""
     model = rtype.model
     order = list_order(rtype, viewer, flt)
     groups = _group_arms(rtype, viewer, flt)
@@ -401,6 +404,7 @@ def _merged_arms(rtype: RecordType, viewer: Viewer, flt: ListFilter, groups: tup
     key = getattr(model, rtype.sorts[flt.sort][1])
     by_name = flt.sort not in ("name", "updated")  # (list_order's ties by name)
     nullable = bool(key.expression.nullable)
+    postgresql = db.engine.dialect.name == "postgresql"
 
     def arm(group: int, empty: bool | None):
         order = [] if empty else [key.desc() if flt.desc else key.asc()]
@@ -413,10 +417,11 @@ def _merged_arms(rtype: RecordType, viewer: Viewer, flt: ListFilter, groups: tup
         cols = [model.id.label("id"), key.label("k")] + ([model.sort_key.label("s")] if by_name else [])
         return select(select(*cols).where(*conds).order_by(*order).limit(first).subquery())
 
-    arms = [arm(group, empty) for group in groups for empty in ((False, True) if nullable else (None,))]
+    split = (False, True) if nullable and postgresql else (None,)
+    arms = [arm(group, empty) for group in groups for empty in split]
     merged = union_all(*arms).subquery("arms")
     outer = [merged.c.k.desc() if flt.desc else merged.c.k.asc()]
-    if db.engine.dialect.name == "postgresql" and nullable:
+    if postgresql and nullable:
         outer[0] = outer[0].nulls_last()  # (as list_order has it)
     if by_name:
         outer.append(merged.c.s.asc())
