@@ -247,11 +247,13 @@ def test_column_chooser_shows_custom_fields_and_only_shared_ones_of_restricted_r
     assert f"col={status.id}" in re.search(r'<a class="sort" href="([^"]+)"', body).group(1)
 
 
-@pytest.mark.parametrize("sort", ["name", "updated"])
+@pytest.mark.parametrize("sort", ["name", "updated", "value"])
 def test_a_page_read_group_by_group_is_the_page_of_the_whole_list(app, make, sort, monkeypatch):
-    """A viewer in a few groups gets a list sorted by name or last change from one arm per group
-    (``PER_GROUP_ARMS``, each group's first rows from its index): every page, both directions and
-    with a filter, is the one the plain query gives - hidden and trashed deals never in it."""
+    """A viewer in a few groups gets a list sorted by name, last change or value from one arm per
+    group (``PER_GROUP_ARMS``, each group's first rows from its index; by value a second one for
+    the deals without a value): every page, both directions and with a filter, is the one the
+    plain query gives - deals without a value and equal values (then the name, then the id) in
+    the same places, hidden and trashed deals never in it."""
     from datetime import timedelta
 
     from crm.common import utcnow
@@ -268,7 +270,8 @@ def test_a_page_read_group_by_group_is_the_page_of_the_whole_list(app, make, sor
     now = utcnow()
     for i in range(14):
         group = [*mine, other][i % 4]
-        deal = make.deal(f"Deal {(i * 7) % 14:02d}", group=group, value=i, stage="won" if i % 3 else "open")
+        deal = make.deal(f"Deal {(i * 7) % 14:02d}", group=group, value=None if i % 5 == 2 else i % 3,
+                         stage="won" if i % 3 else "open")
         deal.updated_at = now - timedelta(minutes=(i * 5) % 14)
     make.deal("Deal 00", group=mine[1])  # (a tie on the name: the id decides)
     from crm.extensions import db

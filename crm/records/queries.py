@@ -349,17 +349,20 @@ def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter, page=None):
     return restricted_rows(stmt.order_by(*list_order(rtype, viewer, flt)))
 
 
-#: up to this many groups a list sorted by name or by last change finds its page group by group
+#: up to this many groups a list sorted by name, last change or value finds its page group by group
 #: (:func:`list_page`), like the home page's stream (``crm.home.queries.PER_GROUP_ARMS``)
 PER_GROUP_ARMS = 8
+#: the sorts whose arms read an index on (group, sort key): ix_<table>_group_sort, _group_updated,
+#: ix_deals_group_value
+ARM_SORTS = ("name", "updated", "value")
 
 
 def _group_arms(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> tuple[int, ...] | None:
     """The viewer's groups, if the page is best found by reading each group's first rows from its
-    (group, sort key) index - a list sorted by name or last change, of a viewer who sees only the
-    records of a few groups; else ``None``. (A viewer who sees every record, restricted or not,
-    walks the sort index itself; a text filter is answered by the full-text index.)"""
-    if flt.sort not in ("name", "updated") or flt.q or flt.group_id is not None:
+    (group, sort key) index - a list sorted by name, last change or value, of a viewer who sees
+    only the records of a few groups; else ``None``. (A viewer who sees every record, restricted
+    or not, walks the sort index itself; a text filter is answered by the full-text index.)"""
+    if flt.sort not in ARM_SORTS or flt.q or flt.group_id is not None:
         return None
     if not viewer.groups_enabled or viewer.sees_restricted(rtype.key):
         return None
@@ -376,25 +379,54 @@ def list_page(rtype: RecordType, viewer: Viewer, flt: ListFilter, limit: int, of
     For a viewer who sees the records of a few groups only (:func:`_group_arms`), the ids come
     from one arm per group, each the group's first ``offset + limit`` rows in the list's order
     (its index in that order), merged and cut: SQLite otherwise sorts every visible row for the
-    first page (0.84 s at 1M deals for a viewer of 3 of 20 groups, ``bench/pipeline.py``)."""
+    first page (0.84 s at 1M deals for a viewer of 3 of 20 groups, ``bench/pipeline.py``). On
+    PostgreSQL a key that can be empty (a deal's value) has a second arm per group for the rows
+    without one, so that each arm's order is the index's in either direction: :func:`list_order`'s
+    ``NULLS LAST`` is not (an ascending index walked backwards has the NULLs first). SQLite's
+    NULLs come first ascending and last descending, as its index has them: one arm is enough (and
+    an arm of the empty ones only would be read through the name index there, every row of the
+    group, when the group has none)."""
     model = rtype.model
     order = list_order(rtype, viewer, flt)
     groups = _group_arms(rtype, viewer, flt)
     if groups is None:
         ids = select(model.id.label("id")).where(filtered(rtype, viewer, flt)).order_by(*order)
     else:
-        key = getattr(model, rtype.sorts[flt.sort][1])
-        arms = [select(select(model.id.label("id"), key.label("k"))
-                       .where(filtered(rtype, viewer, flt), model.group_id == group)
-                       .order_by(*order).limit(offset + limit).subquery())
-                for group in groups]
-        merged = union_all(*arms).subquery("arms")
-        outer = [merged.c.k.desc() if flt.desc else merged.c.k.asc(),
-                 merged.c.id.desc() if flt.desc else merged.c.id.asc()]
-        if db.engine.dialect.name == "postgresql" and key.expression.nullable:
-            outer[0] = outer[0].nulls_last()  # (as list_order has it)
-        ids = select(merged.c.id.label("id")).order_by(*outer)
+        ids = _merged_arms(rtype, viewer, flt, groups, offset + limit)
     return list_select(rtype, viewer, flt, page=ids.limit(limit).offset(offset).subquery("page"))
+
+
+def _merged_arms(rtype: RecordType, viewer: Viewer, flt: ListFilter, groups: tuple[int, ...], first: int):
+    """The ids of :func:`list_page` from the ``first`` rows of each group (:func:`_group_arms`),
+    ordered as :func:`list_order` orders the whole list: sort key, then (but by name or last
+    change) the name, then the id; empty keys last on PostgreSQL as there."""
+    model = rtype.model
+    key = getattr(model, rtype.sorts[flt.sort][1])
+    by_name = flt.sort not in ("name", "updated")  # (list_order's ties by name)
+    nullable = bool(key.expression.nullable)
+    postgresql = db.engine.dialect.name == "postgresql"
+
+    def arm(group: int, empty: bool | None):
+        order = [] if empty else [key.desc() if flt.desc else key.asc()]
+        if by_name:
+            order.append(model.sort_key.asc())
+        order.append(model.id.desc() if flt.desc else model.id.asc())
+        conds = [filtered(rtype, viewer, flt), model.group_id == group]
+        if empty is not None:
+            conds.append(key.is_(None) if empty else key.is_not(None))
+        cols = [model.id.label("id"), key.label("k")] + ([model.sort_key.label("s")] if by_name else [])
+        return select(select(*cols).where(*conds).order_by(*order).limit(first).subquery())
+
+    split = (False, True) if nullable and postgresql else (None,)
+    arms = [arm(group, empty) for group in groups for empty in split]
+    merged = union_all(*arms).subquery("arms")
+    outer = [merged.c.k.desc() if flt.desc else merged.c.k.asc()]
+    if postgresql and nullable:
+        outer[0] = outer[0].nulls_last()  # (as list_order has it)
+    if by_name:
+        outer.append(merged.c.s.asc())
+    outer.append(merged.c.id.desc() if flt.desc else merged.c.id.asc())
+    return select(merged.c.id.label("id")).order_by(*outer)
 
 
 def count_capped(rtype: RecordType, viewer: Viewer, flt: ListFilter, cap: int, *,
