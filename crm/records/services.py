@@ -391,7 +391,7 @@ def _apply(rtype: RecordType, obj, data: RecordInput, viewer: Viewer,
     custom: dict[int, str | None] = {}
     if data.custom_fields:
         try:
-            custom = custom_values(fields_for(rtype.key), data.custom_fields)
+            custom = custom_values(_once(checks, ("fields",), partial(fields_for, rtype.key)), data.custom_fields)
         except Invalid as err:
             errors.update(err.fields)
     if errors:
@@ -441,7 +441,7 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
     out: list = []
     made: list[tuple] = []
     tags: dict[str, Tag] = {}  # the batch's tags by name: a new one is made once (nothing is flushed yet)
-    checks: dict = {}  # the batch's checks of its group, links and users, each made once (_once)
+    checks: dict = {}  # the batch's checks of its group, links, users and custom fields, each made once (_once)
     rules = assignment_rules(rtype.key) if viewer.groups_enabled else []
     addresses: dict[int, str | None] = {}  # the companies' addresses (for people, deals, projects)
     with db.session.no_autoflush:
