@@ -357,6 +357,8 @@ class _Rows:
             self.group_id = default_group_id(viewer, user)
         self.users = list(db.session.scalars(select(User).where(User.id == user.id)))
         self.companies: dict[str, list[int]] = {}
+        #: the tags the saved batches used, by name (``create_records``' ``known_tags``)
+        self.tags: dict[str, tuple[int, str]] = {}
         self.form_class = form_class(self.rtype, self.fields)
         #: the duplicates of the rows (records the viewer fully sees, earlier rows of the file)
         self.matcher = queries.Matcher(job.record_type, viewer)
@@ -556,7 +558,7 @@ def _save_batches(job_id: int, rtype, rows: _Rows, checked: list, viewer: Viewer
         # is taken by the first INSERT, and held until the commit below
         results = iter(create_records(rtype, [d for _l, d, p, what, _n in todo if not p and what == "create"],
                                       viewer, user, pending_import_id=job_id,
-                                      import_name=rows.job.filename or ""))
+                                      import_name=rows.job.filename or "", known_tags=rows.tags))
         items: list[dict] = []
         links: list[tuple[str, int]] = []
         for line, _data, problems, what, new in todo:

@@ -429,7 +429,8 @@ def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: Us
 
 
 def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, user: User | None = None, *,
-                   pending_import_id: int | None = None, import_name: str | None = None) -> list:
+                   pending_import_id: int | None = None, import_name: str | None = None,
+                   known_tags: dict[str, tuple[int, str]] | None = None) -> list:
     """Create many records (a batch of an import), each by the rules of :func:`create_record`, but
     every check first and the writes after, in one flush: so the writes - on SQLite, the time the
     write lock is held - take one short stretch instead of spreading over the checks. Returns, per
@@ -437,10 +438,14 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
     ``pending_import_id``: the records are pending rows of that import job (they exist for no
     one until the job's final step, see :mod:`crm.imports.services`). ``import_name``: the
     import's file name; the assignment rules then decide every record's group (the import's
-    group is for the rows no rule matches), otherwise as in :func:`create_record`."""
+    group is for the rows no rule matches), otherwise as in :func:`create_record`. ``known_tags``: the
+    tags earlier batches of the same import gave their records (name as written -> (id, the tag's
+    name)), used again for the same name instead of asking :func:`tag_named` once more per batch, so
+    that an import's records get one tag per name; filled in with this batch's."""
     out: list = []
     made: list[tuple] = []
-    tags: dict[str, Tag] = {}  # the batch's tags by name: a new one is made once (nothing is flushed yet)
+    # the batch's tags by name: a new one is made once (nothing is flushed yet)
+    tags: dict[str, Tag] = _known_tags(items, known_tags) if known_tags else {}
     checks: dict = {}  # the batch's checks of its group, links, users and custom fields, each made once (_once)
     rules = assignment_rules(rtype.key) if viewer.groups_enabled else []
     addresses: dict[int, str | None] = {}  # the companies' addresses (for people, deals, projects)
@@ -502,7 +507,20 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
     if values:
         db.session.execute(insert(CustomFieldValue), values)
     history.records_created(rtype, [(obj.id, c) for (obj, _custom), c in zip(made, changes, strict=True)], viewer)
+    if known_tags is not None:
+        known_tags.update({name: (tag.id, tag.name) for name, tag in tags.items() if tag.id is not None})
     return out
+
+
+def _known_tags(items: list[RecordInput], known: dict[str, tuple[int, str]]) -> dict[str, Tag]:
+    """The tags of ``known`` (:func:`create_records`) that the batch's ``items`` name, in one
+    statement; one that is gone or renamed since is left out (:func:`tag_named` decides again)."""
+    wanted = {clean_tag_name(n) for data in items if data.sent("tags") for n in data.tags or []} & known.keys()
+    if not wanted:
+        return {}
+    found = {t.id: t for t in db.session.scalars(select(Tag).where(Tag.id.in_({known[n][0] for n in wanted})))}
+    return {n: found[known[n][0]] for n in wanted
+            if known[n][0] in found and found[known[n][0]].name == known[n][1]}
 
 
 def update_record(rtype: RecordType, obj, data: RecordInput, viewer: Viewer, expected_version: int | None = None):
