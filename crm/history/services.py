@@ -68,12 +68,36 @@ def _event(rtype: RecordType, record_id: int, kind: str, viewer: Viewer | None, 
     return event
 
 
+def created_changes(rtype: RecordType, fields: tuple[str, ...], obj, group: str | None,
+                    custom: dict[int, str | None]) -> list[tuple[str, None, str | None]]:
+    """What the "created" event of a new record ``obj`` holds: its non-empty fields, each from
+    nothing (``group``: its group's name; ``custom``: its custom values)."""
+    after = snapshot(rtype, fields, obj, custom)
+    return [("group", None, group)] + [(f, None, v) for f, v in after.items() if v is not None]
+
+
 def record_created(rtype: RecordType, fields: tuple[str, ...], obj, viewer: Viewer | None, group: str | None,
                    custom: dict[int, str | None]) -> RecordEvent:
     """A new record (flushed: it has its id): its non-empty fields, each from nothing."""
-    after = snapshot(rtype, fields, obj, custom)
-    changes = [("group", None, group)] + [(f, None, v) for f, v in after.items() if v is not None]
-    return _event(rtype, obj.id, "created", viewer, changes)
+    return _event(rtype, obj.id, "created", viewer, created_changes(rtype, fields, obj, group, custom))
+
+
+def records_created(rtype: RecordType, items: list[tuple[int, list]], viewer: Viewer | None) -> None:
+    """:func:`record_created` for many new records at once (a batch of an import): ``items`` are
+    (record id, :func:`created_changes`). The events in one ``INSERT … RETURNING`` (PostgreSQL; on
+    SQLite one per row, as it does not promise RETURNING's order), their fields in one executemany -
+    instead of one INSERT per event and per field."""
+    if not items:
+        return
+    now = utcnow()
+    actor = getattr(viewer, "user_id", None)
+    ids = db.session.scalars(
+        insert(RecordEvent).returning(RecordEvent.id, sort_by_parameter_order=True),
+        [{"at": now, "actor_id": actor, "kind": "created", f"{rtype.key}_id": record_id} for record_id, _c in items],
+    ).all()
+    db.session.execute(insert(FieldChange), [
+        {"event_id": event_id, "field": f, "old": old, "new": new}
+        for event_id, (_r, changes) in zip(ids, items, strict=True) for f, old, new in changes])
 
 
 def record_changed(rtype: RecordType, fields: tuple[str, ...], obj, before: Snapshot, viewer: Viewer,

@@ -357,6 +357,8 @@ class _Rows:
             self.group_id = default_group_id(viewer, user)
         self.users = list(db.session.scalars(select(User).where(User.id == user.id)))
         self.companies: dict[str, list[int]] = {}
+        #: the tags the saved batches used, by name (``create_records``' ``known_tags``)
+        self.tags: dict[str, tuple[int, str]] = {}
         self.form_class = form_class(self.rtype, self.fields)
         #: the duplicates of the rows (records the viewer fully sees, earlier rows of the file)
         self.matcher = queries.Matcher(job.record_type, viewer)
@@ -484,9 +486,14 @@ def _run(job: ImportJob, user: User) -> None:
     rows = _Rows(job, viewer, user)
     errors: list[dict] = []
     count = 0
+    #: (line, input model, company to create) of every row, for the save: each row's form is built
+    #: and checked once (the service checks every row again when it writes it)
+    checked: list[tuple[int, object, str | None]] = []
     for done, (line, cells) in enumerate(rows, start=1):
-        _data, problems = rows.check(cells)
+        data, problems = rows.check(cells)
         count += _report(errors, line, problems)
+        if not count:
+            checked.append((line, data, rows.new_company))
         if done % CHUNK == 0:
             db.session.rollback()  # nothing to keep; ends the read transaction (SQLite: frees the file)
             _set(job_id, processed=done, heartbeat_at=utcnow(), error_count=count)
@@ -494,7 +501,7 @@ def _run(job: ImportJob, user: User) -> None:
         _fail(job_id, errors, count)
         return
     _set(job_id, status="saving", processed=0, heartbeat_at=utcnow())
-    _save(job, rows, viewer, user)
+    _save(job, rows, checked, viewer, user)
 
 
 def _fail(job_id: int, errors: list[dict], count: int) -> None:
@@ -504,7 +511,7 @@ def _fail(job_id: int, errors: list[dict], count: int) -> None:
                           "Nothing was imported: %(num)s errors in the file.", count))
 
 
-def _save(job: ImportJob, rows: _Rows, viewer: Viewer, user: User) -> None:
+def _save(job: ImportJob, rows: _Rows, checked: list, viewer: Viewer, user: User) -> None:
     """Every row through the record service, in batches of :data:`BATCH` rows: each batch is checked
     first (reads only), then written in one short transaction of its own, its records marked
     *pending* for the job (:func:`_mark_pending`), so that on SQLite the write lock is free for the
@@ -518,30 +525,29 @@ def _save(job: ImportJob, rows: _Rows, viewer: Viewer, user: User) -> None:
     session = db.session()
     session.expire_on_commit = False  # the user, groups and fields of the checks stay loaded
     try:
-        created, done = _save_batches(job_id, rtype, rows, viewer, user)
+        created, done = _save_batches(job_id, rtype, rows, checked, viewer, user)
     finally:
         session.expire_on_commit = True
     if created is not None:
         _publish(job_id, rtype, group_id, filename, viewer, created, done, rows)
 
 
-def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -> tuple[int | None, int]:
-    """The batches of :func:`_save`: (records created, rows done), or (None, rows done) when the
-    job ended otherwise (failed, or stopped by someone else)."""
+def _save_batches(job_id: int, rtype, rows: _Rows, checked: list, viewer: Viewer, user: User
+                  ) -> tuple[int | None, int]:
+    """The batches of :func:`_save` (``checked``: the rows as the check left them, see :func:`_run`):
+    (records created, rows done), or (None, rows done) when the job ended otherwise (failed, or
+    stopped by someone else)."""
     key = rtype.key
     errors: list[dict] = []
     count = done = created = 0
-    lines = iter(rows)
+    lines = _cancellable(job_id, checked)
     while batch := list(islice(lines, BATCH)):
-        checked = []
-        for line, cells in batch:
-            data, problems = rows.check(cells)
-            checked.append((line, data, problems, rows.new_company))
+        checked_batch = [(line, data, [], new) for line, data, new in batch]
         decisions = iter([] if count else [
             (outcome(kind, rows.on_duplicate), record_id) for kind, record_id in rows.matcher.classify(
-                [_input_keys(key, data, new) for _line, data, problems, new in checked if not problems])])
+                [_input_keys(key, data, new) for _line, data, problems, new in checked_batch if not problems])])
         todo = []
-        for line, data, problems, new in checked:
+        for line, data, problems, new in checked_batch:
             decision = ("create", None) if problems or count else next(decisions)
             todo.append((line, data, problems, decision[0], new))
             if decision[0] == "update":
@@ -552,7 +558,7 @@ def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -
         # is taken by the first INSERT, and held until the commit below
         results = iter(create_records(rtype, [d for _l, d, p, what, _n in todo if not p and what == "create"],
                                       viewer, user, pending_import_id=job_id,
-                                      import_name=rows.job.filename or ""))
+                                      import_name=rows.job.filename or "", known_tags=rows.tags))
         items: list[dict] = []
         links: list[tuple[str, int]] = []
         for line, _data, problems, what, new in todo:
@@ -589,6 +595,15 @@ def _save_batches(job_id: int, rtype, rows: _Rows, viewer: Viewer, user: User) -
         _fail(job_id, errors, count)
         return None, done
     return created, done
+
+
+def _cancellable(job_id: int, checked: list):
+    """The checked rows; every :data:`CHUNK` rows a look at whether the job was cancelled (as while
+    checking, :meth:`_Rows.__iter__`)."""
+    for n, row in enumerate(checked, start=1):
+        if n % CHUNK == 0:
+            _check_cancel(job_id)
+        yield row
 
 
 def after_batch(job_id: int, done: int) -> None:

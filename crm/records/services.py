@@ -10,10 +10,11 @@ editing a record otherwise is not (the record keeps who created and last changed
 from __future__ import annotations
 
 import unicodedata
+from functools import partial
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -198,6 +199,23 @@ def _no_such_group() -> Invalid:
     return Invalid(fields={"group_id": _("You cannot put records in this group.")})
 
 
+def _once(checks: dict | None, key: tuple, check):
+    """``check()``, the same check at most once per ``checks`` (a batch of :func:`create_records`,
+    one transaction: its rows mostly name the same group, company and responsible user): its result,
+    or the :class:`Refused` it raised, raised again for each row that asks. ``None``: no memo."""
+    if checks is None:
+        return check()
+    if key not in checks:
+        try:
+            checks[key] = check()
+        except Refused as err:
+            checks[key] = err
+    found = checks[key]
+    if isinstance(found, Refused):
+        raise found
+    return found
+
+
 def _check_group(viewer: Viewer, group_id: int, *, lock: bool = True) -> int:
     """A group the record forms and the API may put a record in: one the user is a member of -
     admins too (the forms offer only those; moving records into any group is the bulk
@@ -324,10 +342,11 @@ def _set_contact_details(obj, data: RecordInput) -> None:
 
 
 def _apply(rtype: RecordType, obj, data: RecordInput, viewer: Viewer,
-           tags: dict[str, Tag] | None = None) -> dict[int, str | None]:
+           tags: dict[str, Tag] | None = None, checks: dict | None = None) -> dict[int, str | None]:
     """Set the fields sent in ``data`` on ``obj`` (a new record: every field), after the checks
     that need the database. Returns the custom field values (field id -> stored text) to write
-    once the record has an id. Every refusal of the input is collected into one :class:`Invalid`."""
+    once the record has an id. Every refusal of the input is collected into one :class:`Invalid`.
+    (``tags``, ``checks``: what :func:`create_records` found so far in its batch, see :func:`_once`.)"""
     errors: dict[str, str] = {}
     new = obj.id is None
     for name in PLAIN_FIELDS[rtype.key]:
@@ -358,18 +377,21 @@ def _apply(rtype: RecordType, obj, data: RecordInput, viewer: Viewer,
     for fk, key in rtype.references:
         if data.sent(fk):
             try:
-                setattr(obj, fk, _check_reference(viewer, key, fk, getattr(data, fk), getattr(obj, fk)))
+                value, current = getattr(data, fk), getattr(obj, fk)
+                setattr(obj, fk, _once(checks, ("link", fk, value, current),
+                                       partial(_check_reference, viewer, key, fk, value, current)))
             except Invalid as err:
                 errors.update(err.fields)
     if data.sent("responsible_id"):
         try:
-            obj.responsible_id = _check_user("responsible_id", data.responsible_id)
+            obj.responsible_id = _once(checks, ("user", data.responsible_id),
+                                       partial(_check_user, "responsible_id", data.responsible_id))
         except Invalid as err:
             errors.update(err.fields)
     custom: dict[int, str | None] = {}
     if data.custom_fields:
         try:
-            custom = custom_values(fields_for(rtype.key), data.custom_fields)
+            custom = custom_values(_once(checks, ("fields",), partial(fields_for, rtype.key)), data.custom_fields)
         except Invalid as err:
             errors.update(err.fields)
     if errors:
@@ -407,7 +429,8 @@ def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: Us
 
 
 def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, user: User | None = None, *,
-                   pending_import_id: int | None = None, import_name: str | None = None) -> list:
+                   pending_import_id: int | None = None, import_name: str | None = None,
+                   known_tags: dict[str, tuple[int, str]] | None = None) -> list:
     """Create many records (a batch of an import), each by the rules of :func:`create_record`, but
     every check first and the writes after, in one flush: so the writes - on SQLite, the time the
     write lock is held - take one short stretch instead of spreading over the checks. Returns, per
@@ -415,10 +438,15 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
     ``pending_import_id``: the records are pending rows of that import job (they exist for no
     one until the job's final step, see :mod:`crm.imports.services`). ``import_name``: the
     import's file name; the assignment rules then decide every record's group (the import's
-    group is for the rows no rule matches), otherwise as in :func:`create_record`."""
+    group is for the rows no rule matches), otherwise as in :func:`create_record`. ``known_tags``: the
+    tags earlier batches of the same import gave their records (name as written -> (id, the tag's
+    name)), used again for the same name instead of asking :func:`tag_named` once more per batch, so
+    that an import's records get one tag per name; filled in with this batch's."""
     out: list = []
     made: list[tuple] = []
-    tags: dict[str, Tag] = {}  # the batch's tags by name: a new one is made once (nothing is flushed yet)
+    # the batch's tags by name: a new one is made once (nothing is flushed yet)
+    tags: dict[str, Tag] = _known_tags(items, known_tags) if known_tags else {}
+    checks: dict = {}  # the batch's checks of its group, links, users and custom fields, each made once (_once)
     rules = assignment_rules(rtype.key) if viewer.groups_enabled else []
     addresses: dict[int, str | None] = {}  # the companies' addresses (for people, deals, projects)
     with db.session.no_autoflush:
@@ -426,11 +454,12 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
             obj = rtype.model()
             try:
                 # (locked below)
-                obj.group_id = group_for_new(viewer, user, data.group_id, lock=False, key=rtype.key)
+                obj.group_id = _once(checks, ("group", data.group_id),
+                                     partial(group_for_new, viewer, user, data.group_id, lock=False, key=rtype.key))
                 if not data.sent("responsible_id") and user is not None:
                     data = data.model_copy(update={"responsible_id": user.id})
                     data.model_fields_set.add("responsible_id")
-                custom = _apply(rtype, obj, data, viewer, tags=tags)
+                custom = _apply(rtype, obj, data, viewer, tags=tags, checks=checks)
                 if rules and (import_name is not None or rules_decide(viewer, user, data.group_id, key=rtype.key)):
                     ruled = rule_group(rules, rule_facts(rtype, obj, viewer, custom, import_name, addresses))
                     obj.group_id = ruled if ruled is not None else obj.group_id
@@ -449,19 +478,49 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
             out[i] = _no_such_group()
             item.tags = []  # (out of the session with it: nothing of a refused record is written)
     made = [(obj, custom) for obj, custom in made if obj.group_id in alive]
+    if not made:
+        db.session.flush()  # (a new tag the refused rows named, as before)
+        return out
+    names = dict(db.session.execute(select(Group.id, Group.name).where(Group.id.in_(alive))).all())
+    changes = [history.created_changes(rtype, PLAIN_FIELDS[rtype.key], obj, names.get(obj.group_id), custom)
+               for obj, custom in made]
+    # The records are inserted by the ORM (their ids come back); what hangs on them needs no id of its
+    # own, so it goes in one executemany per table instead of one INSERT per row: the contact details
+    # (taken off the records for the flush), the custom values and the history.
+    details = [list(obj.contact_details) if rtype.has_contact_details else [] for obj, _custom in made]
+    for obj, _custom in made:
+        if rtype.has_contact_details:
+            obj.contact_details = []
     db.session.add_all([obj for obj, _custom in made])
     db.session.flush()
-    for obj, custom in made:  # (what set_values does for a record that has no values yet)
-        for field_id, value in custom.items():
-            if value is not None:
-                item = CustomFieldValue(field_id=field_id, value=value)
-                item.attach_to(rtype.key, obj.id)
-                db.session.add(item)
-    names = dict(db.session.execute(select(Group.id, Group.name).where(Group.id.in_(alive))).all()) if made else {}
-    for obj, custom in made:
-        history.record_created(rtype, PLAIN_FIELDS[rtype.key], obj, viewer, names.get(obj.group_id), custom)
-    db.session.flush()
+    fk = f"{rtype.key}_id"
+    rows = [{"kind": d.kind, "label": d.label or "", "value": d.value, "position": d.position, fk: obj.id}
+            for (obj, _custom), ds in zip(made, details, strict=True) for d in ds]
+    if rows:
+        db.session.execute(insert(ContactDetail), rows)
+    if rtype.has_contact_details:
+        for obj, _custom in made:
+            db.session.expire(obj, ["contact_details"])  # (read again if asked for: they are written now)
+    # (what set_values does for a record that has no values yet)
+    values = [{"field_id": field_id, "value": value, fk: obj.id}
+              for obj, custom in made for field_id, value in custom.items() if value is not None]
+    if values:
+        db.session.execute(insert(CustomFieldValue), values)
+    history.records_created(rtype, [(obj.id, c) for (obj, _custom), c in zip(made, changes, strict=True)], viewer)
+    if known_tags is not None:
+        known_tags.update({name: (tag.id, tag.name) for name, tag in tags.items() if tag.id is not None})
     return out
+
+
+def _known_tags(items: list[RecordInput], known: dict[str, tuple[int, str]]) -> dict[str, Tag]:
+    """The tags of ``known`` (:func:`create_records`) that the batch's ``items`` name, in one
+    statement; one that is gone or renamed since is left out (:func:`tag_named` decides again)."""
+    wanted = {clean_tag_name(n) for data in items if data.sent("tags") for n in data.tags or []} & known.keys()
+    if not wanted:
+        return {}
+    found = {t.id: t for t in db.session.scalars(select(Tag).where(Tag.id.in_({known[n][0] for n in wanted})))}
+    return {n: found[known[n][0]] for n in wanted
+            if known[n][0] in found and found[known[n][0]].name == known[n][1]}
 
 
 def update_record(rtype: RecordType, obj, data: RecordInput, viewer: Viewer, expected_version: int | None = None):
