@@ -147,6 +147,35 @@ def test_a_job_whose_worker_died_is_retried_once_then_failed(app, client, make, 
         assert job.message and job.finished_at is not None
 
 
+def test_a_run_taken_for_dead_does_not_end_the_job_that_another_run_took_up(app, make, world, monkeypatch):
+    """Work in several transactions (applying the rules): a slow run the reaper took for dead, whose
+    job another run then finished, may fail afterwards - the job stays done, with its message."""
+    w = world
+    job = _queued(w)
+
+    def taken_up_meanwhile_then_fails(job, user):
+        with db.engine.begin() as conn:  # the reaper and the second run, while this one still works
+            conn.execute(update(Job).where(Job.id == job.id).values(status="done", attempts=2, message="Fertig"))
+        raise RuntimeError("the first run's worker breaks down")
+
+    monkeypatch.setitem(services.RUNNERS, "assign", taken_up_meanwhile_then_fails)
+    with pytest.raises(RuntimeError):
+        services.run_job.call_local(job.id)
+    db.session.expire_all()
+    assert (db.session.get(Job, job.id).status, db.session.get(Job, job.id).message) == ("done", "Fertig")
+
+
+def test_a_job_queued_again_after_its_worker_died_cannot_be_cancelled(app, client, make, world):
+    """It may have done part of its work (applying the rules commits assignment by assignment):
+    "cancelled, nothing was changed" would not be true."""
+    w = world
+    job = _queued(w, attempts=1)
+    make.login(client, w["owner"])
+    client.post(f"/jobs/{job.id}/cancel")
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).status == "queued"
+
+
 def test_a_job_runs_with_what_its_owner_sees_when_it_runs(app, make, world):
     """Queued by the owner, who then left Süd: the job is refused as the request would be."""
     w = world

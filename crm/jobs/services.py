@@ -265,10 +265,11 @@ def find_job(job_id: int, viewer: Viewer) -> Job | None:
 
 def cancel(job: Job) -> bool:
     """Cancel a job that has not started: it never runs. A running one finishes (it is one short
-    transaction); returns whether it was cancelled."""
+    transaction), and so does one queued again after its worker died (applying the rules may have
+    done part of its work); returns whether it was cancelled."""
     with db.engine.begin() as conn:
         done = conn.execute(
-            update(Job).where(Job.id == job.id, Job.status == "queued")
+            update(Job).where(Job.id == job.id, Job.status == "queued", Job.attempts == 0)
             .values(status="cancelled", cancel_requested=True, finished_at=utcnow(),
                     message=_("Cancelled before it started. Nothing was changed."))
         ).rowcount == 1
@@ -301,6 +302,7 @@ def run_job(job_id: int) -> None:
     if not claim(job_id):
         return  # cancelled, or taken by another worker
     job = db.session.get(Job, job_id)
+    attempt = job.attempts
     user = db.session.get(User, job.user_id) if job.user_id else None
     locale = job.locale or (user.locale if user else "") or current_app.config["BABEL_DEFAULT_LOCALE"]
     try:
@@ -310,16 +312,22 @@ def run_job(job_id: int) -> None:
         db.session.rollback()
         with force_locale(locale):
             before = _done_before(db.session.scalar(select(Job.result).where(Job.id == job_id)))
-        _set(job_id, status="failed", finished_at=utcnow(),
-             message=f"{err.summary} {before}" if before else err.summary)
+            _fail(job_id, attempt, f"{err.summary} {before}" if before else str(err.summary))
     except Exception:
         db.session.rollback()
         with force_locale(locale):
             before = _done_before(db.session.scalar(select(Job.result).where(Job.id == job_id)))
-            _set(job_id, status="failed", finished_at=utcnow(),
-                 message=(_("The job stopped because of an error on our side.") + " " + before) if before
-                 else _("The job stopped because of an error on our side. Nothing was changed."))
+            _fail(job_id, attempt, (_("The job stopped because of an error on our side.") + " " + before) if before
+                  else _("The job stopped because of an error on our side. Nothing was changed."))
         raise
+
+
+def _fail(job_id: int, attempt: int, message: str) -> None:
+    """The job failed - if it is still this run's (a run taken for dead must not end the one that
+    took it up)."""
+    with db.engine.begin() as conn:
+        conn.execute(update(Job).where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
+                     .values(status="failed", finished_at=utcnow(), message=message))
 
 
 def _done_before(result: dict | None) -> str | None:
@@ -377,31 +385,48 @@ def _rules_apply(job: Job, user: User) -> None:
     """Applying the rules, large: the plan is read first (no write lock meanwhile: at 100k
     companies it takes a minute), then each of its bulk assignments is a transaction of its own,
     with the job's progress and heartbeat, so that the team's saves go on between them. Each
-    assignment is whole and undoable by itself; the job's result lists those done, so a job that a
-    dead worker's reaper takes up again goes on with what is left (the plan, made again, holds no
-    record that is where its rule says any more), and a job that fails says what was moved."""
-    viewer = viewer_for(user)
+    assignment is whole and undoable by itself, made as its owner is *then* (role, groups, still
+    active); the job's result lists those done, so a job that a dead worker's reaper takes up again
+    goes on with what is left (the plan, made again, holds no record that is where its rule says
+    any more), and a job that fails says what was moved."""
     key = job.params["type"]
-    job_id, attempt = job.id, job.attempts
-    plan = rules.steps(viewer, key, beat=lambda: _set(job_id, heartbeat_at=utcnow()))
+    job_id, attempt, user_id = job.id, job.attempts, user.id
+    plan = rules.steps(viewer_for(user), key, beat=lambda: _beat(job_id, attempt))
     db.session.rollback()  # (the plan only read)
     done = list((job.result or {}).get("assignments", ()))  # an earlier attempt's, committed
     for move, ids in plan:
         if not _hold_running(job_id, attempt):
             db.session.rollback()
             return  # taken for dead meanwhile (and taken up again, or failed): not this run's any more
-        result = rules.apply_step(viewer, key, move, ids)
-        done.append({"audit_id": result["audit_id"], "group": result["group"], "updated": result["updated"]})
-        db.session.execute(update(Job).where(Job.id == job_id).values(
-            heartbeat_at=utcnow(), progress=_moved(done), result={"assignments": done}))
+        result = rules.apply_step(_owner_now(user_id), key, move, ids)
+        if result is not None:
+            done.append({"audit_id": result["audit_id"], "group": result["group"], "updated": result["updated"]})
+            db.session.execute(update(Job).where(Job.id == job_id).values(
+                progress=_moved(done), result={"assignments": done}))
         db.session.commit()
     if not _hold_running(job_id, attempt):
         db.session.rollback()
         return
-    rules.record_applied(viewer, key, done)
+    rules.record_applied(_owner_now(user_id), key, done)
     moved = _moved(done)
     _finish(db.session.get(Job, job_id), ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved),
             {"assignments": done}, moved)
+
+
+def _owner_now(user_id: int) -> Viewer:
+    """The viewer of a job's owner as they are now (a job in several transactions may outlast a
+    change of their role or groups); refused if they were deactivated meanwhile."""
+    owner = db.session.get(User, user_id)
+    if owner is None or not owner.active:
+        raise Forbidden()
+    return viewer_for(owner)
+
+
+def _beat(job_id: int, attempt: int) -> None:
+    """The heartbeat of a run that holds no transaction open, if the job is still this run's."""
+    with db.engine.begin() as conn:
+        conn.execute(update(Job).where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
+                     .values(heartbeat_at=utcnow()))
 
 
 def _moved(assignments: list[dict]) -> int:

@@ -250,12 +250,13 @@ def _chunks(ids: list[int] | tuple[int, ...], size: int | None = None) -> list[l
     return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
 
 
-def plan(viewer: Viewer, record_type: str, beat=None) -> list[Move]:
+def plan(viewer: Viewer, record_type: str, beat=None, *, counted: bool = True) -> list[Move]:
     """What applying the rules of a type to its existing records would do: per target group (and
     whether the company's people, deals and projects follow), the records the admin fully sees
     whose first matching rule names a group they are not in yet, and how many records of each type
-    that assignment would move. Nothing is written. ``beat``: called every ``BEAT_EVERY`` records
-    (a job's heartbeat: at 100k companies the plan takes a minute)."""
+    that assignment would move (``counted=False``: not counted, every such target group is in the
+    plan, its counts empty). Nothing is written. ``beat``: called once the records are read and then
+    every ``BEAT_EVERY`` records (a job's heartbeat: at 100k companies the plan takes a minute)."""
     require_admin(viewer)
     rules = rules_of(record_type)
     if not rules:
@@ -263,7 +264,7 @@ def plan(viewer: Viewer, record_type: str, beat=None) -> list[Move]:
     chosen: dict[tuple[int, bool], list[int]] = defaultdict(list)
     matcher = Matcher(rules)
     for n, (record_id, group_id, facts) in enumerate(_facts(record_type, viewer, rules), 1):
-        if beat is not None and n % BEAT_EVERY == 0:
+        if beat is not None and (n == 1 or n % BEAT_EVERY == 0):
             beat()
         rule = matcher.first(facts)
         if rule is not None and (rule.group_id != group_id or rule.follow):
@@ -272,6 +273,9 @@ def plan(viewer: Viewer, record_type: str, beat=None) -> list[Move]:
     rtype = TYPES[record_type]
     out = []
     for (group_id, follow), ids in sorted(chosen.items(), key=lambda item: (names[item[0][0]], item[0][1])):
+        if not counted:
+            out.append(Move(group_id, names[group_id], follow, tuple(ids), {}))
+            continue
         cascade = tuple(CASCADE) if follow else ()
         counts: dict[str, int] = {}
         for chunk in _chunks(ids):
@@ -310,22 +314,27 @@ def preview(viewer: Viewer, record_type: str) -> list[Move]:
 
 
 def steps(viewer: Viewer, record_type: str, beat=None) -> list[tuple[Move, list[int]]]:
-    """The plan as the bulk assignments that carry it out: per target group, its records in
-    pieces of at most ``STEP_SIZE`` (one assignment, one audit entry, one undo each)."""
+    """The plan as the bulk assignments that could carry it out: per target group, its records in
+    pieces of at most ``STEP_SIZE`` (one assignment, one audit entry, one undo each). Not counted:
+    :func:`apply_step` counts each piece when it comes to it."""
     require_admin(viewer)
     require_groups_on(viewer, None)
-    return [(move, chunk) for move in plan(viewer, record_type, beat) for chunk in _chunks(move.ids, STEP_SIZE)]
+    return [(move, chunk) for move in plan(viewer, record_type, beat, counted=False)
+            for chunk in _chunks(move.ids, STEP_SIZE)]
 
 
-def apply_step(viewer: Viewer, record_type: str, move: Move, ids: list[int]) -> dict:
+def apply_step(viewer: Viewer, record_type: str, move: Move, ids: list[int]) -> dict | None:
     """One step of :func:`steps`: the audited, undoable bulk assignment of ``ids`` to the move's
     group (:func:`crm.records.assign.assign_group`, which moves only what the admin fully sees
     *now*, and only what is not there yet), in the caller's transaction. Returns its result with
-    the group."""
+    the group; ``None``, and nothing written, if nothing of it is to move (say, a company whose
+    rule takes its records along, and they are all there already)."""
     require_admin(viewer)
     require_groups_on(viewer, None)
-    result = assign_group(TYPES[record_type], ids, move.group_id, viewer,
-                          cascade=list(CASCADE) if move.follow else [], source="rules")
+    rtype, cascade = TYPES[record_type], list(CASCADE) if move.follow else []
+    if not sum(assign_preview(rtype, ids, viewer, move.group_id, tuple(cascade)).values()):
+        return None
+    result = assign_group(rtype, ids, move.group_id, viewer, cascade=cascade, source="rules")
     return {"group_id": move.group_id, "group": move.group, **result}
 
 
@@ -341,7 +350,7 @@ def apply(viewer: Viewer, record_type: str) -> list[dict]:
     admin fully sees move (the assignment service selects them so again). Returns the
     assignments' results. (A large apply runs on the job queue, one transaction per step:
     ``crm.jobs.services``.)"""
-    results = [apply_step(viewer, record_type, move, ids) for move, ids in steps(viewer, record_type)]
+    results = [r for move, ids in steps(viewer, record_type) if (r := apply_step(viewer, record_type, move, ids))]
     record_applied(viewer, record_type, results)
     return results
 
