@@ -21,6 +21,8 @@ from .live import CHROMIUM, DEMO_PASSWORD, ROOT, Databases, LiveServer, launch_c
 
 REQUIRE = os.environ.get("KONTOR_REQUIRE_BROWSER") == "1"
 TIMEOUT_MS = 15_000
+#: a page load: once a request took 15.4 s on PostgreSQL with two suites on the 2-core machine
+NAVIGATION_TIMEOUT_MS = 30_000
 
 WATCH_KEY = pytest.StashKey["list"]()
 
@@ -147,6 +149,7 @@ def new_page(browser, request):
     def open_page(locale: str = "de-DE", width: int = 1280, height: int = 860):
         context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
         context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         contexts.append(context)
         context.on("page", watch.attach)
         page = context.new_page()
