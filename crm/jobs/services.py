@@ -311,23 +311,33 @@ def run_job(job_id: int) -> None:
     except Refused as err:
         db.session.rollback()
         with force_locale(locale):
-            before = _done_before(db.session.scalar(select(Job.result).where(Job.id == job_id)))
+            before = _done_before(_result(job_id))
             _fail(job_id, attempt, f"{err.summary} {before}" if before else str(err.summary))
     except Exception:
         db.session.rollback()
         with force_locale(locale):
-            before = _done_before(db.session.scalar(select(Job.result).where(Job.id == job_id)))
+            before = _done_before(_result(job_id))
             _fail(job_id, attempt, (_("The job stopped because of an error on our side.") + " " + before) if before
                   else _("The job stopped because of an error on our side. Nothing was changed."))
         raise
+
+
+def _result(job_id: int) -> dict | None:
+    return db.session.scalar(select(Job.result).where(Job.id == job_id))
+
+
+def _this_run(job_id: int, attempt: int) -> tuple:
+    """The job is still this run's: running, and not claimed again since (a reaper that took it for
+    dead sets it back to ``queued``, or fails it; another run may have claimed it since)."""
+    return Job.id == job_id, Job.status == "running", Job.attempts == attempt
 
 
 def _fail(job_id: int, attempt: int, message: str) -> None:
     """The job failed - if it is still this run's (a run taken for dead must not end the one that
     took it up)."""
     with db.engine.begin() as conn:
-        conn.execute(update(Job).where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
-                     .values(status="failed", finished_at=utcnow(), message=message))
+        conn.execute(update(Job).where(*_this_run(job_id, attempt)).values(
+            status="failed", finished_at=utcnow(), message=message))
 
 
 def _done_before(result: dict | None) -> str | None:
@@ -425,8 +435,7 @@ def _owner_now(user_id: int) -> Viewer:
 def _beat(job_id: int, attempt: int) -> None:
     """The heartbeat of a run that holds no transaction open, if the job is still this run's."""
     with db.engine.begin() as conn:
-        conn.execute(update(Job).where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
-                     .values(heartbeat_at=utcnow()))
+        conn.execute(update(Job).where(*_this_run(job_id, attempt)).values(heartbeat_at=utcnow()))
 
 
 def _moved(assignments: list[dict]) -> int:
@@ -435,9 +444,8 @@ def _moved(assignments: list[dict]) -> int:
 
 def _hold_running(job_id: int, attempt: int) -> bool:
     """:func:`_hold` for work in several transactions: the job's row, locked until the commit, and
-    whether it is still this run's (a reaper that took it for dead set it back to ``queued``, or
-    failed it, and another run may have claimed it since)."""
-    return db.session.execute(update(Job).where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
+    whether it is still this run's (:func:`_this_run`)."""
+    return db.session.execute(update(Job).where(*_this_run(job_id, attempt))
                               .values(heartbeat_at=utcnow())).rowcount == 1
 
 

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..groups.models import Group
 from ..history.services import stored_custom
 from ..input_types import parse_input
-from ..records.loaders import load_for_write, reference
+from ..records.loaders import load_for_write, load_record, reference
 from ..records.types import BY_PLURAL, TYPES, RecordType
 from ..visibility import current_viewer
 from .forms import PickForm
@@ -50,10 +50,7 @@ def _rtype(plural: str) -> RecordType:
 def _load(rtype: RecordType, record_id: int):
     """The survivor, as every write loads it: hidden 404, restricted 403; and the role."""
     viewer = current_viewer()
-    try:
-        keep = load_for_write(rtype, record_id, viewer)
-    except Refused as err:
-        abort(err.status)
+    keep = load_record(rtype, record_id, write=True, viewer=viewer)
     if not may_merge(viewer):
         abort(403)
     return keep

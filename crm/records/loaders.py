@@ -16,7 +16,7 @@ from sqlalchemy import String, and_, cast, literal, null, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..customfields.models import CustomField, CustomFieldValue
-from ..errors import Forbidden, NotFound
+from ..errors import Forbidden, NotFound, Refused
 from ..extensions import db
 from ..groups.models import Group
 from ..visibility import (
@@ -102,14 +102,17 @@ def _fully_visible(rtype: RecordType, record_id: int, viewer: Viewer):
 
 def load_record(rtype: RecordType, record_id: int, *, write: bool = False, viewer: Viewer | None = None):
     viewer = viewer or current_viewer()
+    if write:
+        try:
+            return load_for_write(rtype, record_id, viewer)
+        except Refused as err:
+            abort(err.status)
     obj = _fully_visible(rtype, record_id, viewer)
     if obj is not None:
         return obj
     projection = restricted_projection(rtype, record_id, viewer)
     if projection is None:
         abort(404)
-    if write:
-        abort(403)
     return projection
 
 

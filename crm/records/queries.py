@@ -281,6 +281,13 @@ def _field_match(rtype: RecordType, f: FieldFilter):
     return exists().where(*conds)
 
 
+def ties_by_name(flt: ListFilter) -> bool:
+    """Are equal sort keys ordered by name (:func:`list_order`)? Not for the name itself, nor for a
+    time of change (next to no ties: without the name the (group, updated_at) index answers the
+    whole ORDER BY)."""
+    return flt.sort not in ("name", "updated")
+
+
 def list_order(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list:
     """ORDER BY of a list: the chosen column (masked for restricted rows unless it is the name),
     then the name, then the id, so that pages never overlap."""
@@ -288,9 +295,7 @@ def list_order(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list:
     raw = getattr(model, rtype.sorts[flt.sort][1])
     column = raw if flt.sort == "name" else masked(model, viewer, raw)
     order = [column.desc() if flt.desc else column.asc()]
-    if flt.sort not in ("name", "updated"):
-        # ties (same stage, status, date) by name; a time of change has next to none, and without
-        # the name the index on (group, updated_at) answers the whole ORDER BY
+    if ties_by_name(flt):  # (same stage, status, date)
         order.append(model.sort_key.asc())
     order.append(model.id.desc() if flt.desc else model.id.asc())
     if db.engine.dialect.name == "postgresql" and (column is not raw or raw.expression.nullable):
@@ -402,7 +407,7 @@ def _merged_arms(rtype: RecordType, viewer: Viewer, flt: ListFilter, groups: tup
     change) the name, then the id; empty keys last on PostgreSQL as there."""
     model = rtype.model
     key = getattr(model, rtype.sorts[flt.sort][1])
-    by_name = flt.sort not in ("name", "updated")  # (list_order's ties by name)
+    by_name = ties_by_name(flt)
     nullable = bool(key.expression.nullable)
     postgresql = db.engine.dialect.name == "postgresql"
 
