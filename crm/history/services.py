@@ -136,23 +136,28 @@ def records_relinked(rtype: RecordType, ids: list[int], field: str, old: int | N
 
 def records_assigned(rtype: RecordType, audit_id: int, group: str, viewer: Viewer) -> None:
     """The records a bulk assignment moved (its :class:`AssignmentChange` rows of this type): one
-    event each with its group change, old name -> ``group``, in two set-based INSERTs."""
+    event each with its group change, old name -> ``group``: the events in one set-based INSERT
+    that returns their ids, the field rows in one executemany.
+
+    (Not an ``INSERT … SELECT`` joining the new events to their change rows: both were written in
+    this transaction, PostgreSQL has no statistics for them and chose a nested loop over all of the
+    assignment's rows for each event - 24 s of a 34 s cascade of 10,000 companies.)"""
     change = AssignmentChange
     mine = (change.audit_id == audit_id, change.record_type == rtype.key)
     fk = getattr(RecordEvent, f"{rtype.key}_id")
-    db.session.execute(insert(RecordEvent).from_select(
+    events = db.session.execute(insert(RecordEvent).from_select(
         ["at", "actor_id", "kind", "audit_id", fk.key],
         select(literal(utcnow()), literal(viewer.user_id), literal("assigned"), literal(audit_id),
                change.record_id).where(*mine),
-    ))
+    ).returning(RecordEvent.id, fk)).all()
+    if not events:
+        return
     old = aliased(Group)
-    db.session.execute(insert(FieldChange).from_select(
-        ["event_id", "field", "old", "new"],
-        select(RecordEvent.id, literal("group"), old.name, literal(group))
-        .join(change, (change.record_id == fk) & mine[0] & mine[1])
-        .outerjoin(old, old.id == change.old_group_id)
-        .where(RecordEvent.audit_id == audit_id, fk.is_not(None)),
-    ))
+    was = dict(db.session.execute(
+        select(change.record_id, old.name).outerjoin(old, old.id == change.old_group_id).where(*mine)).all())
+    db.session.execute(insert(FieldChange), [
+        {"event_id": event_id, "field": "group", "old": was.get(record_id), "new": group}
+        for event_id, record_id in events])
 
 
 def start_histories() -> None:
