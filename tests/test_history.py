@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from crm.audit.models import AuditEntry
 from crm.auth.services import issue_token
 from crm.extensions import db
 from crm.history.models import RecordEvent
@@ -89,6 +90,17 @@ def test_group_change_trash_restore_and_bulk_assignment_are_in_the_history(app, 
     assert {e["who"] for e in items[:3]} == {"Boss"}
     moved, _created = history(client, h, "deals", deal.id)[1]["items"]
     assert moved["kind"] == "assigned" and changes(moved) == {"group": ("Nord", "Süd")}
+
+    # the undo of the bulk assignment (the page's button) moves it back: that is in the history too
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "group_assigned")
+                              .order_by(AuditEntry.id.desc()))
+    make.login(client, boss)
+    resp = client.post(f"/deals/bulk/undo/{entry.id}", data={},
+                       headers={"HX-Request": "true", "HX-Target": "bulk-message"})
+    assert resp.status_code == 200 and "flash-success" in resp.text
+    back, moved_again, _created = history(client, h, "deals", deal.id)[1]["items"]
+    assert back["kind"] == "assigned" and changes(back) == {"group": ("Süd", "Nord")} and back["who"] == "Boss"
+    assert changes(moved_again) == {"group": ("Nord", "Süd")}
 
 
 def test_restricted_viewers_see_no_history_and_hidden_records_answer_like_missing_ones(app, client, make):

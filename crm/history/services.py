@@ -134,30 +134,34 @@ def records_relinked(rtype: RecordType, ids: list[int], field: str, old: int | N
         _event(rtype, record_id, "changed", viewer, [(field, _text(old), _text(new))])
 
 
-def records_assigned(rtype: RecordType, audit_id: int, group: str, viewer: Viewer) -> None:
-    """The records a bulk assignment moved (its :class:`AssignmentChange` rows of this type): one
-    event each with its group change, old name -> ``group``: the events in one set-based INSERT
-    that returns their ids, the field rows in one executemany.
+def records_regrouped(rtype: RecordType, audit_id: int, viewer: Viewer,
+                      moves: list[tuple[int, str | None, str | None]]) -> None:
+    """Records a bulk assignment or its undo moved: one "assigned" event each (``moves``: record id,
+    old group name, new group name), with its group change; one executemany per table (the events'
+    ids come back in the order of ``moves``)."""
+    if not moves:
+        return
+    now, fk = utcnow(), f"{rtype.key}_id"
+    ids = db.session.scalars(insert(RecordEvent).returning(RecordEvent.id, sort_by_parameter_order=True), [
+        {"at": now, "actor_id": viewer.user_id, "kind": "assigned", "audit_id": audit_id, fk: record_id}
+        for record_id, _old, _new in moves]).all()
+    db.session.execute(insert(FieldChange), [
+        {"event_id": event_id, "field": "group", "old": old, "new": new}
+        for event_id, (_record_id, old, new) in zip(ids, moves, strict=True)])
 
-    (Not an ``INSERT … SELECT`` joining the new events to their change rows: both were written in
+
+def records_assigned(rtype: RecordType, audit_id: int, group: str, viewer: Viewer) -> None:
+    """The records a bulk assignment moved (its :class:`AssignmentChange` rows of this type), each
+    from its old group to ``group``.
+
+    (Not one ``INSERT … SELECT`` joining the new events to their change rows: both are written in
     this transaction, PostgreSQL has no statistics for them and chose a nested loop over all of the
     assignment's rows for each event - 24 s of a 34 s cascade of 10,000 companies.)"""
-    change = AssignmentChange
-    mine = (change.audit_id == audit_id, change.record_type == rtype.key)
-    fk = getattr(RecordEvent, f"{rtype.key}_id")
-    events = db.session.execute(insert(RecordEvent).from_select(
-        ["at", "actor_id", "kind", "audit_id", fk.key],
-        select(literal(utcnow()), literal(viewer.user_id), literal("assigned"), literal(audit_id),
-               change.record_id).where(*mine),
-    ).returning(RecordEvent.id, fk)).all()
-    if not events:
-        return
-    old = aliased(Group)
-    was = dict(db.session.execute(
-        select(change.record_id, old.name).outerjoin(old, old.id == change.old_group_id).where(*mine)).all())
-    db.session.execute(insert(FieldChange), [
-        {"event_id": event_id, "field": "group", "old": was.get(record_id), "new": group}
-        for event_id, record_id in events])
+    change, old = AssignmentChange, aliased(Group)
+    was = db.session.execute(
+        select(change.record_id, old.name).outerjoin(old, old.id == change.old_group_id)
+        .where(change.audit_id == audit_id, change.record_type == rtype.key).order_by(change.id)).all()
+    records_regrouped(rtype, audit_id, viewer, [(record_id, name, group) for record_id, name in was])
 
 
 def start_histories() -> None:

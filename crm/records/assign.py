@@ -233,6 +233,7 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
     lock_groups(db.session.scalars(select(change.old_group_id).where(change.audit_id == entry.id).distinct()))
     restored: dict[str, int] = {}
     skipped: dict[str, int] = {}
+    moved: dict[str, list] = {}
     for rtype in TYPES.values():
         model = rtype.model
         mine = and_(change.audit_id == entry.id, change.record_type == rtype.key)
@@ -252,12 +253,20 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
             )
             .values(group_id=change.old_group_id, version=model.version + 1, updated_at=now,
                     updated_by_id=viewer.user_id)
+            .returning(model.id, model.group_id)
             .execution_options(synchronize_session=False)
-        )
-        restored[rtype.plural] = result.rowcount
-        skipped[rtype.plural] = total - result.rowcount
-    audit(viewer, "assignment_undone", of=entry.id, group=(entry.details or {}).get("group"),
-          counts=restored, skipped=skipped)
+        ).all()
+        moved[rtype.key] = result
+        restored[rtype.plural] = len(result)
+        skipped[rtype.plural] = total - len(result)
+    undo = audit(viewer, "assignment_undone", of=entry.id, group=(entry.details or {}).get("group"),
+                 counts=restored, skipped=skipped)
+    # each record's history: back from the assignment's group into its own
+    names = dict(db.session.execute(select(Group.id, Group.name).where(
+        Group.id.in_({target} | {group_id for rows in moved.values() for _id, group_id in rows}))).all())
+    for key, rows in moved.items():
+        history.records_regrouped(TYPES[key], undo.id, viewer,
+                                  [(record_id, names.get(target), names.get(group_id)) for record_id, group_id in rows])
     db.session.expire_all()
     return {"restored": restored, "skipped": skipped}
 
