@@ -13,6 +13,7 @@ from crm.audit.models import AuditEntry
 from crm.common import utcnow
 from crm.extensions import db
 from crm.groups.models import HandOver
+from crm.history.models import FieldChange, RecordEvent
 from crm.models import Company, Person
 
 HX = {"HX-Request": "true", "HX-Target": "dialog"}
@@ -94,6 +95,10 @@ def test_the_agent_hands_a_lead_over_and_it_leaves_their_view(client, make, meie
     assert db.session.get(Company, m["lead"].id).group_id == m["leads"].id
     assert db.session.get(Person, m["lead_person"].id).group_id == m["leads"].id
     assert client.get(f"/companies/{m['lead'].id}").status_code == 200
+    # the lead's history has both moves, written while the agent could not see the group
+    moves = db.session.execute(select(FieldChange.old, FieldChange.new).join(RecordEvent).where(
+        RecordEvent.company_id == m["lead"].id, RecordEvent.kind == "assigned").order_by(RecordEvent.id)).all()
+    assert [tuple(r) for r in moves] == [("Leads", "Company"), ("Company", "Leads")]
 
 
 def hand_over(client, make, m) -> AuditEntry:
