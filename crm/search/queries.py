@@ -254,16 +254,19 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
     rule: the candidates are the newest docs this viewer may match, whatever other groups hold."""
     param = _match_param(f"match_{rtype.key}", pg)
     model = rtype.model
-    columns = (SearchDoc.id.label("doc_id"), SearchDoc.record_id, SearchDoc.kind, SearchDoc.body)
-    rule = _may_match(rtype, viewer, sc, SearchDoc.__table__)
+    # the docs' table in Core: each doc is scoped by its record and the rule below, once (the
+    # safety net's criteria of the docs would test every matching doc's record a second time)
+    d = SearchDoc.__table__
+    columns = (d.c.id.label("doc_id"), d.c.record_id, d.c.kind, d.c.body)
+    rule = _may_match(rtype, viewer, sc, d)
     if pg:
         # ordered by an expression, not by the primary key: else the planner may walk the primary
         # key backwards and test each doc, reading the whole table for a rare word
         found = (
             select(*columns)
-            .join(model, model.id == SearchDoc.record_id)
-            .where(_pg_matches(param), SearchDoc.record_type == rtype.key, rule)
-            .order_by((SearchDoc.id + 0).desc())
+            .join(model, model.id == d.c.record_id)
+            .where(_pg_matches(param), d.c.record_type == rtype.key, rule)
+            .order_by((d.c.id + 0).desc())
         )
     else:
         # the full-text index hands over its rows newest first; each is joined to its doc and record
@@ -271,9 +274,9 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
         found = (
             select(*columns)
             .select_from(_fts)
-            .join(SearchDoc, SearchDoc.id == _fts.c.rowid)
-            .join(model, model.id == SearchDoc.record_id)
-            .where(_fts5_matches(param), SearchDoc.record_type == rtype.key, rule)
+            .join(d, d.c.id == _fts.c.rowid)
+            .join(model, model.id == d.c.record_id)
+            .where(_fts5_matches(param), d.c.record_type == rtype.key, rule)
             .order_by(_fts.c.rowid.desc())
         )
     docs = found.limit(CANDIDATES).subquery(f"docs_{rtype.key}")
