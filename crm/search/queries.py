@@ -21,8 +21,11 @@ predicates of :mod:`crm.visibility` (:func:`_may_match`), in SQL; the first ``CA
 that pass, newest first, are a type's candidates. The limit comes after the rule: docs of records
 the viewer may not match take no candidate's place, so what a search answers never depends on
 them (only how long it takes: a word that matches many docs of other groups' records makes the
-index hand over more docs before ``CANDIDATES`` of them pass - on SQLite in doc order, stopping
-there; on PostgreSQL all matching docs of the type are tested, then the newest are kept).
+index hand over more docs before ``CANDIDATES`` of them pass. SQLite reads the matches newest
+first and stops there - a viewer who may match none of them waits for all to be read;
+PostgreSQL's planner either tests every match of the type or, for a viewer who sees few records,
+starts from those records and looks up their docs, then keeps the newest. bench/NOTES.md has the
+figures.)
 """
 from __future__ import annotations
 
