@@ -12,8 +12,8 @@ triggers, and a full-text index over it (SQLite FTS5 / PostgreSQL tsvector + GIN
 A doc does not carry its record's group (issue 17): the group is read from the record itself,
 which the search joins anyway. Moving records to another group (a bulk assignment, its undo)
 therefore touches neither ``search_docs`` nor the full-text index - no trigger fires on a change of
-``group_id``. (Before, each doc had the group as an index word, and a move of 73,000 records
-rewrote some 110,000 full-text rows: 90 % of the move's time.) A doc may match for a viewer when
+``group_id``. (Before, each doc had the group as an index word, and the cascade of 10,000
+companies rewrote some 110,000 full-text rows: 90 % of the move's time.) A doc may match for a viewer when
 the viewer fully sees its record, or when the doc shows on a restricted record (the name, a field
 shared with one of the viewer's groups); contact details and file names never show on a
 restricted record. The query (``crm.search.queries``) tests that against the records, in SQL.
@@ -30,12 +30,16 @@ feeds the docs into the full-text index (SQLite); on PostgreSQL a ``BEFORE`` tri
 Triggers change only in the revision that changes them: ``flask db upgrade`` with nothing to do
 touches nothing, so it is safe against a running installation (issue 16). A revision that
 changes what the triggers do calls :func:`create_triggers` (and :func:`rebuild` if the docs
-change). Both take only the source tables the database has at that revision: the
+change, or :func:`refill_fulltext` if only what the full-text index holds of them does, as in
+``searchgrp_01``). Both take only the source tables the database has at that revision: the
 ``attachments`` table comes after the search index (``files_01``), and its triggers and docs
 with ``filesearch_01``. :func:`triggers_set_aside` lets a later SQLite batch migration rebuild a
 record table (copy, drop, rename - the rename fails while a trigger names the table) and puts
 back exactly the triggers that were there. ``tests/test_migrations.py`` fails if the code's
-triggers and those a migrated database has differ.
+triggers and those a migrated database has differ. A downgrade that must put back older triggers
+keeps their SQL in its revision (``searchgrp_01``): the code has only the current ones. (Older
+revisions run this module's current code: ``find_01`` creates ``search_docs.group_id`` nullable,
+since the code no longer writes it.)
 
 Text normalisation is the same on both sides of a search: lower case, accents removed, split at
 everything that is not a letter or digit. SQLite's ``unicode61`` tokenizer does it for the index
