@@ -170,6 +170,8 @@ def test_every_revision_goes_down_and_up_on_a_filled_database(empty_database):
             downgrade(directory=MIGRATIONS, revision="-1")
             with db.engine.connect() as conn:
                 assert fingerprint(conn) == before, f"down from {rev}"
+                if rev == "searchgrp_01":
+                    _assert_group_words(conn)
             upgrade(directory=MIGRATIONS, revision="+1")
             with db.engine.connect() as conn:
                 assert fingerprint(conn) == before, f"up to {rev}"
@@ -188,6 +190,21 @@ def test_every_revision_goes_down_and_up_on_a_filled_database(empty_database):
                     "SELECT proname, prosrc FROM pg_proc WHERE proname LIKE 'kontor_search%'")).all()))
         db.session.remove()
         db.engine.dispose()
+
+
+def _assert_group_words(conn) -> None:
+    """Below searchgrp_01 each doc has its record's group, as a column and an index word."""
+    groups = dict(conn.execute(text("SELECT id, group_id FROM companies")).all())
+    docs = conn.execute(text("SELECT id, record_id, group_id FROM search_docs WHERE record_type = 'company'")).all()
+    assert docs and all(group == groups[rid] for _id, rid, group in docs)
+    for gid in set(groups.values()):
+        if conn.dialect.name == "postgresql":
+            found = conn.execute(text("SELECT id FROM search_docs WHERE tsv @@ CAST(:q AS tsquery)"),
+                                 {"q": f"'#xcompanyg{gid}'"}).scalars().all()
+        else:
+            found = conn.execute(text("SELECT rowid FROM search_fts WHERE search_fts MATCH :q"),
+                                 {"q": f"meta : xcompanyg{gid}"}).scalars().all()
+        assert sorted(found) == sorted(i for i, rid, _g in docs if groups[rid] == gid)
 
 
 def test_the_tag_key_migration_merges_only_tags_that_look_the_same(empty_database):

@@ -172,6 +172,49 @@ def test_bulk_assignment_moves_the_index_along(app, make, world):
     assert find(app, make, u, "umzug@example") == []
 
 
+def _fulltext_state():
+    """What the full-text index holds: SQLite's FTS5 blocks; PostgreSQL's docs with the
+    transaction that last wrote each (a changed row is a new tuple, with new GIN entries)."""
+    if db.engine.dialect.name == "postgresql":
+        return sorted(db.session.execute(text("SELECT id, xmin::text FROM search_docs")).all())
+    return sorted(db.session.execute(text("SELECT id, block FROM search_fts_data")).all())
+
+
+def test_a_group_move_leaves_the_search_index_alone(app, make, world):
+    """Issue 17: the docs hold no group, so moving records (here with their people) rewrites
+    nothing of the index - and the search still follows the move at once."""
+    w = world
+    admin = make.user("admin", groups=[w["nord"]])
+    make.person("Lotse", "Lena", company=w["mine"], group=w["nord"], emails=["lena@lotse.example"])
+    before = _fulltext_state()
+    with make.acting_as(app, admin) as viewer:
+        assign_group(TYPES["company"], [w["mine"].id], w["sued"].id, viewer, cascade=["people"])
+        db.session.commit()
+    assert _fulltext_state() == before
+    u = w["nord_user"]
+    assert [(h.name, h.full) for h in find(app, make, u, "hafenwerk")] == [("Hafenwerk Nord GmbH", False)]
+    assert find(app, make, u, "kontakt@hafen") == [] and find(app, make, u, "lena") == []
+    assert names(find(app, make, w["sued_user"], "lotse")) == ["Lena Lotse"]
+
+
+def test_other_groups_newer_docs_do_not_crowd_out_a_viewers_own(app, make, world, monkeypatch):
+    """The candidates (newest first, at most CANDIDATES per type) are taken among the docs the
+    viewer may match: newer matches in a group the viewer does not see take none of their places."""
+    import crm.search.queries as sq
+
+    monkeypatch.setattr(sq, "CANDIDATES", 2)
+    monkeypatch.setattr(sq, "_STATEMENTS", type(sq._STATEMENTS)())  # (built with the limit in them)
+    w = world
+    make.company("Kai Nordlicht", group=w["nord"])
+    make.person("Nord", "Kai", group=w["nord"])
+    for i in range(4):
+        # Süd's companies are restricted to the Nord user (their emails never match), people hidden
+        make.company(f"Süd {i}", group=w["sued"], emails=[f"kai{i}@sued.example"])
+        make.person(f"Süd {i}", "Kai", group=w["sued"])
+    assert names(find(app, make, w["nord_user"], "kai")) == ["Kai Nord", "Kai Nordlicht"]
+    assert len(find(app, make, w["sued_user"], "kai")) == 4  # (two per type: the limit is there)
+
+
 def test_core_bulk_writes_are_indexed(app, make):
     """``demo generate`` and similar write with Core statements, past the ORM."""
     from crm.demo.generate import Counts, generate

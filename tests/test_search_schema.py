@@ -43,7 +43,7 @@ def downgrade():
 
 def doc_rows(conn):
     return sorted(conn.execute(text(
-        "SELECT record_type, record_id, kind, source_id, field_id, group_id, body FROM search_docs")).all())
+        "SELECT record_type, record_id, kind, source_id, field_id, body FROM search_docs")).all())
 
 
 def test_triggers_exist_at_head(app):

@@ -28,6 +28,5 @@ class SearchDoc(db.Model):
     #: the row the text comes from: the record (name), contact_details.id, custom_field_values.id
     source_id: Mapped[int] = mapped_column(Integer)
     field_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    #: the record's group, copied so the index can narrow a search by itself
-    group_id: Mapped[int] = mapped_column(Integer)
+    # (no group: a search reads it from the record, so that moving records leaves the index alone)
     body: Mapped[str] = mapped_column(Text)

@@ -14,10 +14,18 @@ Every word of the query must be the start of a word of the same text ("ann ku" f
 Kurz"; "kurz@ex" finds "anna.kurz@example.com"). A query that looks like a phone number also
 matches the digits alone, in national or international form ("040 123" finds "+49 40 1234567").
 
-How it stays fast: the full-text index itself narrows a search to the docs the viewer may match
-(record type, group, kind, shared field are words of each doc), takes at most ``CANDIDATES``
-of them, newest first, and only those are joined to the records - where the visibility rules of
-:mod:`crm.visibility` are applied once more, against the records themselves.
+How it works: the full-text index narrows a search to the record type (a word of each doc; for a
+viewer in no group, to names and shared fields). The index holds no group (so that moving records
+leaves it alone, issue 17), so each matching doc is joined to its record and tested with the
+predicates of :mod:`crm.visibility` (:func:`_may_match`), in SQL; the first ``CANDIDATES`` docs
+that pass, newest first, are a type's candidates. The limit comes after the rule: docs of records
+the viewer may not match take no candidate's place, so what a search answers never depends on
+them (only how long it takes: a word that matches many docs of other groups' records makes the
+index hand over more docs before ``CANDIDATES`` of them pass. SQLite reads the matches newest
+first and stops there - a viewer who may match none of them waits for all to be read;
+PostgreSQL's planner either tests every match of the type or, for a viewer who sees few records,
+starts from those records and looks up their docs, then keeps the newest. bench/NOTES.md has the
+figures.)
 """
 from __future__ import annotations
 
@@ -53,7 +61,7 @@ from ..records.types import TYPES, RecordType, display_name_column
 from ..visibility import Viewer, fully_visible_to, is_full_column, restricted_rows, unscoped, visible_to
 from .models import SearchDoc
 
-#: docs the full-text index hands over per record type, at most
+#: docs per record type that a search takes, at most: the newest ones the viewer may match
 CANDIDATES = 200
 #: words of a query that are used, at most
 MAX_WORDS = 8
@@ -143,17 +151,18 @@ def scope(rtype: RecordType, viewer: Viewer) -> Scope:
 
 
 def _allowed(sc: Scope) -> list[str]:
-    """The index words (see ``crm.search.schema``) of the docs this viewer may match: any one is
-    enough. Each is a word of its own, so the index tests it without reading a large list."""
-    if sc.all_groups:
+    """The index words (see ``crm.search.schema``) of the docs this viewer may match, any one is
+    enough: the docs of the record type - or, for a viewer in no group, only the names and shared
+    fields (all a restricted record shows). The index holds no group: which records the viewer
+    sees is tested against the records, in SQL (:func:`_may_match`)."""
+    if sc.all_groups or sc.group_ids:
         return [f"x{sc.key}"]
-    return ([f"x{sc.key}g{g}" for g in sc.group_ids] + ([f"x{sc.key}n"] if sc.names else [])
-            + [f"f{f}" for f in sc.field_ids])
+    return ([f"x{sc.key}n"] if sc.names else []) + [f"f{f}" for f in sc.field_ids]
 
 
 # ---------------------------------------------------------------------------------------------
-# The two back ends: a select of candidate doc ids, at most CANDIDATES, newest first. The text
-# of the full-text query is a bound parameter, so the statement is the same for every query.
+# The two back ends: the full-text condition of a record type's docs. The text of the full-text
+# query is a bound parameter, so the statement is the same for every query.
 # ---------------------------------------------------------------------------------------------
 
 def _fts5_match(query: Query, sc: Scope) -> str:
@@ -165,15 +174,6 @@ def _fts5_match(query: Query, sc: Scope) -> str:
         alternatives.append("(" + " AND ".join(phrase(w) for w in query.words) + ")")
     alternatives += [phrase(n) for n in query.numbers]
     return f"body : ({' OR '.join(alternatives)}) AND meta : ({' OR '.join(_allowed(sc))})"
-
-
-def _fts5_candidates(param):
-    return (
-        select(_fts.c.rowid.label("doc_id"))
-        .where(literal_column("search_fts").op("MATCH")(param))
-        .order_by(_fts.c.rowid.desc())
-        .limit(CANDIDATES)
-    )
 
 
 def _pg_prefix(word: str) -> str:
@@ -191,14 +191,12 @@ def _pg_match(query: Query, sc: Scope) -> str | None:
     return f"({' | '.join(alternatives)}) & ({meta})"
 
 
-def _pg_candidates(param):
-    # No ORDER BY in here: with it the planner walks the primary key backwards and may read the
-    # whole table for a rare word. The LIMIT keeps a common word cheap; the caller sorts.
-    return (
-        select(SearchDoc.id.label("doc_id"))
-        .where(literal_column("search_docs.tsv").op("@@")(cast(param, TSQUERY)))
-        .limit(CANDIDATES)
-    )
+def _pg_matches(param):
+    return literal_column("search_docs.tsv").op("@@")(cast(param, TSQUERY))
+
+
+def _fts5_matches(param):
+    return literal_column("search_fts").op("MATCH")(param)
 
 
 def _normalise(query: Query, pg: bool) -> Query:
@@ -254,18 +252,37 @@ def _match_param(name: str, pg: bool, value=None):
 
 
 def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
-    """The matching docs of one record type, with their record as the viewer may see it."""
+    """The matching docs of one record type that the viewer may match, at most ``CANDIDATES`` of
+    them, newest first, with their record as the viewer may see it. The limit comes after the
+    rule: the candidates are the newest docs this viewer may match, whatever other groups hold."""
     param = _match_param(f"match_{rtype.key}", pg)
-    cand = (_pg_candidates(param) if pg else _fts5_candidates(param)).subquery(f"cand_{rtype.key}")
-    found = (
-        select(SearchDoc.id.label("doc_id"), SearchDoc.record_id, SearchDoc.kind, SearchDoc.field_id, SearchDoc.body)
-        .join(cand, SearchDoc.id == cand.c.doc_id)
-        .where(SearchDoc.record_type == rtype.key)
-    )
-    # PostgreSQL: the found docs first, once; else the planner, misjudging how few records the
-    # viewer sees, may start from those records and look up their docs (or the search) for each
-    docs = found.cte(f"docs_{rtype.key}").prefix_with("MATERIALIZED") if pg else found.subquery(f"docs_{rtype.key}")
     model = rtype.model
+    # the docs' table in Core: each doc is scoped by its record and the rule below, once (the
+    # safety net's criteria of the docs would test every matching doc's record a second time)
+    d = SearchDoc.__table__
+    columns = (d.c.id.label("doc_id"), d.c.record_id, d.c.kind, d.c.body)
+    rule = _may_match(rtype, viewer, sc, d)
+    if pg:
+        # ordered by an expression, not by the primary key: else the planner may walk the primary
+        # key backwards and test each doc, reading the whole table for a rare word
+        found = (
+            select(*columns)
+            .join(model, model.id == d.c.record_id)
+            .where(_pg_matches(param), d.c.record_type == rtype.key, rule)
+            .order_by((d.c.id + 0).desc())
+        )
+    else:
+        # the full-text index hands over its rows newest first; each is joined to its doc and record
+        # and tested, until CANDIDATES of them passed
+        found = (
+            select(*columns)
+            .select_from(_fts)
+            .join(d, d.c.id == _fts.c.rowid)
+            .join(model, model.id == d.c.record_id)
+            .where(_fts5_matches(param), d.c.record_type == rtype.key, rule)
+            .order_by(_fts.c.rowid.desc())
+        )
+    docs = found.limit(CANDIDATES).subquery(f"docs_{rtype.key}")
     return (
         select(literal(order).label("type_no"), model.id.label("id"), display_name_column(rtype).label("name"),
                Group.name.label("grp"), is_full_column(model, viewer).label("full"),
@@ -273,7 +290,6 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
         .select_from(docs)
         .join(model, model.id == docs.c.record_id)
         .join(Group, Group.id == model.group_id)
-        .where(_may_match(rtype, viewer, sc, docs))
     )
 
 
@@ -359,19 +375,19 @@ def matching_record_ids(rtype: RecordType, viewer: Viewer, q: str):
         return select(SearchDoc.record_id).where(false())
     param = _match_param(f"list_match_{rtype.key}", pg, match)
     if pg:
-        cand = select(SearchDoc.id.label("doc_id")).where(
-            literal_column("search_docs.tsv").op("@@")(cast(param, TSQUERY)))
+        cand = select(SearchDoc.id.label("doc_id")).where(_pg_matches(param))
     else:
-        cand = select(_fts.c.rowid.label("doc_id")).where(literal_column("search_fts").op("MATCH")(param))
+        cand = select(_fts.c.rowid.label("doc_id")).where(_fts5_matches(param))
     docs = (
         select(SearchDoc.record_id, SearchDoc.kind, SearchDoc.field_id)
         .where(SearchDoc.id.in_(cand), _likely(SearchDoc.record_type == rtype.key, pg))
         .subquery(f"list_docs_{rtype.key}")
     )
     if not (sc.names or sc.field_ids):
-        # nothing of this type is shown restricted: any doc may match (the index's meta words
-        # narrowed them to the viewer's groups) and the rule against the record itself is the
-        # caller's visible_to - for this viewer and type the same as fully_visible_to
+        # nothing of this type is shown restricted: any doc of a record the viewer sees may match,
+        # and the rule against the record itself is the caller's visible_to - for this viewer and
+        # type the same as fully_visible_to (the index holds no group: docs of other groups'
+        # records are among these ids, and the caller's rule leaves their records out)
         ids = select(docs.c.record_id)
     else:
         # a private alias: the list's own table in the enclosing query is not correlated in here

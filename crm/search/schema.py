@@ -9,27 +9,37 @@ triggers, and a full-text index over it (SQLite FTS5 / PostgreSQL tsvector + GIN
 * ``file`` - one per file attached to a record (crm/files): its name ("Angebot_2026-03.pdf" is
   found by "angebot", "2026", "03" and "pdf").
 
-Each doc carries its record's ``group_id``, so the index can answer "matches *and* may be matched by
-this viewer" by itself: a doc may match for a viewer when the viewer fully sees its group, or when
-the doc shows on a restricted record (the name, a field shared with one of the viewer's groups).
-Contact details and file names never show on a restricted record. The query
-(``crm.search.queries``) then checks the same against the records themselves.
+A doc does not carry its record's group (issue 17): the group is read from the record itself,
+which the search joins anyway. Moving records to another group (a bulk assignment, its undo)
+therefore touches neither ``search_docs`` nor the full-text index - no trigger fires on a change of
+``group_id``. (Before, each doc had the group as an index word, and the cascade of 10,000
+companies rewrote some 110,000 full-text rows: 90 % of the move's time.) A doc may match for a viewer when
+the viewer fully sees its record, or when the doc shows on a restricted record (the name, a field
+shared with one of the viewer's groups); contact details and file names never show on a
+restricted record. The query (``crm.search.queries``) tests that against the records, in SQL.
+The index words of a doc's ``meta`` (``x<type>``, ``x<type>n``, ``f<field>``) do not depend on
+the group; they narrow a search to one record type, or to names and shared fields, inside the
+index.
 
 Triggers on the record tables, ``contact_details``, ``custom_field_values`` and ``attachments``
-keep the docs current for every write path: the ORM services, bulk ``UPDATE`` of group
-assignments, Core bulk inserts of ``demo generate``, cascading deletes. A second set of triggers
+keep the docs current for every write path: the ORM services, bulk ``UPDATE`` statements (a
+renamed record), Core bulk inserts of ``demo generate``, cascading deletes. A second set of triggers
 feeds the docs into the full-text index (SQLite); on PostgreSQL a ``BEFORE`` trigger computes the
 ``tsv`` column.
 
 Triggers change only in the revision that changes them: ``flask db upgrade`` with nothing to do
 touches nothing, so it is safe against a running installation (issue 16). A revision that
 changes what the triggers do calls :func:`create_triggers` (and :func:`rebuild` if the docs
-change). Both take only the source tables the database has at that revision: the
+change, or :func:`refill_fulltext` if only what the full-text index holds of them does, as in
+``searchgrp_01``). Both take only the source tables the database has at that revision: the
 ``attachments`` table comes after the search index (``files_01``), and its triggers and docs
 with ``filesearch_01``. :func:`triggers_set_aside` lets a later SQLite batch migration rebuild a
 record table (copy, drop, rename - the rename fails while a trigger names the table) and puts
 back exactly the triggers that were there. ``tests/test_migrations.py`` fails if the code's
-triggers and those a migrated database has differ.
+triggers and those a migrated database has differ. A downgrade that must put back older triggers
+keeps their SQL in its revision (``searchgrp_01``): the code has only the current ones. (Older
+revisions run this module's current code: ``find_01`` creates ``search_docs.group_id`` nullable,
+since the code no longer writes it.)
 
 Text normalisation is the same on both sides of a search: lower case, accents removed, split at
 everything that is not a letter or digit. SQLite's ``unicode61`` tokenizer does it for the index
@@ -90,15 +100,9 @@ def _owner_id(row: str, keys) -> str:
     return "coalesce(" + ", ".join(f"{row}.{k}_id" for k in keys) + ")"
 
 
-def _owner_group(row: str, keys) -> str:
-    return "coalesce(" + ", ".join(
-        f"(SELECT group_id FROM {RECORD_TABLES[k]} WHERE id = {row}.{k}_id)" for k in keys
-    ) + ")"
-
-
 _DETAIL_OWNERS = ("company", "person")
 _VALUE_OWNERS = ("company", "person", "deal", "project")
-_INSERT = "INSERT INTO search_docs (record_type, record_id, kind, source_id, field_id, group_id, body)"
+_INSERT = "INSERT INTO search_docs (record_type, record_id, kind, source_id, field_id, body)"
 _KINDS_IN = ", ".join(f"'{k}'" for k in DETAIL_KINDS)
 _FIELD_KINDS_IN = ", ".join(f"'{k}'" for k in FIELD_KINDS)
 
@@ -106,7 +110,7 @@ _FIELD_KINDS_IN = ", ".join(f"'{k}'" for k in FIELD_KINDS)
 def _detail_insert(row: str) -> str:
     return (
         f"{_INSERT} SELECT {_owner_type(row, _DETAIL_OWNERS)}, {_owner_id(row, _DETAIL_OWNERS)}, {row}.kind, "
-        f"{row}.id, NULL, {_owner_group(row, _DETAIL_OWNERS)}, {row}.value "
+        f"{row}.id, NULL, {row}.value "
         f"WHERE {row}.kind IN ({_KINDS_IN})"
     )
 
@@ -114,7 +118,7 @@ def _detail_insert(row: str) -> str:
 def _value_insert(row: str) -> str:
     return (
         f"{_INSERT} SELECT {_owner_type(row, _VALUE_OWNERS)}, {_owner_id(row, _VALUE_OWNERS)}, 'field', "
-        f"{row}.id, {row}.field_id, {_owner_group(row, _VALUE_OWNERS)}, {row}.value "
+        f"{row}.id, {row}.field_id, {row}.value "
         f"FROM custom_fields f WHERE f.id = {row}.field_id AND f.kind IN ({_FIELD_KINDS_IN})"
     )
 
@@ -122,7 +126,7 @@ def _value_insert(row: str) -> str:
 def _file_insert(row: str) -> str:
     return (
         f"{_INSERT} SELECT {_owner_type(row, _VALUE_OWNERS)}, {_owner_id(row, _VALUE_OWNERS)}, 'file', "
-        f"{row}.id, NULL, {_owner_group(row, _VALUE_OWNERS)}, {row}.name"
+        f"{row}.id, NULL, {row}.name"
     )
 
 
@@ -132,13 +136,11 @@ def _doc_statements(row: str) -> dict[str, list[str]]:
     for key, table in RECORD_TABLES.items():
         name_new = _name_sql(key, "NEW")
         out[f"{table}:insert"] = [
-            f"{_INSERT} VALUES ('{key}', NEW.id, 'name', NEW.id, NULL, NEW.group_id, {name_new})"
+            f"{_INSERT} VALUES ('{key}', NEW.id, 'name', NEW.id, NULL, {name_new})"
         ]
         out[f"{table}:update"] = [
             (f"UPDATE search_docs SET body = {name_new} WHERE record_type = '{key}' "
              f"AND record_id = NEW.id AND kind = 'name' AND body <> {name_new}"),
-            (f"UPDATE search_docs SET group_id = NEW.group_id WHERE record_type = '{key}' "
-             f"AND record_id = NEW.id AND group_id <> NEW.group_id"),
         ]
         out[f"{table}:delete"] = [
             f"DELETE FROM search_docs WHERE record_type = '{key}' AND record_id = OLD.id"
@@ -166,9 +168,9 @@ def _doc_statements(row: str) -> dict[str, list[str]]:
 
 
 SOURCE_TABLES = (*RECORD_TABLES.values(), "contact_details", "custom_field_values", "attachments")
-#: the columns whose change matters to the index
+#: the columns whose change matters to the index (not ``group_id``: a move leaves the index alone)
 _WATCHED = {
-    "people": "first_name, last_name, group_id",
+    "people": "first_name, last_name",
     "contact_details": "kind, value, company_id, person_id",
     "custom_field_values": "field_id, value, company_id, person_id, deal_id, project_id",
     "attachments": "name, company_id, person_id, deal_id, project_id",
@@ -178,7 +180,7 @@ _WATCHED = {
 def _event_sql(table: str, event: str) -> str:
     if event != "update":
         return event.upper()
-    return f"UPDATE OF {_WATCHED.get(table, 'name, group_id')}"
+    return f"UPDATE OF {_WATCHED.get(table, 'name')}"
 
 
 _EVENTS = ("insert", "update", "delete")
@@ -195,10 +197,10 @@ def trigger_names() -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------
 
 def _sqlite_meta(row: str) -> str:
-    """Words of the ``meta`` column that say who may match the doc, each one word so that the
-    index can test it cheaply: ``x<type>`` (any doc of the type), ``x<type>g<group>`` (a doc of a
-    record in that group), ``x<type>n`` (a record's name), ``f<field>`` (a custom field's value)."""
-    return (f"'x' || {row}.record_type || ' x' || {row}.record_type || 'g' || {row}.group_id "
+    """Words of the ``meta`` column that say what the doc is, each one word so that the index can
+    test it cheaply: ``x<type>`` (any doc of the type), ``x<type>n`` (a record's name),
+    ``f<field>`` (a custom field's value). No word depends on the record's group."""
+    return (f"'x' || {row}.record_type "
             f"|| CASE WHEN {row}.kind = 'name' THEN ' x' || {row}.record_type || 'n' ELSE '' END "
             f"|| coalesce(' f' || {row}.field_id, '')")
 
@@ -241,14 +243,13 @@ PG_WORDS = (
     "PARALLEL SAFE AS $$ SELECT coalesce(array_remove(regexp_split_to_array("
     f"translate(lower(coalesce(t, '')), '{_ACCENTED}', '{_PLAIN}'), '[^[:alnum:]]+'), ''), '{{}}') $$"
 )
-#: the index vector: the words, and the words that say who may match the doc (as in
+#: the index vector: the words, and the words that say what the doc is (as in
 #: :func:`_sqlite_meta`, with a "#" that no word of a text can contain)
 PG_DOC_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION kontor_search_doc() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   NEW.tsv := array_to_tsvector(kontor_search_words({_indexed_text('NEW')}) || array_remove(ARRAY[
     '#x' || NEW.record_type,
-    '#x' || NEW.record_type || 'g' || NEW.group_id::text,
     CASE WHEN NEW.kind = 'name' THEN '#x' || NEW.record_type || 'n' END,
     '#f' || NEW.field_id::text], NULL));
   RETURN NEW;
@@ -277,7 +278,7 @@ def _pg_triggers(tables=SOURCE_TABLES) -> list[str]:
             f"FOR EACH ROW EXECUTE FUNCTION {fn}()"
         )
     stmts.append(
-        "CREATE TRIGGER search_docs_insert BEFORE INSERT OR UPDATE OF body, group_id ON search_docs "
+        "CREATE TRIGGER search_docs_insert BEFORE INSERT OR UPDATE OF body ON search_docs "
         "FOR EACH ROW EXECUTE FUNCTION kontor_search_doc()"
     )
     return stmts
@@ -388,22 +389,22 @@ def _insert_docs(conn, key: str, ids: list[int] | None = None, *, bin_column: bo
     if ids is not None:
         where += " AND r.id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
     conn.exec_driver_sql(
-        f"{_INSERT} SELECT '{key}', r.id, 'name', r.id, NULL, r.group_id, {_name_sql(key, 'r')} "
+        f"{_INSERT} SELECT '{key}', r.id, 'name', r.id, NULL, {_name_sql(key, 'r')} "
         f"FROM {table} r WHERE {where}"
     )
     if key in _DETAIL_OWNERS:
         conn.exec_driver_sql(
-            f"{_INSERT} SELECT '{key}', r.id, d.kind, d.id, NULL, r.group_id, d.value "
+            f"{_INSERT} SELECT '{key}', r.id, d.kind, d.id, NULL, d.value "
             f"FROM contact_details d JOIN {table} r ON r.id = d.{key}_id WHERE d.kind IN ({_KINDS_IN}) AND {where}"
         )
     conn.exec_driver_sql(
-        f"{_INSERT} SELECT '{key}', r.id, 'field', v.id, v.field_id, r.group_id, v.value "
+        f"{_INSERT} SELECT '{key}', r.id, 'field', v.id, v.field_id, v.value "
         f"FROM custom_field_values v JOIN {table} r ON r.id = v.{key}_id "
         f"JOIN custom_fields f ON f.id = v.field_id WHERE f.kind IN ({_FIELD_KINDS_IN}) AND {where}"
     )
     if files:
         conn.exec_driver_sql(
-            f"{_INSERT} SELECT '{key}', r.id, 'file', a.id, NULL, r.group_id, a.name "
+            f"{_INSERT} SELECT '{key}', r.id, 'file', a.id, NULL, a.name "
             f"FROM attachments a JOIN {table} r ON r.id = a.{key}_id WHERE {where}"
         )
 
@@ -424,6 +425,21 @@ def put_back(conn, key: str, ids: list[int]) -> None:
     """Records of type ``key`` came back from the recycle bin: their docs again."""
     for start in range(0, len(ids), _DOC_CHUNK):
         _insert_docs(conn, key, ids[start:start + _DOC_CHUNK])
+
+
+def refill_fulltext(conn) -> None:
+    """Recompute the full-text rows of the docs there are, keeping the docs (their ids) as they
+    are: for a revision that changes what the index holds of a doc (the meta words). Expects the
+    triggers of the new revision in place (PostgreSQL: its ``BEFORE`` trigger computes ``tsv``)."""
+    if not has_index(conn):
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("UPDATE search_docs SET body = body")
+        return
+    conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+    conn.exec_driver_sql(
+        f"INSERT INTO search_fts (rowid, body, meta) SELECT search_docs.id, {_indexed_text('search_docs')}, "
+        f"{_sqlite_meta('search_docs')} FROM search_docs")
 
 
 def rebuild(conn) -> int:

@@ -35,7 +35,8 @@ def upgrade():
     sa.Column('kind', sa.String(length=8), nullable=False),
     sa.Column('source_id', sa.Integer(), nullable=False),
     sa.Column('field_id', sa.Integer(), nullable=True),
-    sa.Column('group_id', sa.Integer(), nullable=False),
+    # (nullable since searchgrp_01 dropped it: the search code of later revisions writes no group)
+    sa.Column('group_id', sa.Integer(), nullable=True),
     sa.Column('body', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_search_docs'))
     )
