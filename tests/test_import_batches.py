@@ -98,8 +98,16 @@ def surfaces(app, w, pending_id: int | None) -> dict:
 
 
 def test_pending_rows_are_invisible_on_every_surface_while_the_import_runs(app, make, world, monkeypatch):
+    import crm.search.queries as sq
+
     w = world
+    # one search candidate per type: the pending rows' newer docs must not take the place of an
+    # older Nina everybody in Nord finds
+    make.person("Alt", first_name="Nina", group=w["nord"])
+    monkeypatch.setattr(sq, "CANDIDATES", 1)
+    monkeypatch.setattr(sq, "_STATEMENTS", type(sq._STATEMENTS)())  # (built with the limit in them)
     before = surfaces(app, w, None)
+    assert "Nina Alt" in before[("colleague", "/search?q=nina")][1]
     job = queue(w)
     seen = []
 
@@ -107,9 +115,10 @@ def test_pending_rows_are_invisible_on_every_surface_while_the_import_runs(app, 
         with app.app_context():
             pending = db.session.scalars(select(Person.id).where(Person.pending_import_id == job_id)).all()
             assert len(pending) == done
-            # a pending row has no search docs: it takes no place among a search's candidates
-            assert not db.session.scalar(select(func.count()).select_from(SearchDoc).where(
-                SearchDoc.record_type == "person", SearchDoc.record_id.in_(pending)))
+            # a pending row's docs are in the index (the final step does not write them), and
+            # every search and list answers as before
+            assert db.session.scalar(select(func.count()).select_from(SearchDoc).where(
+                SearchDoc.record_type == "person", SearchDoc.record_id.in_(pending))) == 3 * done  # name, e-mail, field
             now = surfaces(app, w, pending[0])
         for key, answer in before.items():
             assert now[key] == answer, key
@@ -122,6 +131,8 @@ def test_pending_rows_are_invisible_on_every_surface_while_the_import_runs(app, 
     job = db.session.get(ImportJob, job.id)
     assert (job.status, job.created, job.processed) == ("done", 12, 12)
     assert not db.session.scalar(select(func.count()).select_from(Person).where(Person.pending_import_id.is_not(None)))
+    monkeypatch.setattr(sq, "CANDIDATES", 200)
+    monkeypatch.setattr(sq, "_STATEMENTS", type(sq._STATEMENTS)())
     after = surfaces(app, w, None)
     for who in ("u", "colleague"):
         assert len(after[(who, "/api/v1/people?q=neu")][1]["items"]) == 12
@@ -130,7 +141,7 @@ def test_pending_rows_are_invisible_on_every_surface_while_the_import_runs(app, 
     with make.acting_as(app, w["u"]) as viewer:
         from crm.search.queries import search
 
-        assert len(search(viewer, "nina")) == 12 and [h.name for h in search(viewer, "neu7")] == ["Nina Neu7"]
+        assert len(search(viewer, "nina")) == 13 and [h.name for h in search(viewer, "neu7")] == ["Nina Neu7"]
 
 
 def test_a_batch_costs_about_as_many_statements_for_few_rows_as_for_many(app, make, world, monkeypatch):

@@ -72,7 +72,6 @@ from ..records.services import (
     update_record,
 )
 from ..records.types import TYPES
-from ..search.schema import put_back, take_out
 from ..tasks.models import Task
 from ..visibility import Viewer, fully_visible_to, unscoped, viewer_for
 from . import csvfile, mapping, queries
@@ -612,30 +611,27 @@ def after_batch(job_id: int, done: int) -> None:
 
 
 def _mark_pending(rtype, job_id: int, items: list[dict]) -> None:
-    """The import items of the batch's new records (pending rows of the job); their search docs,
-    which the insert triggers wrote, leave the index until :func:`_publish` (a pending row must not
-    even take a place among a search's candidates)."""
+    """The import items of the batch's new records (pending rows of the job). Their search docs,
+    which the insert triggers wrote, stay in the index: a search tests each doc's record by the
+    visibility rule (which says ``pending_import_id IS NULL``) before it takes its candidates, so a
+    pending row is never found and takes no candidate's place."""
     if not items:
         return
-    take_out(db.session.connection(), rtype.key, [i["record_id"] for i in items])
     db.session.execute(insert(ImportItem), items)
 
 
 def _publish(job_id: int, rtype, group_id: int | None, filename: str, viewer: Viewer, created: int,
              done: int, rows: _Rows) -> None:
     """The final step, one transaction: the job's pending rows exist from now on (one ``UPDATE`` on
-    the partial index), their search docs come back, the rows that update an existing record change
-    it (:func:`_apply_updates`), the audit entry and the job's final state are written."""
+    the partial index; their search docs are in the index already, see :func:`_mark_pending`), the
+    rows that update an existing record change it (:func:`_apply_updates`), the audit entry and
+    the job's final state are written."""
     key, model = rtype.key, rtype.model
-    # (unscoped: the job's own pending rows, which exist for no one yet - an inline import runs
-    # inside a request)
-    ids = list(db.session.scalars(unscoped(select(model.id).where(model.pending_import_id == job_id))))
     group = db.session.get(Group, group_id) if group_id else None
-    # (first, while the people are the job's pending rows; before put_back: a person's doc names its company)
+    # (first, while the people are the job's pending rows)
     companies = _create_companies(rows, job_id, viewer)
     db.session.execute(update(model).where(model.pending_import_id == job_id).values(pending_import_id=None)
                        .execution_options(synchronize_session=False))
-    put_back(db.session.connection(), key, ids)
     updated, gone = _apply_updates(rtype, rows.updates, viewer)
     skipped = rows.skipped + gone
     counts = {rtype.plural: created, **({"companies": companies} if companies else {})}
