@@ -258,6 +258,16 @@ def _in_groups_pg(element, compiler, **kw):
     return f"{compiler.process(element.column, **kw)} {op} ({compiler.process(element.ids, **kw)})"
 
 
+def in_id_list(column, ids) -> ColumnElement[bool]:
+    """``column IN ids`` for a list of ids that may be long (a bulk action's selection): above
+    :data:`GROUP_LIST_MAX` as one parameter (see :class:`_InGroups`), not one per id - 10,000
+    parameters cost the statement's compilation and PostgreSQL's planning per statement."""
+    ids = frozenset(ids)
+    if len(ids) <= GROUP_LIST_MAX:
+        return column.in_(sorted(ids))
+    return _InGroups(column, bindparam("id_list", ids, type_=_IdList(), unique=True))
+
+
 def in_groups(column, viewer: Viewer, *, negated: bool = False) -> ColumnElement[bool]:
     """``column`` (a group id) is one of the viewer's groups (``negated``: is none of them)."""
     if len(viewer.group_ids) <= GROUP_LIST_MAX:

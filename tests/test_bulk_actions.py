@@ -494,3 +494,22 @@ def test_without_the_group_system_there_is_no_assign_action(client, make, world)
     assert db.session.get(Company, w["alpha"].id).group_id == w["alpha"].group_id
     # with the extension off everyone sees everything: all four companies are selectable
     assert len(re.findall(r"data-select-id", page)) == 4
+
+
+def test_a_long_list_of_ids_moves_exactly_the_fully_visible_ones(client, make):
+    """More ids than fit a plain IN list (they go as one parameter): the same rule - ids of
+    hidden, restricted or missing records are left alone, the count says only what moved."""
+    from crm.auth.services import issue_token
+
+    make.enable_groups()
+    boss = make.user("extended", name="Boss")
+    nord, sued = make.group("Nord", [boss]), make.group("Süd", [boss])
+    geheim = make.group("Geheim")
+    mine = [make.company(f"Nord {i}", group=nord).id for i in range(40)]
+    hidden = make.company("Verborgen", group=geheim).id
+    resp = client.post("/api/v1/companies/assign-group", headers={"Authorization": f"Bearer {issue_token(boss)}"},
+                       json={"ids": [*mine, hidden, 999999], "group_id": sued.id})
+    assert resp.status_code == 200 and resp.get_json()["updated"]["companies"] == 40
+    db.session.expire_all()
+    assert {db.session.get(Company, i).group_id for i in mine} == {sued.id}
+    assert db.session.get(Company, hidden).group_id == geheim.id

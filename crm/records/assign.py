@@ -51,7 +51,7 @@ from ..groups.models import Group, HandOver
 from ..history import services as history
 from ..notes.models import Note
 from ..tasks.models import Task
-from ..visibility import Viewer, fully_visible_to, group_fully_visible_to, not_trashed
+from ..visibility import Viewer, fully_visible_to, group_fully_visible_to, in_id_list, not_trashed
 from .locking import lock_group, lock_groups
 from .models import Company, Deal, Person, Project
 from .services import require_groups_on
@@ -100,7 +100,7 @@ def check_target(viewer: Viewer, group_id) -> Group:
 def ids_clause(model, ids):
     """``ids`` is a list of ids or a ``select()`` of ids (e.g. "all matching the filter")."""
     if isinstance(ids, (list, tuple, set, frozenset)):
-        return model.id.in_([i for i in ids if isinstance(i, int) and not isinstance(i, bool)])
+        return in_id_list(model.id, [i for i in ids if isinstance(i, int) and not isinstance(i, bool)])
     return model.id.in_(ids)
 
 
