@@ -23,11 +23,9 @@ This is not a test: it asserts only that both jobs end "done" and that every rec
 """
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from cascade import build, setup_actor  # noqa: E402  (after the sys.path lines)
-from import_load import PASSWORD, db_url, figures, make_app, save_once  # noqa: E402
+from import_load import PASSWORD, colleague_idle, db_url, figures, make_app, run_cli, save_once  # noqa: E402
 
 from crm.extensions import db  # noqa: E402
 
@@ -115,12 +113,8 @@ def measure(url: str, companies: int = 10_000, saves: int = 100, pause: float = 
         built = time.perf_counter() - t0
         engine = db.engine.dialect.name
         db.session.remove()
-    client = app.test_client()
-    resp = client.post("/login", data={"email": s["colleague"], "password": PASSWORD})
-    assert resp.status_code == 302, resp.status_code
-    for i in range(5):
-        save_once(client, s["company_id"], -i)
-    idle = figures([save_once(client, s["company_id"], i) for i in range(saves)])
+    client, samples = colleague_idle(app, s, saves)
+    idle = figures(samples)
     with app.app_context():
         job_id = start("assign", s)
         db.session.remove()
@@ -164,20 +158,7 @@ def report(r: dict) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--companies", type=int, default=10_000)
-    parser.add_argument("--saves", type=int, default=100, help="idle saves measured")
-    parser.add_argument("--pause", type=float, default=0.05, help="seconds between the colleague's saves")
-    parser.add_argument("--database-url", help="an EMPTY database to use instead (e.g. PostgreSQL)")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args.child[0], int(args.child[1]))
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        r = measure(args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.companies, args.saves,
-                    args.pause)
-    print("\n".join(report(r)))
+    run_cli(__doc__, ("--companies", 10_000), measure, report, child)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,18 @@ def save_once(client, company_id: int, i: int) -> float:
     return ms
 
 
+def colleague_idle(app, s: dict, saves: int):
+    """The colleague logged in (``s``: their e-mail and company) and their ``saves`` timed saves
+    with nothing else running: the client and the samples. (The requests outside any app context of
+    ours: each gets its own, as in a server.)"""
+    client = app.test_client()
+    resp = client.post("/login", data={"email": s["colleague"], "password": PASSWORD})
+    assert resp.status_code == 302, resp.status_code
+    for i in range(5):  # warm up (statement cache, page cache)
+        save_once(client, s["company_id"], -i)
+    return client, [save_once(client, s["company_id"], i) for i in range(saves)]
+
+
 def measure(url: str, rows: int = 20_000, saves: int = 100, pause: float = 0.05, base: int = 5000) -> dict:
     """Build the data in the EMPTY database ``url``, then time the colleague's saves idle and during
     the import (run by a child process), and the import itself (used by bench/run.py too)."""
@@ -128,13 +140,7 @@ def measure(url: str, rows: int = 20_000, saves: int = 100, pause: float = 0.05,
         build = time.perf_counter() - t0
         engine = db.engine.dialect.name
         db.session.remove()
-    # (the requests outside any app context of ours: each gets its own, as in a server)
-    client = app.test_client()
-    resp = client.post("/login", data={"email": s["colleague"], "password": PASSWORD})
-    assert resp.status_code == 302, resp.status_code
-    for i in range(5):  # warm up (statement cache, page cache)
-        save_once(client, s["company_id"], -i)
-    idle = [save_once(client, s["company_id"], i) for i in range(saves)]
+    client, idle = colleague_idle(app, s, saves)
     state = create_engine(db_url(url))
     job = text("SELECT status FROM import_jobs WHERE id = :i")
     child = subprocess.Popen([sys.executable, __file__, "--child", url, str(s["job_id"])],
@@ -203,9 +209,12 @@ def report(r: dict) -> list[str]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20_000)
+def run_cli(doc: str, size: tuple[str, int], measure, report, child) -> None:
+    """The command line of a benchmark of a colleague's saves beside a job run by another process
+    (this one and ``bench/cascade_job.py``): ``size`` is its size option and default; ``measure``
+    takes the database URL, the size, the idle saves and the pause."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(size[0], type=int, default=size[1])
     parser.add_argument("--saves", type=int, default=100, help="idle saves measured")
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between the colleague's saves")
     parser.add_argument("--database-url", help="an EMPTY database to use instead (e.g. PostgreSQL)")
@@ -215,9 +224,13 @@ def main() -> None:
         child(args.child[0], int(args.child[1]))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        r = measure(args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.rows, args.saves,
-                    args.pause)
+        r = measure(args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
+                    getattr(args, size[0].lstrip("-")), args.saves, args.pause)
     print("\n".join(report(r)))
+
+
+def main() -> None:
+    run_cli(__doc__, ("--rows", 20_000), measure, report, child)
 
 
 if __name__ == "__main__":
