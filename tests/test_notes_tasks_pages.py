@@ -14,6 +14,7 @@ from crm.models import Note, Task
 from crm.tasks.schemas import RescheduleInput
 from crm.tasks.services import group_of, reschedule_date
 from tests.api.conftest import build_world
+from tests.factories import account_today
 
 HTMX = {"HX-Request": "true"}
 
@@ -62,7 +63,7 @@ def test_groups_by_due_date(app):
 # -- tasks on the pages -------------------------------------------------------------------------
 
 def test_reschedule_tomorrow_in_place(client, world, make):
-    t = _task(make, "Rückruf Anna", due=date.today() - timedelta(days=3), record=world.p_nord,
+    t = _task(make, "Rückruf Anna", due=account_today() - timedelta(days=3), record=world.p_nord,
               assignee=world.normal)
     resp = client.post(f"/tasks/{t.id}/reschedule?context=list", data={"when": "tomorrow"},
                        headers={**HTMX, "HX-Target": f"task-{t.id}"})
@@ -70,7 +71,7 @@ def test_reschedule_tomorrow_in_place(client, world, make):
     body = resp.get_data(as_text=True)
     assert "<html" not in body and "Rückruf Anna" in body and "overdue" not in body
     db.session.expire_all()
-    assert db.session.get(Task, t.id).due_date == date.today() + timedelta(days=1)
+    assert db.session.get(Task, t.id).due_date == account_today() + timedelta(days=1)
 
 
 def test_reschedule_without_htmx_goes_back(client, world, make):
@@ -79,7 +80,7 @@ def test_reschedule_without_htmx_goes_back(client, world, make):
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/tasks?scope=all")
     db.session.expire_all()
     due = db.session.get(Task, t.id).due_date
-    assert due.weekday() == 0 and date.today() < due <= date.today() + timedelta(days=7)
+    assert due.weekday() == 0 and account_today() < due <= account_today() + timedelta(days=7)
     # an address elsewhere is not followed
     away = client.post(f"/tasks/{t.id}/reschedule", data={"when": "tomorrow", "next": "https://evil.example/"})
     assert away.status_code == 302 and "evil" not in away.headers["Location"]
@@ -131,7 +132,7 @@ def test_tasks_of_hidden_and_restricted_records_are_unknown(client, world, make)
 
 
 def test_open_tasks_are_grouped(client, world, make):
-    today = date.today()
+    today = account_today()
     _task(make, "Gestern fällig", due=today - timedelta(days=1), assignee=world.normal, created_by=world.normal)
     _task(make, "Heute fällig", due=today, assignee=world.normal, created_by=world.normal)
     _task(make, "Irgendwann", due=today + timedelta(days=30), assignee=world.normal, created_by=world.normal)
@@ -145,7 +146,7 @@ def test_open_tasks_are_grouped(client, world, make):
 
 
 def test_home_shows_open_tasks_grouped_by_due_date(client, world, make):
-    today = date.today()
+    today = account_today()
     _task(make, "Längst fällig", due=today - timedelta(days=5), record=world.c_nord, assignee=world.normal)
     _task(make, "Heute anrufen", due=today, assignee=world.normal, created_by=world.normal)
     _task(make, "Nächsten Monat", due=today + timedelta(days=40), assignee=world.normal, created_by=world.normal)

@@ -6,10 +6,12 @@ axe-core finds no critical or serious violation in any of these states."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.factories import account_today
 
 from .axe import axe_violations
 from .conftest import login, settled
@@ -43,7 +45,7 @@ def test_reschedule_a_task_to_tomorrow_and_edit_it(kontor, new_page, width, heig
     login(page, server, BOSS)
     page.goto(server.url("/tasks"))
     settled(page)
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = account_today() - timedelta(days=1)
     form = page.locator("aside form")
     form.locator("#title").fill("Rückruf Messe")
     form.locator("#due_date").fill(yesterday.isoformat())
@@ -56,7 +58,7 @@ def test_reschedule_a_task_to_tomorrow_and_edit_it(kontor, new_page, width, heig
     row.get_by_role("button", name="morgen").click()
     settled(page)
     expect(row).not_to_have_class(re.compile(r"\boverdue\b"))
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = account_today() + timedelta(days=1)
     expect(row).to_contain_text(f"{tomorrow.day:02d}.{tomorrow.month:02d}.{tomorrow.year}")
     # after a reload the task is in its new group
     page.reload()
@@ -69,7 +71,7 @@ def test_reschedule_a_task_to_tomorrow_and_edit_it(kontor, new_page, width, heig
     fits_and_accessible(page, "a task's edit form")
     page.locator("#title").fill("Rückruf nach der Messe")
     page.get_by_role("button", name="nächste Woche").click()
-    monday = date.today() + timedelta(days=7 - date.today().weekday())
+    monday = account_today() + timedelta(days=7 - account_today().weekday())
     expect(page.locator("#due_date")).to_have_value(monday.isoformat())
     page.get_by_role("button", name="Speichern").click()
     expect(page).to_have_url(re.compile(r"/tasks"))
