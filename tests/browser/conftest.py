@@ -224,7 +224,9 @@ def login(page, server: LiveServer, email: str, password: str = DEMO_PASSWORD) -
     page.goto(server.url("/login"))
     page.locator("#email").fill(email)
     page.locator("#password").fill(password)
-    page.locator("form button[type=submit]").click()
+    # (the click waits for the navigation it starts: a page load's time, not an action's - two
+    # suites side by side once made a login take more than 15 s)
+    page.locator("form button[type=submit]").click(timeout=NAVIGATION_TIMEOUT_MS)
     expect(page.locator("header.topbar")).to_be_visible()
     settled(page)
 
