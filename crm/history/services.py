@@ -143,9 +143,10 @@ def records_regrouped(rtype: RecordType, audit_id: int, viewer: Viewer,
     Set-based on both databases, with no join of rows written in this transaction (PostgreSQL has
     no statistics for them: an ``INSERT … SELECT`` joining the new events to the assignment's
     change rows took a nested loop over all of them for each event - 24 s of a 34 s cascade of
-    10,000 companies): the events in one executemany, their ids read back by the audit entry
-    (a record moves once per entry), the field rows in one executemany. (Not ``RETURNING``: SQLite
-    does not promise its order, SQLAlchemy would then insert row by row.)"""
+    10,000 companies): the events in one ``INSERT … SELECT`` (else one executemany), their ids
+    read back by the audit entry (a record moves once per entry), the field rows in one
+    executemany. (Not ``RETURNING``: SQLite does not promise its order, SQLAlchemy would then
+    insert row by row.)"""
     if not moves:
         return
     now, fk = utcnow(), getattr(RecordEvent, f"{rtype.key}_id")
