@@ -20,6 +20,12 @@ def _secret_key(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def account_timezone() -> str:
+    """The account's time zone (``KONTOR_TIMEZONE``, Europe/Berlin by default): its "today" is the
+    tasks' today, whatever the server's clock says."""
+    return os.environ.get("KONTOR_TIMEZONE", "Europe/Berlin")
+
+
 def _bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -57,7 +63,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "WTF_CSRF_SSL_STRICT": secure,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "de",
-        "BABEL_DEFAULT_TIMEZONE": os.environ.get("KONTOR_TIMEZONE", "Europe/Berlin"),
+        "BABEL_DEFAULT_TIMEZONE": account_timezone(),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "PASSWORD_HASH_METHOD": os.environ.get("KONTOR_PASSWORD_HASH", "scrypt"),
         # Failed logins: this many per address+email in the window, then a temporary lockout.

@@ -201,8 +201,8 @@ def _key(model) -> str:
     return sa_inspect(model).mapper.class_.KEY
 
 
-#: up to this many groups a viewer's groups are written as a list of values (``IN (?, ?, ...)``);
-#: above, as one parameter holding them all (see :class:`_InGroups`)
+#: up to this many ids (a viewer's groups, a bulk action's selection) are written as a list of
+#: values (``IN (?, ?, ...)``); above, as one parameter holding them all (see :class:`_InIds`)
 GROUP_LIST_MAX = 32
 
 
@@ -222,15 +222,16 @@ class _IdList(TypeDecorator):
         return ids if dialect.name == "postgresql" else json.dumps(ids)
 
 
-class _InGroups(ColumnElement[bool]):
-    """``column IN (the viewer's groups)`` with the groups as ONE parameter: ``= ANY(:ids)`` on
-    PostgreSQL, ``IN (SELECT value FROM json_each(:ids))`` on SQLite. For a viewer in many groups:
-    a list of values repeated by every predicate of a statement (and by the safety net's criteria)
-    would make the statement's parameters grow with the groups, beyond what a database accepts.
+class _InIds(ColumnElement[bool]):
+    """``column IN (ids)`` with the ids as ONE parameter: ``= ANY(:ids)`` on PostgreSQL,
+    ``IN (SELECT value FROM json_each(:ids))`` on SQLite. For a viewer in many groups a list of
+    values repeated by every predicate of a statement (and by the safety net's criteria) would make
+    the statement's parameters grow with the groups, beyond what a database accepts; for a bulk
+    action's 10,000 ids, each statement would be compiled and planned with 10,000 parameters.
     (A plain expression of a column and a bound parameter: cached by its structure, adapted to
     aliases like any other.)"""
 
-    __visit_name__ = "kontor_in_groups"
+    __visit_name__ = "kontor_in_ids"
     inherit_cache = True
     type = Boolean()
     _traverse_internals = [
@@ -245,35 +246,32 @@ class _InGroups(ColumnElement[bool]):
         self.negated = negated
 
 
-@compiles(_InGroups)
-def _in_groups_sqlite(element, compiler, **kw):
+@compiles(_InIds)
+def _in_ids_sqlite(element, compiler, **kw):
     op = "NOT IN" if element.negated else "IN"
     return (f"{compiler.process(element.column, **kw)} {op} "
             f"(SELECT value FROM json_each({compiler.process(element.ids, **kw)}))")
 
 
-@compiles(_InGroups, "postgresql")
-def _in_groups_pg(element, compiler, **kw):
+@compiles(_InIds, "postgresql")
+def _in_ids_pg(element, compiler, **kw):
     op = "<> ALL" if element.negated else "= ANY"
     return f"{compiler.process(element.column, **kw)} {op} ({compiler.process(element.ids, **kw)})"
 
 
-def in_id_list(column, ids) -> ColumnElement[bool]:
-    """``column IN ids`` for a list of ids that may be long (a bulk action's selection): above
-    :data:`GROUP_LIST_MAX` as one parameter (see :class:`_InGroups`), not one per id - 10,000
-    parameters cost the statement's compilation and PostgreSQL's planning per statement."""
+def in_id_list(column, ids, *, negated: bool = False, name: str = "id_list") -> ColumnElement[bool]:
+    """``column IN ids`` (``negated``: ``NOT IN``) for a set of ids that may be long: up to
+    :data:`GROUP_LIST_MAX` as a list of values, above as one parameter (:class:`_InIds`)."""
     ids = frozenset(ids)
     if len(ids) <= GROUP_LIST_MAX:
-        return column.in_(sorted(ids))
-    return _InGroups(column, bindparam("id_list", ids, type_=_IdList(), unique=True))
+        values = sorted(ids)
+        return column.not_in(values) if negated else column.in_(values)
+    return _InIds(column, bindparam(name, ids, type_=_IdList(), unique=True), negated)
 
 
 def in_groups(column, viewer: Viewer, *, negated: bool = False) -> ColumnElement[bool]:
     """``column`` (a group id) is one of the viewer's groups (``negated``: is none of them)."""
-    if len(viewer.group_ids) <= GROUP_LIST_MAX:
-        return column.not_in(viewer.group_ids) if negated else column.in_(viewer.group_ids)
-    return _InGroups(column, bindparam("viewer_groups", frozenset(viewer.group_ids), type_=_IdList(),
-                                       unique=True), negated)
+    return in_id_list(column, viewer.group_ids, negated=negated, name="viewer_groups")
 
 
 def group_fully_visible_to(group_id, viewer: Viewer) -> ColumnElement[bool]:

@@ -196,11 +196,12 @@ def without_csrf(text: str | bytes) -> str:
 
 
 def account_today():
-    """Today where the account is (the app's time zone, ``KONTOR_TIMEZONE``, Europe/Berlin by
-    default), as the app's "today" (``crm.tasks.services.today``) - not the test machine's: from
-    23:00 to 24:00 UTC Berlin is a day ahead, and tests that said ``date.today()`` failed then."""
-    import os
+    """Today where the account is (``crm.config.account_timezone``), as the app's "today"
+    (``crm.tasks.services.today``) - not the test machine's: from 23:00 to 24:00 UTC Berlin is a
+    day ahead, and tests that said ``date.today()`` failed then."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    return datetime.now(ZoneInfo(os.environ.get("KONTOR_TIMEZONE", "Europe/Berlin"))).date()
+    from crm.config import account_timezone
+
+    return datetime.now(ZoneInfo(account_timezone())).date()
