@@ -197,6 +197,18 @@ def test_who_may_restore(client, make, world):
     assert db.session.get(Company, w["company"]).deleted_at is None
 
 
+def test_the_bin_counts_the_days_left_as_a_calendar(client, make, world):
+    """Right after deleting, the bin says 30 days (not 29 and some hours); a day later 29."""
+    w = world
+    _trash_company(client, make, w)
+    make.login(client, w["nord_user"])
+    cells = "<td>30</td>"
+    assert cells in client.get("/settings/trash").get_data(as_text=True)
+    age(Company, w["company"], 1)
+    page = client.get("/settings/trash").get_data(as_text=True)
+    assert "<td>29</td>" in page and cells not in page
+
+
 def test_no_restore_after_30_days(client, make, world):
     w = world
     _trash_company(client, make, w)

@@ -120,16 +120,18 @@ class TrashedRecord:
     group: str
     deleted_by: str | None
     deleted_at: datetime
-    #: whole days left to restore it (0: expires today); negative: expired, waits for the purge
+    #: days left to restore it, counted as a calendar would: 30 right after deleting, 1 on its
+    #: last day; 0: expired, waits for the purge
     days_left: int
 
     @property
     def restorable(self) -> bool:
-        return self.days_left >= 0
+        return self.days_left > 0
 
 
 def _days_left(deleted_at: datetime, now: datetime) -> int:
-    return (deleted_at + timedelta(days=RETENTION_DAYS) - now).days
+    left = deleted_at + timedelta(days=RETENTION_DAYS) - now
+    return max(0, -(-left // timedelta(days=1)))  # rounded up: 29 days and 23 hours read "30"
 
 
 def trash_query(viewer: Viewer):
