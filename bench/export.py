@@ -46,7 +46,8 @@ def main() -> None:
     from crm.settings.models import ACCOUNT_ID, Account
 
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/export.sqlite3"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                      "EXPORT_JOB_ROWS": 10**9})
     n = args.people
     counts = Counts(companies=n // 5, people=n, deals=n * 3 // 10, projects=n // 10, groups=20,
                     users=10, notes=0, tasks=0, tags=30, basis_share=0.05)
