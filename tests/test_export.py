@@ -171,3 +171,24 @@ def test_postgresql_connections_run_without_jit(app):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("a PostgreSQL setting")
     assert db.session.scalar(text("SHOW jit")) == "off"
+
+
+def test_formula_cells_are_escaped_in_any_row_and_column_of_a_chunk(client, make, monkeypatch, world):
+    """Cells are checked column by column per chunk: a formula in one row of a chunk changes
+    that cell only, in a plain column, a contact detail and a shared value of a restricted row."""
+    from crm.records import csvrows
+    from crm.records.models import ContactDetail
+
+    monkeypatch.setattr(csvrows, "CHUNK", 2)
+    w = world
+    make.company("Aaa", group=w["nord"], website="=1+1", emails=["a@a.example"])
+    bbb = make.company("Bbb", group=w["nord"])
+    bbb.contact_details.append(ContactDetail(kind="phone", value="+49 40 123"))
+    db.session.commit()
+    make.value(w["status"], make.company("Ccc", group=w["sued"]), "@SUM(A1)")  # restricted, shared field
+    make.login(client, w["u"])
+    data = {r["name"]: r for r in rows(client.get("/companies/export.csv"))}
+    assert (data["Aaa"]["website"], data["Aaa"]["emails"]) == ("'=1+1", "a@a.example")
+    assert (data["Bbb"]["phones"], data["Bbb"]["website"]) == ("'+49 40 123", "")
+    assert data["Ccc"]["access"] == "restricted" and data["Ccc"]["Kundenstatus"] == "'@SUM(A1)"
+    assert data["Südhaus"]["Kundenstatus"] == "Top-Kunde" and data["Nordwerk"]["website"] == "https://n.example"

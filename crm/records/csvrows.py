@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 
 from flask_babel import gettext as _
-from sqlalchemy import ScalarSelect, and_, case, func, literal, select
+from sqlalchemy import ScalarSelect, Select, and_, case, func, literal, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
@@ -27,13 +29,13 @@ from ..groups.models import Group
 from ..stages.models import DealReason
 from ..visibility import (
     Viewer,
-    field_value_visible_to,
     is_full_column,
     masked,
     restricted_rows,
+    unscoped,
     visible_to,
 )
-from .loaders import trashed_ids
+from .loaders import trashed_ids_of
 from .models import TAG_LINKS, ContactDetail, Tag
 from .types import TYPES, RecordType, display_name_column
 
@@ -69,32 +71,90 @@ def header(rtype: RecordType, fields) -> list[str]:
     return [*out, "tags", "files", *[f.name for f in fields]]
 
 
+def _core(stmt: Select) -> Select:
+    """A select of :func:`_attached_cells` that reads tables, not classes, on purpose."""
+    return unscoped(stmt, keep_criteria=True)
+
+
 def _joined(value, separator: str, where, order, outer) -> ScalarSelect:
     """One cell of several values (a record's e-mail addresses, its tags) in ``order``: a
-    correlated subquery the row's statement reads with it. ``string_agg(… ORDER BY …)`` on
-    PostgreSQL; SQLite's ``group_concat`` has no ORDER BY before 3.44, it concatenates in the order
-    of an ordered subquery."""
+    correlated subquery of tables (:func:`_core`) the row's statement reads with it.
+    ``string_agg(… ORDER BY …)`` on PostgreSQL; SQLite's ``group_concat`` has no ORDER BY before
+    3.44, it concatenates in the order of an ordered subquery."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return (select(func.string_agg(value, aggregate_order_by(literal(separator), *order))).where(where)
-                .correlate(outer).scalar_subquery())
-    ordered = select(value.label("value")).where(where).order_by(*order).correlate(outer).subquery()
-    return select(func.group_concat(ordered.c.value, separator)).scalar_subquery()
+        return _core(select(func.string_agg(value, aggregate_order_by(literal(separator), *order))).where(where)
+                     .correlate(outer)).scalar_subquery()
+    ordered = _core(select(value.label("value")).where(where).order_by(*order).correlate(outer)).subquery()
+    return _core(select(func.group_concat(ordered.c.value, separator))).scalar_subquery()
 
 
-def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterator[list[str]]:
+def _attached_cells(rtype: RecordType, viewer: Viewer, fields) -> tuple[list, list]:
+    """The cells of what hangs on a row's record: contact details, tags, the count of files, the
+    custom field values - correlated subqueries of the export's statement, one per cell (on
+    PostgreSQL the three cells of contact details from one LATERAL join: the second list).
+
+    They read the tables themselves (``Model.__table__``, :func:`unscoped` with
+    ``keep_criteria``), not through their classes, so that the request's safety net adds no
+    visibility test of its own per row and subquery: the row is one the statement's WHERE let
+    through (``visible_to``), and which of its attached data the viewer sees follows from the row
+    alone, by the rules of :data:`crm.visibility.SCOPES` - everything of a fully visible record
+    (its contact details, files and values are ``Attached`` to it; a tag on a record the viewer
+    fully sees is one the viewer sees, ``Linked``), of a restricted one only the values of the
+    fields shared with the viewer (``field_value_visible_to``). :func:`masked` empties the rest
+    of a restricted row."""
+    model, key = rtype.model, rtype.key
+    cells, joins = [], []
+    if rtype.has_contact_details:
+        details = ContactDetail.__table__
+        kinds = ("email", "phone", "address")
+        if db.session.get_bind().dialect.name == "postgresql":
+            # the three cells from one read of the record's details (a LATERAL join): ``FILTER``
+            # by kind, each in its order
+            aggs = [func.string_agg(details.c.value, aggregate_order_by(literal("; "), details.c.position,
+                                                                        details.c.id)).filter(details.c.kind == kind)
+                    .label(kind) for kind in kinds]
+            mine = details.c[f"{key}_id"] == model.id
+            per_kind = _core(select(*aggs).where(mine).correlate(model)).lateral("details")
+            joins.append(per_kind)
+            cells += [masked(model, viewer, per_kind.c[kind]) for kind in kinds]
+        else:
+            for kind in kinds:
+                mine = and_(details.c[f"{key}_id"] == model.id, details.c.kind == kind)
+                cells.append(masked(model, viewer, _joined(details.c.value, "; ", mine,
+                                                           (details.c.position, details.c.id), model)))
+    link, tags = TAG_LINKS[key].__table__, Tag.__table__
+    tagged = and_(link.c.tag_id == tags.c.id, link.c[f"{key}_id"] == model.id)
+    cells.append(masked(model, viewer, _joined(tags.c.name, ", ", tagged, (tags.c.name,), model)))
+    # how many files the record has (its files are its content: empty for a restricted row)
+    files = Attachment.__table__
+    cells.append(masked(model, viewer, _core(select(func.count()).where(files.c[f"{key}_id"] == model.id)
+                                             .correlate(model)).scalar_subquery()))
+    values = CustomFieldValue.__table__
+    shared = viewer.shared_field_ids(key)
+    for f in fields:
+        value = _core(select(values.c.value).where(values.c[f"{key}_id"] == model.id, values.c.field_id == f.id)
+                      .correlate(model)).scalar_subquery()
+        cells.append(value if f.id in shared else masked(model, viewer, value))
+    return cells, joins
+
+
+def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterator[Sequence]:
     """The CSV's rows, streamed: one statement reads every cell (custom field values, contact
-    details and tags as correlated subqueries), whatever the number of rows; only links to
-    records in the recycle bin ("(deleted)") take one more statement per :data:`CHUNK` rows
-    that have such links.
+    details and tags as correlated subqueries, :func:`_attached_cells`), whatever the number of
+    rows; only links to records in the recycle bin ("(deleted)") take one more statement per
+    :data:`CHUNK` rows that have such links.
 
     The statement's columns are the CSV's columns in their order, then the links to other
-    records (to tell "none" from "(hidden)" / "(deleted)"), so a row needs few changes."""
+    records (to tell "none" from "(hidden)" / "(deleted)"), so a row needs few changes. A cell is
+    text, or None or a number that :mod:`csv` writes as it is (no formula can start it): only the
+    columns that can hold text go through the formula check."""
     model = rtype.model
     key = rtype.key
     fields = fields_for(key)
     refs = _reference_keys(rtype)
     full = is_full_column(model, viewer)
     cols = [model.id, case((full, literal("full")), else_=literal("restricted")), Group.name]
+    plain = {0, 1}  # the CSV positions of columns that hold no text: ids, counts, the access level
     links = []  # (the link column, the CSV position of the linked record's name, its type)
     stmt_joins = []
     value_at = None
@@ -105,6 +165,7 @@ def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterato
             fk = getattr(model, name)
             stmt_joins.append((alias, and_(fk == alias.id, visible_to(alias, viewer))))
             # the target's id and name if visible
+            plain.add(len(cols))
             cols += [masked(model, viewer, alias.id), masked(model, viewer, display_name_column(target, alias))]
             links.append((masked(model, viewer, fk), len(cols) - 1, refs[name]))
             continue
@@ -116,60 +177,76 @@ def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterato
             continue
         column = getattr(model, "value_cents" if name == "value" else name)
         cols.append(column if name in rtype.name_fields else masked(model, viewer, column))
-    # contact details and tags: of fully visible rows only (``masked``); the safety net scopes
-    # the subqueries' tables as well
-    if rtype.has_contact_details:
-        dfk = getattr(ContactDetail, f"{key}_id")
-        for kind in ("email", "phone", "address"):
-            mine = and_(dfk == model.id, ContactDetail.kind == kind)
-            cols.append(masked(model, viewer, _joined(ContactDetail.value, "; ", mine,
-                                                      (ContactDetail.position, ContactDetail.id), model)))
-    link = TAG_LINKS[key]
-    tagged = and_(link.tag_id == Tag.id, getattr(link, f"{key}_id") == model.id)
-    cols.append(masked(model, viewer, _joined(Tag.name, ", ", tagged, (Tag.name,), model)))
-    # how many files the record has (its files are its content: empty for a restricted row)
-    cols.append(masked(model, viewer, select(func.count(Attachment.id))
-                       .where(getattr(Attachment, f"{key}_id") == model.id).correlate(model).scalar_subquery()))
-    # custom field values: all of a fully visible row, the shared ones of a restricted one
-    fk = getattr(CustomFieldValue, f"{key}_id")
-    for f in fields:
-        cols.append(select(CustomFieldValue.value)
-                    .where(fk == model.id, CustomFieldValue.field_id == f.id, field_value_visible_to(viewer))
-                    .scalar_subquery())
+    attached, attached_joins = _attached_cells(rtype, viewer, fields)
+    plain.add(len(cols) + len(attached) - len(fields) - 1)  # the count of files
+    cols += attached
     yield [_cell(name) for name in header(rtype, fields)]  # custom field names are anyone's text
     width = len(cols)
+    text = [i for i in range(width) if i not in plain]
     stmt = select(*cols, *(c for c, _at, _key in links)).join(Group, Group.id == model.group_id)
     for alias, on in stmt_joins:
         stmt = stmt.outerjoin(alias, on)
+    for per_row in attached_joins:  # (one row per record: an aggregate without GROUP BY)
+        stmt = stmt.join(per_row, true())
     stmt = stmt.where(where).order_by(*(order or [model.sort_key, model.id]))
     links = [(width + i, at, target) for i, (_c, at, target) in enumerate(links)]
     hidden, deleted = _("(hidden)"), _("(deleted)")
     result = db.session.execute(restricted_rows(stmt).execution_options(yield_per=CHUNK))
     for rows in result.partitions():
+        # a chunk column by column (``zip`` turns rows into columns and back)
+        cells = list(zip(*rows, strict=True))
         # a link the viewer cannot follow: to a record in the recycle bin of a group they fully
         # see it reads "(deleted)", else "(hidden)"
-        trashed = [trashed_ids(target, [r[link] for r in rows if r[at] is None and r[link] is not None], viewer)
-                   for link, at, target in links]
-        for row in rows:
-            out = list(row[:width])
-            for (link, at, _target), bin_ids in zip(links, trashed, strict=True):
-                if out[at] is None and row[link] is not None:
-                    out[at] = deleted if row[link] in bin_ids else hidden
-            if value_at is not None and out[value_at] is not None:
-                out[value_at] = f"{out[value_at] / 100:.2f}"
-            yield [_cell(v) for v in out]
+        lost = [[fk for fk, name in zip(cells[link], cells[at], strict=True) if name is None and fk is not None]
+                for link, at, _target in links]
+        wanted: dict[str, list] = {}
+        for (_link, _at, target), ids in zip(links, lost, strict=True):
+            wanted.setdefault(target, []).extend(ids)
+        trashed = trashed_ids_of(wanted, viewer) if any(lost) else {}
+        for (link, at, target), ids in zip(links, lost, strict=True):
+            if ids:
+                bin_ids = trashed[target]
+                cells[at] = [name if name is not None or fk is None else deleted if fk in bin_ids else hidden
+                             for fk, name in zip(cells[link], cells[at], strict=True)]
+        if value_at is not None:
+            cells[value_at] = [None if v is None else f"{v / 100:.2f}" for v in cells[value_at]]
+        for i in text:
+            cells[i] = _escaped(cells[i])
+        yield from zip(*cells[:width], strict=True)
+
+
+#: a cell starting with one of these would be a formula to a spreadsheet (``_FORMULA_START``),
+#: after the NUL that :func:`_escaped` puts before each cell
+_FORMULA = re.compile(r"\x00[=+\-@\t\r]")
+
+
+def _escaped(column):
+    """A column's cells (text, None, or values such as dates) as :func:`_cell` would write them,
+    except None, which :mod:`csv` writes as an empty cell: one search over the column first,
+    since a formula is rare."""
+    try:
+        if not _FORMULA.search("\x00" + "\x00".join(filter(None, column))):
+            return column
+    except TypeError:  # a value that is not text
+        pass
+    return [None if v is None else _cell(v) for v in column]
 
 
 #: the CSV is sent in pieces of about this many characters (a piece per row costs more than the row)
 PIECE = 32_768
 
 
-def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
+#: rows written at a time (``writerows``: less Python per row than one ``writerow`` each)
+BATCH = 64
+
+
+def csv_stream(rows: Iterable[Sequence]) -> Iterator[str]:
     buf = io.StringIO()
     writer = csv.writer(buf)
     buf.write("\ufeff")  # BOM: Excel opens UTF-8 with umlauts correctly
-    for row in rows:
-        writer.writerow(row)
+    rows = iter(rows)
+    while batch := list(islice(rows, BATCH)):
+        writer.writerows(batch)
         if buf.tell() >= PIECE:
             yield buf.getvalue()
             buf.seek(0)
