@@ -9,13 +9,15 @@ The random choices are made in the same order as before, so a seed gives the sam
 """
 from __future__ import annotations
 
+import queue
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 
 from ..auth.models import User
 from ..auth.services import hash_password
@@ -110,6 +112,50 @@ def _write(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
         cur.close()
 
 
+#: a batch of rows: the table, its columns, the rows as tuples in that order
+Batches = Iterator[tuple[Table, tuple[str, ...], list[tuple]]]
+
+
+def _ahead(batches: Batches, depth: int = 3) -> Batches:
+    """The batches, made in a thread of their own while the caller writes the ones before: the
+    driver releases the GIL while the database works (SQLite in this process, PostgreSQL's COPY),
+    so making the next rows in Python and writing the last ones overlap. In the same order; an
+    error on either side ends both."""
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def make() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+        except BaseException as err:  # handed to the caller's thread
+            put(err)
+            return
+        put(end)
+
+    thread = threading.Thread(target=make, name="demo-generate", daemon=True)
+    thread.start()
+    try:
+        while (item := out.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | None = None,
              password: str = "demo1234") -> dict[str, int]:
     """Insert the data set (the caller commits). ``progress(n)`` is called with rows written."""
@@ -155,11 +201,17 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         _insert(Tag.__table__, [{"id": t, "name": f"Tag {t:04d}", "key": f"tag {t:04d}"} for t in tag_ids])
         tick(len(tag_ids))
 
-    def tag_links(key: str, ids: range) -> None:
+    # the first id of every table, and the stages, read now: the rows are made in a thread of their
+    # own (_ahead), which must not use the session
+    cid0, pid0, deal0, project0 = (_next_id(model) for model in (Company, Person, Deal, Project))
+    detail0, nid0, task0 = _next_id(ContactDetail), _next_id(Note), _next_id(Task)
+    # a stage of the pipeline (open ones twice as often), with its kind
+    weighted_stages = [(s.kind, s.id) for s in all_stages() for _ in range(2 if s.kind == "open" else 1)]
+
+    def tag_links(key: str, ids: range) -> Batches:
         if tag_ids:
             rows = [(rid, rnd.choice(tag_ids)) for rid in ids if rnd.random() < 0.25]
-            _write(TAG_TABLES[key], (f"{key}_id", "tag_id"), rows)
-            tick(len(rows))
+            yield TAG_TABLES[key], (f"{key}_id", "tag_id"), rows
 
     def pick_group() -> int:
         if rnd.random() < counts.basis_share or len(group_ids) == 1:
@@ -175,28 +227,28 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         return (rid, group, owner, owner, owner, now, now - timedelta(minutes=rid % 100000), 1)
 
     detail_columns = ("id", "kind", "label", "value", "position", "company_id", "person_id")
-    cities = words.NORTH + words.SOUTH + words.MIDDLE
-
-    # companies
-    cid0 = _next_id(Company)
     company_groups: list[int] = []
-    detail_id = _next_id(ContactDetail)
-    for start in range(0, counts.companies, BATCH):
-        rows, details = [], []
-        for i in range(start, min(start + BATCH, counts.companies)):
-            cid = cid0 + i
-            group = pick_group()
-            company_groups.append(group)
-            city = rnd.choice(cities)
-            name = f"{rnd.choice(words.COMPANY_STEMS)} {rnd.choice(words.COMPANY_KINDS)} {cid} {rnd.choice(words.LEGAL)}"
-            rows.append((*common(cid, group), name, sort_key(name), f"https://c{cid}.example", f"Sitz in {city[0]}."))
-            details.append((detail_id, "email", "", f"info@c{cid}.example", 0, cid, None))
-            detail_id += 1
-        _write(Company.__table__, (*record, "name", "sort_key", "website", "background"), rows)
-        _write(ContactDetail.__table__, detail_columns, details)
-        tick(len(rows) + len(details))
-        tag_links("company", range(rows[0][0], rows[-1][0] + 1))
-    done["companies"] = counts.companies
+    person_company: list[int | None] = []
+
+    def companies() -> Batches:
+        cities = words.NORTH + words.SOUTH + words.MIDDLE
+        detail_id = detail0
+        for start in range(0, counts.companies, BATCH):
+            rows, details = [], []
+            for i in range(start, min(start + BATCH, counts.companies)):
+                cid = cid0 + i
+                group = pick_group()
+                company_groups.append(group)
+                city = rnd.choice(cities)
+                name = (f"{rnd.choice(words.COMPANY_STEMS)} {rnd.choice(words.COMPANY_KINDS)} {cid} "
+                        f"{rnd.choice(words.LEGAL)}")
+                rows.append((*common(cid, group), name, sort_key(name), f"https://c{cid}.example",
+                             f"Sitz in {city[0]}."))
+                details.append((detail_id, "email", "", f"info@c{cid}.example", 0, cid, None))
+                detail_id += 1
+            yield Company.__table__, (*record, "name", "sort_key", "website", "background"), rows
+            yield ContactDetail.__table__, detail_columns, details
+            yield from tag_links("company", range(rows[0][0], rows[-1][0] + 1))
 
     def company_for() -> tuple[int | None, int]:
         if not company_groups or rnd.random() < 0.1:
@@ -204,29 +256,26 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         idx = rnd.randrange(len(company_groups))
         return cid0 + idx, company_groups[idx]
 
-    # people
-    pid0 = _next_id(Person)
-    person_company: list[int | None] = []
-    first_names = words.FIRST_F + words.FIRST_M
-    for start in range(0, counts.people, BATCH):
-        rows, details = [], []
-        for i in range(start, min(start + BATCH, counts.people)):
-            pid = pid0 + i
-            company_id, group = company_for()
-            person_company.append(company_id)
-            first, last = rnd.choice(first_names), rnd.choice(words.LAST)
-            head = common(pid, group)
-            rows.append((*head, "", "", first, last, sort_key(last, first), company_id,
-                         rnd.choice(words.POSITIONS) if company_id else "", ""))
-            details.append((detail_id, "email", "", f"p{pid}@people.example", 0, None, pid))
-            details.append((detail_id + 1, "phone", "", f"+49 {30 + pid % 900} {1000000 + pid}", 0, None, pid))
-            detail_id += 2
-        _write(Person.__table__, (*record, "salutation", "title", "first_name", "last_name", "sort_key",
-                                  "company_id", "position", "background"), rows)
-        _write(ContactDetail.__table__, detail_columns, details)
-        tick(len(rows) + len(details))
-        tag_links("person", range(rows[0][0], rows[-1][0] + 1))
-    done["people"] = counts.people
+    def people() -> Batches:
+        first_names = words.FIRST_F + words.FIRST_M
+        detail_id = detail0 + counts.companies
+        for start in range(0, counts.people, BATCH):
+            rows, details = [], []
+            for i in range(start, min(start + BATCH, counts.people)):
+                pid = pid0 + i
+                company_id, group = company_for()
+                person_company.append(company_id)
+                first, last = rnd.choice(first_names), rnd.choice(words.LAST)
+                head = common(pid, group)
+                rows.append((*head, "", "", first, last, sort_key(last, first), company_id,
+                             rnd.choice(words.POSITIONS) if company_id else "", ""))
+                details.append((detail_id, "email", "", f"p{pid}@people.example", 0, None, pid))
+                details.append((detail_id + 1, "phone", "", f"+49 {30 + pid % 900} {1000000 + pid}", 0, None, pid))
+                detail_id += 2
+            yield Person.__table__, (*record, "salutation", "title", "first_name", "last_name", "sort_key",
+                                     "company_id", "position", "background"), rows
+            yield ContactDetail.__table__, detail_columns, details
+            yield from tag_links("person", range(rows[0][0], rows[-1][0] + 1))
 
     def linked() -> tuple[int | None, int | None, int]:
         if person_company and rnd.random() < 0.8:
@@ -237,66 +286,75 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         company_id, group = company_for()
         return company_id, None, group
 
-    # a stage of the pipeline (open ones twice as often), with its kind
-    weighted_stages = [(s.kind, s.id) for s in all_stages() for _ in range(2 if s.kind == "open" else 1)]
-    deal_names = ["Anlage", "Wartung", "Erweiterung", "Umbau", "Lieferung"]
-
-    for model, n, columns, extra in (
-        (Deal, counts.deals, ("value_cents", "currency", "stage", "stage_id", "target_date", "description"),
-         lambda: (rnd.randint(10, 5000) * 10000, "EUR", *rnd.choice(weighted_stages),
-                  today + timedelta(days=rnd.randint(-200, 300)), "")),
-        (Project, counts.projects, ("status", "start_date", "target_date", "description"),
-         lambda: (rnd.choice(["planned", "active", "done"]), today - timedelta(days=rnd.randint(0, 300)),
-                  today + timedelta(days=rnd.randint(0, 300)), "")),
-    ):
-        rid0 = _next_id(model)
+    def projects_or_deals(model, rid0: int, n: int, columns: tuple[str, ...], extra: Callable[[], tuple]) -> Batches:
+        names = ["Anlage", "Wartung", "Erweiterung", "Umbau", "Lieferung"]
         for start in range(0, n, BATCH):
             rows = []
             for i in range(start, min(start + BATCH, n)):
                 company_id, person_id, group = linked()
-                name = f"{rnd.choice(deal_names)} {rid0 + i}"
+                name = f"{rnd.choice(names)} {rid0 + i}"
                 head = common(rid0 + i, group)
                 rows.append((*head, name, sort_key(name), company_id, person_id, *extra()))
-            _write(model.__table__, (*record, "name", "sort_key", "company_id", "person_id", *columns), rows)
-            tick(len(rows))
-            tag_links(model.KEY, range(rows[0][0], rows[-1][0] + 1))
-        done[model.__tablename__] = n
+            yield model.__table__, (*record, "name", "sort_key", "company_id", "person_id", *columns), rows
+            yield from tag_links(model.KEY, range(rows[0][0], rows[-1][0] + 1))
 
-    nid0 = _next_id(Note)
-    for start in range(0, counts.notes, BATCH):
-        rows = []
-        for i in range(start, min(start + BATCH, counts.notes)):
-            key = "person" if counts.people and (rnd.random() < 0.6 or not counts.companies) else "company"
-            rid = pid0 + rnd.randrange(counts.people) if key == "person" else cid0 + rnd.randrange(max(counts.companies, 1))
-            at = now - timedelta(minutes=rnd.randint(0, 500000))
-            rows.append((nid0 + i, f"Notiz {nid0 + i}: Telefonat, Rückruf vereinbart.", "call", rnd.choice(user_ids),
-                         at, at, rid if key == "company" else None, rid if key == "person" else None, None, None))
-        _write(Note.__table__, ("id", "body", "kind", "author_id", "occurred_at", "created_at", "company_id",
-                                "person_id", "deal_id", "project_id"), rows)
-        tick(len(rows))
-    done["notes"] = counts.notes
+    def deal() -> tuple:
+        return (rnd.randint(10, 5000) * 10000, "EUR", *rnd.choice(weighted_stages),
+                today + timedelta(days=rnd.randint(-200, 300)), "")
 
-    # tasks: on people, companies and deals, a few private ones; a quarter of them done
-    task0 = _next_id(Task)
-    targets = [(k, n) for k, n in (("person", counts.people), ("company", counts.companies),
-                                   ("deal", counts.deals)) if n]
-    first = {"person": pid0, "company": cid0, "deal": _next_id(Deal) - counts.deals}
-    slots = {"company": 0, "person": 1, "deal": 2, "project": 3}
-    for start in range(0, counts.tasks, BATCH):
-        rows = []
-        for i in range(start, min(start + BATCH, counts.tasks)):
-            links = [None, None, None, None]
-            if targets and rnd.random() < 0.9:
-                key, n = rnd.choice(targets)
-                links[slots[key]] = first[key] + rnd.randrange(n)
-            done_ = rnd.random() < 0.25
-            due = today + timedelta(days=rnd.randint(-30, 90)) if rnd.random() < 0.8 else None
-            rows.append((task0 + i, f"Aufgabe {task0 + i}: Angebot nachfassen", due, rnd.choice(user_ids),
-                         rnd.choice(user_ids), done_, now if done_ else None, now, *links))
-        _write(Task.__table__, ("id", "title", "due_date", "assignee_id", "created_by_id", "done", "done_at",
-                                "created_at", "company_id", "person_id", "deal_id", "project_id"), rows)
+    def project() -> tuple:
+        return (rnd.choice(["planned", "active", "done"]), today - timedelta(days=rnd.randint(0, 300)),
+                today + timedelta(days=rnd.randint(0, 300)), "")
+
+    def notes() -> Batches:
+        for start in range(0, counts.notes, BATCH):
+            rows = []
+            for i in range(start, min(start + BATCH, counts.notes)):
+                key = "person" if counts.people and (rnd.random() < 0.6 or not counts.companies) else "company"
+                rid = (pid0 + rnd.randrange(counts.people) if key == "person"
+                       else cid0 + rnd.randrange(max(counts.companies, 1)))
+                at = now - timedelta(minutes=rnd.randint(0, 500000))
+                rows.append((nid0 + i, f"Notiz {nid0 + i}: Telefonat, Rückruf vereinbart.", "call",
+                             rnd.choice(user_ids), at, at, rid if key == "company" else None,
+                             rid if key == "person" else None, None, None))
+            yield Note.__table__, ("id", "body", "kind", "author_id", "occurred_at", "created_at", "company_id",
+                                   "person_id", "deal_id", "project_id"), rows
+
+    def tasks() -> Batches:
+        """On people, companies and deals, a few private ones; a quarter of them done."""
+        targets = [(k, n) for k, n in (("person", counts.people), ("company", counts.companies),
+                                       ("deal", counts.deals)) if n]
+        first = {"person": pid0, "company": cid0, "deal": deal0}
+        slots = {"company": 0, "person": 1, "deal": 2, "project": 3}
+        for start in range(0, counts.tasks, BATCH):
+            rows = []
+            for i in range(start, min(start + BATCH, counts.tasks)):
+                links = [None, None, None, None]
+                if targets and rnd.random() < 0.9:
+                    key, n = rnd.choice(targets)
+                    links[slots[key]] = first[key] + rnd.randrange(n)
+                done_ = rnd.random() < 0.25
+                due = today + timedelta(days=rnd.randint(-30, 90)) if rnd.random() < 0.8 else None
+                rows.append((task0 + i, f"Aufgabe {task0 + i}: Angebot nachfassen", due, rnd.choice(user_ids),
+                             rnd.choice(user_ids), done_, now if done_ else None, now, *links))
+            yield Task.__table__, ("id", "title", "due_date", "assignee_id", "created_by_id", "done", "done_at",
+                                   "created_at", "company_id", "person_id", "deal_id", "project_id"), rows
+
+    def everything() -> Batches:
+        yield from companies()
+        yield from people()
+        yield from projects_or_deals(Deal, deal0, counts.deals, ("value_cents", "currency", "stage", "stage_id",
+                                                                  "target_date", "description"), deal)
+        yield from projects_or_deals(Project, project0, counts.projects, ("status", "start_date", "target_date",
+                                                                           "description"), project)
+        yield from notes()
+        yield from tasks()
+
+    for table, columns, rows in _ahead(everything()):
+        _write(table, columns, rows)
         tick(len(rows))
-    done["tasks"] = counts.tasks
+    done.update(companies=counts.companies, people=counts.people, deals=counts.deals, projects=counts.projects,
+                notes=counts.notes, tasks=counts.tasks)
     _fix_sequences()
     return done
 
