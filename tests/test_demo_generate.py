@@ -1,4 +1,4 @@
-"""``demo generate`` (crm/demo/generate.py): the rows are made in a thread of their own and written
+"""``demo generate`` (crm/demo/generate.py): the rows are made as batches of tuples and written
 through the driver (COPY / multi-row INSERTs); a seed still gives the same data, and an error while
 the rows are made reaches the command and leaves nothing behind."""
 from __future__ import annotations

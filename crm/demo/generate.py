@@ -9,9 +9,7 @@ The random choices are made in the same order as before, so a seed gives the sam
 """
 from __future__ import annotations
 
-import queue
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -116,46 +114,6 @@ def _write(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
 Batches = Iterator[tuple[Table, tuple[str, ...], list[tuple]]]
 
 
-def _ahead(batches: Batches, depth: int = 3) -> Batches:
-    """The batches, made in a thread of their own while the caller writes the ones before: the
-    driver releases the GIL while the database works (SQLite in this process, PostgreSQL's COPY),
-    so making the next rows in Python and writing the last ones overlap. In the same order; an
-    error on either side ends both."""
-    out: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def make() -> None:
-        try:
-            for batch in batches:
-                if not put(batch):
-                    return
-        except BaseException as err:  # handed to the caller's thread
-            put(err)
-            return
-        put(end)
-
-    thread = threading.Thread(target=make, name="demo-generate", daemon=True)
-    thread.start()
-    try:
-        while (item := out.get()) is not end:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
 def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | None = None,
              password: str = "demo1234") -> dict[str, int]:
     """Insert the data set (the caller commits). ``progress(n)`` is called with rows written."""
@@ -201,8 +159,7 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         _insert(Tag.__table__, [{"id": t, "name": f"Tag {t:04d}", "key": f"tag {t:04d}"} for t in tag_ids])
         tick(len(tag_ids))
 
-    # the first id of every table, and the stages, read now: the rows are made in a thread of their
-    # own (_ahead), which must not use the session
+    # the first id of every table, and the stages, read before the first batch is made
     cid0, pid0, deal0, project0 = (_next_id(model) for model in (Company, Person, Deal, Project))
     detail0, nid0, task0 = _next_id(ContactDetail), _next_id(Note), _next_id(Task)
     # a stage of the pipeline (open ones twice as often), with its kind
@@ -350,7 +307,7 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         yield from notes()
         yield from tasks()
 
-    for table, columns, rows in _ahead(everything()):
+    for table, columns, rows in everything():
         _write(table, columns, rows)
         tick(len(rows))
     done.update(companies=counts.companies, people=counts.people, deals=counts.deals, projects=counts.projects,
