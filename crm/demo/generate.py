@@ -1,17 +1,21 @@
 """``demo generate``: a large synthetic data set for load tests, inserted in batches.
 
-Rows go in through Core ``INSERT`` statements in batches (executemany), with ids assigned here so
-that people, deals and projects can point at their companies without reading anything back.
+Ids are assigned here, so that people, deals and projects can point at their companies without
+reading anything back. The small tables (groups, users, tags) go in through Core ``INSERT``
+statements; the large ones (records, contact details, tag links, notes, tasks) as tuples through
+the driver (:func:`_write`): PostgreSQL's ``COPY``, on SQLite multi-row ``INSERT``s on the raw cursor -
+without SQLAlchemy's per-row work (a dict per row, compiled parameters), which took most of the time.
+The random choices are made in the same order as before, so a seed gives the same data.
 """
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 
 from ..auth.models import User
 from ..auth.services import hash_password
@@ -27,6 +31,8 @@ from . import words
 
 BATCH = 5000
 SQLITE_CACHE_KIB = 2 * 1024 * 1024
+#: bound values per multi-row INSERT on SQLite (its limit is 32,766)
+SQLITE_VALUES = 10_000
 
 
 @dataclass
@@ -52,6 +58,60 @@ def _next_id(model) -> int:
 def _insert(table, rows: list[dict]) -> None:
     if rows:
         db.session.execute(insert(table), rows)
+
+
+def _write(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Rows of ``table`` as tuples in the order of ``columns``, in the session's transaction. A
+    column left out gets its Python-side scalar default (what a Core ``INSERT`` would have put),
+    or the database's default; a left-out column with a computed default is a mistake."""
+    if not rows:
+        return
+    tail: list = []
+    names = list(columns)
+    for col in table.columns:
+        if col.name in columns or col.default is None:
+            continue
+        if not col.default.is_scalar:
+            raise ValueError(f"{table.name}.{col.name} has a computed default: give it a value")
+        names.append(col.name)
+        tail.append(col.default.arg)
+    if tail:
+        extra = tuple(tail)
+        rows = [row + extra for row in rows]
+    conn = db.session.connection()
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    # SQLite: the values as SQLAlchemy would bind them (dates and times as its strings, booleans as 0/1)
+    processors = [(i, proc) for i, name in enumerate(names)
+                  if (proc := table.c[name].type._cached_bind_processor(conn.dialect)) is not None]
+    if processors:
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, proc in processors:
+                if values[i] is not None:
+                    values[i] = proc(values[i])
+            converted.append(values)
+        rows = converted
+    # many rows per statement: a third of the time of executemany's one row per statement
+    per = max(1, SQLITE_VALUES // len(names))
+    one = "(" + ", ".join("?" * len(names)) + ")"
+    head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+    cur = raw.cursor()
+    try:
+        for start in range(0, len(rows), per):
+            part = rows[start:start + per]
+            cur.execute(head + ", ".join([one] * len(part)), [v for row in part for v in row])
+    finally:
+        cur.close()
+
+
+#: a batch of rows: the table, its columns, the rows as tuples in that order
+Batches = Iterator[tuple[Table, tuple[str, ...], list[tuple]]]
 
 
 def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | None = None,
@@ -99,45 +159,53 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         _insert(Tag.__table__, [{"id": t, "name": f"Tag {t:04d}", "key": f"tag {t:04d}"} for t in tag_ids])
         tick(len(tag_ids))
 
-    def tag_links(key: str, ids: range) -> None:
+    # the first id of every table, and the stages, read before the first batch is made
+    cid0, pid0, deal0, project0 = (_next_id(model) for model in (Company, Person, Deal, Project))
+    detail0, nid0, task0 = _next_id(ContactDetail), _next_id(Note), _next_id(Task)
+    # a stage of the pipeline (open ones twice as often), with its kind
+    weighted_stages = [(s.kind, s.id) for s in all_stages() for _ in range(2 if s.kind == "open" else 1)]
+
+    def tag_links(key: str, ids: range) -> Batches:
         if tag_ids:
-            rows = [{f"{key}_id": rid, "tag_id": rnd.choice(tag_ids)} for rid in ids if rnd.random() < 0.25]
-            _insert(TAG_TABLES[key], rows)
-            tick(len(rows))
+            rows = [(rid, rnd.choice(tag_ids)) for rid in ids if rnd.random() < 0.25]
+            yield TAG_TABLES[key], (f"{key}_id", "tag_id"), rows
 
     def pick_group() -> int:
         if rnd.random() < counts.basis_share or len(group_ids) == 1:
             return BASIS_ID
         return rnd.choice(group_ids[1:])
 
-    def common(rid: int, group: int) -> dict:
-        owner = rnd.choice(user_ids)
-        return {"id": rid, "group_id": group, "responsible_id": owner, "created_by_id": owner,
-                "updated_by_id": owner, "created_at": now, "updated_at": now - timedelta(minutes=rid % 100000),
-                "version": 1}
+    # the columns every record has, in the order of common()
+    record = ("id", "group_id", "responsible_id", "created_by_id", "updated_by_id", "created_at", "updated_at",
+              "version")
 
-    # companies
-    cid0 = _next_id(Company)
+    def common(rid: int, group: int) -> tuple:
+        owner = rnd.choice(user_ids)
+        return (rid, group, owner, owner, owner, now, now - timedelta(minutes=rid % 100000), 1)
+
+    detail_columns = ("id", "kind", "label", "value", "position", "company_id", "person_id")
     company_groups: list[int] = []
-    detail_id = _next_id(ContactDetail)
-    for start in range(0, counts.companies, BATCH):
-        rows, details = [], []
-        for i in range(start, min(start + BATCH, counts.companies)):
-            cid = cid0 + i
-            group = pick_group()
-            company_groups.append(group)
-            city = rnd.choice(words.NORTH + words.SOUTH + words.MIDDLE)
-            name = f"{rnd.choice(words.COMPANY_STEMS)} {rnd.choice(words.COMPANY_KINDS)} {cid} {rnd.choice(words.LEGAL)}"
-            rows.append({**common(cid, group), "name": name, "sort_key": sort_key(name),
-                         "website": f"https://c{cid}.example", "background": f"Sitz in {city[0]}."})
-            details.append({"id": detail_id, "kind": "email", "label": "", "value": f"info@c{cid}.example",
-                            "position": 0, "company_id": cid, "person_id": None})
-            detail_id += 1
-        _insert(Company.__table__, rows)
-        _insert(ContactDetail.__table__, details)
-        tick(len(rows) + len(details))
-        tag_links("company", range(rows[0]["id"], rows[-1]["id"] + 1))
-    done["companies"] = counts.companies
+    person_company: list[int | None] = []
+
+    def companies() -> Batches:
+        cities = words.NORTH + words.SOUTH + words.MIDDLE
+        detail_id = detail0
+        for start in range(0, counts.companies, BATCH):
+            rows, details = [], []
+            for i in range(start, min(start + BATCH, counts.companies)):
+                cid = cid0 + i
+                group = pick_group()
+                company_groups.append(group)
+                city = rnd.choice(cities)
+                name = (f"{rnd.choice(words.COMPANY_STEMS)} {rnd.choice(words.COMPANY_KINDS)} {cid} "
+                        f"{rnd.choice(words.LEGAL)}")
+                rows.append((*common(cid, group), name, sort_key(name), f"https://c{cid}.example",
+                             f"Sitz in {city[0]}."))
+                details.append((detail_id, "email", "", f"info@c{cid}.example", 0, cid, None))
+                detail_id += 1
+            yield Company.__table__, (*record, "name", "sort_key", "website", "background"), rows
+            yield ContactDetail.__table__, detail_columns, details
+            yield from tag_links("company", range(rows[0][0], rows[-1][0] + 1))
 
     def company_for() -> tuple[int | None, int]:
         if not company_groups or rnd.random() < 0.1:
@@ -145,30 +213,26 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         idx = rnd.randrange(len(company_groups))
         return cid0 + idx, company_groups[idx]
 
-    # people
-    pid0 = _next_id(Person)
-    person_company: list[int | None] = []
-    for start in range(0, counts.people, BATCH):
-        rows, details = [], []
-        for i in range(start, min(start + BATCH, counts.people)):
-            pid = pid0 + i
-            company_id, group = company_for()
-            person_company.append(company_id)
-            first, last = rnd.choice(words.FIRST_F + words.FIRST_M), rnd.choice(words.LAST)
-            rows.append({**common(pid, group), "salutation": "", "title": "", "first_name": first,
-                         "last_name": last, "sort_key": sort_key(last, first), "company_id": company_id,
-                         "position": rnd.choice(words.POSITIONS) if company_id else "", "background": ""})
-            details.append({"id": detail_id, "kind": "email", "label": "", "value": f"p{pid}@people.example",
-                            "position": 0, "company_id": None, "person_id": pid})
-            details.append({"id": detail_id + 1, "kind": "phone", "label": "",
-                            "value": f"+49 {30 + pid % 900} {1000000 + pid}", "position": 0,
-                            "company_id": None, "person_id": pid})
-            detail_id += 2
-        _insert(Person.__table__, rows)
-        _insert(ContactDetail.__table__, details)
-        tick(len(rows) + len(details))
-        tag_links("person", range(rows[0]["id"], rows[-1]["id"] + 1))
-    done["people"] = counts.people
+    def people() -> Batches:
+        first_names = words.FIRST_F + words.FIRST_M
+        detail_id = detail0 + counts.companies
+        for start in range(0, counts.people, BATCH):
+            rows, details = [], []
+            for i in range(start, min(start + BATCH, counts.people)):
+                pid = pid0 + i
+                company_id, group = company_for()
+                person_company.append(company_id)
+                first, last = rnd.choice(first_names), rnd.choice(words.LAST)
+                head = common(pid, group)
+                rows.append((*head, "", "", first, last, sort_key(last, first), company_id,
+                             rnd.choice(words.POSITIONS) if company_id else "", ""))
+                details.append((detail_id, "email", "", f"p{pid}@people.example", 0, None, pid))
+                details.append((detail_id + 1, "phone", "", f"+49 {30 + pid % 900} {1000000 + pid}", 0, None, pid))
+                detail_id += 2
+            yield Person.__table__, (*record, "salutation", "title", "first_name", "last_name", "sort_key",
+                                     "company_id", "position", "background"), rows
+            yield ContactDetail.__table__, detail_columns, details
+            yield from tag_links("person", range(rows[0][0], rows[-1][0] + 1))
 
     def linked() -> tuple[int | None, int | None, int]:
         if person_company and rnd.random() < 0.8:
@@ -179,71 +243,75 @@ def generate(counts: Counts, seed: int = 1, progress: Callable[[int], None] | No
         company_id, group = company_for()
         return company_id, None, group
 
-    stages = all_stages()
-
-    def stage() -> dict:
-        """A stage of the pipeline (open ones twice as often), with its kind."""
-        s = rnd.choice([s for s in stages for _ in range(2 if s.kind == "open" else 1)])
-        return {"stage": s.kind, "stage_id": s.id}
-
-    for model, n, extra in (
-        (Deal, counts.deals, lambda: {"value_cents": rnd.randint(10, 5000) * 10000, "currency": "EUR",
-                                      **stage(),
-                                      "target_date": today + timedelta(days=rnd.randint(-200, 300)),
-                                      "description": ""}),
-        (Project, counts.projects, lambda: {"status": rnd.choice(["planned", "active", "done"]),
-                                            "start_date": today - timedelta(days=rnd.randint(0, 300)),
-                                            "target_date": today + timedelta(days=rnd.randint(0, 300)),
-                                            "description": ""}),
-    ):
-        rid0 = _next_id(model)
+    def projects_or_deals(model, rid0: int, n: int, columns: tuple[str, ...], extra: Callable[[], tuple]) -> Batches:
+        names = ["Anlage", "Wartung", "Erweiterung", "Umbau", "Lieferung"]
         for start in range(0, n, BATCH):
             rows = []
             for i in range(start, min(start + BATCH, n)):
                 company_id, person_id, group = linked()
-                name = f"{rnd.choice(['Anlage', 'Wartung', 'Erweiterung', 'Umbau', 'Lieferung'])} {rid0 + i}"
-                rows.append({**common(rid0 + i, group), "name": name, "sort_key": sort_key(name),
-                             "company_id": company_id, "person_id": person_id, **extra()})
-            _insert(model.__table__, rows)
-            tick(len(rows))
-            tag_links(model.KEY, range(rows[0]["id"], rows[-1]["id"] + 1))
-        done[model.__tablename__] = n
+                name = f"{rnd.choice(names)} {rid0 + i}"
+                head = common(rid0 + i, group)
+                rows.append((*head, name, sort_key(name), company_id, person_id, *extra()))
+            yield model.__table__, (*record, "name", "sort_key", "company_id", "person_id", *columns), rows
+            yield from tag_links(model.KEY, range(rows[0][0], rows[-1][0] + 1))
 
-    nid0 = _next_id(Note)
-    for start in range(0, counts.notes, BATCH):
-        rows = []
-        for i in range(start, min(start + BATCH, counts.notes)):
-            key = "person" if counts.people and (rnd.random() < 0.6 or not counts.companies) else "company"
-            rid = pid0 + rnd.randrange(counts.people) if key == "person" else cid0 + rnd.randrange(max(counts.companies, 1))
-            at = now - timedelta(minutes=rnd.randint(0, 500000))
-            rows.append({"id": nid0 + i, "body": f"Notiz {nid0 + i}: Telefonat, Rückruf vereinbart.", "kind": "call",
-                         "author_id": rnd.choice(user_ids), "occurred_at": at, "created_at": at,
-                         "company_id": rid if key == "company" else None,
-                         "person_id": rid if key == "person" else None, "deal_id": None, "project_id": None})
-        _insert(Note.__table__, rows)
-        tick(len(rows))
-    done["notes"] = counts.notes
+    def deal() -> tuple:
+        return (rnd.randint(10, 5000) * 10000, "EUR", *rnd.choice(weighted_stages),
+                today + timedelta(days=rnd.randint(-200, 300)), "")
 
-    # tasks: on people, companies and deals, a few private ones; a quarter of them done
-    task0 = _next_id(Task)
-    targets = [(k, n) for k, n in (("person", counts.people), ("company", counts.companies),
-                                   ("deal", counts.deals)) if n]
-    first = {"person": pid0, "company": cid0, "deal": _next_id(Deal) - counts.deals}
-    for start in range(0, counts.tasks, BATCH):
-        rows = []
-        for i in range(start, min(start + BATCH, counts.tasks)):
-            links = {f"{k}_id": None for k in ("company", "person", "deal", "project")}
-            if targets and rnd.random() < 0.9:
-                key, n = rnd.choice(targets)
-                links[f"{key}_id"] = first[key] + rnd.randrange(n)
-            done_ = rnd.random() < 0.25
-            rows.append({"id": task0 + i, "title": f"Aufgabe {task0 + i}: Angebot nachfassen",
-                         "due_date": today + timedelta(days=rnd.randint(-30, 90)) if rnd.random() < 0.8 else None,
-                         "assignee_id": rnd.choice(user_ids), "created_by_id": rnd.choice(user_ids),
-                         "done": done_, "done_at": now if done_ else None, "created_at": now, **links})
-        _insert(Task.__table__, rows)
+    def project() -> tuple:
+        return (rnd.choice(["planned", "active", "done"]), today - timedelta(days=rnd.randint(0, 300)),
+                today + timedelta(days=rnd.randint(0, 300)), "")
+
+    def notes() -> Batches:
+        for start in range(0, counts.notes, BATCH):
+            rows = []
+            for i in range(start, min(start + BATCH, counts.notes)):
+                key = "person" if counts.people and (rnd.random() < 0.6 or not counts.companies) else "company"
+                rid = (pid0 + rnd.randrange(counts.people) if key == "person"
+                       else cid0 + rnd.randrange(max(counts.companies, 1)))
+                at = now - timedelta(minutes=rnd.randint(0, 500000))
+                rows.append((nid0 + i, f"Notiz {nid0 + i}: Telefonat, Rückruf vereinbart.", "call",
+                             rnd.choice(user_ids), at, at, rid if key == "company" else None,
+                             rid if key == "person" else None, None, None))
+            yield Note.__table__, ("id", "body", "kind", "author_id", "occurred_at", "created_at", "company_id",
+                                   "person_id", "deal_id", "project_id"), rows
+
+    def tasks() -> Batches:
+        """On people, companies and deals, a few private ones; a quarter of them done."""
+        targets = [(k, n) for k, n in (("person", counts.people), ("company", counts.companies),
+                                       ("deal", counts.deals)) if n]
+        first = {"person": pid0, "company": cid0, "deal": deal0}
+        slots = {"company": 0, "person": 1, "deal": 2, "project": 3}
+        for start in range(0, counts.tasks, BATCH):
+            rows = []
+            for i in range(start, min(start + BATCH, counts.tasks)):
+                links = [None, None, None, None]
+                if targets and rnd.random() < 0.9:
+                    key, n = rnd.choice(targets)
+                    links[slots[key]] = first[key] + rnd.randrange(n)
+                done_ = rnd.random() < 0.25
+                due = today + timedelta(days=rnd.randint(-30, 90)) if rnd.random() < 0.8 else None
+                rows.append((task0 + i, f"Aufgabe {task0 + i}: Angebot nachfassen", due, rnd.choice(user_ids),
+                             rnd.choice(user_ids), done_, now if done_ else None, now, *links))
+            yield Task.__table__, ("id", "title", "due_date", "assignee_id", "created_by_id", "done", "done_at",
+                                   "created_at", "company_id", "person_id", "deal_id", "project_id"), rows
+
+    def everything() -> Batches:
+        yield from companies()
+        yield from people()
+        yield from projects_or_deals(Deal, deal0, counts.deals, ("value_cents", "currency", "stage", "stage_id",
+                                                                  "target_date", "description"), deal)
+        yield from projects_or_deals(Project, project0, counts.projects, ("status", "start_date", "target_date",
+                                                                           "description"), project)
+        yield from notes()
+        yield from tasks()
+
+    for table, columns, rows in everything():
+        _write(table, columns, rows)
         tick(len(rows))
-    done["tasks"] = counts.tasks
+    done.update(companies=counts.companies, people=counts.people, deals=counts.deals, projects=counts.projects,
+                notes=counts.notes, tasks=counts.tasks)
     _fix_sequences()
     return done
 

@@ -427,6 +427,11 @@ def put_back(conn, key: str, ids: list[int]) -> None:
         _insert_docs(conn, key, ids[start:start + _DOC_CHUNK])
 
 
+#: SQLite: the full-text rows of every doc, as the docs' insert trigger writes them one by one
+_FTS_FILL = (f"INSERT INTO search_fts (rowid, body, meta) SELECT search_docs.id, {_indexed_text('search_docs')}, "
+             f"{_sqlite_meta('search_docs')} FROM search_docs")
+
+
 def refill_fulltext(conn) -> None:
     """Recompute the full-text rows of the docs there are, keeping the docs (their ids) as they
     are: for a revision that changes what the index holds of a doc (the meta words). Expects the
@@ -437,9 +442,7 @@ def refill_fulltext(conn) -> None:
         conn.exec_driver_sql("UPDATE search_docs SET body = body")
         return
     conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
-    conn.exec_driver_sql(
-        f"INSERT INTO search_fts (rowid, body, meta) SELECT search_docs.id, {_indexed_text('search_docs')}, "
-        f"{_sqlite_meta('search_docs')} FROM search_docs")
+    conn.exec_driver_sql(_FTS_FILL)
 
 
 def rebuild(conn) -> int:
@@ -452,11 +455,19 @@ def rebuild(conn) -> int:
     if conn.dialect.name != "postgresql":
         # contentless FTS5: emptied as a whole, never row by row with values it may not hold
         conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
-    create_triggers(conn)  # from here the docs' own triggers fill the full-text index
+    create_triggers(conn)
+    sqlite = conn.dialect.name != "postgresql"
+    if sqlite:
+        # the full-text rows in one statement once the docs are in, not a trigger call per doc
+        conn.exec_driver_sql("DROP TRIGGER search_docs_insert")
     bin_column = any(c["name"] == "deleted_at" for c in sa_inspect(conn).get_columns("companies"))
     files = "attachments" in source_tables(conn)
     for key in RECORD_TABLES:
         _insert_docs(conn, key, bin_column=bin_column, files=files)
+    if sqlite:
+        conn.exec_driver_sql(_FTS_FILL)
+        conn.exec_driver_sql(next(stmt for stmt in _sqlite_triggers(source_tables(conn))
+                                  if stmt.startswith("CREATE TRIGGER search_docs_insert ")))
     return conn.exec_driver_sql("SELECT count(*) FROM search_docs").scalar_one()
 
 
