@@ -134,8 +134,12 @@ def records_relinked(rtype: RecordType, ids: list[int], field: str, old: int | N
         _event(rtype, record_id, "changed", viewer, [(field, _text(old), _text(new))])
 
 
-#: in :func:`records_regrouped`: the name of the group the record is in when its history is written
-GROUP_NOW = "group now"
+class _GroupNow:
+    """In :func:`records_regrouped`: the name of the group the record is in when its history is
+    written (an object, not a string: any string may be a group's name)."""
+
+
+GROUP_NOW = _GroupNow()
 
 
 def records_regrouped(rtype: RecordType, audit_id: int, viewer: Viewer, record_ids, old, new) -> None:
@@ -152,8 +156,8 @@ def records_regrouped(rtype: RecordType, audit_id: int, viewer: Viewer, record_i
     index: PostgreSQL has no statistics for fresh rows (joining the events to the assignment's
     change rows took a nested loop over all of them for each event - 24 s of a 34 s cascade of
     10,000 companies). (Not ``RETURNING``: SQLite does not promise its order.)"""
-    if GROUP_NOW not in (old, new):
-        raise ValueError("old or new must be GROUP_NOW")
+    if (old is GROUP_NOW) == (new is GROUP_NOW):
+        raise ValueError("exactly one of old and new is GROUP_NOW")
     now, fk, model, group = utcnow(), getattr(RecordEvent, f"{rtype.key}_id"), rtype.model, aliased(Group)
     db.session.execute(insert(RecordEvent).from_select(
         ["at", "actor_id", "kind", "audit_id", fk.key],
@@ -161,7 +165,7 @@ def records_regrouped(rtype: RecordType, audit_id: int, viewer: Viewer, record_i
                record_ids.subquery().c[0])))
 
     def name(value):
-        return group.name if value == GROUP_NOW else literal(value, String)
+        return group.name if value is GROUP_NOW else literal(value, String)
 
     # (unscoped: the events just written, of records that may have gone to a group the actor does
     # not see - a hand-over; the net leaves an INSERT alone, the option says so to the reader)
