@@ -103,6 +103,39 @@ def test_group_change_trash_restore_and_bulk_assignment_are_in_the_history(app, 
     assert changes(moved_again) == {"group": ("Nord", "Süd")}
 
 
+def test_a_cascade_and_its_undo_name_each_records_own_groups_and_skip_the_changed_one(app, client, make):
+    # the history of a bulk move is written set-based: each record's event must still name the group
+    # *it* came from and went back to, and a record the undo leaves alone gets no event
+    make.enable_groups()
+    boss = make.user("admin", name="Boss")
+    nord, sued, ziel = make.group("Nord", [boss]), make.group("Süd", [boss]), make.group("Ziel", [boss])
+    c_nord, c_sued = make.company("Nordlicht", group=nord), make.company("Südwind", group=sued)
+    p_basis = make.person("Basis", company=c_nord)
+    p_sued = make.person("Süd", group=sued, company=c_nord)
+    p_edited = make.person("Später", group=nord, company=c_sued)
+    h = bearer(boss)
+    resp = client.post("/api/v1/companies/assign-group", headers=h, json={
+        "ids": [c_nord.id, c_sued.id], "group_id": ziel.id, "cascade": ["people"]})
+    assert resp.get_json()["updated"] | {"deals": 0, "projects": 0} == {
+        "companies": 2, "people": 3, "deals": 0, "projects": 0}
+    assert client.patch(f"/api/v1/people/{p_edited.id}", headers=h, json={"first_name": "Berta"}).status_code == 200
+
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "group_assigned"))
+    make.login(client, boss)
+    resp = client.post(f"/companies/bulk/undo/{entry.id}", data={},
+                       headers={"HX-Request": "true", "HX-Target": "bulk-message"})
+    assert resp.status_code == 200 and "flash-warning" in resp.text  # one record skipped
+
+    def moves(plural, rid):
+        return [changes(e)["group"] for e in history(client, h, plural, rid)[1]["items"] if e["kind"] == "assigned"]
+
+    assert moves("companies", c_nord.id) == [("Ziel", "Nord"), ("Nord", "Ziel")]
+    assert moves("companies", c_sued.id) == [("Ziel", "Süd"), ("Süd", "Ziel")]
+    assert moves("people", p_basis.id) == [("Ziel", "Basis"), ("Basis", "Ziel")]
+    assert moves("people", p_sued.id) == [("Ziel", "Süd"), ("Süd", "Ziel")]
+    assert moves("people", p_edited.id) == [("Nord", "Ziel")]  # changed since: stays, no undo event
+
+
 def test_restricted_viewers_see_no_history_and_hidden_records_answer_like_missing_ones(app, client, make):
     make.enable_groups()
     insider = make.user("normal", name="Insider")

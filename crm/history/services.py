@@ -8,7 +8,7 @@ then, like the audit log) and the custom fields (``custom:<field id>``, the stor
 """
 from __future__ import annotations
 
-from sqlalchemy import exists, insert, literal, select
+from sqlalchemy import String, exists, insert, literal, select
 from sqlalchemy.orm import aliased
 
 from ..audit.models import AssignmentChange
@@ -134,49 +134,55 @@ def records_relinked(rtype: RecordType, ids: list[int], field: str, old: int | N
         _event(rtype, record_id, "changed", viewer, [(field, _text(old), _text(new))])
 
 
-def records_regrouped(rtype: RecordType, audit_id: int, viewer: Viewer,
-                      moves: list[tuple[int, str | None, str | None]], record_ids=None) -> None:
-    """Records a bulk assignment or its undo (the audit entry ``audit_id``) moved: one "assigned"
-    event each (``moves``: record id, old group name, new group name) with its group change.
-    ``record_ids``: the same records as a select, to write the events by one ``INSERT … SELECT``.
+class _GroupNow:
+    """In :func:`records_regrouped`: the name of the group the record is in when its history is
+    written (an object, not a string: any string may be a group's name)."""
 
-    Set-based on both databases, with no join of rows written in this transaction (PostgreSQL has
-    no statistics for them: an ``INSERT … SELECT`` joining the new events to the assignment's
+
+GROUP_NOW = _GroupNow()
+
+
+def records_regrouped(rtype: RecordType, audit_id: int, viewer: Viewer, record_ids, old, new) -> None:
+    """Records a bulk assignment or its undo (the audit entry ``audit_id``) moved: one "assigned"
+    event each with its group change, ``old`` -> ``new`` (group names as they are now; one of them
+    :data:`GROUP_NOW`: the name of the group the record is in while this runs - the assignment
+    writes the history before it moves the records, the undo after). ``record_ids``: a select of
+    the records' ids.
+
+    Two statements, set-based on both databases, nothing read into Python: the events by one
+    ``INSERT … SELECT``, their field rows by a second one that finds the new events by the audit
+    entry's index (a record moves once per entry) and joins each to its record and group by primary
+    key. No join of two sets written in this transaction by anything but a primary key or that
+    index: PostgreSQL has no statistics for fresh rows (joining the events to the assignment's
     change rows took a nested loop over all of them for each event - 24 s of a 34 s cascade of
-    10,000 companies): the events in one ``INSERT … SELECT`` (else one executemany), their ids
-    read back by the audit entry (a record moves once per entry), the field rows in one
-    executemany. (Not ``RETURNING``: SQLite does not promise its order, SQLAlchemy would then
-    insert row by row.)"""
-    if not moves:
-        return
-    now, fk = utcnow(), getattr(RecordEvent, f"{rtype.key}_id")
-    if record_ids is not None:
-        db.session.execute(insert(RecordEvent).from_select(
-            ["at", "actor_id", "kind", "audit_id", fk.key],
-            select(literal(now), literal(viewer.user_id), literal("assigned"), literal(audit_id),
-                   record_ids.subquery().c[0])))
-    else:
-        db.session.execute(insert(RecordEvent), [
-            {"at": now, "actor_id": viewer.user_id, "kind": "assigned", "audit_id": audit_id, fk.key: record_id}
-            for record_id, _old, _new in moves])
+    10,000 companies). (Not ``RETURNING``: SQLite does not promise its order.)"""
+    if (old is GROUP_NOW) == (new is GROUP_NOW):
+        raise ValueError("exactly one of old and new is GROUP_NOW")
+    now, fk, model, group = utcnow(), getattr(RecordEvent, f"{rtype.key}_id"), rtype.model, aliased(Group)
+    db.session.execute(insert(RecordEvent).from_select(
+        ["at", "actor_id", "kind", "audit_id", fk.key],
+        select(literal(now), literal(viewer.user_id), literal("assigned"), literal(audit_id),
+               record_ids.subquery().c[0])))
+
+    def name(value):
+        return group.name if value is GROUP_NOW else literal(value, String)
+
     # (unscoped: the events just written, of records that may have gone to a group the actor does
-    # not see - a hand-over)
-    event_of = dict(db.session.execute(unscoped(
-        select(fk, RecordEvent.id).where(RecordEvent.audit_id == audit_id, fk.is_not(None)))).all())
-    db.session.execute(insert(FieldChange), [
-        {"event_id": event_of[record_id], "field": "group", "old": old, "new": new}
-        for record_id, old, new in moves])
+    # not see - a hand-over; the net leaves an INSERT alone, the option says so to the reader)
+    db.session.execute(insert(FieldChange).from_select(
+        ["event_id", "field", "old", "new"],
+        unscoped(select(RecordEvent.id, literal("group"), name(old), name(new))
+                 .join(model, model.id == fk).outerjoin(group, group.id == model.group_id)
+                 .where(RecordEvent.audit_id == audit_id, fk.is_not(None)))))
 
 
 def records_assigned(rtype: RecordType, audit_id: int, group: str, viewer: Viewer) -> None:
-    """The records a bulk assignment moved (its :class:`AssignmentChange` rows of this type), each
-    from its old group to ``group``."""
-    change, old = AssignmentChange, aliased(Group)
-    mine = (change.audit_id == audit_id, change.record_type == rtype.key)
-    was = db.session.execute(
-        select(change.record_id, old.name).outerjoin(old, old.id == change.old_group_id).where(*mine)).all()
-    records_regrouped(rtype, audit_id, viewer, [(record_id, name, group) for record_id, name in was],
-                      select(change.record_id).where(*mine))
+    """The records a bulk assignment is about to move (its :class:`AssignmentChange` rows of this
+    type, written; the records not yet moved), each from its group to ``group``."""
+    change = AssignmentChange
+    records_regrouped(rtype, audit_id, viewer,
+                      select(change.record_id).where(change.audit_id == audit_id, change.record_type == rtype.key),
+                      GROUP_NOW, group)
 
 
 def start_histories() -> None:

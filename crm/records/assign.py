@@ -170,6 +170,8 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
                 .where(plan[plural]).with_for_update(of=model),
             )
         )
+        # each record's history, while it is still in its old group (its name is read from there)
+        history.records_assigned(BY_PLURAL[plural], entry.id, group.name, viewer)
         result = db.session.execute(
             update(model)
             .where(model.id.in_(select(AssignmentChange.record_id).where(
@@ -179,7 +181,6 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
             .execution_options(synchronize_session=False)
         )
         updated[plural] = result.rowcount
-        history.records_assigned(BY_PLURAL[plural], entry.id, group.name, viewer)
     counts = {p: updated[p] for p in [rtype.plural, *cascade]}
     entry.details = {**entry.details, "counts": counts, "undoable": sum(counts.values()) > 0,
                      # into a group the actor does not see: they may undo it for a short time only
@@ -253,20 +254,21 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
             )
             .values(group_id=change.old_group_id, version=model.version + 1, updated_at=now,
                     updated_by_id=viewer.user_id)
-            .returning(model.id, model.group_id)
+            .returning(model.id)
             .execution_options(synchronize_session=False)
-        ).all()
+        ).scalars().all()
         moved[rtype.key] = result
         restored[rtype.plural] = len(result)
         skipped[rtype.plural] = total - len(result)
     undo = audit(viewer, "assignment_undone", of=entry.id, group=(entry.details or {}).get("group"),
                  counts=restored, skipped=skipped)
-    # each record's history: back from the assignment's group into its own
-    names = dict(db.session.execute(select(Group.id, Group.name).where(
-        Group.id.in_({target} | {group_id for rows in moved.values() for _id, group_id in rows}))).all())
-    for key, rows in moved.items():
-        history.records_regrouped(TYPES[key], undo.id, viewer,
-                                  [(record_id, names.get(target), names.get(group_id)) for record_id, group_id in rows])
+    # each record's history: back from the assignment's group into its own (where it is now)
+    target_name = db.session.scalar(select(Group.name).where(Group.id == target))
+    for key, ids in moved.items():
+        if ids:
+            history.records_regrouped(TYPES[key], undo.id, viewer,
+                                      select(TYPES[key].model.id).where(in_id_list(TYPES[key].model.id, ids)),
+                                      target_name, history.GROUP_NOW)
     db.session.expire_all()
     return {"restored": restored, "skipped": skipped}
 
