@@ -144,7 +144,7 @@ def test_import_of_a_german_excel_file(app, client, make, world):
 BAD = (
     "Name,E-Mail,Kundenstatus\n"
     "Gut AG,gut@example.com,Klein\n"
-    "Schlecht GmbH,kein-mail,Klein\n"
+    "Schlecht GmbH,kein-mail,Unbekannt\n"
     ",leer@example.com,\n"
     "Auch gut KG,,Unbekannt\n"
 )
@@ -159,8 +159,10 @@ def test_a_failing_file_imports_nothing_and_reports_lines(app, client, make, wor
     client.post(f"/import/{job_id}/map", data=mapping)
     job = db.session.get(ImportJob, job_id)
     assert job.status == "failed", job.errors
-    assert [e["line"] for e in job.errors] == [3, 4, 5], job.errors
+    # every problem of a row at once: line 3 has a bad e-mail address and a select value no option has
+    assert [e["line"] for e in job.errors] == [3, 3, 4, 5], job.errors
     assert "kein-mail" in job.errors[0]["message"] and job.errors[0]["column"]
+    assert job.errors[1]["column"] == "Kundenstatus"
     assert db.session.scalar(select(func.count()).select_from(Company)) == before
     assert db.session.scalar(select(func.count()).select_from(ImportItem)) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "import")) == 0

@@ -111,6 +111,32 @@ def test_edit_a_task(client, world, make):
     assert db.session.get(Task, t.id).title == "Neu"
 
 
+def test_a_task_goes_only_to_someone_who_sees_its_record(client, world, make):
+    """Sven (Süd) does not see Nordlicht: a task of it assigned to him would be on nobody's list.
+    The form says so and keeps what was typed; the edit and the API refuse the same; a member of
+    Nord, or anyone once the group system is off, may take it."""
+    w = world
+    form = {"title": "Angebot nachfassen", "due_date": "2030-01-02", "assignee_id": str(w.sued_user.id),
+            "record_type": "company", "record_id": str(w.c_nord.id)}
+    refused = client.post("/tasks", data=form)
+    body = refused.get_data(as_text=True)
+    assert refused.status_code in (400, 422) and "Sven Süd" in body and 'value="Angebot nachfassen"' in body
+    assert db.session.scalar(select(Task.id).where(Task.title == "Angebot nachfassen")) is None
+    t = _task(make, "Nachfassen", record=w.c_nord, assignee=w.normal)
+    edit = client.post(f"/tasks/{t.id}/edit", data={"title": "Nachfassen", "assignee_id": str(w.sued_user.id)})
+    assert edit.status_code in (400, 422) and "Sven Süd" in edit.get_data(as_text=True)
+    api = client.patch(f"/api/v1/tasks/{t.id}", json={"assignee_id": w.sued_user.id},
+                       headers={"Authorization": f"Bearer {w.tokens.normal}"})
+    assert api.status_code == 422 and "assignee_id" in api.get_json()["error"]["fields"]
+    db.session.expire_all()
+    assert db.session.get(Task, t.id).assignee_id == w.normal.id
+    assert client.post("/tasks", data={**form, "assignee_id": str(w.extended.id)}).status_code in (200, 302)
+    make.enable_groups(False)
+    assert client.post("/tasks", data=form).status_code in (200, 302)
+    assert db.session.scalar(select(Task.assignee_id).where(Task.title == "Angebot nachfassen",
+                                                            Task.assignee_id == w.sued_user.id)) is not None
+
+
 def test_tasks_of_hidden_and_restricted_records_are_unknown(client, world, make):
     due = date(2030, 1, 1)
     tasks = [_task(make, "Aufgabe-Sued", due=due, record=world.c_sued, assignee=world.normal),

@@ -12,7 +12,7 @@ from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..records.loaders import load_record
 from ..records.types import TYPES
-from ..visibility import Viewer, task_visible_to
+from ..visibility import Viewer, fully_visible_to, task_visible_to, viewer_for
 from .models import Task
 from .schemas import RescheduleInput, TaskInput, TaskPatch
 
@@ -25,17 +25,31 @@ def today() -> date:
     return datetime.now(get_timezone()).date()
 
 
-def _check_assignee(assignee_id: int | None) -> None:
-    if assignee_id is not None and db.session.scalar(
-            select(User.id).where(User.id == assignee_id, User.active.is_(True))) is None:
+def _check_assignee(assignee_id: int | None, record_key: str | None = None, record_id: int | None = None) -> None:
+    """The assignee is an active user who sees the task: for a task of a record, one who sees that
+    record in full (a task follows its record; assigned to someone else it would be on nobody's
+    list). The record is one the actor sees in full, so the answer depends only on the assignee's
+    groups, never on what the actor cannot see."""
+    if assignee_id is None:
+        return
+    assignee = db.session.scalar(select(User).where(User.id == assignee_id, User.active.is_(True)))
+    if assignee is None:
         raise Invalid(fields={"assignee_id": _("There is no such user.")})
+    if record_key is None:
+        return
+    model = TYPES[record_key].model
+    if db.session.scalar(select(model.id).where(model.id == record_id,
+                                                fully_visible_to(model, viewer_for(assignee)))) is None:
+        raise Invalid(fields={"assignee_id": _(
+            "%(name)s does not see this record in full and would not see the task. "
+            "Choose someone who does, or add them to the record's group first.", name=assignee.name)})
 
 
 def add_task(data: TaskInput, *, created_by_id: int, record_key: str | None = None,
              record_id: int | None = None) -> Task:
     """Create a task; a record, if any, has been loaded in full by the caller. The assignee must be
     an active user. Not audited (the task keeps who created it)."""
-    _check_assignee(data.assignee_id)
+    _check_assignee(data.assignee_id, record_key, record_id)
     task = Task(title=data.title, created_by_id=created_by_id, assignee_id=data.assignee_id,
                 due_date=data.due_date)
     if record_key:
@@ -70,7 +84,7 @@ def update_task(task: Task, data: TaskInput | TaskPatch, viewer: Viewer) -> Task
     names = ("title", "due_date", "assignee_id")
     changes = {n: getattr(data, n) for n in names if not patch or data.sent(n)}
     if "assignee_id" in changes and changes["assignee_id"] != task.assignee_id:
-        _check_assignee(changes["assignee_id"])
+        _check_assignee(changes["assignee_id"], task.record_key, task.record_id)
     for name, value in changes.items():
         setattr(task, name, value)
     if patch and data.sent("done") and data.done is not None and data.done != task.done:

@@ -142,3 +142,31 @@ def test_the_form_hints_come_from_the_model(setting):
     assert 'maxlength="200"' in name and "required" in name
     website = re.search(r'<input[^>]*name="website"[^>]*>', text).group(0)
     assert 'maxlength="300"' in website and "required" not in website
+
+
+def test_every_problem_of_one_submit_is_named_at_once(api, make, setting):
+    """A bad value, a bad custom value and two bad email addresses: one answer names them all, on the
+    page and in the API (not one after the other, submit by submit)."""
+    _user, token, pages, _rules = setting
+    number = make.field("deal", "Wahrscheinlichkeit %", kind="number")
+    headers = {"Accept-Language": "en"}
+    resp = api.post("/deals", token=token, headers=headers, json={
+        "name": "D", "value": "99999999999999999999999", "custom_fields": {"Wahrscheinlichkeit %": "abc",
+                                                                          SELECT: "C"}})
+    assert resp.status_code == 422
+    fields = resp.get_json()["error"]["fields"]
+    assert set(fields) == {"value", "custom_fields.Wahrscheinlichkeit %", f"custom_fields.{SELECT}"}
+    page = pages.post("/deals/new", headers=headers, data={
+        "group_id": BASIS_ID, "name": "D", "value": "99999999999999999999999", f"cf_{number.id}": "abc"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400
+    for message in (fields["value"], fields["custom_fields.Wahrscheinlichkeit %"]):
+        assert html.escape(message, quote=True) in text, message
+
+    body = {"name": "A", "emails": ["ok@example.com", "nope", "also-not"]}
+    message = api.post("/companies", token=token, headers=headers, json=body).get_json()["error"]["fields"]["emails"]
+    assert "nope" in message and "also-not" in message
+    page = pages.post("/companies/new", headers=headers, data={"group_id": BASIS_ID, "name": "A",
+                                                               "emails": "ok@example.com\nnope\nalso-not"})
+    assert html.escape(message, quote=True) in page.get_data(as_text=True)
+    assert _count(Deal) == _count(Company) == 0
