@@ -98,10 +98,10 @@ def columns(client, job_id: int) -> dict[str, str]:
 
 
 GERMAN_EXCEL = (
-    "Firma;E-Mail;Telefon;Straße;PLZ;Ort;Kundenstatus;Kunde seit;Schlagworte\n"
+    "Firma;E-Mail;Telefon;Straße;PLZ;Ort;Kundenstatus;Kunde seit;Schlagworte;Webseite\n"
     "Müller Heizungsbau GmbH;info@mueller.example;0561 12345;Hauptstraße 1;34117;Kassel;Top-Kunde;31.12.2019;"
-    "Wartung, Gewerbe\n"
-    "Bäckerei Schäfer;;;;;;Klein;;\n"
+    "Wartung, Gewerbe;www.mueller.example\n"
+    "Bäckerei Schäfer;;;;;;Klein;;;\n"
 )
 
 
@@ -123,6 +123,7 @@ def test_import_of_a_german_excel_file(app, client, make, world):
     assert {d.kind: d.value for d in c.contact_details} == {
         "email": "info@mueller.example", "phone": "0561 12345", "address": "Hauptstraße 1\n34117\nKassel"}
     assert sorted(t.name for t in c.tags) == ["Gewerbe", "Wartung"]
+    assert c.website == "https://www.mueller.example"  # typed without its scheme, as in most lists
     from crm.records.queries import custom_values
     from crm.records.types import TYPES
 

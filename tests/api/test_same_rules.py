@@ -170,3 +170,20 @@ def test_every_problem_of_one_submit_is_named_at_once(api, make, setting):
                                                                "emails": "ok@example.com\nnope\nalso-not"})
     assert html.escape(message, quote=True) in page.get_data(as_text=True)
     assert _count(Deal) == _count(Company) == 0
+
+
+def test_a_website_without_its_scheme_is_taken_as_https(api, setting):
+    """"www.firma.de" is what people type and what lists hold: the page and the API store it as
+    https://…; what is no host name ("abc", "javascript:…") is refused with the same words."""
+    _user, token, pages, _rules = setting
+    headers = {"Accept-Language": "en"}
+    made = api.post("/companies", token=token, headers=headers, json={"name": "A", "website": "www.firma.de"})
+    assert made.status_code == 201 and made.get_json()["website"] == "https://www.firma.de"
+    page = pages.post("/companies/new", headers=headers,
+                      data={"group_id": BASIS_ID, "name": "B", "website": "firma.de/kontakt"})
+    assert page.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(Company.website).where(Company.name == "B")) == "https://firma.de/kontakt"
+    for bad in ("abc", "javascript:alert(1)"):
+        resp = api.post("/companies", token=token, headers=headers, json={"name": "C", "website": bad})
+        assert resp.get_json()["error"]["fields"] == {"website": "Not a web address (http:// or https://)."}
