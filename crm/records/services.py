@@ -34,7 +34,7 @@ from ..stages.services import reason_of_input, stage_of_input
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
 from .locking import lock_group, lock_groups
 from .models import Company, ContactDetail, Tag, tag_key
-from .schemas import CHOICE_DEFAULTS, PLAIN_FIELDS, RecordInput, custom_values
+from .schemas import CHOICE_DEFAULTS, PLAIN_FIELDS, RecordInput, custom_values, record_input
 from .types import TYPES, RecordType
 
 
@@ -401,6 +401,25 @@ def _apply(rtype: RecordType, obj, data: RecordInput, viewer: Viewer,
     if rtype.has_contact_details:
         _set_contact_details(obj, data)
     return custom
+
+
+def read_record_input(key: str, data: dict, *, patch: bool = False, fields=None) -> RecordInput:
+    """``data`` (the JSON body, or what a form or an import row parsed) as the input model of record
+    type ``key`` (:func:`.schemas.record_input`), refused with every problem of the input at once:
+    when the model refuses some field, the custom field values sent are checked too (``fields``: the
+    type's custom fields, read if not given), so a bad value and a bad custom value are named by
+    the same answer, not one submit after the other. (When the model takes the input, the custom
+    values are checked where they are used, :func:`_apply`, with the checks that need the database.)"""
+    try:
+        return record_input(key, data, patch=patch)
+    except Invalid as err:
+        custom = data.get("custom_fields") if isinstance(data, dict) else None
+        if custom and isinstance(custom, dict) and "custom_fields" not in err.fields:
+            try:
+                custom_values(fields_for(key) if fields is None else fields, custom)
+            except Invalid as more:
+                err.fields = {**err.fields, **more.fields}
+        raise
 
 
 def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: User | None = None, parent=None):
