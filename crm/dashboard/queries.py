@@ -28,13 +28,26 @@ class Recent:
     at: datetime
 
 
+@dataclass(frozen=True)
+class StageLine:
+    """A line of the pipeline table: a stage (by its name, in the board's order) and a currency."""
+
+    stage_id: int
+    name: str
+    kind: str
+    currency: str
+    count: int
+    total: int  # cents
+
+
 @dataclass
 class Dashboard:
     #: my open deals by currency: currency -> (count, sum in cents, weighted sum in cents)
     my_open: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     tasks_due: int = 0
-    #: the pipeline: (stage, currency) -> (count, sum in cents), fully visible deals of everyone
-    pipeline: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    #: the pipeline: per stage (in the board's order) and currency, the count and sum of the fully
+    #: visible deals of everyone
+    pipeline: list[StageLine] = field(default_factory=list)
     recent: list[Recent] = field(default_factory=list)
 
     @property
@@ -65,10 +78,15 @@ def dashboard_for(viewer: Viewer, user_id: int, today: date) -> Dashboard:
         .where(task_visible_to(viewer), Task.assignee_id == user_id, Task.done.is_(False),
                Task.due_date <= today)) or 0
     pipeline = (
-        select(Deal.stage, Deal.currency, func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
-        .where(visible).group_by(Deal.stage, Deal.currency)
+        select(DealStage.id, DealStage.name, DealStage.kind, Deal.currency, func.count(),
+               func.coalesce(func.sum(Deal.value_cents), 0))
+        .join(DealStage, DealStage.id == Deal.stage_id)
+        .where(visible)
+        .group_by(DealStage.id, DealStage.name, DealStage.kind, DealStage.position, Deal.currency)
+        .order_by(DealStage.position, DealStage.id, Deal.currency)
     )
-    out.pipeline = {(stage, cur): (n, int(s)) for stage, cur, n, s in db.session.execute(pipeline)}
+    out.pipeline = [StageLine(sid, name, kind, cur, n, int(s))
+                    for sid, name, kind, cur, n, s in db.session.execute(pipeline)]
     out.recent = recent_of_my_groups(viewer)
     return out
 
