@@ -77,13 +77,16 @@ def dashboard_for(viewer: Viewer, user_id: int, today: date) -> Dashboard:
         select(func.count()).select_from(Task)
         .where(task_visible_to(viewer), Task.assignee_id == user_id, Task.done.is_(False),
                Task.due_date <= today)) or 0
+    # counted per stage id first (the deals' figures index alone), then the few lines get their stage
+    per_stage = (
+        select(Deal.stage_id, Deal.currency, func.count().label("n"),
+               func.coalesce(func.sum(Deal.value_cents), 0).label("total"))
+        .where(visible).group_by(Deal.stage_id, Deal.currency)
+    ).subquery()
     pipeline = (
-        select(DealStage.id, DealStage.name, DealStage.kind, Deal.currency, func.count(),
-               func.coalesce(func.sum(Deal.value_cents), 0))
-        .join(DealStage, DealStage.id == Deal.stage_id)
-        .where(visible)
-        .group_by(DealStage.id, DealStage.name, DealStage.kind, DealStage.position, Deal.currency)
-        .order_by(DealStage.position, DealStage.id, Deal.currency)
+        select(DealStage.id, DealStage.name, DealStage.kind, per_stage.c.currency, per_stage.c.n, per_stage.c.total)
+        .join(per_stage, per_stage.c.stage_id == DealStage.id)
+        .order_by(DealStage.position, DealStage.id, per_stage.c.currency)
     )
     out.pipeline = [StageLine(sid, name, kind, cur, n, int(s))
                     for sid, name, kind, cur, n, s in db.session.execute(pipeline)]
