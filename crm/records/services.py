@@ -10,6 +10,7 @@ editing a record otherwise is not (the record keeps who created and last changed
 from __future__ import annotations
 
 import unicodedata
+from contextlib import contextmanager
 from functools import partial
 
 from flask_babel import gettext as _
@@ -422,15 +423,40 @@ def read_record_input(key: str, data: dict, *, patch: bool = False, fields=None)
         raise
 
 
+@contextmanager
+def _every_problem():
+    """Keeps an :class:`Invalid` raised inside (the group a form or the API named) in the list it
+    yields, for :func:`_apply_also` to report with the rest of the input's problems."""
+    kept: list[Invalid] = []
+    try:
+        yield kept
+    except Invalid as err:
+        kept.append(err)
+
+
+def _apply_also(refused: list[Invalid], rtype: RecordType, obj, data: RecordInput, viewer: Viewer):
+    """:func:`_apply`, refused with the problems in ``refused`` too: one answer names them all."""
+    try:
+        custom = _apply(rtype, obj, data, viewer)
+    except Invalid as err:
+        for earlier in refused:
+            err.fields = {**earlier.fields, **err.fields}
+        raise
+    if refused:
+        raise refused[0]
+    return custom
+
+
 def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: User | None = None, parent=None):
     """Create a record from its input; its group as :func:`group_for_new` says (``parent``: the
     record it is created from, if any); its responsible user, when not sent, the creator."""
     obj = rtype.model()
-    obj.group_id = group_for_new(viewer, user, data.group_id, parent, key=rtype.key)
+    with _every_problem() as group_refused:
+        obj.group_id = group_for_new(viewer, user, data.group_id, parent, key=rtype.key)
     if not data.sent("responsible_id") and user is not None:
         data = data.model_copy(update={"responsible_id": user.id})
         data.model_fields_set.add("responsible_id")
-    custom = _apply(rtype, obj, data, viewer)
+    custom = _apply_also(group_refused, rtype, obj, data, viewer)
     if rules_decide(viewer, user, data.group_id, parent, rtype.key) and (rules := assignment_rules(rtype.key)):
         # an assignment rule beats the type's default group (the creator is creating the record:
         # it may leave their view, as with a default group they are not a member of)
@@ -564,8 +590,11 @@ def _update(rtype: RecordType, obj, data: RecordInput, viewer: Viewer) -> None:
     before = history.snapshot(rtype, PLAIN_FIELDS[rtype.key], obj)
     if data.group_id is not None and data.group_id != old_group:
         require_groups_on(viewer)  # (the record's current group, sent back unchanged, is fine)
-        obj.group_id = _check_group(viewer, data.group_id)
-    custom = _apply(rtype, obj, data, viewer)
+        with _every_problem() as group_refused:
+            obj.group_id = _check_group(viewer, data.group_id)
+    else:
+        group_refused = []
+    custom = _apply_also(group_refused, rtype, obj, data, viewer)
     obj.updated_by_id = viewer.user_id
     # Every save is a change of the record - its version moves on - also when only contact
     # details or tags changed (rows of other tables): a concurrent edit and an import's undo see it.

@@ -147,7 +147,7 @@ def test_the_form_hints_come_from_the_model(setting):
 def test_every_problem_of_one_submit_is_named_at_once(api, make, setting):
     """A bad value, a bad custom value and two bad email addresses: one answer names them all, on the
     page and in the API (not one after the other, submit by submit)."""
-    _user, token, pages, _rules = setting
+    _user, token, pages, rules = setting
     number = make.field("deal", "Wahrscheinlichkeit %", kind="number")
     headers = {"Accept-Language": "en"}
     resp = api.post("/deals", token=token, headers=headers, json={
@@ -156,6 +156,11 @@ def test_every_problem_of_one_submit_is_named_at_once(api, make, setting):
     assert resp.status_code == 422
     fields = resp.get_json()["error"]["fields"]
     assert set(fields) == {"value", "custom_fields.Wahrscheinlichkeit %", f"custom_fields.{SELECT}"}
+    # a group the user may not use, with a custom value and a link the service checks
+    other = rules["group not allowed"].body["group_id"]
+    resp = api.post("/deals", token=token, headers=headers, json={
+        "name": "D", "group_id": other, "company_id": 999999, "custom_fields": {SELECT: "C"}})
+    assert set(resp.get_json()["error"]["fields"]) == {"group_id", "company_id", f"custom_fields.{SELECT}"}
     page = pages.post("/deals/new", headers=headers, data={
         "group_id": BASIS_ID, "name": "D", "value": "99999999999999999999999", f"cf_{number.id}": "abc"})
     text = page.get_data(as_text=True)
