@@ -47,6 +47,40 @@ def is_web_address(text) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+#: a label of a host name: letters (any script) and digits, hyphens inside
+_HOST_LABEL = re.compile(r"(?!-)(?:[^\W_]|-){1,63}(?<!-)\Z")
+#: what a scheme looks like at the start of an address ("javascript:", "mailto:")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+#: a host name with a port ("firma.de:8080/…"), which also starts like a scheme
+_HOST_PORT = re.compile(r"[^:/?#@]+:\d+(?:[/?#]|\Z)")
+
+
+def with_scheme(text: str) -> str:
+    """A web address typed without its scheme as the ``https`` address it names: "www.firma.de" ->
+    "https://www.firma.de", "firma.de/kontakt" -> "https://firma.de/kontakt". Only a value that
+    is otherwise a host name (labels of letters, digits and hyphens, a dot, a top-level domain of
+    letters) and names no other scheme and no user is completed; anything else comes back as it
+    was, for :func:`is_web_address` to judge ("abc", "javascript:…", "mailto:…" stay refused)."""
+    value = text.strip() if isinstance(text, str) else text
+    if not value or "://" in value or value.startswith("/"):
+        return text
+    if _SCHEME.match(value) and not _HOST_PORT.match(value):
+        return text
+    candidate = "https://" + value
+    try:
+        parts = urlsplit(candidate)
+        host = parts.hostname
+    except ValueError:
+        return text
+    if not host or "@" in parts.netloc or "." not in host:
+        return text
+    labels = host.split(".")
+    if not all(_HOST_LABEL.match(label) for label in labels) or len(labels[-1]) < 2 \
+            or not labels[-1].isalpha():
+        return text
+    return candidate
+
+
 def parse_id_list(values) -> list[int]:
     """Ids from a query string or form (``3,5,8``, or several values): each piece, once stripped,
     must be an id (:func:`to_id`); empty pieces are skipped. Raises ``ValueError`` on anything

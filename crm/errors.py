@@ -137,11 +137,21 @@ def _message(error: dict):
 
 
 def from_validation(err: ValidationError, names: Mapping[str, str] | None = None) -> Invalid:
-    """An :class:`Invalid` with one translated message per field (the first error of a field)."""
-    fields: dict[str, str] = {}
+    """An :class:`Invalid` with one translated message per field: the first error of a field, or for
+    a list every entry's that differs ("Not an email address: a; Not an email address: b"), so that
+    one submit names each bad entry, not only the first."""
+    found: dict[str, list[str]] = {}
     for error in err.errors(include_url=False):
-        fields.setdefault(_name(error["loc"]), _message(error))
-    return Invalid(fields=fields).renamed(names or {})
+        name, message = _name(error["loc"]), _message(error)
+        messages = found.setdefault(name, [])
+        if not messages or (_is_entry(error["loc"]) and message not in messages):
+            messages.append(message)
+    return Invalid(fields={k: "; ".join(v) for k, v in found.items()}).renamed(names or {})
+
+
+def _is_entry(loc: tuple) -> bool:
+    """Is this the error of a list's entry (its place is a number)?"""
+    return any(isinstance(part, int) for part in loc)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from .common import MAX_ID, is_web_address
+from .common import MAX_ID, is_web_address, with_scheme
 from .decimals import JSON_NUMBER, DecimalError, DecimalRule, from_json
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -140,16 +140,25 @@ def Text(max_length: int):
                      AfterValidator(_text)]
 
 
-def _web_address(value: str) -> str:
-    if value and not is_web_address(value):
-        raise ValueError(str(_l("Not a web address (http:// or https://).")))
-    return value
+def _web_address(max_length: int):
+    def check(value: str) -> str:
+        if not value:
+            return value
+        value = with_scheme(value)
+        if not is_web_address(value):
+            raise ValueError(str(_l("Not a web address (http:// or https://).")))
+        if len(value) > max_length:  # (with the "https://" it was typed without)
+            raise ValueError(str(_l("At most %(max_length)d characters.", max_length=max_length)))
+        return value
+    return check
 
 
 def WebAddress(max_length: int):
-    """An ``http``/``https`` address (or empty)."""
+    """An ``http``/``https`` address (or empty); one typed without its scheme that is otherwise a
+    host name ("www.firma.de", "firma.de/kontakt") is taken as ``https://…``
+    (:func:`crm.common.with_scheme`), on the pages, in the API and in an import alike."""
     return Annotated[str, Field(max_length=max_length, json_schema_extra={"format": "uri"}),
-                     AfterValidator(_line), AfterValidator(_web_address)]
+                     AfterValidator(_line), AfterValidator(_web_address(max_length))]
 
 
 def _email(value: str) -> str:

@@ -56,7 +56,9 @@ def test_notes_records_and_assignments_of_what_the_user_sees(app, make):
     events = everything(app, make, u)
     kinds = {(e.kind, e.name) for e in events}
     assert ("note", "Sichtbar GmbH") in kinds
-    assert any(e.kind == "assigned" and e.details["group"] == "Nord" for e in events)
+    # (the assignment of Sichtbar GmbH to Nord, where it already was, moved nothing: not an event)
+    assert [e.details["counts"] for e in events if e.kind == "assigned" and e.details["group"] == "Nord"] == [
+        {"companies": 1}]
     assert not any(e.kind == "assigned" and e.details["group"] == "Süd" for e in events)
     names = {e.name for e in events if e.name}
     assert "Sichtbar GmbH" in names and "Dritte KG" in names
@@ -253,3 +255,20 @@ def test_a_file_added_to_a_record_is_an_event_shown_to_those_who_see_the_record_
     db.session.delete(uploaded)
     db.session.commit()
     assert not [e for e in everything(app, make, u) if e.kind == "file"]
+
+
+def test_an_assignment_counts_its_records_in_words(app, client, make):
+    """"(1 Firma, 2 Personen)", never "(1 Firmen)"; a type of which nothing moved is not named."""
+    make.enable_groups()
+    u = make.user()
+    nord = make.group("Nord", [u])
+    c = make.company("Kontorhaus")
+    make.person("Eins", company=c), make.person("Zwei", company=c)
+    with make.acting_as(app, make.user("admin")) as viewer:
+        assign_group(TYPES["company"], [c.id], nord.id, viewer, cascade=["people", "deals"])
+        db.session.commit()
+    make.login(client, u)
+    for language, words in (("de", "(1 Firma, 2 Personen)"), ("en", "(1 company, 2 people)")):
+        page = client.get("/", headers={"Accept-Language": language}).get_data(as_text=True)
+        assert words in " ".join(page.split()), language
+        assert "0 Deals" not in page and "0 deals" not in page

@@ -5,6 +5,7 @@ world itself (not by the app's predicates)."""
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from datetime import date, timedelta
 
@@ -58,9 +59,10 @@ def test_dashboard_numbers_equal_what_the_user_fully_sees(app, make, seed):
         pipeline = Counter()
         sums = Counter()
         for d in seen:
-            pipeline[(d.stage, d.currency)] += 1
-            sums[(d.stage, d.currency)] += d.value_cents
-        assert board.pipeline == {k: (pipeline[k], sums[k]) for k in pipeline}
+            pipeline[(d.stage_id, d.currency)] += 1
+            sums[(d.stage_id, d.currency)] += d.value_cents
+        assert {(x.stage_id, x.currency): (x.count, x.total) for x in board.pipeline} == {
+            k: (pipeline[k], sums[k]) for k in pipeline}
         assert board.tasks_due == sum(1 for t, grp in tasks if full(u, grp) and t.assignee_id == u.id
                                       and not t.done and t.due_date <= TODAY)
         assert {(r.rtype.key, r.id) for r in board.recent} <= {("deal", d.id) for d in seen}
@@ -81,3 +83,21 @@ def test_the_dashboard_page_shows_no_hidden_deal(app, client, make):
     assert resp.status_code == 200 and "<html" not in body
     assert 'data-dash="my-open-count">1<' in body
     assert "Sichtbar" in body and "Geheimdeal" not in body and "9.876" not in body and "987" not in body
+
+
+def test_the_pipeline_table_names_the_stages_in_the_boards_order(client, make):
+    """The stages as the admin named them, in the board's order - not the words open/won/lost."""
+    from crm.extensions import db
+    from crm.stages.models import DealStage
+
+    offer = DealStage(name="Angebot", position=0, probability=50, kind="open")
+    db.session.add(offer)
+    db.session.commit()
+    make.deal("Verloren 1", stage="lost", value=100)
+    make.deal("Gewonnen 1", stage="won", value=200)
+    make.deal("Im Angebot", stage_id=offer.id, value=300)
+    make.login(client, make.user())
+    body = client.get("/dashboard", headers={"HX-Request": "true", "HX-Target": "dashboard",
+                                             "Accept-Language": "en"}).get_data(as_text=True)
+    table = body[body.index('id="dash-pipeline-title"'):]
+    assert re.findall(r'<th scope="row">([^<]*)</th>', table) == ["Angebot", "Gewonnen", "Verloren"]

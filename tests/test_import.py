@@ -98,10 +98,10 @@ def columns(client, job_id: int) -> dict[str, str]:
 
 
 GERMAN_EXCEL = (
-    "Firma;E-Mail;Telefon;Straße;PLZ;Ort;Kundenstatus;Kunde seit;Schlagworte\n"
+    "Firma;E-Mail;Telefon;Straße;PLZ;Ort;Kundenstatus;Kunde seit;Schlagworte;Webseite\n"
     "Müller Heizungsbau GmbH;info@mueller.example;0561 12345;Hauptstraße 1;34117;Kassel;Top-Kunde;31.12.2019;"
-    "Wartung, Gewerbe\n"
-    "Bäckerei Schäfer;;;;;;Klein;;\n"
+    "Wartung, Gewerbe;www.mueller.example\n"
+    "Bäckerei Schäfer;;;;;;Klein;;;\n"
 )
 
 
@@ -123,6 +123,7 @@ def test_import_of_a_german_excel_file(app, client, make, world):
     assert {d.kind: d.value for d in c.contact_details} == {
         "email": "info@mueller.example", "phone": "0561 12345", "address": "Hauptstraße 1\n34117\nKassel"}
     assert sorted(t.name for t in c.tags) == ["Gewerbe", "Wartung"]
+    assert c.website == "https://www.mueller.example"  # typed without its scheme, as in most lists
     from crm.records.queries import custom_values
     from crm.records.types import TYPES
 
@@ -144,7 +145,7 @@ def test_import_of_a_german_excel_file(app, client, make, world):
 BAD = (
     "Name,E-Mail,Kundenstatus\n"
     "Gut AG,gut@example.com,Klein\n"
-    "Schlecht GmbH,kein-mail,Klein\n"
+    "Schlecht GmbH,kein-mail,Unbekannt\n"
     ",leer@example.com,\n"
     "Auch gut KG,,Unbekannt\n"
 )
@@ -159,8 +160,10 @@ def test_a_failing_file_imports_nothing_and_reports_lines(app, client, make, wor
     client.post(f"/import/{job_id}/map", data=mapping)
     job = db.session.get(ImportJob, job_id)
     assert job.status == "failed", job.errors
-    assert [e["line"] for e in job.errors] == [3, 4, 5], job.errors
+    # every problem of a row at once: line 3 has a bad e-mail address and a select value no option has
+    assert [e["line"] for e in job.errors] == [3, 3, 4, 5], job.errors
     assert "kein-mail" in job.errors[0]["message"] and job.errors[0]["column"]
+    assert job.errors[1]["column"] == "Kundenstatus"
     assert db.session.scalar(select(func.count()).select_from(Company)) == before
     assert db.session.scalar(select(func.count()).select_from(ImportItem)) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "import")) == 0

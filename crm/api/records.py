@@ -23,8 +23,8 @@ from ..notes.services import add_note
 from ..records import queries
 from ..records.assign import CASCADE, assign_group
 from ..records.loaders import load_record
-from ..records.schemas import ELSEWHERE_OUT, dump, record_input
-from ..records.services import create_record, delete_records, update_record
+from ..records.schemas import ELSEWHERE_OUT, dump
+from ..records.services import create_record, delete_records, read_record_input, update_record
 from ..records.types import TYPES, RecordType
 from ..visibility import HIDDEN
 from .base import ID as ID_RULE
@@ -98,7 +98,7 @@ def register(rtype: RecordType) -> None:
         return jsonify(items=items, page=page, per_page=per_page, has_more=len(rows) > per_page)
 
     def create():
-        data = record_input(rtype.key, _without(json_body(), (*READ_ONLY, "version")))
+        data = read_record_input(rtype.key, _without(json_body(), (*READ_ONLY, "version")))
         obj = create_record(rtype, data, g.viewer, api_user())
         record_id, group_id, group_name = obj.id, obj.group_id, obj.group.name
         db.session.commit()
@@ -116,7 +116,7 @@ def register(rtype: RecordType) -> None:
     def patch(record_id: int):
         viewer = g.viewer
         obj = load_record(rtype, record_id, write=True)
-        data = record_input(rtype.key, _without(json_body(), READ_ONLY), patch=True)
+        data = read_record_input(rtype.key, _without(json_body(), READ_ONLY), patch=True)
         update_record(rtype, obj, data, viewer, expected_version=data.version)
         db.session.commit()
         return jsonify(record_json(rtype, load_record(rtype, record_id), viewer))

@@ -12,7 +12,7 @@ from ..errors import Refused, apply_to_form
 from ..extensions import db
 from ..forms_common import lines
 from ..groups.models import BASIS_ID, Group
-from ..groups.services import account, preview_sharing
+from ..groups.services import account, preview_new_field, preview_sharing
 from ..settings.forms import ENTITY_LABELS, FieldForm
 from ..visibility import current_viewer
 from . import services
@@ -47,19 +47,31 @@ def new():
     form = _form()
     if request.method == "GET" and request.args.get("entity") in ENTITY_LABELS:
         form.entity.data = request.args["entity"]
+    impact = None
     if form.validate_on_submit():
+        shared = form.shared_with.data or []
         try:
-            services.create_field(current_viewer(), FieldCreate.parse({
-                "entity": form.entity.data, "name": form.name.data, "kind": form.kind.data,
-                "options": lines(form.options.data), "shared_with": form.shared_with.data or []}))
+            if PREVIEW in request.form:  # what sharing the new field would change; nothing is saved
+                impact = preview_new_field(current_viewer(), form.entity.data, shared)
+            else:
+                services.create_field(current_viewer(), FieldCreate.parse({
+                    "entity": form.entity.data, "name": form.name.data, "kind": form.kind.data,
+                    "options": lines(form.options.data), "shared_with": shared}))
         except Refused as refused:
             db.session.rollback()
             apply_to_form(form, refused)
+            if shared and PREVIEW not in request.form:  # the page asks again: it shows what saving would do
+                try:
+                    impact = preview_new_field(current_viewer(), form.entity.data, shared)
+                except Refused:
+                    impact = None
         else:
+            if PREVIEW in request.form:
+                return render_template("settings/field_form.html", form=form, field=None, impact=impact)
             db.session.commit()
             flash(_("Field %(name)s was created.", name=form.name.data), "success")
             return redirect(url_for("fields.index"))
-    return render_template("settings/field_form.html", form=form, field=None), (
+    return render_template("settings/field_form.html", form=form, field=None, impact=impact), (
         400 if request.method == "POST" else 200)
 
 

@@ -28,13 +28,26 @@ class Recent:
     at: datetime
 
 
+@dataclass(frozen=True)
+class StageLine:
+    """A line of the pipeline table: a stage (by its name, in the board's order) and a currency."""
+
+    stage_id: int
+    name: str
+    kind: str
+    currency: str
+    count: int
+    total: int  # cents
+
+
 @dataclass
 class Dashboard:
     #: my open deals by currency: currency -> (count, sum in cents, weighted sum in cents)
     my_open: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     tasks_due: int = 0
-    #: the pipeline: (stage, currency) -> (count, sum in cents), fully visible deals of everyone
-    pipeline: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    #: the pipeline: per stage (in the board's order) and currency, the count and sum of the fully
+    #: visible deals of everyone
+    pipeline: list[StageLine] = field(default_factory=list)
     recent: list[Recent] = field(default_factory=list)
 
     @property
@@ -64,11 +77,19 @@ def dashboard_for(viewer: Viewer, user_id: int, today: date) -> Dashboard:
         select(func.count()).select_from(Task)
         .where(task_visible_to(viewer), Task.assignee_id == user_id, Task.done.is_(False),
                Task.due_date <= today)) or 0
+    # counted per stage id first (the deals' figures index alone), then the few lines get their stage
+    per_stage = (
+        select(Deal.stage_id, Deal.currency, func.count().label("n"),
+               func.coalesce(func.sum(Deal.value_cents), 0).label("total"))
+        .where(visible).group_by(Deal.stage_id, Deal.currency)
+    ).subquery()
     pipeline = (
-        select(Deal.stage, Deal.currency, func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
-        .where(visible).group_by(Deal.stage, Deal.currency)
+        select(DealStage.id, DealStage.name, DealStage.kind, per_stage.c.currency, per_stage.c.n, per_stage.c.total)
+        .join(per_stage, per_stage.c.stage_id == DealStage.id)
+        .order_by(DealStage.position, DealStage.id, per_stage.c.currency)
     )
-    out.pipeline = {(stage, cur): (n, int(s)) for stage, cur, n, s in db.session.execute(pipeline)}
+    out.pipeline = [StageLine(sid, name, kind, cur, n, int(s))
+                    for sid, name, kind, cur, n, s in db.session.execute(pipeline)]
     out.recent = recent_of_my_groups(viewer)
     return out
 

@@ -68,6 +68,10 @@ class UserRef:
     role: str
 
 
+#: the id a field not yet created has in :meth:`AccessState.with_new_field` (ids start at 1)
+NEW_FIELD = 0
+
+
 @dataclass(frozen=True)
 class AccessState:
     """What decides every active user's level of every record, as plain values."""
@@ -106,6 +110,12 @@ class AccessState:
         if field_id in shares:
             shares[field_id] = (shares[field_id][0], frozenset(group_ids))
         return replace(self, shares=shares)
+
+    def with_new_field(self, entity: str, group_ids: Iterable[int]) -> AccessState:
+        """A new custom field of record type ``entity`` is shared with ``group_ids`` (under
+        :data:`NEW_FIELD`, an id no field has): their members see other groups' records of that
+        type restricted."""
+        return replace(self, shares={**self.shares, NEW_FIELD: (entity, frozenset(group_ids))})
 
     def without_group(self, group_id: int, move_to: int | None) -> AccessState:
         """The group is deleted: its records go to ``move_to``, its members and shares go."""

@@ -445,6 +445,19 @@ def preview_sharing(actor, field_id: int, group_ids: list[int]) -> list[UserImpa
     return impact(state, state.with_shares(field_id, group_ids))
 
 
+def preview_new_field(actor, entity: str, group_ids: list[int]) -> list[UserImpact]:
+    """Whose counts change if a new custom field of record type ``entity`` is created shared with
+    ``group_ids`` (what :func:`crm.customfields.services.create_field` would do): the members of
+    those groups see the records of that type in the other groups restricted."""
+    require_admin(actor)
+    if entity not in TYPES:
+        raise _invalid("entity", _l("Not a valid choice."))
+    state = current_state()
+    if unknown := set(group_ids) - state.groups:
+        raise _invalid("shared_with", _l("There is no group with the id %(id)s.", id=min(unknown)))
+    return impact(state, state.with_new_field(entity, group_ids))
+
+
 def access_review(actor) -> tuple[AccessState, dict]:
     """Every active user's groups and their counts of full / restricted / hidden records per type
     (the access review: "who can see our customer data?")."""

@@ -181,9 +181,12 @@ def _assignments(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Even
     if not viewer.groups_enabled:
         return []
     target = AuditEntry.details["group_id"].as_integer()
+    # (a bulk assignment that moved nothing - every record already there - is in the audit log only)
+    moved = AuditEntry.details["undoable"].as_boolean()
     stmt = (
         unscoped(select(AuditEntry))
-        .where(AuditEntry.action == "group_assigned", group_fully_visible_to(target, viewer))
+        .where(AuditEntry.action == "group_assigned", group_fully_visible_to(target, viewer),
+               or_(moved.is_(None), moved.is_(True)))
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(limit)
     )

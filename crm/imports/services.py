@@ -68,6 +68,7 @@ from ..records.services import (
     delete_records,
     group_for_new,
     member_groups,
+    read_record_input,
     type_default,
     update_record,
 )
@@ -416,15 +417,15 @@ class _Rows:
         if not form.validate():
             for name, messages in form.errors.items():
                 errors += [(self.label(name, form), str(m)) for m in messages]
-        if errors:
             return None, errors
+        # every problem of the row at once: the company's, the input model's and the custom fields'
         try:
-            data = record_input(self.rtype.key, form_input(self.rtype, form))
+            data = read_record_input(self.rtype.key, form_input(self.rtype, form), fields=self.fields)
             custom_values(self.fields, data.custom_fields)  # (the service checks them again)
-            return data, errors
         except Refused as err:
             names = error_names(form)
-            return None, [(self.label(names.get(k, k), form), m) for k, m in err.fields.items()]
+            return None, errors + [(self.label(names.get(k, k), form), m) for k, m in err.fields.items()]
+        return (None if errors else data), errors
 
     def label(self, name: str, form=None) -> str:
         """The column a message is about, as the mapping page names it."""

@@ -10,6 +10,7 @@ editing a record otherwise is not (the record keeps who created and last changed
 from __future__ import annotations
 
 import unicodedata
+from contextlib import contextmanager
 from functools import partial
 
 from flask_babel import gettext as _
@@ -34,7 +35,7 @@ from ..stages.services import reason_of_input, stage_of_input
 from ..visibility import Viewer, fully_visible_to, tag_visible_to, unscoped, visible_to
 from .locking import lock_group, lock_groups
 from .models import Company, ContactDetail, Tag, tag_key
-from .schemas import CHOICE_DEFAULTS, PLAIN_FIELDS, RecordInput, custom_values
+from .schemas import CHOICE_DEFAULTS, PLAIN_FIELDS, RecordInput, custom_values, record_input
 from .types import TYPES, RecordType
 
 
@@ -403,15 +404,59 @@ def _apply(rtype: RecordType, obj, data: RecordInput, viewer: Viewer,
     return custom
 
 
+def read_record_input(key: str, data: dict, *, patch: bool = False, fields=None) -> RecordInput:
+    """``data`` (the JSON body, or what a form or an import row parsed) as the input model of record
+    type ``key`` (:func:`.schemas.record_input`), refused with every problem of the input at once:
+    when the model refuses some field, the custom field values sent are checked too (``fields``: the
+    type's custom fields, read if not given), so a bad value and a bad custom value are named by
+    the same answer, not one submit after the other. (When the model takes the input, the custom
+    values are checked where they are used, :func:`_apply`, with the checks that need the database.)"""
+    try:
+        return record_input(key, data, patch=patch)
+    except Invalid as err:
+        custom = data.get("custom_fields") if isinstance(data, dict) else None
+        if custom and isinstance(custom, dict) and "custom_fields" not in err.fields:
+            try:
+                custom_values(fields_for(key) if fields is None else fields, custom)
+            except Invalid as more:
+                err.fields = {**err.fields, **more.fields}
+        raise
+
+
+@contextmanager
+def _every_problem():
+    """Keeps an :class:`Invalid` raised inside (the group a form or the API named) in the list it
+    yields, for :func:`_apply_also` to report with the rest of the input's problems."""
+    kept: list[Invalid] = []
+    try:
+        yield kept
+    except Invalid as err:
+        kept.append(err)
+
+
+def _apply_also(refused: list[Invalid], rtype: RecordType, obj, data: RecordInput, viewer: Viewer):
+    """:func:`_apply`, refused with the problems in ``refused`` too: one answer names them all."""
+    try:
+        custom = _apply(rtype, obj, data, viewer)
+    except Invalid as err:
+        for earlier in refused:
+            err.fields = {**earlier.fields, **err.fields}
+        raise
+    if refused:
+        raise refused[0]
+    return custom
+
+
 def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: User | None = None, parent=None):
     """Create a record from its input; its group as :func:`group_for_new` says (``parent``: the
     record it is created from, if any); its responsible user, when not sent, the creator."""
     obj = rtype.model()
-    obj.group_id = group_for_new(viewer, user, data.group_id, parent, key=rtype.key)
+    with _every_problem() as group_refused:
+        obj.group_id = group_for_new(viewer, user, data.group_id, parent, key=rtype.key)
     if not data.sent("responsible_id") and user is not None:
         data = data.model_copy(update={"responsible_id": user.id})
         data.model_fields_set.add("responsible_id")
-    custom = _apply(rtype, obj, data, viewer)
+    custom = _apply_also(group_refused, rtype, obj, data, viewer)
     if rules_decide(viewer, user, data.group_id, parent, rtype.key) and (rules := assignment_rules(rtype.key)):
         # an assignment rule beats the type's default group (the creator is creating the record:
         # it may leave their view, as with a default group they are not a member of)
@@ -545,8 +590,11 @@ def _update(rtype: RecordType, obj, data: RecordInput, viewer: Viewer) -> None:
     before = history.snapshot(rtype, PLAIN_FIELDS[rtype.key], obj)
     if data.group_id is not None and data.group_id != old_group:
         require_groups_on(viewer)  # (the record's current group, sent back unchanged, is fine)
-        obj.group_id = _check_group(viewer, data.group_id)
-    custom = _apply(rtype, obj, data, viewer)
+        with _every_problem() as group_refused:
+            obj.group_id = _check_group(viewer, data.group_id)
+    else:
+        group_refused = []
+    custom = _apply_also(group_refused, rtype, obj, data, viewer)
     obj.updated_by_id = viewer.user_id
     # Every save is a change of the record - its version moves on - also when only contact
     # details or tags changed (rows of other tables): a concurrent edit and an import's undo see it.

@@ -45,8 +45,15 @@ from .pages import (
     rules_notice,
     take_current,
 )
-from .schemas import record_input
-from .services import EditConflict, create_record, default_group_id, delete_records, inherited_links, update_record
+from .services import (
+    EditConflict,
+    create_record,
+    default_group_id,
+    delete_records,
+    inherited_links,
+    read_record_input,
+    update_record,
+)
 from .types import TYPES, RecordType
 
 
@@ -107,7 +114,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
             form.responsible_id.data = current_user.id
         if form.validate_on_submit():
             try:
-                obj = create_record(rtype, record_input(rtype.key, form_input(rtype, form)), viewer,
+                obj = create_record(rtype, read_record_input(rtype.key, form_input(rtype, form)), viewer,
                                     current_user, parent)
             except Refused as refused:
                 db.session.rollback()
@@ -141,7 +148,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         if form.validate_on_submit():
             version = to_int(form.version.data)  # the record's own version if the field is missing
             try:
-                data = record_input(rtype.key, form_input(rtype, form), patch=True)
+                data = read_record_input(rtype.key, form_input(rtype, form), patch=True)
                 update_record(rtype, obj, data, viewer, expected_version=version)
             except EditConflict:
                 db.session.rollback()

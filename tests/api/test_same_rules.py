@@ -142,3 +142,53 @@ def test_the_form_hints_come_from_the_model(setting):
     assert 'maxlength="200"' in name and "required" in name
     website = re.search(r'<input[^>]*name="website"[^>]*>', text).group(0)
     assert 'maxlength="300"' in website and "required" not in website
+
+
+def test_every_problem_of_one_submit_is_named_at_once(api, make, setting):
+    """A bad value, a bad custom value and two bad email addresses: one answer names them all, on the
+    page and in the API (not one after the other, submit by submit)."""
+    _user, token, pages, rules = setting
+    number = make.field("deal", "Wahrscheinlichkeit %", kind="number")
+    headers = {"Accept-Language": "en"}
+    resp = api.post("/deals", token=token, headers=headers, json={
+        "name": "D", "value": "99999999999999999999999", "custom_fields": {"Wahrscheinlichkeit %": "abc",
+                                                                          SELECT: "C"}})
+    assert resp.status_code == 422
+    fields = resp.get_json()["error"]["fields"]
+    assert set(fields) == {"value", "custom_fields.Wahrscheinlichkeit %", f"custom_fields.{SELECT}"}
+    # a group the user may not use, with a custom value and a link the service checks
+    other = rules["group not allowed"].body["group_id"]
+    resp = api.post("/deals", token=token, headers=headers, json={
+        "name": "D", "group_id": other, "company_id": 999999, "custom_fields": {SELECT: "C"}})
+    assert set(resp.get_json()["error"]["fields"]) == {"group_id", "company_id", f"custom_fields.{SELECT}"}
+    page = pages.post("/deals/new", headers=headers, data={
+        "group_id": BASIS_ID, "name": "D", "value": "99999999999999999999999", f"cf_{number.id}": "abc"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400
+    for message in (fields["value"], fields["custom_fields.Wahrscheinlichkeit %"]):
+        assert html.escape(message, quote=True) in text, message
+
+    body = {"name": "A", "emails": ["ok@example.com", "nope", "also-not"]}
+    message = api.post("/companies", token=token, headers=headers, json=body).get_json()["error"]["fields"]["emails"]
+    assert "nope" in message and "also-not" in message
+    page = pages.post("/companies/new", headers=headers, data={"group_id": BASIS_ID, "name": "A",
+                                                               "emails": "ok@example.com\nnope\nalso-not"})
+    assert html.escape(message, quote=True) in page.get_data(as_text=True)
+    assert _count(Deal) == _count(Company) == 0
+
+
+def test_a_website_without_its_scheme_is_taken_as_https(api, setting):
+    """"www.firma.de" is what people type and what lists hold: the page and the API store it as
+    https://…; what is no host name ("abc", "javascript:…") is refused with the same words."""
+    _user, token, pages, _rules = setting
+    headers = {"Accept-Language": "en"}
+    made = api.post("/companies", token=token, headers=headers, json={"name": "A", "website": "www.firma.de"})
+    assert made.status_code == 201 and made.get_json()["website"] == "https://www.firma.de"
+    page = pages.post("/companies/new", headers=headers,
+                      data={"group_id": BASIS_ID, "name": "B", "website": "firma.de/kontakt"})
+    assert page.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(Company.website).where(Company.name == "B")) == "https://firma.de/kontakt"
+    for bad in ("abc", "javascript:alert(1)"):
+        resp = api.post("/companies", token=token, headers=headers, json={"name": "C", "website": bad})
+        assert resp.get_json()["error"]["fields"] == {"website": "Not a web address (http:// or https://)."}
