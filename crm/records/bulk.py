@@ -323,8 +323,7 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
             db.session.commit()
             restored = {p: n for p, n in result["restored"].items() if n}
             skipped = {p: n for p, n in result["skipped"].items() if n}
-            message = (_("Undone: %(counts)s back in their previous groups.", counts=_counts_text(restored))
-                       if restored else _("Undone, but nothing could be put back."))
+            message = _("Undone: %(counts)s back in their previous groups.", counts=_counts_text(restored))
             if skipped:
                 message += " " + _("Kept where they are, because they were changed since or you may not "
                                    "move them back: %(counts)s.", counts=_counts_text(skipped))
