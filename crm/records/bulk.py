@@ -38,7 +38,7 @@ from ..jobs.services import start_assignment, start_export, start_undo
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
 from .assign import CASCADE, assign_group, find_assignment, handover_targets, may_undo, preview, undo_assignment
-from .pages import list_context
+from .pages import flash_bulk, list_context
 from .services import GroupsOff, allowed_groups, delete_records, require_groups_on
 from .tagging import add_tag, remove_tag, tags_in
 from .types import BY_PLURAL, RecordType
@@ -127,7 +127,7 @@ def _done(rtype: RecordType, sel: Selection, message: str, category: str = "succ
     """After an action: htmx gets the closed dialog + refreshed list, bar and message; a plain
     request a redirect to the list with the message flashed."""
     if not is_htmx():
-        flash(message, category)
+        flash_bulk(message, category, entry_id)
         return redirect(_list_url(rtype, sel))
     entry = db.session.get(AuditEntry, entry_id) if entry_id else None
     return render_template(
@@ -224,8 +224,8 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
                                            group=group.name)
                 else:
                     message = _("Nothing changed: the records are in %(group)s already.", group=group.name)
-                if from_detail:
-                    flash(message, "success")
+                if from_detail:  # the list shows the message as after the list's own (with Undo)
+                    flash_bulk(message, "success", result["audit_id"])
                     return redirect_htmx(url_for(f"{rtype.plural}.index"))
                 return _done(rtype, sel, message, entry_id=result["audit_id"])
         counts = preview(rtype, ids, viewer, group.id if group else None,
