@@ -371,6 +371,9 @@ class _Rows:
         self.create_companies = job.record_type == "person" and job.create_companies
         self.new_companies: dict[str, tuple[str, list[int]]] = {}
         self.new_company: str | None = None
+        #: how many of the saved records went to which group (the assignment rules may put a row
+        #: elsewhere than the job's group): the service's answer for each row, no read
+        self.by_group: dict[int | None, int] = {}
 
     def __iter__(self):
         """The rows; every :data:`CHUNK` rows (in the check and in the save) a look at whether
@@ -560,6 +563,7 @@ def _save_batches(job_id: int, rtype, rows: _Rows, checked: list, viewer: Viewer
                                       import_name=rows.job.filename or "", known_tags=rows.tags))
         items: list[dict] = []
         links: list[tuple[str, int]] = []
+        groups: list[int | None] = []
         for line, _data, problems, what, new in todo:
             if not problems and what == "create":
                 obj = next(results)
@@ -568,6 +572,7 @@ def _save_batches(job_id: int, rtype, rows: _Rows, checked: list, viewer: Viewer
                 else:
                     items.append({"job_id": job_id, "record_type": key, "record_id": obj.id,
                                   "version": obj.version})
+                    groups.append(obj.group_id)
                     if new:
                         links.append((new, obj.id))
             count += _report(errors, line, problems)
@@ -586,6 +591,8 @@ def _save_batches(job_id: int, rtype, rows: _Rows, checked: list, viewer: Viewer
         db.session.commit()
         db.session.expunge_all()  # keep the session small (what the checks use stays loaded)
         created += len(items)
+        for group_id in groups:
+            rows.by_group[group_id] = rows.by_group.get(group_id, 0) + 1
         for name, person_id in links:
             rows.new_companies.setdefault(name.strip().lower(), (name.strip(), []))[1].append(person_id)
         after_batch(job_id, done)
@@ -637,7 +644,7 @@ def _publish(job_id: int, rtype, group_id: int | None, filename: str, viewer: Vi
     counts = {rtype.plural: created, **({"companies": companies} if companies else {})}
     entry = audit(viewer, "import", job_id=job_id, record_type=rtype.plural, counts=counts,
                   group=group.name if group else None, group_id=group_id, filename=filename,
-                  updated=updated, skipped=skipped)
+                  updated=updated, skipped=skipped, by_group=_by_group(rows.by_group))
     finished = db.session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "saving")
                                   .values(status="done", created=created, processed=done, finished_at=utcnow(),
                                           content="", audit_id=entry.id, updated=updated, skipped=skipped,
@@ -647,6 +654,29 @@ def _publish(job_id: int, rtype, group_id: int | None, filename: str, viewer: Vi
         discard_pending(job_id, key)
         return
     db.session.commit()
+
+
+def _by_group(counts: dict[int | None, int]) -> list[dict]:
+    """Where the created records went, for the import's audit entry: ``[{"group_id", "group", "n"}]``,
+    most first (the group's name as it was then)."""
+    ids = [g for g in counts if g is not None]
+    names = dict(db.session.execute(select(Group.id, Group.name).where(Group.id.in_(ids))).all()) if ids else {}
+    return sorted(({"group_id": g, "group": names.get(g), "n": n} for g, n in counts.items()),
+                  key=lambda r: (-r["n"], r["group"] or ""))
+
+
+def where_they_went(job: ImportJob, viewer: Viewer) -> list[dict]:
+    """The groups the records of a finished import went to (the assignment rules may have put
+    some elsewhere than the job's group), each with its count and how the viewer sees records of
+    that type there (``full``, ``restricted``, ``hidden``: their own membership and the shared
+    fields, nothing of any record). Empty for an import that did not record it (older ones) or
+    while the group system is off."""
+    entry = db.session.get(AuditEntry, job.audit_id) if job.audit_id else None
+    rows = (entry.details or {}).get("by_group") if entry is not None else None
+    if not rows or not viewer.groups_enabled:
+        return []
+    return [{**r, "level": viewer.level(job.record_type, r["group_id"]) if r["group_id"] is not None else "full"}
+            for r in rows]
 
 
 def discard_pending(job_id: int, key: str) -> int:
