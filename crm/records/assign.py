@@ -204,6 +204,18 @@ def may_undo(entry: AuditEntry, viewer: Viewer) -> bool:
         entry.actor_id == viewer.user_id and not _handover_undo_over(entry, viewer)))
 
 
+def offers_undo(entry: AuditEntry, viewer: Viewer) -> bool:
+    """Whether to offer Undo (the message after an assignment, the audit log): :func:`may_undo`, and
+    the viewer could put something back - they fully see the group the records went to, or it is
+    their own hand-over's short time (:func:`_may_restore`). By groups only, nothing of a record: an
+    admin who is not in that group is not offered an Undo that could move nothing (the undo itself
+    would refuse, :func:`undo_assignment`)."""
+    target = (entry.details or {}).get("group_id")
+    return may_undo(entry, viewer) and (
+        not viewer.groups_enabled or (isinstance(target, int) and viewer.is_member(target))
+        or handover_undo_open(entry, viewer))
+
+
 def _handover_undo_over(entry: AuditEntry, viewer: Viewer) -> bool:
     return bool((entry.details or {}).get("handover")) and not handover_undo_open(entry, viewer)
 

@@ -37,7 +37,7 @@ from ..htmx import is_htmx, redirect_htmx, targets
 from ..jobs.services import start_assignment, start_export, start_undo
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
-from .assign import CASCADE, assign_group, find_assignment, handover_targets, may_undo, preview, undo_assignment
+from .assign import CASCADE, assign_group, find_assignment, handover_targets, offers_undo, preview, undo_assignment
 from .pages import flash_bulk, list_context
 from .services import GroupsOff, allowed_groups, delete_records, require_groups_on
 from .tagging import add_tag, remove_tag, tags_in
@@ -132,7 +132,7 @@ def _done(rtype: RecordType, sel: Selection, message: str, category: str = "succ
     entry = db.session.get(AuditEntry, entry_id) if entry_id else None
     return render_template(
         "records/_bulk_done.html", message=message, category=category,
-        undo_entry=entry if entry is not None and may_undo(entry, current_viewer()) else None,
+        undo_entry=entry if entry is not None and offers_undo(entry, current_viewer()) else None,
         **_list_ctx(rtype, sel),
     )
 
@@ -335,4 +335,4 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
 
     @bp.app_template_global("may_undo_assignment")
     def may_undo_assignment(entry) -> bool:
-        return may_undo(entry, current_viewer())
+        return offers_undo(entry, current_viewer())

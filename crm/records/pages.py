@@ -22,7 +22,7 @@ from ..groups.queries import contact_names
 from ..listviews.services import views_for
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
-from .assign import handover_targets, may_undo
+from .assign import handover_targets, offers_undo
 from .forms import FIELD_ORDER, UNCHANGED, build_form
 from .loaders import FULL, RESTRICTED, reference, references_by_type, trashed_ids_of
 from .services import assignment_rules, member_groups, new_record_groups, type_default
@@ -49,7 +49,7 @@ def bulk_message(rtype: RecordType) -> dict | None:
     message, category, entry_id = messages[-1]
     entry = db.session.get(AuditEntry, entry_id) if isinstance(entry_id, int) else None
     if entry is not None and not ((entry.details or {}).get("record_type") == rtype.plural
-                                  and may_undo(entry, current_viewer())):
+                                  and offers_undo(entry, current_viewer())):
         entry = None
     return {"message": message, "category": category, "undo_entry": entry}
 
