@@ -167,3 +167,36 @@ def test_the_new_record_form_names_the_rules_groups_the_creator_is_not_in(client
     make.login(client, schmidt["boss"])  # the admin is in none of them
     assert "(Nord, Süd)" in client.get("/companies/new").text
     assert 'id="rules-notice"' not in client.get("/people/new").text  # people have no rules
+
+
+def test_the_import_result_and_its_undo_tell_where_the_rows_went(client, make, schmidt):
+    """A new-user trial: Sven imports three companies into Süd, the rules put one into Nord (he sees
+    it restricted). The result said "Zuständige Gruppe: Süd"; the undo said the Nord one "had been
+    deleted already". Now the result names the groups as he sees them, and the undo's sentence for
+    the Nord one is the one for a record deleted meanwhile (product.md §8: the two read alike)."""
+    make.field("company", "Kundenstatus", shared_with=[schmidt["sued"]])  # Sven sees Nord's restricted
+    make.login(client, schmidt["sven"])
+    csv = "Firma;PLZ\nEins;70173\nZwei;80331\nHafen;20095\n"
+    job = upload(client, csv, "liste.csv")
+    assert 'id="rules-notice"' in client.get(f"/import/{job}/map").text  # the preview warns: "(Nord)"
+    client.post(f"/import/{job}/map", data={"col-0": "name", "col-1": "addresses", "group_id": schmidt["sued"].id})
+    assert company("Hafen").group_id == schmidt["nord"].id
+    page = client.get(f"/import/{job}").text
+    assert "Zuständige Gruppe: Süd" not in page
+    assert re.search(r"Zuständige Gruppen:\s*2 in Süd,\s*1 in Nord \(für Sie eingeschränkt sichtbar\)\.", page)
+    undone = client.post(f"/import/{job}/undo", follow_redirects=True).text
+    assert company("Hafen").deleted_at is None and company("Eins").deleted_at is not None
+    # the same import, all in Süd, one of them deleted by Sven before the undo: the same words
+    job = upload(client, "Firma;PLZ\nDrei;70173\nVier;80331\nFünf;90402\n", "liste.csv")
+    client.post(f"/import/{job}/map", data={"col-0": "name", "col-1": "addresses", "group_id": schmidt["sued"].id})
+    assert "Zuständige Gruppe: Süd." in client.get(f"/import/{job}").text
+    fuenf = company("Fünf")
+    assert client.post(f"/companies/{fuenf.id}/delete").status_code in (302, 303)
+    deleted = client.post(f"/import/{job}/undo", follow_redirects=True).text
+
+    def message(html):
+        return next(m for m in re.findall(r'<p class="flash flash-\w+" role="status">([^<]*)</p>', html)
+                    if m.startswith("Der Import"))
+
+    assert message(undone) == message(deleted)
+    assert "1 war bereits gelöscht oder ist nicht in Ihrer Sicht" in message(undone)

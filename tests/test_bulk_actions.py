@@ -410,19 +410,41 @@ def test_who_may_undo(client, make, world):
 
 def test_undo_leaves_records_that_vanished_for_the_actor(client, make, world):
     """Moved out of one's own groups, the records are gone for the actor, and an undo does not
-    touch them: it would change records its actor cannot see (product.md §8). The report says
-    they were kept, nothing more."""
+    touch them: it would change records its actor cannot see (product.md §8). The confirm does not
+    promise an undo; an undo that puts nothing back is refused and leaves the entry as it was,
+    open for someone who may undo it (a new-user trial: it was marked undone with 0 counts)."""
     w = world
     make.login(client, w["admin"])
-    assign(client, [w["alpha"].id], w["sued"].id, ["people"])
+    confirm = assign(client, [w["alpha"].id], w["sued"].id, ["people"], step="confirm")
+    assert "danach rückgängig machen" not in confirm.text
+    assert "nicht selbst rückgängig machen" in confirm.text
+    mine = assign(client, [w["beta"].id], w["nord"].id, step="confirm")  # a group the admin sees
+    assert "danach rückgängig machen" in mine.text
+    done = assign(client, [w["alpha"].id], w["sued"].id, ["people"])
+    assert "/bulk/undo/" not in done.text  # no Undo offered that could move nothing
     assert f'data-select-id value="{w["alpha"].id}"' not in client.get("/companies").text
     before = snapshot()
     entry = _entry()
+    counts = dict(entry.details["counts"])
     resp = client.post(f"/companies/bulk/undo/{entry.id}", headers={"HX-Request": "true", "HX-Target": "bulk-message"})
-    assert "aber nichts konnte zurückverschoben werden" in resp.text  # "Undone, but nothing could be put back."
+    assert "Nichts konnte zurückverschoben werden" in resp.text and "flash-error" in resp.text
     after = snapshot()
     assert after == before
     assert after[("company", w["alpha"].id)][0] == w["sued"].id
+    db.session.expire_all()
+    entry = db.session.get(AuditEntry, entry.id)
+    assert entry.undone_at is None and entry.details["counts"] == counts  # still open, its counts kept
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "assignment_undone")) is None
+    # a plain form (the audit log's): the same refusal, flashed; the log offers no Undo to this
+    # admin, but to an admin of Süd (and Basis), who can still undo it
+    resp = client.post(f"/companies/bulk/undo/{entry.id}", follow_redirects=True)
+    assert "Nichts konnte zurückverschoben werden" in resp.text
+    assert f'action="/companies/bulk/undo/{entry.id}"' not in resp.text
+    client.post("/logout")
+    make.login(client, make.user("admin", groups=[w["sued"]]))
+    assert f'action="/companies/bulk/undo/{entry.id}"' in client.get("/settings/audit").text
+    client.post(f"/companies/bulk/undo/{entry.id}")
+    assert snapshot()[("company", w["alpha"].id)][0] != w["sued"].id
 
 
 # -- CSRF ----------------------------------------------------------------------------------------

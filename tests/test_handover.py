@@ -80,6 +80,7 @@ def test_the_agent_hands_a_lead_over_and_it_leaves_their_view(client, make, meie
     assert "Company (An Company übergeben)" in dialog.text
     confirm = assign(client, [m["lead"].id], m["company"].id, step="confirm")
     assert 'role="alert"' in confirm.text  # the records will leave the agent's view
+    assert "10 Minuten lang rückgängig machen" in confirm.text  # what the agent can, not more
     done = assign(client, [m["lead"].id], m["company"].id, cascade=["people"])
     assert done.status_code == 200 and "(10 Minuten lang möglich)" in done.text
     db.session.expire_all()
@@ -167,7 +168,18 @@ def test_hand_over_from_the_records_page_ends_on_the_list(client, make, meier):
     assert 'name="origin" value="detail"' in confirm.text
     done = assign(client, [m["lead"].id], m["company"].id, origin="detail")
     assert done.status_code == 204 and done.headers["HX-Redirect"].endswith("/companies")
-    assert "Der Gruppe Company zugewiesen" in client.get("/companies").text
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "group_assigned"))
+    # the list shows the message the list's own hand-over shows: with Undo (a new-user trial: none)
+    page = client.get("/companies").text
+    message = page.split('<div id="bulk-message">', 1)[1].split("</div>", 2)
+    message = message[0] + message[1]
+    assert "Der Gruppe Company zugewiesen" in message and "(10 Minuten lang möglich)" in message
+    assert f'hx-post="/companies/bulk/undo/{entry.id}"' in message
+    assert "Der Gruppe Company zugewiesen" not in client.get("/companies").text  # shown once
+    undone = client.post(f"/companies/bulk/undo/{entry.id}", data={"scope": "ids"}, headers=UNDO)
+    assert "Rückgängig gemacht" in undone.text
+    db.session.expire_all()
+    assert db.session.get(Company, m["lead"].id).group_id == m["leads"].id
 
 
 def test_hand_over_moves_only_records_of_the_source_group(client, make, meier):

@@ -389,7 +389,8 @@ def test_undo_keeps_records_changed_since_and_says_so(app, client, make, world):
     resp = client.post(f"/import/{job.id}/undo", follow_redirects=True)
     text = resp.get_data(as_text=True)
     assert live_names() == ["Datei", "Geaendert", "Notiert", "Verlinkt"]  # a file attached since keeps it too
-    assert "2 records deleted. 4 were changed since the import and were kept. 1 had been deleted already." in text
+    assert ("2 records deleted. 4 were changed since the import and were kept. "
+            "1 was deleted already or is not in your view; it stays as it is.") in text
     undone = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "import_undone"))
     assert (undone.details["counts"], undone.details["kept"], undone.details["gone"]) == ({"companies": 2}, 4, 1)
 

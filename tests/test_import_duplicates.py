@@ -323,6 +323,35 @@ def test_a_people_import_creates_the_missing_companies_in_the_chosen_group(app, 
     assert entry.details["counts"] == {"people": 4, "companies": 2}
 
 
+def test_undoing_a_people_import_takes_the_companies_it_created(app, client, make, world):
+    """A new-user trial: the undo counted and deleted only the people; the company the import made
+    stayed. Now the dialog counts it and it goes to the recycle bin with its people - unless a
+    person that stays (changed since) still links to it."""
+    from crm.records.schemas import record_input
+    from crm.records.services import update_record
+    from crm.records.types import TYPES
+
+    w = world
+    make.login(client, w["u"])
+    text = "Vorname;Nachname;Firma\nBen;Lang;Neu KG\nCarl;Groß;Neu KG\nDora;Klein;Andere KG\n"
+    job_id = job_id_of(upload(client, text, record_type="person", encoding="utf-8"))
+    client.post(f"/import/{job_id}/map", data={"col-0": "first_name", "col-1": "last_name", "col-2": "company",
+                                                 "group_id": w["nord"].id, "create_companies": "1"})
+    page = client.get(f"/import/{job_id}").get_data(as_text=True)
+    assert "Undo: delete 5 records" in page and "(3 people, 2 companies)" in page
+    with make.acting_as(app, w["u"]) as viewer:
+        dora = db.session.scalar(select(Person).where(Person.last_name == "Klein"))
+        update_record(TYPES["person"], dora, record_input("person", {"emails": ["dora@example.com"]}, patch=True),
+                      viewer)
+        db.session.commit()
+    resp = client.post(f"/import/{job_id}/undo", follow_redirects=True).get_data(as_text=True)
+    assert "3 records deleted. 2 were changed since the import and were kept." in resp
+    live = dict(db.session.execute(select(Company.name, Company.deleted_at)).all())
+    assert live["Neu KG"] is not None and live["Andere KG"] is None  # Dora, kept, still works there
+    undone = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "import_undone"))
+    assert undone.details["counts"] == {"people": 2, "companies": 1} and undone.details["kept"] == 2
+
+
 def test_without_the_option_a_missing_company_fails_the_file(app, client, make, world):
     w = world
     make.login(client, w["u"])

@@ -25,8 +25,9 @@
    the job's group, in the final step too;
 4. **undo** - :func:`undo` deletes, within 24 hours, exactly the records the import created,
    as far as they still exist and are unchanged: a record edited since (its version moved on),
-   given notes or tasks, or linked from another record since, is kept and counted as such. (The
-   records an import updated keep the change, and the companies a people import created stay.)
+   given notes or tasks, or linked from another record since, is kept and counted as such. The
+   companies a people import created go with its people, on the same terms (one that a kept person
+   still links to stays). (The records an import updated keep the change.)
 
 The job's state and progress live in the database, so any app server shows the progress of a
 job another one runs; the browser polls it (htmx).
@@ -255,6 +256,7 @@ def _create_companies(rows: _Rows, job_id: int, viewer: Viewer) -> int:
     ``create_companies``), through the record service, in the job's group; the job's pending people
     are linked to them. Part of the job's final step (all or nothing). Returns how many."""
     made = 0
+    items: list[dict] = []
     company = TYPES["company"]
     extra = {"group_id": rows.group_id} if rows.group_id is not None else {}
     for name, person_ids in rows.new_companies.values():
@@ -267,6 +269,12 @@ def _create_companies(rows: _Rows, job_id: int, viewer: Viewer) -> int:
                                                     Person.pending_import_id == job_id)
                                .values(company_id=obj.id).execution_options(synchronize_session=False))
         made += 1
+        items.append({"job_id": job_id, "record_type": "company", "record_id": obj.id})
+    if items:  # what the undo takes back (as it was created: the import's items hold its version)
+        db.session.flush()
+        versions = dict(db.session.execute(select(Company.id, Company.version).where(
+            Company.id.in_([i["record_id"] for i in items]))).all())
+        db.session.execute(insert(ImportItem), [{**i, "version": versions[i["record_id"]]} for i in items])
     return made
 
 
@@ -372,6 +380,9 @@ class _Rows:
         self.create_companies = job.record_type == "person" and job.create_companies
         self.new_companies: dict[str, tuple[str, list[int]]] = {}
         self.new_company: str | None = None
+        #: how many of the saved records went to which group (the assignment rules may put a row
+        #: elsewhere than the job's group): the service's answer for each row, no read
+        self.by_group: dict[int | None, int] = {}
 
     def __iter__(self):
         """The rows; every :data:`CHUNK` rows (in the check and in the save) a look at whether
@@ -561,6 +572,7 @@ def _save_batches(job_id: int, rtype, rows: _Rows, checked: list, viewer: Viewer
                                       import_name=rows.job.filename or "", known_tags=rows.tags))
         items: list[dict] = []
         links: list[tuple[str, int]] = []
+        groups: list[int | None] = []
         for line, _data, problems, what, new in todo:
             if not problems and what == "create":
                 obj = next(results)
@@ -569,6 +581,7 @@ def _save_batches(job_id: int, rtype, rows: _Rows, checked: list, viewer: Viewer
                 else:
                     items.append({"job_id": job_id, "record_type": key, "record_id": obj.id,
                                   "version": obj.version})
+                    groups.append(obj.group_id)
                     if new:
                         links.append((new, obj.id))
             count += _report(errors, line, problems)
@@ -587,6 +600,8 @@ def _save_batches(job_id: int, rtype, rows: _Rows, checked: list, viewer: Viewer
         db.session.commit()
         db.session.expunge_all()  # keep the session small (what the checks use stays loaded)
         created += len(items)
+        for group_id in groups:
+            rows.by_group[group_id] = rows.by_group.get(group_id, 0) + 1
         for name, person_id in links:
             rows.new_companies.setdefault(name.strip().lower(), (name.strip(), []))[1].append(person_id)
         after_batch(job_id, done)
@@ -638,7 +653,7 @@ def _publish(job_id: int, rtype, group_id: int | None, filename: str, viewer: Vi
     counts = {rtype.plural: created, **({"companies": companies} if companies else {})}
     entry = audit(viewer, "import", job_id=job_id, record_type=rtype.plural, counts=counts,
                   group=group.name if group else None, group_id=group_id, filename=filename,
-                  updated=updated, skipped=skipped)
+                  updated=updated, skipped=skipped, by_group=_by_group(rows.by_group))
     finished = db.session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "saving")
                                   .values(status="done", created=created, processed=done, finished_at=utcnow(),
                                           content="", audit_id=entry.id, updated=updated, skipped=skipped,
@@ -648,6 +663,29 @@ def _publish(job_id: int, rtype, group_id: int | None, filename: str, viewer: Vi
         discard_pending(job_id, key)
         return
     db.session.commit()
+
+
+def _by_group(counts: dict[int | None, int]) -> list[dict]:
+    """Where the created records went, for the import's audit entry: ``[{"group_id", "group", "n"}]``,
+    most first (the group's name as it was then)."""
+    ids = [g for g in counts if g is not None]
+    names = dict(db.session.execute(select(Group.id, Group.name).where(Group.id.in_(ids))).all()) if ids else {}
+    return sorted(({"group_id": g, "group": names.get(g), "n": n} for g, n in counts.items()),
+                  key=lambda r: (-r["n"], r["group"] or ""))
+
+
+def where_they_went(job: ImportJob, viewer: Viewer) -> list[dict]:
+    """The groups the records of a finished import went to (the assignment rules may have put
+    some elsewhere than the job's group), each with its count and how the viewer sees records of
+    that type there (``full``, ``restricted``, ``hidden``: their own membership and the shared
+    fields, nothing of any record). Empty for an import that did not record it (older ones) or
+    while the group system is off."""
+    entry = db.session.get(AuditEntry, job.audit_id) if job.audit_id else None
+    rows = (entry.details or {}).get("by_group") if entry is not None else None
+    if not rows or not viewer.groups_enabled:
+        return []
+    return [{**r, "level": viewer.level(job.record_type, r["group_id"]) if r["group_id"] is not None else "full"}
+            for r in rows]
 
 
 def discard_pending(job_id: int, key: str) -> int:
@@ -768,6 +806,21 @@ def can_undo(job: ImportJob, user) -> bool:
             and (job.user_id == user.id or user.role == "admin"))
 
 
+def _undo_items(job: ImportJob, rtype, viewer: Viewer) -> dict[str, int]:
+    """:func:`undo` for the records of one type the import created."""
+    model = rtype.model
+    items = select(ImportItem.record_id, ImportItem.version).where(
+        ImportItem.job_id == job.id, ImportItem.record_type == rtype.key).subquery()
+    total = db.session.scalar(select(func.count()).select_from(items)) or 0
+    if not total:
+        return {"deleted": 0, "kept": 0, "gone": 0}
+    existing = db.session.scalar(
+        select(func.count()).select_from(model)
+        .where(model.id.in_(select(items.c.record_id)), fully_visible_to(model, viewer))) or 0
+    deleted = delete_records(rtype, select(model.id).where(_untouched(model, items, viewer)), viewer)
+    return {"deleted": deleted, "kept": existing - deleted, "gone": total - existing}
+
+
 def _untouched(model, items, viewer: Viewer):
     """Records of the import that are as the import left them: same version, fully visible, nothing
     attached since (:data:`ADDED_AFTER_IMPORT`), no record the viewer fully sees linking to them.
@@ -788,26 +841,26 @@ def _untouched(model, items, viewer: Viewer):
 
 
 def undo(job: ImportJob, viewer: Viewer, user) -> dict[str, int]:
-    """Move the records the import created that are still as it left them to the recycle bin.
-    Returns counts, all of records the viewer fully sees: ``deleted`` (exactly those moved),
-    ``kept`` (changed since, or linked from a record the viewer sees), ``gone`` (deleted already,
-    or no longer visible to the viewer)."""
+    """Move the records the import created that are still as it left them to the recycle bin: its
+    rows' records, then the companies a people import created (after its people: a company that a
+    kept person links to stays). Returns counts over both, all of records the viewer fully sees:
+    ``deleted`` (exactly those moved), ``kept`` (changed since, or linked from a record the viewer
+    sees), ``gone`` (deleted already, or no longer visible to the viewer: one sentence for both)."""
     if not can_undo(job, user):
         raise ImportRefused(_("This import can no longer be undone."))
     rtype = TYPES[job.record_type]
-    model = rtype.model
-    items = select(ImportItem.record_id, ImportItem.version).where(
-        ImportItem.job_id == job.id, ImportItem.record_type == job.record_type).subquery()
-    total = db.session.scalar(select(func.count()).select_from(items)) or 0
-    existing = db.session.scalar(
-        select(func.count()).select_from(model)
-        .where(model.id.in_(select(items.c.record_id)), fully_visible_to(model, viewer))) or 0
-    deleted = delete_records(rtype, select(model.id).where(_untouched(model, items, viewer)), viewer)
-    counts = {"deleted": deleted, "kept": existing - deleted, "gone": total - existing}
+    counts = {"deleted": 0, "kept": 0, "gone": 0}
+    by_type: dict[str, int] = {}
+    for key in dict.fromkeys([job.record_type, "company" if job.record_type == "person" else job.record_type]):
+        done = _undo_items(job, TYPES[key], viewer)
+        for k in counts:
+            counts[k] += done[k]
+        if done["deleted"] or key == job.record_type:
+            by_type[TYPES[key].plural] = done["deleted"]
     now = utcnow()
     job.status = "undone"
     job.undone_at = now
-    audit(viewer, "import_undone", job_id=job.id, record_type=rtype.plural, counts={rtype.plural: deleted},
+    audit(viewer, "import_undone", job_id=job.id, record_type=rtype.plural, counts=by_type,
           kept=counts["kept"], gone=counts["gone"], filename=job.filename)
     if job.audit_id:
         db.session.execute(update(AuditEntry).where(AuditEntry.id == job.audit_id).values(

@@ -20,6 +20,7 @@ from ..common import to_id
 from ..customfields.services import fields_for
 from ..extensions import db
 from ..htmx import targets as htmx_targets
+from ..records.pages import rules_notice
 from ..records.services import member_groups
 from ..records.types import TYPES
 from ..visibility import current_viewer
@@ -104,6 +105,7 @@ def _mapping_context(job: ImportJob, chosen: dict[int, str], problems=()):
         "create_companies": create_companies,
         "duplicates": services.duplicates(job, viewer, chosen, on_duplicate),
         "groups": member_groups(viewer) if viewer.groups_enabled else [],
+        "rules_notice": rules_notice(TYPES[job.record_type]),
         "group_id": to_id(request.form.get("group_id")) or current_user.default_group_id,
     }
 
@@ -139,7 +141,8 @@ def preview(job_id: int):
 def job(job_id: int):
     job = services.refresh_stale(_job(job_id))
     ctx = {"job": job, "rtype": TYPES[job.record_type], "can_undo": services.can_undo(job, current_user),
-           "deadline": services.undo_deadline(job)}
+           "deadline": services.undo_deadline(job),
+           "went": services.where_they_went(job, current_viewer()) if job.status == "done" else []}
     if htmx_targets("import-status"):
         return render_template("imports/_status.html", **ctx)
     return render_template("imports/job.html", **ctx)
@@ -170,7 +173,10 @@ def undo(job_id: int):
         message += " " + ngettext("%(num)s was changed since the import and was kept.",
                                   "%(num)s were changed since the import and were kept.", counts["kept"])
     if counts["gone"]:
-        message += " " + ngettext("%(num)s had been deleted already.", "%(num)s had been deleted already.",
+        # (one sentence for both: a record deleted since and one no longer in the user's view, e.g.
+        # put into another group by the assignment rules, must read alike - product.md §8)
+        message += " " + ngettext("%(num)s was deleted already or is not in your view; it stays as it is.",
+                                  "%(num)s were deleted already or are not in your view; they stay as they are.",
                                   counts["gone"])
     flash(message, "success" if not counts["kept"] else "warning")
     return redirect(url_for(".job", job_id=job_id))

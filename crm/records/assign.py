@@ -11,7 +11,9 @@
 
 Undo (:func:`undo_assignment`): the actor may undo their own assignment, admins any assignment.
 It puts back every record that has not changed since (same ``version``, still in the target
-group) and whose previous group still exists; the others are counted as skipped. It is itself a
+group) and whose previous group still exists; the others are counted as skipped. An undo that
+can put back none of them is refused (:class:`~crm.errors.Conflict`) and changes nothing: the
+entry stays open, with its counts, for its author or an admin who may move the records back. It is itself a
 group assignment back to the previous group, so the undoer must be allowed to assign there (a
 member of that group; admins any group) and must fully see the record there or where it is now.
 An assignment is undone once (a second, concurrent undo is refused).
@@ -203,6 +205,18 @@ def may_undo(entry: AuditEntry, viewer: Viewer) -> bool:
         entry.actor_id == viewer.user_id and not _handover_undo_over(entry, viewer)))
 
 
+def offers_undo(entry: AuditEntry, viewer: Viewer) -> bool:
+    """Whether to offer Undo (the message after an assignment, the audit log): :func:`may_undo`, and
+    the viewer could put something back - they fully see the group the records went to, or it is
+    their own hand-over's short time (:func:`_may_restore`). By groups only, nothing of a record: an
+    admin who is not in that group is not offered an Undo that could move nothing (the undo itself
+    would refuse, :func:`undo_assignment`)."""
+    target = (entry.details or {}).get("group_id")
+    return may_undo(entry, viewer) and (
+        not viewer.groups_enabled or (isinstance(target, int) and viewer.is_member(target))
+        or handover_undo_open(entry, viewer))
+
+
 def _handover_undo_over(entry: AuditEntry, viewer: Viewer) -> bool:
     return bool((entry.details or {}).get("handover")) and not handover_undo_open(entry, viewer)
 
@@ -260,6 +274,11 @@ def undo_assignment(entry: AuditEntry, viewer: Viewer) -> dict[str, dict[str, in
         moved[rtype.key] = result
         restored[rtype.plural] = len(result)
         skipped[rtype.plural] = total - len(result)
+    if not sum(restored.values()):
+        # Nothing moved back: the undo did not happen. The caller rolls back (the claim above
+        # included), so the entry stays open with its counts, for whoever can still undo it.
+        raise Conflict(_("Nothing could be moved back: the records were changed since, or you may not move "
+                         "them back. The assignment stays open, so it can still be undone by someone who may."))
     undo = audit(viewer, "assignment_undone", of=entry.id, group=(entry.details or {}).get("group"),
                  counts=restored, skipped=skipped)
     # each record's history: back from the assignment's group into its own (where it is now)

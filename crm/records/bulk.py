@@ -37,8 +37,8 @@ from ..htmx import is_htmx, redirect_htmx, targets
 from ..jobs.services import start_assignment, start_export, start_undo
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
-from .assign import CASCADE, assign_group, find_assignment, handover_targets, may_undo, preview, undo_assignment
-from .pages import list_context
+from .assign import CASCADE, assign_group, find_assignment, handover_targets, offers_undo, preview, undo_assignment
+from .pages import flash_bulk, list_context
 from .services import GroupsOff, allowed_groups, delete_records, require_groups_on
 from .tagging import add_tag, remove_tag, tags_in
 from .types import BY_PLURAL, RecordType
@@ -127,12 +127,12 @@ def _done(rtype: RecordType, sel: Selection, message: str, category: str = "succ
     """After an action: htmx gets the closed dialog + refreshed list, bar and message; a plain
     request a redirect to the list with the message flashed."""
     if not is_htmx():
-        flash(message, category)
+        flash_bulk(message, category, entry_id)
         return redirect(_list_url(rtype, sel))
     entry = db.session.get(AuditEntry, entry_id) if entry_id else None
     return render_template(
         "records/_bulk_done.html", message=message, category=category,
-        undo_entry=entry if entry is not None and may_undo(entry, current_viewer()) else None,
+        undo_entry=entry if entry is not None and offers_undo(entry, current_viewer()) else None,
         **_list_ctx(rtype, sel),
     )
 
@@ -224,8 +224,8 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
                                            group=group.name)
                 else:
                     message = _("Nothing changed: the records are in %(group)s already.", group=group.name)
-                if from_detail:
-                    flash(message, "success")
+                if from_detail:  # the list shows the message as after the list's own (with Undo)
+                    flash_bulk(message, "success", result["audit_id"])
                     return redirect_htmx(url_for(f"{rtype.plural}.index"))
                 return _done(rtype, sel, message, entry_id=result["audit_id"])
         counts = preview(rtype, ids, viewer, group.id if group else None,
@@ -323,8 +323,7 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
             db.session.commit()
             restored = {p: n for p, n in result["restored"].items() if n}
             skipped = {p: n for p, n in result["skipped"].items() if n}
-            message = (_("Undone: %(counts)s back in their previous groups.", counts=_counts_text(restored))
-                       if restored else _("Undone, but nothing could be put back."))
+            message = _("Undone: %(counts)s back in their previous groups.", counts=_counts_text(restored))
             if skipped:
                 message += " " + _("Kept where they are, because they were changed since or you may not "
                                    "move them back: %(counts)s.", counts=_counts_text(skipped))
@@ -336,4 +335,4 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
 
     @bp.app_template_global("may_undo_assignment")
     def may_undo_assignment(entry) -> bool:
-        return may_undo(entry, current_viewer())
+        return offers_undo(entry, current_viewer())

@@ -9,9 +9,10 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import current_app, flash, get_flashed_messages, request
 from sqlalchemy import select
 
+from ..audit.models import AuditEntry
 from ..auth.models import User
 from ..common import to_id, to_int
 from ..customfields.services import fields_for
@@ -21,7 +22,7 @@ from ..groups.queries import contact_names
 from ..listviews.services import views_for
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
-from .assign import handover_targets
+from .assign import handover_targets, offers_undo
 from .forms import FIELD_ORDER, UNCHANGED, build_form
 from .loaders import FULL, RESTRICTED, reference, references_by_type, trashed_ids_of
 from .services import assignment_rules, member_groups, new_record_groups, type_default
@@ -30,6 +31,27 @@ from .types import TYPES, RecordType
 
 def page_arg() -> int:
     return max(1, min(to_int(request.args.get("page"), 1), 100_000))
+
+
+def flash_bulk(message: str, category: str = "success", entry_id: int | None = None) -> None:
+    """The message after a bulk action whose answer is a redirect to the list (a plain form, or the
+    hand-over button of a record's page): the list shows it as it shows the message after an htmx
+    action, in ``#bulk-message`` (``records/_bulk_message.html``), with Undo after an assignment for
+    whoever may undo it (:func:`bulk_message`)."""
+    flash([message, category, entry_id], "bulk")
+
+
+def bulk_message(rtype: RecordType) -> dict | None:
+    """The message :func:`flash_bulk` left for this list page (the last one), ``None`` if none."""
+    messages = get_flashed_messages(category_filter=["bulk"])
+    if not messages:
+        return None
+    message, category, entry_id = messages[-1]
+    entry = db.session.get(AuditEntry, entry_id) if isinstance(entry_id, int) else None
+    if entry is not None and not ((entry.details or {}).get("record_type") == rtype.plural
+                                  and offers_undo(entry, current_viewer())):
+        entry = None
+    return {"message": message, "category": category, "undo_entry": entry}
 
 
 def active_users() -> list[User]:

@@ -31,6 +31,7 @@ from .forms import error_names, form_input
 from .loaders import RestrictedRecord, load_record
 from .pages import (
     TAKE,
+    bulk_message,
     conflict_rows,
     current_form,
     default_notice,
@@ -68,7 +69,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         ctx = list_context(rtype, queries.ListFilter.from_args(rtype, request.args), page_arg())
         if targets("record-list"):
             return render_template("records/_list.html", **ctx)
-        return render_template("records/list.html", **ctx)
+        return render_template("records/list.html", **ctx, bulk=bulk_message(rtype))
 
     @bp.get("/<int:record_id>")
     def detail(record_id: int):
