@@ -186,7 +186,7 @@ def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), s
     counts = {p: updated[p] for p in [rtype.plural, *cascade]}
     entry.details = {**entry.details, "counts": counts, "undoable": sum(counts.values()) > 0,
                      # into a group the actor does not see: they may undo it for a short time only
-                     "handover": not (viewer.is_admin or viewer.is_member(group.id))}
+                     "handover": is_handover(viewer, group.id)}
     db.session.flush()
     db.session.expire_all()
     return {"audit_id": entry.id, "updated": counts}
@@ -203,6 +203,13 @@ def may_undo(entry: AuditEntry, viewer: Viewer) -> bool:
     ``HANDOVER_UNDO_MINUTES``)."""
     return undoable(entry) and (viewer.is_admin or (
         entry.actor_id == viewer.user_id and not _handover_undo_over(entry, viewer)))
+
+
+def is_handover(viewer: Viewer, group_id: int) -> bool:
+    """An assignment into ``group_id`` is a hand-over: a non-admin moves records into a group they
+    are not in (one of their hand-over targets); they may undo it for a short time only
+    (:func:`handover_undo_open`). An admin not in the group may not undo it at all."""
+    return not (viewer.is_admin or viewer.is_member(group_id))
 
 
 def offers_undo(entry: AuditEntry, viewer: Viewer) -> bool:

@@ -37,7 +37,16 @@ from ..htmx import is_htmx, redirect_htmx, targets
 from ..jobs.services import start_assignment, start_export, start_undo
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
-from .assign import CASCADE, assign_group, find_assignment, handover_targets, offers_undo, preview, undo_assignment
+from .assign import (
+    CASCADE,
+    assign_group,
+    find_assignment,
+    handover_targets,
+    is_handover,
+    offers_undo,
+    preview,
+    undo_assignment,
+)
 from .pages import flash_bulk, list_context
 from .services import GroupsOff, allowed_groups, delete_records, require_groups_on
 from .tagging import add_tag, remove_tag, tags_in
@@ -189,7 +198,8 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
         from_detail = request.form.get("origin") == "detail"
         ctx = {"groups": groups, "group": group, "cascade": cascade, "selected": selected, "handovers": handovers,
                "from_detail": from_detail,
-               "leaving": group is not None and not viewer.is_member(group.id)}
+               "leaving": group is not None and not viewer.is_member(group.id),
+               "handover": group is not None and is_handover(viewer, group.id)}
         ctx["contacts"] = contact_names(group.id) if ctx["leaving"] else []
         if step in ("confirm", "run") and group is None:
             ctx["error"] = _("Choose one of the groups offered.") if raw else _("Choose a group.")
