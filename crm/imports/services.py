@@ -269,12 +269,11 @@ def _create_companies(rows: _Rows, job_id: int, viewer: Viewer) -> int:
                                                     Person.pending_import_id == job_id)
                                .values(company_id=obj.id).execution_options(synchronize_session=False))
         made += 1
-        items.append({"job_id": job_id, "record_type": "company", "record_id": obj.id})
-    if items:  # what the undo takes back (as it was created: the import's items hold its version)
-        db.session.flush()
-        versions = dict(db.session.execute(select(Company.id, Company.version).where(
-            Company.id.in_([i["record_id"] for i in items]))).all())
-        db.session.execute(insert(ImportItem), [{**i, "version": versions[i["record_id"]]} for i in items])
+        # what the undo takes back, as it was created (the version the service gave it, as the
+        # import's own rows in _save_batches)
+        items.append({"job_id": job_id, "record_type": "company", "record_id": obj.id, "version": obj.version})
+    if items:
+        db.session.execute(insert(ImportItem), items)
     return made
 
 
