@@ -434,12 +434,17 @@ def preview_switch(actor, enabled: bool) -> list[UserImpact]:
     return impact(state, state.with_enabled(enabled))
 
 
+def _shared_with_known(state: AccessState, group_ids) -> None:
+    """A field's ``shared_with`` names groups there are."""
+    if unknown := set(group_ids) - state.groups:
+        raise _invalid("shared_with", _l("There is no group with the id %(id)s.", id=min(unknown)))
+
+
 def preview_sharing(actor, field_id: int, group_ids: list[int]) -> list[UserImpact]:
     """Whose counts change if the custom field ``field_id`` is shared with exactly ``group_ids``."""
     require_admin(actor)
     state = current_state()
-    if unknown := set(group_ids) - state.groups:
-        raise _invalid("shared_with", _l("There is no group with the id %(id)s.", id=min(unknown)))
+    _shared_with_known(state, group_ids)
     if field_id not in state.shares:
         raise _invalid("field_id", _l("There is no such field."))
     return impact(state, state.with_shares(field_id, group_ids))
@@ -453,8 +458,7 @@ def preview_new_field(actor, entity: str, group_ids: list[int]) -> list[UserImpa
     if entity not in TYPES:
         raise _invalid("entity", _l("Not a valid choice."))
     state = current_state()
-    if unknown := set(group_ids) - state.groups:
-        raise _invalid("shared_with", _l("There is no group with the id %(id)s.", id=min(unknown)))
+    _shared_with_known(state, group_ids)
     return impact(state, state.with_new_field(entity, group_ids))
 
 
