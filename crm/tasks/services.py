@@ -10,9 +10,9 @@ from ..auth.models import User
 from ..common import utcnow
 from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
-from ..records.loaders import load_record
+from ..records.loaders import is_fully_visible, load_record
 from ..records.types import TYPES
-from ..visibility import Viewer, fully_visible_to, task_visible_to, viewer_for
+from ..visibility import Viewer, task_visible_to, viewer_for
 from .models import Task
 from .schemas import RescheduleInput, TaskInput, TaskPatch
 
@@ -37,9 +37,7 @@ def _check_assignee(assignee_id: int | None, record_key: str | None = None, reco
         raise Invalid(fields={"assignee_id": _("There is no such user.")})
     if record_key is None:
         return
-    model = TYPES[record_key].model
-    if db.session.scalar(select(model.id).where(model.id == record_id,
-                                                fully_visible_to(model, viewer_for(assignee)))) is None:
+    if not is_fully_visible(record_key, record_id, viewer_for(assignee)):
         raise Invalid(fields={"assignee_id": _(
             "%(name)s does not see this record in full and would not see the task. "
             "Choose someone who does, or add them to the record's group first.", name=assignee.name)})
