@@ -296,3 +296,26 @@ def test_api_merges_and_answers_hidden_like_missing(client, make, world):
     assert client.get(f"/api/v1/companies/{w['dup']}", headers=auth).status_code == 404
     assert client.post("/api/v1/deals/1/merge", json={"other_id": 2}, headers=auth).status_code in (404, 405)
 
+
+
+def test_the_survivors_page_offers_its_undo_however_many_merges_came_after(client, make, world):
+    """The record's Undo was looked for among the actor's last 20 merges only: after 20 more merges
+    of other records, the first survivor's page no longer offered its undo."""
+    w = world
+    ext = w["ext_user"]
+    _merge(client.application, make, ext, COMPANIES, w["keep"], w["dup"])
+    for i in range(20):
+        a = make.company(f"Paar {i} A", group=w["nord_group"])
+        b = make.company(f"Paar {i} B", group=w["nord_group"])
+        db.session.commit()
+        _merge(client.application, make, ext, COMPANIES, a.id, b.id)
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "records_merged")
+                               .order_by(AuditEntry.id)).first()
+    make.login(client, ext)
+    page = client.get(f"/companies/{w['keep']}").get_data(as_text=True)
+    assert f"/merges/{entry.id}/undo" in page
+    other = make.user("extended", groups=[w["nord_group"]])  # sees the survivor, did not merge it
+    other_client = client.application.test_client()
+    make.login(other_client, other)
+    other_page = other_client.get(f"/companies/{w['keep']}").get_data(as_text=True)
+    assert "Hafenwerk GmbH" in other_page and f"/merges/{entry.id}/undo" not in other_page

@@ -275,6 +275,25 @@ def find_merge(entry_id: int, viewer: Viewer) -> AuditEntry | None:
     return db.session.scalar(stmt)
 
 
+def undoable_merge_into(rtype: RecordType, record, viewer: Viewer) -> AuditEntry | None:
+    """The latest merge into ``record`` (not undone) if the viewer may undo it and nothing changed
+    the survivor since (its version as the merge left it): the Undo button on the record's page.
+    Found in SQL by the entry's record type and survivor, however many merges came after it."""
+    if not mergeable(rtype) or not may_merge(viewer):  # (who may not merge has no merge to undo)
+        return None
+    stmt = (select(AuditEntry)
+            .where(AuditEntry.action == "records_merged", AuditEntry.undone_at.is_(None),
+                   AuditEntry.details["record_type"].as_string() == rtype.plural,
+                   AuditEntry.details["keep_id"].as_integer() == record.id)
+            .order_by(AuditEntry.id.desc()).limit(1))
+    if not viewer.is_admin:
+        stmt = stmt.where(AuditEntry.actor_id == viewer.user_id)
+    entry = db.session.scalar(stmt)
+    if entry is None or not may_undo(entry, viewer):
+        return None
+    return entry if (entry.details.get("undo") or {}).get("keep_version") == record.version else None
+
+
 def may_undo(entry: AuditEntry | None, viewer: Viewer) -> bool:
     return (entry is not None and entry.action == "records_merged" and entry.undone_at is None
             and (viewer.is_admin or entry.actor_id == viewer.user_id))

@@ -22,7 +22,7 @@ from ..records.types import BY_PLURAL, TYPES, RecordType
 from ..visibility import current_viewer
 from .forms import PickForm
 from .schemas import CUSTOM_KEY, MergeInput
-from .services import choice_keys, find_merge, may_merge, may_undo, mergeable, preview, undo_merge
+from .services import choice_keys, find_merge, may_merge, may_undo, mergeable, preview, undo_merge, undoable_merge_into
 from .services import merge as merge_records
 
 bp = Blueprint("merge", __name__)
@@ -160,21 +160,8 @@ def undo(entry_id: int):
 
 @bp.app_template_global("merge_undo_entry")
 def merge_undo_entry(rtype: RecordType, record) -> AuditEntry | None:
-    """The latest merge into ``record`` that the viewer may undo and that nothing changed since
-    (the survivor's version as the merge left it), for the Undo button on its page."""
-    viewer = current_viewer()
-    if not mergeable(rtype) or not may_merge(viewer):  # (who may not merge has no merge to undo)
-        return None
-    stmt = (select(AuditEntry).where(AuditEntry.action == "records_merged", AuditEntry.undone_at.is_(None))
-            .order_by(AuditEntry.id.desc()).limit(20))
-    if not viewer.is_admin:
-        stmt = stmt.where(AuditEntry.actor_id == viewer.user_id)
-    for entry in db.session.scalars(stmt):
-        d = entry.details or {}
-        if d.get("record_type") == rtype.plural and d.get("keep_id") == record.id:
-            ok = may_undo(entry, viewer) and (d.get("undo") or {}).get("keep_version") == record.version
-            return entry if ok else None
-    return None
+    """The merge the record's page offers to undo (:func:`undoable_merge_into`)."""
+    return undoable_merge_into(rtype, record, current_viewer())
 
 
 @bp.app_template_global("may_undo_merge")
