@@ -174,3 +174,33 @@ def test_deal_in_foreign_group_not_in_sums_or_lists(client, make):
     make.login(client, u)
     assert "Geheimdeal" not in client.get("/deals").get_data(as_text=True)
     assert db.session.scalar(select(Deal)).group_id == secret.id
+
+
+def test_a_default_group_the_user_is_not_in_is_refused_and_leaving_it_resets_it(client, make):
+    """Found by a new-user trial: an admin set Eva's default group to Finanzen, which she is not in;
+    "Gespeichert." - and her new records went to Basis (everyone) without a word."""
+    make.enable_groups()
+    admin = make.user("admin")
+    leads = make.group("Leads")
+    finanzen = make.group("Finanzen")
+    eva = make.user(groups=[leads])
+    make.login(client, admin)
+    form = {"name": eva.name, "email": eva.email, "role": "normal", "active": "y",
+            "default_group_id": str(finanzen.id), "groups": [str(leads.id)]}
+    resp = client.post(f"/settings/users/{eva.id}", data=form)
+    assert resp.status_code == 400
+    assert "Die Standardgruppe muss eine der Gruppen" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, eva.id).default_group_id is None
+    # made a member in the same save: taken
+    assert client.post(f"/settings/users/{eva.id}", data=form | {
+        "groups": [str(leads.id), str(finanzen.id)]}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, eva.id).default_group_id == finanzen.id
+    # taken out of Finanzen: her default is Basis again, audited
+    assert client.post(f"/settings/users/{eva.id}", data=form | {"default_group_id": str(finanzen.id),
+                                                                  "groups": [str(leads.id)]}).status_code == 400
+    removed = client.post(f"/settings/groups/{finanzen.id}/members/remove", data={"user_ids": [str(eva.id)]})
+    assert removed.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, eva.id).default_group_id is None

@@ -27,7 +27,7 @@ def test_new_user_page(client, make):
     user = db.session.scalar(select(User).where(User.email == "neu@example.com"))
     assert user.default_group_id == nord.id and [g.id for g in db.session.scalars(
         select(Group).where(Group.members.contains(user)))] == [nord.id]
-    assert _actions() == ["user_created", "default_group_set", "member_added"]
+    assert _actions() == ["user_created", "member_added", "default_group_set"]
     assert client.post("/settings/users/new", data={**data, "password": "lang-genug"}).status_code == 400
     assert db.session.scalar(select(db.func.count()).select_from(User)) == 2
 

@@ -227,6 +227,8 @@ def remove_member(actor, group: Group, user: User) -> bool:
     )
     db.session.expire(group, ["contacts"])
     audit(actor, "member_removed", group=group.name, group_id=group.id, user=user.email, user_id=user.id)
+    if user.default_group_id == group.id:  # no longer theirs: their new records go to Basis again
+        set_default_group(actor, user, None)
     return True
 
 
@@ -318,6 +320,12 @@ def set_default_group(actor, user: User, group_id: int | None) -> None:
     require_admin(actor)
     if group_id is not None and db.session.get(Group, group_id) is None:
         raise _invalid("default_group_id", _l("There is no such group."))
+    if group_id is not None and group_id != BASIS_ID and db.session.scalar(
+            select(group_members.c.user_id).where(group_members.c.group_id == group_id,
+                                                  group_members.c.user_id == user.id)) is None:
+        # a default group the user is not in would silently mean Basis when they create a record
+        raise _invalid("default_group_id", _l("The default group must be one of the user's groups: "
+                                              "make them a member of it too, or choose another."))
     if user.default_group_id == group_id:
         return
     user.default_group_id = group_id

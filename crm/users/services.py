@@ -119,9 +119,9 @@ def create_user(actor, data: UserCreate) -> User:
     user = create_login(data.email, data.password, data.role, data.name, locale=data.locale)
     user.active = data.active
     audit(actor, "user_created", user=user.email, user_id=user.id, role=user.role)
-    groups.set_default_group(actor, user, default_group_id)
     for gid in group_ids:
         groups.add_member(actor, db.session.get(Group, gid), user)
+    groups.set_default_group(actor, user, default_group_id)  # one of the groups just given
     return user
 
 
@@ -161,10 +161,10 @@ def update_user(actor, user: User, data: UserUpdate) -> Updated:
         sessions.end_all(user)  # logged out everywhere, API token revoked
     if changes:
         audit(actor, "user_changed", user=user.email, user_id=user.id, changes=changes)
-    if "default_group_id" in sent:
-        groups.set_default_group(actor, user, default_group_id)
     if group_ids is not None:
         _set_memberships(actor, user, group_ids)
+    if "default_group_id" in sent:  # after the memberships: it must be one of the user's groups
+        groups.set_default_group(actor, user, default_group_id)
     db.session.flush()
     return Updated(changes, ended)
 

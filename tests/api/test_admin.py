@@ -55,7 +55,7 @@ def test_create_user(api, world):
     user = resp.get_json()
     assert (user["email"], user["role"], user["default_group_id"], user["group_ids"], user["active"]) == (
         "neu@example.com", "extended", world.nord.id, [world.nord.id], True)
-    assert [a for a, _ in audit_log()][-3:] == ["user_created", "default_group_set", "member_added"]
+    assert [a for a, _ in audit_log()][-3:] == ["user_created", "member_added", "default_group_set"]
     token = api.post("/tokens", json={"email": "neu@example.com", "password": "lang-genug"})
     assert token.status_code == 201
     listed = api.get("/users", token=world.tokens.admin).get_json()["items"]
