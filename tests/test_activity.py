@@ -272,3 +272,25 @@ def test_an_assignment_counts_its_records_in_words(app, client, make):
         page = client.get("/", headers={"Accept-Language": language}).get_data(as_text=True)
         assert words in " ".join(page.split()), language
         assert "0 Deals" not in page and "0 deals" not in page
+
+
+def test_a_record_changed_several_times_in_a_row_is_counted_once(app, client, make):
+    """Found by a new-user trial: "Anna hat 4 Firmen geändert: Hafen Logistik GmbH, Hafen Logistik
+    GmbH, …" - one company changed four times."""
+    from crm.auth.services import issue_token
+
+    anna = make.user("admin", name="Anna Nord")
+    h = {"Authorization": f"Bearer {issue_token(anna)}"}
+    hafen = client.post("/api/v1/companies", headers=h, json={"name": "Hafen Logistik GmbH"}).get_json()["id"]
+    other = client.post("/api/v1/companies", headers=h, json={"name": "Kai Kontor"}).get_json()["id"]
+    for i in range(4):
+        client.patch(f"/api/v1/companies/{hafen}", headers=h, json={"background": f"Stand {i}"})
+    make.login(client, anna)
+    body = client.get("/").get_data(as_text=True)
+    assert "Anna Nord hat geändert: Firma" in body and "(4-mal)" in body and "4 Firmen" not in body
+    client.patch(f"/api/v1/companies/{other}", headers=h, json={"background": "neu"})
+    client.patch(f"/api/v1/companies/{hafen}", headers=h, json={"background": "Stand 5"})
+    body = client.get("/").get_data(as_text=True)
+    line = body[body.index("Anna Nord hat 2 Firmen geändert"):]
+    line = line[:line.index("</li>")]
+    assert line.count("Hafen Logistik GmbH") == 1 and line.count("Kai Kontor") == 1

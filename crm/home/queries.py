@@ -92,6 +92,19 @@ class Batch:
     def first(self) -> Event:
         return self.events[0]
 
+    @property
+    def records(self) -> list[Event]:
+        """Each record of the run once, by its latest event: a record changed four times in a row
+        is one record changed, not "4 companies changed: A, A, A, A"."""
+        seen: set = set()
+        out = []
+        for e in self.events:
+            key = (e.rtype.key if e.rtype else None, e.record_id)
+            if key not in seen:
+                seen.add(key)
+                out.append(e)
+        return out
+
 
 def _after(column, id_column, source: int, cursor: Cursor | None):
     """Rows of ``source`` that come after the cursor in the order (time desc, source desc, id desc)."""
