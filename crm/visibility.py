@@ -868,17 +868,18 @@ def viewers_of_all_users() -> list[tuple]:
     return out
 
 
-def access_report(key: str, group_id: int, viewer: Viewer) -> list[AccessLine]:
+def access_report(key: str, group_id: int, viewer: Viewer, *, everyone: bool = True) -> list[AccessLine]:
     """For a record of type ``key`` in ``group_id``: who sees it at which level, and why
-    (product.md §8). An admin gets every active user's line; anyone else only their own line, with
-    nothing about other users or shares with groups they are not in."""
+    (product.md §8). An admin gets every active user's line (unless ``everyone`` is False: a record
+    they see restricted); anyone else only their own line, with nothing about other users or
+    shares with groups they are not in."""
     names = dict(db.session.execute(unscoped(select(Group.id, Group.name))).all())
     fields = dict(db.session.execute(unscoped(select(CustomField.id, CustomField.name))).all())
     share_groups: dict[int, set[int]] = {}
     for fid, gid in db.session.execute(unscoped(select(custom_field_shares.c.field_id,
                                                         custom_field_shares.c.group_id))):
         share_groups.setdefault(fid, set()).add(gid)
-    if viewer.is_admin:
+    if viewer.is_admin and everyone:
         pairs = viewers_of_all_users()
     else:
         pairs = [(db.session.scalar(unscoped(select(User).where(User.id == viewer.user_id))), viewer)]

@@ -148,8 +148,23 @@ def test_who_can_see_this_follows_visibility(client, make):
     make.login(client, u)
     page = client.get(f"/companies/{mine.id}/access")
     assert page.status_code == 200 and "Norbert Nord" in page.get_data(as_text=True)
-    assert client.get(f"/companies/{restricted.id}/access").status_code == 403
     assert client.get("/companies/999999/access").status_code == 404
+    # a restricted record: the user's own level and its reason (new-user trial: it answered 403)
+    page = client.get(f"/companies/{restricted.id}").get_data(as_text=True)
+    assert f'hx-get="/companies/{restricted.id}/access"' in page
+    panel = client.get(f"/companies/{restricted.id}/access", headers={"Accept-Language": "en"})
+    html = panel.get_data(as_text=True)
+    assert panel.status_code == 200 and "Süd" in html and "Norbert Nord" in html
+    assert "restricted" in html and "field “Kundenstatus” shared with Nord" in html
+    assert len(re.findall(r'<tr class="access-', html)) == 1
+    # an admin who sees it restricted: their own line too, not everyone's
+    admin = make.user("admin", name="Ada Admin")
+    nord_member = make.user(name="Nina Nord")
+    make.group("Nord2", [admin, nord_member])
+    other = client.application.test_client()
+    make.login(other, admin)
+    html = other.get(f"/companies/{restricted.id}/access", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Norbert Nord" not in html
 
 
 def test_user_default_group_setting(client, make):

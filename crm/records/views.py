@@ -89,18 +89,22 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
 
     @bp.get("/<int:record_id>/access")
     def access(record_id: int):
-        """The "who can see this" table of a fully visible record (the detail page loads it on demand)."""
+        """The "who can see this" table (the detail page loads it on demand): of a fully visible
+        record every user's line for an admin, else the viewer's own line; of a restricted record
+        the viewer's own line only - their level and its reason (product.md §8)."""
         from ..visibility import access_report
 
         record = load_record(rtype, record_id)
-        if isinstance(record, RestrictedRecord):
-            abort(403)  # like every other part of a record beyond its name
-        if not current_viewer().groups_enabled:
-            abort(404)
         viewer = current_viewer()
-        access = access_report(rtype.key, record.group_id, viewer)
+        if not viewer.groups_enabled:
+            abort(404)
+        restricted = isinstance(record, RestrictedRecord)
+        group_name = record.group_name if restricted else record.group.name
+        everyone = viewer.is_admin and not restricted
+        access = access_report(rtype.key, record.group_id, viewer, everyone=everyone)
         template = "records/_access_table.html" if targets("access-body") else "records/access.html"
-        return render_template(template, rtype=rtype, record=record, access=access, everyone=viewer.is_admin)
+        return render_template(template, rtype=rtype, record=record, access=access, everyone=everyone,
+                               group_name=group_name)
 
     @bp.route("/new", methods=["GET", "POST"])
     def new():

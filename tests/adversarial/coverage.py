@@ -212,7 +212,7 @@ for _plural in PLURALS:
                                              {"view": "detail", "plural": _plural}),
         f"/{_plural}/<int:record_id>/edit": Probe("record", "every record id", {"view": "edit", "plural": _plural}),
         f"/{_plural}/<int:record_id>/access": Probe(
-            "record", "every record id; htmx 'access-body'; restricted 403, hidden 404, off 404",
+            "record", "every record id; htmx 'access-body'; restricted: own line, hidden 404, off 404",
             {"view": "access", "plural": _plural, "targets": ("access-body",)}),
         f"/{_plural}/<int:record_id>/delete": Probe("record", "every record id",
                                                     {"view": "delete", "plural": _plural}),

@@ -169,7 +169,8 @@ RECORD_STATUS = {
     "history": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     "files": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     # "who can see this?": only with the group system on (else 404 for everyone)
-    "access": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
+    # (a restricted record's: the viewer's own line, their level and its reason - product.md §8)
+    "access": {"full": 200, "restricted": 200, "hidden": 404, "missing": 404},
     # the hand-over buttons of a detail page (issue 18)
     "handovers": {"full": 200, "restricted": 403, "hidden": 404, "missing": 404},
     # the merge page of people and companies (issue 15; like delete, by role)
@@ -197,7 +198,7 @@ def probe_record(ctx: Ctx, rule: str, params: dict) -> None:
                 status = RECORD_STATUS[view][lvl]
                 if view in ("delete", "merge") and lvl == "full" and b.user.role == "normal":
                     status = 403
-                if view == "access" and lvl == "full" and not world.spec.enabled:
+                if view == "access" and lvl in ("full", "restricted") and not world.spec.enabled:
                     status = 404
                 body = ctx.check(b, resp, f"{url} ({lvl})", status=status)
                 if lvl in ("hidden", "missing") and normalized(resp) != base404:
@@ -222,8 +223,9 @@ def probe_record(ctx: Ctx, rule: str, params: dict) -> None:
                 elif view == "files":
                     ctx.expect_present(b, body, attached_tokens(world, rec, ("file",)), url)
                 elif view == "access":
-                    # the full panel for admins; anyone else sees their own line only (product.md §8)
-                    if b.user.role == "admin":
+                    # the full panel for admins on what they fully see; anyone else, and everyone
+                    # on a restricted record, sees their own line only (product.md §8)
+                    if b.user.role == "admin" and lvl == "full":
                         absent = [u.key for u in world.spec.users if f"User {u.key}" not in body]
                         if absent:
                             ctx.fail(f"as {b.name} on {url}: who-can-see misses users {absent}")
