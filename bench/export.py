@@ -3,6 +3,7 @@ streaming, ≥ 50,000 rows/s"), in-process, on one generated data set.
 
     .venv/bin/python bench/export.py --people 100000 [--database-url postgresql://…/name]
     .venv/bin/python bench/export.py --code /path/to/an/older/checkout …   # the same, older code
+    .venv/bin/python bench/export.py --reuse --database-url …   # export what a run before generated
 
 Generates ``--people`` people (and companies, deals, projects, tags in the proportions of
 ``bench/many_groups.py``) in 20 groups with the group system on, makes one extended user a member
@@ -32,6 +33,8 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--database-url")
     parser.add_argument("--code", default=str(HERE.parent), help="the checkout whose crm package is measured")
+    parser.add_argument("--reuse", action="store_true",
+                        help="export the data a run before left in --database-url instead of generating it again")
     args = parser.parse_args()
     sys.path.insert(0, args.code)
 
@@ -56,7 +59,8 @@ def main() -> None:
         upgrade(directory=str(Path(args.code) / "migrations"))
         db.session.execute(update(Account).where(Account.id == ACCOUNT_ID).values(groups_enabled=True))
         db.session.commit()
-        _done, seconds = timed(counts, seed=11)
+        reused = args.reuse and db.session.scalar(select(db.func.count()).select_from(Person)) > 0
+        _done, seconds = ({}, 0.0) if reused else timed(counts, seed=11)
         groups = list(db.session.scalars(select(Group.id).where(Group.id != BASIS_ID).order_by(Group.id)))
         user = db.session.scalars(select(User).where(User.role == "normal").order_by(User.id)).first()
         user.role = "extended"
@@ -76,8 +80,8 @@ def main() -> None:
                 buf.truncate(0)
             floors[name] = time.perf_counter() - t0
         db.session.remove()
-    print(f"generated {n} people in 20 groups in {seconds:.1f} s ({url.split(':')[0]}); "
-          f"the extended user is in 10 of them")
+    print(f"{'reused the' if reused else 'generated'} {n} people in 20 groups in {seconds:.1f} s "
+          f"({url.split(':')[0]}); the extended user is in 10 of them")
 
     statements: list[int] = []
 
