@@ -126,12 +126,21 @@ def test_deal_values_and_formula_cells(client, make):
 
 
 def test_several_addresses_and_tags_keep_their_order(client, make):
+    """In the order of their positions (ties by the order they were added), as on the page - not
+    in the order they were added or stored."""
+    from crm.records.models import ContactDetail
+
     u = make.user("admin")
-    make.company("Vielfach", emails=["zweit@v.example", "erst@v.example", "dritt@v.example"],
-                 tags=["Messe", "Altkunde", "Zulieferer"])
+    c = make.company("Vielfach", emails=["zweit@v.example", "erst@v.example", "dritt@v.example"],
+                     tags=["Messe", "Altkunde", "Zulieferer"])
+    for detail, position in zip(c.contact_details, (1, 1, 0), strict=True):  # "dritt" moved to the top
+        detail.position = position
+    c.contact_details.append(ContactDetail(kind="phone", value="040 1", position=0))
+    db.session.commit()
     make.login(client, u)
     (row,) = rows(client.get("/companies/export.csv"))
-    assert row["emails"] == "zweit@v.example; erst@v.example; dritt@v.example"  # as on the page
+    assert row["emails"] == "dritt@v.example; zweit@v.example; erst@v.example"
+    assert row["phones"] == "040 1"
     assert row["tags"] == "Altkunde, Messe, Zulieferer"  # by name
 
 
