@@ -3,6 +3,7 @@ streaming, ≥ 50,000 rows/s"), in-process, on one generated data set.
 
     .venv/bin/python bench/export.py --people 100000 [--database-url postgresql://…/name]
     .venv/bin/python bench/export.py --code /path/to/an/older/checkout …   # the same, older code
+    .venv/bin/python bench/export.py --reuse --database-url …   # export what a run before generated
 
 Generates ``--people`` people (and companies, deals, projects, tags in the proportions of
 ``bench/many_groups.py``) in 20 groups with the group system on, makes one extended user a member
@@ -12,13 +13,17 @@ exports ``/people/export.csv`` and ``/companies/export.csv``: rows, seconds, row
 The ratio column compares with a floor measured in the same run: the bare read of the same
 rows' ids and names written with :mod:`csv` (no visibility, no links, no contact details), so a
 noisy machine shows in both figures alike. "CPU s" is the CPU time of this process during the
-export: on SQLite the whole work, on PostgreSQL without the database server's.
+export: on SQLite the whole work, on PostgreSQL without the database server's, which "server CPU s"
+adds when the server runs on this machine (the CPU time of the database's client backends, read
+from /proc; a parallel worker's is not in it). On a loaded machine the CPU columns compare; the
+wall-clock ones wander.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import io
+import os
 import sys
 import tempfile
 import time
@@ -27,11 +32,33 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+def backends_cpu(db) -> float | None:
+    """CPU seconds the PostgreSQL backends of this database have used so far (None: not
+    PostgreSQL, or a server whose processes this machine does not show)."""
+    from sqlalchemy import text
+
+    if db.engine.dialect.name != "postgresql":
+        return None
+    with db.engine.connect() as conn:
+        pids = conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND backend_type = 'client backend'")).all()
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--database-url")
     parser.add_argument("--code", default=str(HERE.parent), help="the checkout whose crm package is measured")
+    parser.add_argument("--reuse", action="store_true",
+                        help="export the data a run before left in --database-url instead of generating it again")
     args = parser.parse_args()
     sys.path.insert(0, args.code)
 
@@ -56,9 +83,12 @@ def main() -> None:
         upgrade(directory=str(Path(args.code) / "migrations"))
         db.session.execute(update(Account).where(Account.id == ACCOUNT_ID).values(groups_enabled=True))
         db.session.commit()
-        _done, seconds = timed(counts, seed=11)
+        reused = args.reuse and db.session.scalar(select(db.func.count()).select_from(Person)) > 0
+        _done, seconds = ({}, 0.0) if reused else timed(counts, seed=11)
         groups = list(db.session.scalars(select(Group.id).where(Group.id != BASIS_ID).order_by(Group.id)))
-        user = db.session.scalars(select(User).where(User.role == "normal").order_by(User.id)).first()
+        # (the user a run before made extended, if the data is reused)
+        user = db.session.scalars(select(User).where(User.role == ("extended" if reused else "normal"))
+                                  .order_by(User.id)).first()
         user.role = "extended"
         db.session.execute(group_members.delete().where(group_members.c.user_id == user.id))
         db.session.execute(insert(group_members), [{"group_id": g, "user_id": user.id} for g in groups[:10]])
@@ -76,8 +106,8 @@ def main() -> None:
                 buf.truncate(0)
             floors[name] = time.perf_counter() - t0
         db.session.remove()
-    print(f"generated {n} people in 20 groups in {seconds:.1f} s ({url.split(':')[0]}); "
-          f"the extended user is in 10 of them")
+    print(f"{'reused the' if reused else 'generated'} {n} people in 20 groups in {seconds:.1f} s "
+          f"({url.split(':')[0]}); the extended user is in 10 of them")
 
     statements: list[int] = []
 
@@ -88,22 +118,27 @@ def main() -> None:
         event.listen(db.engine, "before_cursor_execute", count)
     client = app.test_client()
     client.post("/login", data={"email": email, "password": "demo1234"})
-    print("| export | rows | seconds | rows/s | CPU s (this process) | statements | floor rows/s (all rows, id + name) "
-          "| ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| export | rows | seconds | rows/s | CPU s (this process) | server CPU s | statements "
+          "| floor rows/s (all rows, id + name) | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in ("people", "companies"):
+        with app.app_context():
+            server0 = backends_cpu(db)
         statements.clear()
         t0, cpu0 = time.perf_counter(), time.process_time()
         resp = client.get(f"/{name}/export.csv")
         body = b"".join(resp.response)  # streamed in pieces
         rows = body.count(b"\n") - 1  # (no line breaks inside the generated cells) less the header
         took, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        executed = len(statements)
         with app.app_context():
+            server = backends_cpu(db)
+            server = "-" if server is None or server0 is None else f"{server - server0:.2f}"
             total = db.session.scalar(select(db.func.count()).select_from(Person if name == "people" else Company))
         floor_rate = total / floors[name]
         rate = rows / took
-        print(f"| {name} | {rows:,} | {took:.2f} | {rate:,.0f} | {cpu:.2f} | {len(statements)} | {floor_rate:,.0f} | "
-              f"{floor_rate / rate:.1f}× |", flush=True)
+        print(f"| {name} | {rows:,} | {took:.2f} | {rate:,.0f} | {cpu:.2f} | {server} | {executed} "
+              f"| {floor_rate:,.0f} | {floor_rate / rate:.1f}× |", flush=True)
 
 
 if __name__ == "__main__":

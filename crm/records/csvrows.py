@@ -76,16 +76,33 @@ def _core(stmt: Select) -> Select:
     return unscoped(stmt, keep_criteria=True)
 
 
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def _joined(value, separator: str, where, order, outer) -> ScalarSelect:
-    """One cell of several values (a record's e-mail addresses, its tags) in ``order``: a
-    correlated subquery of tables (:func:`_core`) the row's statement reads with it.
-    ``string_agg(… ORDER BY …)`` on PostgreSQL; SQLite's ``group_concat`` has no ORDER BY before
-    3.44, it concatenates in the order of an ordered subquery."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return _core(select(func.string_agg(value, aggregate_order_by(literal(separator), *order))).where(where)
-                     .correlate(outer)).scalar_subquery()
+    """One cell of several values (a record's e-mail addresses, its tags) in ``order``, on
+    SQLite: a correlated subquery of tables (:func:`_core`) the row's statement reads with it.
+    SQLite's ``group_concat`` has no ORDER BY before 3.44, it concatenates in the order of an
+    ordered subquery."""
     ordered = _core(select(value.label("value")).where(where).order_by(*order).correlate(outer)).subquery()
     return _core(select(func.group_concat(ordered.c.value, separator))).scalar_subquery()
+
+
+def _tag_names(link, tags, key: str, model) -> ScalarSelect:
+    """The cell of a record's tags: their names in order, separated by ", ".
+
+    On PostgreSQL the name of each of the record's tags is a lookup of its own (a scalar
+    subquery per tag link) rather than a join of the links with ``tags``: in a subquery run once
+    per row, PostgreSQL joined them by hashing the tags table anew for each row (``EXPLAIN
+    ANALYZE`` at 100k people: a third less time for this cell)."""
+    mine = link.c[f"{key}_id"] == model.id
+    if not _postgresql():
+        return _joined(tags.c.name, ", ", and_(link.c.tag_id == tags.c.id, mine), (tags.c.name,), model)
+    name = _core(select(tags.c.name).where(tags.c.id == link.c.tag_id)).scalar_subquery()
+    names = _core(select(name.label("name")).where(mine).correlate(model)).subquery("tag_names")
+    return _core(select(func.string_agg(names.c.name, aggregate_order_by(literal(", "), names.c.name)))
+                 ).scalar_subquery()
 
 
 def _attached_cells(rtype: RecordType, viewer: Viewer, fields) -> tuple[list, list]:
@@ -107,14 +124,18 @@ def _attached_cells(rtype: RecordType, viewer: Viewer, fields) -> tuple[list, li
     if rtype.has_contact_details:
         details = ContactDetail.__table__
         kinds = ("email", "phone", "address")
-        if db.session.get_bind().dialect.name == "postgresql":
-            # the three cells from one read of the record's details (a LATERAL join): ``FILTER``
-            # by kind, each in its order
-            aggs = [func.string_agg(details.c.value, aggregate_order_by(literal("; "), details.c.position,
-                                                                        details.c.id)).filter(details.c.kind == kind)
-                    .label(kind) for kind in kinds]
+        if _postgresql():
+            # the three cells from one read of the record's details (a LATERAL join), sorted once:
+            # each ``string_agg`` takes its kind's values (``FILTER``) in the order of the
+            # subquery - PostgreSQL's documented way to order an aggregate's input ("supplying the
+            # input values from a sorted subquery"; the aggregate runs on that subquery alone, no
+            # join in between). Three ``string_agg(… ORDER BY …)`` sorted the rows three times.
             mine = details.c[f"{key}_id"] == model.id
-            per_kind = _core(select(*aggs).where(mine).correlate(model)).lateral("details")
+            ordered = _core(select(details.c.kind, details.c.value).where(mine)
+                            .order_by(details.c.position, details.c.id).correlate(model)).subquery("ordered")
+            aggs = [func.string_agg(ordered.c.value, literal("; ")).filter(ordered.c.kind == kind).label(kind)
+                    for kind in kinds]
+            per_kind = _core(select(*aggs)).lateral("details")
             joins.append(per_kind)
             cells += [masked(model, viewer, per_kind.c[kind]) for kind in kinds]
         else:
@@ -122,9 +143,7 @@ def _attached_cells(rtype: RecordType, viewer: Viewer, fields) -> tuple[list, li
                 mine = and_(details.c[f"{key}_id"] == model.id, details.c.kind == kind)
                 cells.append(masked(model, viewer, _joined(details.c.value, "; ", mine,
                                                            (details.c.position, details.c.id), model)))
-    link, tags = TAG_LINKS[key].__table__, Tag.__table__
-    tagged = and_(link.c.tag_id == tags.c.id, link.c[f"{key}_id"] == model.id)
-    cells.append(masked(model, viewer, _joined(tags.c.name, ", ", tagged, (tags.c.name,), model)))
+    cells.append(masked(model, viewer, _tag_names(TAG_LINKS[key].__table__, Tag.__table__, key, model)))
     # how many files the record has (its files are its content: empty for a restricted row)
     files = Attachment.__table__
     cells.append(masked(model, viewer, _core(select(func.count()).where(files.c[f"{key}_id"] == model.id)
