@@ -113,9 +113,12 @@ def test_edit_a_task(client, world, make):
 
 def test_a_task_goes_only_to_someone_who_sees_its_record(client, world, make):
     """Sven (Süd) does not see Nordlicht: a task of it assigned to him would be on nobody's list.
-    The form says so and keeps what was typed; the edit and the API refuse the same; a member of
-    Nord, or anyone once the group system is off, may take it."""
+    An admin (who may see every user's level, "who can see this") is told so; the form keeps what
+    was typed; the edit and the API refuse the same; a member of Nord, or anyone once the group
+    system is off, may take it. (A non-admin is not told: tests/adversarial/test_regressions.py.)"""
     w = world
+    client.post("/logout")
+    make.login(client, w.admin)
     form = {"title": "Angebot nachfassen", "due_date": "2030-01-02", "assignee_id": str(w.sued_user.id),
             "record_type": "company", "record_id": str(w.c_nord.id)}
     refused = client.post("/tasks", data=form)
@@ -126,7 +129,7 @@ def test_a_task_goes_only_to_someone_who_sees_its_record(client, world, make):
     edit = client.post(f"/tasks/{t.id}/edit", data={"title": "Nachfassen", "assignee_id": str(w.sued_user.id)})
     assert edit.status_code in (400, 422) and "Sven Süd" in edit.get_data(as_text=True)
     api = client.patch(f"/api/v1/tasks/{t.id}", json={"assignee_id": w.sued_user.id},
-                       headers={"Authorization": f"Bearer {w.tokens.normal}"})
+                       headers={"Authorization": f"Bearer {w.tokens.admin}"})
     assert api.status_code == 422 and "assignee_id" in api.get_json()["error"]["fields"]
     db.session.expire_all()
     assert db.session.get(Task, t.id).assignee_id == w.normal.id

@@ -25,17 +25,20 @@ def today() -> date:
     return datetime.now(get_timezone()).date()
 
 
-def _check_assignee(assignee_id: int | None, record_key: str | None = None, record_id: int | None = None) -> None:
-    """The assignee is an active user who sees the task: for a task of a record, one who sees that
-    record in full (a task follows its record; assigned to someone else it would be on nobody's
-    list). The record is one the actor sees in full, so the answer depends only on the assignee's
-    groups, never on what the actor cannot see."""
+def _check_assignee(assignee_id: int | None, viewer: Viewer, record_key: str | None = None,
+                    record_id: int | None = None) -> None:
+    """The assignee is an active user. For a task of a record, and only when the actor is an admin,
+    also one who sees that record in full (a task follows its record; assigned to someone else it
+    would be on nobody's list). Only an admin: who sees a record at which level is the admins'
+    "who can see this" panel; everyone else sees their own level only (product.md §8), so the
+    answer to a non-admin must not depend on the assignee's groups - refusing some users and taking
+    others would tell them who is in the record's group."""
     if assignee_id is None:
         return
     assignee = db.session.scalar(select(User).where(User.id == assignee_id, User.active.is_(True)))
     if assignee is None:
         raise Invalid(fields={"assignee_id": _("There is no such user.")})
-    if record_key is None:
+    if record_key is None or not viewer.is_admin:
         return
     if not is_fully_visible(record_key, record_id, viewer_for(assignee)):
         raise Invalid(fields={"assignee_id": _(
@@ -43,11 +46,11 @@ def _check_assignee(assignee_id: int | None, record_key: str | None = None, reco
             "Choose someone who does, or add them to the record's group first.", name=assignee.name)})
 
 
-def add_task(data: TaskInput, *, created_by_id: int, record_key: str | None = None,
+def add_task(data: TaskInput, viewer: Viewer, *, created_by_id: int, record_key: str | None = None,
              record_id: int | None = None) -> Task:
     """Create a task; a record, if any, has been loaded in full by the caller. The assignee must be
-    an active user. Not audited (the task keeps who created it)."""
-    _check_assignee(data.assignee_id, record_key, record_id)
+    an active user (:func:`_check_assignee`). Not audited (the task keeps who created it)."""
+    _check_assignee(data.assignee_id, viewer, record_key, record_id)
     task = Task(title=data.title, created_by_id=created_by_id, assignee_id=data.assignee_id,
                 due_date=data.due_date)
     if record_key:
@@ -82,7 +85,7 @@ def update_task(task: Task, data: TaskInput | TaskPatch, viewer: Viewer) -> Task
     names = ("title", "due_date", "assignee_id")
     changes = {n: getattr(data, n) for n in names if not patch or data.sent(n)}
     if "assignee_id" in changes and changes["assignee_id"] != task.assignee_id:
-        _check_assignee(changes["assignee_id"], task.record_key, task.record_id)
+        _check_assignee(changes["assignee_id"], viewer, task.record_key, task.record_id)
     for name, value in changes.items():
         setattr(task, name, value)
     if patch and data.sent("done") and data.done is not None and data.done != task.done:

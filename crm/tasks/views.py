@@ -84,7 +84,7 @@ def create():
     added = False
     if form.validate_on_submit():
         try:
-            add_task(parse_input(TaskInput, form.to_input()), created_by_id=current_user.id,
+            add_task(parse_input(TaskInput, form.to_input()), current_viewer(), created_by_id=current_user.id,
                      record_key=key, record_id=record_id)
         except Refused as refused:
             db.session.rollback()

@@ -128,3 +128,29 @@ def test_odd_numbers_in_bulk_forms_are_no_server_error(app, client, make):
                  {"scope": "ids", "ids": [str(c.id)], "step": "confirm", "target_id": "²"}):
         for action in ("tag", "delete", "assign"):
             assert client.post(f"/companies/bulk/{action}", data=data).status_code < 500
+
+
+def test_a_task_assignee_tells_a_non_admin_nothing_of_other_users_groups(client, make):
+    """Who sees a record at which level is for admins ("Wer kann das sehen?", product.md §8: other
+    users see their own level only). The assignee check of a record's task was an oracle for it:
+    a normal user of Nord, giving a task of a Nord company to each user in turn, read from the 422
+    ("Sven Süd does not see this record in full") who is in Nord and who is not. For a non-admin,
+    assigning to a user outside the record's group now answers as for a member; an admin still gets
+    the refusal (the panel shows them every user's level anyway)."""
+    from tests.api.conftest import build_world
+
+    w = build_world(make)
+    t = make.task("Nachfassen", record=w.c_nord, assignee=w.normal)
+    make.login(client, w.normal)
+    answers = {}
+    for who, user in (("member", w.extended), ("outsider", w.sued_user)):
+        api = client.patch(f"/api/v1/tasks/{t.id}", json={"assignee_id": user.id},
+                           headers={"Authorization": f"Bearer {w.tokens.normal}"})
+        page = client.post("/tasks", data={"title": f"Anruf {who}", "assignee_id": str(user.id),
+                                           "record_type": "company", "record_id": str(w.c_nord.id)})
+        answers[who] = (api.status_code, page.status_code)
+    assert answers["outsider"] == answers["member"] == (200, 302)
+    t2 = make.task("Angebot", record=w.c_nord, assignee=w.normal)
+    admin = client.patch(f"/api/v1/tasks/{t2.id}", json={"assignee_id": w.sued_user.id},
+                         headers={"Authorization": f"Bearer {w.tokens.admin}"})
+    assert admin.status_code == 422 and "Sven Süd" in admin.get_json()["error"]["fields"]["assignee_id"]
