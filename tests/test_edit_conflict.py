@@ -1,7 +1,10 @@
 """The edit conflict page (issue 14): when someone else saved the record meanwhile, the 409 page
 shows the current version next to the user's, field by field, with the differences marked; the
 user keeps theirs or takes the current value per field, and saves. It shows nothing of records
-the user cannot see (a link to a hidden record reads as on the detail page)."""
+the user cannot see (a link to a hidden record reads as on the detail page). A three-way merge
+with what the form started from (its hidden "base") decides first: a field only the other user
+changed takes their value, one only this user changed keeps theirs; only a field both changed is
+left to the user, and with none the save goes through."""
 from __future__ import annotations
 
 import re
