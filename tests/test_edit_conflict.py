@@ -1,12 +1,17 @@
 """The edit conflict page (issue 14): when someone else saved the record meanwhile, the 409 page
 shows the current version next to the user's, field by field, with the differences marked; the
 user keeps theirs or takes the current value per field, and saves. It shows nothing of records
-the user cannot see (a link to a hidden record reads as on the detail page)."""
+the user cannot see (a link to a hidden record reads as on the detail page). A three-way merge
+with what the form started from (its hidden "base") decides first: a field only the other user
+changed takes their value, one only this user changed keeps theirs; only a field both changed is
+left to the user, and with none the save goes through."""
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
+from sqlalchemy import select
 
 from crm.extensions import db
 from crm.models import Company, Person
@@ -124,3 +129,143 @@ def test_a_link_to_a_hidden_record_reads_as_on_the_detail_page(client, world, ma
     rows = _rows(body)
     assert rows["person_id"][0] == rows["person_id"][1] and rows["person_id"][2] is False
     assert "Geheim" not in body and "Gustav" not in body
+
+
+# --- the three-way merge: what the form started from decides (a new-user trial) --------------
+
+class _Form(HTMLParser):
+    """What a browser sends for the record form as the page shows it (inputs, textareas, selects)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.data: dict[str, str] = {}
+        self._textarea = self._select = None
+        self._first_option: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v or "" for k, v in attrs}
+        if tag == "input" and a.get("name") and a.get("type") not in ("checkbox", "submit", "search"):
+            self.data[a["name"]] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.data[a["name"]] = ""
+        elif tag == "select":
+            self._select, self._first_option = a["name"], None
+        elif tag == "option" and self._select:
+            if self._first_option is None:
+                self._first_option = a.get("value", "")
+                self.data.setdefault(self._select, self._first_option)
+            if "selected" in a:
+                self.data[self._select] = a.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea] += data.lstrip("\n") if not self.data[self._textarea] else data
+
+
+def _opened(client, url: str) -> dict[str, str]:
+    page = client.get(url).get_data(as_text=True)
+    form = _Form()
+    form.feed(page[page.index('<form method="post" class="record-form"'):])
+    return form.data
+
+
+def test_a_field_only_the_colleague_changed_keeps_their_value(client, world):
+    # the trial: tabs A and B open the edit form; A changes the website and saves; B changes
+    # nothing or only the name, and saves - A's website stays, B's name is saved
+    c = world.c_nord
+    url = f"/companies/{c.id}/edit"
+    tab_a, tab_b = _opened(client, url), _opened(client, url)
+    assert client.post(url, data={**tab_a, "website": "https://neu-b.example"}).status_code == 302
+    tab_c = _opened(client, url)
+    assert client.post(url, data={**tab_b, "name": "Nordlicht Holding"}).status_code == 302
+    db.session.expire_all()
+    got = db.session.get(Company, c.id)
+    assert (got.name, got.website) == ("Nordlicht Holding", "https://neu-b.example")
+    # a third tab that changes nothing keeps both
+    assert client.post(url, data=tab_c).status_code == 302
+    db.session.expire_all()
+    got = db.session.get(Company, c.id)
+    assert (got.name, got.website) == ("Nordlicht Holding", "https://neu-b.example")
+
+
+def test_a_field_both_changed_is_still_a_conflict_and_the_rest_is_decided(client, world):
+    c = world.c_nord
+    url = f"/companies/{c.id}/edit"
+    tab_a, tab_b = _opened(client, url), _opened(client, url)
+    assert client.post(url, data={**tab_a, "name": "Nordlicht AG", "website": "https://neu-b.example"}
+                       ).status_code == 302
+    resp = client.post(url, data={**tab_b, "name": "Nordlicht Holding", "background": "Messe 2031"})
+    assert resp.status_code == 409
+    body = resp.get_data(as_text=True)
+    rows = _rows(body)
+    assert rows["name"] == ("Nordlicht Holding", "Nordlicht AG", True)
+    assert rows["website"] == ("https://neu-b.example", "https://neu-b.example", False)  # taken over
+    assert rows["background"] == ("Messe 2031", "—", True)  # only mine: kept unless taken
+    db.session.expire_all()
+    assert db.session.get(Company, c.id).name == "Nordlicht AG"
+    # saving the screen as it stands keeps my name and background and the colleague's website
+    assert client.post(url, data=_opened_from(body)).status_code == 302
+    db.session.expire_all()
+    got = db.session.get(Company, c.id)
+    assert (got.name, got.website, got.background) == ("Nordlicht Holding", "https://neu-b.example", "Messe 2031")
+
+
+def _opened_from(body: str) -> dict[str, str]:
+    form = _Form()
+    form.feed(body[body.index('<form method="post" class="record-form"'):])
+    return form.data
+
+
+def test_custom_fields_and_contact_details_are_merged(client, world):
+    from crm.customfields.models import CustomField
+
+    c = world.c_nord
+    status = db.session.scalar(select(CustomField).where(CustomField.name == "Kundenstatus"))
+    url = f"/companies/{c.id}/edit"
+    tab_a, tab_b = _opened(client, url), _opened(client, url)
+    assert client.post(url, data={**tab_a, f"cf_{status.id}": "Top-Kunde",
+                                  "emails": "info@nordlicht.de\r\nvertrieb@nordlicht.de"}).status_code == 302
+    assert client.post(url, data={**tab_b, "phones": "+49 40 123456", "tags": "Messe, Hamburg"}).status_code == 302
+    db.session.expire_all()
+    got = db.session.get(Company, c.id)
+    details = {(d.kind, d.value) for d in got.contact_details}
+    assert {("email", "info@nordlicht.de"), ("email", "vertrieb@nordlicht.de"), ("phone", "+49 40 123456")} <= details
+    assert sorted(t.name for t in got.tags) == ["Hamburg", "Messe"]
+    body = client.get(f"/companies/{c.id}").get_data(as_text=True)
+    assert "Top-Kunde" in body
+    # both changed the custom field differently: a conflict on that field only
+    tab_a, tab_b = _opened(client, url), _opened(client, url)
+    assert client.post(url, data={**tab_a, f"cf_{status.id}": "Bestandskunde"}).status_code == 302
+    resp = client.post(url, data={**tab_b, f"cf_{status.id}": "Neukunde"})
+    assert resp.status_code == 409
+    differing = {name for name, row in _rows(resp.get_data(as_text=True)).items() if row[2]}
+    assert differing == {f"cf_{status.id}"}
+
+
+def test_an_untouched_deal_and_person_form_keeps_the_colleagues_change(client, world):
+    # a value shown in the locale's format, a stage, a date, and a link to a hidden person
+    # ("unchanged") read back as they were shown: nothing of the colleague's save is undone
+    from crm.models import Deal
+
+    for url, change, check in (
+        (f"/deals/{world.d_nord.id}/edit", {"name": "Nord-Deal 2"}, lambda: db.session.get(Deal, world.d_nord.id).name),
+        (f"/deals/{world.d_link.id}/edit", {"value": "2.500,50"},
+         lambda: str(db.session.get(Deal, world.d_link.id).value)),
+        (f"/people/{world.p_nord.id}/edit", {"position": "Einkauf"},
+         lambda: db.session.get(Person, world.p_nord.id).position),
+    ):
+        tab_a, tab_b = _opened(client, url), _opened(client, url)
+        assert client.post(url, data={**tab_a, **change}).status_code == 302
+        db.session.expire_all()
+        wanted = check()
+        assert client.post(url, data=tab_b).status_code == 302, url
+        db.session.expire_all()
+        assert check() == wanted
+    assert db.session.get(Deal, world.d_link.id).person_id == world.p_sued.id

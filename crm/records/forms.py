@@ -144,6 +144,9 @@ class TagsField(StringField):
 
 class RecordForm(FlaskForm):
     version = HiddenField()
+    #: the values the edit form started from, one digest per field (``pages.base_token``): after
+    #: an edit conflict, a field only the other user changed takes their value
+    base = HiddenField()
     group_id = SelectField(_l("Responsible group"), coerce=_optional_int, validate_choice=False)
     responsible_id = SelectField(_l("Responsible"), coerce=_optional_int, validate_choice=False)
     tags = TagsField(_l("Tags"), description=_l("Separated by commas"))

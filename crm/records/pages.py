@@ -5,6 +5,7 @@ view module is imported by another.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -270,6 +271,9 @@ def list_extras(flt: queries.ListFilter, selectable: tuple[int, bool]) -> dict:
 
 #: the name of the checkboxes of the conflict table: "take the current value of this field"
 TAKE = "take"
+#: how often a save is merged and tried again while others keep saving the record (then the
+#: conflict table shows what is left)
+MERGE_ATTEMPTS = 3
 
 
 def conflict_fields(rtype: RecordType, form) -> list[str]:
@@ -331,14 +335,75 @@ def conflict_rows(rtype: RecordType, mine, theirs, mine_refs: dict, their_refs: 
     return rows
 
 
-def take_current(rtype: RecordType, form, obj, names) -> None:
+# A three-way merge after a conflict. The edit form carries what it started from ("base"): per
+# field a keyed digest of the value it showed, so the page holds nothing the form does not show
+# already. A field only the other user changed (yours is still the base) takes their value; one
+# only you changed keeps yours; one both changed differently is a conflict the user decides.
+
+def _canon(data) -> str:
+    """A field's value as the merge compares it (a value typed back as it was shown is the same)."""
+    if data is UNCHANGED:
+        return "\x00unchanged"  # a link to a record the user does not fully see, kept as it is
+    if data is None or data == "":
+        return ""
+    if isinstance(data, (list, tuple)):
+        return "\x1f".join(_canon(v) for v in data)
+    if isinstance(data, bool):
+        return "1" if data else "0"
+    if isinstance(data, Decimal):
+        return format(data.normalize(), "f")
+    if isinstance(data, date):
+        return data.isoformat()
+    return str(data).replace("\r\n", "\n").strip()
+
+
+def field_digests(rtype: RecordType, form) -> dict[str, str]:
+    """Field -> a digest of its value, keyed by the app's secret (the record's fields only)."""
+    key = hashlib.sha256(str(current_app.secret_key).encode()).digest()
+    return {name: hashlib.blake2b(f"{rtype.key}\x00{name}\x00{_canon(form[name].data)}".encode(),
+                                  key=key, digest_size=8).hexdigest()
+            for name in conflict_fields(rtype, form)}
+
+
+def base_token(rtype: RecordType, form) -> str:
+    """The hidden ``base`` field of an edit form showing ``form``'s values (after :func:`picked`)."""
+    return " ".join(f"{name}:{digest}" for name, digest in field_digests(rtype, form).items())
+
+
+def read_base(raw) -> dict[str, str]:
+    """The digests of a posted ``base`` field; empty (every differing field a conflict, as without
+    a base) if it is missing or malformed."""
+    pairs = (item.partition(":") for item in str(raw or "").split())
+    return {name: digest for name, sep, digest in pairs if sep and name and digest}
+
+
+def merge_plan(base: dict[str, str], mine: dict[str, str], theirs: dict[str, str]) -> tuple[list[str], list[str]]:
+    """``(take, conflicts)``: the fields only the other user changed (take their value) and the
+    ones both changed differently. A field missing from one side, or without a base, is a conflict
+    when the values differ."""
+    take, conflicts = [], []
+    for name, current in theirs.items():
+        yours = mine.get(name)
+        if yours == current:
+            continue
+        started = base.get(name)
+        if started is not None and yours == started:
+            take.append(name)
+        elif started is None or current != started:
+            conflicts.append(name)
+    return take, conflicts
+
+
+def take_current(rtype: RecordType, form, obj, names, theirs=None) -> None:
     """Put the record's current value into each field of ``names`` (the fields the user took over
-    from the other version in the conflict table); the rest keeps what the user typed."""
+    from the other version in the conflict table, or the merge took); the rest keeps what the user
+    typed. ``theirs``: the current version's form after :func:`picked`, if already made."""
     wanted = [n for n in dict.fromkeys(names) if n in conflict_fields(rtype, form)]
     if not wanted:
         return
-    theirs = current_form(rtype, obj)
-    picked(rtype, theirs, obj)
+    if theirs is None:
+        theirs = current_form(rtype, obj)
+        picked(rtype, theirs, obj)
     for name in wanted:
         form[name].data = theirs[name].data
         form[name].raw_data = None  # the field shows (and validates) its data, not what was typed

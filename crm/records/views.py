@@ -30,17 +30,22 @@ from . import queries
 from .forms import error_names, form_input
 from .loaders import RestrictedRecord, load_record
 from .pages import (
+    MERGE_ATTEMPTS,
     TAKE,
+    base_token,
     bulk_message,
     conflict_rows,
     current_form,
     default_notice,
     detail_context,
+    field_digests,
     fill_form,
     list_context,
+    merge_plan,
     page_arg,
     parent_from_args,
     picked,
+    read_base,
     record_form,
     record_handovers,
     rules_notice,
@@ -152,37 +157,53 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         rows = None
         if form.validate_on_submit():
             version = to_int(form.version.data)  # the record's own version if the field is missing
-            try:
-                data = read_record_input(rtype.key, form_input(rtype, form), patch=True)
-                update_record(rtype, obj, data, viewer, expected_version=version)
-            except EditConflict:
-                db.session.rollback()
-                conflict = True
-                obj = load_record(rtype, record_id, write=True)
-                form.form_errors.append(_(
-                    "Someone else changed this record while you were editing. Below, the current "
-                    "version is shown next to yours, field by field, with the differences marked. "
-                    "Keep yours or take the current value per field, then save."
-                ))
-                form.version.raw_data = None
-                form.version.data = obj.version
-                theirs = current_form(rtype, obj)
-                rows = conflict_rows(rtype, form, theirs, picked(rtype, form, obj), picked(rtype, theirs, obj))
-            except Refused as refused:
-                db.session.rollback()
-                obj = load_record(rtype, record_id, write=True)
-                apply_to_form(form, refused, error_names(form))
-            else:
-                db.session.commit()
-                if viewer.groups_enabled and not viewer.is_member(obj.group_id):
-                    flash(_("Saved. The record is now in a group you are not a member of, "
-                            "so you no longer see it."), "warning")
-                    return redirect(url_for(f"{rtype.plural}.index"))
-                flash(_("Saved."), "success")
-                return redirect(url_for(f"{rtype.plural}.detail", record_id=obj.id))
+            base, mine = read_base(form.base.data), field_digests(rtype, form)
+            for attempt in range(MERGE_ATTEMPTS):
+                try:
+                    data = read_record_input(rtype.key, form_input(rtype, form), patch=True)
+                    update_record(rtype, obj, data, viewer, expected_version=version)
+                except EditConflict:
+                    # Someone else saved meanwhile: what only they changed is taken over, what
+                    # only this user changed is kept; saved again unless both changed a field
+                    db.session.rollback()
+                    obj = load_record(rtype, record_id, write=True)
+                    theirs = current_form(rtype, obj)
+                    their_refs = picked(rtype, theirs, obj)
+                    take, clashes = merge_plan(base, mine, field_digests(rtype, theirs))
+                    take_current(rtype, form, obj, take, theirs)
+                    version = obj.version
+                    if not clashes and attempt + 1 < MERGE_ATTEMPTS:
+                        continue
+                    conflict = True
+                    form.form_errors.append(_(
+                        "Someone else changed this record while you were editing. Below, the current "
+                        "version is shown next to yours, field by field, with the differences marked. "
+                        "Keep yours or take the current value per field, then save."
+                    ))
+                    form.version.raw_data = None
+                    form.version.data = obj.version
+                    form.base.raw_data = None  # the user has now seen the current version
+                    form.base.data = base_token(rtype, theirs)
+                    rows = conflict_rows(rtype, form, theirs, picked(rtype, form, obj), their_refs)
+                except Refused as refused:
+                    db.session.rollback()
+                    obj = load_record(rtype, record_id, write=True)
+                    apply_to_form(form, refused, error_names(form))
+                else:
+                    db.session.commit()
+                    if viewer.groups_enabled and not viewer.is_member(obj.group_id):
+                        flash(_("Saved. The record is now in a group you are not a member of, "
+                                "so you no longer see it."), "warning")
+                        return redirect(url_for(f"{rtype.plural}.index"))
+                    flash(_("Saved."), "success")
+                    return redirect(url_for(f"{rtype.plural}.detail", record_id=obj.id))
+                break
+        refs = picked(rtype, form, obj)
+        if request.method == "GET":  # what the form starts from (the merge after a conflict)
+            form.base.data = base_token(rtype, form)
         status = 409 if conflict else (400 if request.method == "POST" else 200)
         return render_template("records/form.html", rtype=rtype, form=form, record=obj,
-                               picked=picked(rtype, form, obj), conflict=conflict, conflict_rows=rows,
+                               picked=refs, conflict=conflict, conflict_rows=rows,
                                parent=None), status
 
     @bp.route("/<int:record_id>/delete", methods=["GET", "POST"])

@@ -1,7 +1,8 @@
 """Tasks, notes and edit conflicts in the browser (issue 14), on a phone (390 x 844) and a laptop
 (1280 x 800): a task is rescheduled with a quick choice and edited; a note is edited in place and
 then says "(bearbeitet)", with the focus kept on it; an edit conflict shows both versions field by
-field and takes the current value of a ticked field. No page is wider than the window, and
+field, takes the current value of a ticked field and keeps the other window's change of a field
+this one never touched. No page is wider than the window, and
 axe-core finds no critical or serious violation in any of these states."""
 from __future__ import annotations
 
@@ -124,6 +125,7 @@ def test_an_edit_conflict_shows_both_versions(kontor, new_page, width, height):
     login(other, server, BOSS)
     other.goto(url + "/edit")
     other.locator("#background").fill("Von der anderen Seite")
+    other.locator("#name").fill("Umbenannt GmbH")  # a field the first window never touches
     other.locator("form.record-form button[type=submit]").click()
     expect(other).to_have_url(re.compile(r"/companies/\d+$"))
     page.watch.allow(409, r"^/companies/\d+/edit$")
@@ -136,6 +138,9 @@ def test_an_edit_conflict_shows_both_versions(kontor, new_page, width, height):
     expect(row).to_have_class(re.compile(r"\bdiffers\b"))
     expect(row.locator("td.mine")).to_have_text("Meine Sicht")
     expect(row.locator("td.theirs")).to_have_text("Von der anderen Seite")
+    # the name only the other window changed is taken over, not offered to be undone
+    expect(table.locator("tr[data-field=name]")).to_have_class(re.compile(r"\bsame\b"))
+    expect(page.locator("#name")).to_have_value("Umbenannt GmbH")
     settled(page)
     fits_and_accessible(page, "the edit conflict")
     # take theirs for the background, keep my website
@@ -143,4 +148,6 @@ def test_an_edit_conflict_shows_both_versions(kontor, new_page, width, height):
     page.locator("form.record-form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/companies/\d+$"))
     expect(page.locator("main")).to_contain_text("Von der anderen Seite")
+    expect(page.locator("main")).to_contain_text("Umbenannt GmbH")
+    expect(page.locator("main")).to_contain_text("meine-seite.example")
     expect(page.locator("main")).to_contain_text("meine-seite.example")
