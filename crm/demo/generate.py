@@ -350,16 +350,20 @@ def _all_empty(conn, tables: tuple[str, ...]) -> bool:
 
 
 def _secondary_indexes(conn, tables: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(name, DDL) of the indexes of ``tables`` that no constraint (primary key, UNIQUE) owns, as
-    the catalog has them: re-running the DDL makes the same index."""
+    """(name, DDL) of the B-tree indexes of ``tables`` that no constraint (primary key, UNIQUE)
+    owns, as the catalog has them: re-running the DDL makes the same index."""
     names = ", ".join(f"'{t}'" for t in tables)
     if conn.dialect.name == "postgresql":
+        # (not the search docs' GIN index: filled through its pending list it cost less than built
+        # after the load - 19-25 s against 22-29 s for docs and index at 100k, bench/NOTES.md)
+        # (pg_get_indexdef is what pg_indexes.indexdef shows)
         return [tuple(r) for r in conn.exec_driver_sql(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
-            f"WHERE i.schemaname = current_schema() AND i.tablename IN ({names}) AND NOT EXISTS ("
-            "SELECT 1 FROM pg_constraint c WHERE c.conindid = "
-            "(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass) "
-            "ORDER BY i.tablename, i.indexname")]
+            "SELECT ic.relname, pg_get_indexdef(ix.indexrelid) FROM pg_index ix "
+            "JOIN pg_class ic ON ic.oid = ix.indexrelid JOIN pg_am am ON am.oid = ic.relam "
+            "JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            f"WHERE n.nspname = current_schema() AND t.relname IN ({names}) AND am.amname = 'btree' "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid) "
+            "ORDER BY t.relname, ic.relname")]
     # (the indexes SQLite makes for a primary key or UNIQUE constraint have no sql)
     return [tuple(r) for r in conn.exec_driver_sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
