@@ -13,6 +13,7 @@ from crm.extensions import db
 from crm.models import Company, ContactDetail, Deal, Note, Person, Project
 from crm.records.models import TAG_TABLES
 from crm.tasks.models import Task
+from tests.test_migrations import schema_objects
 
 COUNTS = gen.Counts(companies=7, people=23, deals=9, projects=4, groups=4, users=3, notes=11, tasks=6, tags=3)
 TABLES = [Company.__table__, Person.__table__, Deal.__table__, Project.__table__, ContactDetail.__table__,
@@ -60,3 +61,43 @@ def test_same_seed_same_data_and_a_failure_while_making_rows_writes_nothing(app,
         gen.generate(COUNTS, seed=11)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Company)) == 0
+
+
+def _schema() -> set:
+    """Indexes, triggers (on PostgreSQL with whether they are enabled) and constraints, as DDL."""
+    with db.engine.connect() as conn:
+        objects = schema_objects(conn)
+        if conn.dialect.name == "postgresql":
+            objects |= set(conn.exec_driver_sql(
+                "SELECT 'constraint', conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid) "
+                "FROM pg_constraint UNION ALL SELECT 'enabled', tgname, tgenabled::text FROM pg_trigger "
+                "WHERE NOT tgisinternal").all())
+    return objects
+
+
+def test_generate_on_empty_tables_leaves_the_migrated_schema_and_search_finds(app, make, monkeypatch):
+    """On empty tables ``timed`` drops the secondary indexes (on PostgreSQL also the foreign keys)
+    for the load and makes them again from the catalog's DDL: afterwards - and after a generate
+    that failed half-way - indexes, triggers and constraints are exactly the migrated ones, and
+    the search finds the new records."""
+    from crm.search.queries import search
+
+    migrated = _schema()
+    assert any(kind == "index" and name == "ix_people_group_sort" for kind, name, _sql in migrated)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as m:
+        m.setattr(gen, "start_histories", broken)  # after the rows went in, before the indexes are back
+        with pytest.raises(RuntimeError, match="disk full"):
+            gen.timed(COUNTS, seed=11)
+    assert _schema() == migrated
+    assert db.session.scalar(select(func.count()).select_from(Person)) == 0
+
+    gen.timed(COUNTS, seed=11)
+    assert _schema() == migrated
+    person = db.session.scalars(select(Person).order_by(Person.id.desc())).first()  # (p23: no prefix of another)
+    with make.acting_as(app, make.user("admin")) as viewer:
+        assert [h.id for h in search(viewer, f"p{person.id}@people.example", 10)] == [person.id]
+        assert [h.id for h in search(viewer, person.last_name, 50) if h.id == person.id] == [person.id]

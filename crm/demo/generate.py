@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -22,6 +23,7 @@ from ..auth.services import hash_password
 from ..common import utcnow
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group, group_members
+from ..history.models import RecordEvent
 from ..history.services import start_histories
 from ..notes.models import Note
 from ..records.models import TAG_TABLES, Company, ContactDetail, Deal, Person, Project, Tag, sort_key
@@ -33,6 +35,8 @@ BATCH = 5000
 SQLITE_CACHE_KIB = 2 * 1024 * 1024
 #: bound values per multi-row INSERT on SQLite (its limit is 32,766)
 SQLITE_VALUES = 10_000
+#: PostgreSQL: memory for building an index after the load (for this transaction only)
+PG_INDEX_MEMORY = "512MB"
 
 
 @dataclass
@@ -333,18 +337,109 @@ def total_rows(counts: Counts) -> int:
             + counts.projects + counts.notes + counts.tasks + counts.tags)
 
 
+#: the tables that generating and the search fill write in bulk. (Not the histories' events:
+#: ``start_histories`` asks its index for every record whether it has an event yet - without it
+#: SQLite reads every event written so far for each record.)
+BULK_TABLES = (Company.__table__, Person.__table__, Deal.__table__, Project.__table__, ContactDetail.__table__,
+               *TAG_TABLES.values(), Note.__table__, Task.__table__)
+
+
+def _all_empty(conn, tables: tuple[str, ...]) -> bool:
+    return not conn.exec_driver_sql(
+        "SELECT " + " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in tables)).scalar()
+
+
+def _secondary_indexes(conn, tables: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(name, DDL) of the B-tree indexes of ``tables`` that no constraint (primary key, UNIQUE)
+    owns, as the catalog has them: re-running the DDL makes the same index."""
+    names = ", ".join(f"'{t}'" for t in tables)
+    if conn.dialect.name == "postgresql":
+        # (not the search docs' GIN index: filled through its pending list it cost less than built
+        # after the load - 19-25 s against 22-29 s for docs and index at 100k, bench/NOTES.md)
+        # (pg_get_indexdef is what pg_indexes.indexdef shows)
+        return [tuple(r) for r in conn.exec_driver_sql(
+            "SELECT ic.relname, pg_get_indexdef(ix.indexrelid) FROM pg_index ix "
+            "JOIN pg_class ic ON ic.oid = ix.indexrelid JOIN pg_am am ON am.oid = ic.relam "
+            "JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            f"WHERE n.nspname = current_schema() AND t.relname IN ({names}) AND am.amname = 'btree' "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid) "
+            "ORDER BY t.relname, ic.relname")]
+    # (the indexes SQLite makes for a primary key or UNIQUE constraint have no sql)
+    return [tuple(r) for r in conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({names}) ORDER BY tbl_name, name")]
+
+
+def _foreign_keys(conn, tables: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """PostgreSQL: (table, name, definition) of the foreign keys of ``tables``, as the catalog has
+    them; ``ALTER TABLE … ADD CONSTRAINT name definition`` makes the same constraint again."""
+    names = ", ".join(f"'{t}'" for t in tables)
+    return [tuple(r) for r in conn.exec_driver_sql(
+        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+        f"WHERE c.contype = 'f' AND n.nspname = current_schema() AND t.relname IN ({names}) "
+        "ORDER BY t.relname, c.conname")]
+
+
+@contextmanager
+def _indexes_after_load(conn):
+    """The standard bulk load, when generating starts on empty tables: their secondary indexes
+    (and on PostgreSQL their foreign keys) are dropped, the rows go in, and they are made again
+    from their catalog DDL - an index in one sort instead of an insert at a random place for every
+    row; a foreign key checked by one join of the whole table instead of a lookup per row (on
+    PostgreSQL a trigger call each; the histories' events included). Runs in the caller's
+    transaction: a failure takes the drops back with the rows, and a row that breaks a foreign key
+    fails the final check, so nothing is committed. With rows in any of the tables nothing
+    changes: their indexes stay, the load inserts into them as before."""
+    from ..search.schema import has_index
+
+    tables = tuple(t.name for t in BULK_TABLES) + (("search_docs",) if has_index(conn) else ())
+    events = RecordEvent.__tablename__
+    if not _all_empty(conn, (*tables, events)):
+        yield
+        return
+    saved = _secondary_indexes(conn, tables)
+    keys = _foreign_keys(conn, (*tables, events)) if conn.dialect.name == "postgresql" else []
+    for table, name, _definition in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _ddl in saved:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    if conn.dialect.name == "postgresql":
+        # sorts for the indexes in memory (the default 64 MB spills the larger ones to disk)
+        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_INDEX_MEMORY}'")
+    for _name, ddl in saved:
+        conn.exec_driver_sql(ddl)
+    for table, name, definition in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
+def _begin(conn) -> None:
+    """SQLite: open the transaction now, so that the DDL of the load (search triggers, indexes)
+    is part of it; the driver would start it only at the first INSERT, running DDL before that
+    on its own."""
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        if not raw.in_transaction:
+            raw.execute("BEGIN")
+
+
 def timed(counts: Counts, seed: int = 1, progress=None) -> tuple[dict, float]:
     """Generate and commit. The search index is filled once at the end (``rebuild``) instead of
     row by row by its triggers, which would double the time; the triggers are back before the
-    commit, and also if generating fails."""
+    commit, and also if generating fails. On empty tables their secondary indexes are made after
+    the load (:func:`_indexes_after_load`)."""
     from ..search import schema
 
     t0 = time.perf_counter()
-    schema.drop_triggers(db.session.connection())
+    conn = db.session.connection()
+    _begin(conn)
+    schema.drop_triggers(conn)
     try:
-        done = generate(counts, seed, progress)
-        start_histories()
-        schema.rebuild(db.session.connection())  # (re-creates the triggers first)
+        with _indexes_after_load(conn):
+            done = generate(counts, seed, progress)
+            start_histories()
+            schema.rebuild(db.session.connection())  # (re-creates the triggers first)
         db.session.commit()
         if db.session.get_bind().dialect.name == "postgresql":
             # the planner's statistics now, not when autovacuum comes by: on fresh tables without
@@ -353,7 +448,7 @@ def timed(counts: Counts, seed: int = 1, progress=None) -> tuple[dict, float]:
             db.session.commit()
     except BaseException:
         db.session.rollback()
-        schema.create_triggers(db.session.connection())  # (SQLite runs DDL outside a transaction)
+        schema.create_triggers(db.session.connection())  # (in case the drop outlived the rollback)
         db.session.commit()
         raise
     return done, time.perf_counter() - t0
