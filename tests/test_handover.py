@@ -209,6 +209,32 @@ def test_the_records_page_hand_over_offers_to_take_the_companys_records_along(cl
     assert db.session.get(Person, m["lead_person"].id).group_id == m["company"].id
 
 
+def test_the_hand_over_names_who_works_on_the_records_and_will_no_longer_see_them(client, make, meier):
+    """A new-user trial: the responsible user's task on a handed-over record silently left her task
+    list. The confirmation names, per user, how many of the moving records they work on and lose -
+    not the admin, who is in Company, nor anything of a record the agent does not fully see."""
+    from crm.groups.models import group_members
+
+    m = meier
+    aylin = make.user("normal", name="Aylin Demir")
+    sven = make.user("normal", name="Sven Koch")
+    db.session.execute(group_members.insert().values(group_id=m["leads"].id, user_id=aylin.id))
+    db.session.execute(group_members.insert().values(group_id=m["leads"].id, user_id=sven.id))
+    m["lead"].responsible_id = aylin.id
+    m["lead_person"].responsible_id = m["admin"].id  # in Company: keeps seeing it
+    make.task("Rückruf", record=m["lead_person"], assignee=aylin)
+    make.task("Erledigt", record=m["lead"], assignee=sven, done=True)  # done: nothing lost
+    hidden = make.person("Fremd", "Frieda", group=m["fremd"], company=m["lead"], responsible_id=sven.id)
+    make.task("Geheim", record=hidden, assignee=sven)
+    db.session.commit()
+    make.login(client, m["agent"])
+    confirm = assign(client, [m["lead"].id], m["company"].id, step="confirm", cascade=["people"])
+    notice = re.search(r'<p class="notice" role="note" id="workers-notice">([^<]*)</p>', confirm.text).group(1)
+    assert "Aylin Demir (2)" in notice and "Sven" not in notice and "Ines" not in notice
+    alone = assign(client, [m["lead"].id], m["company"].id, step="confirm")  # the company only
+    assert "Aylin Demir (1)" in alone.text
+
+
 def test_hand_over_moves_only_records_of_the_source_group(client, make, meier):
     m = meier
     make.login(client, m["agent"])
