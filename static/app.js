@@ -84,7 +84,7 @@
     var option = evt.target.closest("[data-pick-id]");
     if (option) {
       var picker = option.closest("[data-picker]");
-      picker.querySelector("[data-picker-id]").value = option.dataset.pickId;
+      setPicked(picker, option.dataset.pickId);
       var q = picker.querySelector("[data-picker-q]");
       q.value = option.dataset.pickName;
       picker.querySelector(".picker-options").innerHTML = "";
@@ -96,7 +96,7 @@
     var clear = evt.target.closest("[data-picker-clear]");
     if (clear) {
       var p = clear.closest("[data-picker]");
-      p.querySelector("[data-picker-id]").value = "";
+      setPicked(p, "");
       var pk = p.querySelector(".picked");
       if (pk) pk.remove();
     }
@@ -104,9 +104,17 @@
   document.addEventListener("input", function (evt) {
     if (evt.target.matches("[data-picker-q]") && evt.target.value.trim() === "") {
       var picker = evt.target.closest("[data-picker]");
-      if (!picker.querySelector(".picked")) picker.querySelector("[data-picker-id]").value = "";
+      if (!picker.querySelector(".picked")) setPicked(picker, "");
     }
   });
+  // the hidden id says "change" (bubbling) when it changes: the new-record form's group field
+  // listens for the company picked (records/_group_field.html)
+  function setPicked(picker, value) {
+    var input = picker.querySelector("[data-picker-id]");
+    if (input.value === value) return;
+    input.value = value;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
   document.addEventListener("keydown", function (evt) {
     var inOptions = evt.target.closest(".picker-options");
     if (evt.target.matches("[data-picker-q]") && evt.key === "ArrowDown") {

@@ -4,6 +4,9 @@ and it leaves their view. Allowed exactly where configured; anywhere else the an
 for any foreign group."""
 from __future__ import annotations
 
+import html
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -180,6 +183,56 @@ def test_hand_over_from_the_records_page_ends_on_the_list(client, make, meier):
     assert "Rückgängig gemacht" in undone.text
     db.session.expire_all()
     assert db.session.get(Company, m["lead"].id).group_id == m["leads"].id
+
+
+def test_the_records_page_hand_over_offers_to_take_the_companys_records_along(client, make, meier):
+    """A new-user trial: the page's hand-over said "1 Firma" and left the person behind. Its button
+    opens the list's assign dialog: the target chosen, the take-along checkboxes with their counts
+    (only what the agent fully sees: a person of the lead in a foreign group is not counted)."""
+    m = meier
+    make.person("Fremd", "Frieda", group=m["fremd"], company=m["lead"])
+    make.login(client, m["agent"])
+    button = client.get(f"/companies/{m['lead'].id}/handovers").text
+    url = html.unescape(re.search(r'hx-post="([^"]+)"', button).group(1))
+    values = json.loads(html.unescape(re.search(r"hx-vals='([^']+)'", button).group(1)))
+    dialog = client.post(url, data=values, headers=HX)
+    assert dialog.status_code == 200
+    assert f'<option value="{m["company"].id}" selected>' in dialog.text
+    assert 'name="cascade" value="people"' in dialog.text
+    assert re.search(r'data-count="people">\s*1\s*<', dialog.text)  # Karl, not Frieda
+    assert 'role="alert"' in dialog.text  # it leaves the agent's view
+    confirm = client.post(url, data={**values, "step": "confirm", "cascade": "people"}, headers=HX)
+    assert 'name="cascade" value="people"' in confirm.text and 'name="origin" value="detail"' in confirm.text
+    done = client.post(url, data={**values, "step": "run", "cascade": "people"}, headers=HX)
+    assert done.status_code == 204
+    db.session.expire_all()
+    assert db.session.get(Person, m["lead_person"].id).group_id == m["company"].id
+
+
+def test_the_hand_over_names_who_works_on_the_records_and_will_no_longer_see_them(client, make, meier):
+    """A new-user trial: the responsible user's task on a handed-over record silently left her task
+    list. The confirmation names, per user, how many of the moving records they work on and lose -
+    not the admin, who is in Company, nor anything of a record the agent does not fully see."""
+    from crm.groups.models import group_members
+
+    m = meier
+    aylin = make.user("normal", name="Aylin Demir")
+    sven = make.user("normal", name="Sven Koch")
+    db.session.execute(group_members.insert().values(group_id=m["leads"].id, user_id=aylin.id))
+    db.session.execute(group_members.insert().values(group_id=m["leads"].id, user_id=sven.id))
+    m["lead"].responsible_id = aylin.id
+    m["lead_person"].responsible_id = m["admin"].id  # in Company: keeps seeing it
+    make.task("Rückruf", record=m["lead_person"], assignee=aylin)
+    make.task("Erledigt", record=m["lead"], assignee=sven, done=True)  # done: nothing lost
+    hidden = make.person("Fremd", "Frieda", group=m["fremd"], company=m["lead"], responsible_id=sven.id)
+    make.task("Geheim", record=hidden, assignee=sven)
+    db.session.commit()
+    make.login(client, m["agent"])
+    confirm = assign(client, [m["lead"].id], m["company"].id, step="confirm", cascade=["people"])
+    notice = re.search(r'<p class="notice" role="note" id="workers-notice">([^<]*)</p>', confirm.text).group(1)
+    assert "Aylin Demir (2)" in notice and "Sven" not in notice and "Ines" not in notice
+    alone = assign(client, [m["lead"].id], m["company"].id, step="confirm")  # the company only
+    assert "Aylin Demir (1)" in alone.text
 
 
 def test_hand_over_moves_only_records_of_the_source_group(client, make, meier):

@@ -45,11 +45,12 @@ from sqlalchemy import ColumnElement, and_, func, insert, literal, or_, select, 
 
 from ..audit.models import AssignmentChange, AuditEntry
 from ..audit.services import audit
+from ..auth.models import User
 from ..common import utcnow
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..files.models import Attachment
-from ..groups.models import Group, HandOver
+from ..groups.models import BASIS_ID, Group, HandOver, group_members
 from ..history import services as history
 from ..notes.models import Note
 from ..tasks.models import Task
@@ -138,6 +139,51 @@ def preview(rtype: RecordType, ids, viewer: Viewer, group_id: int | None, cascad
         model = BY_PLURAL[plural].model
         counts[plural] = db.session.scalar(select(func.count()).select_from(model).where(where)) or 0
     return counts
+
+
+def workers_losing_sight(rtype: RecordType, ids, viewer: Viewer, group_id: int, cascade=()) -> list[tuple[str, int]]:
+    """Who works on the records an assignment into ``group_id`` would move (:func:`targets`: only
+    what the viewer fully sees) and no longer sees them in full afterwards: the active users
+    responsible for them or with an open task on them, other than the viewer (who is warned by
+    the dialog anyway), as ``(name, how many of the moving records)`` by name. Their tasks on those
+    records silently leave their task lists otherwise (a new-user trial)."""
+    if not viewer.groups_enabled or group_id == BASIS_ID:
+        return []
+    # (user, record group) -> how many of the moving records they work on: grouped in SQL, then
+    # judged by the users' memberships (a few rows per user, not one test per record)
+    per_group: dict[tuple[int, int], int] = {}
+    for plural, where in targets(rtype, ids, viewer, group_id, cascade).items():
+        model = BY_PLURAL[plural].model
+        task_fk = getattr(Task, f"{BY_PLURAL[plural].key}_id")
+        responsible = (select(model.responsible_id, model.group_id, func.count())
+                       .where(where, model.responsible_id.is_not(None), model.responsible_id != viewer.user_id)
+                       .group_by(model.responsible_id, model.group_id))
+        # open tasks on records one is not responsible for (counted above), each record once
+        tasks = (select(Task.assignee_id, model.group_id, func.count(model.id.distinct()))
+                 .join(Task, task_fk == model.id)
+                 .where(where, Task.assignee_id.is_not(None), Task.done.is_(False), Task.assignee_id != viewer.user_id,
+                        or_(model.responsible_id.is_(None), model.responsible_id != Task.assignee_id))
+                 .group_by(Task.assignee_id, model.group_id))
+        rows = [*db.session.execute(responsible), *db.session.execute(tasks)]
+        for uid, gid, n in rows:
+            per_group[uid, gid] = per_group.get((uid, gid), 0) + n
+    if not per_group:
+        return []
+    users = sorted({uid for uid, _gid in per_group})
+    member_of: dict[int, set[int]] = {uid: {BASIS_ID} for uid in users}
+    for uid, gid in db.session.execute(select(group_members.c.user_id, group_members.c.group_id)
+                                       .where(group_members.c.user_id.in_(users))):
+        member_of[uid].add(gid)
+    counts: dict[int, int] = {}
+    for (uid, gid), n in per_group.items():
+        # sees it in full now, not in the target group
+        if gid in member_of[uid] and group_id not in member_of[uid]:
+            counts[uid] = counts.get(uid, 0) + n
+    if not counts:
+        return []
+    names = db.session.execute(select(User.id, User.name).where(User.id.in_(sorted(counts)),
+                                                                 User.active.is_(True))).all()
+    return sorted(((name, counts[uid]) for uid, name in names), key=lambda row: (row[0].casefold(), row[1]))
 
 
 def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), source: str = "list") -> dict:

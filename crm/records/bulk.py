@@ -46,6 +46,7 @@ from .assign import (
     offers_undo,
     preview,
     undo_assignment,
+    workers_losing_sight,
 )
 from .pages import flash_bulk, list_context
 from .services import GroupsOff, allowed_groups, delete_records, require_groups_on
@@ -245,6 +246,8 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
             return _dialog("records/_bulk_assign_preview.html", rtype, sel, **ctx)
         if step == "confirm":
             ctx["moving"] = {p: counts[p] for p in [plural, *CASCADE] if p == plural or p in cascade}
+            ctx["workers"] = ", ".join(f"{name} ({format_decimal(n)})" for name, n in
+                                       workers_losing_sight(rtype, ids, viewer, group.id, cascade))
             return _dialog("records/_bulk_assign_confirm.html", rtype, sel, **ctx)
         return _dialog("records/_bulk_assign.html", rtype, sel, status, **ctx)
 

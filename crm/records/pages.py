@@ -11,6 +11,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from flask import current_app, flash, get_flashed_messages, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from ..audit.models import AuditEntry
@@ -26,7 +27,7 @@ from . import queries
 from .assign import handover_targets, offers_undo
 from .forms import FIELD_ORDER, UNCHANGED, build_form
 from .loaders import FULL, RESTRICTED, reference, references_by_type, trashed_ids_of
-from .services import assignment_rules, member_groups, new_record_groups, type_default
+from .services import assignment_rules, default_group_id, member_groups, new_record_groups, type_default
 from .types import TYPES, RecordType
 
 
@@ -212,6 +213,40 @@ def parent_from_args():
             if parent is not None:
                 return parent
     return None
+
+
+def picked_company(form):
+    """The company picked on a new person's, deal's or project's form, if the user fully sees it
+    (else ``None``, the same for a hidden, restricted and missing id)."""
+    field = getattr(form, "company_id", None)
+    value = field.data if field is not None else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    model = TYPES["company"].model
+    return db.session.scalar(select(model).where(model.id == value, fully_visible_to(model, current_viewer())))
+
+
+def group_parent(rtype: RecordType, form, parent):
+    """The record a new record counts as created from, for its default group (product.md §5): the
+    one it is created from (``parent``, ``?company_id=3``); without one, the company picked on the
+    form when the group is the one the form proposed for it (:func:`proposed_group_id`) - so an
+    assignment rule or the type's default group decides as when the group is left at the user's
+    default (:func:`~crm.records.services.rules_decide`). A group the user chose beats the rules
+    as before; the API is unchanged (its default stays the user's default group)."""
+    if parent is not None:
+        return parent
+    company = picked_company(form)
+    if company is not None and form.group_id.data == default_group_id(
+            current_viewer(), current_user, company, rtype.key):
+        return company
+    return None
+
+
+def proposed_group_id(rtype: RecordType, form, parent) -> int:
+    """The group the new-record form proposes: the type's default group, else the group of the
+    record it is created from or of the company picked on it (if the user is a member there),
+    else the user's default group (:func:`~crm.records.services.default_group_id`)."""
+    return default_group_id(current_viewer(), current_user, parent or picked_company(form), rtype.key)
 
 
 def detail_context(rtype: RecordType, obj) -> dict:

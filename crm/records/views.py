@@ -20,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from ..common import to_int
+from ..common import to_id, to_int
 from ..errors import Refused, apply_to_form
 from ..extensions import db
 from ..groups.queries import contact_names
@@ -40,11 +40,13 @@ from .pages import (
     detail_context,
     field_digests,
     fill_form,
+    group_parent,
     list_context,
     merge_plan,
     page_arg,
     parent_from_args,
     picked,
+    proposed_group_id,
     read_base,
     record_form,
     record_handovers,
@@ -117,7 +119,17 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         parent = parent_from_args()
         form = record_form(rtype, new=True)
         if request.method == "GET":
-            form.group_id.data = default_group_id(viewer, current_user, parent, rtype.key)
+            form.group_id.data = proposed = default_group_id(viewer, current_user, parent, rtype.key)
+            if targets("group-field"):
+                # a company picked (``?company_id=``, the parent): the group field proposes its group,
+                # unless the user chose another group than the one proposed before (product.md §5)
+                chosen = to_id(request.args.get("group_id"))
+                if chosen is not None and chosen != to_id(request.args.get("proposed")) and chosen in {
+                        c[0] for c in form.group_id.choices}:
+                    form.group_id.data = chosen
+                return render_template("records/_group_field.html", rtype=rtype, form=form, live=True,
+                                       proposed=proposed, default_notice=default_notice(rtype),
+                                       rules_notice=rules_notice(rtype))
             if parent is not None:
                 for fk, target in inherited_links(rtype, parent, viewer).items():
                     getattr(form, fk).data = target
@@ -125,7 +137,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         if form.validate_on_submit():
             try:
                 obj = create_record(rtype, read_record_input(rtype.key, form_input(rtype, form)), viewer,
-                                    current_user, parent)
+                                    current_user, group_parent(rtype, form, parent))
             except Refused as refused:
                 db.session.rollback()
                 apply_to_form(form, refused, error_names(form))
@@ -141,6 +153,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
                 return redirect(url_for(f"{rtype.plural}.detail", record_id=obj.id))
         status = 400 if request.method == "POST" else 200
         return render_template("records/form.html", rtype=rtype, form=form, record=None,
+                               proposed=proposed_group_id(rtype, form, parent),
                                picked=picked(rtype, form), parent=parent,
                                default_notice=default_notice(rtype), rules_notice=rules_notice(rtype)), status
 

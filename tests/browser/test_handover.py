@@ -4,6 +4,8 @@ its page, is warned that it will leave his view, and then no longer finds it - o
 a phone, with no critical or serious axe finding."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -55,7 +57,12 @@ def test_hand_over_a_lead_to_company(kontor, new_page, width, height):
     button.click()
     dialog = page.locator("#dialog")
     expect(dialog.get_by_role("alert")).to_contain_text("Julia Krause")
+    # the list's dialog: the target chosen, the company's people, deals, projects to take along
+    expect(dialog.get_by_label("Zuständige Gruppe")).to_have_value(re.compile(r"\d+"))
+    dialog.get_by_label("Personen").check()
     assert axe_violations(page) == []
+    dialog.get_by_role("button", name="Weiter").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("Julia Krause")
     dialog.get_by_role("button", name="Zuweisen").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Firmen")  # back on the list
     expect(page.get_by_text("Der Gruppe Company zugewiesen")).to_be_visible()
