@@ -171,6 +171,19 @@ def test_a_failing_file_imports_nothing_and_reports_lines(app, client, make, wor
     assert re.search(r'<td class="num">3</td>', page) and re.search(r'<td class="num">5</td>', page)
 
 
+def test_a_phone_number_with_letters_is_reported_on_its_line(app, client, make, world):
+    """The import refuses what the form and the API refuse: "abc" is no phone number; numbers
+    as people write them (with +, brackets, slashes, an extension) are taken."""
+    w = world
+    make.login(client, w["u"])
+    text = "Name,Telefon\nGut AG,+49 (561) 123/45-6 x12\nSchlecht GmbH,abc\n"
+    job_id = job_id_of(upload(client, text, encoding="utf-8"))
+    client.post(f"/import/{job_id}/map", data={"col-0": "name", "col-1": "phones", "group_id": w["nord"].id})
+    job = db.session.get(ImportJob, job_id)
+    assert job.status == "failed" and [(e["line"], e["column"]) for e in job.errors] == [(3, "Phone numbers")]
+    assert job.errors[0]["message"].startswith("Not a phone number: abc")
+
+
 def refusing(real, nth: int, field: str):
     """``crm.records.services.create_records`` that refuses the ``nth`` record of the import."""
     seen = {"n": 0}
