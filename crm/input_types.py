@@ -153,11 +153,17 @@ def _web_address(max_length: int):
     return check
 
 
+WEB_ADDRESS_DESCRIPTION = ("An http:// or https:// address, or empty. One typed without its scheme that is "
+                           "otherwise a host name (\"www.firma.de\", \"firma.de/kontakt\") is taken as "
+                           "https://… and answered so")
+
+
 def WebAddress(max_length: int):
     """An ``http``/``https`` address (or empty); one typed without its scheme that is otherwise a
     host name ("www.firma.de", "firma.de/kontakt") is taken as ``https://…``
     (:func:`crm.common.with_scheme`), on the pages, in the API and in an import alike."""
-    return Annotated[str, Field(max_length=max_length, json_schema_extra={"format": "uri"}),
+    # (no "format": "uri" in the JSON Schema: it would refuse "www.firma.de", which is taken)
+    return Annotated[str, Field(max_length=max_length, description=WEB_ADDRESS_DESCRIPTION),
                      AfterValidator(_line), AfterValidator(_web_address(max_length))]
 
 
