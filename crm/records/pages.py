@@ -93,7 +93,7 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
         "total": total,
         "capped": capped,
         "has_more": capped or page < pages,
-        "filter_groups": viewer.groups if viewer.groups_enabled else (),
+        "filter_groups": queries.filter_groups(rtype, viewer),
         "filter_tags": queries.all_tags(rtype, viewer),
         "columns": columns,
         "saved_views": views_for(viewer, rtype.key),

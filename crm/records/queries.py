@@ -15,15 +15,18 @@ from ..auth.models import User
 from ..common import to_id
 from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
-from ..groups.models import Group
+from ..groups.models import BASIS_ID, Group
 from ..search.queries import matching_record_ids
 from ..visibility import (
+    GroupName,
     Viewer,
     field_value_visible_to,
     fully_visible_to,
+    in_groups,
     is_full_column,
     masked,
     restricted_rows,
+    restricted_to,
     visible_to,
 )
 from .models import TAG_LINKS, Tag, tag_key
@@ -502,6 +505,28 @@ def all_tags(rtype: RecordType, viewer: Viewer) -> list[str]:
         select(Tag.name).where(exists().where(
             link.tag_id == Tag.id, fk == model.id, fully_visible_to(model, viewer))).order_by(Tag.name)
     ))
+
+
+def filter_groups(rtype: RecordType, viewer: Viewer) -> tuple[GroupName, ...]:
+    """The groups the list's group filter offers: the viewer's own (``viewer.groups``: Basis and
+    the groups they are in) and the other groups holding a record of this type they see
+    restricted - whose name that record shows them anyway. A group of which they see no record of
+    the type is not offered. Basis first, then by name. (Groups off: none, there is no filter.)"""
+    if not viewer.groups_enabled:
+        return ()
+    if not viewer.sees_restricted(rtype.key):
+        return viewer.groups
+    model = rtype.model
+    own = {g.id for g in viewer.groups}
+    stmt = select(Group.id, Group.name).where(
+        in_groups(Group.id, viewer, negated=True),
+        exists(select(model.id).where(model.group_id == Group.id, restricted_to(model, viewer))))
+    # (the records are read restricted: only whether one exists, per group)
+    others = [GroupName(gid, name) for gid, name in db.session.execute(restricted_rows(stmt)) if gid not in own]
+    if not others:
+        return viewer.groups
+    merged = sorted([*viewer.groups, *others], key=lambda g: (g.id != BASIS_ID, g.name.casefold(), g.id))
+    return tuple(merged)
 
 
 @dataclass
