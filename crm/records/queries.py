@@ -16,10 +16,12 @@ from ..common import to_id
 from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group
+from ..imports.models import ImportItem
 from ..search.queries import matching_record_ids
 from ..visibility import (
     GroupName,
     Viewer,
+    criteria_for,
     field_value_visible_to,
     fully_visible_to,
     in_groups,
@@ -145,6 +147,9 @@ class ListFilter:
     exact: bool = False
     #: custom fields shown as extra columns (the column chooser; not a filter)
     columns: tuple[int, ...] = ()
+    #: the records an import created (``import=<job id>``: "Show them" after an import), of an
+    #: import the viewer may see (their own; admins: any); another id matches nothing
+    import_id: int | None = None
 
     @classmethod
     def from_args(cls, rtype: RecordType, args) -> ListFilter:
@@ -171,20 +176,22 @@ class ListFilter:
             fields=field_filters(rtype.key, args),
             exact=args.get("count") == "exact",
             columns=tuple(dict.fromkeys(i for i in map(to_id, args.getlist("col")) if i is not None))[:MAX_CHOICES],
+            import_id=to_id(args.get("import")),
         )
 
     @property
     def narrowed(self) -> bool:
         """Does the filter leave out anything at all (an empty list then says "nothing matches")?"""
         return bool(self.q or self.tag or self.group_id or self.responsible or self.states or self.company_id
-                    or self.person_id or self.fields)
+                    or self.person_id or self.fields or self.import_id)
 
     def args(self, **changes) -> dict:
         """The filter as query parameters (values that repeat as lists), for ``url_for``."""
         data: dict = {"q": self.q, "tag": self.tag, "group_id": self.group_id or "", "sort": self.sort,
                       "dir": "desc" if self.desc else "", "responsible": self.responsible,
                       "company_id": self.company_id or "", "person_id": self.person_id or "",
-                      "count": "exact" if self.exact else "", "col": list(self.columns)}
+                      "count": "exact" if self.exact else "", "col": list(self.columns),
+                      "import": self.import_id or ""}
         if self.states:
             data[_state_name(self.states[0])] = list(self.states)
         for f in self.fields:
@@ -226,6 +233,12 @@ def filtered(rtype: RecordType, viewer: Viewer, flt: ListFilter):
         conds.append(model.id.in_(select(fk).join(Tag, Tag.id == link.tag_id).where(Tag.key == tag_key(flt.tag))))
     if flt.group_id is not None and viewer.groups_enabled:
         conds.append(model.group_id == flt.group_id)
+    if flt.import_id is not None:
+        # the rows the import created, if the viewer may see the import (criteria_for: their own,
+        # or an admin); the rows themselves as the viewer sees them (visible_to above)
+        conds.append(model.id.in_(select(ImportItem.record_id).where(
+            ImportItem.job_id == flt.import_id, ImportItem.record_type == rtype.key,
+            criteria_for(ImportItem, viewer))))
     conds += narrowing(rtype, viewer, flt)
     return and_(*conds)
 
