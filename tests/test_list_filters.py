@@ -306,14 +306,17 @@ def test_the_group_filter_offers_the_groups_whose_records_the_user_sees(client, 
     make.enable_groups()
     sued, ost = make.group("Süd"), make.group("Ost")
     make.field("company", "Kundenstatus", "select", options=["Top"], shared_with=[nord])
-    make.company("Eigene", group=nord)
-    make.company("Fremde", group=sued)
+    make.company("Eigene", group=nord, tags=["Messe"])
+    make.company("Fremde", group=sued, tags=["Geheimtipp"])
     make.person("Versteckt", group=ost)
     make.person("Auch versteckt", group=sued)
     offered = _group_choices(client, "/companies")
     assert "Süd" in offered and "Nord" in offered and "Ost" not in offered
     sued_id = sued.id
     assert names(client, f"/companies?group_id={sued_id}") == ["Fremde"]
+    # read in the same statement, the tags stay those of records she fully sees
+    body = client.get("/companies").get_data(as_text=True)
+    assert '<option value="Messe"' in body and "Geheimtipp" not in body
     # people of Süd and Ost are hidden from her (no field of people is shared): neither is offered
     offered = _group_choices(client, "/people")
     assert "Nord" in offered and "Süd" not in offered and "Ost" not in offered

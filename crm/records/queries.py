@@ -8,7 +8,19 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Numeric, and_, case, cast, exists, func, literal, null, select, union_all
+from sqlalchemy import (
+    Integer,
+    Numeric,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased, lazyload
 
 from ..auth.models import User
@@ -508,38 +520,49 @@ def tags_for(rtype: RecordType, ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-def all_tags(rtype: RecordType, viewer: Viewer) -> list[str]:
-    """Tag names on records of this type the viewer fully sees (offered as filter choices; a tag
-    of a hidden or restricted record is one of its hidden fields)."""
+def _tags_of(rtype: RecordType, viewer: Viewer):
     link = TAG_LINKS[rtype.key]
     model = rtype.model
     fk = getattr(link, f"{rtype.key}_id")
-    return list(db.session.scalars(
-        select(Tag.name).where(exists().where(
-            link.tag_id == Tag.id, fk == model.id, fully_visible_to(model, viewer))).order_by(Tag.name)
-    ))
+    return exists().where(link.tag_id == Tag.id, fk == model.id, fully_visible_to(model, viewer))
 
 
-def filter_groups(rtype: RecordType, viewer: Viewer) -> tuple[GroupName, ...]:
-    """The groups the list's group filter offers: the viewer's own (``viewer.groups``: Basis and
-    the groups they are in) and the other groups holding a record of this type they see
-    restricted - whose name that record shows them anyway. A group of which they see no record of
-    the type is not offered. Basis first, then by name. (Groups off: none, there is no filter.)"""
-    if not viewer.groups_enabled:
-        return ()
-    if not viewer.sees_restricted(rtype.key):
-        return viewer.groups
+def all_tags(rtype: RecordType, viewer: Viewer) -> list[str]:
+    """Tag names on records of this type the viewer fully sees (offered as filter choices; a tag
+    of a hidden or restricted record is one of its hidden fields)."""
+    return list(db.session.scalars(select(Tag.name).where(_tags_of(rtype, viewer)).order_by(Tag.name)))
+
+
+def tag_and_group_choices(rtype: RecordType, viewer: Viewer) -> tuple[list[str], tuple[GroupName, ...]]:
+    """What the list's tag and group filters offer: the tags of :func:`all_tags`, and the groups -
+    the viewer's own (``viewer.groups``: Basis and the groups they are in) and the other groups
+    holding a record of this type they see restricted, whose name that record shows them anyway.
+    A group of which they see no record of the type is not offered. Basis first, then by name.
+    One statement: the other groups' branch is glued to the tags' by UNION ALL (a list page
+    stays within its statements)."""
+    if not viewer.groups_enabled or not viewer.sees_restricted(rtype.key):
+        return all_tags(rtype, viewer), viewer.groups if viewer.groups_enabled else ()
     model = rtype.model
-    own = {g.id for g in viewer.groups}
-    stmt = select(Group.id, Group.name).where(
+    tags = select(literal("tag").label("kind"), cast(null(), Integer).label("id"), Tag.name.label("name")) \
+        .where(_tags_of(rtype, viewer))
+    # (of the records only whether one exists per group, read restricted)
+    groups = select(literal("group"), Group.id, Group.name).where(
         in_groups(Group.id, viewer, negated=True),
         exists(select(model.id).where(model.group_id == Group.id, restricted_to(model, viewer))))
-    # (the records are read restricted: only whether one exists, per group)
-    others = [GroupName(gid, name) for gid, name in db.session.execute(restricted_rows(stmt)) if gid not in own]
+    both = union_all(tags, groups)
+    stmt = both.order_by(both.selected_columns.kind, both.selected_columns.name)
+    tag_names, others = [], []
+    for kind, gid, name in db.session.execute(restricted_rows(stmt)):
+        if kind == "tag":
+            tag_names.append(name)
+        else:
+            others.append(GroupName(gid, name))
     if not others:
-        return viewer.groups
-    merged = sorted([*viewer.groups, *others], key=lambda g: (g.id != BASIS_ID, g.name.casefold(), g.id))
-    return tuple(merged)
+        return tag_names, viewer.groups
+    own = {g.id for g in viewer.groups}
+    merged = sorted([*viewer.groups, *(g for g in others if g.id not in own)],
+                    key=lambda g: (g.id != BASIS_ID, g.name.casefold(), g.id))
+    return tag_names, tuple(merged)
 
 
 @dataclass
