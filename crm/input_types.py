@@ -153,11 +153,17 @@ def _web_address(max_length: int):
     return check
 
 
+WEB_ADDRESS_DESCRIPTION = ("An http:// or https:// address, or empty. One typed without its scheme that is "
+                           "otherwise a host name (\"www.firma.de\", \"firma.de/kontakt\") is taken as "
+                           "https://… and answered so")
+
+
 def WebAddress(max_length: int):
     """An ``http``/``https`` address (or empty); one typed without its scheme that is otherwise a
     host name ("www.firma.de", "firma.de/kontakt") is taken as ``https://…``
     (:func:`crm.common.with_scheme`), on the pages, in the API and in an import alike."""
-    return Annotated[str, Field(max_length=max_length, json_schema_extra={"format": "uri"}),
+    # (no "format": "uri" in the JSON Schema: it would refuse "www.firma.de", which is taken)
+    return Annotated[str, Field(max_length=max_length, description=WEB_ADDRESS_DESCRIPTION),
                      AfterValidator(_line), AfterValidator(_web_address(max_length))]
 
 
@@ -171,6 +177,29 @@ def _email(value: str) -> str:
 
 Email = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(_line),
                   AfterValidator(_email)]
+
+#: A phone number: digits with spaces and + ( ) / - . between them, optionally followed by an
+#: extension ("x12", "ext. 12", "Durchwahl 12", "DW 12"); at least one digit, no other letters.
+#: One pattern for the check and the JSON Schema (ECMA and Python alike: ASCII digits, no flags).
+PHONE_PATTERN = (r"^[0-9 +()/.\-]*[0-9][0-9 +()/.\-]*"
+                 r"(?:(?:[xX]|[eE][xX][tT]\.?|[dD]urchwahl|DW)\s*[0-9]+)?$")
+_PHONE = re.compile(PHONE_PATTERN)
+
+
+def _phone(value: str) -> str:
+    if value and not _PHONE.match(value):
+        raise ValueError(str(_l("Not a phone number: %(a)s (digits, spaces and + ( ) / - . only; "
+                                "an extension as x12)", a=value[:60])))
+    return value
+
+
+def Phone(max_length: int):
+    """A phone number (:data:`PHONE_PATTERN`): the same rule on the pages, in the API, in an import
+    and in a record's contact details. Numbers stored before the rule are left as they are; a save
+    that sends one again is refused, naming it, so that it is corrected then."""
+    return Annotated[str, Field(max_length=max_length, json_schema_extra={"pattern": PHONE_PATTERN}),
+                     AfterValidator(_line), AfterValidator(_phone)]
+
 
 def _id(value: int) -> int:
     if not 1 <= value <= MAX_ID:

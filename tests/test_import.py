@@ -171,6 +171,19 @@ def test_a_failing_file_imports_nothing_and_reports_lines(app, client, make, wor
     assert re.search(r'<td class="num">3</td>', page) and re.search(r'<td class="num">5</td>', page)
 
 
+def test_a_phone_number_with_letters_is_reported_on_its_line(app, client, make, world):
+    """The import refuses what the form and the API refuse: "abc" is no phone number; numbers
+    as people write them (with +, brackets, slashes, an extension) are taken."""
+    w = world
+    make.login(client, w["u"])
+    text = "Name,Telefon\nGut AG,+49 (561) 123/45-6 x12\nSchlecht GmbH,abc\n"
+    job_id = job_id_of(upload(client, text, encoding="utf-8"))
+    client.post(f"/import/{job_id}/map", data={"col-0": "name", "col-1": "phones", "group_id": w["nord"].id})
+    job = db.session.get(ImportJob, job_id)
+    assert job.status == "failed" and [(e["line"], e["column"]) for e in job.errors] == [(3, "Phone numbers")]
+    assert job.errors[0]["message"].startswith("Not a phone number: abc")
+
+
 def refusing(real, nth: int, field: str):
     """``crm.records.services.create_records`` that refuses the ``nth`` record of the import."""
     seen = {"n": 0}
@@ -468,3 +481,27 @@ def test_undo_asks_first_naming_how_many_records_it_deletes(app, client, make, w
     assert f'action="/import/{job.id}/undo"' in step.group(1) and "data-submit-once" in step.group(1)
     assert "Undo: delete 3 records" in step.group(1)
     assert f'action="/import/{job.id}/undo"' not in page.replace(step.group(0), "")
+
+
+def test_show_them_lists_the_rows_of_this_import_only(app, client, make, world):
+    """"Show them" after an import opens the list narrowed to the rows the import created, says
+    so in the filter bar (with a way out), and the filter shows nothing of an import that is not
+    the user's own."""
+    w = world
+    make.company("Alpha", group=w["nord"])  # there before, same name: not one of the import's rows
+    job = imported(app, client, make, w, ["Alpha", "Beta"])
+    page = client.get(f"/import/{job.id}").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">Show them</a>', page).group(1)
+    assert link == f"/companies?import={job.id}"
+    from tests.test_list_filters import names
+
+    assert names(client, link) == ["Alpha", "Beta"]
+    listing = client.get(link).get_data(as_text=True)
+    old_alpha, new_alpha = db.session.scalars(select(Company.id).where(Company.name == "Alpha").order_by(Company.id))
+    assert f'href="/companies/{new_alpha}"' in listing and f'href="/companies/{old_alpha}"' not in listing
+    assert f"Import: #{job.id}" in listing
+    clear = re.search(r'<a href="([^"]+)" aria-label="Remove filter Import">', listing).group(1)
+    assert "import=" not in clear and len(names(client, clear.replace("&amp;", "&"))) == 3
+    other, theirs = make.user("extended", groups=[w["nord"]]), app.test_client()
+    make.login(theirs, other)
+    assert names(theirs, link) == [] and len(names(theirs, "/companies")) == 3

@@ -292,3 +292,31 @@ def test_a_page_read_group_by_group_is_the_page_of_the_whole_list(app, make, sor
         every = [r.id for r in db.session.execute(list_page(TYPES["deal"], viewer, ListFilter(sort=sort), 50))]
     groups = dict(db.session.execute(db.select(Deal.id, Deal.group_id)).all())
     assert len(every) == 11 and all(groups[i] != other.id for i in every), [(i, groups[i]) for i in every]
+
+
+def _group_choices(client, url: str) -> list[str]:
+    body = client.get(url).get_data(as_text=True)
+    select = re.search(r'<select name="group_id"[^>]*>(.*?)</select>', body, re.DOTALL).group(1)
+    return re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', select)
+
+
+def test_the_group_filter_offers_the_groups_whose_records_the_user_sees(client, make, user, nord):
+    """A user who sees Süd's companies restricted can narrow the list to Süd; a group of which
+    they see no record of that type is not offered (its name is not theirs to read)."""
+    make.enable_groups()
+    sued, ost = make.group("Süd"), make.group("Ost")
+    make.field("company", "Kundenstatus", "select", options=["Top"], shared_with=[nord])
+    make.company("Eigene", group=nord, tags=["Messe"])
+    make.company("Fremde", group=sued, tags=["Geheimtipp"])
+    make.person("Versteckt", group=ost)
+    make.person("Auch versteckt", group=sued)
+    offered = _group_choices(client, "/companies")
+    assert "Süd" in offered and "Nord" in offered and "Ost" not in offered
+    sued_id = sued.id
+    assert names(client, f"/companies?group_id={sued_id}") == ["Fremde"]
+    # read in the same statement, the tags stay those of records she fully sees
+    body = client.get("/companies").get_data(as_text=True)
+    assert '<option value="Messe"' in body and "Geheimtipp" not in body
+    # people of Süd and Ost are hidden from her (no field of people is shared): neither is offered
+    offered = _group_choices(client, "/people")
+    assert "Nord" in offered and "Süd" not in offered and "Ost" not in offered

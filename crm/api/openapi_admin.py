@@ -91,8 +91,11 @@ def admin_paths() -> dict:
             "post": op("Impact preview: per user whose view would change, per record type, the counts of "
                        "records seen full / restricted / hidden before and after the change; nothing is "
                        "changed (admins); a change that would be refused is refused here too (409: "
-                       "Basis cannot be deleted)", _json(ref("ImpactOut")), "403", "409", "422",
-                       body=ref("ImpactRequest"), tag="admin"),
+                       "Basis cannot be deleted). `change`: new members of a group (`group_id`, "
+                       "`member_ids`), deleting a group (`group_id`, `move_to`), a field's sharing "
+                       "(`field_id`, `shared_with`), a new custom field (`new_field`: `entity`, "
+                       "`shared_with`), switching the group system (`groups_enabled`)",
+                       _json(ref("ImpactOut")), "403", "409", "422", body=ref("ImpactRequest"), tag="admin"),
         },
         "/access-review": {
             "get": op("Access review: every active user's groups and counts of records seen full / "

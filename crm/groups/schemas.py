@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from ..records.types import TYPES
 from ..schematypes import Id, Ids, Input, line
 
 Name = line(80)
@@ -102,19 +103,22 @@ class HandOverList(BaseModel):
 
 
 #: the changes an impact preview answers for
-CHANGES = ("members", "delete_group", "sharing", "groups_enabled")
+CHANGES = ("members", "delete_group", "sharing", "new_field", "groups_enabled")
 
 
 class ImpactRequest(Input):
     """A change to preview, not to make: ``members`` (``group_id``, ``member_ids``: the complete
     new list), ``delete_group`` (``group_id``, ``move_to``), ``sharing`` (``field_id``,
-    ``shared_with``: the complete new list) or ``groups_enabled`` (the switch's new position)."""
+    ``shared_with``: the complete new list), ``new_field`` (a custom field not created yet: its
+    ``entity``, the record type, and ``shared_with``) or ``groups_enabled`` (the switch's new
+    position)."""
 
     change: Literal[CHANGES]
     group_id: Id = None
     member_ids: Ids = None
     move_to: Id = None
     field_id: Id = None
+    entity: Literal[tuple(TYPES)] = None
     shared_with: Ids = None
     groups_enabled: bool = None
 

@@ -492,6 +492,9 @@ def preview(actor, data: ImpactRequest) -> list[UserImpact]:
     if data.change == "sharing":
         _required(data, "field_id", "shared_with")
         return preview_sharing(actor, data.field_id, data.shared_with)
+    if data.change == "new_field":
+        _required(data, "entity", "shared_with")
+        return preview_new_field(actor, data.entity, data.shared_with)
     _required(data, "group_id", *(["member_ids"] if data.change == "members" else []))
     group = db.session.get(Group, data.group_id)
     if group is None:

@@ -8,22 +8,39 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Numeric, and_, case, cast, exists, func, literal, null, select, union_all
+from sqlalchemy import (
+    Integer,
+    Numeric,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased, lazyload
 
 from ..auth.models import User
 from ..common import to_id
 from ..customfields.models import CustomField, CustomFieldValue
 from ..extensions import db
-from ..groups.models import Group
+from ..groups.models import BASIS_ID, Group
+from ..imports.models import ImportItem
 from ..search.queries import matching_record_ids
 from ..visibility import (
+    GroupName,
     Viewer,
+    criteria_for,
     field_value_visible_to,
     fully_visible_to,
+    in_groups,
     is_full_column,
     masked,
     restricted_rows,
+    restricted_to,
     visible_to,
 )
 from .models import TAG_LINKS, Tag, tag_key
@@ -142,6 +159,9 @@ class ListFilter:
     exact: bool = False
     #: custom fields shown as extra columns (the column chooser; not a filter)
     columns: tuple[int, ...] = ()
+    #: the records an import created (``import=<job id>``: "Show them" after an import), of an
+    #: import the viewer may see (their own; admins: any); another id matches nothing
+    import_id: int | None = None
 
     @classmethod
     def from_args(cls, rtype: RecordType, args) -> ListFilter:
@@ -168,20 +188,22 @@ class ListFilter:
             fields=field_filters(rtype.key, args),
             exact=args.get("count") == "exact",
             columns=tuple(dict.fromkeys(i for i in map(to_id, args.getlist("col")) if i is not None))[:MAX_CHOICES],
+            import_id=to_id(args.get("import")),
         )
 
     @property
     def narrowed(self) -> bool:
         """Does the filter leave out anything at all (an empty list then says "nothing matches")?"""
         return bool(self.q or self.tag or self.group_id or self.responsible or self.states or self.company_id
-                    or self.person_id or self.fields)
+                    or self.person_id or self.fields or self.import_id)
 
     def args(self, **changes) -> dict:
         """The filter as query parameters (values that repeat as lists), for ``url_for``."""
         data: dict = {"q": self.q, "tag": self.tag, "group_id": self.group_id or "", "sort": self.sort,
                       "dir": "desc" if self.desc else "", "responsible": self.responsible,
                       "company_id": self.company_id or "", "person_id": self.person_id or "",
-                      "count": "exact" if self.exact else "", "col": list(self.columns)}
+                      "count": "exact" if self.exact else "", "col": list(self.columns),
+                      "import": self.import_id or ""}
         if self.states:
             data[_state_name(self.states[0])] = list(self.states)
         for f in self.fields:
@@ -223,6 +245,12 @@ def filtered(rtype: RecordType, viewer: Viewer, flt: ListFilter):
         conds.append(model.id.in_(select(fk).join(Tag, Tag.id == link.tag_id).where(Tag.key == tag_key(flt.tag))))
     if flt.group_id is not None and viewer.groups_enabled:
         conds.append(model.group_id == flt.group_id)
+    if flt.import_id is not None:
+        # the rows the import created, if the viewer may see the import (criteria_for: their own,
+        # or an admin); the rows themselves as the viewer sees them (visible_to above)
+        conds.append(model.id.in_(select(ImportItem.record_id).where(
+            ImportItem.job_id == flt.import_id, ImportItem.record_type == rtype.key,
+            criteria_for(ImportItem, viewer))))
     conds += narrowing(rtype, viewer, flt)
     return and_(*conds)
 
@@ -492,16 +520,49 @@ def tags_for(rtype: RecordType, ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-def all_tags(rtype: RecordType, viewer: Viewer) -> list[str]:
-    """Tag names on records of this type the viewer fully sees (offered as filter choices; a tag
-    of a hidden or restricted record is one of its hidden fields)."""
+def _tags_of(rtype: RecordType, viewer: Viewer):
     link = TAG_LINKS[rtype.key]
     model = rtype.model
     fk = getattr(link, f"{rtype.key}_id")
-    return list(db.session.scalars(
-        select(Tag.name).where(exists().where(
-            link.tag_id == Tag.id, fk == model.id, fully_visible_to(model, viewer))).order_by(Tag.name)
-    ))
+    return exists().where(link.tag_id == Tag.id, fk == model.id, fully_visible_to(model, viewer))
+
+
+def all_tags(rtype: RecordType, viewer: Viewer) -> list[str]:
+    """Tag names on records of this type the viewer fully sees (offered as filter choices; a tag
+    of a hidden or restricted record is one of its hidden fields)."""
+    return list(db.session.scalars(select(Tag.name).where(_tags_of(rtype, viewer)).order_by(Tag.name)))
+
+
+def tag_and_group_choices(rtype: RecordType, viewer: Viewer) -> tuple[list[str], tuple[GroupName, ...]]:
+    """What the list's tag and group filters offer: the tags of :func:`all_tags`, and the groups -
+    the viewer's own (``viewer.groups``: Basis and the groups they are in) and the other groups
+    holding a record of this type they see restricted, whose name that record shows them anyway.
+    A group of which they see no record of the type is not offered. Basis first, then by name.
+    One statement: the other groups' branch is glued to the tags' by UNION ALL (a list page
+    stays within its statements)."""
+    if not viewer.groups_enabled or not viewer.sees_restricted(rtype.key):
+        return all_tags(rtype, viewer), viewer.groups if viewer.groups_enabled else ()
+    model = rtype.model
+    tags = select(literal("tag").label("kind"), cast(null(), Integer).label("id"), Tag.name.label("name")) \
+        .where(_tags_of(rtype, viewer))
+    # (of the records only whether one exists per group, read restricted)
+    groups = select(literal("group"), Group.id, Group.name).where(
+        in_groups(Group.id, viewer, negated=True),
+        exists(select(model.id).where(model.group_id == Group.id, restricted_to(model, viewer))))
+    both = union_all(tags, groups)
+    stmt = both.order_by(both.selected_columns.kind, both.selected_columns.name)
+    tag_names, others = [], []
+    for kind, gid, name in db.session.execute(restricted_rows(stmt)):
+        if kind == "tag":
+            tag_names.append(name)
+        else:
+            others.append(GroupName(gid, name))
+    if not others:
+        return tag_names, viewer.groups
+    own = {g.id for g in viewer.groups}
+    merged = sorted([*viewer.groups, *(g for g in others if g.id not in own)],
+                    key=lambda g: (g.id != BASIS_ID, g.name.casefold(), g.id))
+    return tag_names, tuple(merged)
 
 
 @dataclass

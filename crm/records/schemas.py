@@ -35,6 +35,7 @@ from ..input_types import (
     Line,
     Number,
     Output,
+    Phone,
     Text,
     Timestamp,
     WebAddress,
@@ -52,7 +53,7 @@ MAX_REASON_NOTE = 2000
 Name = Line(200, min_length=1)
 Tags = Items(Line(MAX_TAG), MAX_TAGS, separator=",")
 Emails = Items(Email, MAX_EMAILS)
-Phones = Items(Line(60), MAX_PHONES)
+Phones = Items(Phone(60), MAX_PHONES)
 #: postal addresses: entries of several lines; the form separates them by an empty line
 Addresses = Items(Text(500), MAX_ADDRESSES, separator="\n\n")
 Description = Text(MAX_TEXT)

@@ -399,9 +399,12 @@ def _record(r: RecordSpec, world: World, mint: TokenMint, add):
     def details(obj) -> None:
         email = f"{mint.text('em')}@adv.example"
         add(Token(email.split("@")[0], ("field", r.key, "emails")))
+        # a phone number is digits (the forms refuse letters, so an edit form sent back keeps it)
+        phone = str(mint.number())
+        add(Token(phone, ("field", r.key, "phones"), "number", _digits_pattern(phone)))
         obj.contact_details = [
             ContactDetail(kind="email", value=email, position=0),
-            ContactDetail(kind="phone", value=f"+49 {tok('phones', 'ph')}", position=0),
+            ContactDetail(kind="phone", value=f"+49 {phone}", position=0),
             ContactDetail(kind="address", value=f"{tok('addresses', 'ad')} Weg 1\n20095 Hamburg", position=0),
         ]
 

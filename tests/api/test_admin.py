@@ -267,3 +267,26 @@ def test_switch_the_group_system(api, world):
         assert resp.status_code == 422, body
     assert api.patch("/settings", token=t, json={"groups_enabled": True}).get_json() == {"groups_enabled": True}
     assert api.get(f"/people/{world.p_sued.id}", token=world.tokens.normal).status_code == 404
+
+
+def test_impact_preview_of_a_new_custom_field(api, make):
+    """The API previews a field not created yet as the field page does: Lars (in Basis only)
+    would see Nord's company restricted once a new company field is shared with Basis."""
+    from crm.auth.services import issue_token
+    from crm.groups.models import BASIS_ID
+
+    make.enable_groups()
+    nord = make.group("Nord")
+    lars = make.user(name="Lars")
+    boss = make.user(role="admin", name="Chefin", groups=[nord])
+    make.company("Firma", group=nord)
+    token = issue_token(boss)
+    body = {"change": "new_field", "entity": "company", "shared_with": [BASIS_ID]}
+    resp = api.post("/impact", token=token, json=body)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json() == {"users": [{"user_id": lars.id, "name": "Lars", "changes": {"company": {
+        "before": {"full": 0, "restricted": 0, "hidden": 1}, "after": {"full": 0, "restricted": 1, "hidden": 0}}}}]}
+    assert db.session.scalar(select(CustomField.id)) is None  # nothing was created
+    resp = api.post("/impact", token=token, json={"change": "new_field", "shared_with": [BASIS_ID]})
+    assert resp.status_code == 422 and list(resp.get_json()["error"]["fields"]) == ["entity"]
+    assert api.post("/impact", token=issue_token(lars), json=body).status_code == 403

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from crm.auth.services import issue_token
 from tests.api.conftest import PREFIX
 
 
@@ -39,3 +40,14 @@ def test_document_references_resolve(spec):
     text = repr(spec.document)
     for name in set(re.findall(r"#/components/schemas/(\w+)", text)):
         assert name in spec.document["components"]["schemas"], name
+
+
+def test_the_document_takes_a_website_typed_without_its_scheme(api, make, spec):
+    """The API takes "www.firma.de" (stored as https://www.firma.de), so a client that checks its
+    body against the document must not be told it is wrong."""
+    body = {"name": "Firma", "website": "www.firma.de"}
+    schema = spec.document["paths"]["/companies"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert not [e.message for e in spec.validator(schema).iter_errors(body)]
+    user = make.user("normal")
+    resp = api.post("/companies", token=issue_token(user), json=body)
+    assert resp.status_code == 201 and resp.get_json()["website"] == "https://www.firma.de"

@@ -68,7 +68,9 @@ def text(max_size: int = 300) -> st.SearchStrategy[str]:
 
 EMAILS = st.lists(st.from_regex(r"\A[A-Za-z0-9]{1,8}(\.[a-z0-9]{1,8})?(\+[a-z]{1,5})?@[a-z0-9]{1,10}\.(de|com|org)\Z"),
                   max_size=4, unique_by=str.casefold)
-PHONES = st.lists(line(60, 1), max_size=4, unique=True)
+#: phone numbers as people write them (letters are refused: crm.input_types.PHONE_PATTERN)
+PHONES = st.lists(st.from_regex(r"\A\+?[0-9]{1,4}( [0-9()/.-]{0,10}[0-9]){0,3}( (x|ext\.|Durchwahl) ?[0-9]{1,4})?\Z"),
+                  max_size=4, unique=True)
 ADDRESSES = st.lists(st.lists(line(60, 1), min_size=1, max_size=3).map("\n".join), max_size=3, unique=True)
 WEB = st.from_regex(r"\Ahttps?://[a-z0-9]{1,20}(\.[a-z]{2,6})?(/[A-Za-z0-9_-]{0,10})?\Z")
 DATES = st.dates(min_value=date(1000, 1, 1), max_value=date(9999, 12, 31))

@@ -37,6 +37,8 @@ def _rules(other_group: int, select_field: int, date_field: int = 0, url_field: 
                           {"name": "A", "emails": ["nope"]}, "emails"),
         "too many phones": Rule("companies", Company, {"name": "A", "phones": "\n".join(["1"] * 21)},
                                 {"name": "A", "phones": ["1"] * 21}, "phones"),
+        "phone with letters": Rule("people", Person, {"last_name": "K", "phones": "0561 12345\nabc"},
+                                   {"last_name": "K", "phones": ["0561 12345", "abc"]}, "phones"),
         "bad website": Rule("companies", Company, {"name": "A", "website": "javascript:alert(1)"},
                             {"name": "A", "website": "javascript:alert(1)"}, "website"),
         "decimal too precise": Rule("deals", Deal, {"name": "D", "value": "1.234"},  # English page: 1.234
