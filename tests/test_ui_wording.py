@@ -70,3 +70,12 @@ def test_length_messages_are_counted_or_say_what_is_missing(app):
         one = TypeAdapter(Annotated[list[int], Field(min_length=1, max_length=2)])
         assert list(refusal(one.validate_python, []).values()) == ["Mindestens 1 Eintrag."]
         assert list(refusal(one.validate_python, [1, 2, 3]).values()) == ["Höchstens 2 Einträge."]
+
+
+def test_default_group_checkboxes_are_named_in_the_dative(client, make):
+    """New-user trial: "Ersteller von Angebote dürfen…" - each type has its whole label."""
+    make.enable_groups()
+    make.login(client, make.user("admin", name="Ada Admin"))
+    html = client.get("/settings/groups", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
+    for noun in ("Firmen", "Personen", "Angeboten", "Projekten"):
+        assert f'aria-label="Ersteller von {noun} dürfen eine eigene Gruppe wählen"' in html
