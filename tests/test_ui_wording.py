@@ -79,3 +79,12 @@ def test_default_group_checkboxes_are_named_in_the_dative(client, make):
     html = client.get("/settings/groups", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
     for noun in ("Firmen", "Personen", "Angeboten", "Projekten"):
         assert f'aria-label="Ersteller von {noun} dürfen eine eigene Gruppe wählen"' in html
+
+
+def test_the_rule_form_calls_a_tag_a_tag(client, make):
+    """New-user trial: the condition option said "Tag", its help text "Schlagwort"."""
+    make.enable_groups()
+    make.login(client, make.user("admin", name="Ada Admin"))
+    for url in ("/settings/rules/new", "/settings/groups"):
+        html = client.get(url, headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
+        assert "Ort, Tag" in html and "Schlagwort" not in html, url
