@@ -211,3 +211,20 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def has_control_chars(text: str) -> bool:
     """Control characters other than line breaks and tabs (what every text input refuses)."""
     return bool(CONTROL_CHARS.search(text))
+
+
+#: What a single line (a name, a title, a tag; not a text of several lines) may not hold: every
+#: control character - C0 with the tab, DEL, C1 - and the Unicode line and paragraph separators.
+LINE_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: The line breaks among them (their own message: "Line breaks are not allowed here.").
+LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def line_problem(text: str) -> str | None:
+    """Why ``text`` can't be a single line: "break" (a line break) or "control" (another control
+    character); None if it can. One rule for the input models of pages, API and import."""
+    if CONTROL_CHARS.search(text):
+        return "control"
+    if LINE_BREAKS.search(text):
+        return "break"
+    return "control" if LINE_CONTROL_CHARS.search(text) else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from pydantic import ValidationError
 
 
@@ -102,8 +103,6 @@ MESSAGES = {
     "bool_type": _l("Expected true or false."),
     "bool_parsing": _l("Expected true or false."),
     "list_type": _l("Expected a list."),
-    "too_long": _l("At most %(max_length)d entries."),
-    "too_short": _l("At least %(min_length)d entries."),
     "dict_type": _l("Expected an object of field names and values."),
     "model_type": _l("Expected an object of field names and values."),
     "date_type": _l("Expected a date (YYYY-MM-DD)."),
@@ -117,6 +116,12 @@ MESSAGES = {
     "none_required": _l("May not be set."),
 }
 FALLBACK = _l("Not a valid value.")
+#: a list's length (pydantic's ``too_long`` / ``too_short``): counted with the plural rules, never
+#: "At least 1 entries" (new-user trial: "Mindestens 1 Einträge.")
+COUNTED = {
+    "too_long": ("max_length", lambda n: ngettext("At most %(num)d entry.", "At most %(num)d entries.", n)),
+    "too_short": ("min_length", lambda n: ngettext("At least %(num)d entry.", "At least %(num)d entries.", n)),
+}
 
 
 def _name(loc: tuple) -> str:
@@ -128,8 +133,17 @@ def _message(error: dict):
         cause = (error.get("ctx") or {}).get("error")
         if cause is not None:
             return str(cause.args[0]) if getattr(cause, "args", None) else str(cause)
-    template = MESSAGES.get(error["type"], FALLBACK)
     ctx = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, float, str))}
+    if error["type"] in COUNTED:
+        key, counted = COUNTED[error["type"]]
+        if ctx.get("field_type") not in ("List", "Set", "Tuple", "Dictionary"):
+            # a text whose length is checked after its own rule (a note's body): its characters
+            if error["type"] == "too_short":
+                return str(MESSAGES["string_too_short"] if ctx.get(key) == 1
+                           else _l("At least %(n)d characters.", n=ctx.get(key, 0)))
+            return str(MESSAGES["string_too_long"]) % {"max_length": ctx.get(key, 0)}
+        return counted(ctx.get(key, 0))
+    template = MESSAGES.get(error["type"], FALLBACK)
     try:
         return str(template) % ctx if ctx else str(template)
     except (KeyError, TypeError, ValueError):

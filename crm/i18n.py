@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 from .auth.models import LOCALES
 from .extensions import babel
+
+
+def ui_locale() -> str:
+    """The UI language of the request ("de" or "en"); "de" outside a request."""
+    try:
+        return str(get_locale() or "de")
+    except (RuntimeError, AttributeError):  # outside a request
+        return "de"
 
 
 def select_locale() -> str:

@@ -3,11 +3,11 @@ texts, ids, dates, decimals, lists. Each type owns its rule and its message (the
 pages and in the API, see :mod:`crm.errors`) and says what it can in the JSON Schema of the OpenAPI
 document (lengths, patterns, formats).
 
-Strings are stripped; control characters (other than line breaks and tabs in texts) are refused,
-line breaks in single lines too. Dates are ISO dates (``YYYY-MM-DD``) or ``date`` objects (what a
-form parsed), never timestamps. Decimals are JSON numbers or decimal strings read without locale,
-or Decimals a form parsed in the user's locale: checked against their :class:`DecimalRule`, never
-rounded.
+Strings are stripped; control characters (other than line breaks and tabs in texts) are refused;
+a single line refuses every control character (the tab, C1 and DEL too) and line breaks. Dates are
+ISO dates (``YYYY-MM-DD``) or ``date`` objects (what a form parsed), never timestamps. Decimals
+are JSON numbers or decimal strings read without locale, or Decimals a form parsed in the user's
+locale: checked against their :class:`DecimalRule`, never rounded.
 """
 from __future__ import annotations
 
@@ -22,15 +22,14 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from .common import MAX_ID, is_web_address, with_scheme
+from .common import MAX_ID, is_web_address, line_problem, with_scheme
 from .decimals import JSON_NUMBER, DecimalError, DecimalRule, from_json
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 #: JSON Schema patterns of a single line and of a text (what :func:`_line` / :func:`_text` refuse)
-LINE_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]*$"
+LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
@@ -122,9 +121,11 @@ def _text(value: str) -> str:
 
 
 def _line(value: str) -> str:
-    _text(value)
-    if _LINE_BREAK.search(value):
+    problem = line_problem(value)
+    if problem == "break":
         raise ValueError(str(_l("Line breaks are not allowed here.")))
+    if problem:
+        raise ValueError(str(_l("Contains characters that cannot be stored.")))
     return value
 
 

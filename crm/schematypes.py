@@ -7,18 +7,15 @@ and :func:`crm.errors.from_validation` turns their errors into the refusal both 
 """
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, ValidationError
 
-from .common import MAX_ID, has_control_chars
+from .common import MAX_ID, line_problem
 from .errors import from_validation
 from .input_types import NullMeansOmitted
-
-_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 #: The shortest and longest password a user may be given.
 PASSWORD_MIN, PASSWORD_MAX = 8, 500
@@ -40,10 +37,11 @@ class Input(NullMeansOmitted):
 
 
 def _storable_line(value: str) -> str:
-    if has_control_chars(value):
-        raise ValueError(_l("Contains characters that cannot be stored."))
-    if _LINE_BREAK.search(value):
+    problem = line_problem(value)
+    if problem == "break":
         raise ValueError(_l("Line breaks are not allowed here."))
+    if problem:
+        raise ValueError(_l("Contains characters that cannot be stored."))
     return value
 
 

@@ -169,6 +169,13 @@ def test_a_failing_file_imports_nothing_and_reports_lines(app, client, make, wor
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "import")) == 0
     page = client.get(f"/import/{job_id}").get_data(as_text=True)
     assert re.search(r'<td class="num">3</td>', page) and re.search(r'<td class="num">5</td>', page)
+    # the report's message is worded when shown, in the reader's language (new-user trial: a report
+    # started on a German page stayed German for an English admin)
+    for locale, text in (("en", "Nothing was imported: 4 errors in the file."),
+                         ("de", "Es wurde nichts importiert: 4 Fehler in der Datei.")):
+        w["u"].locale = locale
+        db.session.commit()
+        assert text in client.get(f"/import/{job_id}").get_data(as_text=True), locale
 
 
 def test_a_phone_number_with_letters_is_reported_on_its_line(app, client, make, world):

@@ -167,10 +167,38 @@ def test_custom_field_values(client, make, user):
     # a bound that is no number or date is no filter; so is a field of another type or none at all
     assert len(names(client, f"/companies?cf_{size.id}_from=viel")) == 4
     assert len(names(client, "/companies?cf_99999=Top")) == 4
-    # the form shows the chosen values again
+    # the form shows the chosen values again (and names no unreadable value)
     body = client.get(f"/companies?cf_{kind.id}=Top&cf_{size.id}_from=10").get_data(as_text=True)
+    assert "filter-problems" not in body
     assert re.search(rf'name="cf_{kind.id}" value="Top" checked', body)
     assert f'name="cf_{size.id}_from" value="10"' in body
+
+
+def test_unreadable_filter_value_is_named_and_german_numbers_are_read(client, make, user):
+    """New-user trial: ``?cf_2_from=abc`` listed everything without a word. The page now names
+    the value it could not read (and lists as without it); a number typed the German way, as
+    the forms take it, filters."""
+    size = make.field("company", "Umsatz", "number")
+    for name, value in (("Klein", "999999.5"), ("Groß", "1000000"), ("Riesig", "2500000")):
+        make.value(size, make.company(name), value)
+    resp = client.get(f"/companies?cf_{size.id}_from=abc")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert 'class="notice filter-problems"' in body
+    assert "Umsatz (von): <q>abc</q> – Keine Zahl." in body
+    assert len(names(client, f"/companies?cf_{size.id}_from=abc")) == 3
+    # German thousands separators and decimal comma, as the deal value form reads them
+    assert names(client, f"/companies?cf_{size.id}_from=1.000.000") == ["Groß", "Riesig"]
+    assert names(client, f"/companies?cf_{size.id}_to=999.999,50") == ["Klein"]
+    body = client.get(f"/companies?cf_{size.id}_from=1.000.000").get_data(as_text=True)
+    assert "filter-problems" not in body
+    assert f'name="cf_{size.id}_from" value="1000000"' in body  # shown as the number input reads it
+    # the filter bar's number input sends a plain number: "1.5" stays one and a half
+    assert names(client, f"/companies?cf_{size.id}_to=1.5") == []
+    # an empty bound (the form sends both) is no problem; a field of another list is named
+    other = make.field("deal", "Volumen", "number")
+    body = client.get(f"/companies?cf_{size.id}_from=&cf_{other.id}_from=5").get_data(as_text=True)
+    assert f"cf_{other.id}_from: <q>5</q>" in body and "Umsatz (von)" not in body
 
 
 def test_exact_count_on_request(client, make, user, app):

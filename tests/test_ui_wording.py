@@ -44,3 +44,47 @@ def test_pages_name_the_favicon_and_it_is_served(client, nora):
     assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
     login = client.get("/static/favicon.svg")
     assert login.status_code == 200 and login.mimetype == "image/svg+xml"
+
+
+def test_length_messages_are_counted_or_say_what_is_missing(app):
+    """New-user trial: "Mindestens 1 Einträge." for a rule without conditions and for an API note
+    with an empty body. A list's length is counted with the plural rules, a rule asks for a
+    condition, an empty note body is a required field."""
+    from typing import Annotated
+
+    from pydantic import Field, TypeAdapter, ValidationError
+
+    from crm.errors import from_validation
+    from crm.notes.schemas import NoteInput
+    from crm.rules.schemas import RuleInput
+
+    def refusal(validate, data) -> dict:
+        with pytest.raises(ValidationError) as err:
+            validate(data)
+        return from_validation(err.value).fields
+
+    with app.test_request_context(headers={"Accept-Language": "de"}):
+        rule = {"record_type": "company", "name": "Nord", "conditions": [], "group_id": 1}
+        assert refusal(RuleInput.model_validate, rule)["conditions"] == "Mindestens eine Bedingung."
+        assert refusal(NoteInput.model_validate, {"body": " "})["body"] == "Dieses Feld wird benötigt."
+        one = TypeAdapter(Annotated[list[int], Field(min_length=1, max_length=2)])
+        assert list(refusal(one.validate_python, []).values()) == ["Mindestens 1 Eintrag."]
+        assert list(refusal(one.validate_python, [1, 2, 3]).values()) == ["Höchstens 2 Einträge."]
+
+
+def test_default_group_checkboxes_are_named_in_the_dative(client, make):
+    """New-user trial: "Ersteller von Angebote dürfen…" - each type has its whole label."""
+    make.enable_groups()
+    make.login(client, make.user("admin", name="Ada Admin"))
+    html = client.get("/settings/groups", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
+    for noun in ("Firmen", "Personen", "Angeboten", "Projekten"):
+        assert f'aria-label="Ersteller von {noun} dürfen eine eigene Gruppe wählen"' in html
+
+
+def test_the_rule_form_calls_a_tag_a_tag(client, make):
+    """New-user trial: the condition option said "Tag", its help text "Schlagwort"."""
+    make.enable_groups()
+    make.login(client, make.user("admin", name="Ada Admin"))
+    for url in ("/settings/rules/new", "/settings/groups"):
+        html = client.get(url, headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
+        assert "Ort, Tag" in html and "Schlagwort" not in html, url

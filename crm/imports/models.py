@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -26,6 +28,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..common import utcnow
 from ..extensions import db
 from ..records.models import Company, ContactDetail, Person
+
+#: An import's ``message`` as stored for a report written since: a key of this table, translated
+#: when shown in the reader's language (:attr:`ImportJob.shown_message`), or ``"file_errors"``
+#: (counted by ``error_count``). Other text (a refusal's summary; reports of older releases, written
+#: in the language of the page that started them) is shown as it was stored.
+JOB_MESSAGES = {
+    "cancelled": _l("The import was cancelled. Nothing was imported."),
+    "crashed": _l("The import stopped because of an error on our side. Nothing was imported."),
+    "interrupted": _l("The import was interrupted. Nothing was imported."),
+}
+FILE_ERRORS = "file_errors"
 
 #: skip a duplicate row; update the existing record with the row's values; create a record anyway
 ON_DUPLICATE = ("skip", "update", "create")
@@ -80,6 +93,16 @@ class ImportJob(db.Model):
 
     user = relationship("User")
     group = relationship("Group")
+
+    @property
+    def shown_message(self) -> str:
+        """The message in the reader's language (:data:`JOB_MESSAGES`): an English admin reads a
+        report that a German page started in English."""
+        if self.message == FILE_ERRORS:
+            return ngettext("Nothing was imported: %(num)s error in the file.",
+                            "Nothing was imported: %(num)s errors in the file.", self.error_count)
+        text = JOB_MESSAGES.get(self.message or "")
+        return str(text) if text is not None else (self.message or "")
 
 
 class ImportItem(db.Model):

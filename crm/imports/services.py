@@ -45,7 +45,7 @@ from datetime import timedelta
 from itertools import islice
 
 from flask import current_app
-from flask_babel import force_locale, get_locale, ngettext
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from huey import crontab
 from sqlalchemy import and_, delete, exists, func, insert, not_, or_, select, update
@@ -77,7 +77,7 @@ from ..records.types import TYPES
 from ..tasks.models import Task
 from ..visibility import Viewer, fully_visible_to, unscoped, viewer_for
 from . import csvfile, mapping, queries
-from .models import ON_DUPLICATE, ImportItem, ImportJob
+from .models import FILE_ERRORS, ON_DUPLICATE, ImportItem, ImportJob
 
 UNDO_WINDOW = timedelta(hours=24)
 #: a job is taken up at most this often (the second time after its worker died), then failed
@@ -470,14 +470,11 @@ def run(job_id: int, locale: str | None = None) -> None:
             _run(job, user)
     except Cancelled:
         db.session.rollback()
-        with force_locale(language):
-            _set(job_id, status="cancelled", finished_at=utcnow(), content="",
-                 message=_("The import was cancelled. Nothing was imported."))
+        _set(job_id, status="cancelled", finished_at=utcnow(), content="", message="cancelled")
         discard_pending(job_id, job.record_type)  # the batches it had saved
     except Exception:
         db.session.rollback()
-        _set(job_id, status="failed", finished_at=utcnow(), content="",
-             message=_("The import stopped because of an error on our side. Nothing was imported."))
+        _set(job_id, status="failed", finished_at=utcnow(), content="", message="crashed")
         discard_pending(job_id, job.record_type)
         raise
 
@@ -517,8 +514,7 @@ def _run(job: ImportJob, user: User) -> None:
 def _fail(job_id: int, errors: list[dict], count: int) -> None:
     db.session.rollback()
     _set(job_id, status="failed", errors=errors, error_count=count, finished_at=utcnow(), content="",
-         message=ngettext("Nothing was imported: %(num)s error in the file.",
-                          "Nothing was imported: %(num)s errors in the file.", count))
+         message=FILE_ERRORS)
 
 
 def _save(job: ImportJob, rows: _Rows, checked: list, viewer: Viewer, user: User) -> None:
@@ -732,7 +728,7 @@ def cancel(job: ImportJob, user) -> bool:
         queued = conn.execute(
             update(ImportJob).where(ImportJob.id == job.id, ImportJob.status == "queued").values(
                 status="cancelled", cancel_requested=True, finished_at=utcnow(), content="",
-                message=_("The import was cancelled. Nothing was imported."))
+                message="cancelled")
         ).rowcount
         running = conn.execute(
             update(ImportJob).where(ImportJob.id == job.id, ImportJob.status.in_(RUNNING))
@@ -772,11 +768,9 @@ def reap_stale(ids=None) -> dict[str, int]:
     kinds = {row[0]: row[4] for row in rows}
     for job_id, attempts, cancelled, locale, _kind in rows:
         retry = attempts < MAX_ATTEMPTS and not cancelled
-        with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-            message = _("The import was interrupted. Nothing was imported.")
         with db.engine.begin() as conn:
             values = ({"status": "queued", "processed": 0} if retry else
-                      {"status": "failed", "finished_at": utcnow(), "content": "", "message": message})
+                      {"status": "failed", "finished_at": utcnow(), "content": "", "message": "interrupted"})
             changed = conn.execute(update(ImportJob).where(ImportJob.id == job_id, *stale).values(**values)).rowcount
         if changed == 1:
             counts["retried" if retry else "failed"] += 1

@@ -11,6 +11,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from flask import current_app, flash, get_flashed_messages, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ from ..customfields.services import fields_for
 from ..extensions import db
 from ..groups.models import Group
 from ..groups.queries import contact_names
+from ..i18n import ui_locale
 from ..listviews.services import views_for
 from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
@@ -101,6 +103,22 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
         "view_query": urlencode(flt.pairs(count="")),
         **filter_choices(rtype, viewer, flt, list(fields.values())),
     }
+
+
+def filter_problems(rtype: RecordType, fields: list) -> list[tuple[str, str, str]]:
+    """The custom field filter values of the request that the list could not read (and so left
+    out): (the field's name with "from"/"to", or the parameter's if no field of the list has it;
+    the value as given; what was expected)."""
+    names = {f"cf_{f.id}": f.name for f in fields}
+    out = []
+    for param, message in sorted(queries.field_filter_problems(rtype.key, request.args, ui_locale()).items()):
+        base, _sep, end = param.rpartition("_")
+        if end in ("from", "to") and base in names:
+            label = f"{names[base]} ({_('from') if end == 'from' else _('to')})"
+        else:
+            label = names.get(param, param)
+        out.append((label, ", ".join(request.args.getlist(param))[:80], str(message)))
+    return out
 
 
 def filter_choices(rtype: RecordType, viewer: Viewer, flt: queries.ListFilter, fields: list) -> dict:

@@ -26,8 +26,10 @@ from sqlalchemy.orm import aliased, lazyload
 from ..auth.models import User
 from ..common import to_id
 from ..customfields.models import CustomField, CustomFieldValue
+from ..decimals import DecimalError, parse_typed
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group
+from ..i18n import ui_locale
 from ..imports.models import ImportItem
 from ..search.queries import matching_record_ids
 from ..visibility import (
@@ -80,24 +82,36 @@ def _state_name(state: str) -> str:
     return next(name for name, allowed in STATE_FILTERS.values() if state in allowed)
 
 
-def _bound(kind: str, raw) -> str | None:
-    """A number or date bound from the query string as canonical text; ``None`` if not one."""
+def _bound(kind: str, raw, locale: str | None = None) -> str | None:
+    """A number or date bound from the query string as canonical text; ``None`` if not one.
+
+    A number is first read as a program writes it (``.`` as the decimal point, no separators:
+    what the filter bar's number input and the list's own links send). Without ``locale`` (the
+    API) that is the only way. With one (a page) a number that is not such a plain number is read
+    as the forms read a typed one (:func:`crm.decimals.parse_typed`): ``"1.000.000"`` and
+    ``"1.234,50"`` on a German page."""
     raw = (raw or "").strip()[:40]
     if not raw:
         return None
     try:
         if kind == "date":
             return date.fromisoformat(raw).isoformat()
-        number = Decimal(raw.replace(",", "."))
+        number = Decimal(raw) if "," not in raw else None
     except (ValueError, InvalidOperation):
-        return None
-    return format(number, "f") if number.is_finite() else None
+        number = None
+    if number is None and locale is not None:
+        try:
+            number = parse_typed(raw, locale)
+        except DecimalError:
+            return None
+    return format(number, "f") if number is not None and number.is_finite() else None
 
 
-def field_filters(entity: str, args) -> tuple[FieldFilter, ...]:
+def field_filters(entity: str, args, locale: str | None = None) -> tuple[FieldFilter, ...]:
     """The custom field filters in ``args`` (``cf_<id>=value`` repeated, ``cf_<id>_from`` /
-    ``cf_<id>_to``) for the fields of ``entity``; other names and unusable values are ignored.
-    Field definitions are no secret (every form shows them)."""
+    ``cf_<id>_to``) for the fields of ``entity``; other names and unusable values are left out
+    (:func:`field_filter_problems` names them). ``locale``: a page's, whose number bounds may be
+    typed as in its forms (:func:`_bound`). Field definitions are no secret (every form shows them)."""
     if not any(k.startswith("cf_") for k in args):
         return ()
     out = []
@@ -105,7 +119,8 @@ def field_filters(entity: str, args) -> tuple[FieldFilter, ...]:
                                 .where(CustomField.entity == entity).order_by(CustomField.position, CustomField.id)):
         name = f"cf_{f.id}"
         if f.kind in ("number", "date"):
-            low, high = _bound(f.kind, args.get(f"{name}_from")), _bound(f.kind, args.get(f"{name}_to"))
+            low = _bound(f.kind, args.get(f"{name}_from"), locale)
+            high = _bound(f.kind, args.get(f"{name}_to"), locale)
             if low is not None or high is not None:
                 out.append(FieldFilter(f.id, f.kind, low=low, high=high))
         else:
@@ -118,11 +133,12 @@ def field_filters(entity: str, args) -> tuple[FieldFilter, ...]:
 _FIELD_ARG = re.compile(r"cf_(\d{1,9})(_from|_to)?\Z")
 
 
-def field_filter_problems(entity: str, args) -> dict[str, str]:
-    """What :func:`field_filters` would ignore in ``args``, by parameter name: a ``cf_…`` name
+def field_filter_problems(entity: str, args, locale: str | None = None) -> dict[str, str]:
+    """What :func:`field_filters` would leave out of ``args``, by parameter name: a ``cf_…`` name
     that is no custom field of ``entity`` (or the wrong form for its kind: a range for numbers
-    and dates, values for the others), a bound that is no number (``.`` as the decimal point) or
-    ISO date. The API answers these with a 422 (a page ignores them)."""
+    and dates, values for the others), a bound that is no number (the API: ``.`` as the decimal
+    point; a page: also as its forms read one, ``locale``) or ISO date. The API answers these with
+    a 422, a list page names them above the list (and lists as if they were not there)."""
     names = [k for k in args if k.startswith("cf_")]
     if not names:
         return {}
@@ -135,9 +151,11 @@ def field_filter_problems(entity: str, args) -> dict[str, str]:
         if kind is None or ranged != bool(match.group(2)):
             problems[name] = _l("No such custom field filter: cf_<id> for a field of this type, "
                                 "cf_<id>_from / cf_<id>_to for its numbers and dates.")
-        elif ranged and any("," in v or _bound(kind, v) is None for v in args.getlist(name)):
+        elif ranged and any(_bound(kind, v, locale) is None for v in args.getlist(name)
+                                if v.strip() or locale is None):  # a page's form sends empty bounds
             problems[name] = (_l("A date as YYYY-MM-DD.") if kind == "date"
-                              else _l("A number, with a point as the decimal separator."))
+                              else _l("A number, with a point as the decimal separator.") if locale is None
+                              else _l("Not a number."))
     return problems
 
 
@@ -164,7 +182,10 @@ class ListFilter:
     import_id: int | None = None
 
     @classmethod
-    def from_args(cls, rtype: RecordType, args) -> ListFilter:
+    def from_args(cls, rtype: RecordType, args, locale: str | None = None) -> ListFilter:
+        """The filter of a list page's query string (or a saved one); values it can't read are
+        left out. ``locale`` (default: the request's UI language): numbers may be typed as in the
+        forms (:func:`_bound`)."""
         group = args.get("group_id", "")
         sort = args.get("sort", "name")
         responsible = (args.get("responsible") or "").strip()
@@ -185,7 +206,7 @@ class ListFilter:
             states=states,
             company_id=to_id(args.get("company_id")) if "company" in refs else None,
             person_id=to_id(args.get("person_id")) if "person" in refs else None,
-            fields=field_filters(rtype.key, args),
+            fields=field_filters(rtype.key, args, locale or ui_locale()),
             exact=args.get("count") == "exact",
             columns=tuple(dict.fromkeys(i for i in map(to_id, args.getlist("col")) if i is not None))[:MAX_CHOICES],
             import_id=to_id(args.get("import")),

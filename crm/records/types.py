@@ -33,6 +33,8 @@ class RecordType:
     new_label: object = None
     hidden_label: object = None
     not_found: object = None
+    #: the default groups' "may choose" checkbox, whole (German: "von Angeboten", dative plural)
+    own_group_label: object = None
 
 
 _COMMON_SORTS = {"updated": (_l("Last change"), "updated_at")}
@@ -45,7 +47,8 @@ COMPANY = RecordType(
     sorts={"name": (_l("Name"), "sort_key"), **_COMMON_SORTS},
     has_contact_details=True,
     related=("person", "deal", "project"),
-    new_label=_l("New company"), hidden_label=_l("hidden company"), not_found=_l("There is no such company.")
+    new_label=_l("New company"), hidden_label=_l("hidden company"), not_found=_l("There is no such company."),
+    own_group_label=_l("Creators of companies may choose one of their groups"),
 )
 PERSON = RecordType(
     key="person", plural="people", model=Person,
@@ -57,7 +60,8 @@ PERSON = RecordType(
     has_contact_details=True,
     related=("deal", "project"),
     references=(("company_id", "company"),),
-    new_label=_l("New person"), hidden_label=_l("hidden person"), not_found=_l("There is no such person.")
+    new_label=_l("New person"), hidden_label=_l("hidden person"), not_found=_l("There is no such person."),
+    own_group_label=_l("Creators of people may choose one of their groups"),
 )
 DEAL = RecordType(
     key="deal", plural="deals", model=Deal,
@@ -73,7 +77,8 @@ DEAL = RecordType(
         **_COMMON_SORTS,
     },
     references=(("company_id", "company"), ("person_id", "person")),
-    new_label=_l("New deal"), hidden_label=_l("hidden deal"), not_found=_l("There is no such deal.")
+    new_label=_l("New deal"), hidden_label=_l("hidden deal"), not_found=_l("There is no such deal."),
+    own_group_label=_l("Creators of deals may choose one of their groups"),
 )
 PROJECT = RecordType(
     key="project", plural="projects", model=Project,
@@ -88,7 +93,8 @@ PROJECT = RecordType(
         **_COMMON_SORTS,
     },
     references=(("company_id", "company"), ("person_id", "person")),
-    new_label=_l("New project"), hidden_label=_l("hidden project"), not_found=_l("There is no such project.")
+    new_label=_l("New project"), hidden_label=_l("hidden project"), not_found=_l("There is no such project."),
+    own_group_label=_l("Creators of projects may choose one of their groups"),
 )
 
 TYPES: dict[str, RecordType] = {t.key: t for t in (COMPANY, PERSON, DEAL, PROJECT)}

@@ -40,6 +40,7 @@ from .pages import (
     detail_context,
     field_digests,
     fill_form,
+    filter_problems,
     group_parent,
     list_context,
     merge_plan,
@@ -74,6 +75,8 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
     @bp.get("")
     def index():
         ctx = list_context(rtype, queries.ListFilter.from_args(rtype, request.args), page_arg())
+        # a filter value the list could not read is named, not silently dropped (new-user trial)
+        ctx["filter_problems"] = filter_problems(rtype, ctx["filter_fields"])
         if targets("record-list"):
             return render_template("records/_list.html", **ctx)
         return render_template("records/list.html", **ctx, bulk=bulk_message(rtype))

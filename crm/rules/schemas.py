@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from flask_babel import lazy_gettext as _l
+from pydantic import AfterValidator, BaseModel, Field
 
 from ..schematypes import Id, Input, line
 from .models import CONDITION_KINDS, MAX_CONDITIONS, RULE_TYPES
@@ -22,12 +23,23 @@ class Condition(Input):
     group_id: Id | None = None
 
 
+def _some(conditions: list) -> list:
+    if not conditions:  # a rule matches by its conditions: say so (not "At least 1 entries")
+        raise ValueError(str(_l("At least one condition.")))
+    return conditions
+
+
+#: one to :data:`MAX_CONDITIONS` conditions
+Conditions = Annotated[list[Condition], Field(max_length=MAX_CONDITIONS, json_schema_extra={"minItems": 1}),
+                       AfterValidator(_some)]
+
+
 class RuleInput(Input):
     """A new rule, or (every field sent) the new state of one."""
 
     record_type: Literal[RULE_TYPES]
     name: line(80)
-    conditions: Annotated[list[Condition], Field(min_length=1, max_length=MAX_CONDITIONS)]
+    conditions: Conditions
     group_id: Id
     follow: bool = False
 
@@ -36,7 +48,7 @@ class RuleChange(Input):
     """Only what is sent changes; ``move``: one step up or down in the order of its type."""
 
     name: line(80) = None
-    conditions: Annotated[list[Condition], Field(min_length=1, max_length=MAX_CONDITIONS)] = None
+    conditions: Conditions = None
     group_id: Id = None
     follow: bool = None
     move: Literal["up", "down"] = None

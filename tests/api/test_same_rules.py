@@ -60,6 +60,10 @@ def _rules(other_group: int, select_field: int, date_field: int = 0, url_field: 
                                 {"last_name": "K", "company_id": 999999}, "company_id"),
         "group not allowed": Rule("companies", Company, {"name": "A", "group_id": other_group},
                                   {"name": "A", "group_id": other_group}, "group_id"),
+        # new-user trial: a tab in a name was stored; a single line takes no control character
+        "tab in a name": Rule("companies", Company, {"name": "Tab\there"}, {"name": "Tab\there"}, "name"),
+        "C1 control in a title": Rule("people", Person, {"last_name": "K", "title": "Dr\x9b"},
+                                      {"last_name": "K", "title": "Dr\x9b"}, "title"),
         "group system off": Rule("companies", Company, {"name": "A", "group_id": other_group},
                                  {"name": "A", "group_id": other_group}, "group_id", status=409, groups=False),
     }
