@@ -98,7 +98,8 @@ def test_apply_moves_what_the_preview_counted_and_only_what_the_admin_fully_sees
     make.login(client, w["boss"])
     page = client.get("/settings/rules/apply?record_type=company").text
     assert "Geheim" not in page
-    rows = dict(__import__("re").findall(r'<tr><th scope="row">([^<]+)</th>((?:<td class="num">\d+</td>)+)', page))
+    table = page[page.index('id="rules-preview"'):page.index("</table>", page.index('id="rules-preview"'))]
+    rows = dict(__import__("re").findall(r'<tr><th scope="row">([^<]+)</th>((?:<td class="num">\d+</td>)+)', table))
     nums = {g: [int(n) for n in __import__("re").findall(r">(\d+)<", cells)] for g, cells in rows.items()}
     assert nums == {"Nord": [1, 1, 1, 0], "Süd": [1, 0, 0, 0]}
     resp = client.post("/settings/rules/apply", data={"record_type": "company"})
@@ -121,6 +122,31 @@ def test_apply_moves_what_the_preview_counted_and_only_what_the_admin_fully_sees
         undo_assignment(entries[0], viewer)
         db.session.commit()
     assert db.session.get(Company, hh.id).group_id != w["nord"].id
+
+
+def test_the_preview_says_where_records_come_from_and_who_loses_full_access(client, make, world):
+    """New-user trial: applying the rules moved a deal of Finanzen (the deals' default group) to
+    Nord along with its company, and Bernd of accounting lost it without warning. The preview names
+    the groups the records come from and, per user, how many records they would no longer see in
+    full; the form says when "follow" acts."""
+    w = world
+    finanzen = make.group("Finanzen", [w["boss"]])
+    make.user("normal", name="Bernd", groups=[finanzen])
+    make.user("normal", name="Nora", groups=[w["nord"], finanzen])  # sees it in Nord too: loses nothing
+    db.session.add(AssignmentRule(record_type="company", position=1, name="Nord", group_id=w["nord"].id,
+                                  follow=True, conditions=[{"kind": "postcode", "value": "1,2,3"}]))
+    hafen = company_at(make, "Hafen", "Kai 1\n20457 Hamburg", None)
+    make.deal("Hafen Rahmenvertrag", group=finanzen, company=hafen)
+    make.person("Kurz", company=hafen)
+    make.login(client, w["boss"])
+    page = client.get("/settings/rules/apply?record_type=company").text
+    sources = page[page.index('id="rules-sources"'):page.index("</ul>", page.index('id="rules-sources"'))]
+    assert "Nord, Angebote: 1 aus Finanzen" in sources and "Nord, Firmen: 1 aus Basis" in sources
+    losses = page[page.index('id="rules-losses"'):page.index("</table>", page.index('id="rules-losses"'))]
+    rows = dict(__import__("re").findall(r'<tr><th scope="row">([^<]+)</th>((?:<td class="num">\d+</td>)+)', losses))
+    assert {u: [int(n) for n in __import__("re").findall(r">(\d+)<", cells)] for u, cells in rows.items()} == {
+        "Bernd": [1, 1, 1, 0], "Sven": [1, 1, 0, 0]}  # (Basis's company and person too; Nora is in Nord)
+    assert "Wirkt, wenn die Regeln auf die Firma angewandt werden" in client.get("/settings/rules/new").text
 
 
 def test_an_apply_larger_than_one_statement_takes_several_assignments(client, make, world, monkeypatch):
@@ -228,6 +254,8 @@ def test_a_large_preview_runs_as_a_job_whose_page_shows_the_counts_to_its_owner_
     token = issue_token(w["boss"])
     api = client.get(f"/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert api["kind"] == "rules_preview" and api["result"]["moves"][0]["counts"]["companies"] == 2
+    assert api["result"]["losses"] == [{"user": "Sven", "counts": {"companies": 2, "people": 1}}]
+    assert 'id="rules-losses"' in job_page and "2 aus Basis" in job_page
     other = app.test_client()
     make.login(other, make.user("admin", name="Other"))
     seen = other.get(job_url)

@@ -105,6 +105,27 @@ GERMAN_EXCEL = (
 )
 
 
+@pytest.mark.parametrize(("columns", "address"), [
+    ([("Straße", "Hauptstr. 1"), ("PLZ", "10115"), ("Ort", "Berlin")], "Hauptstr. 1\n10115 Berlin"),
+    ([("Ort", "Berlin"), ("PLZ", "10115")], "10115 Berlin"),  # city first: still "postcode city"
+    ([("Straße", "Hauptstr. 1"), ("Ort", "Wien"), ("Land", "Österreich"), ("Postleitzahl", "1010")],
+     "Hauptstr. 1\n1010 Wien\nÖsterreich"),
+    ([("Anschrift", "Hauptstr. 1"), ("Spalte 2", "D-10115"), ("City", "Berlin")], "Hauptstr. 1\nD-10115 Berlin"),
+    ([("Straße", "Hauptstr. 1"), ("PLZ", "10115")], "Hauptstr. 1\n10115"),
+    ([("Adresse", "Hauptstr. 1\n10115 Berlin"), ("Land", "Deutschland")], "Hauptstr. 1\n10115 Berlin\nDeutschland"),
+    ([("Straße", "Hauptstr. 1"), ("Zusatz", "Hinterhaus")], "Hauptstr. 1\nHinterhaus"),
+])
+def test_an_address_from_several_columns_is_written_as_a_german_address(columns, address):
+    """New-user trial: Straße, PLZ and Ort mapped to the address were stored as three lines. The
+    street stays on its line, postcode and city share one (postcode first), the country follows."""
+    from crm.imports.mapping import formdata
+
+    header = [name for name, _text in columns]
+    data, _company = formdata([text for _name, text in columns], dict.fromkeys(range(len(columns)), "addresses"),
+                              set(), header)
+    assert data["addresses"] == address
+
+
 def test_import_of_a_german_excel_file(app, client, make, world):
     w = world
     make.login(client, w["u"])
@@ -121,7 +142,7 @@ def test_import_of_a_german_excel_file(app, client, make, world):
     c = db.session.scalar(select(Company).where(Company.name == "Müller Heizungsbau GmbH"))
     assert c.group_id == w["nord"].id
     assert {d.kind: d.value for d in c.contact_details} == {
-        "email": "info@mueller.example", "phone": "0561 12345", "address": "Hauptstraße 1\n34117\nKassel"}
+        "email": "info@mueller.example", "phone": "0561 12345", "address": "Hauptstraße 1\n34117 Kassel"}
     assert sorted(t.name for t in c.tags) == ["Gewerbe", "Wartung"]
     assert c.website == "https://www.mueller.example"  # typed without its scheme, as in most lists
     from crm.records.queries import custom_values

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Integer, case, column, func, literal, select, values
+from sqlalchemy import Integer, and_, case, column, func, literal, not_, select, values
 
 from ..auth.models import User
 from ..customfields.models import CustomField, custom_field_shares
@@ -227,3 +227,33 @@ def impact(before: AccessState, after: AccessState) -> list[UserImpact]:
     then, now = level_counts(before, people), level_counts(after, people)
     lines = [UserImpact(p, then[p.id], now[p.id]) for p in people]
     return [line for line in lines if line.changed_types()]
+
+
+def losing_full(state: AccessState,
+                flows: Mapping[str, Mapping[tuple[int, int], int]]) -> list[tuple[UserRef, dict[str, int]]]:
+    """Who would lose full access to records that move between groups: ``flows`` maps a record type
+    key to ``(from group id, to group id) -> how many records``. Per active user (by name) whose
+    count is not 0, per type, how many of them they see in full now and not after the move
+    (:func:`~crm.visibility.group_fully_visible_to` in SQL over the flows, as :func:`level_counts`
+    does over the groups' counts). Counts only."""
+    people = list(state.users)
+    out: dict[int, dict[str, int]] = {}
+    for key, pairs in flows.items():
+        pairs = {pair: n for pair, n in pairs.items() if n and pair[0] != pair[1]}
+        if not pairs:
+            continue
+        flow = (values(column("src", Integer), column("dst", Integer), column("n", Integer), name="flow")
+                .data([(int(s), int(d), int(n)) for (s, d), n in sorted(pairs.items())]).cte("flow"))
+        for start in range(0, len(people), CHUNK):
+            chunk = people[start:start + CHUNK]
+            columns = []
+            for person in chunk:
+                viewer = state.viewer(person)
+                lost = and_(group_fully_visible_to(flow.c.src, viewer),
+                            not_(group_fully_visible_to(flow.c.dst, viewer)))
+                columns.append(func.coalesce(func.sum(case((lost, flow.c.n), else_=literal(0))), 0))
+            row = db.session.execute(unscoped(select(*columns).select_from(flow))).one()
+            for person, n in zip(chunk, row, strict=True):
+                if int(n):
+                    out.setdefault(person.id, {})[key] = int(n)
+    return [(p, out[p.id]) for p in people if p.id in out]

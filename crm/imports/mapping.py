@@ -121,22 +121,68 @@ def _date(text: str) -> str:
 
 
 def _split(text: str, target: str) -> list[str]:
-    if target == "addresses":
-        return [text.strip()] if text.strip() else []
     seps = r"[\n;,]" if target in ("emails", "tags") else r"[\n;]"
     return [p.strip() for p in re.split(seps, text) if p.strip()]
 
 
-def formdata(cells: list[str], mapping: dict[int, str], date_fields: set[str]) -> tuple[MultiDict, str | None]:
-    """The form data of one row, and the company name to look up (people only)."""
+#: the parts of an address by the name of their column (as :func:`_norm` writes it; a longer name
+#: may start with one of more than four letters): whatever else feeds the address is a street line
+_ADDRESS_PARTS = {
+    "postcode": ("plz", "postleitzahl", "zip", "zipcode", "postcode", "postalcode", "postal"),
+    "city": ("ort", "stadt", "city", "town", "wohnort", "gemeinde", "ortschaft"),
+    "country": ("land", "country", "staat", "laendercode", "countrycode"),
+}
+#: a cell that is only a postcode ("10115", "D-10115", "1010"), whatever its column's name
+_BARE_POSTCODE = re.compile(r"(?:[A-Za-z]{1,2}-)?\d{4,5}")
+
+
+def _address_part(column: str) -> str:
+    n = _norm(column)
+    for part, names in _ADDRESS_PARTS.items():
+        if n in names or any(n.startswith(s) for s in names if len(s) > 4):
+            return part
+    return "line"
+
+
+def join_address(parts: list[tuple[str, str]]) -> str:
+    """One address from the cells of the columns that feed it, ``(column name, text)`` in the
+    file's order, written as a German address is: the street lines (every column that is not one of
+    the parts below, in their order), then postcode and city on one line with a space between them
+    (in that order, whichever column comes first; one without the other alone on that line), then
+    the country. A column is the postcode, city or country by its name (PLZ, Postleitzahl, ZIP;
+    Ort, Stadt, City; Land, Country), a cell that is only a postcode also by its text. A cell of
+    several lines is a whole address: then, and when no column is a postcode or city, the cells are
+    joined line by line in the file's order, as they are."""
+    texts = [text for _column, text in parts]
+    if any("\n" in text for text in texts):
+        return "\n".join(texts)
+    roles = [_address_part(column) for column, _text in parts]
+    roles = ["postcode" if role == "line" and _BARE_POSTCODE.fullmatch(text) else role
+             for role, text in zip(roles, texts, strict=True)]
+    if "postcode" not in roles and "city" not in roles:
+        return "\n".join(texts)
+    by_role: dict[str, list[str]] = {}
+    for role, text in zip(roles, texts, strict=True):
+        by_role.setdefault(role, []).append(text)
+    place = " ".join([*by_role.get("postcode", []), *by_role.get("city", [])])
+    return "\n".join([*by_role.get("line", []), place, *by_role.get("country", [])])
+
+
+def formdata(cells: list[str], mapping: dict[int, str], date_fields: set[str],
+             header: list[str] | None = None) -> tuple[MultiDict, str | None]:
+    """The form data of one row, and the company name to look up (people only). ``header``: the
+    file's column names (an address fed by several columns is joined by them: :func:`join_address`)."""
     values: dict[str, list[str]] = {}
+    address: list[tuple[int, str, str]] = []  # (column index, name, text)
     for i, target in mapping.items():
         if not target or i >= len(cells):
             continue
         text = cells[i].strip()
         if not text:
             continue
-        if target in MULTI:
+        if target == "addresses":
+            address.append((i, header[i] if header and i < len(header) else "", text))
+        elif target in MULTI:
             values.setdefault(target, []).extend(_split(text, target))
         else:
             values[target] = [_date(text) if target in date_fields else text]
@@ -147,10 +193,10 @@ def formdata(cells: list[str], mapping: dict[int, str], date_fields: set[str]) -
             company = parts[0]
         elif target == "tags":
             data[target] = ", ".join(p.replace(",", " ") for p in parts)
-        elif target == "addresses":
-            data[target] = "\n".join(parts)  # the columns of one address (street, postcode, city)
         elif target in MULTI:
             data[target] = "\n".join(parts)
         else:
             data[target] = parts[0]
+    if address:
+        data["addresses"] = join_address([(column, text) for _i, column, text in sorted(address)])
     return data, company

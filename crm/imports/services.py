@@ -231,7 +231,8 @@ def duplicates(job: ImportJob, viewer: Viewer, chosen: dict[int, str], on_duplic
     if on_duplicate not in ON_DUPLICATE:
         on_duplicate = "skip"
     # the whole file at once (at most IMPORT_MAX_ROWS rows): one statement per kind of key
-    rows = [mapping.formdata(cells, mapped, set()) for _line, cells in csvfile.rows(job.content, job.delimiter)]
+    rows = [mapping.formdata(cells, mapped, set(), job.header)
+            for _line, cells in csvfile.rows(job.content, job.delimiter)]
     if key == "person":
         named = queries.companies_named([c for _d, c in rows if c], viewer)
         keys = []
@@ -404,7 +405,7 @@ class _Rows:
 
     def check(self, cells: list[str]):
         """(the input model, errors) of one row; errors are (column label, message)."""
-        data, company = mapping.formdata(cells, self.mapping, self.date_fields)
+        data, company = mapping.formdata(cells, self.mapping, self.date_fields, self.job.header)
         errors: list[tuple[str, str]] = []
         self.new_company = None
         if company:

@@ -95,7 +95,7 @@ def _mapping_context(job: ImportJob, chosen: dict[int, str], problems=()):
     used = [t for t in targets if t.key in chosen.values()]
     mapped = []
     for line, cells in sample:
-        data, company = mapping.formdata(cells, {i: t for i, t in chosen.items() if t}, date_fields)
+        data, company = mapping.formdata(cells, {i: t for i, t in chosen.items() if t}, date_fields, job.header)
         mapped.append((line, [company if t.key == "company" else data.get(t.key, "") for t in used]))
     on_duplicate = request.form.get("on_duplicate", job.on_duplicate or "skip")
     create_companies = bool(request.form.get("create_companies")) if request.method == "POST" else job.create_companies

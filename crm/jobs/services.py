@@ -450,11 +450,12 @@ def _hold_running(job_id: int, attempt: int) -> bool:
 
 
 def _rules_preview(job: Job, user: User) -> None:
-    moves = rules.preview(viewer_for(user), job.params["type"])
+    viewer = viewer_for(user)
+    moves = rules.preview(viewer, job.params["type"])
     n = rules.plan_size(moves)
     db.session.rollback()  # (the plan only read)
     _finish(job, ngettext("Preview ready: %(num)s record would move.", "Preview ready: %(num)s records would move.", n),
-            {"moves": rules.moves_out(moves)}, n)
+            {"moves": rules.moves_out(moves), "losses": rules.losses(viewer, moves)}, n)
 
 
 def _export(job: Job, user: User) -> None:

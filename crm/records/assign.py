@@ -141,6 +141,18 @@ def preview(rtype: RecordType, ids, viewer: Viewer, group_id: int | None, cascad
     return counts
 
 
+def preview_sources(rtype: RecordType, ids, viewer: Viewer, group_id: int, cascade=()) -> dict[str, dict[int, int]]:
+    """:func:`preview` by the group the records come from: per type, source group id -> how many
+    of the records an assignment into ``group_id`` would move (only what the viewer fully sees,
+    :func:`targets`; a type with nothing to move maps to ``{}``)."""
+    out: dict[str, dict[int, int]] = {}
+    for plural, where in targets(rtype, ids, viewer, group_id, tuple(cascade)).items():
+        model = BY_PLURAL[plural].model
+        out[plural] = {int(gid): int(n) for gid, n in db.session.execute(
+            select(model.group_id, func.count()).where(where).group_by(model.group_id))}
+    return out
+
+
 def workers_losing_sight(rtype: RecordType, ids, viewer: Viewer, group_id: int, cascade=()) -> list[tuple[str, int]]:
     """Who works on the records an assignment into ``group_id`` would move (:func:`targets`: only
     what the viewer fully sees) and no longer sees them in full afterwards: the active users

@@ -42,7 +42,9 @@ class RuleForm(FlaskForm):
     name = StringField(_l("Name"), filters=[Strip])
     conditions = FieldList(FormField(ConditionForm), min_entries=ROWS, max_entries=ROWS)
     group_id = SelectField(_l("Target group"), coerce=_optional_id, validate_choice=False)
-    follow = BooleanField(_l("The company's people, deals and projects follow"))
+    follow = BooleanField(_l("The company's people, deals and projects follow"), description=_l(
+        "Takes effect when the rules are applied to the company (when it is created or imported, and on "
+        "“Apply to existing records”), not when a person, deal or project is added to it later."))
 
     def set_choices(self, groups, fields) -> None:
         self.group_id.choices = [(g.id, g.name) for g in groups]

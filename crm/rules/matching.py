@@ -8,7 +8,7 @@ An address is a free-text contact detail ("Hauptstr. 3\\n20123 Hamburg\\nDeutsch
 
 - postcode: the first number of 4 or 5 digits standing alone (not part of a longer number);
 - city: what follows that number on its line (up to a comma), trimmed; if nothing does, the next
-  line (an import joins its street, postcode and city columns with line breaks);
+  line (addresses an import wrote before it joined postcode and city on one line);
 - country: the last line, if it has no digit in it and comes after the postcode's line and the
   city (without a postcode: if there is more than one line); else none.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -16,12 +17,13 @@ from ..customfields.models import CustomField, CustomFieldValue
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..groups.models import BASIS_ID, Group, group_members
+from ..groups.queries import current_state, losing_full
 from ..imports.models import ImportItem, ImportJob
-from ..records.assign import CASCADE, assign_group
+from ..records.assign import CASCADE, assign_group, preview_sources
 from ..records.assign import preview as assign_preview
 from ..records.models import TAG_LINKS, Company, ContactDetail, Tag
 from ..records.services import assignment_rules, require_groups_on
-from ..records.types import TYPES
+from ..records.types import BY_PLURAL, TYPES
 from ..visibility import Viewer, fully_visible_to, unscoped
 from .matching import Facts, Matcher, parse_address, valid_postcode_spec
 from .models import MAX_RULES, AssignmentRule
@@ -164,6 +166,8 @@ class Move:
     ids: tuple[int, ...]
     #: what it would move, per type (crm.records.assign.preview: fully visible, not yet there)
     counts: dict
+    #: the same by the group the records are in now: type -> source group id -> count
+    sources: dict = dataclass_field(default_factory=dict)
 
 
 def _first_addresses(fk, ids_select) -> dict[int, str]:
@@ -278,11 +282,15 @@ def plan(viewer: Viewer, record_type: str, beat=None, *, counted: bool = True) -
             continue
         cascade = tuple(CASCADE) if follow else ()
         counts: dict[str, int] = {}
+        sources: dict[str, dict[int, int]] = {}
         for chunk in _chunks(ids):
-            for plural, n in assign_preview(rtype, chunk, viewer, group_id, cascade).items():
-                counts[plural] = counts.get(plural, 0) + n
+            for plural, by_group in preview_sources(rtype, chunk, viewer, group_id, cascade).items():
+                counts[plural] = counts.get(plural, 0) + sum(by_group.values())
+                into = sources.setdefault(plural, {})
+                for source, n in by_group.items():
+                    into[source] = into.get(source, 0) + n
         if sum(counts.values()):
-            out.append(Move(group_id, names[group_id], follow, tuple(ids), counts))
+            out.append(Move(group_id, names[group_id], follow, tuple(ids), counts, sources))
     return out
 
 
@@ -304,8 +312,32 @@ def work_bound(viewer: Viewer, record_type: str) -> int:
 
 def moves_out(moves: list[Move]) -> list[dict]:
     """The plan as plain values (a preview job's result): per target group its name, whether the
-    company's records follow, and the counts - not the record ids."""
-    return [{"group_id": m.group_id, "group": m.group, "follow": m.follow, "counts": m.counts} for m in moves]
+    company's records follow, the counts, and per type the groups the records come from with their
+    counts (``sources``: ``[{"group", "count"}]`` by group name) - not the record ids."""
+    names = dict(db.session.execute(select(Group.id, Group.name)).all())
+    return [{"group_id": m.group_id, "group": m.group, "follow": m.follow, "counts": m.counts,
+             "sources": {plural: [{"group": names.get(gid, "?"), "count": n}
+                                  for gid, n in sorted(by_group.items(), key=lambda item: names.get(item[0], ""))]
+                         for plural, by_group in m.sources.items() if by_group}}
+            for m in moves]
+
+
+def losses(viewer: Viewer, moves: list[Move]) -> list[dict]:
+    """Who would lose full access if the plan were applied: per active user (by name) the number of
+    its records, per type plural, they see in full now and not in their target group
+    (:func:`crm.groups.queries.losing_full`, the impact preview's state; counts only, admins only).
+    Only the records the plan counted (those the admin fully sees) are counted."""
+    require_admin(viewer)
+    flows: dict[str, dict[tuple[int, int], int]] = {}
+    for move in moves:
+        for plural, by_group in move.sources.items():
+            into = flows.setdefault(BY_PLURAL[plural].key, {})
+            for source, n in by_group.items():
+                into[source, move.group_id] = into.get((source, move.group_id), 0) + n
+    if not any(flows.values()):
+        return []
+    return [{"user": person.name, "counts": {TYPES[key].plural: n for key, n in counts.items()}}
+            for person, counts in losing_full(current_state(), flows)]
 
 
 def preview(viewer: Viewer, record_type: str) -> list[Move]:

@@ -152,8 +152,9 @@ def apply():
         flash(ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved), "success")
         return redirect(url_for("rules.apply", record_type=key))
     large = viewer.groups_enabled and services.work_bound(viewer, key) > jobs.threshold()
-    moves = services.moves_out(services.preview(viewer, key)) if viewer.groups_enabled and not large else []
-    return render_template("settings/rules_apply.html", key=key, moves=moves, rule_types=RULE_TYPES,
+    plan = services.preview(viewer, key) if viewer.groups_enabled and not large else []
+    return render_template("settings/rules_apply.html", key=key, moves=services.moves_out(plan),
+                           losses=services.losses(viewer, plan), rule_types=RULE_TYPES,
                            has_rules=bool(services.rules_of(key)), large=large)
 
 

@@ -113,3 +113,26 @@ def test_the_menu_closes_with_escape_and_gives_the_focus_back(kontor, new_page):
     expect(toggle).to_have_attribute("aria-expanded", "false")
     expect(toggle).to_be_focused()
     expect(page.locator("#nav-menu").get_by_role("link", name="People")).to_be_hidden()
+
+
+def test_the_rule_form_fits_a_phone(kontor, new_page):
+    """New-user trial: on a phone the rule form's help text was cut off at the right edge, the value
+    input was about 40 px wide and the group column off-screen (the conditions' table scrolled
+    inside the settings). Each condition's fields stack, full width, and nothing scrolls sideways."""
+    server = kontor("schmidt")
+    width = PHONE[0]
+    page = new_page(width=width, height=PHONE[1])
+    login(page, server, BOSS)
+    page.goto(server.url("/settings/rules/new"))
+    no_sideways_scrolling(page, "/settings/rules/new")
+    inner = page.evaluate("() => { const m = document.querySelector('.settings-main');"
+                          " return [m.scrollWidth, m.clientWidth]; }")
+    assert inner[0] <= inner[1], f"the settings scroll sideways inside: {inner}"
+    row = page.locator("fieldset.rule-conditions tbody tr").first
+    fields = [page.locator("#conditions-help"), *row.locator("select, input").all()]
+    assert len(fields) == 5
+    for field in fields:
+        box = field.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (field, box)
+    for field in fields[1:]:
+        assert field.bounding_box()["width"] >= 250, field
