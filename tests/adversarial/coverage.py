@@ -299,6 +299,7 @@ HTMX_TARGETS = {
     "import-status": "GET import job state (leak test)",
     "job-status": "GET job state (leak test)",
     "import-preview": "POST import preview (writes)",
+    "group-field": "GET a new record's group field for a picked company (leak test: every id, unseen = unused)",
 }
 
 

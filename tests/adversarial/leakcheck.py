@@ -400,6 +400,21 @@ def probe_new(ctx: Ctx, rule: str, params: dict) -> None:
                 parent = world.record_by_id(key, rid)
                 if parent and world.level(b.user, parent) == "full" and refs.get(f"{key}_id") == key:
                     ctx.expect_present(b, body, [name_token(world, parent)], q)
+        if "company_id" in refs:
+            # the group field a picked company swaps in (htmx 'group-field'): it proposes the
+            # company's group only for a company the user fully sees; any other id answers like one
+            # never used
+            unknown_q = f"{url}?company_id={world.unused_id()}"
+            unknown = b.get(unknown_q, target="group-field", rule=rule)
+            ctx.check(b, unknown, f"{unknown_q} [group-field]", status=200)
+            for rid in world.all_record_ids():
+                q = f"{url}?company_id={rid}"
+                resp = b.get(q, target="group-field", rule=rule)
+                ctx.check(b, resp, f"{q} [group-field]", status=200)
+                company = world.record_by_id("company", rid)
+                unseen = company is None or world.level(b.user, company) != "full"
+                if unseen and normalized(resp) != normalized(unknown):
+                    ctx.fail(f"as {b.name}: {q} [group-field] answers differently from a never-used id")
 
 
 def probe_tasks(ctx: Ctx, rule: str, params: dict) -> None:
