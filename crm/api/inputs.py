@@ -23,7 +23,6 @@ MAX_BODY = 1024 * 1024
 #: Most ids one bulk request may name.
 MAX_IDS = 10_000
 
-_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 UNSTORABLE = _l("Contains characters that cannot be stored.")

@@ -28,7 +28,7 @@ from ..visibility import Viewer, current_viewer, fully_visible_to
 from . import queries
 from .assign import handover_targets, offers_undo
 from .forms import FIELD_ORDER, UNCHANGED, build_form
-from .loaders import FULL, RESTRICTED, reference, references_by_type, trashed_ids_of
+from .loaders import FULL, RESTRICTED, fully_visible_record, reference, references_by_type, trashed_ids_of
 from .services import assignment_rules, default_group_id, member_groups, new_record_groups, type_default
 from .types import TYPES, RecordType
 
@@ -239,8 +239,7 @@ def picked_company(form):
     value = field.data if field is not None else None
     if not isinstance(value, int) or isinstance(value, bool):
         return None
-    model = TYPES["company"].model
-    return db.session.scalar(select(model).where(model.id == value, fully_visible_to(model, current_viewer())))
+    return fully_visible_record(TYPES["company"], value, current_viewer())
 
 
 def group_parent(rtype: RecordType, form, parent):
