@@ -83,8 +83,10 @@ def test_ctrl_c_stops_the_server_and_the_worker(tmp_path):
               f"except KeyboardInterrupt:\n    pathlib.Path(\"{marker}\").write_text(\"ok\")'")
     command = [sys.executable, "-u", str(SERVE), "127.0.0.1", str(port), "--worker", worker, "--",
                sys.executable, "-c", _http_server(port)]
+    # (Ctrl+C as a terminal's foreground job gets it: a suite started in the background with "&"
+    # would hand SIGINT down ignored, and the test would wait for nothing)
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout.readline().startswith("Kontor runs on")
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C in the terminal: the whole process group
     proc.wait(timeout=30)
