@@ -72,6 +72,7 @@ def test_new_user_daily_work(kontor, new_page):
     expect(option).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#company_id-q")).to_have_value("Hafenkontor Jansen GmbH")
+    settled(page)  # the picked company's group is proposed (the group field is swapped), as a user sees
     page.locator("#position").fill("Geschäftsführerin")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("h1")).to_contain_text("Hanna Jansen")
