@@ -252,7 +252,8 @@ def test_a_web_address_must_be_http_or_https_everywhere_it_is_stored(app, client
     url_field = make.field("company", "Link", kind="url")
     c = make.company("Acme", group=w.nord)
     make.login(client, w.u)
-    not_web, control = "Keine Webadresse (http:// oder https://).", "Enthält Zeichen, die nicht gespeichert werden können."
+    not_web = "Keine Webadresse (http:// oder https://)."
+    control = "Enthält Zeichen, die nicht gespeichert werden können."
     for evil, message in ((EVIL, not_web), ("JavaScript:alert(1)", not_web), ("data:text/html,<b>x</b>", not_web),
                           (" java\tscript://x/%0aalert(1)", control)):
         resp = client.post(f"/companies/{c.id}/edit", data={"name": "Acme", "website": evil, "group_id": w.nord.id})
