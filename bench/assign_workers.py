@@ -48,7 +48,7 @@ def measure(url: str, companies: int, repeat: int) -> None:
             counts = preview(rtype, ids, viewer, target, list(CASCADE))
             runs["preview"].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            workers = workers_losing_sight(rtype, ids, viewer, target, list(CASCADE))
+            workers, _judged = workers_losing_sight(rtype, ids, viewer, target, list(CASCADE))
             runs["workers"].append(time.perf_counter() - t0)
         med = {k: statistics.median(v) for k, v in runs.items()}
         print(f"counts {counts}; workers {len(workers)} users, {sum(n for _, n in workers)} records")

@@ -211,8 +211,11 @@ def test_the_records_page_hand_over_offers_to_take_the_companys_records_along(cl
 
 def test_the_hand_over_names_who_works_on_the_records_and_will_no_longer_see_them(client, make, meier):
     """A new-user trial: the responsible user's task on a handed-over record silently left her task
-    list. The confirmation names, per user, how many of the moving records they work on and lose -
-    not the admin, who is in Company, nor anything of a record the agent does not fully see."""
+    list. The confirmation names, per user, how many of the moving records they work on - nothing
+    of a record the agent does not fully see, nor a done task. The agent is no admin: who is in
+    which group is not told them (SECURITY.md rule 4), so the admin, who is in Company and keeps
+    the record, is named too, and the dialog says that those not in Company lose them; an admin
+    is told who loses them (tests/adversarial/test_regressions.py)."""
     from crm.groups.models import group_members
 
     m = meier
@@ -230,9 +233,10 @@ def test_the_hand_over_names_who_works_on_the_records_and_will_no_longer_see_the
     make.login(client, m["agent"])
     confirm = assign(client, [m["lead"].id], m["company"].id, step="confirm", cascade=["people"])
     notice = re.search(r'<p class="notice" role="note" id="workers-notice">([^<]*)</p>', confirm.text).group(1)
-    assert "Aylin Demir (2)" in notice and "Sven" not in notice and "Ines" not in notice
+    assert "Aylin Demir (2)" in notice and "Ines Intern (1)" in notice and "Sven" not in notice
+    assert "Wer von ihnen nicht Mitglied von Company ist, sieht sie danach nicht mehr vollständig." in notice
     alone = assign(client, [m["lead"].id], m["company"].id, step="confirm")  # the company only
-    assert "Aylin Demir (1)" in alone.text
+    assert "Aylin Demir (1)" in alone.text and "Ines" not in alone.text
 
 
 def test_hand_over_moves_only_records_of_the_source_group(client, make, meier):

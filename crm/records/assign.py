@@ -153,14 +153,24 @@ def preview_sources(rtype: RecordType, ids, viewer: Viewer, group_id: int, casca
     return out
 
 
-def workers_losing_sight(rtype: RecordType, ids, viewer: Viewer, group_id: int, cascade=()) -> list[tuple[str, int]]:
+def workers_losing_sight(rtype: RecordType, ids, viewer: Viewer, group_id: int,
+                         cascade=()) -> tuple[list[tuple[str, int]], bool]:
     """Who works on the records an assignment into ``group_id`` would move (:func:`targets`: only
-    what the viewer fully sees) and no longer sees them in full afterwards: the active users
-    responsible for them or with an open task on them, other than the viewer (who is warned by
-    the dialog anyway), as ``(name, how many of the moving records)`` by name. Their tasks on those
-    records silently leave their task lists otherwise (a new-user trial)."""
+    what the viewer fully sees): the active users responsible for them or with an open task on
+    them, other than the viewer (who is warned by the dialog anyway), as ``(name, how many of the
+    moving records)`` by name. Their tasks on those records silently leave their task lists when
+    they lose sight of them (a new-user trial).
+
+    Returns ``(workers, judged)``. For an admin (``judged``) only those who see the records in full
+    now and not in the target group. Anyone else is not told who is in which group (SECURITY.md,
+    trust rule 4; "Wer kann das sehen?" is the admins'): judged by memberships, the names were an
+    oracle of them - a responsible user named or not named told a normal user whether they are a
+    member of the target group. They get everyone who works on the records, whatever their groups
+    (what the records' pages show them anyway), and the dialog says that those not in the group
+    lose them. Nobody while the group system is off, nor into Basis (everyone is a member)."""
+    judged = viewer.is_admin
     if not viewer.groups_enabled or group_id == BASIS_ID:
-        return []
+        return [], judged
     # (user, record group) -> how many of the moving records they work on: grouped in SQL, then
     # judged by the users' memberships (a few rows per user, not one test per record)
     per_group: dict[tuple[int, int], int] = {}
@@ -180,22 +190,26 @@ def workers_losing_sight(rtype: RecordType, ids, viewer: Viewer, group_id: int, 
         for uid, gid, n in rows:
             per_group[uid, gid] = per_group.get((uid, gid), 0) + n
     if not per_group:
-        return []
+        return [], judged
     users = sorted({uid for uid, _gid in per_group})
-    member_of: dict[int, set[int]] = {uid: {BASIS_ID} for uid in users}
-    for uid, gid in db.session.execute(select(group_members.c.user_id, group_members.c.group_id)
-                                       .where(group_members.c.user_id.in_(users))):
-        member_of[uid].add(gid)
     counts: dict[int, int] = {}
-    for (uid, gid), n in per_group.items():
-        # sees it in full now, not in the target group
-        if gid in member_of[uid] and group_id not in member_of[uid]:
+    if judged:
+        member_of: dict[int, set[int]] = {uid: {BASIS_ID} for uid in users}
+        for uid, gid in db.session.execute(select(group_members.c.user_id, group_members.c.group_id)
+                                           .where(group_members.c.user_id.in_(users))):
+            member_of[uid].add(gid)
+        for (uid, gid), n in per_group.items():
+            # sees it in full now, not in the target group
+            if gid in member_of[uid] and group_id not in member_of[uid]:
+                counts[uid] = counts.get(uid, 0) + n
+    else:
+        for (uid, _gid), n in per_group.items():
             counts[uid] = counts.get(uid, 0) + n
     if not counts:
-        return []
+        return [], judged
     names = db.session.execute(select(User.id, User.name).where(User.id.in_(sorted(counts)),
                                                                  User.active.is_(True))).all()
-    return sorted(((name, counts[uid]) for uid, name in names), key=lambda row: (row[0].casefold(), row[1]))
+    return sorted(((name, counts[uid]) for uid, name in names), key=lambda row: (row[0].casefold(), row[1])), judged
 
 
 def assign_group(rtype: RecordType, ids, group_id, viewer: Viewer, cascade=(), source: str = "list") -> dict:

@@ -246,8 +246,10 @@ def add_bulk_routes(bp: Blueprint, rtype: RecordType) -> None:
             return _dialog("records/_bulk_assign_preview.html", rtype, sel, **ctx)
         if step == "confirm":
             ctx["moving"] = {p: counts[p] for p in [plural, *CASCADE] if p == plural or p in cascade}
-            ctx["workers"] = ", ".join(f"{name} ({format_decimal(n)})" for name, n in
-                                       workers_losing_sight(rtype, ids, viewer, group.id, cascade))
+            # (an admin: those who lose them; anyone else: everyone working on them, not judged by
+            # memberships, which are not told to non-admins)
+            workers, ctx["workers_judged"] = workers_losing_sight(rtype, ids, viewer, group.id, cascade)
+            ctx["workers"] = ", ".join(f"{name} ({format_decimal(n)})" for name, n in workers)
             return _dialog("records/_bulk_assign_confirm.html", rtype, sel, **ctx)
         return _dialog("records/_bulk_assign.html", rtype, sel, status, **ctx)
 

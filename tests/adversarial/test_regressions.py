@@ -154,3 +154,39 @@ def test_a_task_assignee_tells_a_non_admin_nothing_of_other_users_groups(client,
     admin = client.patch(f"/api/v1/tasks/{t2.id}", json={"assignee_id": w.sued_user.id},
                          headers={"Authorization": f"Bearer {w.tokens.admin}"})
     assert admin.status_code == 422 and "Sven Süd" in admin.get_json()["error"]["fields"]["assignee_id"]
+
+
+def test_the_assign_confirmation_tells_a_non_admin_nothing_of_other_users_groups(client, make):
+    """The assign dialog's confirmation named the users who work on the moving records "and no
+    longer see them in full" in the target group: judged by their memberships, it was an oracle of
+    them for a normal user (product.md §8: who sees what is the admins' panel; SECURITY.md rule 4).
+    Making a user responsible for a record and opening the confirmation told whether that user is
+    a member of the target group - named if not, left out if so. A non-admin now gets everyone who
+    works on the records, whatever their groups; an admin still gets only those who lose them."""
+    import re
+
+    make.enable_groups()
+    admin = make.user("admin", name="Ines Admin")
+    u = make.user("normal", name="Udo Normal")
+    anna = make.user("normal", name="Anna Nur-Nord")
+    bob = make.user("normal", name="Bob Nord-und-Süd")
+    nord = make.group("Nord", [admin, u, anna, bob])
+    sued = make.group("Süd", [admin, u, bob])
+    alpha = make.company("Alpha", group=nord, responsible_id=anna.id)
+    beta = make.company("Beta", group=nord, responsible_id=bob.id)
+
+    def notice(ids):
+        resp = client.post("/companies/bulk/assign", headers={"HX-Request": "true", "HX-Target": "dialog"}, data={
+            "scope": "ids", "ids": [str(i) for i in ids], "target_id": str(sued.id), "step": "confirm"})
+        assert resp.status_code == 200
+        found = re.search(r'id="workers-notice">(.*?)</p>', resp.text, re.S)
+        return found.group(1) if found else ""
+
+    make.login(client, u)
+    of_anna, of_bob = notice([alpha.id]), notice([beta.id])
+    assert "Anna Nur-Nord (1)" in of_anna and "Bob Nord-und-Süd (1)" in of_bob
+    assert of_anna.replace("Anna Nur-Nord", "X") == of_bob.replace("Bob Nord-und-Süd", "X")
+    client.post("/logout")
+    make.login(client, admin)
+    judged = notice([alpha.id, beta.id])
+    assert "Anna Nur-Nord (1)" in judged and "Bob" not in judged
