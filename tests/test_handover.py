@@ -249,6 +249,15 @@ def test_hand_over_moves_only_records_of_the_source_group(client, make, meier):
     assert db.session.get(Company, m["other_lead"].id).group_id == m["company"].id
 
 
+def test_the_hand_over_preview_does_not_call_a_record_of_another_group_already_there(client, make, meier):
+    m = meier
+    make.login(client, m["agent"])
+    preview = assign(client, [m["in_basis"].id, m["lead"].id], m["company"].id, step="preview").text
+    assert "1 davon wechselt die Gruppe." in preview, preview
+    assert "Die übrigen bleiben, wo sie sind." in preview  # Basis GmbH is not in Company "already"
+    assert "bereits in" not in preview
+
+
 def test_without_a_hand_over_the_answer_is_that_of_any_foreign_group(client, make, meier, api_token):
     m = meier
     make.login(client, m["agent"])
