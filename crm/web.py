@@ -14,6 +14,7 @@ from .common import is_web_address
 from .decimals import format_shown
 from .extensions import db, login_manager
 from .htmx import is_htmx, redirect_htmx
+from .i18n import ui_locale
 from .plurals import record_count
 from .visibility import set_viewer
 
@@ -218,7 +219,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["decimal"] = lambda n: format_decimal(n) if n is not None else ""
     app.jinja_env.globals["record_count"] = record_count
     # a stored number in full (a custom number field: every decimal, not rounded to three)
-    app.jinja_env.filters["number"] = lambda n: format_shown(n, str(get_locale() or "de")) if n is not None else ""
+    app.jinja_env.filters["number"] = lambda n: format_shown(n, ui_locale()) if n is not None else ""
     app.jinja_env.filters["isodate"] = _isodate
     app.jinja_env.tests["web_address"] = is_web_address  # only these become links
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -83,6 +83,9 @@ class ImportJob(db.Model):
     #: (in the job's group), and how many it created
     create_companies: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     companies_created: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: the language of the page that queued it (:func:`crm.i18n.ui_locale`): the worker reads the
+    #: file's numbers and dates and writes the report in it, a retry after a dead worker too
+    locale: Mapped[str] = mapped_column(String(10), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -45,7 +45,7 @@ from datetime import timedelta
 from itertools import islice
 
 from flask import current_app
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from huey import crontab
 from sqlalchemy import and_, delete, exists, func, insert, not_, or_, select, update
@@ -59,6 +59,7 @@ from ..errors import Invalid, Refused
 from ..extensions import app_periodic_task, app_task, db
 from ..files.models import Attachment
 from ..groups.models import Group
+from ..i18n import job_locale, requester_locale
 from ..notes.models import Note
 from ..records.forms import build_form, error_names, form_class, form_input
 from ..records.models import Company, Deal, Person, Project
@@ -189,6 +190,7 @@ def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: 
     job.group_id = group_id
     job.on_duplicate = on_duplicate
     job.create_companies = bool(create_companies) and job.record_type == "person"
+    job.locale = requester_locale(job.user_id)  # the worker reads the file and writes the report in it
     job.status = "queued"
     return []
 
@@ -458,13 +460,14 @@ def _report(errors: list, line: int, problems) -> int:
 
 def run(job_id: int, locale: str | None = None) -> None:
     """Run a queued job to its end (done or failed). Safe to call from several servers at once:
-    only one claims the job. The report is written in ``locale`` (the language of the page that
-    started it), else the user's or the account's language."""
+    only one claims the job. The file is read and the report written in ``locale`` if given (a task
+    queued before jobs kept their language), else in the job's language (of the page that queued
+    it: :func:`configure`), else the user's or the account's."""
     if not _claim(job_id):
         return
     job = db.session.get(ImportJob, job_id)
     user = db.session.get(User, job.user_id)
-    language = locale or user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    language = job_locale(locale, job.locale, user.locale)
     try:
         with force_locale(language):
             _check_cancel(job_id)
@@ -703,17 +706,17 @@ def discard_pending(job_id: int, key: str) -> int:
 
 def start(job: ImportJob) -> None:
     """Run the job now (small files) or put it on the job queue; the browser polls its page.
-    The caller has committed the job as ``queued``."""
-    locale = str(get_locale() or "") or None
+    The caller has committed the job as ``queued`` (with its language: :func:`configure`)."""
     if job.total <= current_app.config["IMPORT_INLINE_ROWS"]:
-        run(job.id, locale)
+        run(job.id)
         return
-    run_import(job.id, locale)
+    run_import(job.id)
 
 
 @app_task()
 def run_import(job_id: int, locale: str | None = None) -> None:
-    """The import as a task on the job queue (crm/jobs): :func:`run` in the worker."""
+    """The import as a task on the job queue (crm/jobs): :func:`run` in the worker (``locale``:
+    only from a task queued before the job kept its language)."""
     try:
         run(job_id, locale)
     except Exception:
@@ -758,16 +761,15 @@ def reap_stale(ids=None) -> dict[str, int]:
     cutoff = utcnow() - stale_after()
     stale = (ImportJob.status.in_(RUNNING),
              or_(ImportJob.heartbeat_at < cutoff, ImportJob.heartbeat_at.is_(None)))
-    stmt = select(ImportJob.id, ImportJob.attempts, ImportJob.cancel_requested, User.locale,
-                  ImportJob.record_type).join(
-        User, User.id == ImportJob.user_id).where(*stale)
+    stmt = select(ImportJob.id, ImportJob.attempts, ImportJob.cancel_requested,
+                  ImportJob.record_type).where(*stale)
     if ids is not None:
         stmt = stmt.where(ImportJob.id.in_(ids))
     with db.engine.connect() as conn:
         rows = list(conn.execute(stmt))
     counts = {"retried": 0, "failed": 0}
-    kinds = {row[0]: row[4] for row in rows}
-    for job_id, attempts, cancelled, locale, _kind in rows:
+    kinds = {row[0]: row[3] for row in rows}
+    for job_id, attempts, cancelled, _kind in rows:
         retry = attempts < MAX_ATTEMPTS and not cancelled
         with db.engine.begin() as conn:
             values = ({"status": "queued", "processed": 0} if retry else
@@ -775,8 +777,8 @@ def reap_stale(ids=None) -> dict[str, int]:
             changed = conn.execute(update(ImportJob).where(ImportJob.id == job_id, *stale).values(**values)).rowcount
         if changed == 1:
             counts["retried" if retry else "failed"] += 1
-            if retry:  # (the new run removes the dead one's pending rows before it saves)
-                run_import(job_id, locale)
+            if retry:  # (the new run removes the dead one's pending rows before it saves; in the
+                run_import(job_id)  # job's language, like the first)
             else:
                 discard_pending(job_id, kinds[job_id])
     return counts

@@ -19,6 +19,10 @@ A job runs as its owner: the viewer is built when it runs (:func:`~crm.visibilit
 so it moves exactly what its owner fully sees then, by the same service the request would have
 called (:func:`crm.records.assign.assign_group`). Only the owner and admins find a job
 (:func:`find_job`); for anyone else it does not exist, like a made-up id.
+
+A job speaks its requester's language (:mod:`crm.i18n`): the row keeps it when it is queued, the
+work and every message about it (the end, a failure, a cancel by an admin, the reaper's) are in it,
+and a list filter is kept as the request read it (canonical text: :func:`_filter_param`).
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ import io
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale, get_locale, ngettext
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from huey import crontab
 from sqlalchemy import and_, func, or_, select, update
@@ -36,6 +40,7 @@ from ..auth.models import User
 from ..common import utcnow
 from ..errors import Forbidden, Invalid, Refused
 from ..extensions import app_periodic_task, app_task, db
+from ..i18n import job_locale, requester_locale
 from ..records import queries
 from ..records.assign import CASCADE, check_target, find_assignment, preview, undo_assignment
 from ..records.assign import assign_group as assign_service
@@ -57,20 +62,15 @@ def threshold() -> int:
     return current_app.config["BULK_JOB_THRESHOLD"]
 
 
-def _locale() -> str:
-    try:
-        return str(get_locale() or "")
-    except (RuntimeError, AttributeError):  # outside a request
-        return ""
-
-
 # ---------------------------------------------------------------------------------------------
 # Starting, finding, cancelling
 # ---------------------------------------------------------------------------------------------
 
 def _create(kind: str, user_id: int | None, params: dict, total: int = 0) -> Job:
-    """The job's row, committed, then the task on the queue (immediate mode: run now)."""
-    job = Job(kind=kind, user_id=user_id, params=params, total=total, status="queued", locale=_locale())
+    """The job's row, committed, then the task on the queue (immediate mode: run now). It keeps the
+    requester's language (:func:`crm.i18n.requester_locale`), in which the worker runs it."""
+    job = Job(kind=kind, user_id=user_id, params=params, total=total, status="queued",
+              locale=requester_locale(user_id))
     db.session.add(job)
     db.session.commit()
     run_job(job.id)
@@ -99,23 +99,31 @@ def start_assignment(rtype: RecordType, viewer: Viewer, group_id, *, ids: list[i
     if any(c not in CASCADE for c in cascade) or (cascade and rtype.key != "company"):
         raise Invalid(fields={"cascade": _("Only companies take people, deals and projects along.")})
     check_target(viewer, group_id)
-    selection = ids if filter_args is None else queries.ids_matching(
-        rtype, viewer, _list_filter(rtype, filter_args))
+    flt = None if filter_args is None else _list_filter(rtype, filter_args)
+    selection = ids if flt is None else queries.ids_matching(rtype, viewer, flt)
     size = assignment_size(rtype, selection, viewer, group_id, cascade)
     db.session.rollback()  # (check_target locked the group: let go before the job runs)
     if size <= threshold():
         return None
     params = {"type": rtype.key, "group_id": group_id, "cascade": cascade, "source": source}
-    if filter_args is None:
+    if flt is None:
         params["ids"] = sorted(set(ids or ()))
     else:
-        params["filter"] = [[name, value] for name, value in filter_args]
+        params["filter"] = _filter_param(flt)
     return _create("assign", viewer.user_id, params, total=size)
 
 
 def _list_filter(rtype: RecordType, pairs) -> queries.ListFilter:
-    """The list filter of query parameters kept as (name, value) pairs (a name may repeat)."""
+    """The list filter of query parameters kept as (name, value) pairs (a name may repeat); a
+    number typed in a filter is read in the UI's language (:func:`crm.i18n.ui_locale`)."""
     return queries.ListFilter.from_args(rtype, MultiDict([(name, value) for name, value in pairs]))
+
+
+def _filter_param(flt: queries.ListFilter) -> list[list[str]]:
+    """A list filter as a job keeps it: read once, in the request, in its requester's language, and
+    kept as canonical text (:meth:`ListFilter.pairs`: plain numbers, ISO dates), which the job reads
+    alike in any language - a typed "1.250" is 1250 on a German page and 1.25 on an English one."""
+    return [[name, value] for name, value in flt.pairs()]
 
 
 def start_rules_apply(viewer: Viewer, record_type: str) -> Job | None:
@@ -185,7 +193,7 @@ def start_export(rtype: RecordType, viewer: Viewer, filter_args: list[tuple[str,
     size = export_size(rtype, viewer, flt, ids, full_only)
     if size <= export_threshold():
         return None
-    params = {"type": rtype.key, "filter": [[name, value] for name, value in filter_args], "full_only": full_only}
+    params = {"type": rtype.key, "filter": _filter_param(flt), "full_only": full_only}
     if ids is not None:
         params["ids"] = sorted(set(ids))
     db.session.rollback()
@@ -266,12 +274,16 @@ def find_job(job_id: int, viewer: Viewer) -> Job | None:
 def cancel(job: Job) -> bool:
     """Cancel a job that has not started: it never runs. A running one finishes (it is one short
     transaction), and so does one queued again after its worker died (applying the rules may have
-    done part of its work); returns whether it was cancelled."""
+    done part of its work); returns whether it was cancelled. Its message is in the job's language
+    (an admin may cancel someone else's job)."""
+    owner = db.session.get(User, job.user_id) if job.user_id else None
+    with force_locale(job_locale(job.locale, owner.locale if owner else None)):
+        message = _("Cancelled before it started. Nothing was changed.")
     with db.engine.begin() as conn:
         done = conn.execute(
             update(Job).where(Job.id == job.id, Job.status == "queued", Job.attempts == 0)
             .values(status="cancelled", cancel_requested=True, finished_at=utcnow(),
-                    message=_("Cancelled before it started. Nothing was changed."))
+                    message=message)
         ).rowcount == 1
     db.session.refresh(job)
     return done
@@ -304,7 +316,7 @@ def run_job(job_id: int) -> None:
     job = db.session.get(Job, job_id)
     attempt = job.attempts
     user = db.session.get(User, job.user_id) if job.user_id else None
-    locale = job.locale or (user.locale if user else "") or current_app.config["BABEL_DEFAULT_LOCALE"]
+    locale = job_locale(job.locale, user.locale if user else None)
     try:
         with force_locale(locale):
             RUNNERS[job.kind](job, user)
@@ -537,19 +549,20 @@ def reap_stale_jobs(ids=None) -> dict[str, int]:
     is conditional on the state just read: a second reaper (another app server) changes nothing."""
     cutoff = utcnow() - stale_after()
     stale = (Job.status == "running", or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None)))
-    stmt = select(Job.id, Job.attempts, Job.locale, Job.result).where(*stale)
+    stmt = select(Job.id, Job.attempts, Job.locale, User.locale, Job.result).outerjoin(
+        User, User.id == Job.user_id).where(*stale)
     if ids is not None:
         stmt = stmt.where(Job.id.in_(ids))
     with db.engine.connect() as conn:
         rows = list(conn.execute(stmt))
     counts = {"retried": 0, "failed": 0}
-    for job_id, attempts, locale, result in rows:
+    for job_id, attempts, locale, owner_locale, result in rows:
         with db.engine.begin() as conn:
             if attempts < MAX_ATTEMPTS:
                 changed = conn.execute(update(Job).where(Job.id == job_id, *stale).values(status="queued"))
                 kind = "retried"
             else:
-                with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+                with force_locale(job_locale(locale, owner_locale)):
                     before = _done_before(result)
                     message = (_("The job was interrupted twice and has been stopped.") + " " + before if before
                                else _("The job was interrupted twice and has been stopped. Nothing was changed."))

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from babel import Locale
 from babel.numbers import format_compact_currency, format_currency
-from flask_babel import format_date, get_locale
+from flask_babel import format_date
 
+from ..i18n import ui_locale
 from ..records.models import DEAL_STAGES
 from .queries import Chart
 
@@ -76,7 +77,7 @@ def axis_label(value: float, top: float, currency: str, locale: str) -> str:
 
 
 def geometry(chart: Chart, stage_labels: dict) -> Geometry:
-    locale = str(get_locale() or "de")
+    locale = ui_locale()
     top_value = _nice(chart.peak)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, SelectField, StringField, TextAreaField
@@ -19,6 +18,7 @@ from ..common import to_id
 from ..customfields.models import CustomField
 from ..decimals import DecimalError, format_typed, parse_typed
 from ..forms_common import IsoDateField, Strip, lines
+from ..i18n import ui_locale
 from ..stages.models import REASON_OUTCOMES
 from ..stages.queries import all_stages, reasons
 from .schemas import CREATE, PLAIN_FIELDS
@@ -41,7 +41,7 @@ class LocalDecimalField(StringField):
         if not valuelist or not valuelist[0].strip():
             return
         try:
-            self.data = parse_typed(valuelist[0], _locale())
+            self.data = parse_typed(valuelist[0], ui_locale())
         except DecimalError:
             # no number in either language: the text goes to the input model as typed, which
             # refuses it with the API's words (a JSON-style number such as "1e3" it takes)
@@ -52,11 +52,7 @@ class LocalDecimalField(StringField):
             return self.raw_data[0]
         if self.data is None:
             return ""
-        return format_typed(self.data, _locale())
-
-
-def _locale() -> str:
-    return str(get_locale() or "de")
+        return format_typed(self.data, ui_locale())
 
 
 class _Unchanged:
