@@ -189,6 +189,9 @@ class ListFilter:
     #: the records a bulk assignment job moved (``assignment=<job id>``: "Show them" on its page;
     #: applying the rules: all of its assignments), of a job the viewer may see, like ``import_id``
     assignment_id: int | None = None
+    #: the audit entries of ``assignment_id`` per viewer, read once (a list page runs its filter
+    #: several times: the rows, the count, the choices)
+    _assignments: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_args(cls, rtype: RecordType, args, locale: str | None = None) -> ListFilter:
@@ -250,6 +253,14 @@ class ListFilter:
         list page shows a chip for each one set."""
         return [(name, label, getattr(self, attr)) for name, (attr, label) in JOB_FILTERS.items()]
 
+    def assignment_audits(self, viewer: Viewer) -> list[int]:
+        """The audit entries of the bulk assignments of the job ``assignment_id``, as far as the
+        viewer may see the job (:func:`job_assignments`)."""
+        key = (viewer.user_id, viewer.is_admin)
+        if key not in self._assignments:
+            self._assignments[key] = job_assignments(self.assignment_id, viewer)
+        return self._assignments[key]
+
     def pairs(self, **changes) -> list[tuple[str, str]]:
         """:meth:`args` as (name, value) pairs, one per value (hidden inputs, URL encoding)."""
         return [(k, str(x)) for k, v in self.args(**changes).items() for x in (v if isinstance(v, list) else [v])]
@@ -299,7 +310,7 @@ def made_by_job(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list:
             criteria_for(ImportItem, viewer))))
     if flt.assignment_id is not None:
         conds.append(model.id.in_(select(AssignmentChange.record_id).where(
-            in_id_list(AssignmentChange.audit_id, job_assignments(flt.assignment_id, viewer), name="job_audits"),
+            in_id_list(AssignmentChange.audit_id, flt.assignment_audits(viewer), name="job_audits"),
             AssignmentChange.record_type == rtype.key, criteria_for(AssignmentChange, viewer))))
     return conds
 
