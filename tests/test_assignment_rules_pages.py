@@ -179,12 +179,20 @@ def test_a_large_apply_runs_as_a_job(client, make, world, app):
                                   follow=False, conditions=[{"kind": "postcode", "value": "2"}]))
     for i in range(3):
         company_at(make, f"Firma {i}", f"Weg {i}\n2000{i} Hamburg", None)
+    company_at(make, "Köln", "Dom 1\n50667 Köln", world["nord"])
     make.login(client, world["boss"])
     resp = client.post("/settings/rules/apply", data={"record_type": "company"})
     assert "/jobs/" in resp.headers["Location"]
     db.session.expire_all()
     assert set(db.session.scalars(select(Company.group_id))) == {world["nord"].id}
-    assert "Zuweisungsregeln" in client.get(resp.headers["Location"]).text
+    page = client.get(resp.headers["Location"]).text
+    assert "Zuweisungsregeln" in page
+    # "Anzeigen" lists the records the job moved, not the whole list
+    job_id = resp.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    assert f'<a href="/companies?assignment={job_id}">Anzeigen</a>' in page
+    from tests.test_list_filters import names
+
+    assert names(client, f"/companies?assignment={job_id}") == ["Firma 0", "Firma 1", "Firma 2"]
 
 
 def test_a_large_apply_commits_each_assignment_and_a_stopped_one_says_what_it_moved(client, make, world, app,

@@ -111,6 +111,26 @@ def hand_over(client, make, m) -> AuditEntry:
     return db.session.scalar(select(AuditEntry).where(AuditEntry.action == "group_assigned"))
 
 
+def test_an_undone_hand_over_is_marked_undone_in_the_activity_stream(app, client, make, meier):
+    """The hand-over's line on the home page of those in Company stays where it was, and once the
+    agent has undone it, it says so - as its entry in the audit log does - instead of telling
+    Company of records that are back in Leads."""
+    m = meier
+    entry = hand_over(client, make, m)
+    company = app.test_client()
+    make.login(company, m["admin"])
+
+    def line() -> str:
+        page = company.get("/").text
+        return " ".join(re.search(r'<li class="event event-assigned">(.*?)</li>', page, re.S).group(1).split())
+
+    assert "Anton Agent hat Datensätze der Gruppe Company zugewiesen (1 Firma, 1 Person)" in line()
+    assert "rückgängig" not in line()
+    assert "Rückgängig gemacht" in client.post(f"/companies/bulk/undo/{entry.id}", data={"scope": "ids"},
+                                               headers=UNDO).text
+    assert "zugewiesen (1 Firma, 1 Person)" in line() and "rückgängig gemacht am" in line()
+
+
 def test_after_the_short_time_the_agent_cannot_undo_the_hand_over(client, make, meier, app):
     m = meier
     entry = hand_over(client, make, m)

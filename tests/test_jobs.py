@@ -104,6 +104,55 @@ def test_a_job_page_is_its_owners_and_the_admins(app, client, make, world):
     assert client.get(url).status_code == 200
 
 
+def test_show_them_after_an_assignment_job_lists_what_it_moved_to_its_owner_only(app, client, make, world):
+    """"Show them" on the page of a bulk assignment that ran as a job opens the list narrowed to the
+    records the job moved - a company's people taken along on the people list - and says so in the
+    filter bar. Anyone but the job's owner (and the admins) gets the answer of an id no job has."""
+    import re
+
+    from crm.groups.models import group_members
+    from tests.adversarial.probes import normalized
+    from tests.test_list_filters import names
+
+    w = world
+    for u in (w["other"], w["admin"]):
+        db.session.execute(group_members.insert().values(group_id=w["sued"].id, user_id=u.id))
+    db.session.commit()
+    app.config["BULK_JOB_THRESHOLD"] = 2
+    make.login(client, w["owner"])
+    resp = client.post("/companies/bulk/assign", headers=HX, data={
+        "scope": "ids", "ids": [str(c.id) for c in w["companies"][:2]], "target_id": str(w["sued"].id),
+        "cascade": ["people"], "step": "run"})
+    job_id = int(resp.headers["HX-Redirect"].rsplit("/", 1)[1])
+    page = client.get(f"/jobs/{job_id}").text
+    show = re.search(r'<a href="([^"]+)">(?:Show them|Anzeigen)</a>', page).group(1)
+    assert show == f"/companies?assignment={job_id}"
+    assert f'<a href="/people?assignment={job_id}">' in page  # what the companies took along
+    assert names(client, show) == ["Firma 0", "Firma 1"] and len(names(client, "/companies")) == 3
+    assert sorted(names(client, f"/people?assignment={job_id}")) == ["Anna Person 0", "Anna Person 1"]
+    listing = client.get(show).text
+    assert re.search(rf"(Group assignment|Gruppenzuweisung): #{job_id}\b", listing)
+    clear = re.search(r'<a href="([^"]+)" aria-label="(?:Remove filter Group assignment|'
+                      r'Filter Gruppenzuweisung entfernen)">', listing).group(1)
+    assert "assignment=" not in clear
+    # another user sees the records (in Nord and Süd), not the job: like a made-up id, nothing;
+    # an admin (in both groups too) sees any job
+    made_up = job_id + 1000
+    theirs = app.test_client()
+    make.login(theirs, w["other"])
+    assert len(names(theirs, "/companies")) == 3 and names(theirs, show) == []
+
+    def answer(job):
+        """The list page, the job id it names (the filter chip, its links) written as ID."""
+        body = normalized(theirs.get(f"/companies?assignment={job}"))
+        return re.sub(rf'(assignment=|: #|name="assignment" value="){job}\b', r"\1ID", body)
+
+    assert answer(job_id) == answer(made_up)
+    admin = app.test_client()
+    make.login(admin, w["admin"])
+    assert names(admin, show) == ["Firma 0", "Firma 1"]
+
+
 def _queued(w, **values) -> Job:
     job = Job(kind="assign", user_id=w["owner"].id, status="queued", total=5, params={
         "type": "company", "ids": [c.id for c in w["companies"]], "group_id": w["sued"].id,

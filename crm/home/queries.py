@@ -10,7 +10,10 @@ however many share a timestamp.
 
 Every change of a record is an event of its own (created, changed, restored from the recycle
 bin), not one line per record at its last change. A group assignment is one line from the audit
-log (the history's per-record "assigned" events are not repeated here).
+log (the history's per-record "assigned" events are not repeated here); once undone, it says so
+with the time of the undo, as its entry in the audit log does (one rule for every undo: the line of
+what was undone stays where it was and is marked undone - the records' own histories have the move
+back as a change of its own).
 """
 from __future__ import annotations
 
@@ -79,6 +82,8 @@ class Event:
     name: str | None = None
     note: NoteText | None = None
     details: dict | None = None
+    #: when what the line tells was undone (a group assignment: its audit entry's ``undone_at``)
+    undone_at: datetime | None = None
 
 
 @dataclass
@@ -206,7 +211,7 @@ def _assignments(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Even
     stmt = _where(stmt, _after(AuditEntry.at, AuditEntry.id, ASSIGN_SOURCE, cursor))
     return [
         Event(e.at, "assigned", e.actor.name if e.actor else None, Cursor(e.at, ASSIGN_SOURCE, e.id),
-              details=e.details)
+              details=e.details, undone_at=e.undone_at)
         for e in db.session.scalars(stmt)
     ]
 

@@ -55,3 +55,21 @@ class Job(db.Model):
     @property
     def finished(self) -> bool:
         return self.status in FINISHED
+
+
+#: the kinds of job that move records by bulk assignments (``result``: :func:`assignment_audit_ids`)
+ASSIGNING = ("assign", "rules_apply")
+
+
+def assignment_audit_ids(kind: str, result: dict | None) -> list[int]:
+    """The audit entries of the bulk assignments a job made, from its ``result``: a group
+    assignment's one (``audit_id``, once done), applying the rules' one per assignment done so far
+    (``assignments``); none for the other kinds."""
+    result = result or {}
+    if kind == "assign":
+        found = [result.get("audit_id")]
+    elif kind == "rules_apply":
+        found = [a.get("audit_id") for a in result.get("assignments") or () if isinstance(a, dict)]
+    else:
+        found = []
+    return [i for i in found if isinstance(i, int) and not isinstance(i, bool)]

@@ -11,7 +11,7 @@ from ..htmx import targets as htmx_targets
 from ..records.types import BY_PLURAL, TYPES
 from ..visibility import current_viewer
 from . import services
-from .models import Job
+from .models import ASSIGNING, Job
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -30,8 +30,13 @@ def _context(job: Job) -> dict:
     entry = db.session.get(AuditEntry, audit_id) if audit_id else None
     viewer = current_viewer()
     download = job.kind == "export" and services.export_ready(job.id, viewer)
+    # "Show them": the records the job moved (the lists' filter ``assignment=<job id>``), of its
+    # type and of the types a company assignment took along
+    show: dict = {"assignment": job.id} if job.kind in ASSIGNING else {}
+    moved = (job.result or {}).get("updated") or {} if job.kind == "assign" and rtype else {}
+    along = [BY_PLURAL[p] for p, n in moved.items() if n and p in BY_PLURAL and p != rtype.plural]
     return {"job": job, "rtype": rtype, "undo_entry": entry, "download": download,
-            "numbers": services.shows_numbers(job, viewer)}
+            "numbers": services.shows_numbers(job, viewer), "show": show, "along": along}
 
 
 @bp.get("/<int:job_id>")

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased, lazyload
 
+from ..audit.models import AssignmentChange
 from ..auth.models import User
 from ..common import to_id
 from ..customfields.models import CustomField, CustomFieldValue
@@ -31,6 +32,7 @@ from ..extensions import db
 from ..groups.models import BASIS_ID, Group
 from ..i18n import ui_locale
 from ..imports.models import ImportItem
+from ..jobs.models import ASSIGNING, Job, assignment_audit_ids
 from ..search.queries import matching_record_ids
 from ..visibility import (
     GroupName,
@@ -39,6 +41,7 @@ from ..visibility import (
     field_value_visible_to,
     fully_visible_to,
     in_groups,
+    in_id_list,
     is_full_column,
     masked,
     restricted_rows,
@@ -53,6 +56,9 @@ STATE_FILTERS = {"deal": ("stage", ("open", "won", "lost")),
                  "project": ("status", ("planned", "active", "on_hold", "done", "cancelled"))}
 #: the most values one custom field filter (or one state filter) takes
 MAX_CHOICES = 20
+#: the filters by a job's records ("Show them" on the page of an import or a bulk assignment that
+#: ran as a job): query parameter -> :class:`ListFilter` attribute and the filter chip's label
+JOB_FILTERS = {"import": ("import_id", _l("Import")), "assignment": ("assignment_id", _l("Group assignment"))}
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,12 @@ class ListFilter:
     #: the records an import created (``import=<job id>``: "Show them" after an import), of an
     #: import the viewer may see (their own; admins: any); another id matches nothing
     import_id: int | None = None
+    #: the records a bulk assignment job moved (``assignment=<job id>``: "Show them" on its page;
+    #: applying the rules: all of its assignments), of a job the viewer may see, like ``import_id``
+    assignment_id: int | None = None
+    #: the audit entries of ``assignment_id`` per viewer, read once (a list page runs its filter
+    #: several times: the rows, the count, the choices)
+    _assignments: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_args(cls, rtype: RecordType, args, locale: str | None = None) -> ListFilter:
@@ -209,14 +221,14 @@ class ListFilter:
             fields=field_filters(rtype.key, args, locale or ui_locale()),
             exact=args.get("count") == "exact",
             columns=tuple(dict.fromkeys(i for i in map(to_id, args.getlist("col")) if i is not None))[:MAX_CHOICES],
-            import_id=to_id(args.get("import")),
+            **{attr: to_id(args.get(name)) for name, (attr, _label) in JOB_FILTERS.items()},
         )
 
     @property
     def narrowed(self) -> bool:
         """Does the filter leave out anything at all (an empty list then says "nothing matches")?"""
         return bool(self.q or self.tag or self.group_id or self.responsible or self.states or self.company_id
-                    or self.person_id or self.fields or self.import_id)
+                    or self.person_id or self.fields or any(job for _name, _label, job in self.job_filters()))
 
     def args(self, **changes) -> dict:
         """The filter as query parameters (values that repeat as lists), for ``url_for``."""
@@ -224,7 +236,7 @@ class ListFilter:
                       "dir": "desc" if self.desc else "", "responsible": self.responsible,
                       "company_id": self.company_id or "", "person_id": self.person_id or "",
                       "count": "exact" if self.exact else "", "col": list(self.columns),
-                      "import": self.import_id or ""}
+                      **{name: job or "" for name, _label, job in self.job_filters()}}
         if self.states:
             data[_state_name(self.states[0])] = list(self.states)
         for f in self.fields:
@@ -235,6 +247,19 @@ class ListFilter:
                     data[k] = v
         data.update(changes)
         return {k: v for k, v in data.items() if v not in ("", None, [])}
+
+    def job_filters(self) -> list[tuple[str, object, int | None]]:
+        """The job filters (:data:`JOB_FILTERS`) as ``(query parameter, label, job id or None)``: the
+        list page shows a chip for each one set."""
+        return [(name, label, getattr(self, attr)) for name, (attr, label) in JOB_FILTERS.items()]
+
+    def assignment_audits(self, viewer: Viewer) -> list[int]:
+        """The audit entries of the bulk assignments of the job ``assignment_id``, as far as the
+        viewer may see the job (:func:`job_assignments`)."""
+        key = (viewer.user_id, viewer.is_admin)
+        if key not in self._assignments:
+            self._assignments[key] = job_assignments(self.assignment_id, viewer)
+        return self._assignments[key]
 
     def pairs(self, **changes) -> list[tuple[str, str]]:
         """:meth:`args` as (name, value) pairs, one per value (hidden inputs, URL encoding)."""
@@ -266,14 +291,36 @@ def filtered(rtype: RecordType, viewer: Viewer, flt: ListFilter):
         conds.append(model.id.in_(select(fk).join(Tag, Tag.id == link.tag_id).where(Tag.key == tag_key(flt.tag))))
     if flt.group_id is not None and viewer.groups_enabled:
         conds.append(model.group_id == flt.group_id)
+    conds += made_by_job(rtype, viewer, flt)
+    conds += narrowing(rtype, viewer, flt)
+    return and_(*conds)
+
+
+def made_by_job(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list:
+    """The conditions of the job filters (:data:`JOB_FILTERS`): the rows an import created, the
+    rows a bulk assignment job moved - of a job the viewer may see (``criteria_for``: their own, or
+    an admin); someone else's job and an id no job has match nothing, alike. The rows themselves
+    as the viewer sees them now (``visible_to`` in :func:`filtered`): one handed over out of sight
+    is not shown."""
+    model = rtype.model
+    conds = []
     if flt.import_id is not None:
-        # the rows the import created, if the viewer may see the import (criteria_for: their own,
-        # or an admin); the rows themselves as the viewer sees them (visible_to above)
         conds.append(model.id.in_(select(ImportItem.record_id).where(
             ImportItem.job_id == flt.import_id, ImportItem.record_type == rtype.key,
             criteria_for(ImportItem, viewer))))
-    conds += narrowing(rtype, viewer, flt)
-    return and_(*conds)
+    if flt.assignment_id is not None:
+        conds.append(model.id.in_(select(AssignmentChange.record_id).where(
+            in_id_list(AssignmentChange.audit_id, flt.assignment_audits(viewer), name="job_audits"),
+            AssignmentChange.record_type == rtype.key, criteria_for(AssignmentChange, viewer))))
+    return conds
+
+
+def job_assignments(job_id: int, viewer: Viewer) -> list[int]:
+    """The audit entries of the bulk assignments the job ``job_id`` made, if the viewer may see
+    the job (their own; admins: any) - one row read by its primary key; else none."""
+    row = db.session.execute(select(Job.kind, Job.result).where(
+        Job.id == job_id, Job.kind.in_(ASSIGNING), criteria_for(Job, viewer))).first()
+    return assignment_audit_ids(row.kind, row.result) if row is not None else []
 
 
 def narrowing(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list:
