@@ -216,26 +216,6 @@ def _assignments(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Even
     ]
 
 
-def _files(viewer: Viewer, cursor: Cursor | None, limit: int) -> list[Event]:
-    """Files added to fully visible records, newest first (:func:`_of_visible_records`; a file
-    deleted is gone from the stream too, as it is from its record)."""
-    files = Attachment.__table__  # the columns only: the record test is the visibility rule
-    visible, record_key, record_id, name = _of_visible_records(files, viewer)
-    stmt = (
-        select(files.c.id, files.c.created_at, files.c.name, record_key, record_id, name, User.name)
-        .outerjoin(User, User.id == files.c.uploaded_by_id)
-        .where(visible)
-        .order_by(files.c.created_at.desc(), files.c.id.desc())
-        .limit(limit)
-    )
-    stmt = _where(stmt, _after(files.c.created_at, files.c.id, FILE_SOURCE, cursor))
-    return [
-        Event(at, "file", who, Cursor(at, FILE_SOURCE, fid), TYPES[key], rid, rname, details={"file": fname})
-        # Core on purpose (the rule is written out above, once per file): so outside the net
-        for fid, at, fname, key, rid, rname, who in db.session.execute(unscoped(stmt))
-    ]
-
-
 def activity(viewer: Viewer, cursor: Cursor | None = None, limit: int = PAGE, *,
              notes: int | None = None) -> tuple[list[Event], Cursor | None]:
     """One page of events, newest first, and the cursor of the next page (None at the end).
