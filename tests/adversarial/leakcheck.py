@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from crm.records.queries import JOB_FILTERS
 from crm.records.types import TYPES as APP_TYPES
 
 from . import figures
@@ -289,6 +290,14 @@ def probe_list(ctx: Ctx, rule: str, params: dict) -> None:
                 ctx.fail(f"as {b.name} on {q}: shows {sorted(found)}, expected {sorted(expected)}")
             if list_count(resp) != len(expected):
                 ctx.fail(f"as {b.name} on {q}: count {list_count(resp)}, expected {len(expected)}")
+        # "Show them" after a job (the records an import made, an assignment moved): a job this
+        # world has none of lists nothing, for every user
+        for name in JOB_FILTERS:
+            q = f"{url}?{name}={world.unused_id()}"
+            resp = b.get(q, rule=rule)
+            body = ctx.check(b, resp, q, status=200)
+            if list_count(resp) != 0 or linked(world, body, visible):
+                ctx.fail(f"as {b.name} on {q}: count {list_count(resp)}, rows {sorted(linked(world, body, visible))}")
         # tag filter: the common tag (only fully visible rows may match: tags are hidden on
         # restricted ones) and each record's own tag
         q = f"{url}?tag={COMMON_TAG}"
