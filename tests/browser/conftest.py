@@ -65,8 +65,8 @@ def kontor(databases, request):
     """Start a Kontor: ``server = kontor("schmidt")``. Stopped (and its database dropped) after the test."""
     started: list[LiveServer] = []
 
-    def start(state: str = "schmidt") -> LiveServer:
-        server = LiveServer(databases.copy(state)).start()
+    def start(state: str = "schmidt", config: dict | None = None) -> LiveServer:
+        server = LiveServer(databases.copy(state), config).start()
         started.append(server)
         request.node.stash.setdefault(WATCH_KEY, []).append(server)
         return server
@@ -120,6 +120,10 @@ class Watch:
         if "ERR_ABORTED" in failure:
             # htmx cancels a request superseded by a newer one (hx-sync="this:replace"): intended.
             if req.resource_type in ("xhr", "fetch"):
+                return
+            # a link whose answer is a file ("attachment"): the browser downloads it and stays
+            response = req.response() if req.is_navigation_request() else None
+            if response is not None and "attachment" in (response.headers.get("content-disposition") or ""):
                 return
             # A navigation may cut off a static file of the page it leaves (a lazily loaded
             # section's script, say): judged at the end, see all_problems.
