@@ -131,3 +131,20 @@ def test_an_import_retried_after_its_worker_died_reads_numbers_in_its_requesters
     assert db.session.scalar(select(CustomFieldValue.value).where(
         CustomFieldValue.field_id == w["size"].id, CustomFieldValue.value.not_in(("1", "100", "1000", "2000")))
     ) == "1250"
+
+
+@pytest.mark.parametrize("language, done", [("en", "Done: 1,004 rows exported."),
+                                            ("de", "Fertig: 1.004 Zeilen exportiert.")])
+def test_a_jobs_message_writes_its_numbers_as_the_lists_do(app, client, make, world, language, done):
+    """"Done: 8358 rows exported" beside a list saying "8,358 records" (new-user trial)."""
+    from crm.records.models import Company, sort_key
+
+    w = world
+    db.session.add_all([Company(name=f"Firma {i:04d}", sort_key=sort_key(f"Firma {i:04d}"), group_id=w["nord"].id)
+                        for i in range(1000)])
+    db.session.commit()
+    make.login(speaking(client, language), w["admin"])
+    app.config["EXPORT_JOB_ROWS"] = 0  # every export is a job
+    resp = client.post("/companies/export", data={})
+    job_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+    assert done in client.get(f"/jobs/{job_id}").get_data(as_text=True)

@@ -30,7 +30,7 @@ import io
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale, ngettext
+from flask_babel import force_locale, format_decimal, get_translations
 from flask_babel import gettext as _
 from huey import crontab
 from sqlalchemy import and_, func, or_, select, update
@@ -56,6 +56,17 @@ MAX_ATTEMPTS = 2
 
 def stale_after() -> timedelta:
     return timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
+
+
+def _counted(text: str, n: int) -> str:
+    """A message counting ``n`` (``text`` from ``get_translations().ngettext``), the number written
+    as the lists write it ("1.004" / "1,004"; flask_babel's ``ngettext`` would print 1004)."""
+    return text % {"num": format_decimal(n)}
+
+
+def _moved_message(moved: int) -> str:
+    return _counted(get_translations().ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved),
+                    moved)
 
 
 def threshold() -> int:
@@ -359,9 +370,9 @@ def _done_before(result: dict | None) -> str | None:
     if not assignments:
         return None
     moved = _moved(assignments)
-    return ngettext("Before that, %(num)s record was moved; each assignment can be undone in the audit log.",
-                    "Before that, %(num)s records were moved; each assignment can be undone in the audit log.",
-                    moved)
+    return _counted(get_translations().ngettext(
+        "Before that, %(num)s record was moved; each assignment can be undone in the audit log.",
+        "Before that, %(num)s records were moved; each assignment can be undone in the audit log.", moved), moved)
 
 
 def _finish(job: Job, message: str, result: dict, progress: int) -> None:
@@ -388,7 +399,7 @@ def _assign(job: Job, user: User) -> None:
         rtype, viewer, _list_filter(rtype, p["filter"]))
     result = assign_service(rtype, ids, p["group_id"], viewer, cascade=p["cascade"], source=p["source"])
     moved = sum(result["updated"].values())
-    _finish(job, ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved), result, moved)
+    _finish(job, _moved_message(moved), result, moved)
 
 
 def _assign_undo(job: Job, user: User) -> None:
@@ -399,7 +410,8 @@ def _assign_undo(job: Job, user: User) -> None:
         raise Invalid(_("This assignment cannot be undone."))
     result = undo_assignment(entry, viewer)
     restored = sum(result["restored"].values())
-    _finish(job, ngettext("Done: %(num)s record put back.", "Done: %(num)s records put back.", restored), result,
+    _finish(job, _counted(get_translations().ngettext(
+        "Done: %(num)s record put back.", "Done: %(num)s records put back.", restored), restored), result,
             restored)
 
 
@@ -431,7 +443,7 @@ def _rules_apply(job: Job, user: User) -> None:
         return
     rules.record_applied(_owner_now(user_id), key, done)
     moved = _moved(done)
-    _finish(db.session.get(Job, job_id), ngettext("Done: %(num)s record moved.", "Done: %(num)s records moved.", moved),
+    _finish(db.session.get(Job, job_id), _moved_message(moved),
             {"assignments": done}, moved)
 
 
@@ -466,7 +478,8 @@ def _rules_preview(job: Job, user: User) -> None:
     moves = rules.preview(viewer, job.params["type"])
     n = rules.plan_size(moves)
     db.session.rollback()  # (the plan only read)
-    _finish(job, ngettext("Preview ready: %(num)s record would move.", "Preview ready: %(num)s records would move.", n),
+    _finish(job, _counted(get_translations().ngettext(
+        "Preview ready: %(num)s record would move.", "Preview ready: %(num)s records would move.", n), n),
             {"moves": rules.moves_out(moves), "losses": rules.losses(viewer, moves)}, n)
 
 
@@ -494,7 +507,8 @@ def _export(job: Job, user: User) -> None:
             status="done", finished_at=utcnow(), heartbeat_at=utcnow(), progress=rows, total=rows,
             file=out.getvalue(), file_name=export_filename(rtype), result={"rows": rows},
             params={**p, "access": access_fingerprint(viewer)},
-            message=ngettext("Done: %(num)s row exported.", "Done: %(num)s rows exported.", rows)))
+            message=_counted(get_translations().ngettext(
+                "Done: %(num)s row exported.", "Done: %(num)s rows exported.", rows), rows)))
 
 
 class _Counted:
