@@ -535,3 +535,12 @@ def test_a_long_list_of_ids_moves_exactly_the_fully_visible_ones(client, make):
     db.session.expire_all()
     assert {db.session.get(Company, i).group_id for i in mine} == {sued.id}
     assert db.session.get(Company, hidden).group_id == geheim.id
+
+
+def test_a_selection_of_nothing_changeable_names_the_lock_as_the_lists_draw_it(client, make, world):
+    """The dialog explains that restricted records (the lock) are never selected: the lock is the
+    lists' own drawing, not an emoji that some browsers show as an empty box (new-user trial)."""
+    make.login(client, world["normal"])
+    resp = assign(client, [world["secret"].id], world["nord"].id, step="choose")
+    assert resp.status_code == 422
+    assert "Eingeschränkte Datensätze (<span class=\"lock\"" in resp.text and "🔒" not in resp.text
