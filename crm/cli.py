@@ -86,7 +86,8 @@ def demo_logins(example: str) -> None:
 @click.option("--people", default=5000, show_default=True, type=click.IntRange(0, 10_000_000))
 @click.option("--deals", default=1500, show_default=True, type=click.IntRange(0, 10_000_000))
 @click.option("--projects", default=500, show_default=True, type=click.IntRange(0, 10_000_000))
-@click.option("--groups", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--groups", default=20, show_default=True, type=click.IntRange(1, 10_000),
+              help="Groups the records spread over, Basis included: N - 1 new groups are added.")
 @click.option("--users", default=50, show_default=True, type=click.IntRange(0, 100_000))
 @click.option("--notes", default=0, show_default=True, type=click.IntRange(0, 50_000_000))
 @click.option("--tasks", default=0, show_default=True, type=click.IntRange(0, 50_000_000))
