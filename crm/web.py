@@ -111,7 +111,9 @@ def init_web(app: Flask) -> None:
             # The same page for a record that does not exist and one the user may not see.
             return render_template("errors/404.html", error_page=True), 404
         if err.code == 403:
-            return render_template("errors/error.html", code=403, message=_l(
+            # a reason given with the refusal (abort(403, description=...)), else the general one
+            said = err.description if err.description != type(err).description else None
+            return render_template("errors/error.html", code=403, message=said or _l(
                 "You may not do this here."
             )), 403
         if err.code == 413:

@@ -269,3 +269,19 @@ def test_an_untouched_deal_and_person_form_keeps_the_colleagues_change(client, w
         db.session.expire_all()
         assert check() == wanted
     assert db.session.get(Deal, world.d_link.id).person_id == world.p_sued.id
+
+
+def test_a_save_after_the_record_moved_out_of_full_view_says_why_and_changes_nothing(client, world):
+    """An edit form left open while an admin moves the company to Süd (restricted for Nord): the
+    save is refused with the reason, not a bare "not allowed" (new-user trial), and nothing changes."""
+    c = world.c_nord
+    url = f"/companies/{c.id}/edit"
+    tab = _opened(client, url)
+    db.session.execute(Company.__table__.update().where(Company.id == c.id).values(group_id=world.sued.id))
+    db.session.commit()
+    resp = client.post(url, data={**tab, "background": "Neu getippt"})
+    assert resp.status_code == 403
+    assert "Sie sehen diesen Datensatz nur eingeschränkt: Er liegt in einer Gruppe, in der Sie nicht Mitglied " \
+           "sind. Deshalb können Sie ihn nicht ändern." in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Company, c.id).background != "Neu getippt"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, cast, literal, null, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -107,7 +108,7 @@ def load_record(rtype: RecordType, record_id: int, *, write: bool = False, viewe
         try:
             return load_for_write(rtype, record_id, viewer)
         except Refused as err:
-            abort(err.status)
+            abort(err.status, description=str(err))
     obj = fully_visible_record(rtype, record_id, viewer)
     if obj is not None:
         return obj
@@ -115,6 +116,12 @@ def load_record(rtype: RecordType, record_id: int, *, write: bool = False, viewe
     if projection is None:
         abort(404)
     return projection
+
+
+#: why a write to a record the viewer sees restricted is refused (an edit form left open while the
+#: record moved to another group: the user learns why the save did nothing)
+RESTRICTED_WRITE = _l("You see this record only restricted: it is in a group you are not a member of, so "
+                      "you cannot change it.")
 
 
 def load_for_write(rtype: RecordType, record_id: int, viewer: Viewer):
@@ -125,7 +132,7 @@ def load_for_write(rtype: RecordType, record_id: int, viewer: Viewer):
     if obj is not None:
         return obj
     if restricted_projection(rtype, record_id, viewer) is not None:
-        raise Forbidden()
+        raise Forbidden(RESTRICTED_WRITE)
     raise NotFound(str(rtype.not_found))
 
 
