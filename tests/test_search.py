@@ -294,6 +294,41 @@ def test_limit_is_per_type_and_names_come_first(app, make):
     assert all(h.matched is None for h in hits)  # the name matches before the email
 
 
+def test_the_best_name_match_comes_first_however_many_newer_matches(client, app, make, world):
+    """A record named like the query comes first within its type, then names starting with the
+    query's words in order (the shorter first), then the rest - even when many newer records
+    match (the live search reads 5 x 4 candidates per type) and for a restricted record (its name
+    shows); a hidden record never takes a place."""
+    w = world
+    nord, sued, u = w["nord"], w["sued"], w["nord_user"]
+    make.company("Alpen Hotels e.K.", group=nord)
+    make.company("Isar Möbelwerk GmbH", group=nord)
+    make.person("Dublette", "Thomas", group=nord)
+    for i in range(24):
+        make.company(f"Isar Möbelwerk {2700 + i} GmbH", group=nord)
+        make.company(f"Alpen Hotels {i + 10} AG", group=nord)
+        make.person(f"Dublette-Neu {i}", "Thomas", group=nord)
+    make.company("Hotels Alpen", group=nord)  # shorter, but the words not in order
+    make.person("Dublette", "Thomas", group=sued)  # hidden from the Nord user: never a hit
+    assert find(app, make, u, "Isar Möbelwerk", limit=5)[0].name == "Isar Möbelwerk GmbH"
+    assert find(app, make, u, "isar mobelwerk gmbh", limit=5)[0].name == "Isar Möbelwerk GmbH"
+    assert find(app, make, u, "alpen hotels", limit=5)[0].name == "Alpen Hotels e.K."
+    assert "Hotels Alpen" not in [h.name for h in find(app, make, u, "alpen hotels", limit=5)]
+    people = find(app, make, u, "thomas dublette", limit=5)
+    # the exact name, then the shortest (then newest) of those starting with the words
+    assert [(h.name, h.full) for h in people[:2]] == [("Thomas Dublette", True), ("Thomas Dublette-Neu 9", True)]
+    assert sum(h.name == "Thomas Dublette" for h in people) == 1
+    # a restricted record's name is what it shows: it ranks by it like any other
+    make.company("Isar Möbelwerk", group=sued)
+    hits = find(app, make, u, "isar möbelwerk", limit=5)
+    assert [(h.name, h.full) for h in hits[:2]] == [("Isar Möbelwerk", False), ("Isar Möbelwerk GmbH", True)]
+    # the live search under the search box: the same order
+    make.login(client, u)
+    live = client.get("/search?q=isar+m%C3%B6belwerk", headers={"HX-Request": "true", "HX-Target": "search-live"})
+    html = live.get_data(as_text=True)
+    assert html.index("Isar Möbelwerk GmbH") < html.index("Isar Möbelwerk 2723 GmbH")
+
+
 def test_query_syntax_is_never_interpreted(app, make):
     make.company('Quote "AND" OR NEAR(x) *')
     u = make.user()

@@ -48,7 +48,7 @@ from ..visibility import (
     restricted_to,
     visible_to,
 )
-from .models import TAG_LINKS, Tag, tag_key
+from .models import TAG_LINKS, Company, ContactDetail, Person, Tag, tag_key
 from .types import TYPES, RecordType, display_name_column  # noqa: F401  (the list pages import it from here)
 
 #: the record types' states a list filters by (query parameter -> allowed values)
@@ -573,6 +573,43 @@ def column_values(rtype: RecordType, viewer: Viewer, ids: list[int], field_ids) 
         .where(fk.in_(ids), CustomFieldValue.field_id.in_(list(field_ids)), field_value_visible_to(viewer))
     ))
     return {(rid, fid): value for rid, fid, value in rows}
+
+
+def telling_details(rtype: RecordType, viewer: Viewer, ids: list[int]) -> dict[int, list[str]]:
+    """What tells records of the same name apart in a picker (the merge page's "Thomas Dublette"
+    twice): a person's company and first e-mail, a company's city (the last line of its first
+    address) and website. Only of the ``ids`` the viewer fully sees; a person's company only by
+    the name the viewer may see (a restricted company's name, a hidden one's nothing)."""
+    if not ids or rtype.key not in ("person", "company"):
+        return {}
+    model = rtype.model
+    owner = getattr(ContactDetail, f"{rtype.key}_id")
+    kind = "email" if rtype.key == "person" else "address"
+    shown = select(model.id).where(model.id.in_(ids), fully_visible_to(model, viewer))
+    # the first contact detail of the kind per record (by its position, then its id)
+    first = (
+        select(owner.label("rid"), ContactDetail.value,
+               func.row_number().over(partition_by=owner,
+                                      order_by=(ContactDetail.position, ContactDetail.id)).label("n"))
+        .where(owner.in_(shown), ContactDetail.kind == kind)
+        .subquery("first_detail")
+    )
+    details = dict(db.session.execute(select(first.c.rid, first.c.value).where(first.c.n == 1)).all())
+    if rtype.key == "person":
+        # the company's name as the viewer may see it: a restricted company shows its name
+        other = dict(db.session.execute(restricted_rows(
+            select(Person.id, Company.name).join(Company, Company.id == Person.company_id)
+            .where(Person.id.in_(shown), visible_to(Company, viewer))
+        )).all())
+        return {rid: [v for v in (other.get(rid), details.get(rid)) if v] for rid in ids}
+    websites = dict(db.session.execute(select(model.id, model.website).where(model.id.in_(shown))).all())
+    return {rid: [v for v in (_last_line(details.get(rid)), websites.get(rid)) if v] for rid in ids}
+
+
+def _last_line(text: str | None) -> str:
+    """An address's last line: the postcode and city ("Am Markt 3\n20095 Hamburg")."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def tags_for(rtype: RecordType, ids: list[int]) -> dict[int, list[str]]:

@@ -242,6 +242,8 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
         field = request.args.get("field", f"{rtype.key}_id")
         # The picker's search box is named "<field>_q" (so a form sent back keeps what was typed).
         q = (request.args.get("q") or request.args.get(f"{field}_q") or "").strip()[:100]
+        # the merge page's picker leaves out the record being merged
+        exclude = to_id(request.args.get("exclude"))
         rows = []
         if q:
             flt = queries.ListFilter(q=q)
@@ -252,7 +254,12 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
                 .order_by(model.sort_key, model.id)
                 .limit(10)
             )
+            if exclude is not None:
+                stmt = stmt.where(model.id != exclude)
             rows = [r._asdict() for r in db.session.execute(stmt)]
+            details = queries.telling_details(rtype, viewer, [r["id"] for r in rows])
+            for r in rows:
+                r["details"] = details.get(r["id"], [])
         return render_template("records/_picker_options.html", rtype=rtype, rows=rows,
                                field=field, q=q)
 

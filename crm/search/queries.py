@@ -26,6 +26,17 @@ first and stops there - a viewer who may match none of them waits for all to be 
 PostgreSQL's planner either tests every match of the type or, for a viewer who sees few records,
 starts from those records and looks up their docs, then keeps the newest. bench/NOTES.md has the
 figures.)
+
+Order within a type (:func:`_ranker`, the same for the results page, the live search and the API):
+a name equal to the query (its words as the index normalises them) first, then names starting
+with the query's words in order, then other matching names - each the fewer words and the
+shorter first - then the other texts, newest first. So that the best names are among the
+candidates however many newer records match, each type also takes the ``CANDIDATES`` shortest
+matching names the viewer may match (same rule, before the limit; a name equal to the query is
+as short as a matching name gets). PostgreSQL reads every matching name for them; SQLite only
+the newest ``NAME_POOL`` (the index hands them over newest first): beyond that many matching
+names of a type (a query of one or two letters, a very common first name) the best of the
+newest ``NAME_POOL`` come first, and an older name equal to the query may be missed.
 """
 from __future__ import annotations
 
@@ -40,7 +51,6 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    case,
     cast,
     column,
     false,
@@ -60,6 +70,7 @@ from ..groups.models import Group
 from ..records.types import TYPES, RecordType, display_name_column
 from ..visibility import Viewer, fully_visible_to, is_full_column, restricted_rows, unscoped, visible_to
 from .models import SearchDoc
+from .schema import index_words
 
 #: docs per record type that a search takes, at most: the newest ones the viewer may match
 CANDIDATES = 200
@@ -69,6 +80,9 @@ CANDIDATES = 200
 CANDIDATES_PER_HIT = 4
 #: words of a query that are used, at most
 MAX_WORDS = 8
+#: SQLite: the name docs per record type among which the best-matching names are picked, at most
+#: (the newest ones the viewer may match; PostgreSQL reads every matching name, see ``_arm``)
+NAME_POOL = 500
 
 _WORD = re.compile(r"[^\W_]+")
 _PHONE = re.compile(r"\+?[\d\s()/.\-]+")
@@ -256,10 +270,13 @@ def _match_param(name: str, pg: bool, value=None):
 
 
 def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
-    """The matching docs of one record type that the viewer may match, at most ``CANDIDATES`` of
-    them, newest first, with their record as the viewer may see it. The limit comes after the
-    rule: the candidates are the newest docs this viewer may match, whatever other groups hold."""
+    """The matching docs of one record type that the viewer may match, with their record as the
+    viewer may see it: the newest ``CANDIDATES`` of them, and the ``CANDIDATES`` shortest matching
+    names (the best matches by name are among them: :func:`_ranker`). The limits come after the
+    rule: the candidates are docs this viewer may match, whatever other groups hold."""
     param = _match_param(f"match_{rtype.key}", pg)
+    names = _match_param(f"names_{rtype.key}", pg)
+    candidates = bindparam("candidates", type_=Integer)
     model = rtype.model
     # the docs' table in Core: each doc is scoped by its record and the rule below, once (the
     # safety net's criteria of the docs would test every matching doc's record a second time)
@@ -286,7 +303,34 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
             .where(_fts5_matches(param), d.c.record_type == rtype.key, rule)
             .order_by(_fts.c.rowid.desc())
         )
-    docs = found.limit(bindparam("candidates", type_=Integer)).subquery(f"docs_{rtype.key}")
+    newest = found.limit(candidates).subquery(f"newest_{rtype.key}")
+    name_rule = and_(d.c.kind == "name", rule)
+    if pg:
+        # every matching name of the type (the planner reads all matches of a type anyway), the
+        # shortest first: a name equal to the query, or little more, is the best match
+        best = (
+            select(*columns)
+            .join(model, model.id == d.c.record_id)
+            .where(_pg_matches(names), d.c.record_type == rtype.key, name_rule)
+            .order_by(func.length(d.c.body), (d.c.id + 0).desc())
+            .limit(candidates)
+        )
+    else:
+        # the newest NAME_POOL matching names (the index hands them over newest first, so a common
+        # word is not read to its end), the shortest of them
+        pool = (
+            select(*columns)
+            .select_from(_fts)
+            .join(d, d.c.id == _fts.c.rowid)
+            .join(model, model.id == d.c.record_id)
+            .where(_fts5_matches(names), d.c.record_type == rtype.key, name_rule)
+            .order_by(_fts.c.rowid.desc())
+            .limit(bindparam("name_pool", type_=Integer))
+            .subquery(f"pool_{rtype.key}")
+        )
+        best = select(pool).order_by(func.length(pool.c.body), pool.c.doc_id.desc()).limit(candidates)
+    best = best.subquery(f"best_{rtype.key}")
+    docs = union_all(select(newest), select(best)).subquery(f"docs_{rtype.key}")
     return (
         select(literal(order).label("type_no"), model.id.label("id"), display_name_column(rtype).label("name"),
                Group.name.label("grp"), is_full_column(model, viewer).label("full"),
@@ -312,8 +356,8 @@ def _statement(viewer: Viewer, pg: bool):
         arms = [_arm(i, rtype, viewer, sc, pg) for i, rtype, sc in _scopes(viewer)]
         if arms:
             hits = union_all(*arms).subquery("hits")
-            stmt = select(hits).order_by(hits.c.type_no, case((hits.c.kind == "name", 0), else_=1),
-                                         hits.c.doc_id.desc())
+            # (ordered by :func:`search`: the hits are few, at most twice the candidates per type)
+            stmt = select(hits)
             # the full-text index is read in Core, its docs and records under the rules above; the
             # hits of restricted records are their names and shared fields (what they show)
             stmt = restricted_rows(unscoped(stmt, keep_criteria=True))
@@ -325,26 +369,33 @@ def _statement(viewer: Viewer, pg: bool):
 
 def search(viewer: Viewer, q: str, limit: int = 50) -> list[Hit]:
     """Up to ``limit`` hits per record type, in the order companies, people, deals, projects;
-    within a type name matches first, then newer records first. One statement for all types."""
+    within a type the best name matches first (:func:`_ranker`), then newer records first. One
+    statement for all types."""
     query = parse(q)
     if not query or limit <= 0:
         return []
     pg = db.session.get_bind().dialect.name == "postgresql"
     query = _normalise(query, pg)
     params = {"candidates": min(CANDIDATES, limit * CANDIDATES_PER_HIT)}
+    if not pg:
+        params["name_pool"] = NAME_POOL
     for _i, rtype, sc in _scopes(viewer):
         match = _pg_match(query, sc) if pg else _fts5_match(query, sc)
         if match is None:
             return []  # (PostgreSQL: no word left after normalising)
         params[f"match_{rtype.key}"] = match
+        params[f"names_{rtype.key}"] = (f"{match} & '#x{rtype.key}n'" if pg
+                                        else f"{match} AND meta : x{rtype.key}n")
     stmt = _statement(viewer, pg)
     if stmt is None:
         return []
     types = list(TYPES.values())
     hits: dict[tuple[int, int], Hit] = {}
     per_type = [0] * len(types)
-    for t, rid, name, group, full, kind, body, _doc in db.session.execute(stmt, params):
-        # one hit per record: its best doc (the name, else the newest other text)
+    rank = _ranker(query)
+    rows = sorted(db.session.execute(stmt, params), key=lambda r: (r[0], rank(r[5], r[6], r[7])))
+    for t, rid, name, group, full, kind, body, _doc in rows:
+        # one hit per record: its best doc (the best name, else the newest other text)
         if (t, rid) in hits or per_type[t] >= limit:
             continue
         per_type[t] += 1
@@ -352,6 +403,28 @@ def search(viewer: Viewer, q: str, limit: int = 50) -> list[Hit]:
         hits[(t, rid)] = Hit(types[t], rid, name, group, bool(full), body if other else None,
                              kind if other else None)
     return list(hits.values())
+
+
+def _ranker(query: Query):
+    """The order of a record type's hits: names first - one equal to the query (its words, as the
+    index normalises them), then one starting with the query's words in order, then any other;
+    each of these the fewer words and the shorter first - then the other texts; newest first
+    where all that is equal. (Only docs the viewer may match are ranked: the statement's.)"""
+    words = index_words(" ".join(query.words))
+
+    def rank(kind: str, body: str, doc_id: int) -> tuple:
+        if kind != "name":
+            return (3, 0, 0, -doc_id)
+        name = index_words(body)
+        if words and name == words:
+            level = 0
+        elif words and len(name) >= len(words) and all(n.startswith(w) for n, w in zip(name, words, strict=False)):
+            level = 1
+        else:
+            level = 2
+        return (level, len(name), len(body), -doc_id)
+
+    return rank
 
 
 def _likely(condition, pg: bool):

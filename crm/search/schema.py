@@ -47,6 +47,7 @@ and the query; on PostgreSQL :data:`PG_WORDS` (a SQL function) does it for both.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from contextlib import contextmanager
 
@@ -60,6 +61,7 @@ FIELD_KINDS = ("text", "select")
 DETAIL_KINDS = ("email", "phone")
 
 # Accented Latin letters -> plain ones (PostgreSQL only; SQLite's tokenizer does this itself).
+_WORD = re.compile(r"[^\W_]+")
 _UNDECOMPOSED = {"ø": "o", "đ": "d", "ł": "l", "ı": "i", "ħ": "h", "ŧ": "t", "ŀ": "l"}
 
 
@@ -70,6 +72,17 @@ def _plain(ch: str) -> str:
 
 _ACCENTED = "".join(c for c in map(chr, range(0xC0, 0x180)) if c.islower() and _plain(c) != c)
 _PLAIN = "".join(_plain(c) for c in _ACCENTED)
+_TO_PLAIN = str.maketrans(_ACCENTED, _PLAIN)
+
+
+def index_words(text: str) -> list[str]:
+    """The words of a text as the index holds them (lower case, no accents, split at everything
+    that is not a letter or digit), in Python - what the search ranks names by; the accents
+    removed as :data:`PG_WORDS` removes them."""
+    text = (text or "").lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text).translate(_TO_PLAIN)
+    return _WORD.findall(text)
 
 
 def _name_sql(key: str, row: str) -> str:
