@@ -112,10 +112,9 @@ def new_record_groups(viewer: Viewer, key: str) -> list[Group]:
 def default_group_id(viewer: Viewer, user: User | None, parent=None, key: str | None = None) -> int | None:
     """The type's default group (``key``: the record type, if it has one set), else the parent
     record's group when created from another record, else the user's default group (if still a
-    member), else the one group they are a member of besides Basis; a member of several groups
-    without a default one must choose: None (while the group system is on; off, nobody is asked:
-    Basis). Basis only for a user who is a member of no other group - never silently for a
-    member of groups, whose records would then be seen by everyone."""
+    member), else Basis while the group system is off (as before: nobody is asked) or for a user
+    in no other group; else the one group they are a member of, and for a member of several groups
+    without a default one None: they must choose - never Basis silently, which everyone sees."""
     if (td := type_default(key)) is not None:
         return td.group_id
     if parent is not None and viewer.is_member(parent.group_id):
@@ -123,9 +122,9 @@ def default_group_id(viewer: Viewer, user: User | None, parent=None, key: str | 
     if user is not None and user.default_group_id and viewer.is_member(user.default_group_id):
         return user.default_group_id
     own = sorted(viewer.group_ids - {BASIS_ID})
-    if len(own) == 1:
-        return own[0]
-    return None if own and viewer.groups_enabled else BASIS_ID
+    if not viewer.groups_enabled or not own:
+        return BASIS_ID
+    return own[0] if len(own) == 1 else None
 
 
 def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None, *, lock: bool = True,
