@@ -48,7 +48,8 @@ def company(name):
 def test_a_new_company_with_a_hamburg_address_lands_in_nord(client, make, schmidt):
     make.login(client, schmidt["sven"])
     form = client.get("/companies/new").text  # the group his form preselects: the rules may decide
-    preselected = re.search(r'name="group_id"><option selected value="(\d+)">', form).group(1)
+    # (in two groups without a default one, the empty choice)
+    preselected = re.search(r'name="group_id"><option selected value="(\d+|None)">', form).group(1)
     resp = client.post("/companies/new", data={"name": "Hafen GmbH", "addresses": "Hafenstraße 1\n20457 Hamburg",
                                                "group_id": preselected})
     assert resp.status_code == 302, re.findall(r'class="error">([^<]*)<', resp.text)
@@ -85,7 +86,17 @@ def test_a_rule_beats_the_type_default(app, make, schmidt):
         assert (c.group_id, d.group_id) == (schmidt["sued"].id, schmidt["vertrieb"].id)
 
 
+def _with_default_group(schmidt):
+    """Nina and Sven get Vertrieb as their default group: without one (they are in two groups), a
+    record no rule places is refused - they choose its group."""
+    for who in ("nina", "sven"):
+        schmidt[who].default_group_id = schmidt["vertrieb"].id
+    db.session.commit()
+
+
 def test_people_and_deals_without_an_address_go_by_their_company(app, make, schmidt):
+    _with_default_group(schmidt)
+    nina = schmidt["nina"]
     rule("person", schmidt["sued"], [{"kind": "city", "value": "München"}])
     rule("deal", schmidt["nord"], [{"kind": "postcode", "value": "20000-29999"}, {"kind": "tag", "value": "messe"}])
     muc = make.company("Bayern AG", group=schmidt["vertrieb"])
@@ -97,12 +108,13 @@ def test_people_and_deals_without_an_address_go_by_their_company(app, make, schm
     db.session.commit()
     with make.acting_as(app, schmidt["nina"]) as viewer:
         p = create_record(TYPES["person"], record_input("person", {"last_name": "Huber", "company_id": muc.id}),
-                          viewer)
+                          viewer, nina)
         own = create_record(TYPES["person"], record_input("person", {
-            "last_name": "Meier", "company_id": muc.id, "addresses": ["Hafenstraße 2\n20457 Hamburg"]}), viewer)
+            "last_name": "Meier", "company_id": muc.id, "addresses": ["Hafenstraße 2\n20457 Hamburg"]}), viewer, nina)
         d1 = create_record(TYPES["deal"], record_input("deal", {"name": "Messe", "company_id": hh.id,
-                                                                "tags": ["Messe"]}), viewer)
-        d2 = create_record(TYPES["deal"], record_input("deal", {"name": "Ohne Tag", "company_id": hh.id}), viewer)
+                                                                "tags": ["Messe"]}), viewer, nina)
+        d2 = create_record(TYPES["deal"], record_input("deal", {"name": "Ohne Tag", "company_id": hh.id}),
+                           viewer, nina)
         db.session.commit()
         assert p.group_id == schmidt["sued"].id
         assert own.group_id != schmidt["sued"].id  # its own address counts, not the company's
@@ -110,17 +122,19 @@ def test_people_and_deals_without_an_address_go_by_their_company(app, make, schm
 
 
 def test_creator_group_and_field_conditions(app, make, schmidt):
+    _with_default_group(schmidt)
     status = make.field("company", "Region", "select", options=["Nord", "Süd"])
     rule("company", schmidt["sued"], [{"kind": "field", "field_id": status.id, "value": "süd"}], 0)
     rule("company", schmidt["nord"], [{"kind": "creator_group", "group_id": schmidt["nord"].id}], 3)
     with make.acting_as(app, schmidt["nina"]) as viewer:
         a = create_record(TYPES["company"], record_input("company", {
-            "name": "Feld", "addresses": ["Weg 1\n20457 Hamburg"], "custom_fields": {"Region": "Süd"}}), viewer)
-        b = create_record(TYPES["company"], record_input("company", {"name": "Von Nina"}), viewer)
+            "name": "Feld", "addresses": ["Weg 1\n20457 Hamburg"], "custom_fields": {"Region": "Süd"}}), viewer,
+            schmidt["nina"])
+        b = create_record(TYPES["company"], record_input("company", {"name": "Von Nina"}), viewer, schmidt["nina"])
         db.session.commit()
         assert (a.group_id, b.group_id) == (schmidt["sued"].id, schmidt["nord"].id)
     with make.acting_as(app, schmidt["sven"]) as viewer:
-        c = create_record(TYPES["company"], record_input("company", {"name": "Von Sven"}), viewer)
+        c = create_record(TYPES["company"], record_input("company", {"name": "Von Sven"}), viewer, schmidt["sven"])
         assert c.group_id != schmidt["nord"].id
 
 

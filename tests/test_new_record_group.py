@@ -31,30 +31,33 @@ def trial(make, client):
 
 
 def selected(body: str) -> str:
-    return re.search(r'<option selected value="(\d+)">', body).group(1)
+    """The option selected in the group field (not another select's: the responsible user's)."""
+    field = re.search(r'<select[^>]*name="group_id"[^>]*>(.*?)</select>', body, re.S).group(1)
+    return re.search(r'<option selected value="(\d+|None)">', field).group(1)
 
 
 @pytest.mark.parametrize("plural", ["people", "deals", "projects"])
 def test_picking_a_company_proposes_its_group(client, trial, plural):
     t = trial
     page = client.get(f"/{plural}/new").text
-    assert 'hx-trigger="change from:#company_id"' in page and selected(page) == "1"  # Basis
-    field = client.get(f"/{plural}/new?company_id={t['kunde'].id}&group_id=1&proposed=1", headers=HX).text
+    # Eva is in Nord and Süd and has no default group: she chooses (not Basis, silently)
+    assert 'hx-trigger="change from:#company_id"' in page and selected(page) == "None"
+    field = client.get(f"/{plural}/new?company_id={t['kunde'].id}&group_id=None&proposed=None", headers=HX).text
     assert "<html" not in field and selected(field) == str(t["nord"].id)
-    # the company removed again: back to the user's default
+    # the company removed again: back to the user's default - none, she chooses
     again = client.get(f"/{plural}/new?company_id=&group_id={t['nord'].id}&proposed={t['nord'].id}",
                        headers=HX).text
-    assert selected(again) == "1"
+    assert selected(again) == "None"
 
 
 def test_the_users_own_choice_and_what_they_cannot_see_stay_as_they_are(client, trial):
     t = trial
-    chosen = client.get(f"/people/new?company_id={t['kunde'].id}&group_id={t['sued'].id}&proposed=1",
+    chosen = client.get(f"/people/new?company_id={t['kunde'].id}&group_id={t['sued'].id}&proposed=None",
                         headers=HX).text
     assert selected(chosen) == str(t["sued"].id)
-    hidden = client.get(f"/people/new?company_id={t['geheim'].id}&group_id=1&proposed=1", headers=HX).text
-    missing = client.get("/people/new?company_id=99999&group_id=1&proposed=1", headers=HX).text
-    assert hidden == missing and selected(hidden) == "1"
+    hidden = client.get(f"/people/new?company_id={t['geheim'].id}&group_id=None&proposed=None", headers=HX).text
+    missing = client.get("/people/new?company_id=99999&group_id=None&proposed=None", headers=HX).text
+    assert hidden == missing and selected(hidden) == "None"
 
 
 def test_an_assignment_rule_still_decides_a_record_left_at_the_proposed_group(client, make, trial):

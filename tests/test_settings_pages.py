@@ -42,7 +42,8 @@ def test_group_edit_page(client, make):
     db.session.expire_all()
     assert db.session.get(Group, nord.id).name == "Norden"
     assert [u.id for u in db.session.get(Group, nord.id).members] == [other.id]
-    assert _actions() == ["group_renamed", "member_added", "member_removed"]
+    # joining without a default group makes this one theirs
+    assert _actions() == ["group_renamed", "member_added", "default_group_set", "member_removed"]
     assert client.post("/settings/groups/1", data={"name": "Alle"}).status_code == 400
     assert db.session.get(Group, 1).name == "Basis"
 

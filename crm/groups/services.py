@@ -3,6 +3,8 @@ members, per-user default group, and the extension switch. Every change is audit
 a :class:`crm.errors.Refused` (the pages and the API show its message and fields)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 
@@ -199,8 +201,11 @@ def member_ids(group: Group) -> list[int]:
     ))
 
 
-def add_member(actor, group: Group, user: User) -> bool:
-    """Add ``user`` to ``group`` (audited); False if they were a member already."""
+def add_member(actor, group: Group, user: User, *, adopt_default: bool = True) -> bool:
+    """Add ``user`` to ``group`` (audited); False if they were a member already. A user without a
+    default group gets this one as theirs (audited), so that their new records go where they work,
+    not to Basis - e.g. when they join again the group whose leaving cleared it (``adopt_default``
+    False: the caller decides the default group itself, :func:`crm.users.services.update_user`)."""
     require_admin(actor)
     if group.id == BASIS_ID:
         return False  # everyone is always in Basis
@@ -208,6 +213,8 @@ def add_member(actor, group: Group, user: User) -> bool:
         return False
     db.session.execute(group_members.insert().values(group_id=group.id, user_id=user.id))
     audit(actor, "member_added", group=group.name, group_id=group.id, user=user.email, user_id=user.id)
+    if adopt_default and user.default_group_id is None:
+        set_default_group(actor, user, group.id)
     return True
 
 
@@ -244,16 +251,26 @@ def add_members(actor, group: Group, data: MemberChange) -> int:
     return added
 
 
-def remove_members(actor, group: Group, data: MemberChange) -> int:
-    """Take many users out of ``group`` at once (each audited); how many were members."""
+@dataclass
+class Removed:
+    """What :func:`remove_members` did: how many were members, and the names of those whose
+    default group this was (it is cleared: the pages say so)."""
+
+    count: int
+    default_cleared: list[str]
+
+
+def remove_members(actor, group: Group, data: MemberChange) -> Removed:
+    """Take many users out of ``group`` at once (each audited)."""
     require_admin(actor)
     _check_users(data.user_ids)
     if group.id == BASIS_ID:
         raise _invalid("member_ids", _l("Every user is always a member of Basis."))
-    users = list(db.session.scalars(select(User).where(User.id.in_(data.user_ids)).order_by(User.id)))
+    users = list(db.session.scalars(select(User).where(User.id.in_(data.user_ids)).order_by(User.name, User.id)))
+    cleared = [u.name for u in users if u.default_group_id == group.id]
     removed = sum(remove_member(actor, group, user) for user in users)
     db.session.expire(group, ["members"])
-    return removed
+    return Removed(removed, cleared)
 
 
 def member_candidates(actor, group: Group, q: str, limit: int = 50) -> list[User]:

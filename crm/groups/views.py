@@ -181,7 +181,10 @@ def remove_members(group_id: int):
         flash_refusal(refused)
     else:
         db.session.commit()
-        flash(ngettext("%(num)s member removed.", "%(num)s members removed.", removed), "success")
+        message = ngettext("%(num)s member removed.", "%(num)s members removed.", removed.count)
+        if removed.default_cleared:  # their new records no longer go to this group: say so
+            message += " " + _("The default group of %(names)s was cleared.", names=", ".join(removed.default_cleared))
+        flash(message, "success")
     return redirect(url_for("groups.edit", group_id=group_id))
 
 

@@ -58,7 +58,7 @@ from ..customfields.services import fields_for
 from ..errors import Invalid, Refused
 from ..extensions import app_periodic_task, app_task, db
 from ..files.models import Attachment
-from ..groups.models import Group
+from ..groups.models import BASIS_ID, Group
 from ..i18n import job_locale, requester_locale
 from ..notes.models import Note
 from ..records.forms import build_form, error_names, form_class, form_input
@@ -364,7 +364,8 @@ class _Rows:
         #: default group); a job configured while it was off gets the default group if it is on now
         self.group_id = job.group_id
         if self.group_id is None and viewer.groups_enabled:
-            self.group_id = default_group_id(viewer, user)
+            # (a member of several groups without a default one was asked nothing: Basis, as before)
+            self.group_id = default_group_id(viewer, user) or BASIS_ID
         self.users = list(db.session.scalars(select(User).where(User.id == user.id)))
         self.companies: dict[str, list[int]] = {}
         #: the tags the saved batches used, by name (``create_records``' ``known_tags``)

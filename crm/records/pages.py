@@ -258,7 +258,15 @@ def group_parent(rtype: RecordType, form, parent):
     return None
 
 
-def proposed_group_id(rtype: RecordType, form, parent) -> int:
+def ask_for_group(form) -> None:
+    """A new-record form with no group to propose (its user is a member of several groups and has
+    no default group: :func:`~crm.records.services.default_group_id`) shows an empty choice first,
+    selected, instead of silently showing the first group offered - Basis, which everyone sees."""
+    if form.offers_group and form.group_id.data is None:
+        form.group_id.choices = [(None, "—"), *form.group_id.choices]
+
+
+def proposed_group_id(rtype: RecordType, form, parent) -> int | None:
     """The group the new-record form proposes: the type's default group, else the group of the
     record it is created from or of the company picked on it (if the user is a member there),
     else the user's default group (:func:`~crm.records.services.default_group_id`)."""

@@ -88,7 +88,10 @@ class RecordInput(Input):
     record is always in one group)."""
 
     tags: Tags = None
-    group_id: Id = Field(default=None, description="Not sent: the default group (a new record), or "
+    group_id: Id = Field(default=None, description="Not sent: the default group (a new record: the type's, "
+                                                   "else your default group, else your only group; a member "
+                                                   "of several groups without a default one must send it "
+                                                   "unless an assignment rule places the record), or "
                                                    "unchanged (a change)")
     responsible_id: Id | None = None
     custom_fields: CustomValues | None = Field(default=None, description=CUSTOM_DESCRIPTION)

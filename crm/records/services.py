@@ -109,22 +109,29 @@ def new_record_groups(viewer: Viewer, key: str) -> list[Group]:
     return [default] + ([g for g in own if g.id != td.group_id] if td.allow_own else [])
 
 
-def default_group_id(viewer: Viewer, user: User | None, parent=None, key: str | None = None) -> int:
+def default_group_id(viewer: Viewer, user: User | None, parent=None, key: str | None = None) -> int | None:
     """The type's default group (``key``: the record type, if it has one set), else the parent
     record's group when created from another record, else the user's default group (if still a
-    member), else Basis."""
+    member), else Basis while the group system is off (as before: nobody is asked) or for a user
+    in no other group; else the one group they are a member of, and for a member of several groups
+    without a default one None: they must choose - never Basis silently, which everyone sees."""
     if (td := type_default(key)) is not None:
         return td.group_id
     if parent is not None and viewer.is_member(parent.group_id):
         return parent.group_id
     if user is not None and user.default_group_id and viewer.is_member(user.default_group_id):
         return user.default_group_id
-    return BASIS_ID
+    own = sorted(viewer.group_ids - {BASIS_ID})
+    if not viewer.groups_enabled or not own:
+        return BASIS_ID
+    return own[0] if len(own) == 1 else None
 
 
 def group_for_new(viewer: Viewer, user: User | None, group_id, parent=None, *, lock: bool = True,
-                  key: str | None = None) -> int:
-    """The group of a new record: ``group_id`` if given, else the default (:func:`default_group_id`).
+                  key: str | None = None) -> int | None:
+    """The group of a new record: ``group_id`` if given, else the default (:func:`default_group_id`);
+    None if there is none (a member of several groups without a default one): an assignment rule
+    may decide it, else the creator must choose (:func:`_group_chosen`).
     While the group system is off, a new record goes to the default group (the parent's group,
     else the creator's default group, else Basis - ready for when it is switched on again);
     naming that group is fine, naming another is refused (:class:`GroupsOff`). (``lock=False``:
@@ -194,6 +201,14 @@ def rule_group(rules: list[AssignmentRule], facts: Facts) -> int | None:
     """The target group of the first rule that matches ``facts``, if any (:mod:`crm.rules.matching`)."""
     rule = first_match(rules, facts)
     return rule.group_id if rule is not None else None
+
+
+def _group_chosen(obj) -> None:
+    """A new record without a group - none given, none to propose, no assignment rule decided -
+    is refused: its creator, a member of several groups without a default one, chooses one
+    (never Basis silently, which everyone sees)."""
+    if obj.group_id is None:
+        raise Invalid(fields={"group_id": _("Choose one of your groups.")})
 
 
 def _no_such_group() -> Invalid:
@@ -463,6 +478,7 @@ def create_record(rtype: RecordType, data: RecordInput, viewer: Viewer, user: Us
         ruled = rule_group(rules, rule_facts(rtype, obj, viewer, custom))
         if ruled is not None and ruled != obj.group_id and lock_group(ruled) is not None:
             obj.group_id = ruled
+    _group_chosen(obj)
     obj.created_by_id = obj.updated_by_id = viewer.user_id
     db.session.add(obj)
     db.session.flush()
@@ -508,6 +524,7 @@ def create_records(rtype: RecordType, items: list[RecordInput], viewer: Viewer, 
                 if rules and (import_name is not None or rules_decide(viewer, user, data.group_id, key=rtype.key)):
                     ruled = rule_group(rules, rule_facts(rtype, obj, viewer, custom, import_name, addresses))
                     obj.group_id = ruled if ruled is not None else obj.group_id
+                _group_chosen(obj)
             except Refused as err:
                 out.append(err)
                 continue

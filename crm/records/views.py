@@ -32,6 +32,7 @@ from .loaders import RestrictedRecord, load_record
 from .pages import (
     MERGE_ATTEMPTS,
     TAKE,
+    ask_for_group,
     base_token,
     bulk_message,
     conflict_rows,
@@ -130,6 +131,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
                 if chosen is not None and chosen != to_id(request.args.get("proposed")) and chosen in {
                         c[0] for c in form.group_id.choices}:
                     form.group_id.data = chosen
+                ask_for_group(form)
                 return render_template("records/_group_field.html", rtype=rtype, form=form, live=True,
                                        proposed=proposed, default_notice=default_notice(rtype),
                                        rules_notice=rules_notice(rtype))
@@ -155,6 +157,7 @@ def make_blueprint(rtype: RecordType) -> Blueprint:
                 flash(_("%(type)s “%(name)s” was created.", type=rtype.label, name=obj.display_name), "success")
                 return redirect(url_for(f"{rtype.plural}.detail", record_id=obj.id))
         status = 400 if request.method == "POST" else 200
+        ask_for_group(form)
         return render_template("records/form.html", rtype=rtype, form=form, record=None,
                                proposed=proposed_group_id(rtype, form, parent),
                                picked=picked(rtype, form), parent=parent,

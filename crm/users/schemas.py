@@ -13,8 +13,8 @@ Name = line(120)
 
 
 class UserCreate(Input):
-    """A new user. ``default_group_id`` None (or Basis) means Basis; ``group_ids`` are the groups
-    besides Basis (every user is always in Basis)."""
+    """A new user. ``default_group_id`` None (or Basis) means none - but a user given exactly one
+    group gets that one; ``group_ids`` are the groups besides Basis (every user is always in Basis)."""
 
     email: Email
     name: Name
@@ -28,8 +28,10 @@ class UserCreate(Input):
 
 class UserUpdate(Input):
     """A change of a user: only the fields sent change (a PATCH); ``password`` set means a new
-    password, ``locale`` / ``default_group_id`` null mean "as the browser says" / Basis. A user's
-    ``email`` and ``name`` cannot be emptied: a null there is refused (422), not "not sent"."""
+    password, ``locale`` / ``default_group_id`` null mean "as the browser says" / none (a user left
+    without one who joins exactly one group in the change gets that one; leaving the default group
+    clears it). A user's ``email`` and ``name`` cannot be emptied: a null there is refused (422),
+    not "not sent"."""
 
     null_refused = frozenset({"email", "name"})
 

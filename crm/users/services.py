@@ -100,14 +100,28 @@ def _basis_implied(default_group_id: int | None, group_ids: list[int] | None):
     return default_group_id, group_ids
 
 
-def _set_memberships(actor, user: User, group_ids: list[int]) -> None:
-    """Make the user's groups (besides Basis) exactly ``group_ids``, each change audited."""
+def _set_memberships(actor, user: User, group_ids: list[int]) -> list[int]:
+    """Make the user's groups (besides Basis) exactly ``group_ids``, each change audited (leaving
+    their default group clears it: :func:`crm.groups.services.remove_member`). Returns the groups
+    the user joined; the caller settles the default group (:func:`_settle_default`)."""
     wanted = set(group_ids)
-    for group in db.session.scalars(select(Group).where(Group.id != BASIS_ID).order_by(Group.id)):
-        if group.id in wanted:
-            groups.add_member(actor, group, user)
-        else:
+    all_groups = list(db.session.scalars(select(Group).where(Group.id != BASIS_ID).order_by(Group.id)))
+    for group in all_groups:
+        if group.id not in wanted:
             groups.remove_member(actor, group, user)
+    return [group.id for group in all_groups
+            if group.id in wanted and groups.add_member(actor, group, user, adopt_default=False)]
+
+
+def _settle_default(actor, user: User, default_group_id: int | None, chosen: bool, joined: list[int]) -> None:
+    """Set the default group the admin chose (``chosen``; None means Basis); a user left without
+    one who joined exactly one group gets that one, as when they join it on the group's page
+    (:func:`crm.groups.services.add_member`). Joining several leaves the choice to the admin - and
+    the record forms ask the user (:func:`crm.records.services.default_group_id`)."""
+    if chosen:
+        groups.set_default_group(actor, user, default_group_id)
+    if user.default_group_id is None and len(joined) == 1:
+        groups.set_default_group(actor, user, joined[0])
 
 
 def create_user(actor, data: UserCreate) -> User:
@@ -119,9 +133,9 @@ def create_user(actor, data: UserCreate) -> User:
     user = create_login(data.email, data.password, data.role, data.name, locale=data.locale)
     user.active = data.active
     audit(actor, "user_created", user=user.email, user_id=user.id, role=user.role)
-    for gid in group_ids:
-        groups.add_member(actor, db.session.get(Group, gid), user)
-    groups.set_default_group(actor, user, default_group_id)  # one of the groups just given
+    joined = [gid for gid in sorted(set(group_ids))
+              if groups.add_member(actor, db.session.get(Group, gid), user, adopt_default=False)]
+    _settle_default(actor, user, default_group_id, True, joined)  # one of the groups just given
     return user
 
 
@@ -161,10 +175,9 @@ def update_user(actor, user: User, data: UserUpdate) -> Updated:
         sessions.end_all(user)  # logged out everywhere, API token revoked
     if changes:
         audit(actor, "user_changed", user=user.email, user_id=user.id, changes=changes)
-    if group_ids is not None:
-        _set_memberships(actor, user, group_ids)
-    if "default_group_id" in sent:  # after the memberships: it must be one of the user's groups
-        groups.set_default_group(actor, user, default_group_id)
+    joined = _set_memberships(actor, user, group_ids) if group_ids is not None else []
+    # after the memberships: it must be one of the user's groups
+    _settle_default(actor, user, default_group_id, "default_group_id" in sent, joined)
     db.session.flush()
     return Updated(changes, ended)
 

@@ -137,7 +137,7 @@ def test_create_each_type(api, world, plural, body, check):
     created = resp.get_json()
     assert resp.headers["Location"].endswith(f"/api/v1/{plural}/{created['id']}")
     assert {k: created[k] for k in check} == check
-    assert created["group"]["id"] == 1  # the user's default group: Basis
+    assert created["group"]["id"] == world.nord.id  # no default group: the user's only group
     assert created["responsible_id"] == world.normal.id
     assert api.get(f"/{plural}/{created['id']}", token=world.tokens.normal).get_json() == created
 

@@ -45,4 +45,4 @@ def test_type_defaults_through_the_api(api, world):
     assert api.as_(w.tokens.sued).post("/deals", json={"name": "Süd-intern"}).get_json()["access"] == "full"
     # removed again
     admin.patch("/type-defaults", json={"record_type": "deal", "group_id": None})
-    assert normal.post("/deals", json={"name": "Basis"}).get_json()["group"]["id"] == 1
+    assert normal.post("/deals", json={"name": "Basis"}).get_json()["group"]["id"] == w.nord.id  # her only group
