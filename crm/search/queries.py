@@ -283,51 +283,35 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool):
     d = SearchDoc.__table__
     columns = (d.c.id.label("doc_id"), d.c.record_id, d.c.kind, d.c.body)
     rule = _may_match(rtype, viewer, sc, d)
+
+    def matching(words, where):
+        """The type's docs matching ``words`` that pass ``where``, joined to their record."""
+        if pg:
+            return (select(*columns).join(model, model.id == d.c.record_id)
+                    .where(_pg_matches(words), d.c.record_type == rtype.key, where))
+        return (select(*columns).select_from(_fts).join(d, d.c.id == _fts.c.rowid)
+                .join(model, model.id == d.c.record_id)
+                .where(_fts5_matches(words), d.c.record_type == rtype.key, where))
+
     if pg:
         # ordered by an expression, not by the primary key: else the planner may walk the primary
         # key backwards and test each doc, reading the whole table for a rare word
-        found = (
-            select(*columns)
-            .join(model, model.id == d.c.record_id)
-            .where(_pg_matches(param), d.c.record_type == rtype.key, rule)
-            .order_by((d.c.id + 0).desc())
-        )
+        found = matching(param, rule).order_by((d.c.id + 0).desc())
     else:
         # the full-text index hands over its rows newest first; each is joined to its doc and record
         # and tested, until CANDIDATES of them passed
-        found = (
-            select(*columns)
-            .select_from(_fts)
-            .join(d, d.c.id == _fts.c.rowid)
-            .join(model, model.id == d.c.record_id)
-            .where(_fts5_matches(param), d.c.record_type == rtype.key, rule)
-            .order_by(_fts.c.rowid.desc())
-        )
+        found = matching(param, rule).order_by(_fts.c.rowid.desc())
     newest = found.limit(candidates).subquery(f"newest_{rtype.key}")
     name_rule = and_(d.c.kind == "name", rule)
     if pg:
         # every matching name of the type (the planner reads all matches of a type anyway), the
         # shortest first: a name equal to the query, or little more, is the best match
-        best = (
-            select(*columns)
-            .join(model, model.id == d.c.record_id)
-            .where(_pg_matches(names), d.c.record_type == rtype.key, name_rule)
-            .order_by(func.length(d.c.body), (d.c.id + 0).desc())
-            .limit(candidates)
-        )
+        best = matching(names, name_rule).order_by(func.length(d.c.body), (d.c.id + 0).desc()).limit(candidates)
     else:
         # the newest NAME_POOL matching names (the index hands them over newest first, so a common
         # word is not read to its end), the shortest of them
-        pool = (
-            select(*columns)
-            .select_from(_fts)
-            .join(d, d.c.id == _fts.c.rowid)
-            .join(model, model.id == d.c.record_id)
-            .where(_fts5_matches(names), d.c.record_type == rtype.key, name_rule)
-            .order_by(_fts.c.rowid.desc())
-            .limit(bindparam("name_pool", type_=Integer))
-            .subquery(f"pool_{rtype.key}")
-        )
+        pool = (matching(names, name_rule).order_by(_fts.c.rowid.desc())
+                .limit(bindparam("name_pool", type_=Integer)).subquery(f"pool_{rtype.key}"))
         best = select(pool).order_by(func.length(pool.c.body), pool.c.doc_id.desc()).limit(candidates)
     best = best.subquery(f"best_{rtype.key}")
     docs = union_all(select(newest), select(best)).subquery(f"docs_{rtype.key}")
