@@ -1,4 +1,6 @@
 """The three example companies of the feature text (product.md §7), as each of their users sees them."""
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -143,9 +145,14 @@ def test_schmidt_ships_two_postcode_rules_and_they_sort_companies(app, client):
     moved = {e.details["group"]: e.details["counts"] for e in db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "group_assigned"))}
     assert moved == expected
-    # a new company in Hamburg lands in Nord
+    # a new company in Hamburg lands in Nord: the boss is in several groups without a default one, so
+    # the form preselects no group and the rule decides
+    form = client.get("/companies/new").text
+    select_ = re.search(r'<select[^>]*name="group_id".*?</select>', form, re.S).group(0)
+    preselected = re.findall(r'<option selected value="([^"]*)">([^<]*)<', select_)
+    assert [label for _, label in preselected] == ["—"]
     client.post("/companies/new", data={"name": "Hafenlogistik GmbH", "addresses": "Kai 1\n20457 Hamburg",
-                                        "group_id": "1"})
+                                        "group_id": preselected[0][0]})
     nord = db.session.scalar(select(Group).where(Group.name == "Nord"))
     assert db.session.scalar(select(Company.group_id).where(Company.name == "Hafenlogistik GmbH")) == nord.id
     assert db.session.scalar(select(AssignmentRule.id).where(AssignmentRule.group_id == nord.id)) is not None

@@ -318,7 +318,9 @@ def test_members_are_found_by_search_and_added_and_removed_many_at_once(client, 
     db.session.expire_all()
     assert sorted(u.id for u in db.session.get(Group, nord.id).members) == [u.id for u in staff[15:20]]
     actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
-    assert actions == ["member_added"] * 10 + ["member_removed"] * 5
+    # joining their only group made it each one's default; leaving it took the default away again
+    assert actions == ["member_added", "default_group_set"] * 10 + ["member_removed", "default_group_set"] * 5
+    assert [u.default_group_id for u in staff[10:20]] == [None] * 5 + [nord.id] * 5
     # nothing ticked, or an unknown user: refused, nothing changes
     assert client.post(f"/settings/groups/{nord.id}/members/add", data={}).status_code == 302
     assert client.post(f"/settings/groups/{nord.id}/members/add", data={"user_ids": ["999999"]}).status_code == 302

@@ -137,7 +137,12 @@ def test_groups_create_rename_members_delete(client, make, admin):
     assert resp.status_code == 302
     db.session.expire_all()
     assert db.session.get(Group, nord_id) is None and db.session.get(Company, cid).group_id == 1
-    assert actions() == ["group_created", "member_added", "group_renamed", "member_removed", "group_deleted"]
+    # the member's only group became their default when they joined and stopped being it when they left
+    assert actions() == ["group_created", "member_added", "default_group_set", "group_renamed", "member_removed",
+                         "default_group_set", "group_deleted"]
+    log = client.get("/settings/audit").get_data(as_text=True)
+    assert f"Standardgruppe von {member.email} auf Nord gesetzt" in log
+    assert f"Standardgruppe von {member.email} aufgehoben" in log  # not "set to Basis"
 
 
 def test_basis_cannot_be_deleted_or_renamed(client, make, admin):

@@ -85,7 +85,10 @@ def test_admin_sets_up_groups_and_a_shared_field(kontor, new_page):
     expect(log).to_contain_text("Nord")
     expect(log).to_contain_text("Süd")
     expect(log).to_contain_text("Kundenstatus")
-    expect(log.locator("tbody tr")).to_have_count(8)  # switch, 2 groups, 4 members, 1 sharing
+    # switch, 2 groups, 4 members, 1 sharing, and 3 default groups: Lars's and Franz's only group became
+    # theirs, and the admin's first one (the second does not replace it)
+    expect(log.locator("tbody tr")).to_have_count(11)
+    expect(log.locator("tbody tr", has_text="set the default group of")).to_have_count(3)
 
     # -- a company goes to Süd (by its form), with a Kundenstatus ---------------------------------
     page.locator("header.topbar").get_by_role("link", name="Companies").click()
