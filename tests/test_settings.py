@@ -145,6 +145,21 @@ def test_groups_create_rename_members_delete(client, make, admin):
     assert f"Standardgruppe von {member.email} aufgehoben" in log  # not "set to Basis"
 
 
+def test_deleting_a_group_clears_the_default_group_of_its_members_in_the_audit_log(client, make, admin):
+    make.enable_groups()
+    member = make.user(name="Lars Petersen")
+    assert client.post("/settings/groups", data={"name": "Nord", "members": [str(member.id)]}).status_code == 302
+    nord = db.session.scalar(select(Group).where(Group.name == "Nord"))
+    db.session.expire_all()
+    assert db.session.get(User, member.id).default_group_id == nord.id
+    assert client.post(f"/settings/groups/{nord.id}/delete", data={"move_to": ""}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, member.id).default_group_id is None
+    assert actions()[-2:] == ["default_group_set", "group_deleted"]
+    log = client.get("/settings/audit").get_data(as_text=True)
+    assert f"Standardgruppe von {member.email} aufgehoben" in log
+
+
 def test_basis_cannot_be_deleted_or_renamed(client, make, admin):
     assert client.post("/settings/groups/1/delete", data={"move_to": ""}).status_code == 403
     client.post("/settings/groups/1", data={"name": "Anders"})

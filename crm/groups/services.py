@@ -179,7 +179,9 @@ def delete_group(actor, group: Group, data: GroupDelete) -> dict[str, int]:
                 .execution_options(synchronize_session=False)
             )
             moved[TYPES[key].plural] = result.rowcount
-    db.session.execute(update(User).where(User.default_group_id == group.id).values(default_group_id=None))
+    # the users whose default group it was: cleared, and audited as when they leave it (remove_member)
+    for user in db.session.scalars(select(User).where(User.default_group_id == group.id).order_by(User.id)):
+        set_default_group(actor, user, None)
     # (the foreign keys would take these along; said here, like the users' default group above)
     db.session.execute(delete(TypeDefault).where(TypeDefault.group_id == group.id))
     db.session.execute(delete(group_contacts).where(group_contacts.c.group_id == group.id))

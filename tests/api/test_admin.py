@@ -138,10 +138,12 @@ def test_group_lifecycle_is_audited(api, world):
     assert api.patch(f"/groups/{gid}", token=t, json={"name": "Westen"}).get_json()["member_ids"] == [
         world.sued_user.id]  # members unchanged when not sent
     assert api.delete(f"/groups/{gid}", token=t).status_code == 204
-    # a member without a default group gets the group joined as theirs; leaving it clears it
+    # a member without a default group gets the group joined as theirs; leaving it, or its deletion,
+    # clears it
     assert [a for a, _ in audit_log(since)] == [
         "group_created", "member_added", "default_group_set", "group_renamed", "member_added", "default_group_set",
-        "member_removed", "default_group_set", "group_deleted"]
+        "member_removed", "default_group_set", "default_group_set", "group_deleted"]
+    assert db.session.get(User, world.sued_user.id).default_group_id is None
     assert db.session.get(Group, gid) is None
 
 
