@@ -75,6 +75,10 @@ def test_a_large_assignment_from_the_list_runs_as_a_job_with_a_progress_page(app
     undo = db.session.get(Job, int(resp.headers["HX-Redirect"].rsplit("/", 1)[1]))
     assert (undo.kind, undo.status) == ("assign_undo", "done")
     assert groups_of(Company, w["companies"]) == groups_of(Person, w["people"]) == {w["nord"].id}
+    # its page has no "Show them" that would open the whole list (the assignment's page has one)
+    page = client.get(f"/jobs/{undo.id}").get_data(as_text=True)
+    assert "Show them" not in page and "Anzeigen</a>" not in page
+    assert f'?assignment={job.id}"' in client.get(url).get_data(as_text=True)
 
 
 def test_a_small_assignment_still_runs_in_the_request(app, client, make, world):
