@@ -15,7 +15,7 @@ from crm.errors import Invalid
 from crm.extensions import db
 from crm.imports import csvfile, services
 from crm.imports.models import ImportItem, ImportJob
-from crm.models import Company, Person
+from crm.models import Company, Person, group_members
 
 # ---------------------------------------------------------------------------------------------
 # Reading files
@@ -280,6 +280,25 @@ def test_mapping_needs_the_name_and_one_of_the_users_groups(app, client, make, w
                           headers={"HX-Request": "true", "HX-Target": "import-preview"})
     html = preview.get_data(as_text=True)
     assert 'id="import-preview"' in html and "<html" not in html and "<td class=\"prose\">A</td>" in html
+
+
+def test_the_mapping_page_preselects_the_group_a_new_record_would_get(client, make, world):
+    """As on a new record's form: the user's only group; for a member of several groups without a
+    default one an empty choice, not Basis (the first group of the list, which everyone sees)."""
+    w = world
+    make.login(client, w["u"])  # in Nord only, no default group set
+    assert w["u"].default_group_id is None
+    job_id = job_id_of(upload(client, "Name\nA\n", encoding="utf-8"))
+    page = client.get(f"/import/{job_id}/map").get_data(as_text=True)
+    assert re.findall(r'<option value="(\d*)" ?selected>', page) == [str(w["nord"].id)]
+    db.session.execute(group_members.insert().values(group_id=w["sued"].id, user_id=w["u"].id))
+    db.session.commit()
+    page = client.get(f"/import/{job_id}/map").get_data(as_text=True)
+    assert re.findall(r'<option value="(\d*)" ?selected>', page) == [""]
+    # sent so, the job is refused and stays unconfigured
+    resp = client.post(f"/import/{job_id}/map", data={"col-0": "name", "group_id": ""})
+    assert resp.status_code == 422 and "Choose one of your groups." in resp.get_data(as_text=True)
+    assert db.session.get(ImportJob, job_id).status == "mapping"
 
 
 def test_only_extended_users_and_admins_import_and_only_their_own_jobs(client, make, world):

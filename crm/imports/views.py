@@ -21,7 +21,7 @@ from ..customfields.services import fields_for
 from ..extensions import db
 from ..htmx import targets as htmx_targets
 from ..records.pages import rules_notice
-from ..records.services import member_groups
+from ..records.services import default_group_id, member_groups
 from ..records.types import TYPES
 from ..visibility import current_viewer
 from . import csvfile, mapping, services
@@ -106,7 +106,10 @@ def _mapping_context(job: ImportJob, chosen: dict[int, str], problems=()):
         "duplicates": services.duplicates(job, viewer, chosen, on_duplicate),
         "groups": member_groups(viewer) if viewer.groups_enabled else [],
         "rules_notice": rules_notice(TYPES[job.record_type]),
-        "group_id": to_id(request.form.get("group_id")) or current_user.default_group_id,
+        # preselected as on a new record's form: the type's or the user's default group, their only
+        # group; none for a member of several groups without a default one (they choose)
+        "group_id": to_id(request.form.get("group_id")) or default_group_id(viewer, current_user,
+                                                                            key=job.record_type),
     }
 
 

@@ -107,6 +107,8 @@ def test_an_import_is_saved_once_and_its_undo_asks_first_and_runs_once(kontor, n
     page.get_by_role("button", name="Upload and choose columns").click()
     expect(page.get_by_role("button", name="Import 2 rows")).to_be_visible()
     page.wait_for_load_state("load")  # app.js (deferred) has wired the form
+    page.locator("#group_id").select_option(label="Basis")  # (several groups, no default: she chooses)
+    settled(page)
     # Click, then 50 ms later (the answer takes 1.5 s) look and try again: by the button and
     # by sending the form once more (Enter in a field does that)
     assert page.evaluate(SEND_TWICE, "Import 2 rows") == [True, "true"]

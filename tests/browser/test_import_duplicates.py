@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .axe import axe_violations
-from .conftest import login
+from .conftest import login, settled
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +28,10 @@ def upload(page, server, text: str, tmp_path, name: str) -> None:
     page.locator("input[type=file]").set_input_files(str(path))
     page.locator("form[enctype] button[type=submit]").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Spalten wählen")
+    # the boss is in several groups without a default one: she chooses (nothing is preselected)
+    expect(page.locator("#group_id")).to_have_value("")
+    page.locator("#group_id").select_option(label="Basis")
+    settled(page)
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
