@@ -301,6 +301,28 @@ def test_the_mapping_page_preselects_the_group_a_new_record_would_get(client, ma
     assert db.session.get(ImportJob, job_id).status == "mapping"
 
 
+def test_the_mapping_page_offers_the_types_default_group_as_the_new_record_form_does(client, make, world):
+    """An admin put every new company into Süd and lets nobody choose another group: the importer,
+    not a member of Süd, is offered Süd (preselected) and only Süd - before, only their own groups,
+    each of which the service refused."""
+    from crm.groups.models import TypeDefault
+
+    w = world
+    db.session.add(TypeDefault(record_type="company", group_id=w["sued"].id, allow_own=False))
+    db.session.commit()
+    make.login(client, w["u"])
+    job_id = job_id_of(upload(client, "Name\nA\n", encoding="utf-8"))
+    page = client.get(f"/import/{job_id}/map").get_data(as_text=True)
+    select_ = re.search(r'<select id="group_id".*?</select>', page, re.S).group(0)
+    assert re.findall(r'<option value="(\d*)" ?(?:selected)?>', select_) == [str(w["sued"].id)]
+    assert re.findall(r'<option value="(\d*)" ?selected>', select_) == [str(w["sued"].id)]
+    resp = client.post(f"/import/{job_id}/map", data={"col-0": "name", "group_id": w["sued"].id})
+    assert resp.status_code == 302
+    job = db.session.get(ImportJob, job_id)
+    assert (job.status, job.group_id) == ("done", w["sued"].id), job.message
+    assert db.session.scalar(select(Company.group_id).where(Company.name == "A")) == w["sued"].id
+
+
 def test_only_extended_users_and_admins_import_and_only_their_own_jobs(client, make, world):
     w = world
     normal = make.user("normal")

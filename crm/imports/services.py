@@ -489,7 +489,8 @@ def _run(job: ImportJob, user: User) -> None:
     viewer = viewer_for(user)
     if job.group_id is not None:
         try:  # switched off since the job was queued: one clear message instead of one per row
-            group_for_new(viewer, user, job.group_id)
+            # (with the type: its default group is the importer's to choose even if not a member)
+            group_for_new(viewer, user, job.group_id, key=job.record_type)
         except Refused as err:
             db.session.rollback()
             _set(job_id, status="failed", finished_at=utcnow(), content="", message=err.summary)

@@ -21,7 +21,7 @@ from ..customfields.services import fields_for
 from ..extensions import db
 from ..htmx import targets as htmx_targets
 from ..records.pages import rules_notice
-from ..records.services import default_group_id, member_groups
+from ..records.services import default_group_id, new_record_groups
 from ..records.types import TYPES
 from ..visibility import current_viewer
 from . import csvfile, mapping, services
@@ -104,7 +104,9 @@ def _mapping_context(job: ImportJob, chosen: dict[int, str], problems=()):
         "used": used, "mapped": mapped, "problems": problems, "on_duplicate": on_duplicate,
         "create_companies": create_companies,
         "duplicates": services.duplicates(job, viewer, chosen, on_duplicate),
-        "groups": member_groups(viewer) if viewer.groups_enabled else [],
+        # what a new record's form offers: the type's default group (an admin's setting, even if
+        # the importer is not a member), and the importer's own groups unless it forbids them
+        "groups": new_record_groups(viewer, job.record_type) if viewer.groups_enabled else [],
         "rules_notice": rules_notice(TYPES[job.record_type]),
         # preselected as on a new record's form: the type's or the user's default group, their only
         # group; none for a member of several groups without a default one (they choose)
