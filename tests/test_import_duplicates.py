@@ -323,6 +323,32 @@ def test_a_people_import_creates_the_missing_companies_in_the_chosen_group(app, 
     assert entry.details["counts"] == {"people": 4, "companies": 2}
 
 
+def test_a_people_import_whose_new_companies_may_not_go_into_its_group_is_refused_before_it_runs(
+        app, client, make, world):
+    """Every new person goes into Süd (the admin's default group for people; the importer is not a
+    member), but a new company may not: companies have no such default, and Süd is not one of the
+    importer's groups. The mapping page says so before anything runs - refused at the end, the job
+    had failed as "crashed" after checking and saving every row."""
+    from crm.groups.models import TypeDefault
+
+    w = world
+    db.session.add(TypeDefault(record_type="person", group_id=w["sued"].id, allow_own=False))
+    db.session.commit()
+    make.login(client, w["u"])
+    job_id = job_id_of(upload(client, "Vorname;Nachname;Firma\nBen;Lang;Neu KG\n", record_type="person",
+                              encoding="utf-8"))
+    form = {"col-0": "first_name", "col-1": "last_name", "col-2": "company", "group_id": w["sued"].id}
+    resp = client.post(f"/import/{job_id}/map", data={**form, "create_companies": "1"})
+    assert resp.status_code == 422
+    assert "New companies cannot go into this group" in resp.get_data(as_text=True)
+    assert db.session.get(ImportJob, job_id).status == "mapping"
+    # without the company column the people go into Süd
+    assert client.post(f"/import/{job_id}/map", data={**form, "col-2": ""}).status_code == 302
+    job = db.session.get(ImportJob, job_id)
+    assert (job.status, job.created) == ("done", 1), job.message
+    assert db.session.scalar(select(Person.group_id).where(Person.last_name == "Lang")) == w["sued"].id
+
+
 def test_undoing_a_people_import_takes_the_companies_it_created(app, client, make, world):
     """A new-user trial: the undo counted and deleted only the people; the company the import made
     stayed. Now the dialog counts it and it goes to the recycle bin with its people - unless a

@@ -43,10 +43,22 @@ def test_select_all_says_that_restricted_rows_are_left_out(client, make, nora):
     de = client.get("/companies", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
     assert "3 Datensätze" in de
     assert select_all_text(de) == "Den 1 Datensatz auswählen, den Sie ändern können"
-    assert 'title="Die übrigen sehen Sie nur eingeschränkt: Sie können sie nicht ändern."' in de
+    assert ('<small id="select-all-why">Die übrigen sehen Sie nur eingeschränkt: Sie können sie nicht ändern.'
+            '</small>') in de and 'aria-describedby="select-all-why"' in de
     make.company("Auch Eigen GmbH", group=mine)
     en = client.get("/companies", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
     assert select_all_text(en) == "Select all 2 you can change"
+    # above the count's cap the total reads "more than": still fewer can be selected, and it says so
+    client.application.config["COUNT_CAP"] = 3
+    en = client.get("/companies", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+    # (as "4 records" reads below the cap: "More than 3 Companies" had the heading's capital letter)
+    assert "More than 3 records" in en
+    assert select_all_text(en) == "Select all 2 you can change"
+    # every row selectable: the plain wording, no reason
+    make.enable_groups(False)
+    client.application.config["COUNT_CAP"] = 10_000
+    en = client.get("/companies", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+    assert select_all_text(en) == "Select all 4 matching" and "select-all-why" not in en
 
 
 @pytest.mark.parametrize(("plural", "hint"), [("companies", "Nach Name, E-Mail oder Telefon filtern"),

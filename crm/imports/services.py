@@ -159,6 +159,18 @@ def preview(job: ImportJob, rows: int = 5) -> list[tuple[int, list[str]]]:
     return out
 
 
+def _companies_refused(viewer: Viewer, user: User, group_id: int | None) -> list[str]:
+    """Why the companies a people import creates (``create_companies``, in the job's group) could
+    not go into ``group_id``: the companies' own rule (their type's default group, the importer's
+    groups) may refuse a group the people may go to. Empty if they can."""
+    try:
+        group_for_new(viewer, user, group_id, lock=False, key="company")
+    except Refused:
+        return [_("New companies cannot go into this group: choose another group, or do not create "
+                  "the missing companies.")]
+    return []
+
+
 def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: int | None,
               on_duplicate: str = "skip", create_companies: bool = False) -> list[str]:
     """Store the mapping, the group, what to do with duplicates (:data:`ON_DUPLICATE`) and, for
@@ -184,6 +196,8 @@ def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: 
         except Refused as err:
             problems.append(err.summary)
         group_id = None
+    if not problems and create_companies and job.record_type == "person" and viewer.groups_enabled:
+        problems += _companies_refused(viewer, db.session.get(User, job.user_id), group_id)
     if problems:
         return problems
     job.mapping = {str(i): t for i, t in chosen.items() if t}
@@ -365,7 +379,7 @@ class _Rows:
         self.group_id = job.group_id
         if self.group_id is None and viewer.groups_enabled:
             # (a member of several groups without a default one was asked nothing: Basis, as before)
-            self.group_id = default_group_id(viewer, user) or BASIS_ID
+            self.group_id = default_group_id(viewer, user, key=job.record_type) or BASIS_ID
         self.users = list(db.session.scalars(select(User).where(User.id == user.id)))
         self.companies: dict[str, list[int]] = {}
         #: the tags the saved batches used, by name (``create_records``' ``known_tags``)
@@ -494,6 +508,13 @@ def _run(job: ImportJob, user: User) -> None:
         except Refused as err:
             db.session.rollback()
             _set(job_id, status="failed", finished_at=utcnow(), content="", message=err.summary)
+            return
+        # the companies it would create at the end: refused there, every row's work would be lost
+        refused = _companies_refused(viewer, user, job.group_id) if (
+            job.create_companies and job.record_type == "person" and viewer.groups_enabled) else []
+        if refused:
+            db.session.rollback()
+            _set(job_id, status="failed", finished_at=utcnow(), content="", message=refused[0])
             return
         db.session.rollback()  # the checks below read in short transactions of their own
     rows = _Rows(job, viewer, user)
