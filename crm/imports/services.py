@@ -159,10 +159,13 @@ def preview(job: ImportJob, rows: int = 5) -> list[tuple[int, list[str]]]:
     return out
 
 
-def _companies_refused(viewer: Viewer, user: User, group_id: int | None) -> list[str]:
+def _companies_refused(viewer: Viewer, user: User, record_type: str, create_companies: bool,
+                       group_id: int | None) -> list[str]:
     """Why the companies a people import creates (``create_companies``, in the job's group) could
     not go into ``group_id``: the companies' own rule (their type's default group, the importer's
-    groups) may refuse a group the people may go to. Empty if they can."""
+    groups) may refuse a group the people may go to. Empty if they can, or if none are created."""
+    if not (create_companies and record_type == "person" and viewer.groups_enabled):
+        return []
     try:
         group_for_new(viewer, user, group_id, lock=False, key="company")
     except Refused:
@@ -196,8 +199,9 @@ def configure(job: ImportJob, viewer: Viewer, chosen: dict[int, str], group_id: 
         except Refused as err:
             problems.append(err.summary)
         group_id = None
-    if not problems and create_companies and job.record_type == "person" and viewer.groups_enabled:
-        problems += _companies_refused(viewer, db.session.get(User, job.user_id), group_id)
+    if not problems:
+        problems += _companies_refused(viewer, db.session.get(User, job.user_id), job.record_type,
+                                       create_companies, group_id)
     if problems:
         return problems
     job.mapping = {str(i): t for i, t in chosen.items() if t}
@@ -510,8 +514,7 @@ def _run(job: ImportJob, user: User) -> None:
             _set(job_id, status="failed", finished_at=utcnow(), content="", message=err.summary)
             return
         # the companies it would create at the end: refused there, every row's work would be lost
-        refused = _companies_refused(viewer, user, job.group_id) if (
-            job.create_companies and job.record_type == "person" and viewer.groups_enabled) else []
+        refused = _companies_refused(viewer, user, job.record_type, job.create_companies, job.group_id)
         if refused:
             db.session.rollback()
             _set(job_id, status="failed", finished_at=utcnow(), content="", message=refused[0])

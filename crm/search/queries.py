@@ -70,7 +70,7 @@ from ..groups.models import Group
 from ..records.types import TYPES, RecordType, display_name_column
 from ..visibility import Viewer, fully_visible_to, is_full_column, restricted_rows, unscoped, visible_to
 from .models import SearchDoc
-from .schema import index_words
+from .schema import WORD, index_words
 
 #: docs per record type that a search takes, at most: the newest ones the viewer may match
 CANDIDATES = 200
@@ -84,7 +84,6 @@ MAX_WORDS = 8
 #: (the newest ones the viewer may match; PostgreSQL reads every matching name, see ``_arm``)
 NAME_POOL = 500
 
-_WORD = re.compile(r"[^\W_]+")
 _PHONE = re.compile(r"\+?[\d\s()/.\-]+")
 _fts = table("search_fts", column("rowid", Integer))
 
@@ -119,7 +118,7 @@ class Query:
 
 def parse(q: str) -> Query:
     q = unicodedata.normalize("NFC", q or "")
-    words = tuple(_WORD.findall(q))[:MAX_WORDS]
+    words = tuple(WORD.findall(q))[:MAX_WORDS]
     numbers: tuple[str, ...] = ()
     if _PHONE.fullmatch(q.strip()):
         digits = re.sub(r"\D", "", q)

@@ -60,8 +60,10 @@ FIELD_KINDS = ("text", "select")
 #: contact detail kinds that are searched
 DETAIL_KINDS = ("email", "phone")
 
+#: a word, as the index splits a text (and the search a query): letters and digits
+WORD = re.compile(r"[^\W_]+")
+
 # Accented Latin letters -> plain ones (PostgreSQL only; SQLite's tokenizer does this itself).
-_WORD = re.compile(r"[^\W_]+")
 _UNDECOMPOSED = {"ø": "o", "đ": "d", "ł": "l", "ı": "i", "ħ": "h", "ŧ": "t", "ŀ": "l"}
 
 
@@ -82,7 +84,7 @@ def index_words(text: str) -> list[str]:
     text = (text or "").lower()
     if not text.isascii():
         text = unicodedata.normalize("NFC", text).translate(_TO_PLAIN)
-    return _WORD.findall(text)
+    return WORD.findall(text)
 
 
 def _name_sql(key: str, row: str) -> str:
