@@ -172,6 +172,8 @@ def test_every_revision_goes_down_and_up_on_a_filled_database(empty_database):
                 assert fingerprint(conn) == before, f"down from {rev}"
                 if rev == "searchgrp_01":
                     _assert_group_words(conn)
+                if rev == "prefix_01":
+                    _assert_prefixes(conn, "1 2 3 4 5 6 7 8")
             upgrade(directory=MIGRATIONS, revision="+1")
             with db.engine.connect() as conn:
                 assert fingerprint(conn) == before, f"up to {rev}"
@@ -184,12 +186,30 @@ def test_every_revision_goes_down_and_up_on_a_filled_database(empty_database):
             assert sorted(conn.execute(text(
                 "SELECT record_type, record_id, kind, body FROM search_docs")).all()) == docs
             assert conn.execute(text("SELECT count(*) FROM tags WHERE key = ''")).scalar() == 0
+            _assert_prefixes(conn, schema.FTS_PREFIXES)
             assert _code_triggers(conn.dialect.name) <= (
                 set(conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'trigger'")).scalars())
                 if conn.dialect.name == "sqlite" else set(conn.execute(text(
                     "SELECT proname, prosrc FROM pg_proc WHERE proname LIKE 'kontor_search%'")).all()))
         db.session.remove()
         db.engine.dispose()
+
+
+def _assert_prefixes(conn, prefixes: str) -> None:
+    """SQLite's full-text table has these prefix indexes and finds every doc by the prefixes of its
+    words, indexed or not (PostgreSQL has none)."""
+    if conn.dialect.name != "sqlite":
+        return
+    sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'search_fts'")).scalar()
+    assert f"prefix='{prefixes}'" in sql
+    names = conn.execute(text("SELECT id, body FROM search_docs WHERE kind = 'name'")).all()
+    assert names
+    for doc_id, body in names:
+        word = re.search(r"\w+", body.lower()).group()
+        for length in (1, 4, 5, len(word)):
+            found = conn.execute(text("SELECT rowid FROM search_fts WHERE search_fts MATCH :q"),
+                                 {"q": f'body : "{word[:length]}"*'}).scalars().all()
+            assert doc_id in found, (body, word[:length])
 
 
 def _assert_group_words(conn) -> None:
