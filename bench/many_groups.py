@@ -29,6 +29,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--database-url")
     parser.add_argument("--code", default=str(HERE.parent), help="the checkout whose crm package is measured")
+    parser.add_argument("--reuse", action="store_true", help="measure a database this script made before "
+                        "(--database-url, or a SQLite file as sqlite:////path) instead of generating one")
     args = parser.parse_args()
     sys.path.insert(0, args.code)
 
@@ -49,20 +51,25 @@ def main() -> None:
                     users=50, notes=n, tasks=n // 20, tags=30, basis_share=0.01)
     sizes = (1, 20, args.groups)
     with app.app_context():
-        upgrade(directory=str(Path(args.code) / "migrations"))
-        db.session.execute(update(Account).where(Account.id == ACCOUNT_ID).values(groups_enabled=True))
-        db.session.commit()
-        _done, seconds = timed(counts, seed=7)
+        if not args.reuse:
+            upgrade(directory=str(Path(args.code) / "migrations"))
+            db.session.execute(update(Account).where(Account.id == ACCOUNT_ID).values(groups_enabled=True))
+            db.session.commit()
+            _done, seconds = timed(counts, seed=7)
         groups = list(db.session.scalars(select(Group.id).where(Group.id != BASIS_ID).order_by(Group.id)))
         users = list(db.session.scalars(select(User).where(User.role == "normal").order_by(User.id).limit(3)))
         emails = {}
         for size, user in zip(sizes, users, strict=True):
-            db.session.execute(group_members.delete().where(group_members.c.user_id == user.id))
-            db.session.execute(insert(group_members), [{"group_id": g, "user_id": user.id} for g in groups[:size]])
+            if not args.reuse:
+                db.session.execute(group_members.delete().where(group_members.c.user_id == user.id))
+                db.session.execute(insert(group_members), [{"group_id": g, "user_id": user.id} for g in groups[:size]])
             emails[size] = user.email
         db.session.commit()
         db.session.remove()
-    print(f"generated {n} people in {args.groups} groups in {seconds:.1f} s ({url.split(':')[0]})")
+    if args.reuse:
+        print(f"measured on {url.split(':')[0]} as made before")
+    else:
+        print(f"generated {n} people in {args.groups} groups in {seconds:.1f} s ({url.split(':')[0]})")
 
     from pagetimer import listen, time_page
 

@@ -69,6 +69,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import LoaderCriteriaOption, ORMExecuteState, aliased
+from sqlalchemy.sql.cache_key import NO_CACHE, CacheConst, anon_map
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement, TextClause, True_
 from sqlalchemy.sql.selectable import CTE, Alias, FromClause, Select, Subquery, TableClause
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -675,12 +676,36 @@ class _Criteria(LoaderCriteriaOption):
     expression to an alias in the WHERE clause but not in a join's ON clause: done here for both
     (adapting twice changes nothing)."""
 
-    __slots__ = ()
+    __slots__ = ("_kontor_key",)
     _traverse_internals = LoaderCriteriaOption._traverse_internals  # (the statement cache's key)
 
     def _resolve_where_criteria(self, ext_info):
         crit = super()._resolve_where_criteria(ext_info)
         return ext_info._adapter.traverse(crit) if ext_info.is_aliased_class else crit
+
+    def _gen_cache_key(self, am, bindparams):
+        """This option's part of a statement's cache key, worked out once: SQLAlchemy walks every
+        option of a statement on every execution to key its compiled form, and the net adds one per
+        declared class to every statement - a quarter of a page's time, with the group system on or
+        off (measured: ``bench/NOTES.md``, "The safety net's options keyed once").
+
+        The key is made in an ``anon_map`` of its own, so it describes this option alone, and the
+        option's bound parameters go into the statement's list in the same order on every use. It
+        is only correct because the option is immutable and its expression objects (bound
+        parameters above all) belong to it alone: :func:`_net_options` builds them, and no statement
+        shares them. An option that SQLAlchemy cannot key, or that carries ``params()``, is walked
+        as before every time."""
+        try:
+            key = self._kontor_key
+        except AttributeError:
+            own: list = []
+            names = anon_map()
+            key = super()._gen_cache_key(names, own)
+            key = self._kontor_key = None if NO_CACHE in names or CacheConst.PARAMS in names else (key, tuple(own))
+        if key is None:
+            return super()._gen_cache_key(am, bindparams)
+        bindparams.extend(key[1])
+        return key[0]
 
 
 def access_fingerprint(viewer: Viewer) -> str:

@@ -299,3 +299,89 @@ def test_session_get_is_scoped_and_not_refused(app, make):
         g.viewer = viewer
         assert db.session.get(Company, seen_id).name == "Gesehen"
         assert db.session.get(Company, hidden_id) is None
+
+
+# --------------------------------------------------------------------------------------------
+# The options' cache keys, worked out once per option (crm.visibility._Criteria._gen_cache_key)
+# --------------------------------------------------------------------------------------------
+
+def _bind_ids(element) -> set[int]:
+    from sqlalchemy.sql import visitors
+    from sqlalchemy.sql.elements import BindParameter
+
+    return {id(e) for e in visitors.iterate(element) if isinstance(e, BindParameter)}
+
+
+def test_the_nets_options_own_their_bound_parameters(app, make):
+    """An option's key is worked out once, with its bound parameters in it: correct only while no
+    other option and no predicate of a statement holds one of the same parameter objects (the
+    statement cache would take one value for two)."""
+    from crm.visibility import (
+        _options_for,
+        _viewer_key,
+        criteria_for,
+        fully_visible_to,
+        tag_visible_to,
+        visible_to,
+    )
+
+    u, _seen, _hidden, f, mine = world(make)
+    f.shared_with = [mine]
+    db.session.commit()
+    viewer = viewer_for(u)
+    owners: dict[int, str] = {}
+    parts = [(f"option {opt.entity}{restricted}", opt.where_criteria)
+             for restricted in (False, True) for opt in _options_for(_viewer_key(viewer), restricted)]
+    parts += [("fully_visible_to", fully_visible_to(Company, viewer)), ("visible_to", visible_to(Company, viewer)),
+              ("tag_visible_to", tag_visible_to(viewer)), ("criteria_for", criteria_for(Note, viewer))]
+    assert len(parts) > 20
+    for name, element in parts:
+        for bind in _bind_ids(element):
+            assert bind not in owners, f"{name} shares a bound parameter with {owners[bind]}"
+            owners[bind] = name
+    assert owners
+
+
+def test_statements_keyed_with_the_options_answer_as_without_the_statement_cache(app, make):
+    """Users of different groups (one of them seeing a company restricted with a shared field) and
+    an admin run the same statements one after the other, so each finds the others' compiled
+    statements in the cache: every declared class gives each of them exactly the rows it gives
+    with the statement cache off (compiled anew, nothing keyed)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    from crm.groups.models import group_members
+
+    u, _seen, hidden, f, mine = world(make)
+    f.shared_with = [mine]
+    other_user = make.user()
+    admin = make.user(role="admin")
+    make.note(make.company("Allen", group=make.basis(), emails=["all@x.example"]), "für alle")
+    db.session.execute(group_members.insert().values(group_id=hidden.group_id, user_id=other_user.id))
+    db.session.commit()
+    viewers = [viewer_for(x) for x in (u, other_user, admin, u, other_user)]
+    classes = [cls for cls, scope in SCOPES.items() if not isinstance(scope, NoRecordData)]
+
+    def rows(stmt, cached: bool):
+        options = {} if cached else {"compiled_cache": None}
+        result = db.session.execute(stmt, execution_options=options).all()
+        db.session.expunge_all()
+        return sorted(tuple(sa_inspect(v).identity if hasattr(v, "__table__") else v for v in row)
+                      for row in result)
+
+    seen_any = set()
+    for viewer in viewers:
+        for cls in classes:
+            key = sa_inspect(cls).primary_key
+            statements = [lambda cls=cls: select(cls), lambda key=key: restricted_rows(select(*key))]
+            for make_stmt in statements:
+                with app.test_request_context():
+                    g.viewer = viewer
+                    try:
+                        cached = rows(make_stmt(), True)
+                    except Unscoped:
+                        continue
+                    assert cached == rows(make_stmt(), False), (cls.__name__, viewer.user_id)
+                    seen_any.update((cls, viewer.user_id) for _ in cached[:1])
+                    db.session.rollback()
+    # the comparison is not empty: each user finds rows of several classes
+    assert len({uid for _cls, uid in seen_any}) == 3 and len(seen_any) > 12
