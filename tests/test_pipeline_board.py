@@ -153,3 +153,33 @@ def test_a_deal_dropped_on_lost_gets_its_reason_on_its_card(client, make, world)
     card = _column_of(html, "Verloren")
     assert "Grund: Preis zu hoch" in card and f'id="reason-{deal.id}"' not in card
     assert "Der Grund von „Mein Deal“ wurde gespeichert." in html
+
+
+def test_each_card_links_and_names_its_own_deal_escaped(app, client, make, world):
+    """The cards' links and labels are made once per board and filled per card: each card has its
+    own deal's link, move form and labels, with the name escaped, in German and in English."""
+    from crm.stages.models import DealReason
+
+    db.session.add(DealReason(name="Preis", outcome="lost", position=1))
+    db.session.commit()
+    odd = make.deal('<b>Tom & "Jerry"</b>', group=world["mine"].group, value=3)
+    lost = make.deal("Verlust §name§", group=world["mine"].group, value=4)
+    lost.stage_id, lost.stage = stage("Verloren").id, "lost"
+    db.session.commit()
+    make.login(client, world["u"])
+    html = client.get("/deals/pipeline").get_data(as_text=True)
+    assert "<b>Tom" not in html
+    card = html.split(f'id="deal-{odd.id}"', 1)[1].split("</li>", 1)[0]
+    name = "&lt;b&gt;Tom &amp; &#34;Jerry&#34;&lt;/b&gt;"
+    assert f'href="/deals/{odd.id}"' in card and card.count(f'action="/deals/{odd.id}/stage"') == 1
+    assert f'data-move="/deals/{odd.id}/stage"' in html
+    assert f"Phase von „{name}“" in card and f'aria-label="„{name}“ verschieben"' in card
+    lost_card = html.split(f'id="deal-{lost.id}"', 1)[1].split("</li>", 1)[0]
+    assert "Grund von „Verlust §name§“" in lost_card and lost_card.count(f'action="/deals/{lost.id}/stage"') == 2
+    world["u"].locale = "en"
+    db.session.commit()
+    html = client.get("/deals/pipeline").get_data(as_text=True)
+    card = html.split(f'id="deal-{odd.id}"', 1)[1].split("</li>", 1)[0]
+    assert f"Stage of “{name}”" in card and f'aria-label="Move “{name}”"' in card
+    lost_card = html.split(f'id="deal-{lost.id}"', 1)[1].split("</li>", 1)[0]
+    assert "Reason of “Verlust §name§”" in lost_card and "Save the reason of “Verlust §name§”" in lost_card
