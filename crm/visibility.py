@@ -564,7 +564,10 @@ _PRIVATE_ALIASES = {cls: aliased(cls, name=f"vis_{cls.__tablename__}") for cls i
 #: time. Whatever such a subquery lets through, the rows a statement returns are of its own FROMs,
 #: which keep the net's criteria; before, the copies multiplied a tag's criteria into 145 bound
 #: values on one detail page, and PostgreSQL multiplied its estimates by the repeated tests.
-#: (Only these objects: an alias a caller makes, whatever its name, gets the criteria.)
+#: (Only these objects: an alias anyone else makes gets the criteria. So that the statement cache,
+#: which keys an alias by its name, never serves a compiled statement made for one of these to a
+#: statement with another alias in its place, ``_refuse_unscopable`` refuses other aliases named
+#: ``vis_…`` and any select that reads one of these as a column, FROM or join.)
 _PRIVATE = frozenset(sa_inspect(alias) for alias in (*_OWNERS.values(), *_PRIVATE_ALIASES.values()))
 
 
@@ -742,7 +745,9 @@ class _Criteria(LoaderCriteriaOption):
         is only correct because the option is immutable and its expression objects (bound
         parameters above all) belong to it alone: :func:`_net_options` builds them, and no statement
         shares them. An option that SQLAlchemy cannot key, or that carries ``params()``, is walked
-        as before every time."""
+        as before every time. (A relationship load carries the options twice - propagated from the
+        statement that loaded the parent, and the net's again -, each keyed in full: equal keys,
+        so the values of the last, the net's for the request's viewer, are the ones bound.)"""
         try:
             key = self._kontor_key
         except AttributeError:
@@ -815,6 +820,17 @@ def _entity_tables(select_) -> frozenset[str]:
     return frozenset(names)
 
 
+def _refuse_private_froms(select_) -> None:
+    """The module's private aliases stand only inside its rules, in the WHERE of an ``EXISTS`` next
+    to their own rule (see ``_PRIVATE``): a select that names one as a column, a FROM or a join is
+    refused. Together with the reserved names this keeps the net's skip of those aliases to the
+    rules: a statement the cache could take for one holding them must hold the same objects."""
+    for el in (*select_._raw_columns, *select_._from_obj, *(join[0] for join in select_._setup_joins)):
+        entity = getattr(el, "_annotations", {}).get("parententity")
+        if entity is not None and entity in _PRIVATE:
+            raise Unscoped(f"{entity.name!r} is a private alias of crm.visibility's rules")
+
+
 def _refuse_unscopable(statement) -> None:
     """Raise :class:`Unscoped` if the statement reads a table other than through its mapped class
     (with the loader criteria) - unless the table holds no record data -, SQL text, or a class
@@ -833,6 +849,8 @@ def _refuse_unscopable(statement) -> None:
         if entity is not None and isinstance(el, (ColumnClause, FromClause)):
             if entity.mapper.class_ not in SCOPES:
                 raise Unscoped(f"{entity.mapper.class_.__name__} is not declared in crm.visibility.SCOPES")
+            if entity.is_aliased_class and (entity.name or "").startswith("vis_") and entity not in _PRIVATE:
+                raise Unscoped(f"alias {entity.name!r}: names starting with 'vis_' are crm.visibility's own")
             continue  # through its class: the loader criteria apply
         if isinstance(el, TextClause):
             raise Unscoped("SQL text inside a request: use a select, or the predicates and unscoped()")
@@ -854,6 +872,7 @@ def _refuse_unscopable(statement) -> None:
         for words in (getattr(el, "_prefixes", ()), getattr(el, "_suffixes", ())):
             seen.update(id(word) for word, _dialect in words)  # keywords (MATERIALIZED), not reads
         if isinstance(el, Select):
+            _refuse_private_froms(el)
             # the FROMs written out, not the ones a select derives from its columns: a column of a
             # class brings its table along (and the criteria with it)
             inner = through_class | _entity_tables(el)
