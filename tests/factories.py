@@ -205,3 +205,20 @@ def account_today():
     from crm.config import account_timezone
 
     return datetime.now(ZoneInfo(account_timezone())).date()
+
+
+@contextmanager
+def statements_of(engine):
+    """The SQL statements ``engine`` runs inside the block, as a list filled while it runs."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -5,14 +5,13 @@ leaves its data as it was; the triggers a migrated database has are the code's."
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from crm import create_app
@@ -20,6 +19,7 @@ from crm.extensions import db
 from crm.search import schema
 from tests import factories
 from tests.conftest import ON_PG, TEST_CONFIG, _create_pg_database, _pg_url
+from tests.factories import statements_of
 from tests.pgadmin import drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,20 +33,6 @@ def revisions() -> list[str]:
     cfg = Config(str(ROOT / "migrations" / "alembic.ini"))
     cfg.set_main_option("script_location", MIGRATIONS)
     return [s.revision for s in reversed(list(ScriptDirectory.from_config(cfg).walk_revisions()))]
-
-
-@contextmanager
-def statements_of(engine):
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def schema_objects(conn) -> set:

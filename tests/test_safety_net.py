@@ -33,6 +33,7 @@ from crm.visibility import (
     viewer_for,
 )
 from tests.conftest import TEST_CONFIG
+from tests.factories import statements_of
 
 
 def world(make):
@@ -390,31 +391,20 @@ def test_statements_keyed_with_the_options_answer_as_without_the_statement_cache
 def test_the_nets_own_aliases_get_no_second_copy_and_a_callers_alias_keeps_it(app, make):
     """The private aliases inside the rules carry their own rule, so the net adds none to them (a
     tag's rule is no longer repeated inside itself); an alias a caller makes gets the criteria."""
-    from sqlalchemy import event
-
     from crm.visibility import tag_visible_to
 
     u, *_ = world(make)
     viewer = viewer_for(u)
-    statements = []
-
-    def log(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", log)
-    try:
-        with app.test_request_context():
-            g.viewer = viewer
-            db.session.execute(select(Tag.name).where(tag_visible_to(viewer))).all()
-            tags_sql = statements[-1]
-            # each link's record is tested once inside the tag's rule (the query's copy and the
-            # net's copy of that rule: two), not once more by the net inside each
-            assert tags_sql.count("FROM companies AS vis_company") == 2, tags_sql
-            mine = aliased(Company, name="firma")
-            assert db.session.scalars(select(mine.name)).all() == ["Gesehen"]  # a caller's alias is scoped
-            db.session.rollback()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", log)
+    with statements_of(db.engine) as statements, app.test_request_context():
+        g.viewer = viewer
+        db.session.execute(select(Tag.name).where(tag_visible_to(viewer))).all()
+        tags_sql = statements[-1]
+        # each link's record is tested once inside the tag's rule (the query's copy and the net's
+        # copy of that rule: two), not once more by the net inside each
+        assert tags_sql.count("FROM companies AS vis_company") == 2, tags_sql
+        mine = aliased(Company, name="firma")
+        assert db.session.scalars(select(mine.name)).all() == ["Gesehen"]  # a caller's alias is scoped
+        db.session.rollback()
 
 
 def test_the_private_aliases_stay_in_the_visibility_module():
@@ -434,27 +424,16 @@ def test_the_nets_copy_of_a_records_rule_is_opaque_to_postgresqls_estimates(app,
     """A list holds its own rule and the net's copy of it; on PostgreSQL the copy is written as
     ``coalesce(rule, false)`` so that the planner does not count the rule twice, and the rows are
     the same."""
-    from sqlalchemy import event
-
     from crm.visibility import fully_visible_to
 
     u, *_ = world(make)
     viewer = viewer_for(u)
-    statements = []
-
-    def log(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", log)
-    try:
-        with app.test_request_context():
-            g.viewer = viewer
-            names = db.session.scalars(select(Company.name).where(fully_visible_to(Company, viewer))).all()
-            assert names == ["Gesehen"]
-            assert db.session.scalars(select(Company.name)).all() == ["Gesehen"]  # the net's copy alone
-            db.session.rollback()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", log)
+    with statements_of(db.engine) as statements, app.test_request_context():
+        g.viewer = viewer
+        names = db.session.scalars(select(Company.name).where(fully_visible_to(Company, viewer))).all()
+        assert names == ["Gesehen"]
+        assert db.session.scalars(select(Company.name)).all() == ["Gesehen"]  # the net's copy alone
+        db.session.rollback()
     listed = statements[-2]
     if db.engine.dialect.name == "postgresql":
         assert listed.count("coalesce(") == 1 and listed.count("companies.group_id IN") == 2, listed
