@@ -373,3 +373,34 @@ def test_answers_do_not_change_when_only_hidden_tags_do(client, make, tags):
     strip = ("updated_at", "version")
     assert ({k: v for k, v in with_hidden.get_json().items() if k not in strip}
             == {k: v for k, v in without.get_json().items() if k not in strip})
+
+
+def test_the_lists_tags_name_only_what_the_user_fully_sees(client, make, tags):
+    """A list's tag menu and its rows' tags are read past the safety net (the net's copy of the tag
+    rule only repeated the statements' own): their own rules must keep out the tags of restricted,
+    hidden and deleted records - asked directly, outside a request, where no net helps."""
+    from crm.records import queries
+    from crm.records.types import TYPES
+    from crm.visibility import viewer_for
+
+    gone = make.company("Alte GmbH", group=db.session.get(Group, tags["own"].group_id), tags=["Altlast"])
+    gone.deleted_at = gone.created_at
+    db.session.commit()
+    viewer = viewer_for(tags["u"])
+    company, person = TYPES["company"], TYPES["person"]
+    ids = [tags["own"].id, tags["other"].id, tags["restricted"].id, gone.id]
+    assert queries.tags_for(company, ids, viewer) == {tags["own"].id: ["Messe"]}
+    assert queries.tags_for(person, [tags["hidden"].id], viewer) == {}
+    names, groups = queries.tag_and_group_choices(company, viewer)
+    assert names == ["Messe"] and "Süd" in [g.name for g in groups]  # Süd: the restricted company's
+    assert queries.all_tags(person, viewer) == []
+    # and as the pages show them: the restricted company is listed, its tag is not
+    make.login(client, tags["u"])
+    page = client.get("/companies").text
+    assert "Südwind KG" in page and "Messe" in page
+    assert "Geheim" not in page and "Altlast" not in page
+    assert "Intern" not in client.get("/people").text
+    # the other user sees their tags as ever
+    viewer = viewer_for(tags["sued_user"])
+    assert queries.tags_for(company, ids, viewer) == {tags["restricted"].id: ["Geheim"]}
+    assert queries.all_tags(person, viewer) == ["Intern"]

@@ -69,7 +69,7 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
     per_page = current_app.config["PAGE_SIZE"]
     stmt = queries.list_page(rtype, viewer, flt, per_page, (page - 1) * per_page)
     rows = [r._asdict() for r in db.session.execute(stmt)]
-    tags = queries.tags_for(rtype, [r["id"] for r in rows if r["full"]])
+    tags = queries.tags_for(rtype, [r["id"] for r in rows if r["full"]], viewer)
     for r in rows:
         r["tags"] = tags.get(r["id"], [])
     # links to records in the recycle bin read "(deleted)" (one statement for all the link types)
