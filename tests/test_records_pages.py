@@ -27,6 +27,35 @@ def test_list_pages_show_records(client, make, user, plural):
     assert "1 Datensatz" in body or "1 record" in body
 
 
+def test_each_row_links_and_names_its_own_record_escaped(client, make, user):
+    """A list's links and its rows' labels are made once per page and filled per row: each row has
+    its own record's and company's link and its "Select …" label, the name escaped, in German and
+    in English."""
+    odd = make.company('<b>Tom & "Jerry"</b>')
+    plain = make.company("Kontor §name§ GmbH")
+    person = make.person("Kurz", company=odd)
+    name = "&lt;b&gt;Tom &amp; &#34;Jerry&#34;&lt;/b&gt;"
+
+    def row(html: str, rid: int) -> str:
+        return html.split(f'id="row-{rid}"', 1)[1].split("</tr>", 1)[0]
+
+    for locale, label in (("de", "{} auswählen"), ("en", "Select {}")):
+        user.locale = locale
+        db.session.commit()
+        html = client.get("/companies").get_data(as_text=True)
+        assert "<b>Tom" not in html
+        mine = row(html, odd.id)
+        assert f'href="/companies/{odd.id}">{name}</a>' in mine
+        assert f'aria-label="{label.format(name)}"' in mine and f'value="{odd.id}"' in mine
+        other = row(html, plain.id)
+        assert f'href="/companies/{plain.id}">Kontor §name§ GmbH</a>' in other
+        assert f'aria-label="{label.format("Kontor §name§ GmbH")}"' in other
+        html = client.get("/people").get_data(as_text=True)
+        theirs = row(html, person.id)
+        assert f'href="/people/{person.id}">Anna Kurz</a>' in theirs
+        assert f'<a href="/companies/{odd.id}">{name}</a>' in theirs
+
+
 def test_list_partial_for_htmx_target(client, make, user):
     make.company("Alpha AG")
     resp = client.get("/companies?q=alp", headers={"HX-Request": "true", "HX-Target": "record-list"})
