@@ -235,6 +235,8 @@ class _InIds(ColumnElement[bool]):
     __visit_name__ = "kontor_in_ids"
     inherit_cache = True
     type = Boolean()
+    #: a condition in itself, like the ``IN`` it writes (see :func:`_in_ids_sqlite`)
+    _is_implicitly_boolean = True
     _traverse_internals = [
         ("column", InternalTraversal.dp_clauseelement),
         ("ids", InternalTraversal.dp_clauseelement),
@@ -249,9 +251,22 @@ class _InIds(ColumnElement[bool]):
 
 @compiles(_InIds)
 def _in_ids_sqlite(element, compiler, **kw):
-    op = "NOT IN" if element.negated else "IN"
-    return (f"{compiler.process(element.column, **kw)} {op} "
-            f"(SELECT value FROM json_each({compiler.process(element.ids, **kw)}))")
+    """``column IN (SELECT value FROM json_each(:ids))``, wrapped in ``likely()``.
+
+    Written as the condition it is (``_is_implicitly_boolean``): else SQLAlchemy writes ``… = 1``
+    after it on SQLite, which has no boolean type, and SQLite cannot use an index of the column for
+    such a term - the pipeline's sums for a user in 41 groups read every deal through the stages'
+    index instead of the groups' part of the covering one. ``likely()`` changes no row (it returns
+    its argument) but tells the planner that most rows pass, as they do for a viewer in this many
+    groups: without it SQLite takes the list for a few values and, for a user in 200 groups, sorts
+    every person by the group index instead of walking the sort index (157 instead of 0.3 ms for a
+    list's page). Measured on each statement of the pipeline, home, the lists, the text filter
+    and the search (100k people, users in 41 and 200 groups): the same or faster than ``= 1``
+    (the pipeline's sums 6.8 -> 3.6 ms, a list's count 11.8 -> 8.9 ms at 41 groups).
+    ``NOT IN`` stays a plain condition (no index serves it)."""
+    column = compiler.process(element.column, **kw)
+    ids = f"(SELECT value FROM json_each({compiler.process(element.ids, **kw)}))"
+    return f"{column} NOT IN {ids}" if element.negated else f"likely({column} IN {ids})"
 
 
 @compiles(_InIds, "postgresql")

@@ -106,3 +106,36 @@ def test_two_users_in_many_groups_see_each_their_own(app, make, counted, url):
         assert f"Hafen {who.upper()}-Firma" in body
         assert f"Hafen {other}-Firma" not in body and f"Notiz {other}" not in body
         assert max(n for _s, n in statements) <= PARAMS
+
+
+def test_a_long_id_list_finds_the_same_rows_as_a_short_one(app, make):
+    """``in_id_list`` writes a list longer than GROUP_LIST_MAX as one parameter (``likely(… IN
+    json_each)`` on SQLite, ``= ANY`` on PostgreSQL): the same rows as the list written out, with
+    and without NOT, a NULL column included, alone and inside AND / OR / NOT."""
+    from sqlalchemy import and_, not_, or_, select
+
+    from crm.models import Person
+    from crm.visibility import GROUP_LIST_MAX, in_id_list
+
+    people = [make.person(f"Kurz{i}") for i in range(GROUP_LIST_MAX + 8)]
+    db.session.commit()
+    ids = sorted(p.id for p in people)
+    wanted = set(ids[1:GROUP_LIST_MAX + 5])
+    assert len(wanted) > GROUP_LIST_MAX
+
+    def short(values, negated=False):
+        return Person.id.not_in(sorted(values)) if negated else Person.id.in_(sorted(values))
+
+    def rows(where):
+        return set(db.session.scalars(select(Person.id).where(where)))
+
+    for negated in (False, True):
+        long_ = in_id_list(Person.id, wanted, negated=negated)
+        assert rows(long_) == rows(short(wanted, negated)) != set()
+        assert rows(not_(long_)) == rows(not_(short(wanted, negated)))
+        assert rows(and_(long_, Person.last_name != "Kurz1")) == rows(and_(short(wanted, negated),
+                                                                          Person.last_name != "Kurz1"))
+        assert rows(or_(long_, Person.id == ids[0])) == rows(or_(short(wanted, negated), Person.id == ids[0]))
+    # a column that is NULL (the people have no company): neither in the list nor out of it
+    nulls = in_id_list(Person.company_id, wanted)
+    assert rows(nulls) == set() and rows(in_id_list(Person.company_id, wanted, negated=True)) == set()
