@@ -34,6 +34,8 @@ def test_each_row_links_and_names_its_own_record_escaped(client, make, user):
     odd = make.company('<b>Tom & "Jerry"</b>')
     plain = make.company("Kontor §name§ GmbH")
     person = make.person("Kurz", company=odd)
+    deal = make.deal("Großauftrag", company=odd, value=12)
+    project = make.project("Umbau", company=odd)
     name = "&lt;b&gt;Tom &amp; &#34;Jerry&#34;&lt;/b&gt;"
 
     def row(html: str, rid: int) -> str:
@@ -54,6 +56,29 @@ def test_each_row_links_and_names_its_own_record_escaped(client, make, user):
         theirs = row(html, person.id)
         assert f'href="/people/{person.id}">Anna Kurz</a>' in theirs
         assert f'<a href="/companies/{odd.id}">{name}</a>' in theirs
+        deal_cells = ['class="num"', "12", 'class="badge stage-open"']
+        for plural, rid, cells in (("deals", deal.id, deal_cells), ("projects", project.id, ["Umbau"])):
+            mine = row(client.get(f"/{plural}").get_data(as_text=True), rid)
+            assert f'href="/{plural}/{rid}">' in mine and f'<a href="/companies/{odd.id}">{name}</a>' in mine
+            assert mine.count("<td") == (6 if plural == "deals" else 5), mine
+            assert all(c in mine for c in cells), (plural, mine)
+
+
+def test_a_restricted_row_shows_its_name_and_group_only(client, make):
+    """A row the viewer sees restricted: its name (linked), the lock and its group; no checkbox,
+    one placeholder over the type's cells."""
+    make.enable_groups()
+    u = make.user("normal")
+    nord, sued = make.group("Nord", [u]), make.group("Süd")
+    make.field("company", "Kundenstatus", shared_with=[nord])
+    other = make.company("Südwind KG", group=sued, tags=["Geheim"], website="https://sued.example")
+    make.login(client, u)
+    html = client.get("/companies").get_data(as_text=True)
+    mine = html.split(f'id="row-{other.id}"', 1)[1].split("</tr>", 1)[0]
+    assert 'class="restricted"' in html.split(f'id="row-{other.id}"', 1)[1][:30]
+    assert f'href="/companies/{other.id}">Südwind KG</a>' in mine and 'class="lock"' in mine
+    assert "data-select-id" not in mine and 'colspan="4"' in mine
+    assert "Geheim" not in mine and "sued.example" not in mine and "Süd" in mine
 
 
 def test_list_partial_for_htmx_target(client, make, user):

@@ -616,33 +616,27 @@ def _last_line(text: str | None) -> str:
 def tags_for(rtype: RecordType, ids: list[int], viewer: Viewer) -> dict[int, list[str]]:
     """The tag names of the records ``ids`` the viewer fully sees (a list page's rows), by record.
 
-    Past the safety net (:func:`_through_links`): each row is a link to a record the statement
-    itself requires fully visible."""
+    This and the tag menu (:func:`all_tags`, :func:`tag_and_group_choices`) run past the safety net
+    (``unscoped``), with every rule they need written out. They read tags only through links to
+    records the statement requires fully visible (:func:`~crm.visibility.fully_visible_to`), and
+    such a tag is visible by the tag rule itself (:func:`~crm.visibility.tag_visible_to`: on at
+    least one record the viewer fully sees): the net's copy of that rule, one ``EXISTS`` per link
+    type and tag, could only repeat it, and cost 5-10 ms of every list page on PostgreSQL. The
+    group choices' branch reads groups (no record data) by :func:`~crm.visibility.in_groups` and
+    :func:`~crm.visibility.restricted_to`. A change to these statements must keep that so:
+    ``tests/test_trust_services.py`` asks them outside a request, where no net helps."""
     if not ids:
         return {}
     link = TAG_LINKS[rtype.key]
     model = rtype.model
     fk = getattr(link, f"{rtype.key}_id")
     out: dict[int, list[str]] = {}
-    for rid, name in db.session.execute(_through_links(
+    for rid, name in db.session.execute(unscoped(  # (past the net: see the docstring)
         select(fk, Tag.name).join(Tag, Tag.id == link.tag_id).join(model, model.id == fk)
         .where(fk.in_(ids), fully_visible_to(model, viewer)).order_by(Tag.name)
     )):
         out.setdefault(rid, []).append(name)
     return out
-
-
-def _through_links(statement):
-    """A statement that reads tags only through links to records it requires fully visible
-    (:func:`~crm.visibility.fully_visible_to`, written out in it), run past the safety net.
-
-    Such a tag is visible by the tag rule itself (:func:`~crm.visibility.tag_visible_to`: on at
-    least one record the viewer fully sees), so the net's copy of that rule, one ``EXISTS`` per
-    link type and tag, could only repeat it: on PostgreSQL it cost 5-10 ms of every list page (the
-    tag menu and the rows' tags). Everything else such a statement reads has its rule written out
-    too (the records' own, and for the list's group choices :func:`~crm.visibility.in_groups` and
-    :func:`~crm.visibility.restricted_to`)."""
-    return unscoped(statement)
 
 
 def _tags_of(rtype: RecordType, viewer: Viewer):
@@ -655,7 +649,8 @@ def _tags_of(rtype: RecordType, viewer: Viewer):
 def all_tags(rtype: RecordType, viewer: Viewer) -> list[str]:
     """Tag names on records of this type the viewer fully sees (offered as filter choices; a tag
     of a hidden or restricted record is one of its hidden fields)."""
-    return list(db.session.scalars(_through_links(select(Tag.name).where(_tags_of(rtype, viewer)).order_by(Tag.name))))
+    # (past the net: see tags_for)
+    return list(db.session.scalars(unscoped(select(Tag.name).where(_tags_of(rtype, viewer)).order_by(Tag.name))))
 
 
 def tag_and_group_choices(rtype: RecordType, viewer: Viewer) -> tuple[list[str], tuple[GroupName, ...]]:
@@ -677,7 +672,7 @@ def tag_and_group_choices(rtype: RecordType, viewer: Viewer) -> tuple[list[str],
     both = union_all(tags, groups)
     stmt = both.order_by(both.selected_columns.kind, both.selected_columns.name)
     tag_names, others = [], []
-    for kind, gid, name in db.session.execute(_through_links(stmt)):
+    for kind, gid, name in db.session.execute(unscoped(stmt)):  # (past the net: see tags_for)
         if kind == "tag":
             tag_names.append(name)
         else:
