@@ -294,3 +294,18 @@ def test_custom_field_values_validated(client, make, user):
     assert resp.status_code == 302
     values = {v.field_id: v.value for v in db.session.scalars(select(CustomFieldValue))}
     assert values == {num.id: "1250", day.id: "2020-02-29"}
+
+
+@pytest.mark.parametrize("root", ["", "/kontor", "/crm987654321"])
+def test_a_record_link_built_once_takes_each_id(app, root):
+    """Lists and the board build a record link once and put each id into it (record_url_parts):
+    the same link as url_for's, also when the site lives under a path that holds digits."""
+    from flask import url_for
+
+    from crm.web import record_url_parts
+
+    with app.test_request_context("/", base_url=f"http://localhost{root}/"):
+        for endpoint in ("deals.detail", "companies.detail", "pipeline.move"):
+            before, after = record_url_parts(endpoint)
+            for rid in (1, 987654321, 42):
+                assert f"{before}{rid}{after}" == url_for(endpoint, record_id=rid)
