@@ -214,11 +214,15 @@ def pytest_runtest_call(item):
 # -- helpers for the tests -------------------------------------------------------------------------
 
 def settled(page) -> None:
-    """Wait until htmx is done: no request out, nothing being swapped or settled.
+    """Wait until the page's scripts have run and htmx is done: no request out, nothing being
+    swapped or settled.
 
+    htmx and app.js are deferred: a page can show its buttons before they are wired (once, on a
+    loaded CI machine, an undo was clicked 0.2 s after its page arrived and went out twice).
     htmx wires up new content only when it settles (20 ms after the swap); a script that acts at
     once after a boosted page arrived - faster than any person - would find its controls dead."""
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    page.wait_for_function("() => document.readyState === 'complete'"
+                           " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
 def login(page, server: LiveServer, email: str, password: str = DEMO_PASSWORD) -> None:
