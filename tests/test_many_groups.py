@@ -148,3 +148,64 @@ def test_a_long_id_list_finds_the_same_rows_as_a_short_one(app, make):
     # a column that is NULL (the people have no company): neither in the list nor out of it
     nulls = in_id_list(Person.company_id, wanted)
     assert rows(nulls) == set() and rows(in_id_list(Person.company_id, wanted, negated=True)) == set()
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["2 groups", "40 groups"])
+def test_a_users_open_tasks_checked_one_by_one_are_the_tasks_they_may_see(app, client, make, many):
+    """The home page's and the task list's "my open tasks" look each task's record up by its key
+    (``per_row``), and so does the safety net's copy of every attached row's rule: the same tasks
+    as the rule planned as a whole - on visible records, not on hidden, restricted, deleted or
+    pending ones; one's own tasks without a record, not another user's -, for a user in a few
+    groups and in more than a list of values holds."""
+    from sqlalchemy import select
+
+    from crm.tasks.models import Task
+    from crm.tasks.queries import open_tasks_of
+    from crm.visibility import GROUP_LIST_MAX, task_visible_to, viewer_for
+
+    make.enable_groups()
+    nord, sued = make.group("Nord"), make.group("Süd")
+    extra = [make.group(f"Extra {i}") for i in range(GROUP_LIST_MAX + 7)] if many else []
+    u = make.user("normal", name="Uwe", groups=[nord, *extra])
+    other = make.user("normal", name="Olga", groups=[sued])
+    mine = make.company("Nordlicht GmbH", group=nord)
+    shown = {
+        make.task("Anrufen", record=mine, assignee=u).id,
+        make.task("Angebot", record=make.person("Nord", group=nord), assignee=u).id,
+        make.task("Vertrag", record=make.deal("Nordauftrag", group=nord, company=mine), assignee=u).id,
+        make.task("Abnahme", record=make.project("Nordbau", group=nord), assignee=u).id,
+        make.task("Eigenes", assignee=u, created_by=u).id,
+    }
+    if many:
+        shown.add(make.task("Randgruppe", record=make.company("Rand KG", group=extra[-1]), assignee=u).id)
+    gone = make.deal("Alter Auftrag", group=nord, company=mine)
+    gone.deleted_at = gone.created_at
+    half = make.project("Halber Bau", group=nord)
+    half.pending_import_id = 1  # (a row an import is still writing)
+    db.session.commit()
+    for title, record in (("Süd anrufen", make.company("Südwind KG", group=sued)),  # restricted to him
+                          ("Heimlich", make.person("Süd", group=sued)), ("Gelöscht", gone), ("Halb", half)):
+        make.task(title, record=record, assignee=u)
+    shown.add(make.task("Olgas eigenes", assignee=u, created_by=other).id)  # given to him: his too
+    make.task("Fremd", created_by=other, assignee=other)
+    make.task("Erledigt", record=mine, assignee=u, done=True)
+
+    viewer = viewer_for(u)
+    for per_row in (False, True):
+        ids = set(db.session.scalars(select(Task.id).where(task_visible_to(viewer, per_row=per_row),
+                                                           Task.assignee_id == u.id, Task.done.is_(False))))
+        assert ids == shown, per_row
+    assert {t.id for t in open_tasks_of(viewer, u.id)} == shown
+    # on PostgreSQL each record is looked up on its own (OFFSET 0: no list of every visible record)
+    sql = str(select(Task.id).where(task_visible_to(viewer, per_row=True)).compile(db.engine))
+    assert sql.count("OFFSET 0") == (4 if db.engine.dialect.name == "postgresql" else 0)
+    assert "OFFSET" not in str(select(Task.id).where(task_visible_to(viewer)).compile(db.engine))
+
+    # as he sees them: home and the task list (the net's copy in place), and no one else's
+    make.login(client, u)
+    for url in ("/", "/tasks", "/tasks?scope=all"):
+        page = client.get(url).text
+        for title in ("Anrufen", "Angebot", "Vertrag", "Abnahme", "Eigenes", "Olgas eigenes"):
+            assert title in page, (url, title)
+        for title in ("Süd anrufen", "Heimlich", "Gelöscht", "Halb", "Fremd"):
+            assert title not in page, (url, title)

@@ -75,7 +75,7 @@ def dashboard_for(viewer: Viewer, user_id: int, today: date) -> Dashboard:
     out.my_open = {cur: (n, int(s), int(w) // 100) for cur, n, s, w in db.session.execute(mine)}
     out.tasks_due = db.session.scalar(
         select(func.count()).select_from(Task)
-        .where(task_visible_to(viewer), Task.assignee_id == user_id, Task.done.is_(False),
+        .where(task_visible_to(viewer, per_row=True), Task.assignee_id == user_id, Task.done.is_(False),
                Task.due_date <= today)) or 0
     # counted per stage id first (the deals' figures index alone), then the few lines get their stage
     per_stage = (

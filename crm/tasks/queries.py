@@ -29,10 +29,11 @@ def record_names(tasks: list[Task]) -> dict[tuple[str, int], object]:
 
 def open_tasks_of(viewer, user_id: int, limit: int = 20) -> list[Task]:
     """The user's open tasks, the ones due soonest first (overdue ones first of all, undated ones
-    last): for the home page. One bounded query, under the visibility predicate of tasks."""
+    last): for the home page. One bounded query, under the visibility predicate of tasks, which
+    looks each of these few tasks' record up by its key (``per_row``)."""
     return list(db.session.scalars(
         select(Task)
-        .where(task_visible_to(viewer), Task.assignee_id == user_id, Task.done.is_(False))
+        .where(task_visible_to(viewer, per_row=True), Task.assignee_id == user_id, Task.done.is_(False))
         .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
         .limit(limit)
     ))
