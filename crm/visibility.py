@@ -415,14 +415,14 @@ def _owner_visible(key: str, fk, viewer: Viewer, *, restricted: bool = False,
     its default costs (a random page read priced as 400 rows) it does so for a hundred rows. With
     ``per_row`` the subquery is planned on its own (``OFFSET 0``, which PostgreSQL does not turn
     into a list), so each row costs one lookup by the primary key, however many records the viewer
-    sees: for statements whose rows are few by their own conditions (one user's open tasks, a
-    record's notes), and for the safety net's copy (:func:`_net_options`). The rows are the same;
-    SQLite looks each row up anyway and gets the same SQL but for ``SELECT 1``."""
+    sees: for statements whose rows are few by their own conditions (one user's open tasks), and
+    for the safety net's copy (:func:`_net_options`). The rows are the same; SQLite looks each row
+    up anyway and gets the same SQL but for ``SELECT 1`` (a constant, no bound parameter)."""
     owner = _OWNERS[key]
     rule = record_rule(owner, viewer, restricted=restricted)
     if not per_row:
         return exists().where(owner.id == fk, rule)
-    return select(literal(1)).where(owner.id == fk, rule).suffix_with("OFFSET 0", dialect="postgresql").exists()
+    return select(true()).where(owner.id == fk, rule).suffix_with("OFFSET 0", dialect="postgresql").exists()
 
 
 # --------------------------------------------------------------------------------------------

@@ -152,13 +152,18 @@ def test_a_long_id_list_finds_the_same_rows_as_a_short_one(app, make):
 
 @pytest.mark.parametrize("many", [False, True], ids=["2 groups", "40 groups"])
 def test_a_users_open_tasks_checked_one_by_one_are_the_tasks_they_may_see(app, client, make, many):
-    """The home page's and the task list's "my open tasks" look each task's record up by its key
-    (``per_row``), and so does the safety net's copy of every attached row's rule: the same tasks
-    as the rule planned as a whole - on visible records, not on hidden, restricted, deleted or
-    pending ones; one's own tasks without a record, not another user's -, for a user in a few
-    groups and in more than a list of values holds."""
+    """The home page's, the dashboard's and the task list's "my tasks" look each task's record up
+    by its key (``per_row``), and so does the safety net's copy of every attached row's rule: the
+    same tasks as the rule planned as a whole - on visible records, not on hidden, restricted,
+    deleted or pending ones; one's own tasks without a record and those given to one, not another
+    user's -, for a user in a few groups and in more than a list of values holds; and the net's
+    copy alone (a statement without its own rule, ``Session.get``) lets through the same."""
+    from datetime import date, timedelta
+
+    from flask import g
     from sqlalchemy import select
 
+    from crm.dashboard.queries import dashboard_for
     from crm.tasks.models import Task
     from crm.tasks.queries import open_tasks_of
     from crm.visibility import GROUP_LIST_MAX, task_visible_to, viewer_for
@@ -168,44 +173,59 @@ def test_a_users_open_tasks_checked_one_by_one_are_the_tasks_they_may_see(app, c
     extra = [make.group(f"Extra {i}") for i in range(GROUP_LIST_MAX + 7)] if many else []
     u = make.user("normal", name="Uwe", groups=[nord, *extra])
     other = make.user("normal", name="Olga", groups=[sued])
+    make.field("company", "Kundenstatus", shared_with=[nord])  # Süd's companies: restricted to Uwe
     mine = make.company("Nordlicht GmbH", group=nord)
-    shown = {
-        make.task("Anrufen", record=mine, assignee=u).id,
-        make.task("Angebot", record=make.person("Nord", group=nord), assignee=u).id,
-        make.task("Vertrag", record=make.deal("Nordauftrag", group=nord, company=mine), assignee=u).id,
-        make.task("Abnahme", record=make.project("Nordbau", group=nord), assignee=u).id,
-        make.task("Eigenes", assignee=u, created_by=u).id,
-    }
-    if many:
-        shown.add(make.task("Randgruppe", record=make.company("Rand KG", group=extra[-1]), assignee=u).id)
     gone = make.deal("Alter Auftrag", group=nord, company=mine)
-    gone.deleted_at = gone.created_at
     half = make.project("Halber Bau", group=nord)
+    records = {
+        "company": mine, "person": make.person("Nord", group=nord),
+        "deal": make.deal("Nordauftrag", group=nord, company=mine), "project": make.project("Nordbau", group=nord),
+        "restricted": make.company("Suedwind KG", group=sued), "hidden": make.person("Sued", group=sued),
+        "deleted": gone, "pending": half,
+    }
+    gone.deleted_at = gone.created_at
     half.pending_import_id = 1  # (a row an import is still writing)
+    if many:
+        records["edge"] = make.company("Rand KG", group=extra[-1])
     db.session.commit()
-    for title, record in (("Süd anrufen", make.company("Südwind KG", group=sued)),  # restricted to him
-                          ("Heimlich", make.person("Süd", group=sued)), ("Gelöscht", gone), ("Halb", half)):
-        make.task(title, record=record, assignee=u)
-    shown.add(make.task("Olgas eigenes", assignee=u, created_by=other).id)  # given to him: his too
-    make.task("Fremd", created_by=other, assignee=other)
-    make.task("Erledigt", record=mine, assignee=u, done=True)
+    seen = {"company", "person", "deal", "project", "edge"}
+    tasks = {f"Zq{k}Ok" if k in seen else f"Zq{k}No": make.task(f"Zq{k}{'Ok' if k in seen else 'No'}",
+                                                               record=r, assignee=u) for k, r in records.items()}
+    tasks["ZqOwnOk"] = make.task("ZqOwnOk", assignee=u, created_by=u)
+    tasks["ZqGivenOk"] = make.task("ZqGivenOk", assignee=u, created_by=other)  # given to him: his too
+    tasks["ZqForeignNo"] = make.task("ZqForeignNo", created_by=other, assignee=other)
+    tasks["ZqDoneNo"] = make.task("ZqDoneNo", record=mine, assignee=u, done=True)
+    tasks["ZqMadeNo"] = make.task("ZqMadeNo", record=records["hidden"], assignee=other, created_by=u)
+    for t in tasks.values():
+        t.due_date = date.today() - timedelta(days=1)
+    db.session.commit()
+    shown = {t.id for title, t in tasks.items() if title.endswith("Ok")}
+    hidden = {t.id for title, t in tasks.items() if title.endswith("No")} - {tasks["ZqDoneNo"].id}
 
     viewer = viewer_for(u)
+    assert viewer.level("company", sued.id) == "restricted"
     for per_row in (False, True):
         ids = set(db.session.scalars(select(Task.id).where(task_visible_to(viewer, per_row=per_row),
                                                            Task.assignee_id == u.id, Task.done.is_(False))))
         assert ids == shown, per_row
     assert {t.id for t in open_tasks_of(viewer, u.id)} == shown
+    assert dashboard_for(viewer, u.id, date.today()).tasks_due == len(shown)
     # on PostgreSQL each record is looked up on its own (OFFSET 0: no list of every visible record)
     sql = str(select(Task.id).where(task_visible_to(viewer, per_row=True)).compile(db.engine))
     assert sql.count("OFFSET 0") == (4 if db.engine.dialect.name == "postgresql" else 0)
     assert "OFFSET" not in str(select(Task.id).where(task_visible_to(viewer)).compile(db.engine))
 
-    # as he sees them: home and the task list (the net's copy in place), and no one else's
+    # the safety net's copy alone: a statement without its own rule, and Session.get
+    with app.test_request_context():
+        g.viewer = viewer
+        db.session.expunge_all()
+        assert set(db.session.scalars(select(Task.id).where(Task.assignee_id == u.id, Task.done.is_(False)))) == shown
+        assert {tid for tid in shown | hidden if db.session.get(Task, tid) is not None} == shown
+    db.session.expunge_all()
+
+    # as he sees them: home, his task lists (the net's copy in place), and no one else's
     make.login(client, u)
     for url in ("/", "/tasks", "/tasks?scope=all"):
         page = client.get(url).text
-        for title in ("Anrufen", "Angebot", "Vertrag", "Abnahme", "Eigenes", "Olgas eigenes"):
-            assert title in page, (url, title)
-        for title in ("Süd anrufen", "Heimlich", "Gelöscht", "Halb", "Fremd"):
-            assert title not in page, (url, title)
+        assert {t for t in tasks if t in page} == {t for t in tasks if t.endswith("Ok")}, url
+    assert {t for t in tasks if t in client.get("/tasks?scope=created").text} == {"ZqOwnOk"}
