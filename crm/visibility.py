@@ -875,6 +875,11 @@ def _refuse_private_froms(select_) -> None:
             raise Unscoped(f"{entity.name!r} is a private alias of crm.visibility's rules")
 
 
+#: The words a select inside a request may carry before or after it (``prefix_with``,
+#: ``suffix_with``): planner keywords that read nothing.
+_KEYWORDS = frozenset({"OFFSET 0", "MATERIALIZED", "NOT MATERIALIZED"})
+
+
 def _refuse_unscopable(statement) -> None:
     """Raise :class:`Unscoped` if the statement reads a table other than through its mapped class
     (with the loader criteria) - unless the table holds no record data -, SQL text, or a class
@@ -914,7 +919,12 @@ def _refuse_unscopable(statement) -> None:
                                    "use an ORM select, or the predicates and unscoped()")
                 continue
         for words in (getattr(el, "_prefixes", ()), getattr(el, "_suffixes", ())):
-            seen.update(id(word) for word, _dialect in words)  # keywords (MATERIALIZED), not reads
+            for word, _dialect in words:
+                # planner keywords (the rules' OFFSET 0), never a read: any other text is refused
+                if not (isinstance(word, TextClause) and " ".join(word.text.upper().split()) in _KEYWORDS):
+                    raise Unscoped(f"{str(word)!r} before or after a select inside a request: only "
+                                   f"{', '.join(sorted(_KEYWORDS))}; else the predicates and unscoped()")
+                seen.add(id(word))
         if isinstance(el, Select):
             _refuse_private_froms(el)
             # the FROMs written out, not the ones a select derives from its columns: a column of a

@@ -247,8 +247,11 @@ def test_audit_entries_and_import_jobs_are_their_authors_and_the_admins(app, mak
     lambda: select(table("companies", column("name"))),
     lambda: text("SELECT name FROM companies"),
     lambda: select(SearchDoc.__table__.c.body).union_all(select(SearchDoc.body)),
+    lambda: select(Company.name).suffix_with("UNION SELECT name FROM companies"),
+    lambda: select(Company.name).where(Company.id.in_(
+        select(Company.id).suffix_with("UNION SELECT company_id FROM notes"))),
 ], ids=["table", "column", "count", "link table", "subquery", "select text", "lightweight table",
-        "text", "union"])
+        "text", "union", "text after a select", "text after a subquery"])
 def test_core_reads_of_record_tables_are_refused_in_a_request(app, make, statement):
     u, *_ = world(make)
     viewer = viewer_for(u)
