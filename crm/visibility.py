@@ -417,12 +417,10 @@ def _owner_visible(key: str, fk, viewer: Viewer, *, restricted: bool = False,
     into a list), so each row costs one lookup by the primary key, however many records the viewer
     sees: for statements whose rows are few by their own conditions (one user's open tasks), and
     for the safety net's copy (:func:`_net_options`). The rows are the same; SQLite looks each row
-    up anyway and gets the same SQL but for ``SELECT 1`` (a constant, no bound parameter)."""
+    up anyway and gets the same SQL either way."""
     owner = _OWNERS[key]
-    rule = record_rule(owner, viewer, restricted=restricted)
-    if not per_row:
-        return exists().where(owner.id == fk, rule)
-    return select(true()).where(owner.id == fk, rule).suffix_with("OFFSET 0", dialect="postgresql").exists()
+    lookup = select(true()).where(owner.id == fk, record_rule(owner, viewer, restricted=restricted))
+    return (lookup.suffix_with("OFFSET 0", dialect="postgresql") if per_row else lookup).exists()
 
 
 # --------------------------------------------------------------------------------------------

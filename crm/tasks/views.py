@@ -15,9 +15,10 @@ from ..htmx import targets
 from ..input_types import parse_input
 from ..records.loaders import load_record
 from ..records.types import TYPES
-from ..visibility import current_viewer, task_visible_to
+from ..visibility import current_viewer
 from .forms import TaskForm, task_form
 from .models import Task
+from .queries import open_tasks_of, record_names, task_list, tasks_for_record
 from .schemas import RESCHEDULE_CHOICES, RescheduleInput, TaskInput
 from .services import add_task, delete_task, grouped, reschedule, reschedule_date, set_done, update_task
 from .services import load_task as _load
@@ -35,8 +36,6 @@ def load_task(task_id: int, *, write: bool = False) -> Task:
 
 
 def _record_tasks(key: str, record_id: int, form: TaskForm, status: int = 200):
-    from .queries import tasks_for_record
-
     record = load_record(TYPES[key], record_id, write=True)
     return render_template("tasks/_record_tasks.html", rtype=TYPES[key], record=record,
                            tasks=tasks_for_record(key, record_id), task_form=form), status
@@ -46,25 +45,12 @@ def _record_tasks(key: str, record_id: int, form: TaskForm, status: int = 200):
 def index():
     viewer = current_viewer()
     scope = request.args.get("scope", "mine")
-    status = request.args.get("status", "open")
-    # one user's tasks are few: each task's record is looked up by its key (``per_row``)
-    stmt = select(Task).where(task_visible_to(viewer, per_row=scope in ("mine", "created")))
-    if scope == "mine":
-        stmt = stmt.where(Task.assignee_id == current_user.id)
-    elif scope == "created":
-        stmt = stmt.where(Task.created_by_id == current_user.id)
-    else:
-        scope = "all"
-    if status == "done":
-        stmt = stmt.where(Task.done.is_(True)).order_by(Task.done_at.desc(), Task.id.desc())
-    else:
-        status = "open"
-        stmt = stmt.where(Task.done.is_(False)).order_by(Task.due_date.is_(None), Task.due_date, Task.id)
+    scope = scope if scope in ("mine", "created") else "all"
+    status = "done" if request.args.get("status") == "done" else "open"
+    stmt = task_list(viewer, current_user.id, scope, status)
     page = max(1, min(to_int(request.args.get("page"), 1), 10_000))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     tasks = list(db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
-    from .queries import record_names
-
     form = task_form(formdata=None)
     form.assignee_id.data = current_user.id
     groups = grouped(tasks) if status == "open" else [("done", tasks)] if tasks else []
@@ -109,11 +95,7 @@ def create():
         ctx = detail_context(TYPES[key], load_record(TYPES[key], record_id, write=True))
         ctx["task_form"] = form
         return render_template("records/detail.html", **ctx), 400
-    from .queries import record_names
-
-    tasks = list(db.session.scalars(
-        select(Task).where(task_visible_to(current_viewer(), per_row=True), Task.assignee_id == current_user.id,
-                           Task.done.is_(False)).order_by(Task.due_date).limit(PER_PAGE)))
+    tasks = open_tasks_of(current_viewer(), current_user.id, PER_PAGE)
     return render_template("tasks/index.html", tasks=tasks, groups=grouped(tasks), names=record_names(tasks),
                            scope="mine", status="open", page=1, pages=1, total=len(tasks),
                            task_form=form), 400
@@ -130,8 +112,6 @@ def toggle(task_id: int):
 
 
 def _row(task: Task):
-    from .queries import record_names
-
     return render_template("tasks/_task.html", task=task, names=record_names([task]),
                            show_record=request.args.get("context") == "list")
 
@@ -158,8 +138,6 @@ def edit(task_id: int):
             db.session.commit()
             flash(_("Saved."), "success")
             return _back(task)
-    from .queries import record_names
-
     nxt = request.form.get("next") or request.args.get("next") or request.referrer
     quick = {when: reschedule_date(RescheduleInput(when=when)).isoformat() for when in RESCHEDULE_CHOICES}
     return render_template("tasks/edit.html", task=task, form=form, names=record_names([task]),
