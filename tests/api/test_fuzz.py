@@ -147,6 +147,14 @@ def test_api_fuzz(fuzz_world, shard):
 # delete and restore what was created)
 # --------------------------------------------------------------------------------------------
 
+#: the chains send valid requests only. With the schema-breaking ones mixed in (schemathesis'
+#: default), most creates and most calls on what they made were answered 422 or 401: a normal
+#: user's chains made 1,480 calls, 20 of them on a record they had created, 5 with success, and
+#: in one CI run twelve runs of 50 chains had none. Valid requests only: 56 such calls, 41 with
+#: success. Schema-breaking requests at real records are the per-operation run's (``_steer``).
+STATEFUL_SCHEMA = schemathesis.openapi.from_dict(document())
+STATEFUL_SCHEMA.app = TARGET
+STATEFUL_SCHEMA.config.generation.update(modes=[GenerationMode.POSITIVE])
 #: scenarios per user (each a chain of up to STATEFUL_STEPS calls); raise it for a longer run
 STATEFUL_EXAMPLES = int(os.environ.get("KONTOR_STATEFUL_EXAMPLES", "5"))
 STATEFUL_STEPS = int(os.environ.get("KONTOR_STATEFUL_STEPS", "8"))
@@ -170,7 +178,7 @@ def test_api_stateful(fuzz_world, who):
     token = getattr(fuzz_world.tokens, who)
     answered: list[tuple[str, int]] = []
 
-    class Workflow(SCHEMA.as_state_machine()):
+    class Workflow(STATEFUL_SCHEMA.as_state_machine()):
         def get_call_kwargs(self, case):
             return {"headers": {"Authorization": f"Bearer {token}"}}
 
