@@ -166,8 +166,9 @@ class LiveServer:
         from crm import create_app
 
         self.database_url = database_url
-        files = tempfile.mkdtemp(prefix="kontor-files-")  # uploads of the test, never into instance/
-        self.app: Flask = create_app({**SERVER_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "FILE_DIR": files,
+        # uploads of the test, never into instance/ (removed again in stop)
+        self.files = tempfile.mkdtemp(prefix="kontor-files-")
+        self.app: Flask = create_app({**SERVER_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "FILE_DIR": self.files,
                                       **(config or {})})
         self.errors: list[BaseException] = []
         got_request_exception.connect(self._record_error, self.app, weak=False)
@@ -193,6 +194,7 @@ class LiveServer:
         with self.app.app_context():
             db.session.remove()
             db.engine.dispose()
+        shutil.rmtree(self.files, ignore_errors=True)
 
     def url(self, path: str = "/") -> str:
         return self.base_url + path
