@@ -440,12 +440,15 @@ def matching_record_ids(rtype: RecordType, viewer: Viewer, q: str):
     # index matched: "Becker" at 1M people, 9,987 matches, 1.3 s per statement)
     d = SearchDoc.__table__
     if pg:
-        cand = select(d.c.id.label("doc_id")).where(_pg_matches(param))
+        # the docs' own tsvector: the matching rows are read once, from the bitmap of its index (a
+        # select of their ids to look them up again by id cost one primary-key lookup per match:
+        # 6,157 for "Wartung" among 30,000 deals, half of the list's 50 ms)
+        found = _pg_matches(param)
     else:
-        cand = select(_fts.c.rowid.label("doc_id")).where(_fts5_matches(param))
+        found = d.c.id.in_(select(_fts.c.rowid).where(_fts5_matches(param)))
     docs = (
         select(d.c.record_id, d.c.kind, d.c.field_id)
-        .where(d.c.id.in_(cand), _likely(d.c.record_type == rtype.key, pg))
+        .where(found, _likely(d.c.record_type == rtype.key, pg))
         .subquery(f"list_docs_{rtype.key}")
     )
     if not (sc.names or sc.field_ids):
