@@ -20,9 +20,10 @@ import pytest
 from .live import CHROMIUM, DEMO_PASSWORD, ROOT, Databases, LiveServer, launch_chromium
 
 REQUIRE = os.environ.get("KONTOR_REQUIRE_BROWSER") == "1"
-#: what an ``expect`` waits for, and a page load: once a request took 15.4 s on PostgreSQL with two
-#: suites on the 2-core machine, and later two took 17 and 20 s (a list's filter, a click on a
-#: record) with a third run beside them - the tests judge what happens, not how fast
+#: what an ``expect`` and an action (a click, a fill) wait for, and a page load: once a request
+#: took 15.4 s on PostgreSQL with two suites on the 2-core machine, and later two took 17 and 20 s
+#: (a list's filter, a click on a record) with a third run beside them - the tests judge what
+#: happens, not how fast
 TIMEOUT_MS = 30_000
 NAVIGATION_TIMEOUT_MS = 30_000
 
