@@ -28,7 +28,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from crm.api.openapi import document
+from crm.extensions import db
 from crm.groups.models import BASIS_ID
+from crm.records.services import delete_records
+from crm.records.types import TYPES
 from tests.api.conftest import build_world
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -57,7 +60,21 @@ OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 def fuzz_world(app, make):
     app.config["API_RATE_LIMIT"] = 10**9
     TARGET.app = app
-    yield build_world(make)
+    w = build_world(make)
+    # one record of each type in the recycle bin, Nord's (the normal user's) and Süd's (hidden from
+    # them): calls on them, restores among them, are sent valid and schema-breaking alike
+    # (each deleted by someone who fully sees it: the admin is Nord's, so Süd's by one of Süd's)
+    sued_deleter = make.user("extended", groups=[w.sued], name="Tom Süd")
+    w.trashed = {}
+    for key, plural in (("company", "companies"), ("person", "people"), ("deal", "deals"), ("project", "projects")):
+        w.trashed[plural] = []
+        for name, group, deleter in (("Nord", w.nord, w.admin), ("Süd", w.sued, sued_deleter)):
+            record = getattr(make, key)(f"Papierkorb {name}", group=group)
+            with make.acting_as(app, deleter) as viewer:
+                assert delete_records(TYPES[key], [record.id], viewer) == 1
+                db.session.commit()
+            w.trashed[plural].append(record.id)
+    yield w
     TARGET.app = None
 
 
@@ -69,13 +86,13 @@ def _cases(operation):
 
 
 def _pools(w) -> dict[str, list[int]]:
-    """Ids of the world (full, restricted, hidden - for the normal user and the admin alike) and a
-    missing one, so that generated requests reach real records and groups, not only 404s."""
+    """Ids of the world (full, restricted, hidden - for the normal user and the admin alike; two in
+    the recycle bin) and a missing one, so that generated requests reach real records and groups, not only 404s."""
     return {
-        "companies": [w.c_nord.id, w.c_basis.id, w.c_sued.id, 999_999],
-        "people": [w.p_nord.id, w.p_link.id, w.p_sued.id, 999_999],
-        "deals": [w.d_nord.id, w.d_link.id, w.d_sued.id, 999_999],
-        "projects": [w.pr_nord.id, w.pr_sued.id, 999_999],
+        "companies": [w.c_nord.id, w.c_basis.id, w.c_sued.id, *w.trashed["companies"], 999_999],
+        "people": [w.p_nord.id, w.p_link.id, w.p_sued.id, *w.trashed["people"], 999_999],
+        "deals": [w.d_nord.id, w.d_link.id, w.d_sued.id, *w.trashed["deals"], 999_999],
+        "projects": [w.pr_nord.id, w.pr_sued.id, *w.trashed["projects"], 999_999],
         "groups": [1, w.nord.id, w.sued.id, 999_999],
         "custom-fields": [w.status.id, w.secret.id, 999_999],
         "users": [w.normal.id, w.extended.id, w.sued_user.id, 999_999],  # (not the admin whose token runs)
