@@ -11,7 +11,9 @@ announce the URL once the server answers.
   starts with the server. If it dies, one line says so (the pages keep working; jobs wait until a
   worker runs again); when the server stops, the worker is stopped too.
 * Ctrl+C reaches the server and the worker (same process group); this script waits for both to
-  stop and exits with the server's status.
+  stop and exits with the server's status. A ``kill`` (SIGTERM, as a service manager stops a
+  program) reaches this script only: it hands both a Ctrl+C and waits the same way, so neither is
+  left running without it.
 
 Standard library only: it runs before anything else is imported. gunicorn reads its own
 ``gunicorn.conf.py`` when there is one; the bind given here wins.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -86,6 +89,14 @@ def stop(proc: subprocess.Popen | None, timeout: float = 30) -> None:
         proc.wait()
 
 
+class Terminated(Exception):
+    """SIGTERM reached this script (see :func:`main`)."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str]) -> int:
     parsed = parse(argv)
     if parsed is None:
@@ -101,8 +112,28 @@ def main(argv: list[str]) -> int:
         print(f"Port {port} on {host} is in use (another Kontor?). Start on another one: make run PORT={port + 1}",
               file=sys.stderr)
         return 1
-    worker = subprocess.Popen(worker_command) if worker_command else None
-    server = subprocess.Popen(command)
+    worker = server = None
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        worker = subprocess.Popen(worker_command) if worker_command else None
+        server = subprocess.Popen(command)
+        return _run(host, port, server, worker)
+    except (KeyboardInterrupt, Terminated) as stopped:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # (a second kill: still the clean way down)
+        if isinstance(stopped, Terminated):
+            # a kill reached this script alone: the server and the worker get what Ctrl+C gives them
+            for proc in (server, worker):
+                if proc is not None and proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
+        # Ctrl+C went to the server and the worker too (same process group): let them shut down cleanly
+        stop(server)
+        stop(worker)
+        return server.returncode if server is not None else 1
+
+
+def _run(host: str, port: int, server: subprocess.Popen, worker: subprocess.Popen | None) -> int:
+    """Announce the server once it answers, report a worker that dies, and stop the worker when the
+    server stops by itself: the server's exit status."""
     reported = False
 
     def watch_worker() -> None:
@@ -115,32 +146,26 @@ def main(argv: list[str]) -> int:
 
     url = local_url(host, port)
     deadline = time.monotonic() + READY_TIMEOUT
-    try:
-        while server.poll() is None and not answers(url):
-            watch_worker()
-            if time.monotonic() > deadline:
-                print(f"Kontor did not answer on {url} within {READY_TIMEOUT:.0f} s; see the log above.",
-                      file=sys.stderr)
-                break
-            time.sleep(0.2)
-        else:
-            if server.poll() is None:
-                shown = f"http://{host}:{port}/" if host not in ("0.0.0.0", "::", "") else url
-                print(f"Kontor runs on {shown}  (Ctrl+C stops it)", flush=True)
-                if host in ("0.0.0.0", "::"):
-                    print(f"On the office network: http://{socket.gethostname()}:{port}/", flush=True)
-        while server.poll() is None:
-            watch_worker()
-            time.sleep(0.5)
-        if worker is not None and worker.poll() is None:
-            worker.terminate()  # the server stopped by itself: the worker goes with it
-        stop(worker)
-        return server.returncode
-    except KeyboardInterrupt:
-        # Ctrl+C went to the server and the worker too (same process group): let them shut down cleanly
-        stop(server)
-        stop(worker)
-        return server.returncode
+    while server.poll() is None and not answers(url):
+        watch_worker()
+        if time.monotonic() > deadline:
+            print(f"Kontor did not answer on {url} within {READY_TIMEOUT:.0f} s; see the log above.",
+                  file=sys.stderr)
+            break
+        time.sleep(0.2)
+    else:
+        if server.poll() is None:
+            shown = f"http://{host}:{port}/" if host not in ("0.0.0.0", "::", "") else url
+            print(f"Kontor runs on {shown}  (Ctrl+C stops it)", flush=True)
+            if host in ("0.0.0.0", "::"):
+                print(f"On the office network: http://{socket.gethostname()}:{port}/", flush=True)
+    while server.poll() is None:
+        watch_worker()
+        time.sleep(0.5)
+    if worker is not None and worker.poll() is None:
+        worker.terminate()  # the server stopped by itself: the worker goes with it
+    stop(worker)
+    return server.returncode
 
 
 if __name__ == "__main__":

@@ -98,3 +98,35 @@ def test_ctrl_c_stops_the_server_and_the_worker(tmp_path):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
         s.listen()
+
+
+
+def test_a_kill_stops_the_server_and_the_worker_too(tmp_path):
+    """SIGTERM (``kill``, a service manager) reaches the script alone: it hands the server and the
+    worker a Ctrl+C and waits for them, instead of leaving both running without it."""
+    import os
+    import signal
+
+    port = free_port()
+    marker = tmp_path / "worker-stopped"
+    worker = (f"{sys.executable} -c 'import time, pathlib\ntry:\n    time.sleep(60)\n"
+              f"except KeyboardInterrupt:\n    pathlib.Path(\"{marker}\").write_text(\"ok\")'")
+    command = [sys.executable, "-u", str(SERVE), "127.0.0.1", str(port), "--worker", worker, "--",
+               sys.executable, "-c", _http_server(port)]
+    # a session of its own: the kill reaches the script only, and what is left is found by its group
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout.readline().startswith("Kontor runs on")
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        assert marker.read_text() == "ok"  # the worker got a Ctrl+C and stopped cleanly
+        with socket.socket() as s:  # the server is gone: its port is free (as in the Ctrl+C test)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+            s.listen()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of it, so a failure leaves nothing running
+        except ProcessLookupError:
+            pass
