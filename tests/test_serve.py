@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 SERVE = Path(__file__).resolve().parents[1] / "scripts" / "serve.py"
 
 
@@ -73,7 +75,11 @@ def test_a_dying_worker_is_reported_and_the_server_keeps_serving():
         proc.wait(timeout=10)
 
 
-def test_ctrl_c_stops_the_server_and_the_worker(tmp_path):
+@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+def test_ctrl_c_or_a_kill_stops_the_server_and_the_worker(tmp_path, how):
+    """Ctrl+C reaches the script, the server and the worker (one process group). A kill (SIGTERM,
+    as a service manager stops a program) reaches the script alone: it hands the other two a Ctrl+C
+    and waits for them, instead of leaving both running without it."""
     import os
     import signal
 
@@ -83,50 +89,28 @@ def test_ctrl_c_stops_the_server_and_the_worker(tmp_path):
               f"except KeyboardInterrupt:\n    pathlib.Path(\"{marker}\").write_text(\"ok\")'")
     command = [sys.executable, "-u", str(SERVE), "127.0.0.1", str(port), "--worker", worker, "--",
                sys.executable, "-c", _http_server(port)]
-    # (Ctrl+C as a terminal's foreground job gets it: a suite started in the background with "&"
-    # would hand SIGINT down ignored, and the test would wait for nothing)
+    # A session of its own, found by its group afterwards. (Ctrl+C as a terminal's foreground job
+    # gets it: a suite started in the background with "&" would hand SIGINT down ignored, and the
+    # test would wait for nothing.)
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    assert proc.stdout.readline().startswith("Kontor runs on")
-    os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C in the terminal: the whole process group
-    proc.wait(timeout=30)
-    assert marker.read_text() == "ok"  # the worker got it and stopped cleanly
-    with socket.socket() as s:
-        # the server is gone: its port is free. SO_REUSEADDR as a server binds (and as serve.py checks):
-        # the server closed the announcement's HTTP connection itself, so that connection's TIME_WAIT
-        # holds the port for a minute without it.
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        s.listen()
-
-
-
-def test_a_kill_stops_the_server_and_the_worker_too(tmp_path):
-    """SIGTERM (``kill``, a service manager) reaches the script alone: it hands the server and the
-    worker a Ctrl+C and waits for them, instead of leaving both running without it."""
-    import os
-    import signal
-
-    port = free_port()
-    marker = tmp_path / "worker-stopped"
-    worker = (f"{sys.executable} -c 'import time, pathlib\ntry:\n    time.sleep(60)\n"
-              f"except KeyboardInterrupt:\n    pathlib.Path(\"{marker}\").write_text(\"ok\")'")
-    command = [sys.executable, "-u", str(SERVE), "127.0.0.1", str(port), "--worker", worker, "--",
-               sys.executable, "-c", _http_server(port)]
-    # a session of its own: the kill reaches the script only, and what is left is found by its group
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
     try:
         assert proc.stdout.readline().startswith("Kontor runs on")
-        os.kill(proc.pid, signal.SIGTERM)
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C in the terminal: the whole process group
+        else:
+            os.kill(proc.pid, signal.SIGTERM)  # the script only
         proc.wait(timeout=30)
         assert marker.read_text() == "ok"  # the worker got a Ctrl+C and stopped cleanly
-        with socket.socket() as s:  # the server is gone: its port is free (as in the Ctrl+C test)
+        with socket.socket() as s:
+            # the server is gone: its port is free. SO_REUSEADDR as a server binds (and as serve.py
+            # checks): the server closed the announcement's HTTP connection itself, so that
+            # connection's TIME_WAIT holds the port for a minute without it.
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", port))
             s.listen()
     finally:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of it, so a failure leaves nothing running
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left, so that a failure leaves nothing running
         except ProcessLookupError:
             pass
