@@ -14,7 +14,8 @@ from ..records.models import Deal
 from ..records.types import TYPES, RecordType, display_name_column
 from ..stages.models import DealStage
 from ..tasks.models import Task
-from ..visibility import Viewer, fully_visible_to, task_visible_to, unscoped
+from ..tasks.queries import task_list
+from ..visibility import Viewer, fully_visible_to, unscoped
 
 #: how many recently changed records the dashboard lists
 RECENT = 5
@@ -73,10 +74,9 @@ def dashboard_for(viewer: Viewer, user_id: int, today: date) -> Dashboard:
         .group_by(Deal.currency)
     )
     out.my_open = {cur: (n, int(s), int(w) // 100) for cur, n, s, w in db.session.execute(mine)}
-    out.tasks_due = db.session.scalar(
-        select(func.count()).select_from(Task)
-        .where(task_visible_to(viewer, per_row=True), Task.assignee_id == user_id, Task.done.is_(False),
-               Task.due_date <= today)) or 0
+    # the user's open tasks as their task list has them (``task_list``), those due by today
+    due = task_list(viewer, user_id).where(Task.due_date <= today).order_by(None)
+    out.tasks_due = db.session.scalar(select(func.count()).select_from(due.subquery())) or 0
     # counted per stage id first (the deals' figures index alone), then the few lines get their stage
     per_stage = (
         select(Deal.stage_id, Deal.currency, func.count().label("n"),

@@ -26,7 +26,6 @@ def record_names(tasks: list[Task]) -> dict[tuple[str, int], object]:
     return {(key, rid): ref for key, refs in references_by_type(wanted).items() for rid, ref in refs.items()}
 
 
-
 def task_list(viewer, user_id: int, scope: str = "mine", status: str = "open"):
     """The statement of a task list under the visibility predicate of tasks: ``scope`` "mine"
     (assigned to the user), "created" (by them) or "all" (every task the viewer sees); ``status``
