@@ -342,25 +342,55 @@ def group_fully_visible_to(group_id, viewer: Viewer) -> ColumnElement[bool]:
     return in_groups(group_id, viewer)
 
 
-def not_trashed(model) -> ColumnElement[bool]:
+#: The record classes themselves (not aliases). The terms of their rules are made once per class
+#: (and viewer's groups) and shared by every statement that says them: the safety net recognises
+#: its own rule in a statement by identity (:func:`_covered`). Immutable expressions whose bound
+#: values are the groups' ids: a cache of derived values, as :func:`_options_for` is.
+_RECORD_CLASSES = frozenset(MODELS.values())
+
+
+def _live_terms(model) -> tuple:
+    return (model.deleted_at.is_(None), model.pending_import_id.is_(None))
+
+
+_shared_live_terms = lru_cache(maxsize=None)(_live_terms)
+
+
+@lru_cache(maxsize=4096)
+def _shared_group_term(cls, group_ids: frozenset[int]) -> ColumnElement[bool]:
+    # as a term of an AND: (a list's one parameter gets the boolean wrapper ``and_`` would give it
+    # anew each time)
+    return and_(in_id_list(cls.group_id, group_ids, name="viewer_groups"))
+
+
+def not_trashed(model, *, fresh: bool = False) -> ColumnElement[bool]:
     """Records of ``model`` that exist: not in the recycle bin, and not pending (rows an import is
     still writing, see :class:`crm.records.models.RecordMixin`). Part of every predicate below,
-    and so of the safety net: two ``IS NULL`` tests of the row itself, no join."""
-    return and_(model.deleted_at.is_(None), model.pending_import_id.is_(None))
+    and so of the safety net: two ``IS NULL`` tests of the row itself, no join. (``fresh``: terms
+    of its own, not the shared ones - for the net's options, which own their bound parameters.)"""
+    shared = not fresh and model in _RECORD_CLASSES
+    return and_(*(_shared_live_terms(model) if shared else _live_terms(model)))
+
+
+def _rule(model, viewer: Viewer, *, restricted: bool, fresh: bool = False) -> ColumnElement[bool]:
+    """:func:`fully_visible_to`, or with ``restricted`` :func:`visible_to`; ``fresh``: as in
+    :func:`not_trashed`."""
+    live = not_trashed(model, fresh=fresh)
+    if not viewer.groups_enabled or (restricted and viewer.sees_restricted(_key(model))):
+        return live
+    if fresh or model not in _RECORD_CLASSES:
+        return and_(live, in_groups(model.group_id, viewer))
+    return and_(live, _shared_group_term(model, viewer.group_ids))
 
 
 def fully_visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
     """Records of ``model`` (a record class or an alias of one) the viewer sees in full."""
-    if not viewer.groups_enabled:
-        return not_trashed(model)
-    return and_(not_trashed(model), group_fully_visible_to(model.group_id, viewer))
+    return _rule(model, viewer, restricted=False)
 
 
 def visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
     """Records of ``model`` the viewer sees at all (full or restricted)."""
-    if not viewer.groups_enabled or viewer.sees_restricted(_key(model)):
-        return not_trashed(model)
-    return and_(not_trashed(model), in_groups(model.group_id, viewer))
+    return _rule(model, viewer, restricted=True)
 
 
 def restricted_to(model, viewer: Viewer) -> ColumnElement[bool]:
@@ -640,7 +670,7 @@ def _free_tables() -> frozenset[str]:
 # ``per_row``: each row's record is looked up by its key (see :func:`_owner_visible`).
 
 def _own_group_criteria(cls, scope: OwnGroup, viewer: Viewer, restricted: bool, per_row: bool):
-    return record_rule(cls, viewer, restricted=restricted)
+    return _rule(cls, viewer, restricted=restricted, fresh=True)  # (record_rule, with terms of its own)
 
 
 def _attached_criteria(cls, scope: Attached, viewer: Viewer, restricted: bool, per_row: bool):
@@ -1006,8 +1036,8 @@ def _conjuncts(clauses) -> list:
 @lru_cache(maxsize=1024)
 def _rules_for(key, restricted: bool) -> Mapping:
     """Record class -> the terms of the net's rule for it (:func:`record_rule`), for a kind of
-    viewer (:func:`_viewer_key`); none without a viewer, whose net lets no record through. Only
-    compared with statements, never put into one."""
+    viewer (:func:`_viewer_key`): the shared terms the predicates put into statements. None
+    without a viewer, whose net lets no record through."""
     if key is None:
         return {}
     viewer = Viewer(key[0], key[1], key[2], key[3], dict(key[4]))
@@ -1015,18 +1045,10 @@ def _rules_for(key, restricted: bool) -> Mapping:
             for cls, scope in SCOPES.items() if isinstance(scope, OwnGroup)}
 
 
-def _head(term):
-    """The column a term tests (``x IS NULL``, the groups' ``IN``): the same object wherever the
-    predicates write it, so a term is compared in full only with the terms of its column."""
-    inner = getattr(term, "element", term)
-    return getattr(inner, "left", None) if hasattr(inner, "left") else getattr(inner, "column", None)
-
-
 def _ands_rule(select_: Select, terms: tuple) -> bool:
-    """The select's WHERE is an AND holding each of ``terms`` (same structure, same values)."""
-    where = [(type(w), _head(w), w) for w in _conjuncts(select_._where_criteria)]
-    return all(any(kind is type(t) and head is _head(t) and t.compare(w, compare_keys=False)
-                   for kind, head, w in where) for t in terms)
+    """The select's WHERE is an AND holding each of ``terms``, the very objects."""
+    where = _conjuncts(select_._where_criteria)
+    return all(any(term is w for w in where) for term in terms)
 
 
 def _covered(statement, rules: Mapping) -> frozenset:
@@ -1035,7 +1057,8 @@ def _covered(statement, rules: Mapping) -> frozenset:
     WHERE each term of the net's rule for it (``rules``), and no alias of the class stands anywhere.
     A row of the class then reaches the result only through a select that tested the net's very
     rule on that row - the class itself, not an alias, is what its own select's columns name -, so
-    the copy is left out.
+    the copy is left out. The terms are recognised as the objects the predicates share
+    (:data:`_RECORD_CLASSES`): an equal expression made otherwise keeps the copy.
 
     Anything else keeps the copy: the rule under an OR or a NOT, in an ON or a HAVING, for another
     viewer or another level; a subquery naming the class without it; an alias; a statement with
