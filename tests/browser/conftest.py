@@ -84,6 +84,11 @@ def kontor(databases, request):
 
 #: Chromium logs every answer >= 400 as a console error too; the response watch judges those.
 _RESOURCE_ERROR = re.compile(r"^Failed to load resource: the server responded with a status of \d+")
+#: htmx logs a request it cut off (a newer one replaced it, or the test went on to another page:
+#: intended, as the ERR_ABORTED xhr in Watch._failed) as ``htmx:sendAbort``, and every request that
+#: did not succeed once more as ``htmx:afterRequest``. A real failure logs its own event besides
+#: (``htmx:responseError``, ``htmx:sendError``), which is judged, as is its answer.
+_HTMX_ABORT = re.compile(r"^htmx:(sendAbort|afterRequest)\b")
 
 
 @dataclass
@@ -114,7 +119,7 @@ class Watch:
         return self.problems + stuck
 
     def _console(self, msg) -> None:
-        if msg.type == "error" and not _RESOURCE_ERROR.match(msg.text):
+        if msg.type == "error" and not _RESOURCE_ERROR.match(msg.text) and not _HTMX_ABORT.match(msg.text):
             self.problems.append(f"console error: {msg.text} ({msg.location.get('url', '')})")
 
     def _failed(self, req, page) -> None:
