@@ -82,7 +82,17 @@ from sqlalchemy.sql.elements import (
     TextClause,
     True_,
 )
-from sqlalchemy.sql.selectable import CTE, Alias, FromClause, Select, Subquery, TableClause
+from sqlalchemy.sql.selectable import (
+    CTE,
+    Alias,
+    FromClause,
+    Join,
+    ScalarValues,
+    Select,
+    Subquery,
+    TableClause,
+    Values,
+)
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from .audit.models import AssignmentChange, AuditEntry
@@ -919,6 +929,12 @@ def _refuse_private_froms(select_) -> None:
 _KEYWORDS = frozenset({"OFFSET 0", "MATERIALIZED", "NOT MATERIALIZED"})
 
 
+def _values_data(el) -> list:
+    """The expressions inside a ``VALUES`` list (rows of values, each a subquery perhaps), which
+    ``get_children()`` does not yield."""
+    return [v for rows in el._data for row in rows for v in row if isinstance(v, ClauseElement)]
+
+
 def _refuse_unscopable(statement) -> None:
     """Raise :class:`Unscoped` if the statement reads a table other than through its mapped class
     (with the loader criteria) - unless the table holds no record data -, SQL text, or a class
@@ -973,6 +989,8 @@ def _refuse_unscopable(statement) -> None:
             stack.extend((child, inner) for child in el._from_obj)
         else:
             stack.extend((child, through_class) for child in el.get_children())
+            if isinstance(el, Values | ScalarValues):
+                stack.extend((value, through_class) for value in _values_data(el))
 
 
 def _only_columns(statement) -> None:
@@ -1051,6 +1069,19 @@ def _ands_rule(select_: Select, terms: tuple) -> bool:
     return all(any(term is w for w in where) for term in terms)
 
 
+def _classes_of(target) -> set:
+    """The mapped class a join's target names itself (a class, an alias, a relationship, their
+    table); none for a subquery, whose own selects are judged as they are."""
+    prop = getattr(target, "property", None)
+    if prop is not None and hasattr(prop, "mapper"):
+        return {prop.mapper.class_}
+    info = sa_inspect(target, raiseerr=False)
+    if info is not None and hasattr(info, "mapper") and not isinstance(target, ClauseElement):
+        return {info.mapper.class_}
+    entity = getattr(target, "_annotations", {}).get("parententity")
+    return {entity.mapper.class_} if entity is not None else set()
+
+
 def _covered(statement, rules: Mapping) -> frozenset:
     """The record classes of ``statement`` whose net copy would change no row: every select that
     names the class (a column, a FROM, a join, a correlated reference) ANDs at the top of its own
@@ -1061,8 +1092,12 @@ def _covered(statement, rules: Mapping) -> frozenset:
     (:data:`_RECORD_CLASSES`): an equal expression made otherwise keeps the copy.
 
     Anything else keeps the copy: the rule under an OR or a NOT, in an ON or a HAVING, for another
-    viewer or another level; a subquery naming the class without it; an alias; a statement with
-    loader options of its own (a joined eager load adds an alias only at compile time)."""
+    viewer or another level; a subquery naming the class without it; an alias; the class on the
+    outer side of an outer join (the net's copy stands in the ON clause there, and a rule without
+    the group's term - the group system off - lets the join's empty side through the WHERE); a
+    statement with loader options of its own (a joined eager load adds an alias only at compile
+    time). A full join or a ``VALUES`` list (whose subqueries ``get_children()`` does not yield)
+    keeps every copy."""
     if not rules or not isinstance(statement, Select) or statement._with_options:
         return frozenset()
     named: dict[int, tuple[Select, set]] = {}
@@ -1076,14 +1111,27 @@ def _covered(statement, rules: Mapping) -> frozenset:
         seen.add((id(el), id(owner)))
         if not isinstance(el, ClauseElement):
             el = el.__clause_element__()  # an attribute a custom element holds (the groups' IN)
+        if isinstance(el, Values | ScalarValues):
+            return frozenset()
         if isinstance(el, Select):
             owner = el
             named.setdefault(id(el), (el, set()))
+            for target, _on, _from, flags in el._setup_joins:
+                if flags.get("full"):
+                    return frozenset()
+                if flags.get("isouter"):
+                    excluded.update(_classes_of(target))
+        elif isinstance(el, Join):
+            if el.full:
+                return frozenset()
+            if el.isouter:
+                excluded.update(_classes_of(el.right))
         entity = el._annotations.get("parententity")
         if entity is not None:
             if entity.mapper.class_ in rules:
                 if entity.is_aliased_class:
-                    excluded.add(entity.mapper.class_)
+                    if entity not in _PRIVATE:  # (the net's own aliases never get its criteria)
+                        excluded.add(entity.mapper.class_)
                 else:
                     named[id(owner)][1].add(entity.mapper.class_)
             if isinstance(el, ColumnClause | TableClause) and not entity.is_aliased_class:
