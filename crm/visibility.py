@@ -86,6 +86,7 @@ from sqlalchemy.sql.selectable import (
     CTE,
     Alias,
     FromClause,
+    FromGrouping,
     Join,
     ScalarValues,
     Select,
@@ -1082,6 +1083,18 @@ def _classes_of(target) -> set:
     return {entity.mapper.class_} if entity is not None else set()
 
 
+def _outer_side(target) -> set | None:
+    """The classes on the outer side of an outer join whose copy must stay: the class joined, or
+    none for a subquery (its own selects are judged as they are); ``None`` - keep every copy -
+    for anything else (a join of several, say)."""
+    while isinstance(target, FromGrouping):
+        target = target.element
+    classes = _classes_of(target)
+    if classes:
+        return classes
+    return set() if isinstance(target, Subquery | CTE) else None
+
+
 def _covered(statement, rules: Mapping) -> frozenset:
     """The record classes of ``statement`` whose net copy would change no row: every select that
     names the class (a column, a FROM, a join, a correlated reference) ANDs at the top of its own
@@ -1120,12 +1133,18 @@ def _covered(statement, rules: Mapping) -> frozenset:
                 if flags.get("full"):
                     return frozenset()
                 if flags.get("isouter"):
-                    excluded.update(_classes_of(target))
+                    outer = _outer_side(target)
+                    if outer is None:
+                        return frozenset()
+                    excluded.update(outer)
         elif isinstance(el, Join):
             if el.full:
                 return frozenset()
             if el.isouter:
-                excluded.update(_classes_of(el.right))
+                outer = _outer_side(el.right)
+                if outer is None:
+                    return frozenset()
+                excluded.update(outer)
         entity = el._annotations.get("parententity")
         if entity is not None:
             if entity.mapper.class_ in rules:
