@@ -342,7 +342,11 @@ def in_id_list(column, ids, *, negated: bool = False, name: str = "id_list") -> 
 
 def in_groups(column, viewer: Viewer, *, negated: bool = False) -> ColumnElement[bool]:
     """``column`` (a group id) is one of the viewer's groups (``negated``: is none of them)."""
-    return in_id_list(column, viewer.group_ids, negated=negated, name="viewer_groups")
+    return _in_group_ids(column, viewer.group_ids, negated=negated)
+
+
+def _in_group_ids(column, group_ids, *, negated: bool = False) -> ColumnElement[bool]:
+    return in_id_list(column, group_ids, negated=negated, name="viewer_groups")
 
 
 def group_fully_visible_to(group_id, viewer: Viewer) -> ColumnElement[bool]:
@@ -371,7 +375,7 @@ _shared_live_terms = lru_cache(maxsize=None)(_live_terms)
 def _shared_group_term(cls, group_ids: frozenset[int]) -> ColumnElement[bool]:
     # as a term of an AND: (a list's one parameter gets the boolean wrapper ``and_`` would give it
     # anew each time)
-    return and_(in_id_list(cls.group_id, group_ids, name="viewer_groups"))
+    return and_(_in_group_ids(cls.group_id, group_ids))
 
 
 def not_trashed(model, *, fresh: bool = False) -> ColumnElement[bool]:
@@ -379,8 +383,11 @@ def not_trashed(model, *, fresh: bool = False) -> ColumnElement[bool]:
     still writing, see :class:`crm.records.models.RecordMixin`). Part of every predicate below,
     and so of the safety net: two ``IS NULL`` tests of the row itself, no join. (``fresh``: terms
     of its own, not the shared ones - for the net's options, which own their bound parameters.)"""
-    shared = not fresh and model in _RECORD_CLASSES
-    return and_(*(_shared_live_terms(model) if shared else _live_terms(model)))
+    return and_(*(_shared_live_terms(model) if _shares(model, fresh) else _live_terms(model)))
+
+
+def _shares(model, fresh: bool) -> bool:
+    return not fresh and model in _RECORD_CLASSES
 
 
 def _rule(model, viewer: Viewer, *, restricted: bool, fresh: bool = False) -> ColumnElement[bool]:
@@ -389,9 +396,9 @@ def _rule(model, viewer: Viewer, *, restricted: bool, fresh: bool = False) -> Co
     live = not_trashed(model, fresh=fresh)
     if not viewer.groups_enabled or (restricted and viewer.sees_restricted(_key(model))):
         return live
-    if fresh or model not in _RECORD_CLASSES:
-        return and_(live, in_groups(model.group_id, viewer))
-    return and_(live, _shared_group_term(model, viewer.group_ids))
+    groups = (_shared_group_term(model, viewer.group_ids) if _shares(model, fresh)
+              else in_groups(model.group_id, viewer))
+    return and_(live, groups)
 
 
 def fully_visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
@@ -1071,14 +1078,11 @@ def _ands_rule(select_: Select, terms: tuple) -> bool:
 
 
 def _classes_of(target) -> set:
-    """The mapped class a join's target names itself (a class, an alias, a relationship, their
-    table); none for a subquery, whose own selects are judged as they are."""
+    """The mapped class a join's target names itself (a relationship, or the table of a class or
+    an alias, as a statement holds them); none otherwise."""
     prop = getattr(target, "property", None)
     if prop is not None and hasattr(prop, "mapper"):
         return {prop.mapper.class_}
-    info = sa_inspect(target, raiseerr=False)
-    if info is not None and hasattr(info, "mapper") and not isinstance(target, ClauseElement):
-        return {info.mapper.class_}
     entity = getattr(target, "_annotations", {}).get("parententity")
     return {entity.mapper.class_} if entity is not None else set()
 
