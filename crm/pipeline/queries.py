@@ -58,6 +58,10 @@ def stage_sums(viewer: Viewer) -> dict[int, Column]:
     return columns
 
 
+#: the cards' company, one alias for every board (an alias made per call builds its columns anew)
+_CARD_COMPANY = aliased(Company)
+
+
 def board(viewer: Viewer, cards: int = CARDS) -> dict[int, Column]:
     """A column per stage with its sums and the first cards (soonest target date first, those
     without one last; then the larger value, then the id).
@@ -85,7 +89,7 @@ def board(viewer: Viewer, cards: int = CARDS) -> dict[int, Column]:
     if not arms:
         return columns
     first = union_all(*arms).subquery()
-    company = aliased(Company)
+    company = _CARD_COMPANY
     # restricted companies are let through for their names on the cards (the deals are fully visible)
     stmt = restricted_rows(
         select(first, company.id.label("company_ref"), company.name.label("company_name"))

@@ -134,13 +134,17 @@ def _days_left(deleted_at: datetime, now: datetime) -> int:
     return max(0, -(-left // timedelta(days=1)))  # rounded up: 29 days and 23 hours read "30"
 
 
+#: who deleted a record of each type, one alias each for every call
+_DELETERS = {key: aliased(User, name=f"deleter_{key}") for key in TYPES}
+
+
 def trash_query(viewer: Viewer):
     """One select (UNION ALL over the four types) of the bin as ``viewer`` may act on it, newest
     deletion first; unscoped (the caller executes it as is)."""
     arms = []
     for i, rtype in enumerate(TYPES.values()):
         model = rtype.model
-        who = aliased(User, name=f"deleter_{rtype.key}")
+        who = _DELETERS[rtype.key]
         arms.append(
             select(literal(i).label("type_no"), model.id.label("id"),
                    display_name_column(rtype).label("name"), Group.name.label("grp"),

@@ -417,6 +417,11 @@ def _likely(condition, pg: bool):
     return condition if pg else func.likely(condition)
 
 
+#: the list filter's record of each type, one alias each for every call (see ``_REFERENCED`` in
+#: :mod:`crm.records.queries`)
+_LIST_RECORDS = {key: aliased(rtype.model, name=f"list_rec_{key}") for key, rtype in TYPES.items()}
+
+
 def matching_record_ids(rtype: RecordType, viewer: Viewer, q: str):
     """The filter of a list by text: a select of the ids of the records of ``rtype`` that match
     ``q`` for this viewer - by the same words and the same rule as :func:`search` (a restricted
@@ -460,7 +465,7 @@ def matching_record_ids(rtype: RecordType, viewer: Viewer, q: str):
         ids = select(docs.c.record_id)
     else:
         # a private alias: the list's own table in the enclosing query is not correlated in here
-        record = aliased(rtype.model, name=f"list_rec_{rtype.key}")
+        record = _LIST_RECORDS[rtype.key]
         ids = (
             select(docs.c.record_id)
             .join(record, record.id == docs.c.record_id)
