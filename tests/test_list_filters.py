@@ -348,3 +348,52 @@ def test_the_group_filter_offers_the_groups_whose_records_the_user_sees(client, 
     # people of Süd and Ost are hidden from her (no field of people is shared): neither is offered
     offered = _group_choices(client, "/people")
     assert "Nord" in offered and "Süd" not in offered and "Ost" not in offered
+
+
+@pytest.mark.parametrize(("cap", "query", "count", "select_all"), [
+    (10_000, "", "7 records", "Select all 4 you can change"),
+    (3, "", "More than 3 records", "Select all more than 3 matching"),
+    (3, "&count=exact", "7 records", "Select all more than 3 matching"),
+    (5, "", "More than 5 records", "Select all 4 you can change"),
+])
+def test_a_text_filtered_list_counts_with_its_page_as_a_count_of_its_own_does(
+        client, make, app, monkeypatch, cap, query, count, select_all):
+    """The text filter's counts come with its page (one statement reads the matches once): the total,
+    "more than" above the cap, the exact count on request and the rows that can be selected read as
+    the list's count of its own gives them - restricted rows in the total but not selectable, a
+    trashed one and one not matching in neither; a page past the end counts on its own."""
+    from crm.records import queries
+    from crm.records.trash import trash_records
+    from crm.records.types import TYPES
+
+    make.enable_groups()
+    nora = make.user("normal", name="Nora Normal")
+    mine, other = make.group("Mine", [nora]), make.group("Other")
+    make.field("company", "Status").shared_with = [mine]  # Other's companies: restricted to Nora
+    for i in range(4):
+        make.company(f"Hanse Eigen {i}", group=mine)
+    for i in range(3):
+        make.company(f"Hanse Fremd {i}", group=other)
+    make.company("Nordwind", group=mine)
+    gone = make.company("Hanse Weg", group=mine)
+    from crm.extensions import db
+
+    with make.acting_as(app, make.user("admin", groups=[mine])) as admin:
+        assert trash_records(TYPES["company"], [gone.id], admin) == 1
+        db.session.commit()
+    make.login(client, nora)
+    app.config["COUNT_CAP"] = cap
+
+    def told(url: str) -> tuple[str, str]:
+        html = client.get(url, headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+        said = re.sub(r"\s+", " ", re.search(r'id="list-count">\s*(.*?)\s*(<a |</span>)', html, re.S).group(1))
+        button = re.search(r"data-select-all[^>]*>(.*?)</button>", html, re.S)
+        return said.strip(), re.sub(r"\s+", " ", button.group(1)).strip() if button else ""
+
+    with_page = told(f"/companies?q=hanse{query}")
+    assert with_page == (count, select_all)
+    app.config["PAGE_SIZE"] = 2
+    assert told(f"/companies?q=hanse{query}&page=9") == with_page  # (past the end: counted on its own)
+    app.config["PAGE_SIZE"] = 50
+    monkeypatch.setattr(queries, "counted_with_page", lambda flt: False)
+    assert told(f"/companies?q=hanse{query}") == with_page

@@ -66,8 +66,9 @@ def active_users() -> list[User]:
 
 def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
     viewer = current_viewer()
-    per_page = current_app.config["PAGE_SIZE"]
-    stmt = queries.list_page(rtype, viewer, flt, per_page, (page - 1) * per_page)
+    per_page, cap = current_app.config["PAGE_SIZE"], current_app.config["COUNT_CAP"]
+    counted = queries.counted_with_page(flt)
+    stmt = queries.list_page(rtype, viewer, flt, per_page, (page - 1) * per_page, counted=counted)
     rows = [r._asdict() for r in db.session.execute(stmt)]
     tags = queries.tags_for(rtype, [r["id"] for r in rows if r["full"]], viewer)
     for r in rows:
@@ -84,8 +85,13 @@ def list_context(rtype: RecordType, flt: queries.ListFilter, page: int) -> dict:
     shared = viewer.shared_field_ids(rtype.key)
     for r in rows:  # a restricted row shows the shared fields only: the others read "hidden"
         r["columns"] = [(values.get((r["id"], f.id)), r["full"] or f.id in shared) for f in columns]
-    (total, capped), selectable = queries.count_capped(
-        rtype, viewer, flt, current_app.config["COUNT_CAP"], selectable=has_restricted(rtype, viewer))
+    if counted and rows:  # (the counts came with the page; an empty page counts on its own)
+        (total, capped), selectable = queries.page_counts(rows[0], flt, cap)
+        if not has_restricted(rtype, viewer):
+            selectable = None
+    else:
+        (total, capped), selectable = queries.count_capped(
+            rtype, viewer, flt, cap, selectable=has_restricted(rtype, viewer))
     pages = max(1, -(-total // per_page))
     return {
         **list_extras(flt, selectable or (total, capped)),

@@ -436,6 +436,8 @@ def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter, page=None):
     stmt = select(*cols)
     if page is not None:
         stmt = stmt.select_from(page).join(model, model.id == page.c.id)
+        if "n_all" in page.c:  # (the counts found with the page: list_page's ``counted``)
+            stmt = stmt.add_columns(page.c.n_all, page.c.n_full)
     else:
         stmt = stmt.select_from(model)
     stmt = (
@@ -479,7 +481,18 @@ def _group_arms(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> tuple[int
     return groups if 0 < len(groups) <= PER_GROUP_ARMS else None
 
 
-def list_page(rtype: RecordType, viewer: Viewer, flt: ListFilter, limit: int, offset: int = 0):
+def counted_with_page(flt: ListFilter) -> bool:
+    """Are the list's counts best found with its page (:func:`list_page`'s ``counted``)? For the
+    text filter: its page is found by reading and sorting every match, and a count of its own
+    would find every match again (on SQLite half the filter's time: each match is looked up from
+    the full-text index's row to its record). Any other list finds its page from an index without
+    reading every row, which a count over the page's query would undo: it counts on its own
+    (:func:`count_capped`), stopping at the cap."""
+    return bool(flt.q)
+
+
+def list_page(rtype: RecordType, viewer: Viewer, flt: ListFilter, limit: int, offset: int = 0, *,
+              counted: bool = False):
     """One page of :func:`list_select` as a "late row lookup": the ids of the page are found first
     by a narrow query (filter, order, limit, offset: what the indexes on (group, sort key) answer
     without touching the rows), and only those rows are joined to their group, responsible user
@@ -494,12 +507,20 @@ def list_page(rtype: RecordType, viewer: Viewer, flt: ListFilter, limit: int, of
     ``NULLS LAST`` is not (an ascending index walked backwards has the NULLs first). SQLite's
     NULLs come first ascending and last descending, as its index has them: one arm is enough (and
     an arm of the empty ones only would be read through the name index there, every row of the
-    group, when the group has none)."""
+    group, when the group has none).
+
+    ``counted`` (:func:`counted_with_page`): each row also holds how many rows match (``n_all``)
+    and how many of them the viewer fully sees (``n_full``), counted over the same rows before the
+    page is cut (``count(*) OVER ()``) - :func:`page_counts` reads them as :func:`count_capped`
+    would have counted."""
     model = rtype.model
     order = list_order(rtype, viewer, flt)
-    groups = _group_arms(rtype, viewer, flt)
+    groups = None if counted else _group_arms(rtype, viewer, flt)
     if groups is None:
         ids = select(model.id.label("id")).where(filtered(rtype, viewer, flt)).order_by(*order)
+        if counted:  # (a restricted row's id is masked: counted in n_all, not in n_full)
+            ids = ids.add_columns(func.count().over().label("n_all"),
+                                  func.count(masked(model, viewer, model.id)).over().label("n_full"))
     else:
         ids = _merged_arms(rtype, viewer, flt, groups, offset + limit)
     return list_select(rtype, viewer, flt, page=ids.limit(limit).offset(offset).subquery("page"))
@@ -558,6 +579,16 @@ def count_capped(rtype: RecordType, viewer: Viewer, flt: ListFilter, cap: int, *
     if not selectable:
         return total, None
     m = row[1] or 0
+    return total, (min(m, cap), m > cap)
+
+
+def page_counts(first_row, flt: ListFilter, cap: int) -> tuple[tuple[int, bool], tuple[int, bool]]:
+    """The counts a ``counted`` page's first row holds (:func:`list_page`), as :func:`count_capped`
+    gives them with ``selectable``: (rows, capped), (fully visible rows, capped) - the exact figures
+    only when the user asked for them (``flt.exact``), else at most ``cap`` and whether there are
+    more, so that a page tells the same whichever way it was counted."""
+    n, m = first_row["n_all"], first_row["n_full"]
+    total = (n, False) if flt.exact else (min(n, cap), n > cap)
     return total, (min(m, cap), m > cap)
 
 
