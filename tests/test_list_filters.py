@@ -397,3 +397,25 @@ def test_a_text_filtered_list_counts_with_its_page_as_a_count_of_its_own_does(
     app.config["PAGE_SIZE"] = 50
     monkeypatch.setattr(queries, "counted_with_page", lambda flt: False)
     assert told(f"/companies?q=hanse{query}") == with_page
+
+
+@pytest.mark.parametrize("groups", [False, True])
+def test_the_text_filter_matches_a_record_by_its_own_words_not_by_another_types_with_its_id(
+        client, make, groups):
+    """The filter finds the docs of the list's type by the type's word in the full-text query (the
+    type column is not tested again where that word says it): a project's words never bring up the
+    deal with the project's id - not when the user sees both, nor when the project is hidden."""
+    from crm.extensions import db
+
+    make.enable_groups(groups)
+    mine, other = make.group("Mine"), make.group("Other")
+    nora = make.user("normal", groups=[mine])
+    deal = make.deal("Alpha Wartung", group=mine)
+    project = make.project("Geheimwort Umbau", group=other if groups else mine)
+    db.session.commit()
+    assert deal.id == project.id  # (each table's first row)
+    make.login(client, nora)
+    assert names(client, "/deals?q=Geheimwort") == []
+    assert names(client, "/deals?q=Alpha") == ["Alpha Wartung"]
+    assert names(client, "/projects?q=Alpha") == []
+    assert names(client, "/projects?q=Geheimwort") == ([] if groups else ["Geheimwort Umbau"])
