@@ -419,3 +419,22 @@ def test_the_text_filter_matches_a_record_by_its_own_words_not_by_another_types_
     assert names(client, "/deals?q=Alpha") == ["Alpha Wartung"]
     assert names(client, "/projects?q=Alpha") == []
     assert names(client, "/projects?q=Geheimwort") == ([] if groups else ["Geheimwort Umbau"])
+
+
+@pytest.mark.parametrize(("q", "windowed"), [("hanse", True), ("-", False), ("  ", False)])
+def test_only_a_text_with_a_word_is_counted_with_the_page(client, make, app, q, windowed):
+    """A text without a word (``?q=-``) filters nothing: its list counts on its own, stopping at
+    the cap, instead of counting every row with the page - and reads as the plain list does."""
+    from crm.extensions import db
+    from tests.factories import statements_of
+
+    user = make.user("normal")
+    for i in range(5):
+        make.company(f"Hanse {i}")
+    db.session.commit()
+    make.login(client, user)
+    app.config["COUNT_CAP"] = 3
+    with statements_of(db.engine) as seen:
+        html = client.get(f"/companies?q={q}", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+    assert "More than 3 records" in html
+    assert any(" OVER (" in s for s in seen) == windowed
