@@ -10,8 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
-from babel.numbers import NumberFormatError, format_decimal, parse_decimal
+from babel import Locale
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+    parse_decimal,
+)
 from flask_babel import lazy_gettext as _l
 
 #: A number as JSON writes it (RFC 8259, section 6): no "+", no leading zeros, no spaces, no
@@ -139,3 +150,46 @@ def format_shown(number, locale: str) -> str:
     """``number`` (a Decimal or its canonical text) as a page shows it: the locale's separators,
     every decimal kept ("1.234,5678" - not rounded to three places as Babel's default pattern)."""
     return format_decimal(Decimal(number), locale=locale or "de", decimal_quantization=False)
+
+
+@dataclass(frozen=True)
+class _MoneyFormat:
+    prefixes: tuple[str, str]  # (positive, negative), the currency's symbol in place
+    suffixes: tuple[str, str]
+    digits: int
+    separators: dict[int, str]  # str.translate: Python's "," and "." to the locale's
+
+
+#: the languages whose currency format :func:`format_money` writes itself (Kontor's, each checked
+#: against Babel by a test); any other goes through Babel (de_CH, for one, groups by what Babel
+#: decides per symbol)
+_OWN_MONEY_FORMAT = ("de", "en")
+
+
+@lru_cache(maxsize=64)
+def _money_format(locale: str, currency: str) -> _MoneyFormat | None:
+    """Babel's standard currency pattern of ``locale`` taken apart once, if it is one Python's
+    own number formatting writes alike (groups of three, no scale, no quoted text); else ``None``."""
+    if locale not in _OWN_MONEY_FORMAT:
+        return None
+    pattern = Locale.parse(locale).currency_formats["standard"]
+    if pattern.grouping != (3, 3) or pattern.scale or "'" in pattern.pattern or "¤¤" in pattern.pattern:
+        return None
+    symbol = get_currency_symbol(currency, locale)
+    return _MoneyFormat(
+        tuple(p.replace("¤", symbol) for p in pattern.prefix), tuple(x.replace("¤", symbol) for x in pattern.suffix),
+        get_currency_precision(currency),
+        {ord(","): get_group_symbol(locale), ord("."): get_decimal_symbol(locale)})
+
+
+def format_money(cents: int, currency: str, locale: str) -> str:
+    """An amount in cents as a page shows it ("12.345,67 €", "€12,345.67"): the same text as
+    Babel's ``format_currency`` in the locale's standard pattern, which costs 25-30 µs a value - the
+    board shows some hundred (a test holds the two to each other)."""
+    value = Decimal(cents).scaleb(-2)
+    fmt = _money_format(locale, currency)
+    if fmt is None:
+        return format_currency(value, currency, locale=locale)
+    negative = int(value < 0)
+    digits = f"{abs(value):,.{fmt.digits}f}".translate(fmt.separators)
+    return fmt.prefixes[negative] + digits + fmt.suffixes[negative]

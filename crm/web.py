@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .common import is_web_address
-from .decimals import format_shown
+from .decimals import format_money, format_shown
 from .extensions import db, login_manager
 from .htmx import is_htmx, redirect_htmx
 from .i18n import ui_locale
@@ -141,8 +141,6 @@ def init_web(app: Flask) -> None:
             "Something went wrong on our side. Nothing was saved."
         )), 500
 
-    from flask_babel import format_currency
-
     from .notes.forms import KIND_LABELS
     from .records.forms import FIELD_ORDER
     from .records.types import (
@@ -194,7 +192,6 @@ def init_web(app: Flask) -> None:
         record_types=TYPES,
         record_types_by_plural=BY_PLURAL,
         ref_plural=lambda key: TYPES[key].plural,
-        format_currency=format_currency,
         list_columns=list_columns,
         stage_labels=DEAL_STAGE_LABELS,
         deal_stage_names=stage_names,
@@ -220,6 +217,8 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
     app.jinja_env.filters["datetime"] = lambda d, fmt="short": format_datetime(d, fmt) if d else ""
     app.jinja_env.filters["decimal"] = lambda n: format_decimal(n) if n is not None else ""
+    # an amount in cents (a deal's value, a sum): the UI language's standard currency format
+    app.jinja_env.globals["money_text"] = lambda cents, currency: format_money(cents, currency or "EUR", ui_locale())
     app.jinja_env.globals["record_count"] = record_count
     # a stored number in full (a custom number field: every decimal, not rounded to three)
     app.jinja_env.filters["number"] = lambda n: format_shown(n, ui_locale()) if n is not None else ""

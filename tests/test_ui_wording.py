@@ -4,6 +4,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crm.records.types import CURRENCIES
 
 
 @pytest.fixture
@@ -150,3 +154,30 @@ def test_every_text_of_the_code_has_its_german_translation_and_the_catalogue_no_
     entries = {(m.id if isinstance(m.id, str) else m.id[0]) for m in catalogue if m.id}
     assert sorted(in_code - translated) == []
     assert sorted(entries - in_code) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(cents=st.one_of(st.integers(-10**20, 10**20), st.integers(-1000, 1000)),
+       currency=st.sampled_from(CURRENCIES), locale=st.sampled_from(("de", "en", "de_CH", "en_GB", "en_IN")),
+       as_decimal=st.booleans())
+def test_an_amount_reads_as_babels_currency_format_writes_it(cents, currency, locale, as_decimal):
+    """Kontor writes amounts in its languages itself (Babel's ``format_currency`` took a quarter of
+    the board's time): the text is Babel's, sign, symbol, separators and all; any other language
+    goes through Babel."""
+    from decimal import Decimal
+
+    from babel.numbers import format_currency
+
+    from crm.decimals import format_money
+
+    value = Decimal(cents) if as_decimal else cents  # (a sum on PostgreSQL is a Decimal)
+    assert format_money(value, currency, locale) == format_currency(Decimal(cents).scaleb(-2), currency, locale=locale)
+
+
+def test_a_deal_value_on_the_pages_in_both_languages(client, make, nora):
+    make.deal("Großauftrag", value=1234567.5, currency="EUR")
+    make.deal("Small", value=-0.5, currency="GBP")
+    de = client.get("/deals", headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
+    en = client.get("/deals", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+    assert "1.234.567,50\xa0€" in de and "-0,50\xa0£" in de
+    assert "€1,234,567.50" in en and "-£0.50" in en

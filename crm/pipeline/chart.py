@@ -10,6 +10,7 @@ from babel import Locale
 from babel.numbers import format_compact_currency, format_currency
 from flask_babel import format_date
 
+from ..decimals import format_money
 from ..i18n import ui_locale
 from ..records.models import DEAL_STAGES
 from .queries import Chart
@@ -91,8 +92,8 @@ def geometry(chart: Chart, stage_labels: dict) -> Geometry:
         for j, stage in enumerate(DEAL_STAGES):
             cents = chart.values.get((month, stage), 0)
             h = plot_h * cents / top_value
-            title = f"{format_date(month, 'MMMM yyyy')} · {stage_labels[stage]}: " + format_currency(
-                cents / 100, chart.currency, locale=locale)
+            title = (f"{format_date(month, 'MMMM yyyy')} · {stage_labels[stage]}: "
+                     + format_money(cents, chart.currency, locale))
             bars.append(Bar(round(x0 + j * bar_w, 1), round(TOP + plot_h - h, 1), round(bar_w - 1, 1),
                             round(h, 1), stage, title))
     ticks = [
