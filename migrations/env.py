@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from crm.records.models import SQLITE_ONLY_INDEXES
 from crm.search import schema as search_schema
 
 # this is the Alembic Config object, which provides
@@ -89,7 +90,14 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
-    conf_args.setdefault("include_object", search_schema.include_object)
+    def include_object(obj, name, type_, reflected, compare_to):
+        # the deals' indexes made on SQLite only are their migration's (pipeidx_02), as the
+        # full-text objects are theirs
+        if type_ == "index" and name in SQLITE_ONLY_INDEXES:
+            return False
+        return search_schema.include_object(obj, name, type_, reflected, compare_to)
+
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

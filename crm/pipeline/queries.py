@@ -3,6 +3,15 @@
 Every figure is a SQL aggregate over the deals the viewer *fully* sees: a restricted deal's
 value and stage are hidden, so it is neither on the board nor in a sum. The board's columns are
 the stages an admin defined (crm.stages), in their order; the chart sums by the stages' kind.
+
+The figures are two aggregates, each grouped by columns that one index holds in that order:
+:func:`stage_sums` (stage, reason, currency, responsible user: the columns' sums and the weighted
+forecast per user) and :func:`by_day` (target date and stage: the chart and the forecast per
+month). For a viewer in a few groups SQLite reads each of their groups from ``ix_deals_figures``
+and sorts the few rows; for a viewer in many groups (their groups as one list parameter,
+:data:`crm.visibility.GROUP_LIST_MAX`), or with the group system off, it walks
+``ix_deals_sums`` / ``ix_deals_days`` in the grouping's order and needs no sort (sorting every deal
+such a viewer sees was most of their board's time). PostgreSQL hashes the groups either way.
 """
 from __future__ import annotations
 
@@ -10,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, extract, func, select, union_all
+from sqlalchemy import and_, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from ..auth.models import User
@@ -36,25 +45,36 @@ class Column:
     counts: dict[str, int] = field(default_factory=dict)
     #: won/lost reason id (None: none) -> number of deals
     reasons: dict[int | None, int] = field(default_factory=dict)
+    #: currency -> responsible user id (None: nobody) -> cents of the open deals (``Deal.stage``)
+    open_by_user: dict[str, dict[int | None, int]] = field(default_factory=dict)
     cards: list = field(default_factory=list)
 
 
 def stage_sums(viewer: Viewer) -> dict[int, Column]:
-    """A column per stage (by stage id, in the board's order) with its count and sums (and, in the
-    same pass, its deals' count per won/lost reason)."""
+    """A column per stage (by stage id, in the board's order) with its count and sums, and in the
+    same pass its deals' count per won/lost reason and the value of its open deals per currency and
+    responsible user (what :func:`forecast` weighs by the stage's probability).
+
+    Grouped in the order of ``ix_deals_sums`` (stage, reason, currency, responsible, kind): SQLite
+    walks that index for a viewer in many groups without sorting; a few rows per stage, currency
+    and user come back."""
     columns = {stage.id: Column(stage) for stage in all_stages()}
+    keys = (Deal.stage_id, Deal.reason_id, Deal.currency, Deal.responsible_id, Deal.stage)
     stmt = (
-        select(Deal.stage_id, Deal.currency, Deal.reason_id, func.count(),
-               func.coalesce(func.sum(Deal.value_cents), 0))
+        select(*keys, func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
         .where(fully_visible_to(Deal, viewer))
-        .group_by(Deal.stage_id, Deal.currency, Deal.reason_id)
+        .group_by(*keys)
     )
-    for stage_id, currency, reason_id, count, total in db.session.execute(stmt):
+    for stage_id, reason_id, currency, user_id, kind, count, total in db.session.execute(stmt):
         column = columns[stage_id]
+        cents = int(total)
         column.count += count
         column.counts[currency] = column.counts.get(currency, 0) + count
-        column.sums[currency] = column.sums.get(currency, 0) + int(total)
+        column.sums[currency] = column.sums.get(currency, 0) + cents
         column.reasons[reason_id] = column.reasons.get(reason_id, 0) + count
+        if kind == "open":
+            users = column.open_by_user.setdefault(currency, {})
+            users[user_id] = users.get(user_id, 0) + cents
     return columns
 
 
@@ -137,30 +157,50 @@ class Chart:
         return max(self.values.values(), default=0)
 
 
-def by_month(viewer: Viewer, currency: str, first: date, months: int = MONTHS, *,
-             total: int | None = None) -> Chart:
-    """Pipeline value per stage and month of the target date, for one currency. ``total``: the
-    number of deals of the currency (:func:`deals_in` of the board's columns), if known: the deals
-    outside the months are then that minus those inside, instead of another pass over all deals."""
+#: (target date, stage id, stage kind, cents, deals) of one currency within the chart's months
+DayRow = tuple[date, int, str, int, int]
+
+
+def by_day(viewer: Viewer, currency: str, first: date, months: int = MONTHS) -> list[DayRow]:
+    """The fully visible deals of ``currency`` with a target date in the ``months`` from the month
+    of ``first``: their value and number per day and stage - what the chart (:func:`by_month`) and
+    the forecast by month (:func:`forecast`) add up to months.
+
+    By day, not by month: at most 372 days × the stages, and the database groups the index's dates
+    as they are instead of taking every deal's year and month apart (half the time at 1M deals,
+    SQLite and PostgreSQL alike); in the order of ``ix_deals_days``, which SQLite walks without
+    sorting for a viewer in many groups."""
     first = month_start(first)
     end = month_start(first, months)
-    visible = and_(fully_visible_to(Deal, viewer), Deal.currency == currency)
-    # by day, added up to months here: at most 372 days × 3 kinds of rows, and the database groups
-    # the index's dates as they are instead of taking every deal's year and month apart (half the
-    # time at 1M deals, SQLite and PostgreSQL alike)
+    keys = (Deal.target_date, Deal.stage_id, Deal.stage)
     stmt = (
-        select(Deal.target_date, Deal.stage, func.coalesce(func.sum(Deal.value_cents), 0), func.count())
-        .where(visible, Deal.target_date >= first, Deal.target_date < end)
-        .group_by(Deal.target_date, Deal.stage)
+        select(*keys, func.coalesce(func.sum(Deal.value_cents), 0), func.count())
+        .where(fully_visible_to(Deal, viewer), Deal.currency == currency,
+               Deal.target_date >= first, Deal.target_date < end)
+        .group_by(*keys)
     )
+    return [(day, stage_id, kind, int(cents), count) for day, stage_id, kind, cents, count in db.session.execute(stmt)]
+
+
+def by_month(viewer: Viewer, currency: str, first: date, months: int = MONTHS, *,
+             total: int | None = None, days: list[DayRow] | None = None) -> Chart:
+    """Pipeline value per stage and month of the target date, for one currency. ``total``: the
+    number of deals of the currency (:func:`deals_in` of the board's columns), if known: the deals
+    outside the months are then that minus those inside, instead of another pass over all deals.
+    ``days``: :func:`by_day` of the same arguments, if the page has it already."""
+    first = month_start(first)
+    end = month_start(first, months)
+    if days is None:
+        days = by_day(viewer, currency, first, months)
     values: dict[tuple[date, str], int] = {}
     inside = 0
-    for day, stage, cents, count in db.session.execute(stmt):
-        key = (date(day.year, day.month, 1), stage)
-        values[key] = values.get(key, 0) + int(cents)
+    for day, _stage_id, kind, cents, count in days:
+        key = (date(day.year, day.month, 1), kind)
+        values[key] = values.get(key, 0) + cents
         inside += count
     if total is not None:
         return Chart(currency, [month_start(first, i) for i in range(months)], values, max(0, total - inside))
+    visible = and_(fully_visible_to(Deal, viewer), Deal.currency == currency)
     outside = db.session.scalar(
         select(func.count()).select_from(Deal).where(
             visible, (Deal.target_date.is_(None)) | (Deal.target_date < first) | (Deal.target_date >= end))
@@ -183,28 +223,30 @@ class Forecast:
     total: int
 
 
-def forecast(viewer: Viewer, currency: str, first: date, months: int = MONTHS) -> Forecast:
-    """One aggregate over the open deals the viewer fully sees: weighted value per month of the
-    target date and responsible user (a deal without a target date counts for its user only)."""
+def forecast(viewer: Viewer, currency: str, first: date, months: int = MONTHS, *,
+             columns: dict[int, Column] | None = None, days: list[DayRow] | None = None) -> Forecast:
+    """The weighted forecast of the open deals the viewer fully sees: value × the stage's
+    probability, per month of the target date and per responsible user (a deal without a target
+    date counts for its user only). ``columns``: :func:`stage_sums`, ``days``: :func:`by_day` of
+    the same arguments, if the page has them already (the forecast then reads no deal itself).
+
+    Summed in cents × per cent - a stage's probability times its deals' sum, which is the sum of
+    each deal's value times it - and rounded to cents once at the end."""
     first = month_start(first)
     end = month_start(first, months)
-    year, month = extract("year", Deal.target_date), extract("month", Deal.target_date)
-    weighted = func.coalesce(func.sum(Deal.value_cents * DealStage.probability), 0)
-    stmt = (
-        select(year, month, Deal.responsible_id, weighted)
-        .join(DealStage, DealStage.id == Deal.stage_id)
-        .where(fully_visible_to(Deal, viewer), Deal.currency == currency, Deal.stage == "open")
-        .group_by(year, month, Deal.responsible_id)
-    )
-    by_month: dict[date, int] = defaultdict(int)
+    if columns is None:
+        columns = stage_sums(viewer)
+    if days is None:
+        days = by_day(viewer, currency, first, months)
+    probability = {stage_id: column.stage.probability for stage_id, column in columns.items()}
     by_user: dict[int | None, int] = defaultdict(int)
-    # summed in cents × per cent, rounded to cents once at the end
-    for y, m, user_id, weight in db.session.execute(stmt):
-        by_user[user_id] += int(weight)
-        if y is not None:
-            day = date(int(y), int(m), 1)
-            if first <= day < end:
-                by_month[day] += int(weight)
+    for stage_id, column in columns.items():
+        for user_id, cents in column.open_by_user.get(currency, {}).items():
+            by_user[user_id] += cents * probability[stage_id]
+    by_month: dict[date, int] = defaultdict(int)
+    for day, stage_id, kind, cents, _count in days:
+        if kind == "open" and first <= day < end:
+            by_month[date(day.year, day.month, 1)] += cents * probability[stage_id]
     ids = [u for u in by_user if u is not None]
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
     users = sorted(((uid, names.get(uid, ""), _cents(w)) for uid, w in by_user.items()),

@@ -56,10 +56,12 @@ def index():
     if currency not in CURRENCIES:
         currency = in_use[0] if in_use else "EUR"
     first = _first_month(request.args.get("from"))
-    chart = queries.by_month(viewer, currency, first, total=queries.deals_in(columns, currency))
+    days = queries.by_day(viewer, currency, first)
+    chart = queries.by_month(viewer, currency, first, total=queries.deals_in(columns, currency), days=days)
+    forecast = queries.forecast(viewer, currency, first, columns=columns, days=days)
     return render_template(
         "pipeline/index.html", columns=columns, currencies=in_use or [currency], currency=currency, chart=chart,
-        svg=geometry(chart, DEAL_STAGE_LABELS), first=first, forecast=queries.forecast(viewer, currency, first),
+        svg=geometry(chart, DEAL_STAGE_LABELS), first=first, forecast=forecast,
         earlier=queries.month_start(first, -6), later=queries.month_start(first, 6),
         lost_reasons=queries.lost_by_reason(columns), **_reasons(),
     )
