@@ -130,8 +130,8 @@ def live_index(name: str, *columns) -> Index:
 
 
 #: the columns of ``ix_deals_figures``: every one the board's figures read (crm.pipeline.queries:
-#: stage_sums, by_month, forecast), the viewer's groups first, so that each is answered from the
-#: index alone (an index-only scan of the viewer's groups). The last two are NULL in every row of
+#: stage_sums, by_day), the viewer's groups first, so that each is answered from the index alone
+#: (an index-only scan of the viewer's groups). The last two are NULL in every row of
 #: the partial index, and there only for SQLite 3.40, which takes an index as covering only if it
 #: holds every column the statement names (PostgreSQL needs no column of the index's WHERE).
 FIGURE_COLUMNS = ("group_id", "currency", "stage", "target_date", "stage_id", "reason_id", "responsible_id",
