@@ -259,7 +259,7 @@ def test_the_figures_add_up_exactly_the_deals_the_user_fully_sees(app, make, mem
     for d in in_months:
         key = (month_start(d.target_date), d.stage)
         values[key] = values.get(key, 0) + (d.value_cents or 0)
-    assert {k: v for k, v in chart.values.items()} == values
+    assert chart.values == values
     assert chart.outside == outside_by_count == len([d for d in seen if d.currency == "EUR"]) - len(in_months)
     open_eur = [d for d in seen if d.currency == "EUR" and d.stage == "open"]
     weights: dict = {}

@@ -146,9 +146,12 @@ SUM_COLUMNS = ("stage_id", "reason_id", "currency", "responsible_id", "stage", "
                "deleted_at", "pending_import_id")
 DAY_COLUMNS = ("target_date", "stage_id", "stage", "currency", "group_id", "value_cents",
                "deleted_at", "pending_import_id")
-#: indexes made on SQLite only (``ddl_if``; the migration likewise; Alembic's comparison leaves
-#: them out, migrations/env.py)
-SQLITE_ONLY_INDEXES = frozenset({"ix_deals_sums", "ix_deals_days"})
+#: the same for a viewer in many groups, in the figures' grouping order: made on SQLite only
+#: (``ddl_if``; the migration likewise; Alembic's comparison leaves them out by these names,
+#: migrations/env.py)
+_SQLITE_ONLY = (live_index("ix_deals_sums", *SUM_COLUMNS).ddl_if(dialect="sqlite"),
+                live_index("ix_deals_days", *DAY_COLUMNS).ddl_if(dialect="sqlite"))
+SQLITE_ONLY_INDEXES = frozenset(index.name for index in _SQLITE_ONLY)
 
 
 class RecordMixin:
@@ -325,9 +328,7 @@ class Deal(RecordMixin, db.Model):
         Index("ix_deals_board", "stage_id", "target_date", text("value_cents DESC"), "id"),
         # the board's figures, each an index-only scan of the viewer's groups (crm.pipeline.queries)
         live_index("ix_deals_figures", *FIGURE_COLUMNS),
-        # the same for a viewer in many groups, in the figures' grouping order (SQLite only)
-        live_index("ix_deals_sums", *SUM_COLUMNS).ddl_if(dialect="sqlite"),
-        live_index("ix_deals_days", *DAY_COLUMNS).ddl_if(dialect="sqlite"),
+        *_SQLITE_ONLY,
         # the list sorted by value, group by group (crm.records.queries.list_page)
         live_index("ix_deals_group_value", "group_id", "value_cents", "id"),
         pending_index("deals"),
