@@ -228,6 +228,14 @@ def _key(model) -> str:
 #: values (``IN (?, ?, ...)``); above, as one parameter holding them all (see :class:`_InIds`)
 GROUP_LIST_MAX = 32
 
+#: a viewer in more groups than this sees a share of the records large enough that SQLite should
+#: walk a list's sort index and test each row's group, rather than read every row of the groups by
+#: the group index and sort them: the viewer's groups are written ``likely(… IN (…))`` from here on
+#: (:class:`_Likely`), as they are above :data:`GROUP_LIST_MAX` (:func:`_in_ids_sqlite`). Up to
+#: here a list sorted by name, last change or value is read group by group
+#: (``crm.records.queries.PER_GROUP_ARMS``), and counts and figures seek each group in its index.
+FEW_GROUPS = 8
+
 
 class _IdList(TypeDecorator):
     """A set of ids as one bound value: an integer array on PostgreSQL, a JSON array elsewhere."""
@@ -297,6 +305,37 @@ def _in_ids_pg(element, compiler, **kw):
     return f"{compiler.process(element.column, **kw)} {op} ({compiler.process(element.ids, **kw)})"
 
 
+class _Likely(ColumnElement[bool]):
+    """A viewer's groups as a list of values that most rows pass (more than :data:`FEW_GROUPS`):
+    ``likely(column IN (…))`` on SQLite, the condition itself elsewhere. ``likely()`` returns its
+    argument - no row changes - and an index of the column still serves the condition where SQLite
+    wants it, but the planner no longer takes the list for a few rows. Without it SQLite read every
+    person of a user in 21 of 201 groups by the group index and sorted them for a list's first page
+    (433 ms at 1M people), instead of walking the name's index until 50 of them passed (3 ms);
+    the user's pages sorted by name or value and the board's cards fell from 131-295 to 59-85 ms
+    (``bench/NOTES.md``, "A user in 9 to 32 groups"). PostgreSQL plans the list by its statistics."""
+
+    __visit_name__ = "kontor_likely"
+    inherit_cache = True
+    type = Boolean()
+    #: a condition in itself (no ``= 1`` after it on SQLite, see :func:`_in_ids_sqlite`)
+    _is_implicitly_boolean = True
+    _traverse_internals = [("element", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, element):
+        self.element = element
+
+
+@compiles(_Likely)
+def _likely_sqlite(element, compiler, **kw):
+    return f"likely({compiler.process(element.element, **kw)})"
+
+
+@compiles(_Likely, "postgresql")
+def _likely_pg(element, compiler, **kw):
+    return compiler.process(element.element, **kw)
+
+
 class _NetCopy(ColumnElement[bool]):
     """The safety net's copy of a record class's rule: on PostgreSQL
     ``(CASE WHEN rule THEN 1 END) IS NOT NULL``, elsewhere the rule as it is. A list already says
@@ -346,7 +385,10 @@ def in_groups(column, viewer: Viewer, *, negated: bool = False) -> ColumnElement
 
 
 def _in_group_ids(column, group_ids, *, negated: bool = False) -> ColumnElement[bool]:
-    return in_id_list(column, group_ids, negated=negated, name="viewer_groups")
+    condition = in_id_list(column, group_ids, negated=negated, name="viewer_groups")
+    if negated or not FEW_GROUPS < len(group_ids) <= GROUP_LIST_MAX:
+        return condition
+    return _Likely(condition)
 
 
 def group_fully_visible_to(group_id, viewer: Viewer) -> ColumnElement[bool]:

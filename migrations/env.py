@@ -91,7 +91,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     def include_object(obj, name, type_, reflected, compare_to):
-        # the deals' indexes made on SQLite only are their migration's (pipeidx_02), as the
+        # the deals' indexes made on SQLite only are their migrations' (pipeidx_02, valueidx_01), as the
         # full-text objects are theirs
         if type_ == "index" and name in SQLITE_ONLY_INDEXES:
             return False

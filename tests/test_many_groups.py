@@ -229,3 +229,66 @@ def test_a_users_open_tasks_checked_one_by_one_are_the_tasks_they_may_see(app, c
         page = client.get(url).text
         assert {t for t in tasks if t in page} == {t for t in tasks if t.endswith("Ok")}, url
     assert {t for t in tasks if t in client.get("/tasks?scope=created").text} == {"ZqOwnOk"}
+
+
+@pytest.mark.parametrize("sort", ["name", "updated", "value"])
+def test_a_user_in_more_than_a_few_groups_gets_every_page_of_their_deals_in_order(app, make, sort):
+    """A user in more than FEW_GROUPS groups, but few enough for a list of values (their groups
+    written ``likely(… IN (…))`` on SQLite, so that it walks the sort index): every page of the
+    deal list, both directions, holds exactly the deals of their groups in the list's order -
+    name, then id; deals without a value and equal values where the plain order puts them - never
+    one of another group, a trashed one or one an import is still writing; the count is theirs."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from crm.common import utcnow
+    from crm.records.models import Deal
+    from crm.records.queries import ListFilter, count_capped, list_page
+    from crm.records.types import TYPES
+    from crm.visibility import FEW_GROUPS, GROUP_LIST_MAX, visible_to
+
+    make.enable_groups()
+    u = make.user(name="Ute")
+    mine = [make.group(f"Meine {i:02}", [u]) for i in range(FEW_GROUPS + 3)]
+    others = [make.group(f"Fremd {i}") for i in range(3)]
+    now = utcnow()
+    for i in range(40):
+        group = (mine + others)[(i * 5) % (len(mine) + len(others))]
+        deal = make.deal(f"Auftrag {(i * 7) % 13:02d}", group=group, value=None if i % 6 == 1 else (i % 4) * 100)
+        deal.updated_at = now - timedelta(minutes=(i * 11) % 17)
+        if i % 9 == 4:
+            deal.deleted_at = now
+        if i % 13 == 7:
+            deal.pending_import_id = 1
+    db.session.commit()
+    mine_ids = {g.id for g in mine}
+    deals = db.session.execute(select(Deal.id, Deal.name, Deal.value_cents, Deal.updated_at, Deal.group_id,
+                                      Deal.deleted_at, Deal.pending_import_id)).all()
+    seen = [d for d in deals if d.group_id in mine_ids and d.deleted_at is None and d.pending_import_id is None]
+    assert 10 < len(seen) < len(deals)
+    with make.acting_as(app, u) as viewer:
+        assert FEW_GROUPS < len(viewer.group_ids) <= GROUP_LIST_MAX
+        sql = str(select(Deal.id).where(visible_to(Deal, viewer)).compile(db.engine))
+        if db.engine.dialect.name == "sqlite":
+            assert "likely(deals.group_id IN (" in sql and "json_each" not in sql
+        else:
+            assert "likely" not in sql
+        for desc in (False, True):
+            if sort == "name":
+                want = sorted(seen, key=lambda d: (d.name, d.id), reverse=desc)
+            elif sort == "updated":
+                want = sorted(seen, key=lambda d: (d.updated_at, d.id), reverse=desc)
+            else:  # (SQLite's NULLs first ascending, PostgreSQL's last: the list's own NULLs last)
+                valued = sorted((d for d in seen if d.value_cents is not None),
+                                key=lambda d: (-d.value_cents if desc else d.value_cents, d.name,
+                                               -d.id if desc else d.id))
+                empty = sorted((d for d in seen if d.value_cents is None),
+                               key=lambda d: (d.name, -d.id if desc else d.id))
+                sqlite_nulls_first = db.engine.dialect.name == "sqlite" and not desc
+                want = empty + valued if sqlite_nulls_first else valued + empty
+            flt = ListFilter(sort=sort, desc=desc)
+            pages = [[r.id for r in db.session.execute(list_page(TYPES["deal"], viewer, flt, 5, offset))]
+                     for offset in range(0, len(seen) + 5, 5)]
+            assert [i for page in pages for i in page] == [d.id for d in want], (sort, desc)
+        assert count_capped(TYPES["deal"], viewer, ListFilter(sort=sort), 1000)[0] == (len(seen), False)

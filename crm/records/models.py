@@ -146,11 +146,14 @@ SUM_COLUMNS = ("stage_id", "reason_id", "currency", "responsible_id", "stage", "
                "deleted_at", "pending_import_id")
 DAY_COLUMNS = ("target_date", "stage_id", "stage", "currency", "group_id", "value_cents",
                "deleted_at", "pending_import_id")
-#: the same for a viewer in many groups, in the figures' grouping order: made on SQLite only
-#: (``ddl_if``; the migration likewise; Alembic's comparison leaves them out by these names,
-#: migrations/env.py)
+#: the same for a viewer in many groups, in the figures' grouping order; and the deals by value for
+#: a list sorted by value of a viewer who sees more than a few groups (or every deal): SQLite walks
+#: it and tests each deal's group instead of sorting every deal the viewer sees (781 ms for a user
+#: in 200 groups at 1M people, 300,000 deals; 94 ms with it). Made on SQLite only (``ddl_if``; the
+#: migrations likewise; Alembic's comparison leaves them out by these names, migrations/env.py)
 _SQLITE_ONLY = (live_index("ix_deals_sums", *SUM_COLUMNS).ddl_if(dialect="sqlite"),
-                live_index("ix_deals_days", *DAY_COLUMNS).ddl_if(dialect="sqlite"))
+                live_index("ix_deals_days", *DAY_COLUMNS).ddl_if(dialect="sqlite"),
+                live_index("ix_deals_value", "value_cents", "id").ddl_if(dialect="sqlite"))
 SQLITE_ONLY_INDEXES = frozenset(index.name for index in _SQLITE_ONLY)
 
 

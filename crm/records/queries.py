@@ -35,6 +35,7 @@ from ..imports.models import ImportItem
 from ..jobs.models import ASSIGNING, Job, assignment_audit_ids
 from ..search.queries import matching_record_ids, parse
 from ..visibility import (
+    FEW_GROUPS,
     GroupName,
     Viewer,
     criteria_for,
@@ -461,8 +462,9 @@ def list_select(rtype: RecordType, viewer: Viewer, flt: ListFilter, page=None):
 
 
 #: up to this many groups a list sorted by name, last change or value finds its page group by group
-#: (:func:`list_page`), like the home page's stream (``crm.home.queries.PER_GROUP_ARMS``)
-PER_GROUP_ARMS = 8
+#: (:func:`list_page`); above, the viewer's groups are written for SQLite to walk the sort index
+#: (:data:`crm.visibility.FEW_GROUPS`)
+PER_GROUP_ARMS = FEW_GROUPS
 #: the sorts whose arms read an index on (group, sort key): ix_<table>_group_sort, _group_updated,
 #: ix_deals_group_value
 ARM_SORTS = ("name", "updated", "value")
