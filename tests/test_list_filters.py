@@ -421,8 +421,8 @@ def test_the_text_filter_matches_a_record_by_its_own_words_not_by_another_types_
     assert names(client, "/projects?q=Geheimwort") == ([] if groups else ["Geheimwort Umbau"])
 
 
-@pytest.mark.parametrize(("q", "windowed"), [("hanse", True), ("-", False), ("  ", False)])
-def test_only_a_text_with_a_word_is_counted_with_the_page(client, make, app, q, windowed):
+@pytest.mark.parametrize(("q", "with_page"), [("hanse", True), ("-", False), ("  ", False)])
+def test_only_a_text_with_a_word_is_counted_with_the_page(client, make, app, q, with_page):
     """A text without a word (``?q=-``) filters nothing: its list counts on its own, stopping at
     the cap, instead of counting every row with the page - and reads as the plain list does."""
     from crm.extensions import db
@@ -437,4 +437,5 @@ def test_only_a_text_with_a_word_is_counted_with_the_page(client, make, app, q, 
     with statements_of(db.engine) as seen:
         html = client.get(f"/companies?q={q}", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
     assert "More than 3 records" in html
-    assert any(" OVER (" in s for s in seen) == windowed
+    # (counted with the page: over its rows on PostgreSQL, from the matches found once on SQLite)
+    assert any(" OVER (" in s or "WITH matches AS MATERIALIZED" in s for s in seen) == with_page

@@ -8,8 +8,8 @@ The figures are two aggregates, each grouped by columns that one index holds in 
 :func:`stage_sums` (stage, reason, currency, responsible user: the columns' sums and the weighted
 forecast per user) and :func:`by_day` (target date and stage: the chart and the forecast per
 month). For a viewer in a few groups SQLite reads each of their groups from ``ix_deals_figures``
-and sorts the few rows; for a viewer in many groups (their groups as one list parameter,
-:data:`crm.visibility.GROUP_LIST_MAX`), or with the group system off, it walks
+and sorts the few rows; for a viewer in more groups (their groups written ``likely(…)``, above
+:data:`crm.visibility.FEW_GROUPS`), or with the group system off, it walks
 ``ix_deals_sums`` / ``ix_deals_days`` in the grouping's order and needs no sort (sorting every deal
 such a viewer sees was most of their board's time). PostgreSQL hashes the groups either way.
 """

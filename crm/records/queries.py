@@ -386,16 +386,26 @@ def ties_by_name(flt: ListFilter) -> bool:
     return flt.sort not in ("name", "updated")
 
 
+def _order_terms(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list[tuple[object, bool]]:
+    """The expressions a list is ordered by, each with whether it is descending (:func:`list_order`)."""
+    model = rtype.model
+    raw = getattr(model, rtype.sorts[flt.sort][1])
+    column = raw if flt.sort == "name" else masked(model, viewer, raw)
+    terms = [(column, flt.desc)]
+    if ties_by_name(flt):  # (same stage, status, date)
+        terms.append((model.sort_key, False))
+    terms.append((model.id, flt.desc))
+    return terms
+
+
 def list_order(rtype: RecordType, viewer: Viewer, flt: ListFilter) -> list:
     """ORDER BY of a list: the chosen column (masked for restricted rows unless it is the name),
     then the name, then the id, so that pages never overlap."""
     model = rtype.model
     raw = getattr(model, rtype.sorts[flt.sort][1])
-    column = raw if flt.sort == "name" else masked(model, viewer, raw)
-    order = [column.desc() if flt.desc else column.asc()]
-    if ties_by_name(flt):  # (same stage, status, date)
-        order.append(model.sort_key.asc())
-    order.append(model.id.desc() if flt.desc else model.id.asc())
+    terms = _order_terms(rtype, viewer, flt)
+    column = terms[0][0]
+    order = [expr.desc() if desc else expr.asc() for expr, desc in terms]
     if db.engine.dialect.name == "postgresql" and (column is not raw or raw.expression.nullable):
         # empty values (and masked ones) last, as SQLite has them descending; only where there can
         # be any: NULLS LAST keeps PostgreSQL from walking an index backwards, such as the one on
@@ -517,16 +527,40 @@ def list_page(rtype: RecordType, viewer: Viewer, flt: ListFilter, limit: int, of
     page is cut (``count(*) OVER ()``) - :func:`page_counts` reads them as :func:`count_capped`
     would have counted."""
     model = rtype.model
-    order = list_order(rtype, viewer, flt)
     groups = None if counted else _group_arms(rtype, viewer, flt)
-    if groups is None:
-        ids = select(model.id.label("id")).where(filtered(rtype, viewer, flt)).order_by(*order)
+    if counted and db.engine.dialect.name != "postgresql":
+        ids = _counted_matches(rtype, viewer, flt)
+    elif groups is None:
+        ids = select(model.id.label("id")).where(filtered(rtype, viewer, flt)).order_by(*list_order(rtype, viewer, flt))
         if counted:  # (a restricted row's id is masked: counted in n_all, not in n_full)
             ids = ids.add_columns(func.count().over().label("n_all"),
                                   func.count(masked(model, viewer, model.id)).over().label("n_full"))
     else:
         ids = _merged_arms(rtype, viewer, flt, groups, offset + limit)
     return list_select(rtype, viewer, flt, page=ids.limit(limit).offset(offset).subquery("page"))
+
+
+def _counted_matches(rtype: RecordType, viewer: Viewer, flt: ListFilter):
+    """SQLite: :func:`list_page`'s ids with their counts, from the matching rows found once
+    (``WITH … AS MATERIALIZED``) - counted there and sorted there for the page. The same rows and
+    counts as ``count(*) OVER ()``, whose window SQLite feeds row by row through a temporary table
+    of its own after the sort: 2 µs a row, 365 instead of 254 ms for the deals matching "Wartung"
+    at 1M people (60,459 of them) for a user who sees every deal."""
+    model = rtype.model
+    terms = _order_terms(rtype, viewer, flt)
+    matches = (
+        select(model.id.label("id"), masked(model, viewer, model.id).label("full"),
+               *[expr.label(f"k{i}") for i, (expr, _desc) in enumerate(terms)])
+        .where(filtered(rtype, viewer, flt))
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
+    )
+    keys = [matches.c[f"k{i}"] for i in range(len(terms))]
+    return select(
+        matches.c.id.label("id"),
+        select(func.count()).select_from(matches).scalar_subquery().label("n_all"),
+        select(func.count(matches.c.full)).select_from(matches).scalar_subquery().label("n_full"),
+    ).order_by(*[key.desc() if desc else key.asc() for key, (_expr, desc) in zip(keys, terms, strict=True)])
 
 
 def _merged_arms(rtype: RecordType, viewer: Viewer, flt: ListFilter, groups: tuple[int, ...], first: int):
