@@ -216,6 +216,45 @@ def test_other_groups_newer_docs_do_not_crowd_out_a_viewers_own(app, make, world
     assert len(find(app, make, w["sued_user"], "kai")) == 4  # (two per type: the limit is there)
 
 
+@pytest.mark.parametrize("candidates", [2, 200])
+def test_a_viewer_who_sees_few_groups_finds_what_the_others_find_of_theirs(app, make, monkeypatch, candidates):
+    """A user in few of many groups (``SPARSE_SHARE``) has each type's matches read once and both
+    the newest and the best names taken from them: the same hits, in the same order, as the
+    reading for a viewer who sees most records gives - their own people and companies named
+    Becker, never another group's, a trashed one or one an import is still writing; with the
+    candidates' limit below the matches and above them."""
+    import crm.search.queries as sq
+    from tests.factories import statements_of
+
+    monkeypatch.setattr(sq, "CANDIDATES", candidates)
+    make.enable_groups()
+    mine = make.group("Mine")
+    u = make.user("normal", name="Uma", groups=[mine])
+    others = [make.group(f"Andere {i:02}") for i in range(45)]
+    for i in range(12):
+        group = mine if i % 3 == 0 else others[i % 45]
+        make.person(f"Becker{'t' * (i % 4)}", f"P{i:02}", group=group)
+        make.company(f"Becker Bau {i:02}", group=group)
+    gone, half = make.person("Becker", "Weg", group=mine), make.person("Becker", "Halb", group=mine)
+    gone.deleted_at = gone.created_at
+    half.pending_import_id = 1
+    db.session.commit()
+    forms, sparse = {}, sq.SPARSE_SHARE
+    for share in (sparse, 0):
+        monkeypatch.setattr(sq, "SPARSE_SHARE", share)
+        monkeypatch.setattr(sq, "_STATEMENTS", type(sq._STATEMENTS)())
+        with statements_of(db.engine) as seen:
+            hits = find(app, make, u, "becker")
+        assert any("found_person AS MATERIALIZED" in st for st in seen) == bool(share)
+        forms[share] = [(h.rtype.key, h.id, h.name, h.matched) for h in hits]
+    assert forms[sparse] == forms[0]
+    found = {(key, name) for key, _id, name, _matched in forms[0]}
+    theirs = {("person", f"P{i:02} Becker{'t' * (i % 4)}") for i in range(0, 12, 3)} | {
+        ("company", f"Becker Bau {i:02}") for i in range(0, 12, 3)}
+    # (two candidates per type: the newest two and the two shortest names of each, no more)
+    assert found == theirs if candidates > 8 else (found < theirs and len(found) >= 4)
+
+
 def test_core_bulk_writes_are_indexed(app, make):
     """``demo generate`` and similar write with Core statements, past the ORM."""
     from crm.demo.generate import Counts, generate
