@@ -24,8 +24,9 @@ them (only how long it takes: a word that matches many docs of other groups' rec
 index hand over more docs before ``CANDIDATES`` of them pass. SQLite reads the matches newest
 first and stops there - a viewer who may match none of them waits for all to be read;
 PostgreSQL's planner either tests every match of the type or, for a viewer who sees few records,
-starts from those records and looks up their docs, then keeps the newest. bench/NOTES.md has the
-figures.)
+starts from those records and looks up their docs, then keeps the newest. A viewer who sees few
+of many groups (:func:`_sparse`) waits for all matches on either database: theirs are read once,
+for the newest and the best names alike. bench/NOTES.md has the figures.)
 
 Order within a type (:func:`_ranker`, the same for the results page, the live search and the API):
 a name equal to the query (its words as the index normalises them) first, then names starting
@@ -33,7 +34,8 @@ with the query's words in order, then other matching names - each the fewer word
 shorter first - then the other texts, newest first. So that the best names are among the
 candidates however many newer records match, each type also takes the ``CANDIDATES`` shortest
 matching names the viewer may match (same rule, before the limit; a name equal to the query is
-as short as a matching name gets). PostgreSQL reads every matching name for them; SQLite only
+as short as a matching name gets). PostgreSQL reads every matching name for them, and so does
+SQLite for a viewer who sees few groups; otherwise SQLite only
 the newest ``NAME_POOL`` (the index hands them over newest first): beyond that many matching
 names of a type (a query of one or two letters, a very common first name) the best of the
 newest ``NAME_POOL`` come first, and an older name equal to the query may be missed.
