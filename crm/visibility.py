@@ -305,7 +305,19 @@ def _in_ids_pg(element, compiler, **kw):
     return f"{compiler.process(element.column, **kw)} {op} ({compiler.process(element.ids, **kw)})"
 
 
-class _Likely(ColumnElement[bool]):
+class _Around(ColumnElement[bool]):
+    """A condition written around another one (:class:`_Likely`, :class:`_NetCopy`): each dialect's
+    ``@compiles`` says how; cached by its structure like the condition inside."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [("element", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, element):
+        self.element = element
+
+
+class _Likely(_Around):
     """A viewer's groups as a list of values that most rows pass (more than :data:`FEW_GROUPS`):
     ``likely(column IN (…))`` on SQLite, the condition itself elsewhere. ``likely()`` returns its
     argument - no row changes - and an index of the column still serves the condition where SQLite
@@ -317,13 +329,8 @@ class _Likely(ColumnElement[bool]):
 
     __visit_name__ = "kontor_likely"
     inherit_cache = True
-    type = Boolean()
     #: a condition in itself (no ``= 1`` after it on SQLite, see :func:`_in_ids_sqlite`)
     _is_implicitly_boolean = True
-    _traverse_internals = [("element", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, element):
-        self.element = element
 
 
 @compiles(_Likely)
@@ -336,7 +343,7 @@ def _likely_pg(element, compiler, **kw):
     return compiler.process(element.element, **kw)
 
 
-class _NetCopy(ColumnElement[bool]):
+class _NetCopy(_Around):
     """The safety net's copy of a record class's rule: on PostgreSQL
     ``(CASE WHEN rule THEN 1 END) IS NOT NULL``, elsewhere the rule as it is. A list already says
     ``fully_visible_to`` itself, so its statement holds the rule twice, and PostgreSQL multiplies
@@ -352,11 +359,6 @@ class _NetCopy(ColumnElement[bool]):
 
     __visit_name__ = "kontor_net_copy"
     inherit_cache = True
-    type = Boolean()
-    _traverse_internals = [("element", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, element):
-        self.element = element
 
 
 @compiles(_NetCopy)
