@@ -26,7 +26,8 @@ first and stops there - a viewer who may match none of them waits for all to be 
 PostgreSQL's planner either tests every match of the type or, for a viewer who sees few records,
 starts from those records and looks up their docs, then keeps the newest. A viewer who sees few
 of many groups (:func:`_sparse`) waits for all matches on either database: theirs are read once,
-for the newest and the best names alike. bench/NOTES.md has the figures.)
+for the newest and the best names alike - the same hits either way, so that what a search answers
+does not depend on how many groups there are. bench/NOTES.md has the figures.)
 
 Order within a type (:func:`_ranker`, the same for the results page, the live search and the API):
 a name equal to the query (its words as the index normalises them) first, then names starting
@@ -34,8 +35,7 @@ with the query's words in order, then other matching names - each the fewer word
 shorter first - then the other texts, newest first. So that the best names are among the
 candidates however many newer records match, each type also takes the ``CANDIDATES`` shortest
 matching names the viewer may match (same rule, before the limit; a name equal to the query is
-as short as a matching name gets). PostgreSQL reads every matching name for them, and so does
-SQLite for a viewer who sees few groups; otherwise SQLite only
+as short as a matching name gets). PostgreSQL reads every matching name for them; SQLite only
 the newest ``NAME_POOL`` (the index hands them over newest first): beyond that many matching
 names of a type (a query of one or two letters, a very common first name) the best of the
 newest ``NAME_POOL`` come first, and an older name equal to the query may be missed.
@@ -287,8 +287,8 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool, spa
     rule: the candidates are docs this viewer may match, whatever other groups hold.
 
     ``sparse`` (:func:`_sparse`): both come from the matches the viewer may match, found once (a
-    CTE named twice, which both databases materialise) - every name among them, not the newest
-    NAME_POOL. Otherwise each reads the matches newest first (SQLite; PostgreSQL sorts them) and
+    CTE named twice, which both databases materialise) - the same docs, so the same hits, as the
+    other reading finds. Otherwise each reads the matches newest first (SQLite; PostgreSQL sorts them) and
     looks their records up until its limit passed, which for a viewer who sees most records is
     soon; for one who sees 1.5 % of them it is every match, twice: "Becker" at 1M people, 10,022
     docs, 2 × 120 ms on PostgreSQL."""
@@ -318,8 +318,12 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool, spa
         found = (matching(param, rule, _likely(d.c.record_type == rtype.key, pg))
                  .cte(f"found_{rtype.key}").prefix_with("MATERIALIZED"))
         newest = select(found).order_by(found.c.doc_id.desc()).limit(candidates).subquery(f"newest_{rtype.key}")
-        best = (select(found).where(found.c.kind == "name")
-                .order_by(func.length(found.c.body), found.c.doc_id.desc()).limit(candidates))
+        names_found = select(found).where(found.c.kind == "name")
+        if not pg:  # (the same names as the other reading: the newest NAME_POOL of them)
+            names_found = select(names_found.order_by(found.c.doc_id.desc())
+                                 .limit(bindparam("name_pool", type_=Integer)).subquery(f"pool_{rtype.key}"))
+        pool = names_found.subquery(f"names_{rtype.key}")
+        best = select(pool).order_by(func.length(pool.c.body), pool.c.doc_id.desc()).limit(candidates)
         return _hits(order, rtype, viewer, newest, best.subquery(f"best_{rtype.key}"))
     if pg:
         # ordered by an expression, not by the primary key: else the planner may walk the primary
