@@ -86,7 +86,11 @@ MAX_WORDS = 8
 #: (the newest ones the viewer may match; PostgreSQL reads every matching name, see ``_arm``)
 NAME_POOL = 500
 #: a viewer whose groups are at most this share of all groups sees few records of a type: their
-#: search reads the type's matches once (:func:`_arm`, ``sparse``)
+#: search reads the type's matches once (:func:`_arm`, ``sparse``). Judged by groups, not records -
+#: how many records the others' groups hold must not decide anything here: a viewer in 1 of 30
+#: groups that holds most records reads every match of a common word once where it could have
+#: stopped after the newest (the cost measured for a viewer who sees all: 205 -> 280-310 ms on
+#: PostgreSQL at 1M people, bench/NOTES.md)
 SPARSE_SHARE = 0.05
 
 _PHONE = re.compile(r"\+?[\d\s()/.\-]+")
@@ -402,14 +406,16 @@ def search(viewer: Viewer, q: str, limit: int = 50) -> list[Hit]:
     params = {"candidates": min(CANDIDATES, limit * CANDIDATES_PER_HIT)}
     if not pg:
         params["name_pool"] = NAME_POOL
-    for _i, rtype, sc in _scopes(viewer):
+    scopes = _scopes(viewer)
+    for _i, rtype, sc in scopes:
         match = _pg_match(query, sc) if pg else _fts5_match(query, sc)
         if match is None:
             return []  # (PostgreSQL: no word left after normalising)
         params[f"match_{rtype.key}"] = match
+        # (a sparse arm takes its names from the matches: it has no such parameter, and the
+        # statement ignores a value it does not name)
         params[f"names_{rtype.key}"] = (f"{match} & '#x{rtype.key}n'" if pg
                                         else f"{match} AND meta : x{rtype.key}n")
-    scopes = _scopes(viewer)
     groups = db.session.scalar(select(func.count()).select_from(Group)) if viewer.groups_enabled else 0
     stmt = _statement(viewer, pg, tuple(_sparse(sc, groups) for _i, _rtype, sc in scopes))
     if stmt is None:
