@@ -6,8 +6,9 @@
 Generates ``--people`` people (companies, deals, projects, notes in the proportions of
 ``bench/run.py``) in ``--groups`` groups, then makes three normal users members of the first 1, 20
 and 200 of them and measures, with the group system on, the home page, search, the people list
-sorted by last change and by name, the deals sorted by value and the pipeline: p50 wall and CPU time over ``--rounds`` requests, the
-statements per request and the most bound parameters of one statement. Prints a Markdown table.
+sorted by last change and by name, the deals sorted by value and the pipeline: p50 wall and CPU
+time over ``--rounds`` requests, the statements per request and the most bound parameters of one
+statement. Prints a Markdown table.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 PAGES = [("home", "/"), ("search", "/search?q=Becker"), ("people sorted", "/people?sort=updated&dir=desc"),
-         ("people by name", "/people"), ("deals by value", "/deals?sort=value&dir=desc"), ("pipeline", "/deals/pipeline")]
+         ("people by name", "/people"), ("deals by value", "/deals?sort=value&dir=desc"),
+         ("pipeline", "/deals/pipeline")]
 
 
 def main() -> None:
