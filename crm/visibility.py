@@ -231,7 +231,7 @@ GROUP_LIST_MAX = 32
 #: a viewer in more groups than this sees a share of the records large enough that SQLite should
 #: walk a list's sort index and test each row's group, rather than read every row of the groups by
 #: the group index and sort them: the viewer's groups are written ``likely(… IN (…))`` from here on
-#: (:class:`_Likely`), as they are above :data:`GROUP_LIST_MAX` (:func:`_in_ids_sqlite`). Up to
+#: (:class:`_Likely`), as any id list above :data:`GROUP_LIST_MAX` is (:func:`in_id_list`). Up to
 #: here a list sorted by name, last change or value is read group by group
 #: (``crm.records.queries.PER_GROUP_ARMS``), and counts and figures seek each group in its index.
 FEW_GROUPS = 8
@@ -281,22 +281,16 @@ class _InIds(ColumnElement[bool]):
 
 @compiles(_InIds)
 def _in_ids_sqlite(element, compiler, **kw):
-    """``column IN (SELECT value FROM json_each(:ids))``, wrapped in ``likely()``.
+    """``column IN (SELECT value FROM json_each(:ids))`` - :func:`in_id_list` wraps it in
+    ``likely()`` (:class:`_Likely`) but for ``NOT IN``, which no index serves.
 
     Written as the condition it is (``_is_implicitly_boolean``): else SQLAlchemy writes ``… = 1``
     after it on SQLite, which has no boolean type, and SQLite cannot use an index of the column for
     such a term - the pipeline's sums for a user in 41 groups read every deal through the stages'
-    index instead of the groups' part of the covering one. ``likely()`` changes no row (it returns
-    its argument) but tells the planner that most rows pass, as they do for a viewer in this many
-    groups: without it SQLite takes the list for a few values and, for a user in 200 groups, sorts
-    every person by the group index instead of walking the sort index (157 instead of 0.3 ms for a
-    list's page). Measured on each statement of the pipeline, home, the lists, the text filter
-    and the search (100k people, users in 41 and 200 groups): the same or faster than ``= 1``
-    (at 41 groups the pipeline's figures by target date 6.8 -> 3.6 ms, a list's count 11.8 -> 8.9 ms).
-    ``NOT IN`` stays a plain condition (no index serves it)."""
+    index instead of the groups' part of the covering one."""
     column = compiler.process(element.column, **kw)
     ids = f"(SELECT value FROM json_each({compiler.process(element.ids, **kw)}))"
-    return f"{column} NOT IN {ids}" if element.negated else f"likely({column} IN {ids})"
+    return f"{column} {'NOT IN' if element.negated else 'IN'} {ids}"
 
 
 @compiles(_InIds, "postgresql")
@@ -318,14 +312,19 @@ class _Around(ColumnElement[bool]):
 
 
 class _Likely(_Around):
-    """A viewer's groups as a list of values that most rows pass (more than :data:`FEW_GROUPS`):
-    ``likely(column IN (…))`` on SQLite, the condition itself elsewhere. ``likely()`` returns its
-    argument - no row changes - and an index of the column still serves the condition where SQLite
-    wants it, but the planner no longer takes the list for a few rows. Without it SQLite read every
-    person of a user in 21 of 201 groups by the group index and sorted them for a list's first page
-    (433 ms at 1M people), instead of walking the name's index until 50 of them passed (3 ms);
-    the user's pages sorted by name or value and the board's cards fell from 131-295 to 59-85 ms
-    (``bench/NOTES.md``, "A user in 9 to 32 groups"). PostgreSQL plans the list by its statistics."""
+    """A set of ids that most rows are in: ``likely(column IN …)`` on SQLite, the condition itself
+    elsewhere - a long id list (:func:`in_id_list`, above :data:`GROUP_LIST_MAX`) and a viewer's
+    groups above :data:`FEW_GROUPS` (:func:`_in_group_ids`). ``likely()`` returns its argument - no
+    row changes - and an index of the column still serves the condition where SQLite wants it, but
+    the planner no longer takes the set for a few rows. Without it SQLite sorted every person of a
+    user in 200 groups by the group index instead of walking the sort index (157 instead of 0.3 ms
+    for a list's page), and read every person of a user in 21 of 201 groups by the group index and
+    sorted them (433 ms at 1M people) instead of walking the name's index until 50 passed (3 ms);
+    that user's pages sorted by name or value and the board's cards fell from 131-295 to 59-85 ms
+    (``bench/NOTES.md``, "A user in 9 to 32 groups"). Measured for the one parameter on each
+    statement of the pipeline, home, the lists, the text filter and the search (100k people, users
+    in 41 and 200 groups): the same or faster than without (at 41 groups the pipeline's figures by
+    target date 6.8 -> 3.6 ms, a list's count 11.8 -> 8.9 ms). PostgreSQL plans by its statistics."""
 
     __visit_name__ = "kontor_likely"
     inherit_cache = True
@@ -371,14 +370,18 @@ def _net_copy_pg(element, compiler, **kw):
     return f"(CASE WHEN {compiler.process(element.element, **kw)} THEN 1 END) IS NOT NULL"
 
 
-def in_id_list(column, ids, *, negated: bool = False, name: str = "id_list") -> ColumnElement[bool]:
+def in_id_list(column, ids, *, negated: bool = False, name: str = "id_list",
+               likely_above: int = GROUP_LIST_MAX) -> ColumnElement[bool]:
     """``column IN ids`` (``negated``: ``NOT IN``) for a set of ids that may be long: up to
-    :data:`GROUP_LIST_MAX` as a list of values, above as one parameter (:class:`_InIds`)."""
+    :data:`GROUP_LIST_MAX` as a list of values, above as one parameter (:class:`_InIds`); more than
+    ``likely_above`` ids, one that most rows are in (:class:`_Likely`, but for ``NOT IN``)."""
     ids = frozenset(ids)
     if len(ids) <= GROUP_LIST_MAX:
         values = sorted(ids)
-        return column.not_in(values) if negated else column.in_(values)
-    return _InIds(column, bindparam(name, ids, type_=_IdList(), unique=True), negated)
+        condition = column.not_in(values) if negated else column.in_(values)
+    else:
+        condition = _InIds(column, bindparam(name, ids, type_=_IdList(), unique=True), negated)
+    return condition if negated or len(ids) <= likely_above else _Likely(condition)
 
 
 def in_groups(column, viewer: Viewer, *, negated: bool = False) -> ColumnElement[bool]:
@@ -387,10 +390,7 @@ def in_groups(column, viewer: Viewer, *, negated: bool = False) -> ColumnElement
 
 
 def _in_group_ids(column, group_ids, *, negated: bool = False) -> ColumnElement[bool]:
-    condition = in_id_list(column, group_ids, negated=negated, name="viewer_groups")
-    if negated or not FEW_GROUPS < len(group_ids) <= GROUP_LIST_MAX:
-        return condition
-    return _Likely(condition)
+    return in_id_list(column, group_ids, negated=negated, name="viewer_groups", likely_above=FEW_GROUPS)
 
 
 def group_fully_visible_to(group_id, viewer: Viewer) -> ColumnElement[bool]:

@@ -297,7 +297,6 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool, spa
     soon; for one who sees 1.5 % of them it is every match, twice: "Becker" at 1M people, 10,022
     docs, 2 × 120 ms on PostgreSQL."""
     param = _match_param(f"match_{rtype.key}", pg)
-    names = _match_param(f"names_{rtype.key}", pg)
     candidates = bindparam("candidates", type_=Integer)
     model = rtype.model
     # the docs' table in Core: each doc is scoped by its record and the rule below, once (the
@@ -316,19 +315,23 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool, spa
                 .join(model, model.id == d.c.record_id)
                 .where(_fts5_matches(words), of_type, where))
 
+    name_pool = bindparam("name_pool", type_=Integer)
+
+    def shortest(pool):
+        """The ``CANDIDATES`` shortest names of ``pool`` (docs), the newest first among equals."""
+        return select(pool).order_by(func.length(pool.c.body), pool.c.doc_id.desc()).limit(candidates)
+
     if sparse:
         # (the type's test marked likely on SQLite: else it reads the docs of the type by their index
         # and asks the full-text index about each one, which rebuilds a prefix's list each time)
         found = (matching(param, rule, _likely(d.c.record_type == rtype.key, pg))
                  .cte(f"found_{rtype.key}").prefix_with("MATERIALIZED"))
-        newest = select(found).order_by(found.c.doc_id.desc()).limit(candidates).subquery(f"newest_{rtype.key}")
-        names_found = select(found).where(found.c.kind == "name")
+        newest = select(found).order_by(found.c.doc_id.desc()).limit(candidates)
+        names = select(found).where(found.c.kind == "name")
         if not pg:  # (the same names as the other reading: the newest NAME_POOL of them)
-            names_found = select(names_found.order_by(found.c.doc_id.desc())
-                                 .limit(bindparam("name_pool", type_=Integer)).subquery(f"pool_{rtype.key}"))
-        pool = names_found.subquery(f"names_{rtype.key}")
-        best = select(pool).order_by(func.length(pool.c.body), pool.c.doc_id.desc()).limit(candidates)
-        return _hits(order, rtype, viewer, newest, best.subquery(f"best_{rtype.key}"))
+            names = names.order_by(found.c.doc_id.desc()).limit(name_pool)
+        best = shortest(names.subquery(f"pool_{rtype.key}"))
+        return _hits(order, rtype, viewer, newest.subquery(f"newest_{rtype.key}"), best.subquery(f"best_{rtype.key}"))
     if pg:
         # ordered by an expression, not by the primary key: else the planner may walk the primary
         # key backwards and test each doc, reading the whole table for a rare word
@@ -338,6 +341,7 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool, spa
         # and tested, until CANDIDATES of them passed
         found = matching(param, rule).order_by(_fts.c.rowid.desc())
     newest = found.limit(candidates).subquery(f"newest_{rtype.key}")
+    names = _match_param(f"names_{rtype.key}", pg)
     name_rule = and_(d.c.kind == "name", rule)
     if pg:
         # every matching name of the type (the planner reads all matches of a type anyway), the
@@ -346,9 +350,8 @@ def _arm(order: int, rtype: RecordType, viewer: Viewer, sc: Scope, pg: bool, spa
     else:
         # the newest NAME_POOL matching names (the index hands them over newest first, so a common
         # word is not read to its end), the shortest of them
-        pool = (matching(names, name_rule).order_by(_fts.c.rowid.desc())
-                .limit(bindparam("name_pool", type_=Integer)).subquery(f"pool_{rtype.key}"))
-        best = select(pool).order_by(func.length(pool.c.body), pool.c.doc_id.desc()).limit(candidates)
+        best = shortest(matching(names, name_rule).order_by(_fts.c.rowid.desc()).limit(name_pool)
+                        .subquery(f"pool_{rtype.key}"))
     return _hits(order, rtype, viewer, newest, best.subquery(f"best_{rtype.key}"))
 
 
