@@ -9,6 +9,7 @@ from .imports.models import ImportItem, ImportJob  # noqa: F401
 from .jobs.models import Job  # noqa: F401
 from .listviews.models import SavedView  # noqa: F401
 from .notes.models import Note  # noqa: F401
+from .pipeline.models import DealMonthSum, DealSum  # noqa: F401
 from .records.models import (  # noqa: F401
     MODELS,
     TAG_LINKS,

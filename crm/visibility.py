@@ -108,6 +108,7 @@ from .imports.models import ImportItem, ImportJob
 from .jobs.models import Job
 from .listviews.models import SavedView
 from .notes.models import Note
+from .pipeline.models import DealMonthSum, DealSum
 from .records.models import MODELS, TAG_LINKS, ContactDetail, Tag
 from .rules.models import AssignmentRule
 from .search.models import SearchDoc
@@ -591,13 +592,22 @@ class PartOf:
 
 
 @dataclass(frozen=True)
+class GroupSums:
+    """Sums over a group's records (``column``: the group): visible where the group's records are
+    fully visible, as the records it adds up are. Each row names its group; the viewer's figure is
+    the sum of the rows of the groups they see in full."""
+
+    column: str = "group_id"
+
+
+@dataclass(frozen=True)
 class NoRecordData:
     """Holds nothing of any record: not scoped. ``why`` says so for the reviewer."""
 
     why: str
 
 
-Scope = OwnGroup | Attached | KeyedBy | Linked | Owned | PartOf | NoRecordData
+Scope = OwnGroup | Attached | KeyedBy | Linked | Owned | PartOf | GroupSums | NoRecordData
 
 
 def _private_task(cls, viewer: Viewer, per_row: bool = False) -> ColumnElement[bool]:
@@ -650,6 +660,9 @@ SCOPES: dict[type, Scope] = {
     RecordEvent: Attached(),
     FieldChange: PartOf(RecordEvent, "event_id"),
     SearchDoc: KeyedBy(shown=_shown_search_docs),
+    # the board's figures added up per group (crm/pipeline/models.py)
+    DealSum: GroupSums(),
+    DealMonthSum: GroupSums(),
     # The audit log names records, groups and counts as they were; an import job holds its CSV
     # file (record data before it became records). Each is its author's and the admins'.
     AuditEntry: Owned("actor_id"),
@@ -771,6 +784,10 @@ def _part_of_criteria(cls, scope: PartOf, viewer: Viewer, restricted: bool, per_
     return exists().where(parent.id == getattr(cls, scope.column), rule)
 
 
+def _group_sums_criteria(cls, scope: GroupSums, viewer: Viewer, restricted: bool, per_row: bool):
+    return group_fully_visible_to(getattr(cls, scope.column), viewer)
+
+
 _KINDS = {
     OwnGroup: _own_group_criteria,
     Attached: _attached_criteria,
@@ -778,6 +795,7 @@ _KINDS = {
     Linked: _linked_criteria,
     Owned: _owned_criteria,
     PartOf: _part_of_criteria,
+    GroupSums: _group_sums_criteria,
 }
 
 

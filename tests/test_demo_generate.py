@@ -79,8 +79,9 @@ def test_generate_on_empty_tables_leaves_the_migrated_schema_and_search_finds(ap
     """On empty tables ``timed`` drops the secondary indexes (on PostgreSQL also the foreign keys)
     for the load and makes them again from the catalog's DDL: afterwards - and after a generate
     that failed half-way - indexes, triggers and constraints are exactly the migrated ones, and
-    the search finds the new records."""
+    the search finds the new records, the deals' sums per group add up the new deals."""
     from crm.search.queries import search
+    from tests.test_deal_sums import expected, stored
 
     migrated = _schema()
     assert any(kind == "index" and name == "ix_people_group_sort" for kind, name, _sql in migrated)
@@ -97,6 +98,7 @@ def test_generate_on_empty_tables_leaves_the_migrated_schema_and_search_finds(ap
 
     gen.timed(COUNTS, seed=11)
     assert _schema() == migrated
+    assert stored() == expected() and sum(n for n, _cents in stored()[0].values()) == COUNTS.deals
     person = db.session.scalars(select(Person).order_by(Person.id.desc())).first()  # (p23: no prefix of another)
     with make.acting_as(app, make.user("admin")) as viewer:
         assert [h.id for h in search(viewer, f"p{person.id}@people.example", 10)] == [person.id]

@@ -425,21 +425,25 @@ def _begin(conn) -> None:
 
 
 def timed(counts: Counts, seed: int = 1, progress=None) -> tuple[dict, float]:
-    """Generate and commit. The search index is filled once at the end (``rebuild``) instead of
-    row by row by its triggers, which would double the time; the triggers are back before the
-    commit, and also if generating fails. On empty tables their secondary indexes are made after
+    """Generate and commit. The search index and the deals' sums per group are filled once at the
+    end (``rebuild``, ``refill``) instead of row by row by their triggers, which would double the
+    time; the triggers are back before the commit, and also if generating fails. On empty tables their secondary indexes are made after
     the load (:func:`_indexes_after_load`)."""
+    from ..pipeline import models as deal_sums
     from ..search import schema
 
     t0 = time.perf_counter()
     conn = db.session.connection()
     _begin(conn)
     schema.drop_triggers(conn)
+    deal_sums.drop_triggers(conn)
     try:
         with _indexes_after_load(conn):
             done = generate(counts, seed, progress)
             start_histories()
             schema.rebuild(db.session.connection())  # (re-creates the triggers first)
+            deal_sums.create_triggers(db.session.connection())
+            deal_sums.refill(db.session.connection())
         db.session.commit()
         if db.session.get_bind().dialect.name == "postgresql":
             # the planner's statistics now, not when autovacuum comes by: on fresh tables without
@@ -449,6 +453,7 @@ def timed(counts: Counts, seed: int = 1, progress=None) -> tuple[dict, float]:
     except BaseException:
         db.session.rollback()
         schema.create_triggers(db.session.connection())  # (in case the drop outlived the rollback)
+        deal_sums.create_triggers(db.session.connection())
         db.session.commit()
         raise
     return done, time.perf_counter() - t0

@@ -1,17 +1,15 @@
 """The deals pipeline: deals by stage with their sums, and pipeline value per stage and month.
 
-Every figure is a SQL aggregate over the deals the viewer *fully* sees: a restricted deal's
-value and stage are hidden, so it is neither on the board nor in a sum. The board's columns are
-the stages an admin defined (crm.stages), in their order; the chart sums by the stages' kind.
+Every figure is over the deals the viewer *fully* sees: a restricted deal's value and stage are
+hidden, so it is neither on the board nor in a sum. The board's columns are the stages an admin
+defined (crm.stages), in their order; the chart sums by the stages' kind.
 
-The figures are two aggregates, each grouped by columns that one index holds in that order:
-:func:`stage_sums` (stage, reason, currency, responsible user: the columns' sums and the weighted
-forecast per user) and :func:`by_day` (target date and stage: the chart and the forecast per
-month). For a viewer in a few groups SQLite reads each of their groups from ``ix_deals_figures``
-and sorts the few rows; for a viewer in more groups (their groups written ``likely(…)``, above
-:data:`crm.visibility.FEW_GROUPS`), or with the group system off, it walks
-``ix_deals_sums`` / ``ix_deals_days`` in the grouping's order and needs no sort (sorting every deal
-such a viewer sees was most of their board's time). PostgreSQL hashes the groups either way.
+The figures read the sums the database keeps per group (crm/pipeline/models.py: ``deal_sums``,
+``deal_month_sums``), of the groups the viewer sees in full - a few rows per group and stage
+instead of every deal: :func:`stage_sums` (stage, reason, currency, responsible user: the
+columns' sums and the weighted forecast per user) and :func:`month_rows` (month of the target date
+and stage: the chart and the forecast per month). The cards are the deals themselves
+(:func:`board`).
 """
 from __future__ import annotations
 
@@ -27,7 +25,8 @@ from ..extensions import db
 from ..records.models import Company, Deal
 from ..stages.models import DealStage
 from ..stages.queries import all_stages, reason_names
-from ..visibility import Viewer, fully_visible_to, restricted_rows, visible_to
+from ..visibility import Viewer, fully_visible_to, group_fully_visible_to, restricted_rows, visible_to
+from .models import DealMonthSum, DealSum
 
 #: cards per stage column
 CARDS = 50
@@ -53,21 +52,21 @@ class Column:
 def stage_sums(viewer: Viewer) -> dict[int, Column]:
     """A column per stage (by stage id, in the board's order) with its count and sums, and in the
     same pass its deals' count per won/lost reason and the value of its open deals per currency and
-    responsible user (what :func:`forecast` weighs by the stage's probability).
-
-    Grouped in the order of ``ix_deals_sums`` (stage, reason, currency, responsible, kind): SQLite
-    walks that index for a viewer in many groups without sorting; a few rows per stage, currency
-    and user come back."""
+    responsible user (what :func:`forecast` weighs by the stage's probability): the sums of the
+    groups the viewer sees in full, a row per stage, reason, currency, user and kind."""
     columns = {stage.id: Column(stage) for stage in all_stages()}
-    keys = (Deal.stage_id, Deal.reason_id, Deal.currency, Deal.responsible_id, Deal.stage)
+    s = DealSum
+    keys = (s.stage_id, s.reason_id, s.currency, s.responsible_id, s.kind)
     stmt = (
-        select(*keys, func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
-        .where(fully_visible_to(Deal, viewer))
+        select(*keys, func.sum(s.deals), func.sum(s.cents))
+        .where(group_fully_visible_to(s.group_id, viewer), s.deals > 0)
         .group_by(*keys)
     )
     for stage_id, reason_id, currency, user_id, kind, count, total in db.session.execute(stmt):
+        reason_id, user_id = reason_id or None, user_id or None  # (0: none)
         column = columns[stage_id]
         cents = int(total)
+        count = int(count)
         column.count += count
         column.counts[currency] = column.counts.get(currency, 0) + count
         column.sums[currency] = column.sums.get(currency, 0) + cents
@@ -157,45 +156,43 @@ class Chart:
         return max(self.values.values(), default=0)
 
 
-#: (target date, stage id, stage kind, cents, deals) of one currency within the chart's months
-DayRow = tuple[date, int, str, int, int]
+#: (first day of the month, stage id, stage kind, cents, deals) of one currency within the chart's months
+MonthRow = tuple[date, int, str, int, int]
 
 
-def by_day(viewer: Viewer, currency: str, first: date, months: int = MONTHS) -> list[DayRow]:
+def month_rows(viewer: Viewer, currency: str, first: date, months: int = MONTHS) -> list[MonthRow]:
     """The fully visible deals of ``currency`` with a target date in the ``months`` from the month
-    of ``first``: their value and number per day and stage - what the chart (:func:`by_month`) and
-    the forecast by month (:func:`forecast`) add up to months.
-
-    By day, not by month: at most 372 days × the stages, and the database groups the index's dates
-    as they are instead of taking every deal's year and month apart (half the time at 1M deals,
-    SQLite and PostgreSQL alike); in the order of ``ix_deals_days``, which SQLite walks without
-    sorting for a viewer in many groups."""
+    of ``first``: their value and number per month and stage - what the chart (:func:`by_month`)
+    and the forecast by month (:func:`forecast`) show. The sums of the groups the viewer sees in
+    full: at most a row per group, month and stage."""
     first = month_start(first)
     end = month_start(first, months)
-    keys = (Deal.target_date, Deal.stage_id, Deal.stage)
+    s = DealMonthSum
+    keys = (s.month, s.stage_id, s.kind)
     stmt = (
-        select(*keys, func.coalesce(func.sum(Deal.value_cents), 0), func.count())
-        .where(fully_visible_to(Deal, viewer), Deal.currency == currency,
-               Deal.target_date >= first, Deal.target_date < end)
+        select(*keys, func.sum(s.cents), func.sum(s.deals))
+        .where(group_fully_visible_to(s.group_id, viewer), s.currency == currency,
+               s.month >= first, s.month < end, s.deals > 0)
         .group_by(*keys)
     )
-    return [(day, stage_id, kind, int(cents), count) for day, stage_id, kind, cents, count in db.session.execute(stmt)]
+    return [(month, stage_id, kind, int(cents), int(count))
+            for month, stage_id, kind, cents, count in db.session.execute(stmt)]
 
 
 def by_month(viewer: Viewer, currency: str, first: date, months: int = MONTHS, *,
-             total: int | None = None, days: list[DayRow] | None = None) -> Chart:
+             total: int | None = None, days: list[MonthRow] | None = None) -> Chart:
     """Pipeline value per stage and month of the target date, for one currency. ``total``: the
     number of deals of the currency (:func:`deals_in` of the board's columns), if known: the deals
     outside the months are then that minus those inside, instead of another pass over all deals.
-    ``days``: :func:`by_day` of the same arguments, if the page has it already."""
+    ``days``: :func:`month_rows` of the same arguments, if the page has them already."""
     first = month_start(first)
     end = month_start(first, months)
     if days is None:
-        days = by_day(viewer, currency, first, months)
+        days = month_rows(viewer, currency, first, months)
     values: dict[tuple[date, str], int] = {}
     inside = 0
-    for day, _stage_id, kind, cents, count in days:
-        key = (date(day.year, day.month, 1), kind)
+    for month, _stage_id, kind, cents, count in days:
+        key = (month, kind)
         values[key] = values.get(key, 0) + cents
         inside += count
     if total is not None:
@@ -224,10 +221,10 @@ class Forecast:
 
 
 def forecast(viewer: Viewer, currency: str, first: date, months: int = MONTHS, *,
-             columns: dict[int, Column] | None = None, days: list[DayRow] | None = None) -> Forecast:
+             columns: dict[int, Column] | None = None, days: list[MonthRow] | None = None) -> Forecast:
     """The weighted forecast of the open deals the viewer fully sees: value × the stage's
     probability, per month of the target date and per responsible user (a deal without a target
-    date counts for its user only). ``columns``: :func:`stage_sums`, ``days``: :func:`by_day` of
+    date counts for its user only). ``columns``: :func:`stage_sums`, ``days``: :func:`month_rows` of
     the same arguments, if the page has them already (the forecast then reads no deal itself).
 
     Summed in cents × per cent - a stage's probability times its deals' sum, which is the sum of
@@ -237,16 +234,16 @@ def forecast(viewer: Viewer, currency: str, first: date, months: int = MONTHS, *
     if columns is None:
         columns = stage_sums(viewer)
     if days is None:
-        days = by_day(viewer, currency, first, months)
+        days = month_rows(viewer, currency, first, months)
     probability = {stage_id: column.stage.probability for stage_id, column in columns.items()}
     by_user: dict[int | None, int] = defaultdict(int)
     for stage_id, column in columns.items():
         for user_id, cents in column.open_by_user.get(currency, {}).items():
             by_user[user_id] += cents * probability[stage_id]
     by_month: dict[date, int] = defaultdict(int)
-    for day, stage_id, kind, cents, _count in days:
-        if kind == "open" and first <= day < end:
-            by_month[date(day.year, day.month, 1)] += cents * probability[stage_id]
+    for month, stage_id, kind, cents, _count in days:
+        if kind == "open" and first <= month < end:
+            by_month[month] += cents * probability[stage_id]
     ids = [u for u in by_user if u is not None]
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
     users = sorted(((uid, names.get(uid, ""), _cents(w)) for uid, w in by_user.items()),

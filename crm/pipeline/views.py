@@ -56,7 +56,7 @@ def index():
     if currency not in CURRENCIES:
         currency = in_use[0] if in_use else "EUR"
     first = _first_month(request.args.get("from"))
-    days = queries.by_day(viewer, currency, first)
+    days = queries.month_rows(viewer, currency, first)
     chart = queries.by_month(viewer, currency, first, total=queries.deals_in(columns, currency), days=days)
     forecast = queries.forecast(viewer, currency, first, columns=columns, days=days)
     return render_template(

@@ -129,31 +129,12 @@ def live_index(name: str, *columns) -> Index:
     return Index(name, *columns, sqlite_where=where, postgresql_where=where)
 
 
-#: the columns of ``ix_deals_figures``: every one the board's figures read (crm.pipeline.queries:
-#: stage_sums, by_day), the viewer's groups first, so that each is answered from the index alone
-#: (an index-only scan of the viewer's groups). The last two are NULL in every row of
-#: the partial index, and there only for SQLite 3.40, which takes an index as covering only if it
-#: holds every column the statement names (PostgreSQL needs no column of the index's WHERE).
-FIGURE_COLUMNS = ("group_id", "currency", "stage", "target_date", "stage_id", "reason_id", "responsible_id",
-                  "value_cents", "deleted_at", "pending_import_id")
-
-#: the board's figures for a viewer in many groups (or with the group system off), in the order of
-#: their grouping (crm.pipeline.queries: stage_sums, by_day), the group after it: SQLite walks the
-#: index in that order and adds up without sorting every deal the viewer sees. On SQLite only:
-#: PostgreSQL hashes the groups (and every index holding the group is written again when records
-#: move). Their last columns as in :data:`FIGURE_COLUMNS`.
-SUM_COLUMNS = ("stage_id", "reason_id", "currency", "responsible_id", "stage", "group_id", "value_cents",
-               "deleted_at", "pending_import_id")
-DAY_COLUMNS = ("target_date", "stage_id", "stage", "currency", "group_id", "value_cents",
-               "deleted_at", "pending_import_id")
-#: the same for a viewer in many groups, in the figures' grouping order; and the deals by value for
-#: a list sorted by value of a viewer who sees more than a few groups (or every deal): SQLite walks
-#: it and tests each deal's group instead of sorting every deal the viewer sees (781 ms for a user
-#: in 200 groups at 1M people, 300,000 deals; 94 ms with it). Made on SQLite only (``ddl_if``; the
-#: migrations likewise; Alembic's comparison leaves them out by these names, migrations/env.py)
-_SQLITE_ONLY = (live_index("ix_deals_sums", *SUM_COLUMNS).ddl_if(dialect="sqlite"),
-                live_index("ix_deals_days", *DAY_COLUMNS).ddl_if(dialect="sqlite"),
-                live_index("ix_deals_value", "value_cents", "id").ddl_if(dialect="sqlite"))
+#: the deals by value for a list sorted by value of a viewer who sees more than a few groups (or
+#: every deal): SQLite walks it and tests each deal's group instead of sorting every deal the viewer
+#: sees (781 ms for a user in 200 groups at 1M people, 300,000 deals; 94 ms with it). Made on SQLite
+#: only (``ddl_if``; the migrations likewise; Alembic's comparison leaves them out by these names,
+#: migrations/env.py). (The board's figures read sums per group: crm/pipeline/models.py.)
+_SQLITE_ONLY = (live_index("ix_deals_value", "value_cents", "id").ddl_if(dialect="sqlite"),)
 SQLITE_ONLY_INDEXES = frozenset(index.name for index in _SQLITE_ONLY)
 
 
@@ -329,8 +310,6 @@ class Deal(RecordMixin, db.Model):
         Index("ix_deals_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
         # a stage's cards on the board: soonest target date, larger value, id (crm.pipeline.queries.board)
         Index("ix_deals_board", "stage_id", "target_date", text("value_cents DESC"), "id"),
-        # the board's figures, each an index-only scan of the viewer's groups (crm.pipeline.queries)
-        live_index("ix_deals_figures", *FIGURE_COLUMNS),
         *_SQLITE_ONLY,
         # the list sorted by value, group by group (crm.records.queries.list_page)
         live_index("ix_deals_group_value", "group_id", "value_cents", "id"),

@@ -359,21 +359,19 @@ def drop_source(conn, table: str, kind: str) -> None:
 
 @contextmanager
 def triggers_set_aside(conn):
-    """For a migration that rebuilds a table on SQLite (batch mode): the search triggers as they
-    are in the database (not as the current code would write them) are dropped and put back
-    afterwards, unchanged; so are the expression indexes (the duplicate lookups' ``lower(...)``),
-    which the batch mode can neither reflect nor copy. The block must not change records (the
-    search index would not follow); a no-op on PostgreSQL, which alters tables in place."""
+    """For a migration that rebuilds a table on SQLite (batch mode): every trigger as it is in the
+    database (not as the current code would write it: the search index's, the deals' sums') is
+    dropped and put back afterwards, unchanged; so are the expression indexes (the duplicate
+    lookups' ``lower(...)``), which the batch mode can neither reflect nor copy. The block must not
+    change records (neither the search index nor the sums would follow); a no-op on PostgreSQL,
+    which alters tables in place."""
     if conn.dialect.name != "sqlite":
         yield
         return
-    saved: list[str] = []
-    if has_index(conn):
-        names = [name for name, _table in trigger_names()]
-        saved = conn.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN ("
-            + ", ".join(f"'{n}'" for n in names) + ") ORDER BY name").scalars().all()
-        drop_triggers(conn)
+    saved = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all()
+    for name, _sql in saved:
+        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
     expressions = [(name, sql) for name, sql in conn.exec_driver_sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
         if any(column is None for _seq, _cid, column in conn.exec_driver_sql(f'PRAGMA index_info("{name}")'))]
@@ -382,8 +380,8 @@ def triggers_set_aside(conn):
     yield
     for _name, sql in expressions:
         conn.exec_driver_sql(sql)
-    for stmt in saved:
-        conn.exec_driver_sql(stmt)
+    for _name, sql in saved:
+        conn.exec_driver_sql(sql)
 
 
 def create_index_objects(conn) -> None:
