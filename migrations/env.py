@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from crm.pipeline.models import DIALECT_INDEXES
 from crm.records.models import SQLITE_ONLY_INDEXES
 from crm.search import schema as search_schema
 
@@ -93,7 +94,7 @@ def run_migrations_online():
     def include_object(obj, name, type_, reflected, compare_to):
         # the deals' indexes made on SQLite only are their migrations' (pipeidx_02, valueidx_01), as the
         # full-text objects are theirs
-        if type_ == "index" and name in SQLITE_ONLY_INDEXES:
+        if type_ == "index" and (name in SQLITE_ONLY_INDEXES or name in DIALECT_INDEXES):
             return False
         return search_schema.include_object(obj, name, type_, reflected, compare_to)
 

@@ -595,6 +595,15 @@ def reap_stale_periodically() -> None:
     reap_stale_jobs()
 
 
+@app_periodic_task(crontab(minute="*"))
+def compact_deal_sums_periodically() -> None:
+    """PostgreSQL: the deals' sums appended since the last time, added up per key (crm/pipeline/models.py)."""
+    from ..pipeline.models import compact
+
+    compact(db.session.connection())
+    db.session.commit()
+
+
 @app_periodic_task(crontab(minute="7"))
 def expire_exports_hourly() -> None:
     expire_exports()

@@ -10,16 +10,24 @@ instead of every deal (300,000 for a user in 200 groups at a million people).
 
 Only the deals that exist count: not in the recycle bin, not pending in an unfinished import
 (what :func:`crm.visibility.not_trashed` says). "None" is stored as 0 (no reason, nobody
-responsible), so that the key has no NULL and each sum has one row. A row whose deals went
-elsewhere stays with 0 deals and 0 cents; the queries skip it.
+responsible), so that a key has no NULL.
 
 Triggers on ``deals`` keep the sums for every write path (the ORM services, bulk ``UPDATE``s of a
 group assignment or its undo, the recycle bin, an import's last step, cascading deletes), in the
-same transaction as the change: SQLite adds and subtracts per row; PostgreSQL once per statement
-from its transition tables, in the order of the key (the rows of a statement are locked in one
-order). ``demo generate`` drops them while it loads and fills the sums once (:func:`refill`).
-``tests/test_deal_sums.py`` checks the sums against the deals after every kind of change, and
-``tests/test_migrations.py`` the triggers against a migrated database's.
+same transaction as the change:
+
+* SQLite (one writer at a time anyway) adds to and subtracts from the one row of each key, per
+  deal; a key whose deals went elsewhere keeps its row with 0 deals and 0 cents.
+* PostgreSQL appends, per statement, one row per key the statement changed (from its transition
+  tables): the change in deals and cents. Writers never update a shared row, so none waits for
+  another's sums or deadlocks on them (a colleague's save beside a group assignment of 10,000
+  companies, two saves in one group and stage). :func:`compact` adds up the rows of each key
+  every minute (the job worker); the figures add up whatever rows there are.
+
+So a key's figure is the sum of its rows on both databases; the queries add up per key and leave
+out the keys with no deals. ``demo generate`` drops the triggers while it loads and fills the sums
+once (:func:`refill`). ``tests/test_deal_sums.py`` checks the sums against the deals after every
+kind of change, and that the triggers are those the migrations made.
 
 The sums are read through :class:`crm.visibility.GroupSums`: a row is there for a viewer who sees
 its group's records in full, as the deals it adds up are.
@@ -34,48 +42,67 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 
 
+SUM_KEY = ("group_id", "stage_id", "reason_id", "currency", "responsible_id", "kind")
+MONTH_KEY = ("group_id", "currency", "month", "stage_id", "kind")
+
+
+def _key_indexes(table: str, key: tuple[str, ...]) -> tuple[Index, Index]:
+    """The key, unique on SQLite (its triggers add to the one row of a key), not on PostgreSQL (its
+    triggers append rows that :func:`compact` merges); the group first, for a viewer in a few."""
+    return (Index(f"uq_{table}_key", *key, unique=True).ddl_if(dialect="sqlite"),
+            Index(f"ix_{table}_key", *key).ddl_if(dialect="postgresql"))
+
+
 class DealSum(db.Model):
     __tablename__ = "deal_sums"
-    #: the sums of a viewer who sees many groups, in the order they are added up (crm.pipeline.queries):
-    #: SQLite walks it without sorting (a user in 200 groups at 1M people: 30,000 rows in 13-17 ms
-    #: instead of 59 ms); a viewer in a few groups reads the key's groups
-    __table_args__ = (Index("ix_deal_sums_added", "stage_id", "reason_id", "currency", "responsible_id", "kind",
-                            "group_id", "deals", "cents"),)
+    #: "added": the sums of a viewer who sees many groups, in the order they are added up
+    #: (crm.pipeline.queries): SQLite walks it without sorting (a user in 200 groups at 1M people:
+    #: 30,000 rows in 13-17 ms instead of 59 ms)
+    __table_args__ = (*_key_indexes("deal_sums", SUM_KEY),
+                      Index("ix_deal_sums_added", *SUM_KEY[1:], "group_id", "deals", "cents"))
 
-    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    stage_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer)
+    stage_id: Mapped[int] = mapped_column(Integer)
     #: 0: none
-    reason_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    reason_id: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
     #: 0: nobody
-    responsible_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    responsible_id: Mapped[int] = mapped_column(Integer)
     #: the stage's kind, as ``deals.stage`` holds it
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
-    deals: Mapped[int] = mapped_column(BigInteger, default=0)
-    cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    kind: Mapped[str] = mapped_column(String(8))
+    #: (PostgreSQL: a change, until :func:`compact` adds up the rows of its key)
+    deals: Mapped[int] = mapped_column(BigInteger)
+    cents: Mapped[int] = mapped_column(BigInteger)
 
 
 class DealMonthSum(db.Model):
     __tablename__ = "deal_month_sums"
-    __table_args__ = (Index("ix_deal_month_sums_added", "currency", "month", "stage_id", "kind", "group_id",
-                            "deals", "cents"),)
+    __table_args__ = (*_key_indexes("deal_month_sums", MONTH_KEY),
+                      Index("ix_deal_month_sums_added", "currency", "month", "stage_id", "kind", "group_id",
+                            "deals", "cents"))
 
-    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
     #: the first day of the target date's month
-    month: Mapped[date] = mapped_column(Date, primary_key=True)
-    stage_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
-    deals: Mapped[int] = mapped_column(BigInteger, default=0)
-    cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    month: Mapped[date] = mapped_column(Date)
+    stage_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))
+    deals: Mapped[int] = mapped_column(BigInteger)
+    cents: Mapped[int] = mapped_column(BigInteger)
+
+
+#: made on one database only (Alembic's comparison leaves them out, migrations/env.py)
+DIALECT_INDEXES = frozenset(f"{kind}_{table}_key" for kind in ("uq", "ix") for table in ("deal_sums", "deal_month_sums"))
 
 
 # ---------------------------------------------------------------------------------------------
 # The triggers (used by the migration, ``demo generate`` and the tests)
 # ---------------------------------------------------------------------------------------------
 
-_SUM_KEY = "group_id, stage_id, reason_id, currency, responsible_id, kind"
-_MONTH_KEY = "group_id, currency, month, stage_id, kind"
+_SUM_KEY = ", ".join(SUM_KEY)
+_MONTH_KEY = ", ".join(MONTH_KEY)
 #: the deals' columns a sum depends on: an update of none of them changes no sum
 WATCHED = ("group_id", "stage_id", "reason_id", "currency", "responsible_id", "stage", "value_cents",
            "target_date", "deleted_at", "pending_import_id")
@@ -127,12 +154,10 @@ def _pg_function(name: str, changes: str) -> str:
     return (
         f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
         f"INSERT INTO deal_sums ({_SUM_KEY}, deals, cents) SELECT {_SUM_KEY}, sum(n), sum(c) "
-        f"FROM ({changes}) ch GROUP BY {_SUM_KEY} {having} ORDER BY {_SUM_KEY}"
-        + _upsert("deal_sums", _SUM_KEY) + ";\n"
+        f"FROM ({changes}) ch GROUP BY {_SUM_KEY} {having};\n"
         f"INSERT INTO deal_month_sums ({_MONTH_KEY}, deals, cents) SELECT group_id, currency, "
         f"date_trunc('month', target_date)::date AS month, stage_id, kind, sum(n), sum(c) "
-        f"FROM ({changes}) ch WHERE target_date IS NOT NULL GROUP BY 1, 2, 3, 4, 5 {having} "
-        f"ORDER BY 1, 2, 3, 4, 5" + _upsert("deal_month_sums", _MONTH_KEY) + ";\n"
+        f"FROM ({changes}) ch WHERE target_date IS NOT NULL GROUP BY 1, 2, 3, 4, 5 {having};\n"
         "RETURN NULL;\nEND\n$$"
     )
 
@@ -198,3 +223,27 @@ def refill(conn) -> None:
         f"INSERT INTO deal_month_sums ({_MONTH_KEY}, deals, cents) SELECT group_id, currency, {month}, stage_id, "
         f"stage, count(*), coalesce(sum(value_cents), 0) FROM deals WHERE {live} AND target_date IS NOT NULL "
         f"GROUP BY group_id, currency, {month}, stage_id, stage")
+
+
+def compact(conn) -> int:
+    """PostgreSQL: the rows of each key that has several, added up into one (a key whose deals all
+    went elsewhere: none); SQLite keeps one row per key anyway. Returns the rows taken away.
+
+    The triggers only ever insert, so a writer never waits for another writer's sums (two saves in
+    one group and stage, a save beside a long group assignment or an import's last step) and no
+    two transactions lock sum rows in opposite orders. This takes away rows that are committed
+    (what its statement sees); rows inserted meanwhile stay for the next time, and a second
+    ``compact`` running at once skips the rows the first one took (each row is added up once).
+    Run every minute by the job worker (crm/jobs/services.py)."""
+    if conn.dialect.name != "postgresql":
+        return 0
+    taken = 0
+    for table, key in (("deal_sums", _SUM_KEY), ("deal_month_sums", _MONTH_KEY)):
+        taken += conn.exec_driver_sql(
+            f"WITH keys AS (SELECT {key} FROM {table} GROUP BY {key} HAVING count(*) > 1), "
+            f"gone AS (DELETE FROM {table} t USING keys WHERE "
+            + " AND ".join(f"t.{k} = keys.{k}" for k in key.split(", "))
+            + f" RETURNING t.*), added AS (INSERT INTO {table} ({key}, deals, cents) SELECT {key}, sum(deals), "
+            f"sum(cents) FROM gone GROUP BY {key} HAVING sum(deals) <> 0 OR sum(cents) <> 0) "
+            f"SELECT count(*) FROM gone").scalar_one()
+    return taken

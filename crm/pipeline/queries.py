@@ -5,8 +5,8 @@ hidden, so it is neither on the board nor in a sum. The board's columns are the 
 defined (crm.stages), in their order; the chart sums by the stages' kind.
 
 The figures read the sums the database keeps per group (crm/pipeline/models.py: ``deal_sums``,
-``deal_month_sums``), of the groups the viewer sees in full - a few rows per group and stage
-instead of every deal: :func:`stage_sums` (stage, reason, currency, responsible user: the
+``deal_month_sums``), of the groups the viewer sees in full, added up per key - a few rows per
+group and stage instead of every deal: :func:`stage_sums` (stage, reason, currency, responsible user: the
 columns' sums and the weighted forecast per user) and :func:`month_rows` (month of the target date
 and stage: the chart and the forecast per month). The cards are the deals themselves
 (:func:`board`).
@@ -59,8 +59,9 @@ def stage_sums(viewer: Viewer) -> dict[int, Column]:
     keys = (s.stage_id, s.reason_id, s.currency, s.responsible_id, s.kind)
     stmt = (
         select(*keys, func.sum(s.deals), func.sum(s.cents))
-        .where(group_fully_visible_to(s.group_id, viewer), s.deals > 0)
+        .where(group_fully_visible_to(s.group_id, viewer))
         .group_by(*keys)
+        .having(func.sum(s.deals) > 0)
     )
     for stage_id, reason_id, currency, user_id, kind, count, total in db.session.execute(stmt):
         reason_id, user_id = reason_id or None, user_id or None  # (0: none)
@@ -172,8 +173,9 @@ def month_rows(viewer: Viewer, currency: str, first: date, months: int = MONTHS)
     stmt = (
         select(*keys, func.sum(s.cents), func.sum(s.deals))
         .where(group_fully_visible_to(s.group_id, viewer), s.currency == currency,
-               s.month >= first, s.month < end, s.deals > 0)
+               s.month >= first, s.month < end)
         .group_by(*keys)
+        .having(func.sum(s.deals) > 0)
     )
     return [(month, stage_id, kind, int(cents), int(count))
             for month, stage_id, kind, cents, count in db.session.execute(stmt)]
