@@ -41,7 +41,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 
-
 SUM_KEY = ("group_id", "stage_id", "reason_id", "currency", "responsible_id", "kind")
 MONTH_KEY = ("group_id", "currency", "month", "stage_id", "kind")
 
@@ -94,7 +93,8 @@ class DealMonthSum(db.Model):
 
 
 #: made on one database only (Alembic's comparison leaves them out, migrations/env.py)
-DIALECT_INDEXES = frozenset(f"{kind}_{table}_key" for kind in ("uq", "ix") for table in ("deal_sums", "deal_month_sums"))
+DIALECT_INDEXES = frozenset(f"{kind}_{table}_key" for kind in ("uq", "ix")
+                            for table in ("deal_sums", "deal_month_sums"))
 
 
 # ---------------------------------------------------------------------------------------------
