@@ -29,7 +29,8 @@ def expected() -> tuple[dict, dict]:
                                      Deal.responsible_id, Deal.stage, Deal.value_cents, Deal.target_date)
                               .where(Deal.deleted_at.is_(None), Deal.pending_import_id.is_(None)))
     for group, stage_id, reason, currency, user, kind, cents, day in rows:
-        for table, key in ((sums, (group, stage_id, reason or 0, currency, user or 0, kind)),
+        owner = (user or 0) if kind == "open" else 0  # (the forecast weighs open deals per user only)
+        for table, key in ((sums, (group, stage_id, reason or 0, currency, owner, kind)),
                            (months, (group, currency, date(day.year, day.month, 1), stage_id, kind) if day else None)):
             if key is not None:
                 table[key][0] += 1

@@ -2,9 +2,10 @@
 added up for each group, so that its figures read a few rows per group the viewer sees in full
 instead of every deal (300,000 for a user in 200 groups at a million people).
 
-* ``deal_sums`` - per group, stage, won/lost reason, currency, responsible user and stage kind:
-  how many deals and their value in cents (the board's columns, the lost reasons, the weighted
-  forecast per user);
+* ``deal_sums`` - per group, stage, won/lost reason, currency, responsible user (of an open
+  deal: what the forecast weighs per user; a won or lost deal counts as nobody's here) and stage
+  kind: how many deals and their value in cents (the board's columns, the lost reasons, the
+  weighted forecast per user);
 * ``deal_month_sums`` - per group, currency, month of the target date, stage and kind: the same
   (the chart and the forecast per month). A deal without a target date is in ``deal_sums`` only.
 
@@ -66,7 +67,7 @@ class DealSum(db.Model):
     #: 0: none
     reason_id: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
-    #: 0: nobody
+    #: of an open deal; 0: nobody, or the deal is won or lost
     responsible_id: Mapped[int] = mapped_column(Integer)
     #: the stage's kind, as ``deals.stage`` holds it
     kind: Mapped[str] = mapped_column(String(8))
@@ -110,6 +111,11 @@ TRIGGERS = ("deal_sums_insert", "deal_sums_update", "deal_sums_delete")
 _PG_FUNCTIONS = tuple(f"kontor_{name}" for name in TRIGGERS)
 
 
+def _responsible(row: str) -> str:
+    """The responsible user of an open deal, else 0 (a third of the rows at 1M people, 50 users)."""
+    return f"CASE WHEN {row}stage = 'open' THEN coalesce({row}responsible_id, 0) ELSE 0 END"
+
+
 def _live(row: str) -> str:
     return f"{row}.deleted_at IS NULL AND {row}.pending_import_id IS NULL"
 
@@ -123,7 +129,7 @@ def _sqlite_sums(row: str, sign: str) -> list[str]:
     """The two upserts of one deal (``NEW`` or ``OLD``) adding (``sign`` "") or taking away ("-")."""
     return [
         f"INSERT INTO deal_sums ({_SUM_KEY}, deals, cents) SELECT {row}.group_id, {row}.stage_id, "
-        f"coalesce({row}.reason_id, 0), {row}.currency, coalesce({row}.responsible_id, 0), {row}.stage, "
+        f"coalesce({row}.reason_id, 0), {row}.currency, {_responsible(row + '.')}, {row}.stage, "
         f"{sign}1, {sign}coalesce({row}.value_cents, 0) WHERE {_live(row)}" + _upsert("deal_sums", _SUM_KEY),
         f"INSERT INTO deal_month_sums ({_MONTH_KEY}, deals, cents) SELECT {row}.group_id, {row}.currency, "
         f"substr({row}.target_date, 1, 8) || '01', {row}.stage_id, {row}.stage, {sign}1, "
@@ -145,7 +151,7 @@ def _sqlite_triggers() -> list[str]:
 
 def _pg_changes(table: str, sign: str) -> str:
     return (f"SELECT group_id, stage_id, coalesce(reason_id, 0) AS reason_id, currency, "
-            f"coalesce(responsible_id, 0) AS responsible_id, stage AS kind, target_date, {sign}1 AS n, "
+            f"{_responsible('')} AS responsible_id, stage AS kind, target_date, {sign}1 AS n, "
             f"{sign}coalesce(value_cents, 0) AS c FROM {table} r WHERE {_live('r')}")
 
 
@@ -209,20 +215,25 @@ def _month_sql(dialect: str, column: str) -> str:
 
 def refill(conn) -> None:
     """The sums anew from the deals (a migration, ``demo generate`` after its load, or if they
-    were ever in doubt), in the caller's transaction."""
+    were ever in doubt), in the caller's transaction. (SQLite: the sums' indexes built anew after
+    the rows went in - at 1M people the figures of a user in 200 groups read them in 35-40 ms
+    instead of 58-60.)"""
     live = _live("deals")
     month = _month_sql(conn.dialect.name, "target_date")
     conn.exec_driver_sql("DELETE FROM deal_sums")
     conn.exec_driver_sql("DELETE FROM deal_month_sums")
     conn.exec_driver_sql(
         f"INSERT INTO deal_sums ({_SUM_KEY}, deals, cents) SELECT group_id, stage_id, coalesce(reason_id, 0), "
-        f"currency, coalesce(responsible_id, 0), stage, count(*), coalesce(sum(value_cents), 0) FROM deals "
-        f"WHERE {live} GROUP BY group_id, stage_id, coalesce(reason_id, 0), currency, coalesce(responsible_id, 0), "
+        f"currency, {_responsible('')}, stage, count(*), coalesce(sum(value_cents), 0) FROM deals "
+        f"WHERE {live} GROUP BY group_id, stage_id, coalesce(reason_id, 0), currency, {_responsible('')}, "
         f"stage")
     conn.exec_driver_sql(
         f"INSERT INTO deal_month_sums ({_MONTH_KEY}, deals, cents) SELECT group_id, currency, {month}, stage_id, "
         f"stage, count(*), coalesce(sum(value_cents), 0) FROM deals WHERE {live} AND target_date IS NOT NULL "
         f"GROUP BY group_id, currency, {month}, stage_id, stage")
+    if conn.dialect.name == "sqlite":  # (indexes written in one go, not left half-full by the rows' order)
+        conn.exec_driver_sql("REINDEX deal_sums")
+        conn.exec_driver_sql("REINDEX deal_month_sums")
 
 
 def compact(conn) -> int:

@@ -66,12 +66,12 @@ def upgrade():
         sa.Column("stage_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
     ])
+    sums.create_triggers(conn)
+    sums.refill(conn)
     op.create_index("ix_deal_sums_added", "deal_sums", ["stage_id", "reason_id", "currency", "responsible_id", "kind",
                                                         "group_id", "deals", "cents"], unique=False)
     op.create_index("ix_deal_month_sums_added", "deal_month_sums", ["currency", "month", "stage_id", "kind", "group_id",
                                                                     "deals", "cents"], unique=False)
-    sums.create_triggers(conn)
-    sums.refill(conn)
     sqlite = conn.dialect.name == "sqlite"
     for name, (_columns, sqlite_only) in INDEXES.items():
         if sqlite or not sqlite_only:
