@@ -2,9 +2,10 @@
 
 It runs the tasks the app puts on the queue (CSV imports, large group assignments and their undo,
 search rebuilds) and the periodic ones (every minute: jobs whose worker died, and on PostgreSQL the
-deals' sums added up; daily: the recycle bin's purge). Run one next to the web server (``make run`` does; README: the systemd unit). With
-``REDIS_URL`` several app servers share one queue, else it is the SQLite file in ``instance/``
-(``KONTOR_QUEUE_FILE``), which the web server and the worker on the same machine share.
+deals' sums added up; daily: the recycle bin's purge). Run one next to the web server (``make run``
+does; README: the systemd unit). With ``REDIS_URL`` several app servers share one queue, else it is
+the SQLite file in ``instance/`` (``KONTOR_QUEUE_FILE``), which the web server and the worker on the
+same machine share.
 """
 from __future__ import annotations
 
