@@ -402,6 +402,15 @@ def group_fully_visible_to(group_id, viewer: Viewer) -> ColumnElement[bool]:
     return in_groups(group_id, viewer)
 
 
+def group_sums_visible_to(model, viewer: Viewer) -> ColumnElement[bool]:
+    """Rows of a :class:`GroupSums` class (``model``) the viewer reads: those of the groups whose
+    records they see in full. The very term the safety net looks for (:func:`_covered`): a
+    statement holding it at the top of its WHERE gets no second copy."""
+    if not viewer.groups_enabled:
+        return true()
+    return _shared_group_term(model, viewer.group_ids)
+
+
 #: The record classes themselves (not aliases). The terms of their rules are made once per class
 #: (and viewer's groups) and shared by every statement that says them: the safety net recognises
 #: its own rule in a statement by identity (:func:`_covered`). Immutable expressions whose bound
@@ -1123,14 +1132,18 @@ def _conjuncts(clauses) -> list:
 
 @lru_cache(maxsize=1024)
 def _rules_for(key, restricted: bool) -> Mapping:
-    """Record class -> the terms of the net's rule for it (:func:`record_rule`), for a kind of
-    viewer (:func:`_viewer_key`): the shared terms the predicates put into statements. None
+    """Record class (and sums class) -> the terms of the net's rule for it (:func:`record_rule`,
+    :func:`group_sums_visible_to`), for a kind of viewer (:func:`_viewer_key`): the shared terms
+    the predicates put into statements. None
     without a viewer, whose net lets no record through."""
     if key is None:
         return {}
     viewer = Viewer(key[0], key[1], key[2], key[3], dict(key[4]))
-    return {cls: tuple(_conjuncts([record_rule(cls, viewer, restricted=restricted)]))
-            for cls, scope in SCOPES.items() if isinstance(scope, OwnGroup)}
+    rules = {cls: tuple(_conjuncts([record_rule(cls, viewer, restricted=restricted)]))
+             for cls, scope in SCOPES.items() if isinstance(scope, OwnGroup)}
+    rules.update({cls: tuple(_conjuncts([group_sums_visible_to(cls, viewer)]))
+                  for cls, scope in SCOPES.items() if isinstance(scope, GroupSums) and viewer.groups_enabled})
+    return rules
 
 
 def _ands_rule(select_: Select, terms: tuple) -> bool:

@@ -391,6 +391,34 @@ def test_the_migrated_triggers_are_the_codes(app):
     assert found == code
 
 
+def test_the_sums_of_the_groups_a_user_does_not_see_are_not_read_and_the_rule_is_said_once(app, make):
+    """The figures' own rule for the sums is the one the safety net looks for: said once in their
+    statement. A statement on the sums that forgets it gets the net's copy: no row of a group the
+    user does not see in full comes back either way."""
+    from flask import g
+
+    from crm.pipeline.queries import stage_sums
+    from crm.visibility import viewer_for
+    from tests.factories import statements_of
+
+    make.enable_groups()
+    u = make.user(name="Nora")
+    nord, sued = make.group("Nord", [u]), make.group("Süd")
+    make.deal("N", group=nord, value=10, stage="open")
+    make.deal("S", group=sued, value=700, stage="open")
+    viewer = viewer_for(u)
+    with statements_of(db.engine) as statements, app.test_request_context():
+        g.viewer = viewer
+        columns = stage_sums(viewer)
+        forgetful = db.session.scalars(select(DealSum.group_id)).all()
+        db.session.rollback()
+    assert sum(c.sums.get("EUR", 0) for c in columns.values()) == 1000
+    assert set(forgetful) == {nord.id}
+    figures = next(s for s in statements if "FROM deal_sums" in s and "sum(" in s)
+    assert figures.count("deal_sums.group_id") == 1, figures
+    assert statements[-1].count("deal_sums.group_id") == 2  # (selected, and the net's copy)
+
+
 @pytest.mark.parametrize("groups_on", [True, False])
 def test_the_board_adds_up_the_groups_the_user_sees_in_full(client, make, groups_on):
     """A user in Nord sees Nord's figures only; with the group system off, everyone's."""

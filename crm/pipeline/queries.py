@@ -25,7 +25,7 @@ from ..extensions import db
 from ..records.models import Company, Deal
 from ..stages.models import DealStage
 from ..stages.queries import all_stages, reason_names
-from ..visibility import Viewer, fully_visible_to, group_fully_visible_to, restricted_rows, visible_to
+from ..visibility import Viewer, fully_visible_to, group_sums_visible_to, restricted_rows, visible_to
 from .models import DealMonthSum, DealSum
 
 #: cards per stage column
@@ -59,7 +59,7 @@ def stage_sums(viewer: Viewer) -> dict[int, Column]:
     keys = (s.stage_id, s.reason_id, s.currency, s.responsible_id, s.kind)
     stmt = (
         select(*keys, func.sum(s.deals), func.sum(s.cents))
-        .where(group_fully_visible_to(s.group_id, viewer))
+        .where(group_sums_visible_to(s, viewer))
         .group_by(*keys)
         .having(func.sum(s.deals) > 0)
     )
@@ -172,7 +172,7 @@ def month_rows(viewer: Viewer, currency: str, first: date, months: int = MONTHS)
     keys = (s.month, s.stage_id, s.kind)
     stmt = (
         select(*keys, func.sum(s.cents), func.sum(s.deals))
-        .where(group_fully_visible_to(s.group_id, viewer), s.currency == currency,
+        .where(group_sums_visible_to(s, viewer), s.currency == currency,
                s.month >= first, s.month < end)
         .group_by(*keys)
         .having(func.sum(s.deals) > 0)
