@@ -25,6 +25,11 @@ same transaction as the change:
   companies, two saves in one group and stage). :func:`compact` adds up the rows of each key
   every minute (the job worker); the figures add up whatever rows there are.
 
+Not covered by the triggers: ``TRUNCATE deals`` (on PostgreSQL no row trigger fires) and, on
+SQLite, ``INSERT OR REPLACE`` into ``deals`` (the replaced row's delete trigger fires only with
+``recursive_triggers`` on); nothing in Kontor writes deals so. A deal needs its ``stage_id`` (the
+ORM fills it in from the kind, crm/stages/models.py): a Core insert without one is refused.
+
 So a key's figure is the sum of its rows on both databases; the queries add up per key and leave
 out the keys with no deals. ``demo generate`` drops the triggers while it loads and fills the sums
 once (:func:`refill`). ``tests/test_deal_sums.py`` checks the sums against the deals after every
@@ -220,6 +225,11 @@ def refill(conn) -> None:
     instead of 58-60.)"""
     live = _live("deals")
     month = _month_sql(conn.dialect.name, "target_date")
+    if conn.dialect.name == "postgresql":
+        # no deal changes meanwhile, and a compaction running now finishes first: the DELETE below
+        # then sees the row it wrote (else that row stays, and the sums of its key count twice)
+        conn.exec_driver_sql("LOCK TABLE deals IN SHARE MODE")
+        conn.exec_driver_sql("LOCK TABLE deal_sums, deal_month_sums IN SHARE ROW EXCLUSIVE MODE")
     conn.exec_driver_sql("DELETE FROM deal_sums")
     conn.exec_driver_sql("DELETE FROM deal_month_sums")
     conn.exec_driver_sql(
@@ -236,6 +246,10 @@ def refill(conn) -> None:
         conn.exec_driver_sql("REINDEX deal_month_sums")
 
 
+#: the advisory lock a compaction holds (a number of its own: no other code takes advisory locks)
+_COMPACTING = 7_260_012
+
+
 def compact(conn) -> int:
     """PostgreSQL: the rows of each key that has several, added up into one (a key whose deals all
     went elsewhere: none); SQLite keeps one row per key anyway. Returns the rows taken away.
@@ -243,10 +257,13 @@ def compact(conn) -> int:
     The triggers only ever insert, so a writer never waits for another writer's sums (two saves in
     one group and stage, a save beside a long group assignment or an import's last step) and no
     two transactions lock sum rows in opposite orders. This takes away rows that are committed
-    (what its statement sees); rows inserted meanwhile stay for the next time, and a second
-    ``compact`` running at once skips the rows the first one took (each row is added up once).
+    (what its statement sees); rows inserted meanwhile stay for the next time. A second ``compact``
+    at the same time returns at once (an advisory lock); :func:`refill` waits for a running one.
     Run every minute by the job worker (crm/jobs/services.py)."""
     if conn.dialect.name != "postgresql":
+        return 0
+    # one compaction at a time (two workers' periodic jobs): the other one has nothing to do
+    if not conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({_COMPACTING})").scalar_one():
         return 0
     taken = 0
     for table, key in (("deal_sums", _SUM_KEY), ("deal_month_sums", _MONTH_KEY)):
