@@ -167,6 +167,10 @@ def test_every_revision_goes_down_and_up_on_a_filled_database(empty_database):
         assert db.session.execute(text("SELECT version_num FROM alembic_version")).scalar() == chain[0]
         db.session.remove()
         upgrade(directory=MIGRATIONS)
+        from tests.test_deal_sums import expected, stored
+
+        assert stored() == expected() and stored()[0]  # (sums_01 fills the deals' sums per group)
+        db.session.rollback()
         with db.engine.connect() as conn:
             assert fingerprint(conn) == before
             assert sorted(conn.execute(text(

@@ -155,60 +155,21 @@ TRIGGERS = {
 }
 
 #: the sums from the deals there are, as crm.pipeline.models.refill wrote them then
-REFILL = {
-    'sqlite': [
-        (
-            'DELETE FROM deal_sums'
-        ),
-        (
-            'DELETE FROM deal_month_sums'
-        ),
-        (
-            'INSERT INTO deal_sums (group_id, stage_id, reason_id, currency, responsible_id, kind, deals, cents) '
-            "SELECT group_id, stage_id, coalesce(reason_id, 0), currency, CASE WHEN stage = 'open' THEN "
-            'coalesce(responsible_id, 0) ELSE 0 END, stage, count(*), coalesce(sum(value_cents), 0) FROM deals '
-            'WHERE deals.deleted_at IS NULL AND deals.pending_import_id IS NULL GROUP BY group_id, stage_id, '
-            "coalesce(reason_id, 0), currency, CASE WHEN stage = 'open' THEN coalesce(responsible_id, 0) ELSE 0 "
-            'END, stage'
-        ),
-        (
-            'INSERT INTO deal_month_sums (group_id, currency, month, stage_id, kind, deals, cents) SELECT '
-            "group_id, currency, substr(target_date, 1, 8) || '01', stage_id, stage, count(*), "
-            'coalesce(sum(value_cents), 0) FROM deals WHERE deals.deleted_at IS NULL AND deals.pending_import_id '
-            "IS NULL AND target_date IS NOT NULL GROUP BY group_id, currency, substr(target_date, 1, 8) || '01', "
-            'stage_id, stage'
-        ),
-        (
-            'REINDEX deal_sums'
-        ),
-        (
-            'REINDEX deal_month_sums'
-        ),
-    ],
-    'postgresql': [
-        (
-            'DELETE FROM deal_sums'
-        ),
-        (
-            'DELETE FROM deal_month_sums'
-        ),
-        (
-            'INSERT INTO deal_sums (group_id, stage_id, reason_id, currency, responsible_id, kind, deals, cents) '
-            "SELECT group_id, stage_id, coalesce(reason_id, 0), currency, CASE WHEN stage = 'open' THEN "
-            'coalesce(responsible_id, 0) ELSE 0 END, stage, count(*), coalesce(sum(value_cents), 0) FROM deals '
-            'WHERE deals.deleted_at IS NULL AND deals.pending_import_id IS NULL GROUP BY group_id, stage_id, '
-            "coalesce(reason_id, 0), currency, CASE WHEN stage = 'open' THEN coalesce(responsible_id, 0) ELSE 0 "
-            'END, stage'
-        ),
-        (
-            'INSERT INTO deal_month_sums (group_id, currency, month, stage_id, kind, deals, cents) SELECT '
-            "group_id, currency, date_trunc('month', target_date)::date, stage_id, stage, count(*), "
-            'coalesce(sum(value_cents), 0) FROM deals WHERE deals.deleted_at IS NULL AND deals.pending_import_id '
-            "IS NULL AND target_date IS NOT NULL GROUP BY group_id, currency, date_trunc('month', "
-            'target_date)::date, stage_id, stage'
-        ),
-    ],
-}
+SUMS_FILL = (
+    'INSERT INTO deal_sums (group_id, stage_id, reason_id, currency, responsible_id, kind, deals, cents) '
+    "SELECT group_id, stage_id, coalesce(reason_id, 0), currency, CASE WHEN stage = 'open' THEN "
+    'coalesce(responsible_id, 0) ELSE 0 END, stage, count(*), coalesce(sum(value_cents), 0) FROM deals '
+    'WHERE deals.deleted_at IS NULL AND deals.pending_import_id IS NULL GROUP BY group_id, stage_id, '
+    "coalesce(reason_id, 0), currency, CASE WHEN stage = 'open' THEN coalesce(responsible_id, 0) ELSE 0 "
+    'END, stage'
+)
+MONTHS_FILL = (
+    'INSERT INTO deal_month_sums (group_id, currency, month, stage_id, kind, deals, cents) SELECT '
+    'group_id, currency, {month}, stage_id, stage, count(*), coalesce(sum(value_cents), 0) FROM deals '
+    'WHERE deals.deleted_at IS NULL AND deals.pending_import_id IS NULL AND target_date IS NOT NULL '
+    'GROUP BY group_id, currency, {month}, stage_id, stage'
+)
+MONTH = {"sqlite": "substr(target_date, 1, 8) || '01'", "postgresql": "date_trunc('month', target_date)::date"}
 
 #: the triggers' names (and on PostgreSQL their functions, ``kontor_<name>``)
 TRIGGER_NAMES = ("deal_sums_insert", "deal_sums_update", "deal_sums_delete")
@@ -257,8 +218,13 @@ def upgrade():
         sa.Column("stage_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
     ])
-    for stmt in TRIGGERS[conn.dialect.name] + REFILL[conn.dialect.name]:
+    for stmt in TRIGGERS[conn.dialect.name]:
         conn.exec_driver_sql(stmt)
+    conn.exec_driver_sql(SUMS_FILL)
+    conn.exec_driver_sql(MONTHS_FILL.format(month=MONTH[conn.dialect.name]))
+    if conn.dialect.name == "sqlite":  # (the key's index written in one go, not left half-full by the rows' order)
+        conn.exec_driver_sql("REINDEX deal_sums")
+        conn.exec_driver_sql("REINDEX deal_month_sums")
     op.create_index("ix_deal_sums_added", "deal_sums", ["stage_id", "reason_id", "currency", "responsible_id", "kind",
                                                         "group_id", "deals", "cents"], unique=False)
     op.create_index("ix_deal_month_sums_added", "deal_month_sums", ["currency", "month", "stage_id", "kind", "group_id",
