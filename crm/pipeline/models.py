@@ -61,8 +61,8 @@ def _key_indexes(table: str, key: tuple[str, ...]) -> tuple[Index, Index]:
 class DealSum(db.Model):
     __tablename__ = "deal_sums"
     #: "added": the sums of a viewer who sees many groups, in the order they are added up
-    #: (crm.pipeline.queries): SQLite walks it without sorting (a user in 200 groups at 1M people:
-    #: 30,000 rows in 13-17 ms instead of 59 ms)
+    #: (crm.pipeline.queries): SQLite walks it without sorting (a user in 200 groups at 1M people,
+    #: when a row per user of won and lost deals made 30,000 rows: 13-17 ms instead of 59 ms)
     __table_args__ = (*_key_indexes("deal_sums", SUM_KEY),
                       Index("ix_deal_sums_added", *SUM_KEY[1:], "group_id", "deals", "cents"))
 
