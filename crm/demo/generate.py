@@ -427,8 +427,8 @@ def _begin(conn) -> None:
 def timed(counts: Counts, seed: int = 1, progress=None) -> tuple[dict, float]:
     """Generate and commit. The search index and the deals' sums per group are filled once at the
     end (``rebuild``, ``refill``) instead of row by row by their triggers, which would double the
-    time; the triggers are back before the commit, and also if generating fails. On empty tables their secondary indexes are made after
-    the load (:func:`_indexes_after_load`)."""
+    time; the triggers are back before the commit, and also if generating fails. On empty tables
+    their secondary indexes are made after the load (:func:`_indexes_after_load`)."""
     from ..pipeline import models as deal_sums
     from ..search import schema
 

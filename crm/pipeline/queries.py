@@ -6,9 +6,9 @@ defined (crm.stages), in their order; the chart sums by the stages' kind.
 
 The figures read the sums the database keeps per group (crm/pipeline/models.py: ``deal_sums``,
 ``deal_month_sums``), of the groups the viewer sees in full, added up per key - a few rows per
-group and stage instead of every deal: :func:`stage_sums` (stage, reason, currency, responsible user: the
-columns' sums and the weighted forecast per user) and :func:`month_rows` (month of the target date
-and stage: the chart and the forecast per month). The cards are the deals themselves
+group and stage instead of every deal: :func:`stage_sums` (stage, reason, currency, responsible
+user: the columns' sums and the weighted forecast per user) and :func:`month_rows` (month of the
+target date and stage: the chart and the forecast per month). The cards are the deals themselves
 (:func:`board`).
 """
 from __future__ import annotations
