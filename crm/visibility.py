@@ -602,11 +602,9 @@ class PartOf:
 
 @dataclass(frozen=True)
 class GroupSums:
-    """Sums over a group's records (``column``: the group): visible where the group's records are
+    """Sums over a group's records (``group_id``: the group): visible where the group's records are
     fully visible, as the records it adds up are. Each row names its group; the viewer's figure is
-    the sum of the rows of the groups they see in full."""
-
-    column: str = "group_id"
+    the sum of the rows of the groups they see in full (:func:`group_sums_visible_to`)."""
 
 
 @dataclass(frozen=True)
@@ -794,7 +792,7 @@ def _part_of_criteria(cls, scope: PartOf, viewer: Viewer, restricted: bool, per_
 
 
 def _group_sums_criteria(cls, scope: GroupSums, viewer: Viewer, restricted: bool, per_row: bool):
-    return group_fully_visible_to(getattr(cls, scope.column), viewer)
+    return group_fully_visible_to(cls.group_id, viewer)  # (terms of its own, as the net's options own theirs)
 
 
 _KINDS = {
@@ -1134,8 +1132,7 @@ def _conjuncts(clauses) -> list:
 def _rules_for(key, restricted: bool) -> Mapping:
     """Record class (and sums class) -> the terms of the net's rule for it (:func:`record_rule`,
     :func:`group_sums_visible_to`), for a kind of viewer (:func:`_viewer_key`): the shared terms
-    the predicates put into statements. None
-    without a viewer, whose net lets no record through."""
+    the predicates put into statements. None without a viewer, whose net lets no record through."""
     if key is None:
         return {}
     viewer = Viewer(key[0], key[1], key[2], key[3], dict(key[4]))

@@ -92,8 +92,8 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     def include_object(obj, name, type_, reflected, compare_to):
-        # the deals' indexes made on SQLite only are their migrations' (pipeidx_02, valueidx_01), as the
-        # full-text objects are theirs
+        # indexes made on one database only are their migrations' (the deals' by value on SQLite,
+        # valueidx_01; the deals' sums' keys, sums_01), as the full-text objects are theirs
         if type_ == "index" and (name in SQLITE_ONLY_INDEXES or name in DIALECT_INDEXES):
             return False
         return search_schema.include_object(obj, name, type_, reflected, compare_to)

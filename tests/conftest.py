@@ -73,9 +73,9 @@ def database_template(tmp_path_factory, worker_id):
 def _empty_pg() -> None:
     """Every table emptied (children first; the tables triggers write - the search index, the
     deals' sums - once more at the end, whatever a trigger wrote meanwhile) and every sequence
-    back to 1. ``DELETE`` and not ``TRUNCATE``: on
-    tables of a few rows it takes some 60 ms where ``TRUNCATE … RESTART IDENTITY`` takes 600 ms
-    (it makes new files for every table and index) - per test."""
+    back to 1. ``DELETE`` and not ``TRUNCATE``: on tables of a few rows it takes some 60 ms where
+    ``TRUNCATE … RESTART IDENTITY`` takes 600 ms (it makes new files for every table and index) -
+    per test."""
     tables = list(reversed(db.metadata.sorted_tables))
     for table in tables + [t for t in tables if t.name.startswith(("search", "deal_sums", "deal_month_sums"))]:
         db.session.execute(table.delete())

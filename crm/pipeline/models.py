@@ -104,7 +104,7 @@ DIALECT_INDEXES = frozenset(f"{kind}_{table}_key" for kind in ("uq", "ix")
 
 
 # ---------------------------------------------------------------------------------------------
-# The triggers (used by the migration, ``demo generate`` and the tests)
+# The triggers (``demo generate`` and the tests; the revisions write theirs out)
 # ---------------------------------------------------------------------------------------------
 
 _SUM_KEY = ", ".join(SUM_KEY)
@@ -113,7 +113,6 @@ _MONTH_KEY = ", ".join(MONTH_KEY)
 WATCHED = ("group_id", "stage_id", "reason_id", "currency", "responsible_id", "stage", "value_cents",
            "target_date", "deleted_at", "pending_import_id")
 TRIGGERS = ("deal_sums_insert", "deal_sums_update", "deal_sums_delete")
-_PG_FUNCTIONS = tuple(f"kontor_{name}" for name in TRIGGERS)
 
 
 def _responsible(row: str) -> str:
@@ -123,6 +122,12 @@ def _responsible(row: str) -> str:
 
 def _live(row: str) -> str:
     return f"{row}.deleted_at IS NULL AND {row}.pending_import_id IS NULL"
+
+
+def _month_sql(dialect: str, column: str) -> str:
+    """The first day of the month of a date ``column`` (SQLite keeps dates as 'YYYY-MM-DD')."""
+    return (f"date_trunc('month', {column})::date" if dialect == "postgresql"
+            else f"substr({column}, 1, 8) || '01'")
 
 
 def _upsert(table: str, key: str) -> str:
@@ -137,7 +142,7 @@ def _sqlite_sums(row: str, sign: str) -> list[str]:
         f"coalesce({row}.reason_id, 0), {row}.currency, {_responsible(row + '.')}, {row}.stage, "
         f"{sign}1, {sign}coalesce({row}.value_cents, 0) WHERE {_live(row)}" + _upsert("deal_sums", _SUM_KEY),
         f"INSERT INTO deal_month_sums ({_MONTH_KEY}, deals, cents) SELECT {row}.group_id, {row}.currency, "
-        f"substr({row}.target_date, 1, 8) || '01', {row}.stage_id, {row}.stage, {sign}1, "
+        f"{_month_sql('sqlite', row + '.target_date')}, {row}.stage_id, {row}.stage, {sign}1, "
         f"{sign}coalesce({row}.value_cents, 0) WHERE {_live(row)} AND {row}.target_date IS NOT NULL"
         + _upsert("deal_month_sums", _MONTH_KEY),
     ]
@@ -154,27 +159,37 @@ def _sqlite_triggers() -> list[str]:
             + "; ".join(stmts) + "; END" for op, stmts in body.items()]
 
 
-def _pg_changes(table: str, sign: str) -> str:
+def _changes(table: str, sign: str) -> str:
+    """Each existing deal of ``table`` as the change it makes to its sums (``sign`` "": adds it,
+    "-": takes it away), under the sums' column names."""
     return (f"SELECT group_id, stage_id, coalesce(reason_id, 0) AS reason_id, currency, "
             f"{_responsible('')} AS responsible_id, stage AS kind, target_date, {sign}1 AS n, "
             f"{sign}coalesce(value_cents, 0) AS c FROM {table} r WHERE {_live('r')}")
 
 
-def _pg_function(name: str, changes: str) -> str:
+def _adding(changes: str, dialect: str) -> list[str]:
+    """The two statements that add ``changes`` (:func:`_changes`) to the sums as new rows, one per
+    key: a PostgreSQL trigger's, and :func:`refill`'s on both databases."""
     having = "HAVING sum(n) <> 0 OR sum(c) <> 0"
+    return [
+        f"INSERT INTO deal_sums ({_SUM_KEY}, deals, cents) SELECT {_SUM_KEY}, sum(n), sum(c) "
+        f"FROM ({changes}) ch GROUP BY {_SUM_KEY} {having}",
+        f"INSERT INTO deal_month_sums ({_MONTH_KEY}, deals, cents) SELECT group_id, currency, "
+        f"{_month_sql(dialect, 'target_date')} AS month, stage_id, kind, sum(n), sum(c) "
+        f"FROM ({changes}) ch WHERE target_date IS NOT NULL GROUP BY 1, 2, 3, 4, 5 {having}",
+    ]
+
+
+def _pg_function(name: str, changes: str) -> str:
     return (
         f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
-        f"INSERT INTO deal_sums ({_SUM_KEY}, deals, cents) SELECT {_SUM_KEY}, sum(n), sum(c) "
-        f"FROM ({changes}) ch GROUP BY {_SUM_KEY} {having};\n"
-        f"INSERT INTO deal_month_sums ({_MONTH_KEY}, deals, cents) SELECT group_id, currency, "
-        f"date_trunc('month', target_date)::date AS month, stage_id, kind, sum(n), sum(c) "
-        f"FROM ({changes}) ch WHERE target_date IS NOT NULL GROUP BY 1, 2, 3, 4, 5 {having};\n"
-        "RETURN NULL;\nEND\n$$"
+        + "".join(f"{stmt};\n" for stmt in _adding(changes, "postgresql"))
+        + "RETURN NULL;\nEND\n$$"
     )
 
 
 def _pg_triggers() -> list[str]:
-    new, old = _pg_changes("new_rows", ""), _pg_changes("old_rows", "-")
+    new, old = _changes("new_rows", ""), _changes("old_rows", "-")
     return [
         _pg_function("kontor_deal_sums_insert", new),
         _pg_function("kontor_deal_sums_delete", old),
@@ -206,25 +221,11 @@ def create_triggers(conn) -> None:
         conn.exec_driver_sql(stmt)
 
 
-def drop_functions(conn) -> None:
-    """PostgreSQL: the triggers' functions (after :func:`drop_triggers`), for the downgrade."""
-    if conn.dialect.name == "postgresql":
-        for name in _PG_FUNCTIONS:
-            conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
-
-
-def _month_sql(dialect: str, column: str) -> str:
-    return (f"date_trunc('month', {column})::date" if dialect == "postgresql"
-            else f"substr({column}, 1, 8) || '01'")
-
-
 def refill(conn) -> None:
     """The sums anew from the deals (a migration, ``demo generate`` after its load, or if they
     were ever in doubt), in the caller's transaction. (SQLite: the sums' indexes built anew after
     the rows went in - at 1M people the figures of a user in 200 groups read them in 35-40 ms
     instead of 58-60.)"""
-    live = _live("deals")
-    month = _month_sql(conn.dialect.name, "target_date")
     if conn.dialect.name == "postgresql":
         # no deal changes meanwhile, and a compaction running now finishes first: the DELETE below
         # then sees the row it wrote (else that row stays, and the sums of its key count twice)
@@ -232,15 +233,8 @@ def refill(conn) -> None:
         conn.exec_driver_sql("LOCK TABLE deal_sums, deal_month_sums IN SHARE ROW EXCLUSIVE MODE")
     conn.exec_driver_sql("DELETE FROM deal_sums")
     conn.exec_driver_sql("DELETE FROM deal_month_sums")
-    conn.exec_driver_sql(
-        f"INSERT INTO deal_sums ({_SUM_KEY}, deals, cents) SELECT group_id, stage_id, coalesce(reason_id, 0), "
-        f"currency, {_responsible('')}, stage, count(*), coalesce(sum(value_cents), 0) FROM deals "
-        f"WHERE {live} GROUP BY group_id, stage_id, coalesce(reason_id, 0), currency, {_responsible('')}, "
-        f"stage")
-    conn.exec_driver_sql(
-        f"INSERT INTO deal_month_sums ({_MONTH_KEY}, deals, cents) SELECT group_id, currency, {month}, stage_id, "
-        f"stage, count(*), coalesce(sum(value_cents), 0) FROM deals WHERE {live} AND target_date IS NOT NULL "
-        f"GROUP BY group_id, currency, {month}, stage_id, stage")
+    for stmt in _adding(_changes("deals", ""), conn.dialect.name):
+        conn.exec_driver_sql(stmt)
     if conn.dialect.name == "sqlite":  # (indexes written in one go, not left half-full by the rows' order)
         conn.exec_driver_sql("REINDEX deal_sums")
         conn.exec_driver_sql("REINDEX deal_month_sums")
