@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..common import utcnow
@@ -126,11 +126,14 @@ def create_user(email: str, password: str, role: str, name: str | None = None,
     return user
 
 
-def active_users() -> list[User]:
-    """Active users by name (responsible and assignee choices); read once per request."""
+def active_users() -> list[Row]:
+    """Active users by name, each an ``id`` and a ``name`` (the responsible and assignee choices);
+    read once per request. Rows, not users: every list page offers them all, and 500 users as
+    objects of the session - each with its state, in the identity map - cost a list page at 1M
+    people about 10 ms, mostly the garbage collector's passes over them (bench/NOTES.md)."""
     if has_request_context() and "_kontor_active_users" in g:
         return g._kontor_active_users
-    users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+    users = list(db.session.execute(select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)))
     if has_request_context():
         g._kontor_active_users = users
     return users

@@ -13,10 +13,9 @@ from urllib.parse import urlencode
 from flask import current_app, flash, get_flashed_messages, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from ..audit.models import AuditEntry
-from ..auth.models import User
 from ..common import to_id, to_int
 from ..customfields.services import fields_for
 from ..extensions import db
@@ -58,7 +57,7 @@ def bulk_message(rtype: RecordType) -> dict | None:
     return {"message": message, "category": category, "undo_entry": entry}
 
 
-def active_users() -> list[User]:
+def active_users() -> list[Row]:
     from ..auth.services import active_users as cached
 
     return cached()
