@@ -309,3 +309,21 @@ def test_a_record_link_built_once_takes_each_id(app, root):
             before, after = record_url_parts(endpoint)
             for rid in (1, 987654321, 42):
                 assert f"{before}{rid}{after}" == url_for(endpoint, record_id=rid)
+
+
+@pytest.mark.parametrize("plural", ["companies", "people", "deals", "projects"])
+def test_the_detail_page_names_who_is_responsible_made_and_last_changed_the_record(client, make, user, plural):
+    """Active users' names come from the page's user choices, a deactivated one's is looked up: the
+    page names each of them, and a record nobody is responsible for says so."""
+    makers = {"companies": make.company, "people": make.person, "deals": make.deal, "projects": make.project}
+    rita, gone = make.user("normal", name="Rita Rot"), make.user("normal", name="Gerd Gegangen", active=False)
+    record = makers[plural]("Kontorhaus")
+    record.responsible_id, record.created_by_id, record.updated_by_id = rita.id, gone.id, user.id
+    db.session.commit()
+    meta = client.get(f"/{plural}/{record.id}").get_data(as_text=True).split('<p class="meta">')[1].split("</p>")[0]
+    assert re.search(r"(Verantwortlich|Responsible): Rita Rot", meta), meta
+    assert "Gerd Gegangen" in meta.split("·")[1] and "Nora Normal" in meta.split("·")[2], meta
+    record.responsible_id = None
+    db.session.commit()
+    meta = client.get(f"/{plural}/{record.id}").get_data(as_text=True).split('<p class="meta">')[1].split("</p>")[0]
+    assert re.search(r"(Verantwortlich|Responsible): —", meta), meta

@@ -32,6 +32,8 @@ def world(make):
     user = make.user("normal", name="Nora")
     nord = make.group("Nord", [user])
     sued = make.group("Süd")
+    # the detail pages name the responsible user, who made the record and who last changed it
+    rita, carl = make.user("normal", name="Rita"), make.user("normal", name="Carl")
     status = make.field("company", "Kundenstatus", kind="select", options=["Top", "Klein"], shared_with=[nord])
     for entity in ("person", "deal", "project"):
         make.field(entity, "Notiz", kind="text")
@@ -46,6 +48,7 @@ def world(make):
         deal = make.deal("Wartung", group=grp, company=company, person=person, value=1000)
         project = make.project("Umbau", group=grp, company=company, person=person)
         for record in (company, person, deal, project):
+            record.responsible_id, record.created_by_id, record.updated_by_id = user.id, rita.id, carl.id
             make.note(record, "Angerufen", author=user)
             make.task("Nachfassen", record=record, assignee=user, created_by=user)
         if grp is nord:

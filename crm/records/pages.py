@@ -290,6 +290,7 @@ def detail_context(rtype: RecordType, obj) -> dict:
     by_type = references_by_type(wanted, viewer)
     refs = {fk_: by_type.get(key, {}).get(getattr(obj, fk_)) for fk_, key in rtype.references}
     notes = notes_for(rtype.key, obj.id)
+    users = active_users()
     return {
         "rtype": rtype,
         "record": obj,
@@ -300,7 +301,8 @@ def detail_context(rtype: RecordType, obj) -> dict:
         "more": len(notes) > PAGE,
         "offset": 0,
         "tasks": tasks_for_record(rtype.key, obj.id),
-        "users": active_users(),
+        "users": users,
+        "user_names": {u.id: u.name for u in users},
     }
 
 
