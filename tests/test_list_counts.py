@@ -79,7 +79,10 @@ def test_a_lists_count_reads_the_groups_index_and_no_page_does(client, make, wor
         counts = [plan for statement, plan in plans if statement.lstrip().startswith("SELECT (SELECT count(*)")]
         assert len(counts) == (1 if covered or "responsible" in url else 0), url
         for plan in counts:
-            assert any(f"USING COVERING INDEX {index}" in step for step in plan) == covered, (url, plan)
+            if covered:
+                assert any(f"USING COVERING INDEX {index}" in step for step in plan), (url, plan)
+            else:
+                assert not any(index in step for step in plan), (url, plan)
         assert not any(index in step for statement, plan in plans if plan not in counts for step in plan), url
 
 

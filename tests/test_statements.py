@@ -33,7 +33,8 @@ def world(make):
     nord = make.group("Nord", [user])
     sued = make.group("Süd")
     # the detail pages name the responsible user, who made the record and who last changed it
-    rita, carl = make.user("normal", name="Rita"), make.user("normal", name="Carl")
+    # (Carl has left: deactivated users are named too)
+    rita, carl = make.user("normal", name="Rita"), make.user("normal", name="Carl", active=False)
     status = make.field("company", "Kundenstatus", kind="select", options=["Top", "Klein"], shared_with=[nord])
     for entity in ("person", "deal", "project"):
         make.field(entity, "Notiz", kind="text")

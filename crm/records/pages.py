@@ -279,6 +279,7 @@ def proposed_group_id(rtype: RecordType, form, parent) -> int | None:
 
 
 def detail_context(rtype: RecordType, obj) -> dict:
+    from ..auth.services import user_names
     from ..notes.queries import PAGE, notes_for
     from ..tasks.queries import tasks_for_record
 
@@ -290,7 +291,7 @@ def detail_context(rtype: RecordType, obj) -> dict:
     by_type = references_by_type(wanted, viewer)
     refs = {fk_: by_type.get(key, {}).get(getattr(obj, fk_)) for fk_, key in rtype.references}
     notes = notes_for(rtype.key, obj.id)
-    users = active_users()
+    names = user_names([obj.responsible_id, obj.created_by_id, obj.updated_by_id])
     return {
         "rtype": rtype,
         "record": obj,
@@ -301,8 +302,8 @@ def detail_context(rtype: RecordType, obj) -> dict:
         "more": len(notes) > PAGE,
         "offset": 0,
         "tasks": tasks_for_record(rtype.key, obj.id),
-        "users": users,
-        "user_names": {u.id: u.name for u in users},
+        "users": active_users(),
+        "user_names": names,
     }
 
 
