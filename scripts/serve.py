@@ -114,6 +114,10 @@ def main(argv: list[str]) -> int:
         return 1
     worker = server = None
     signal.signal(signal.SIGTERM, _terminated)
+    # Ctrl+C is how the server and the worker stop (a kill is handed on to them as one). Started in
+    # the background (nohup, "&" in a script) this script gets SIGINT ignored, and would hand that
+    # down: a handler of its own is reset to the default in the programs it starts.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         worker = subprocess.Popen(worker_command) if worker_command else None
         server = subprocess.Popen(command)
