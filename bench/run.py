@@ -365,6 +365,28 @@ class Http:
         return resp.status, data
 
 
+def wait_until_listening(port: int, tries: int = 200) -> None:
+    """Until something accepts connections on ``port`` (a gunicorn loading the app), or 20 s."""
+    for _ in range(tries):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def logged_in(port: int, email: str) -> Http:
+    """A connection to the Kontor on ``port`` logged in as ``email`` (the demo password)."""
+    c = Http(port)
+    _status, page = c.request("GET", "/login")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    body = urlencode({"email": email, "password": PASSWORD, "csrf_token": token.group(1) if token else ""})
+    status, _ = c.request("POST", "/login", body)
+    if status != 302:
+        raise RuntimeError(f"gunicorn login failed: {status}")
+    return c
+
+
 def load_test(url: str, sc: Scenario, seconds: float, concurrency: int, workers: int) -> dict:
     """Requests per second of a page mix under gunicorn (``workers`` sync workers) on loopback."""
     port = free_port()
@@ -375,23 +397,9 @@ def load_test(url: str, sc: Scenario, seconds: float, concurrency: int, workers:
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_listening(port)
         mix = [u for n, u in sc.pages if n.endswith((" first", "detail")) or n in ("home",)]
-        clients = []
-        for _ in range(concurrency):
-            c = Http(port)
-            status, page = c.request("GET", "/login")
-            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-            body = urlencode({"email": sc.email, "password": PASSWORD, "csrf_token": token.group(1) if token else ""})
-            status, _ = c.request("POST", "/login", body)
-            if status != 302:
-                raise RuntimeError(f"gunicorn login failed: {status}")
-            clients.append(c)
+        clients = [logged_in(port, sc.email) for _ in range(concurrency)]
         for c in clients:  # warm each worker's caches
             c.request("GET", mix[0])
         latencies: list[float] = []

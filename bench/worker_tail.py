@@ -14,25 +14,21 @@ after loading the app (about 160,000) are left out.
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import os
 import re
-import socket
 import subprocess
+import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from run import free_port, logged_in, wait_until_listening  # noqa: E402  (bench/run.py)
+
 PAGES = ("/people", "/deals", "/", "/tasks")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def measure(config: Path, url: str, email: str, requests: int) -> list[float]:
@@ -41,28 +37,17 @@ def measure(config: Path, url: str, email: str, requests: int) -> list[float]:
            "KONTOR_THREADS": "1"}
     server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-c", str(config), "--bind", f"127.0.0.1:{port}",
                                "app:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
     try:
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        for _ in range(120):
-            try:
-                page = opener.open(base + "/login").read().decode()
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise SystemExit("gunicorn did not answer")
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        opener.open(base + "/login", urllib.parse.urlencode(
-            {"csrf_token": token, "email": email, "password": "demo1234"}).encode())
-        detail = re.search(r'href="(/people/\d+)"', opener.open(base + "/people").read().decode())
+        wait_until_listening(port, tries=600)  # (the startup check of a large database takes a while)
+        client = logged_in(port, email)
+        detail = re.search(r'href="(/people/\d+)"', client.request("GET", "/people")[1])
         pages = PAGES + ((detail.group(1),) if detail else ())
         for path in pages * 5:  # (warm)
-            opener.open(base + path).read()
+            client.request("GET", path)
         times = []
         for i in range(requests):
             t0 = time.perf_counter()
-            opener.open(base + pages[i % len(pages)]).read()
+            client.request("GET", pages[i % len(pages)])
             times.append((time.perf_counter() - t0) * 1000)
         return sorted(times)
     finally:

@@ -92,8 +92,9 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     def include_object(obj, name, type_, reflected, compare_to):
-        # indexes made on one database only are their migrations' (the deals' by value on SQLite,
-        # valueidx_01; the deals' sums' keys, sums_01), as the full-text objects are theirs
+        # indexes made on one database only are their migrations' (on SQLite the deals' by value,
+        # valueidx_01, and the lists' counts', countidx_01; the deals' sums' keys, sums_01), as the
+        # full-text objects are theirs
         if type_ == "index" and (name in SQLITE_ONLY_INDEXES or name in DIALECT_INDEXES):
             return False
         return search_schema.include_object(obj, name, type_, reflected, compare_to)

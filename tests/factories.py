@@ -208,17 +208,23 @@ def account_today():
 
 
 @contextmanager
-def statements_of(engine):
-    """The SQL statements ``engine`` runs inside the block, as a list filled while it runs."""
+def statements_of(engine, *, parameters: bool = False):
+    """The SQL statements ``engine`` runs inside the block, as a list filled while it runs; with
+    ``parameters``, each as (statement, its parameters) - to ask the database for its plan."""
     from sqlalchemy import event
 
-    seen: list[str] = []
+    seen: list = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
+    def record(conn, cursor, statement, params, context, executemany):
+        seen.append((statement, params) if parameters else statement)
 
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def sqlite_plan(statement: str, parameters=()) -> list[str]:
+    """SQLite's plan of ``statement`` as run (one line per step of ``EXPLAIN QUERY PLAN``)."""
+    return [row[3] for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from crm.extensions import db
 from tests.conftest import ON_PG
-from tests.factories import statements_of
+from tests.factories import sqlite_plan, statements_of
 
 TABLES = {"company": "companies", "person": "people", "deal": "deals", "project": "projects"}
 
@@ -87,32 +87,11 @@ def test_a_lists_count_reads_the_groups_index_and_no_page_does(client, make, wor
 
 
 def _counted(client, url: str) -> list[tuple[str, list[str]]]:
-    """:func:`_plans` of the page, its statements' parameters bound by SQLite itself."""
-    with statements_of(db.engine) as seen, _parameters() as params:
+    """Each SELECT the page runs, with SQLite's plan of it as run."""
+    with statements_of(db.engine, parameters=True) as seen:
         assert client.get(url).status_code == 200
-    conn = db.session.connection()
-    return [(statement, [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, p)])
-            for statement, p in zip(seen, params, strict=True)
+    return [(statement, sqlite_plan(statement, params)) for statement, params in seen
             if statement.lstrip().upper().startswith(("SELECT", "WITH"))]
-
-
-class _parameters:
-    """The parameters of each statement run inside the block, in order."""
-
-    def __enter__(self):
-        from sqlalchemy import event
-
-        self.seen: list = []
-        event.listen(db.engine, "before_cursor_execute", self._keep)
-        return self.seen
-
-    def _keep(self, conn, cursor, statement, parameters, context, executemany):
-        self.seen.append(parameters)
-
-    def __exit__(self, *exc):
-        from sqlalchemy import event
-
-        event.remove(db.engine, "before_cursor_execute", self._keep)
 
 
 def test_the_sqlite_only_indexes_are_migrated_as_the_models_make_them(app):

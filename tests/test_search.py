@@ -593,27 +593,18 @@ def test_a_lists_text_filter_starts_from_the_full_text_matches(client, make):
     record type: with the safety net's criteria on the docs (one EXISTS per record type, OR'ed)
     SQLite took the type's index and tested every doc - 1.3 s per statement at a million people
     for a name with 10,000 matches."""
-    from sqlalchemy import event
+    from tests.factories import sqlite_plan, statements_of
 
     make.enable_groups()
     user = make.user("normal", groups=[make.group("Nord")])
     for i in range(3):
         make.person(f"Kurz{i}")
     make.login(client, user)
-    seen: list = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
+    with statements_of(db.engine, parameters=True) as seen:
         assert client.get("/people?q=kurz").status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
     lists = [(s, p) for s, p in seen if "search_fts MATCH" in s]
     assert lists
     for statement, parameters in lists:
-        plan = [row[3] for row in db.session.connection().exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, parameters)]
+        plan = sqlite_plan(statement, parameters)
         assert any(step.startswith("SCAN search_fts VIRTUAL TABLE") for step in plan), plan
         assert not any("search_docs USING COVERING INDEX ix_search_docs_record" in step for step in plan), plan
