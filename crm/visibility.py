@@ -123,6 +123,7 @@ HIDDEN: Level = "hidden"
 
 _UNSCOPED = "kontor_unscoped"
 _RESTRICTED = "kontor_restricted_rows"
+_PLAIN = "kontor_plain_rows"
 
 
 class GroupName(NamedTuple):
@@ -878,6 +879,15 @@ def restricted_rows(statement):
     return statement.execution_options(**{_RESTRICTED: True})
 
 
+def plain_rows(statement):
+    """A column select whose rows come as the database driver returns them (the result of
+    ``Connection.execute``), without the ORM's work per row - building every row a second time
+    from its columns, a fifth of a 50,000-row CSV export's time. The statement executed is the
+    one the safety net made (its criteria added as for any other select); only the rows skip the
+    ORM. For column selects of many rows; the net refuses it for objects."""
+    return statement.execution_options(**{_PLAIN: True})
+
+
 class _Criteria(LoaderCriteriaOption):
     """``with_loader_criteria`` with a plain expression, adapted to every alias of the class.
 
@@ -1070,14 +1080,24 @@ def _refuse_unscopable(statement) -> None:
                 stack.extend((value, through_class) for value in _values_data(el))
 
 
-def _only_columns(statement) -> None:
+def _only_columns(statement, refusal: str) -> None:
     for desc in getattr(statement, "column_descriptions", ()):
         if desc.get("entity") is not None and desc.get("expr") is desc.get("entity"):
-            raise Unscoped("restricted_rows() is for column selects: a restricted record is loaded "
-                           "by its projection (crm.records.loaders), never as an object")
+            raise Unscoped(refusal)
 
 
-def _scope(state: ORMExecuteState) -> None:
+def _scope(state: ORMExecuteState):
+    """The session's ``do_orm_execute`` hook: the net (:func:`_net`), then, for
+    :func:`plain_rows`, the statement it made executed on the session's connection."""
+    _net(state)
+    if state.execution_options.get(_PLAIN):
+        _only_columns(state.statement, "plain_rows() is for column selects: objects come from the ORM's result")
+        conn = state.session.connection(bind_arguments=state.bind_arguments)
+        return conn.execute(state.statement, state.parameters, execution_options=state.local_execution_options)
+    return None
+
+
+def _net(state: ORMExecuteState) -> None:
     if state.is_column_load:
         return
     opt_out = state.execution_options.get(_UNSCOPED)
@@ -1096,7 +1116,8 @@ def _scope(state: ORMExecuteState) -> None:
         _refuse_unscopable(statement)
     restricted = bool(state.execution_options.get(_RESTRICTED))
     if restricted:
-        _only_columns(statement)
+        _only_columns(statement, "restricted_rows() is for column selects: a restricted record is loaded "
+                                 "by its projection (crm.records.loaders), never as an object")
     viewer = g.get("viewer")
     cached = g.get("_kontor_net")
     if cached is None or cached[0] is not viewer:

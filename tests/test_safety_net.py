@@ -3,6 +3,7 @@ return a hidden row inside a request."""
 import pytest
 from flask import g
 from sqlalchemy import String, and_, column, func, select, table, text, values
+from sqlalchemy.engine import ChunkedIteratorResult
 from sqlalchemy.orm import aliased
 
 from crm import create_app
@@ -27,6 +28,7 @@ from crm.visibility import (
     SCOPES,
     NoRecordData,
     Unscoped,
+    plain_rows,
     restricted_rows,
     unregistered,
     unscoped,
@@ -102,6 +104,29 @@ def test_restricted_records_pass_the_net_only_as_columns(app, make):
         assert "hidden@x.example" not in docs and "Verborgen" in docs
         with pytest.raises(Unscoped):
             db.session.scalars(restricted_rows(select(Company))).all()
+        db.session.rollback()
+
+
+def test_plain_rows_are_the_rows_the_net_lets_through(app, make):
+    """plain_rows() takes the ORM's work per row away (the CSV export's rows), not the net: the
+    statement executed carries the net's criteria, with restricted_rows() those of restricted
+    rows; the rows are the driver's (no ORM result). Objects are refused."""
+    u, _seen, _hidden, f, mine = world(make)
+    f.shared_with = [mine]  # the other group's company: restricted
+    make.person("Versteckt", group=make.group("Fremd"))  # hidden
+    viewer = viewer_for(u)
+    db.session.expunge_all()
+    with app.test_request_context():
+        g.viewer = viewer
+        names = select(Company.name).order_by(Company.name)
+        result = db.session.execute(plain_rows(names))
+        assert not isinstance(result, ChunkedIteratorResult)  # the ORM's result is one of these
+        assert result.scalars().all() == ["Gesehen"]
+        assert db.session.execute(plain_rows(restricted_rows(names))).scalars().all() == ["Gesehen", "Verborgen"]
+        people = plain_rows(restricted_rows(select(Person.last_name)).execution_options(yield_per=1))
+        assert [list(rows) for rows in db.session.execute(people).partitions()] == [[("Angestellt",)]]
+        with pytest.raises(Unscoped):
+            db.session.execute(plain_rows(select(Company))).all()
         db.session.rollback()
 
 

@@ -31,6 +31,7 @@ from ..visibility import (
     Viewer,
     is_full_column,
     masked,
+    plain_rows,
     restricted_rows,
     unscoped,
     visible_to,
@@ -210,7 +211,7 @@ def export_rows(rtype: RecordType, viewer: Viewer, where, order=None) -> Iterato
     stmt = stmt.where(where).order_by(*(order or [model.sort_key, model.id]))
     links = [(width + i, at, target) for i, (_c, at, target) in enumerate(links)]
     hidden, deleted = _("(hidden)"), _("(deleted)")
-    result = db.session.execute(restricted_rows(stmt).execution_options(yield_per=CHUNK))
+    result = db.session.execute(plain_rows(restricted_rows(stmt)).execution_options(yield_per=CHUNK))
     for rows in result.partitions():
         # a chunk column by column (``zip`` turns rows into columns and back)
         cells = list(zip(*rows, strict=True))
