@@ -280,15 +280,18 @@ def text_match(rtype: RecordType, viewer: Viewer, q: str):
 def filtered(rtype: RecordType, viewer: Viewer, flt: ListFilter):
     """The WHERE clause of a list: what the viewer sees, narrowed by the filter."""
     model = rtype.model
-    conds = [visible_to(model, viewer)]
+    # tags are hidden on restricted rows, so only fully visible rows can match a tag: the rule of
+    # those instead of the rule of every visible row, not both - which for most viewers is the same
+    # rule twice, and a planner that multiplies the two (PostgreSQL) expects a hundredth of the
+    # rows; it then tested every row of the viewer's groups for the tag (100k people: 42 ms instead
+    # of 14)
+    conds = [fully_visible_to(model, viewer) if flt.tag else visible_to(model, viewer)]
     match = text_match(rtype, viewer, flt.q) if flt.q else None
     if match is not None:
         conds.append(match)
     if flt.tag:
         link = TAG_LINKS[rtype.key]
         fk = getattr(link, f"{rtype.key}_id")
-        # tags are hidden on restricted rows, so only fully visible rows can match a tag
-        conds.append(fully_visible_to(model, viewer))
         # driven from the tag's links (IN), not by probing every row of the list (EXISTS)
         conds.append(model.id.in_(select(fk).join(Tag, Tag.id == link.tag_id).where(Tag.key == tag_key(flt.tag))))
     if flt.group_id is not None and viewer.groups_enabled:
