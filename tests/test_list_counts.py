@@ -118,7 +118,8 @@ def test_a_lists_count_can_read_the_live_groups_alone_on_postgresql(client, make
     with db.engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
         plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + count, params).scalars())
-    assert f"Index Only Scan using {index} on {table}" in plan and "Filter" not in plan, plan
+    # (the deals' by value, ix_deals_group_value, holds the same rows and serves as well)
+    assert f"Index Only Scan using ix_{table}_group_" in plan and "Filter" not in plan, plan
 
 
 def _counted(client, url: str) -> list[tuple[str, list[str]]]:

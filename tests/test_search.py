@@ -109,6 +109,24 @@ def test_a_restricted_hit_carries_nothing_hidden(app, make, world):
                      "matched": None, "matched_kind": None}
 
 
+def test_the_search_says_each_rule_once(app, make, world):
+    """The search's statement tests each record by its rule once: every select in it that names a
+    record class says the rule itself, so the safety net adds no copy of its own - a copy tests
+    every column of the rule, and PostgreSQL then read each of the user's people from the table
+    instead of from the group index (a user in 2 of 20 groups at 100k people: 28 -> 4 ms). What
+    is found stays what the user may find."""
+    from tests.factories import statements_of
+
+    w = world
+    make.person("Nordmann", "Nina", group=w["nord"])
+    copy = "THEN 1 END) IS NOT NULL" if ON_PG else ") = 1"
+    with statements_of(db.engine) as statements:
+        assert names(find(app, make, w["nord_user"], "Nord")) == ["Hafenwerk Nord GmbH", "Nina Nordmann"]
+        assert names(find(app, make, w["nord_user"], "Alpen")) == ["Alpenglück Süd AG"]
+    searched = [s for s in statements if "type_no" in s]
+    assert len(searched) == 2 and not any(copy in s for s in searched), searched
+
+
 def test_extension_off_everyone_finds_everything(app, make, world):
     make.enable_groups(False)
     u = world["nord_user"]
