@@ -86,42 +86,6 @@ def test_a_lists_count_reads_the_groups_index_and_no_page_does(client, make, wor
         assert not any(index in step for statement, plan in plans if plan not in counts for step in plan), url
 
 
-@pytest.mark.skipif(not ON_PG, reason="PostgreSQL's partial group index (SQLite keeps every row in it)")
-@pytest.mark.parametrize("key", TABLES)
-def test_a_lists_count_can_read_the_live_groups_alone_on_postgresql(client, make, world, key):
-    """PostgreSQL's group index holds the records that exist only, so a list's count of a viewer's
-    groups needs nothing from the table (an index-only scan: 12 -> 1.8 ms for a user in 2 of 20
-    groups at 100k people). The planner picks its plan by the table's size - a test table is read
-    whole -, so the other ways are switched off here: what is asked is that this way exists. The
-    migrated index is the model's to the letter."""
-    from sqlalchemy.schema import CreateIndex
-
-    from crm.records.models import COUNT_INDEXES
-    from crm.records.types import TYPES
-
-    ute, *_ = world
-    table, index = TABLES[key], f"ix_{TABLES[key]}_group_id"
-    model = next(i for i in COUNT_INDEXES[table] if i.name == index)
-    made = str(CreateIndex(model).compile(dialect=db.engine.dialect)).replace(index, "ix_as_the_model_has_it")
-    definition = text("SELECT indexdef FROM pg_indexes WHERE indexname = :name")
-    with db.engine.connect() as conn:
-        migrated = conn.execute(definition, {"name": index}).scalar_one()
-        conn.exec_driver_sql(made)  # (as PostgreSQL writes it down; rolled back)
-        assert conn.execute(definition, {"name": "ix_as_the_model_has_it"}).scalar_one() \
-            .replace("ix_as_the_model_has_it", index) == migrated
-        conn.rollback()
-    assert "WHERE" in migrated
-    make.login(client, ute)
-    with statements_of(db.engine, parameters=True) as seen:
-        assert client.get("/" + TYPES[key].plural).status_code == 200
-    count, params = next((s, p) for s, p in seen if s.lstrip().startswith("SELECT (SELECT count(*)"))
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
-        plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + count, params).scalars())
-    # (the deals' by value, ix_deals_group_value, holds the same rows and serves as well)
-    assert f"Index Only Scan using ix_{table}_group_" in plan and "Filter" not in plan, plan
-
-
 def _counted(client, url: str) -> list[tuple[str, list[str]]]:
     """Each SELECT the page runs, with SQLite's plan of it as run."""
     with statements_of(db.engine, parameters=True) as seen:

@@ -111,10 +111,8 @@ def test_a_restricted_hit_carries_nothing_hidden(app, make, world):
 
 def test_the_search_says_each_rule_once(app, make, world):
     """The search's statement tests each record by its rule once: every select in it that names a
-    record class says the rule itself, so the safety net adds no copy of its own - a copy tests
-    every column of the rule, and PostgreSQL then read each of the user's people from the table
-    instead of from the group index (a user in 2 of 20 groups at 100k people: 28 -> 4 ms). What
-    is found stays what the user may find."""
+    record class says the rule itself, so the safety net adds no copy of its own (which would test
+    every column of the rule on each row again). What is found stays what the user may find."""
     from tests.factories import statements_of
 
     w = world

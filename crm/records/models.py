@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
-from ..common import RECORD_TABLES, utcnow
+from ..common import utcnow
 from ..extensions import db
 from ..groups.models import BASIS_ID
 
@@ -155,29 +155,15 @@ def count_index(table: str) -> Index:
     on each row of the table): 13 ms → 1 ms for a user in one group at 1M people. Its WHERE also
     says :func:`count_term`: an index like it that any list could use was tried - the planner
     then took it for the page of a user in 20 groups sorted by last change and sorted all their
-    rows (75 → 365 ms, bench/NOTES.md). PostgreSQL counts from :func:`group_index`.
+    rows (75 → 365 ms, bench/NOTES.md). PostgreSQL counts from its own plans and gets none.
     ``deleted_at`` and ``pending_import_id`` are in it (always NULL there) so that it covers the
     rule's terms."""
     return live_index(f"ix_{table}_live_groups", "group_id", "deleted_at", "pending_import_id",
                       also="id > 0").ddl_if(dialect="sqlite")  # (also: count_term)
 
 
-def group_index(table: str) -> Index:
-    """The records' group. On PostgreSQL of the records that exist only (partial, as
-    :func:`live_index`), with their ids (``INCLUDE``): every predicate says what its WHERE says,
-    so the records of a viewer's groups come from the index alone - a list's capped count (a user
-    in 2 of 20 groups at 100k people: 12 ms reading each row from the table, 1.8 ms from the
-    index), and the ids a statement hashes to join them to what matched (the search's matching
-    people: 28 -> 4 ms). No statement about the recycle bin or an import's pending rows needs the
-    group first (they have indexes of their own), and the groups' foreign key is checked through
-    ``ix_<table>_group_sort``, which holds every row. SQLite's index holds every row (and the id,
-    as each of its indexes does); it counts from :func:`count_index`."""
-    where = text("deleted_at IS NULL AND pending_import_id IS NULL")
-    return Index(f"ix_{table}_group_id", "group_id", postgresql_include=["id"], postgresql_where=where)
-
-
-COUNT_INDEXES = {table: (count_index(table), group_index(table)) for table in RECORD_TABLES.values()}
-SQLITE_ONLY_INDEXES = frozenset(index.name for index in (*_SQLITE_ONLY, *(c[0] for c in COUNT_INDEXES.values())))
+COUNT_INDEXES = {table: count_index(table) for table in ("companies", "people", "deals", "projects")}
+SQLITE_ONLY_INDEXES = frozenset(index.name for index in (*_SQLITE_ONLY, *COUNT_INDEXES.values()))
 
 
 class RecordMixin:
@@ -208,7 +194,7 @@ class RecordMixin:
 
     @declared_attr
     def group_id(cls) -> Mapped[int]:
-        return mapped_column(ForeignKey("groups.id"), nullable=False, default=BASIS_ID)  # (group_index)
+        return mapped_column(ForeignKey("groups.id"), nullable=False, default=BASIS_ID, index=True)
 
     @declared_attr
     def responsible_id(cls) -> Mapped[int | None]:
@@ -277,7 +263,7 @@ class Company(RecordMixin, db.Model):
         Index("ix_companies_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
         pending_index("companies"),
         trash_index("companies"),
-        *COUNT_INDEXES["companies"],
+        COUNT_INDEXES["companies"],
     )
 
 
@@ -309,7 +295,7 @@ class Person(RecordMixin, db.Model):
         Index("ix_people_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
         pending_index("people"),
         trash_index("people"),
-        *COUNT_INDEXES["people"],
+        COUNT_INDEXES["people"],
     )
 
     @property
@@ -359,7 +345,7 @@ class Deal(RecordMixin, db.Model):
         live_index("ix_deals_group_value", "group_id", "value_cents", "id"),
         pending_index("deals"),
         trash_index("deals"),
-        *COUNT_INDEXES["deals"],
+        COUNT_INDEXES["deals"],
         CheckConstraint("stage IN ('open', 'won', 'lost')", name="stage"),
     )
 
@@ -398,7 +384,7 @@ class Project(RecordMixin, db.Model):
         Index("ix_projects_updated_id", "updated_at", "id"),  # newest first, ties by id: the activity stream
         pending_index("projects"),
         trash_index("projects"),
-        *COUNT_INDEXES["projects"],
+        COUNT_INDEXES["projects"],
     )
 
 

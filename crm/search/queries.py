@@ -360,10 +360,9 @@ def _hits(order: int, rtype: RecordType, viewer: Viewer, newest, best):
 
     The docs passed the rule already; the record joined here says the rule the safety net would
     add (``visible_to``) itself, so that every select of the statement that names the record's
-    class does and the net leaves its copy out (:func:`crm.visibility._covered`). With the copy,
-    which tests every column of the rule, PostgreSQL read each of the viewer's people from the
-    table to hash them for the matches ("Becker", 100k people, a user in 2 of 20 groups: 19 ms of
-    the statement's 28); without it the group index alone can answer."""
+    class does and the net leaves its copy out (:func:`crm.visibility._covered`): the rule once
+    per select, as the issue asks of every page (a copy tests every column of the rule on each
+    row once more)."""
     model = rtype.model
     docs = union_all(select(newest), select(best)).subquery(f"docs_{rtype.key}")
     return (
