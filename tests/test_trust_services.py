@@ -287,6 +287,43 @@ def remove(client, plural: str, rid: int, name: str):
                                                     "mode": "remove", "step": "run"}, headers=HX)
 
 
+def test_a_records_tags_and_the_tag_filter_name_only_what_the_user_fully_sees(client, make, tags):
+    """A record's tags (detail page, API: load_tags) and the list's tag filter are read past the
+    safety net's rules for tags, with the record's rule written out: asked outside a request, where
+    no net helps, a record the user does not fully see has no tags, and the filter finds only
+    records the user fully sees. In a request the record's tags come by that statement alone."""
+    from crm.extensions import db as _db
+    from crm.records.loaders import fully_visible_records, load_tags
+    from crm.records.queries import ListFilter, filtered
+    from crm.records.types import TYPES
+    from crm.visibility import viewer_for
+    from tests.factories import statements_of
+
+    viewer = viewer_for(tags["u"])
+    company, person = TYPES["company"], TYPES["person"]
+    mine = fully_visible_records(company, [tags["own"].id, tags["restricted"].id], viewer)
+    assert [(c.name, [t.name for t in c.tags]) for c in mine] == [("Eigene GmbH", ["Messe"])]
+    # objects the caller got elsewhere (outside the rule): their tags are none of this user's
+    others = [_db.session.get(Company, tags["restricted"].id), _db.session.get(Person, tags["hidden"].id)]
+    load_tags(company, others[:1], viewer)
+    load_tags(person, others[1:], viewer)
+    assert [o.tags for o in others] == [[], []]
+    _db.session.expire_all()
+    for rtype, name in ((company, "Geheim"), (company, "Messe"), (person, "Intern")):
+        found = _db.session.scalars(select(rtype.model.name if rtype is company else rtype.model.last_name)
+                                    .where(filtered(rtype, viewer, ListFilter(tag=name)))).all()
+        assert found == (["Eigene GmbH"] if name == "Messe" else []), name
+    make.login(client, tags["u"])
+    with statements_of(_db.engine) as seen:
+        page = client.get(f"/companies/{tags['own'].id}").text
+    assert "Messe" in page
+    read = [s for s in seen if "company_tags" in s]
+    assert read and not any("vis_" in s for s in read), read
+    with statements_of(_db.engine) as seen:
+        assert "Eigene GmbH" in client.get("/companies?tag=Messe").text
+    assert not any("vis_company_tag" in s for s in seen if "companies.name" in s), seen
+
+
 def test_remove_tag_answers_alike_for_a_hidden_tag_and_no_tag(client, make, tags):
     make.login(client, tags["u"])
     for plural, rid in (("companies", tags["own"].id), ("people", make.person("Eigen", group=None).id)):

@@ -14,19 +14,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from ..customfields.models import CustomFieldValue
 from ..customfields.services import fields_for
 from ..extensions import db
 from ..history.schemas import HistoryEntryOut
 from ..notes.schemas import NoteOut
-from ..records.loaders import RestrictedRecord, references_by_type, restricted_projections
+from ..records.loaders import RestrictedRecord, fully_visible_records, references_by_type, restricted_projections
 from ..records.schemas import FULL_OUT, RESTRICTED_OUT, dump
 from ..records.types import RecordType
 from ..stages.queries import reason_names
 from ..tasks.schemas import TaskOut
-from ..visibility import Viewer, field_value_visible_to, fully_visible_to
+from ..visibility import Viewer, field_value_visible_to
 
 _CONTACT_KINDS = {"emails": "email", "phones": "phone", "addresses": "address"}
 
@@ -125,13 +124,8 @@ def records_json(rtype: RecordType, rows: list[tuple[int, bool]], viewer: Viewer
     """``(id, fully visible?)`` rows of a list or search, in their order, as JSON. Each full row is
     loaded again under the visibility predicates; a row that is neither full nor restricted (moved
     away meanwhile) is left out. ``known``: see :func:`restricted_projections`."""
-    model = rtype.model
     full_ids = [rid for rid, full in rows if full]
-    # the contact details joined (a few per record), the tags by their own statement
-    eager = [joinedload(model.contact_details)] if rtype.has_contact_details else []
-    objs = list(db.session.scalars(
-        select(model).options(*eager).where(model.id.in_(full_ids), fully_visible_to(model, viewer))
-    ).unique()) if full_ids else []
+    objs = fully_visible_records(rtype, full_ids, viewer) if full_ids else []
     by_id = {item["id"]: item for item in full_json(rtype, objs, viewer)}
     restricted = restricted_projections(rtype, [rid for rid, full in rows if not full], viewer, known=known)
     by_id.update({rid: restricted_json(r) for rid, r in restricted.items()})
